@@ -1,0 +1,95 @@
+//! The ECS API: `Ecs` implements the generated `EcsApi` trait. Each
+//! implemented operation is one line here that hands off to the module of
+//! its resource group; every operation not listed keeps the trait's default
+//! answer, an `UnsupportedFeatureException` that names it.
+//!
+//! Handlers are thin and synchronous: validate, change state under the
+//! region's lock, answer. Anything slow (Docker) happens in controllers.
+
+mod account_settings;
+mod attributes;
+mod capacity_providers;
+mod clusters;
+pub mod generated;
+mod pagination;
+mod tags;
+mod task_definitions;
+mod validation;
+
+pub use generated::{dispatch, EcsApi};
+
+use crate::model::shapes::*;
+use crate::protocol::{ApiError, RequestContext};
+use crate::state::{RegionState, Store};
+use parking_lot::MutexGuard;
+use std::sync::Arc;
+
+pub struct Ecs {
+    store: Arc<Store>,
+}
+
+impl Ecs {
+    pub fn new(store: Arc<Store>) -> Self {
+        Ecs { store }
+    }
+
+    /// Runs `f` with the caller's region state locked. The lock is a plain
+    /// mutex: handlers never await while holding it.
+    fn with_region<T>(&self, ctx: &RequestContext, f: impl FnOnce(&mut RegionState) -> T) -> T {
+        let region = self.store.region(&ctx.account, &ctx.region);
+        let mut guard: MutexGuard<'_, RegionState> = region.lock();
+        f(&mut guard)
+    }
+}
+
+/// One line per implemented operation. `implemented_operations()` below
+/// derives the README's table of operations from this list.
+macro_rules! implemented {
+    ($( $method:ident => $module:ident :: $func:ident ($input:ty) -> $output:ty ; )*) => {
+        impl EcsApi for Ecs {
+            $(
+                fn $method(&self, ctx: &RequestContext, input: $input) -> Result<$output, ApiError> {
+                    self.with_region(ctx, |state| $module::$func(state, input))
+                }
+            )*
+        }
+
+        /// The operations ecsbox implements, by their generated method names.
+        pub const IMPLEMENTED_METHODS: &[&str] = &[$(stringify!($method)),*];
+    };
+}
+
+implemented! {
+    create_cluster => clusters::create(CreateClusterRequest) -> CreateClusterResponse;
+    describe_clusters => clusters::describe(DescribeClustersRequest) -> DescribeClustersResponse;
+    list_clusters => clusters::list(ListClustersRequest) -> ListClustersResponse;
+    delete_cluster => clusters::delete(DeleteClusterRequest) -> DeleteClusterResponse;
+    update_cluster => clusters::update(UpdateClusterRequest) -> UpdateClusterResponse;
+    update_cluster_settings => clusters::update_settings(UpdateClusterSettingsRequest) -> UpdateClusterSettingsResponse;
+    put_cluster_capacity_providers => clusters::put_capacity_providers(PutClusterCapacityProvidersRequest) -> PutClusterCapacityProvidersResponse;
+
+    create_capacity_provider => capacity_providers::create(CreateCapacityProviderRequest) -> CreateCapacityProviderResponse;
+    describe_capacity_providers => capacity_providers::describe(DescribeCapacityProvidersRequest) -> DescribeCapacityProvidersResponse;
+    update_capacity_provider => capacity_providers::update(UpdateCapacityProviderRequest) -> UpdateCapacityProviderResponse;
+    delete_capacity_provider => capacity_providers::delete(DeleteCapacityProviderRequest) -> DeleteCapacityProviderResponse;
+
+    register_task_definition => task_definitions::register(RegisterTaskDefinitionRequest) -> RegisterTaskDefinitionResponse;
+    describe_task_definition => task_definitions::describe(DescribeTaskDefinitionRequest) -> DescribeTaskDefinitionResponse;
+    list_task_definitions => task_definitions::list(ListTaskDefinitionsRequest) -> ListTaskDefinitionsResponse;
+    list_task_definition_families => task_definitions::list_families(ListTaskDefinitionFamiliesRequest) -> ListTaskDefinitionFamiliesResponse;
+    deregister_task_definition => task_definitions::deregister(DeregisterTaskDefinitionRequest) -> DeregisterTaskDefinitionResponse;
+    delete_task_definitions => task_definitions::delete(DeleteTaskDefinitionsRequest) -> DeleteTaskDefinitionsResponse;
+
+    tag_resource => tags::tag(TagResourceRequest) -> TagResourceResponse;
+    untag_resource => tags::untag(UntagResourceRequest) -> UntagResourceResponse;
+    list_tags_for_resource => tags::list(ListTagsForResourceRequest) -> ListTagsForResourceResponse;
+
+    put_account_setting => account_settings::put(PutAccountSettingRequest) -> PutAccountSettingResponse;
+    put_account_setting_default => account_settings::put_default(PutAccountSettingDefaultRequest) -> PutAccountSettingDefaultResponse;
+    list_account_settings => account_settings::list(ListAccountSettingsRequest) -> ListAccountSettingsResponse;
+    delete_account_setting => account_settings::delete(DeleteAccountSettingRequest) -> DeleteAccountSettingResponse;
+
+    put_attributes => attributes::put(PutAttributesRequest) -> PutAttributesResponse;
+    delete_attributes => attributes::delete(DeleteAttributesRequest) -> DeleteAttributesResponse;
+    list_attributes => attributes::list(ListAttributesRequest) -> ListAttributesResponse;
+}

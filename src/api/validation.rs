@@ -1,0 +1,149 @@
+//! Checks shared by several resource groups, with AWS's exceptions and
+//! messages: tags, resource names, capacity provider strategies.
+
+use crate::model::shapes::{CapacityProviderStrategyItem, Tag};
+use crate::protocol::ApiError;
+
+pub const MAX_TAGS: usize = 50;
+
+/// AWS's tag rules: at most 50, keys 1-128 and values 0-256 characters,
+/// keys unique, and the `aws:` prefix reserved.
+pub fn tags(tags: &[Tag]) -> Result<(), ApiError> {
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::invalid_parameter(format!("A resource can have at most {MAX_TAGS} tags; {} were given.", tags.len())));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for tag in tags {
+        let key = tag.key.as_deref().unwrap_or("");
+        let value = tag.value.as_deref().unwrap_or("");
+        if key.is_empty() || key.chars().count() > 128 {
+            return Err(ApiError::invalid_parameter(format!("Tag keys must be 1 to 128 characters long; got '{key}'.")));
+        }
+        if value.chars().count() > 256 {
+            return Err(ApiError::invalid_parameter(format!("The value of tag '{key}' is longer than 256 characters.")));
+        }
+        if key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(ApiError::invalid_parameter(format!("Tag keys beginning with 'aws:' are reserved for AWS use; '{key}' cannot be set.")));
+        }
+        if !seen.insert(key) {
+            return Err(ApiError::invalid_parameter(format!("Tag key '{key}' is given more than once.")));
+        }
+    }
+    Ok(())
+}
+
+/// Merges `new` tags into `existing`: a key already present gets the new value.
+pub fn merge_tags(existing: &mut Vec<Tag>, new: Vec<Tag>) {
+    for tag in new {
+        match existing.iter_mut().find(|t| t.key == tag.key) {
+            Some(t) => t.value = tag.value,
+            None => existing.push(tag),
+        }
+    }
+}
+
+/// Names of clusters, capacity providers and families: letters, digits,
+/// hyphens and underscores, 1 to 255 characters.
+pub fn resource_name(kind: &str, name: &str) -> Result<(), ApiError> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_parameter(format!(
+            "{kind} name '{name}' is not valid: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."
+        )))
+    }
+}
+
+/// A capacity provider strategy: weights 0-1000, bases 0-100000, at most one
+/// item with a base, no provider twice, and not both Fargate and Auto Scaling
+/// group providers. `exists` says whether a provider name is known.
+pub fn capacity_provider_strategy(
+    strategy: &[CapacityProviderStrategyItem],
+    exists: impl Fn(&str) -> bool,
+) -> Result<(), ApiError> {
+    if strategy.len() > 20 {
+        return Err(ApiError::invalid_parameter("A capacity provider strategy can have at most 20 capacity providers."));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut with_base = 0;
+    let (mut fargate, mut other) = (false, false);
+    for item in strategy {
+        let name = item.capacity_provider.as_deref().unwrap_or("");
+        if !exists(name) {
+            return Err(ApiError::invalid_parameter(format!("The specified capacity provider '{name}' does not exist.")));
+        }
+        if !seen.insert(name) {
+            return Err(ApiError::invalid_parameter(format!("Capacity provider '{name}' appears more than once in the strategy.")));
+        }
+        if let Some(w) = item.weight {
+            if !(0..=1000).contains(&w) {
+                return Err(ApiError::invalid_parameter(format!("The weight of capacity provider '{name}' must be between 0 and 1000; got {w}.")));
+            }
+        }
+        match item.base {
+            Some(b) if !(0..=100_000).contains(&b) => {
+                return Err(ApiError::invalid_parameter(format!("The base of capacity provider '{name}' must be between 0 and 100000; got {b}.")));
+            }
+            Some(b) if b > 0 => with_base += 1,
+            _ => {}
+        }
+        if is_fargate_provider(name) {
+            fargate = true
+        } else {
+            other = true
+        }
+    }
+    if with_base > 1 {
+        return Err(ApiError::invalid_parameter("Only one capacity provider in a strategy can have a base defined."));
+    }
+    if fargate && other {
+        return Err(ApiError::invalid_parameter(
+            "A capacity provider strategy cannot mix Fargate capacity providers with Auto Scaling group capacity providers.",
+        ));
+    }
+    Ok(())
+}
+
+pub fn is_fargate_provider(name: &str) -> bool {
+    name == "FARGATE" || name == "FARGATE_SPOT"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(k: &str, v: &str) -> Tag {
+        Tag { key: Some(k.into()), value: Some(v.into()) }
+    }
+
+    #[test]
+    fn tag_rules() {
+        assert!(tags(&[tag("env", "dev")]).is_ok());
+        assert!(tags(&[tag("aws:x", "1")]).is_err());
+        assert!(tags(&[tag("", "1")]).is_err());
+        assert!(tags(&[tag("a", &"v".repeat(257))]).is_err());
+        assert!(tags(&(0..51).map(|i| tag(&i.to_string(), "")).collect::<Vec<_>>()).is_err());
+        assert!(tags(&[tag("a", "1"), tag("a", "2")]).is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert!(resource_name("Cluster", "my-cluster_1").is_ok());
+        assert!(resource_name("Cluster", "bad name").is_err());
+        assert!(resource_name("Cluster", &"a".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn strategies() {
+        let item = |n: &str, w: i32, b: i32| CapacityProviderStrategyItem { capacity_provider: Some(n.into()), weight: Some(w), base: Some(b) };
+        let known = |n: &str| n.starts_with("FARGATE") || n == "asg";
+        assert!(capacity_provider_strategy(&[item("FARGATE", 1, 1), item("FARGATE_SPOT", 4, 0)], known).is_ok());
+        assert!(capacity_provider_strategy(&[item("FARGATE", 1, 1), item("FARGATE_SPOT", 4, 2)], known).is_err());
+        assert!(capacity_provider_strategy(&[item("FARGATE", 1, 0), item("asg", 1, 0)], known).is_err());
+        assert!(capacity_provider_strategy(&[item("nope", 1, 0)], known).is_err());
+        assert!(capacity_provider_strategy(&[item("FARGATE", 1001, 0)], known).is_err());
+    }
+}

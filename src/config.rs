@@ -1,0 +1,66 @@
+//! Command line and environment configuration. Every option has an
+//! environment variable, shown by `ecsbox --help`.
+
+use clap::{Parser, ValueEnum};
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SigV4Mode {
+    /// No signature needed; region and account still come from one if present.
+    Off,
+    /// A well-formed, fresh SigV4 Authorization header for the right service; any key.
+    Lenient,
+    /// Keys from --credentials only, and the signature is verified.
+    Strict,
+}
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "ecsbox", version, about = "A local emulator of Amazon ECS: point the aws CLI or any AWS SDK at it.")]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port (the startup line says which).
+    #[arg(long, env = "ECSBOX_LISTEN", default_value = "127.0.0.1:4566")]
+    pub listen: SocketAddr,
+
+    /// How requests are authenticated.
+    #[arg(long, env = "ECSBOX_SIGV4", value_enum, default_value = "lenient")]
+    pub sigv4: SigV4Mode,
+
+    /// Access keys accepted in strict mode, as AKID:SECRET (repeatable; the
+    /// variable takes a comma-separated list).
+    #[arg(long = "credentials", env = "ECSBOX_CREDENTIALS", value_delimiter = ',', value_name = "AKID:SECRET")]
+    pub credentials: Vec<String>,
+
+    /// Account of every access key that is not itself a 12-digit account id.
+    #[arg(long, env = "ECSBOX_DEFAULT_ACCOUNT", default_value = "000000000000")]
+    pub default_account: String,
+
+    /// Region of a request that carries no credential scope (only with --sigv4 off).
+    #[arg(long, env = "ECSBOX_DEFAULT_REGION", default_value = "us-east-1")]
+    pub default_region: String,
+
+    /// Log filter (tracing's syntax, e.g. `info` or `ecsbox=debug`); RUST_LOG wins when set.
+    #[arg(long, env = "ECSBOX_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+impl Config {
+    /// The configuration a test server uses: a free loopback port, defaults otherwise.
+    pub fn for_tests() -> Self {
+        Config::parse_from(["ecsbox", "--listen", "127.0.0.1:0"])
+    }
+
+    /// (access key id, secret) pairs from --credentials; an entry without a
+    /// colon is a configuration error reported at start-up.
+    pub fn credential_pairs(&self) -> Result<Vec<(String, String)>, String> {
+        self.credentials
+            .iter()
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| {
+                c.trim()
+                    .split_once(':')
+                    .map(|(k, s)| (k.to_string(), s.to_string()))
+                    .ok_or_else(|| format!("--credentials entry '{c}' is not AKID:SECRET"))
+            })
+            .collect()
+    }
+}

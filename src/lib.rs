@@ -1,0 +1,12 @@
+//! ecsbox: a local emulator of Amazon ECS. See `shared/design.md` for the
+//! architecture; imports go one way, top to bottom:
+//!
+//! server -> auth, protocol -> api -> state -> model
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod model;
+pub mod protocol;
+pub mod server;
+pub mod state;

@@ -1,0 +1,12 @@
+//! Shapes, enums, validation, operations and error codes generated from the
+//! pinned ECS service model by `codegen/generate.py`. Nothing here is edited
+//! by hand; `tests/generated_fresh.rs` proves it matches the generator.
+
+#[rustfmt::skip]
+pub mod enums;
+#[rustfmt::skip]
+pub mod operations;
+#[rustfmt::skip]
+pub mod shapes;
+#[rustfmt::skip]
+pub mod validate;

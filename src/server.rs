@@ -1,0 +1,205 @@
+//! The HTTP front: accept loop, routing by protocol, the emulator's own
+//! endpoints, and the one place an `ApiError` becomes a response.
+//!
+//! Routing: `POST /` with `X-Amz-Target: <prefix>.<Operation>` is AWS JSON
+//! 1.1 and goes to the service that owns the prefix; `/_ecsbox/*` (and the
+//! moto/LocalStack aliases) are ecsbox's own.
+
+use crate::api::{self, Ecs};
+use crate::auth::{Authenticator, SignedRequest};
+use crate::config::Config;
+use crate::model::operations::{Operation, SIGNING_NAME, TARGET_PREFIX};
+use crate::protocol::{ApiError, RequestContext};
+use crate::state::Store;
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+use tokio::net::TcpListener;
+
+/// Largest request body read; AWS's own limit for ECS requests is far lower.
+const MAX_BODY: usize = 8 * 1024 * 1024;
+const JSON_11: &str = "application/x-amz-json-1.1";
+
+pub struct App {
+    pub config: Config,
+    pub auth: Authenticator,
+    pub store: Arc<Store>,
+    pub ecs: Ecs,
+}
+
+impl App {
+    pub fn new(config: Config) -> Result<Arc<App>, String> {
+        let store = Arc::new(Store::new());
+        Ok(Arc::new(App { auth: Authenticator::new(&config)?, ecs: Ecs::new(store.clone()), store, config }))
+    }
+}
+
+/// Serves until `shutdown` resolves, then waits for open requests to finish.
+pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+    let addr = listener.local_addr().expect("a bound listener has an address");
+    // The one startup line; tests and scripts read the address from it.
+    println!(
+        "ecsbox {} listening on http://{addr} (sigv4: {:?}, default account {}, services: ecs)",
+        env!("CARGO_PKG_VERSION"),
+        app.config.sigv4,
+        app.config.default_account
+    );
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, don't spin.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let app = app.clone();
+            async move { Ok::<_, std::convert::Infallible>(handle(&app, req, peer).await) }
+        });
+        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("connection from {peer}: {e}");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => tracing::warn!("gave up waiting for open connections"),
+    }
+}
+
+/// Binds 127.0.0.1:0 and serves in the background: for tests. Returns the
+/// address and a sender that stops the server.
+pub async fn spawn_for_tests(config: Config) -> (SocketAddr, Arc<App>, tokio::sync::oneshot::Sender<()>) {
+    let listener = TcpListener::bind(config.listen).await.expect("binding a test port");
+    let addr = listener.local_addr().unwrap();
+    let app = App::new(config).expect("valid test configuration");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(listener, app.clone(), async move {
+        let _ = rx.await;
+    }));
+    (addr, app, tx)
+}
+
+fn new_request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Response<Full<Bytes>> {
+    let request_id = new_request_id();
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            let err = ApiError::serialization(format!("The request body could not be read or exceeds {MAX_BODY} bytes."));
+            return error_response(&err, &request_id);
+        }
+    };
+    let path = parts.uri.path();
+    match (&parts.method, path) {
+        (&Method::GET, "/_ecsbox/health") | (&Method::GET, "/_localstack/health") | (&Method::HEAD, "/_ecsbox/health") => {
+            let body = serde_json::json!({
+                "status": "running",
+                "version": env!("CARGO_PKG_VERSION"),
+                "services": { "ecs": "running" },
+            });
+            json_response(StatusCode::OK, body.to_string().into(), &request_id, "application/json")
+        }
+        (&Method::POST, "/_ecsbox/reset") | (&Method::POST, "/moto-api/reset") => {
+            app.store.reset();
+            tracing::info!("state reset");
+            json_response(StatusCode::OK, r#"{"reset":true}"#.into(), &request_id, "application/json")
+        }
+        (&Method::GET, "/_ecsbox/state") => {
+            let regions: Vec<_> = app.store.keys().into_iter().map(|(a, r)| serde_json::json!({"account": a, "region": r})).collect();
+            json_response(StatusCode::OK, serde_json::json!({ "stores": regions }).to_string().into(), &request_id, "application/json")
+        }
+        _ => {
+            let started = Instant::now();
+            let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+            let op_name = target.rsplit_once('.').map(|(_, op)| op).unwrap_or("");
+            let result = aws_json_call(app, &parts, &body, target, &request_id);
+            let response = match result {
+                Ok(bytes) => json_response(StatusCode::OK, bytes.into(), &request_id, JSON_11),
+                Err(e) => error_response(&e, &request_id),
+            };
+            tracing::debug!(
+                operation = op_name,
+                status = response.status().as_u16(),
+                latency_us = started.elapsed().as_micros() as u64,
+                "api call"
+            );
+            response
+        }
+    }
+}
+
+/// An AWS JSON 1.1 call: find the service by target prefix, authenticate,
+/// then let the service's dispatcher decode, validate, run and encode.
+fn aws_json_call(app: &App, parts: &http::request::Parts, body: &[u8], target: &str, request_id: &str) -> Result<Vec<u8>, ApiError> {
+    if parts.method != Method::POST || parts.uri.path() != "/" {
+        return Err(ApiError::protocol("UnknownOperationException", 404, format!("No operation at {} {}.", parts.method, parts.uri.path())));
+    }
+    let Some((prefix, op_name)) = target.rsplit_once('.') else {
+        return Err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown or missing X-Amz-Target '{target}'.")));
+    };
+    let (signing_name, op) = match prefix {
+        TARGET_PREFIX => (SIGNING_NAME, Operation::from_name(op_name)),
+        _ => return Err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown service in X-Amz-Target '{target}'."))),
+    };
+    let signed = SignedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body,
+    };
+    let caller = app.auth.authenticate(signing_name, &signed, SystemTime::now())?;
+    let Some(op) = op else {
+        return Err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown operation {op_name}.")));
+    };
+    let ctx = RequestContext { account: caller.account, region: caller.region, request_id: request_id.to_string() };
+    api::dispatch(&app.ecs, &ctx, op, body)
+}
+
+fn json_response(status: StatusCode, body: Bytes, request_id: &str, content_type: &'static str) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(body));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+/// The error contract: status from the error, `__type` and `message` in the
+/// body, `x-amzn-ErrorType` header, and the request id.
+pub fn error_response(err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "__type": err.code, "message": err.message }).to_string();
+    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut resp = json_response(status, body.into(), request_id, JSON_11);
+    if let Ok(v) = HeaderValue::from_str(err.code) {
+        resp.headers_mut().insert("x-amzn-errortype", v);
+    }
+    resp
+}
