@@ -16,13 +16,30 @@ mod tags;
 mod task_definitions;
 mod validation;
 
-pub use generated::{dispatch, EcsApi};
+pub use generated::EcsApi;
 
+use crate::model::operations::Operation;
 use crate::model::shapes::*;
 use crate::protocol::{ApiError, RequestContext};
 use crate::state::{RegionState, Store};
 use parking_lot::MutexGuard;
 use std::sync::Arc;
+
+/// Whether ecsbox implements `op` (derived from the `implemented!` list).
+pub fn is_implemented(op: Operation) -> bool {
+    IMPLEMENTED_METHODS.contains(&op.method_name())
+}
+
+/// Runs one ECS call. An operation ecsbox does not implement answers
+/// `UnsupportedFeatureException` before its input is looked at, so a caller
+/// learns that first rather than being told to fix a request that could
+/// never work.
+pub fn dispatch(ecs: &Ecs, ctx: &RequestContext, op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    if !is_implemented(op) {
+        return Err(ApiError::not_supported(op));
+    }
+    generated::dispatch(ecs, ctx, op, body)
+}
 
 pub struct Ecs {
     store: Arc<Store>,

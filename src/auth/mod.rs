@@ -123,14 +123,7 @@ impl Authenticator {
                 &amz_date[..8.min(amz_date.len())]
             )));
         }
-        let skew = now.duration_since(signed_at).unwrap_or_else(|e| e.duration());
-        if skew > MAX_CLOCK_SKEW {
-            let now_s = sigv4::format_amz_date(now);
-            return Err(invalid_signature(format!(
-                "Signature expired: {amz_date} is now earlier than {} ({now_s} - 15 min.)",
-                sigv4::format_amz_date(now - MAX_CLOCK_SKEW)
-            )));
-        }
+        check_clock_skew(&amz_date, signed_at, now)?;
         if self.mode == SigV4Mode::Strict {
             let Some(secret) = self.secrets.get(&auth.access_key) else {
                 return Err(ApiError::protocol(
@@ -142,6 +135,23 @@ impl Authenticator {
             sigv4::verify(secret, &auth, &amz_date, signed_at, req)?;
         }
         Ok(caller)
+    }
+}
+
+/// A signature is good for 15 minutes either side of our clock; AWS words
+/// the two ways of missing differently.
+fn check_clock_skew(amz_date: &str, signed_at: SystemTime, now: SystemTime) -> Result<(), ApiError> {
+    let now_s = sigv4::format_amz_date(now);
+    match now.duration_since(signed_at) {
+        Ok(age) if age > MAX_CLOCK_SKEW => Err(invalid_signature(format!(
+            "Signature expired: {amz_date} is now earlier than {} ({now_s} - 15 min.)",
+            sigv4::format_amz_date(now - MAX_CLOCK_SKEW)
+        ))),
+        Err(ahead) if ahead.duration() > MAX_CLOCK_SKEW => Err(invalid_signature(format!(
+            "Signature not yet current: {amz_date} is still later than {} ({now_s} + 15 min.)",
+            sigv4::format_amz_date(now + MAX_CLOCK_SKEW)
+        ))),
+        _ => Ok(()),
     }
 }
 

@@ -1,0 +1,335 @@
+"""The pieces the compat tests are built from: the ecsbox process, clients
+that point at it (boto3, the aws CLI, raw signed HTTP), and assertions on
+AWS-shaped errors. conftest.py turns them into fixtures.
+
+Everything here talks to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import http.client
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import boto3
+import botocore.session
+from botocore import UNSIGNED
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113"
+JSON_11 = "application/x-amz-json-1.1"
+
+# The keys the `ecs` fixture signs with: not 12 digits, so the default account.
+DEFAULT_AKID = "AKIDTEST"
+DEFAULT_SECRET = "secret"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "000000000000"
+
+STARTUP_LINE = re.compile(r"^ecsbox \S+ listening on (http://127\.0\.0\.1:(\d+)) ")
+
+
+def ecsbox_binary() -> Path:
+    """The binary under test: $ECSBOX_BIN, else cargo's debug build."""
+    if os.environ.get("ECSBOX_BIN"):
+        return Path(os.environ["ECSBOX_BIN"])
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target")
+    if not target.is_absolute():
+        target = REPO / target
+    return target / "debug" / "ecsbox"
+
+
+def isolated_environ() -> dict[str, str]:
+    """The environment for clients and servers: none of the developer's AWS
+    profile, config or credentials, and none of their ECSBOX_* settings, so a
+    run here behaves as it does in CI."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECSBOX_"))}
+    env["AWS_CONFIG_FILE"] = os.devnull
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    return env
+
+
+class StartupError(RuntimeError):
+    pass
+
+
+@dataclass
+class EcsboxProcess:
+    """One running ecsbox on a free loopback port. `stop()` sends SIGTERM and
+    returns the exit code; stderr (the log) goes to a file shown on failure."""
+
+    args: list[str]
+    env: dict[str, str]
+    proc: subprocess.Popen = field(init=False)
+    endpoint: str = field(init=False)
+    port: int = field(init=False)
+    startup_line: str = field(init=False)
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        binary = ecsbox_binary()
+        if not binary.exists():
+            raise StartupError(f"{binary} does not exist: run `cargo build` first, or set ECSBOX_BIN")
+        fd, log = tempfile.mkstemp(prefix="ecsbox-compat-", suffix=".log")
+        self.log_path = Path(log)
+        with os.fdopen(fd, "wb") as log_file:
+            self.proc = subprocess.Popen(
+                [str(binary), *self.args],
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+            )
+        try:
+            self.startup_line = self._read_startup_line(timeout=15)
+        except BaseException:
+            self.kill()
+            raise
+        m = STARTUP_LINE.match(self.startup_line)
+        if not m:
+            self.kill()
+            raise StartupError(f"unexpected startup line: {self.startup_line!r}")
+        self.endpoint, self.port = m.group(1), int(m.group(2))
+
+    def _read_startup_line(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        buf = b""
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise StartupError(f"no startup line within {timeout}s; log:\n{self.log_tail()}")
+            ready, _, _ = select.select([self.proc.stdout], [], [], left)
+            if ready:
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                if not chunk:
+                    raise StartupError(f"ecsbox exited ({self.proc.wait()}) before listening; log:\n{self.log_tail()}")
+                buf += chunk
+        return buf.split(b"\n", 1)[0].decode()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 15) -> int:
+        """SIGTERM, then wait: the exit code (None-safe: a kill after the timeout)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError(f"ecsbox did not exit within {timeout}s of SIGTERM; log:\n{self.log_tail()}")
+        self.proc.stdout.close()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+    def cleanup(self) -> None:
+        with contextlib.suppress(OSError):
+            self.log_path.unlink()
+
+
+def start_ecsbox(*args: str, env: dict[str, str] | None = None, listen: bool = True) -> EcsboxProcess:
+    """Starts ecsbox with `args` on 127.0.0.1:0 (unless `listen` is False,
+    for tests that set the address another way) and extra `env`."""
+    full_env = isolated_environ()
+    full_env.update(env or {})
+    argv = (["--listen", "127.0.0.1:0"] if listen else []) + list(args)
+    return EcsboxProcess(argv, full_env)
+
+
+# ---------------------------------------------------------------- clients
+
+def boto_config(**kw: Any) -> Config:
+    # One attempt: a retried 5xx would hide exactly what these tests look for.
+    return Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30, **kw)
+
+
+def ecs_client(endpoint: str, akid: str = DEFAULT_AKID, region: str = DEFAULT_REGION,
+               secret: str = DEFAULT_SECRET, unsigned: bool = False):
+    session = boto3.session.Session(aws_access_key_id=akid, aws_secret_access_key=secret, region_name=region)
+    config = boto_config(signature_version=UNSIGNED) if unsigned else boto_config()
+    return session.client("ecs", endpoint_url=endpoint, config=config)
+
+
+class CliResult(NamedTuple):
+    """What `aws ...` did: exit code, stdout parsed as JSON (or the raw text
+    when it is not JSON; None when empty), and stderr."""
+
+    code: int
+    out: Any
+    err: str
+
+
+def run_cli(endpoint: str, *args: str, akid: str = DEFAULT_AKID, secret: str = DEFAULT_SECRET,
+            region: str = DEFAULT_REGION, timeout: float = 120) -> CliResult:
+    """Runs the aws CLI (v1, from the venv's awscli package) against `endpoint`."""
+    env = isolated_environ()
+    env.update(AWS_ACCESS_KEY_ID=akid, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION=region,
+               AWS_MAX_ATTEMPTS="1", AWS_RETRY_MODE="standard")
+    cmd = [sys.executable, "-m", "awscli", "--endpoint-url", endpoint, "--output", "json", *args]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    out: Any = p.stdout
+    if p.stdout.strip():
+        try:
+            out = json.loads(p.stdout)
+        except json.JSONDecodeError:
+            pass
+    else:
+        out = None
+    return CliResult(p.returncode, out, p.stderr)
+
+
+def cli_error_code(result: CliResult) -> str | None:
+    """The exception name in the CLI's `An error occurred (Code) when calling ...`."""
+    m = re.search(r"An error occurred \(([A-Za-z]+)\)", result.err)
+    return m.group(1) if m else None
+
+
+def assert_cli_error(result: CliResult, code: str) -> str:
+    """The CLI failed with AWS exception `code`; returns stderr."""
+    assert result.code != 0, f"expected {code}, the CLI succeeded: {result.out}"
+    assert cli_error_code(result) == code, f"expected {code}, got: {result.err}"
+    return result.err
+
+
+def assert_cli_ok(result: CliResult) -> Any:
+    assert result.code == 0, f"aws failed ({result.code}): {result.err}"
+    return result.out
+
+
+# ------------------------------------------------------- raw HTTP requests
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def error_type(self) -> str | None:
+        """`__type` of an error body, without any `namespace#` prefix."""
+        with contextlib.suppress(ValueError, AttributeError, TypeError):
+            return self.json()["__type"].split("#")[-1]
+        return None
+
+
+def http_request(endpoint: str, method: str, path: str, body: bytes = b"",
+                 headers: dict[str, str] | None = None, timeout: float = 30) -> RawResponse:
+    host, port = endpoint.removeprefix("http://").rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        return RawResponse(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    finally:
+        conn.close()
+
+
+def signed_headers(endpoint: str, body: bytes, headers: dict[str, str], *, akid: str = DEFAULT_AKID,
+                   secret: str = DEFAULT_SECRET, region: str = DEFAULT_REGION, service: str = "ecs") -> dict[str, str]:
+    """`headers` plus a real SigV4 signature (botocore's signer) for a POST /."""
+    req = AWSRequest(method="POST", url=endpoint + "/", data=body, headers=dict(headers))
+    SigV4Auth(Credentials(akid, secret), service, region).add_auth(req)
+    return dict(req.headers.items())
+
+
+def ecs_raw(endpoint: str, operation: str, body: bytes | str | dict = b"{}", *, sign: bool = True,
+            target: str | None = None, extra_headers: dict[str, str] | None = None, **sign_kw: Any) -> RawResponse:
+    """One AWS JSON 1.1 call to ECS without an SDK in the way."""
+    if isinstance(body, dict):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode()
+    headers = {"Content-Type": JSON_11, "X-Amz-Target": target or f"{TARGET_PREFIX}.{operation}"}
+    headers.update(extra_headers or {})
+    if sign:
+        headers = signed_headers(endpoint, body, headers, **sign_kw)
+    return http_request(endpoint, "POST", "/", body, headers)
+
+
+def assert_aws_error(resp: RawResponse, code: str, status: int | None = None) -> str:
+    """The answer is AWS's error shape for `code`: `__type` in the body, the
+    same name in `x-amzn-ErrorType`, a request id. Returns the message."""
+    assert resp.status != 200, f"expected {code}, got 200: {resp.body[:300]!r}"
+    if status is not None:
+        assert resp.status == status, f"{code}: status {resp.status}, expected {status}"
+    assert resp.error_type == code, f"expected {code}, got {resp.status} {resp.body[:300]!r}"
+    assert resp.headers.get("x-amzn-errortype", "").split(":")[0] == code, resp.headers
+    assert resp.headers.get("x-amzn-requestid"), resp.headers
+    body = resp.json()
+    message = body.get("message") or body.get("Message") or ""
+    assert message, f"{code} without a message: {body}"
+    return message
+
+
+# ------------------------------------------------------------------ errors
+
+def error_code(err: ClientError) -> str:
+    return err.response["Error"]["Code"]
+
+
+@contextlib.contextmanager
+def raises_aws(code: str):
+    """`with raises_aws("ClusterNotFoundException") as e:` -- the block raises
+    a botocore ClientError with that code (and a message and a request id)."""
+    with pytest.raises(ClientError) as info:
+        yield info
+    err = info.value
+    assert error_code(err) == code, f"expected {code}, got {error_code(err)}: {err}"
+    assert err.response["Error"].get("Message"), f"{code} without a message"
+    assert err.response["ResponseMetadata"].get("RequestId"), "error without x-amzn-RequestId"
+
+
+# ------------------------------------------------------------------ model
+
+def pinned_model() -> dict:
+    """The ECS service model codegen/ is generated from."""
+    import gzip
+
+    with gzip.open(REPO / "codegen" / "ecs-2014-11-13.service-2.json.gz") as f:
+        return json.load(f)
+
+
+def model_version_note() -> dict[str, str]:
+    """codegen/MODEL_VERSION's `key: value` lines."""
+    note = {}
+    for line in (REPO / "codegen" / "MODEL_VERSION").read_text().splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            note[k.strip()] = v.strip()
+    return note
+
+
+def installed_model():
+    return botocore.session.get_session().get_service_model("ecs")

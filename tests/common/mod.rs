@@ -1,0 +1,125 @@
+//! In-process test server: the real ecsbox server on 127.0.0.1:0, driven by
+//! the real `aws-sdk-ecs` client or by raw HTTP for protocol-level cases.
+#![allow(dead_code)]
+
+use aws_credential_types::Credentials;
+use aws_sdk_ecs::config::{BehaviorVersion, Region};
+use ecsbox::config::Config;
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub app: std::sync::Arc<ecsbox::server::App>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(Config::for_tests()).await
+    }
+
+    pub async fn start_with(config: Config) -> Self {
+        let (addr, app, shutdown) = ecsbox::server::spawn_for_tests(config).await;
+        TestServer { addr, app, _shutdown: shutdown }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// An ECS client for `region`, signing with access key `akid`.
+    pub fn client_as(&self, akid: &str, secret: &str, region: &str) -> aws_sdk_ecs::Client {
+        let http = aws_smithy_http_client::Builder::new().build_http();
+        let config = aws_sdk_ecs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(Region::new(region.to_string()))
+            .credentials_provider(Credentials::new(akid, secret, None, None, "test"))
+            .http_client(http)
+            .build();
+        aws_sdk_ecs::Client::from_conf(config)
+    }
+
+    pub fn client(&self) -> aws_sdk_ecs::Client {
+        self.client_as("AKIDTEST", "secret", "us-east-1")
+    }
+
+    /// Sends one raw HTTP/1.1 request and returns (status, headers, body).
+    pub async fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> RawResponse {
+        let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\nconnection: close\r\n", self.addr, body.len());
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        stream.write_all(req.as_bytes()).await.unwrap();
+        stream.write_all(body).await.unwrap();
+        let mut buf = Vec::new();
+        stream.read_to_end(&mut buf).await.unwrap();
+        RawResponse::parse(&buf)
+    }
+
+    /// A raw ECS JSON 1.1 call with a well-formed (lenient) SigV4 header.
+    pub async fn ecs_raw(&self, operation: &str, body: &str) -> RawResponse {
+        let target = format!("AmazonEC2ContainerServiceV20141113.{operation}");
+        let date = ecsbox::auth::sigv4::format_amz_date(std::time::SystemTime::now());
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDTEST/{}/us-east-1/ecs/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature={}",
+            &date[..8],
+            "0".repeat(64)
+        );
+        self.raw(
+            "POST",
+            "/",
+            &[
+                ("x-amz-target", &target),
+                ("content-type", "application/x-amz-json-1.1"),
+                ("x-amz-date", &date),
+                ("authorization", &auth),
+            ],
+            body.as_bytes(),
+        )
+        .await
+    }
+}
+
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl RawResponse {
+    fn parse(buf: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(buf);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status = lines.next().unwrap_or("").split_whitespace().nth(1).unwrap_or("0").parse().unwrap();
+        let headers = lines
+            .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
+            .collect();
+        RawResponse { status, headers, body: body.to_string() }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == &name.to_ascii_lowercase()).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn error_type(&self) -> String {
+        self.json()["__type"].as_str().unwrap_or("").to_string()
+    }
+}
+
+/// The error code of an SDK error, e.g. `ClusterNotFoundException`.
+pub fn code<E, R>(err: &aws_sdk_ecs::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_ecs::error::ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.code()).unwrap_or("<not a service error>").to_string()
+}
