@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod controllers;
 pub mod model;
 pub mod protocol;
 pub mod server;
