@@ -48,12 +48,13 @@ def ecs(ecsbox: EcsboxProcess):
 
 @pytest.fixture
 def ecs_as(ecsbox: EcsboxProcess):
-    """`ecs_as(akid, region, secret="secret", endpoint=None)`: a boto3 ECS
-    client with other keys, region or server."""
+    """`ecs_as(akid, region, secret="secret", endpoint=None, unsigned=False,
+    **botocore_config)`: a boto3 ECS client with other keys, region or server."""
 
     def make(akid: str = harness.DEFAULT_AKID, region: str = harness.DEFAULT_REGION,
-             secret: str = harness.DEFAULT_SECRET, endpoint: str | None = None, unsigned: bool = False):
-        return harness.ecs_client(endpoint or ecsbox.endpoint, akid=akid, region=region, secret=secret, unsigned=unsigned)
+             secret: str = harness.DEFAULT_SECRET, endpoint: str | None = None, unsigned: bool = False, **config):
+        return harness.ecs_client(endpoint or ecsbox.endpoint, akid=akid, region=region, secret=secret,
+                                  unsigned=unsigned, **config)
 
     return make
 

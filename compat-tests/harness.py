@@ -8,6 +8,7 @@ Everything here talks to 127.0.0.1 only.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import http.client
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
+from unittest import mock
 
 import boto3
 import botocore.session
@@ -173,9 +175,11 @@ def boto_config(**kw: Any) -> Config:
 
 
 def ecs_client(endpoint: str, akid: str = DEFAULT_AKID, region: str = DEFAULT_REGION,
-               secret: str = DEFAULT_SECRET, unsigned: bool = False):
+               secret: str = DEFAULT_SECRET, unsigned: bool = False, **config_kw: Any):
     session = boto3.session.Session(aws_access_key_id=akid, aws_secret_access_key=secret, region_name=region)
-    config = boto_config(signature_version=UNSIGNED) if unsigned else boto_config()
+    if unsigned:
+        config_kw["signature_version"] = UNSIGNED
+    config = boto_config(**config_kw)
     return session.client("ecs", endpoint_url=endpoint, config=config)
 
 
@@ -257,10 +261,17 @@ def http_request(endpoint: str, method: str, path: str, body: bytes = b"",
 
 
 def signed_headers(endpoint: str, body: bytes, headers: dict[str, str], *, akid: str = DEFAULT_AKID,
-                   secret: str = DEFAULT_SECRET, region: str = DEFAULT_REGION, service: str = "ecs") -> dict[str, str]:
-    """`headers` plus a real SigV4 signature (botocore's signer) for a POST /."""
+                   secret: str = DEFAULT_SECRET, region: str = DEFAULT_REGION, service: str = "ecs",
+                   signed_at: datetime.datetime | None = None) -> dict[str, str]:
+    """`headers` plus a real SigV4 signature (botocore's signer) for a POST /,
+    made at `signed_at` (naive UTC; default now)."""
     req = AWSRequest(method="POST", url=endpoint + "/", data=body, headers=dict(headers))
-    SigV4Auth(Credentials(akid, secret), service, region).add_auth(req)
+    signer = SigV4Auth(Credentials(akid, secret), service, region)
+    if signed_at is None:
+        signer.add_auth(req)
+    else:
+        with mock.patch("botocore.auth.get_current_datetime", return_value=signed_at):
+            signer.add_auth(req)
     return dict(req.headers.items())
 
 

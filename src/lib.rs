@@ -9,5 +9,6 @@ pub mod config;
 pub mod controllers;
 pub mod model;
 pub mod protocol;
+pub mod runtime;
 pub mod server;
 pub mod state;

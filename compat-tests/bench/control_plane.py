@@ -56,7 +56,7 @@ WARMUP_S = 2
 FAMILIES = 50
 REVISIONS_PER_FAMILY = 100  # 50 x 100 = 5,000 revisions
 PAGE_SIZE = 100
-LIST_PASSES = 3  # measured passes over all pages, after one warm-up pass
+LIST_PASSES = 5  # measured passes over all pages, after one warm-up pass
 CLIENT_FLOOR_SAMPLES = 200
 CPU_TICKS = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
@@ -434,16 +434,21 @@ def run_wrk(wrk, server, script, seconds, keep_output=None):
 
 
 def verdict_on_load_generator(s):
-    """Says whether wrk, sharing the cores with the server, held it back."""
+    """Says whether wrk, sharing the cores with the server, held it back, and
+    whether other work on the machine took cores during the run."""
     wall = s["wall"]
-    used = (s["wrk_cpu"] + s["server_cpu"] + s["other_cpu"]) / wall
-    wrk_cores, server_cores = s["wrk_cpu"] / wall, s["server_cpu"] / wall
-    if used < CORES * 0.85:
-        return f"machine not saturated ({used:.2f} of {CORES} cores busy): wrk was not the bottleneck"
-    if wrk_cores >= 0.5 * server_cores:
-        return (f"WRK WAS A BOTTLENECK: the {CORES} cores were saturated and wrk took {wrk_cores:.2f} cores "
-                f"against the server's {server_cores:.2f}; the server's req/s is a lower bound")
-    return f"cores saturated, but mostly by the server ({server_cores:.2f} cores vs wrk {wrk_cores:.2f})"
+    wrk_cores, server_cores, other_cores = s["wrk_cpu"] / wall, s["server_cpu"] / wall, s["other_cpu"] / wall
+    busy = wrk_cores + server_cores + other_cores
+    if busy < CORES * 0.85:
+        verdict = f"machine not saturated ({busy:.2f} of {CORES} cores busy): wrk was not the bottleneck"
+    elif wrk_cores >= 0.5 * server_cores:
+        verdict = (f"WRK WAS A BOTTLENECK: the {CORES} cores were saturated and wrk took {wrk_cores:.2f} cores "
+                   f"against the server's {server_cores:.2f}; the server's req/s is a lower bound")
+    else:
+        verdict = f"cores saturated, mostly by the server ({server_cores:.2f} cores; wrk {wrk_cores:.2f})"
+    if other_cores >= 0.25:
+        verdict += f"; other processes took {other_cores:.2f} cores meanwhile, so the server got less than usual"
+    return verdict
 
 
 def measure_throughput(wrk, server, operation, payload, workdir):

@@ -22,7 +22,9 @@ Specify a valid name and try again.";
 
 fn check_name(name: &str) -> Result<(), ApiError> {
     let lower = name.to_ascii_lowercase();
-    let reserved = ["aws", "ecs", "fargate"].iter().any(|p| lower.starts_with(p));
+    let reserved = ["aws", "ecs", "fargate"]
+        .iter()
+        .any(|p| lower.starts_with(p));
     if reserved || validation::resource_name("Capacity provider", name).is_err() {
         return Err(ApiError::client(INVALID_NAME));
     }
@@ -35,7 +37,9 @@ fn name_of<'a>(state: &RegionState, reference: &'a str) -> Option<&'a str> {
         return Some(reference);
     }
     let parsed = arn::parse(reference)?;
-    let ours = parsed.resource_type == "capacity-provider" && parsed.region == state.region && parsed.account == state.account;
+    let ours = parsed.resource_type == "capacity-provider"
+        && parsed.region == state.region
+        && parsed.account == state.account;
     ours.then_some(parsed.id)
 }
 
@@ -47,7 +51,11 @@ fn not_found(reference: &str) -> ApiError {
 
 /// The stored, ACTIVE provider a reference names; FARGATE and FARGATE_SPOT
 /// are refused with `reserved_action` ("updated", "deleted").
-fn active_name(state: &RegionState, reference: &str, reserved_action: &str) -> Result<String, ApiError> {
+fn active_name(
+    state: &RegionState,
+    reference: &str,
+    reserved_action: &str,
+) -> Result<String, ApiError> {
     let name = name_of(state, reference).ok_or_else(|| not_found(reference))?;
     if FARGATE_PROVIDERS.contains(&name) {
         return Err(ApiError::invalid_parameter(format!(
@@ -93,8 +101,18 @@ fn check_scaling(s: &ManagedScaling) -> Result<(), ApiError> {
         _ => Ok(()),
     };
     in_range("targetCapacity", s.target_capacity, 1, 100)?;
-    in_range("minimumScalingStepSize", s.minimum_scaling_step_size, 1, 10_000)?;
-    in_range("maximumScalingStepSize", s.maximum_scaling_step_size, 1, 10_000)?;
+    in_range(
+        "minimumScalingStepSize",
+        s.minimum_scaling_step_size,
+        1,
+        10_000,
+    )?;
+    in_range(
+        "maximumScalingStepSize",
+        s.maximum_scaling_step_size,
+        1,
+        10_000,
+    )?;
     in_range("instanceWarmupPeriod", s.instance_warmup_period, 0, 10_000)?;
     if let (Some(min), Some(max)) = (s.minimum_scaling_step_size, s.maximum_scaling_step_size) {
         if min > max {
@@ -110,7 +128,11 @@ fn check_scaling(s: &ManagedScaling) -> Result<(), ApiError> {
 /// documents for `managedTerminationProtection`.
 fn check_termination_protection(asg: &AutoScalingGroupProvider) -> Result<(), ApiError> {
     let protection = asg.managed_termination_protection.as_deref() == Some(ENABLED);
-    let scaling = asg.managed_scaling.as_ref().and_then(|s| s.status.as_deref()) == Some(ENABLED);
+    let scaling = asg
+        .managed_scaling
+        .as_ref()
+        .and_then(|s| s.status.as_deref())
+        == Some(ENABLED);
     if protection && !scaling {
         return Err(ApiError::client(
             "The managed termination protection setting for the capacity provider is invalid. To enable managed termination \
@@ -124,7 +146,11 @@ fn check_termination_protection(asg: &AutoScalingGroupProvider) -> Result<(), Ap
 fn check_asg_unused(state: &RegionState, asg_arn: &str) -> Result<(), ApiError> {
     let taken = state.capacity_providers.values().any(|cp| {
         cp.status.as_deref() == Some(ACTIVE)
-            && cp.auto_scaling_group_provider.as_ref().and_then(|a| a.auto_scaling_group_arn.as_deref()) == Some(asg_arn)
+            && cp
+                .auto_scaling_group_provider
+                .as_ref()
+                .and_then(|a| a.auto_scaling_group_arn.as_deref())
+                == Some(asg_arn)
     });
     if taken {
         return Err(ApiError::client(
@@ -138,8 +164,12 @@ fn check_asg_unused(state: &RegionState, asg_arn: &str) -> Result<(), ApiError> 
 /// Only Managed Instances providers are cluster-scoped; an Auto Scaling group
 /// provider is associated with a cluster by PutClusterCapacityProviders.
 fn refuse_cluster_scope(state: &RegionState, cluster: Option<&str>) -> Result<(), ApiError> {
-    let Some(cluster) = cluster else { return Ok(()) };
-    state.active_cluster_name(Some(cluster)).ok_or_else(ApiError::cluster_not_found)?;
+    let Some(cluster) = cluster else {
+        return Ok(());
+    };
+    state
+        .active_cluster_name(Some(cluster))
+        .ok_or_else(ApiError::cluster_not_found)?;
     Err(ApiError::invalid_parameter(
         "The cluster parameter applies only to Managed Instances capacity providers. Associate an Auto Scaling group \
          capacity provider with a cluster using PutClusterCapacityProviders.",
@@ -164,7 +194,10 @@ fn fargate_provider(state: &RegionState, name: &str) -> CapacityProvider {
     }
 }
 
-pub fn create(state: &mut RegionState, input: CreateCapacityProviderRequest) -> Result<CreateCapacityProviderResponse, ApiError> {
+pub fn create(
+    state: &mut RegionState,
+    input: CreateCapacityProviderRequest,
+) -> Result<CreateCapacityProviderResponse, ApiError> {
     let name = input.name.unwrap_or_default();
     check_name(&name)?;
     refuse_managed_instances(&input.managed_instances_provider)?;
@@ -176,17 +209,27 @@ pub fn create(state: &mut RegionState, input: CreateCapacityProviderRequest) -> 
     validation::tags(&tags)?;
     let asg_arn = given.auto_scaling_group_arn.clone().unwrap_or_default();
     if asg_arn.is_empty() {
-        return Err(ApiError::invalid_parameter("autoScalingGroupProvider.autoScalingGroupArn must not be empty."));
+        return Err(ApiError::invalid_parameter(
+            "autoScalingGroupProvider.autoScalingGroupArn must not be empty.",
+        ));
     }
     let asg = AutoScalingGroupProvider {
         auto_scaling_group_arn: Some(asg_arn.clone()),
         managed_scaling: Some(complete_scaling(given.managed_scaling)?),
-        managed_termination_protection: Some(given.managed_termination_protection.unwrap_or_else(|| DISABLED.into())),
+        managed_termination_protection: Some(
+            given
+                .managed_termination_protection
+                .unwrap_or_else(|| DISABLED.into()),
+        ),
         // Managed draining is on by default for new Auto Scaling group providers.
         managed_draining: Some(given.managed_draining.unwrap_or_else(|| ENABLED.into())),
     };
     check_termination_protection(&asg)?;
-    if state.capacity_providers.get(&name).is_some_and(|cp| cp.status.as_deref() == Some(ACTIVE)) {
+    if state
+        .capacity_providers
+        .get(&name)
+        .is_some_and(|cp| cp.status.as_deref() == Some(ACTIVE))
+    {
         return Err(ApiError::client(
             "The specified capacity provider already exists. To change the configuration of an existing capacity provider, \
              update the capacity provider.",
@@ -210,34 +253,56 @@ pub fn create(state: &mut RegionState, input: CreateCapacityProviderRequest) -> 
     }
     let answer = with_tags(state, &provider);
     state.capacity_providers.insert(name, provider);
-    Ok(CreateCapacityProviderResponse { capacity_provider: Some(answer) })
+    Ok(CreateCapacityProviderResponse {
+        capacity_provider: Some(answer),
+    })
 }
 
 /// The names Describe answers for, in order: the ones asked for, or every
 /// provider (FARGATE and FARGATE_SPOT first), optionally only a cluster's.
-fn described_names(state: &RegionState, input: &DescribeCapacityProvidersRequest) -> Result<Vec<String>, ApiError> {
+fn described_names(
+    state: &RegionState,
+    input: &DescribeCapacityProvidersRequest,
+) -> Result<Vec<String>, ApiError> {
     let mut names: Vec<String> = match &input.capacity_providers {
         Some(refs) if !refs.is_empty() => {
             if refs.len() > 100 {
-                return Err(ApiError::invalid_parameter("At most 100 capacity providers can be described at once."));
+                return Err(ApiError::invalid_parameter(
+                    "At most 100 capacity providers can be described at once.",
+                ));
             }
             refs.clone()
         }
         _ => FARGATE_PROVIDERS
             .iter()
             .map(|n| n.to_string())
-            .chain(state.capacity_providers.iter().filter(|(_, cp)| cp.status.as_deref() == Some(ACTIVE)).map(|(n, _)| n.clone()))
+            .chain(
+                state
+                    .capacity_providers
+                    .iter()
+                    .filter(|(_, cp)| cp.status.as_deref() == Some(ACTIVE))
+                    .map(|(n, _)| n.clone()),
+            )
             .collect(),
     };
     if let Some(cluster) = input.cluster.as_deref() {
-        let cluster = state.active_cluster_name(Some(cluster)).ok_or_else(ApiError::cluster_not_found)?;
-        let associated = state.clusters[&cluster].capacity_providers.clone().unwrap_or_default();
+        let cluster = state
+            .active_cluster_name(Some(cluster))
+            .ok_or_else(ApiError::cluster_not_found)?;
+        let associated = state.clusters[&cluster]
+            .capacity_providers
+            .clone()
+            .unwrap_or_default();
         names.retain(|r| name_of(state, r).is_some_and(|n| associated.iter().any(|a| a == n)));
     }
     Ok(names)
 }
 
-fn describe_one(state: &RegionState, reference: &str, with_tags_included: bool) -> Result<CapacityProvider, Failure> {
+fn describe_one(
+    state: &RegionState,
+    reference: &str,
+    with_tags_included: bool,
+) -> Result<CapacityProvider, Failure> {
     let missing = || Failure {
         arn: Some(if reference.starts_with("arn:") {
             reference.to_string()
@@ -251,21 +316,34 @@ fn describe_one(state: &RegionState, reference: &str, with_tags_included: bool) 
     let mut cp = if FARGATE_PROVIDERS.contains(&name) {
         fargate_provider(state, name)
     } else {
-        state.capacity_providers.get(name).cloned().ok_or_else(missing)?
+        state
+            .capacity_providers
+            .get(name)
+            .cloned()
+            .ok_or_else(missing)?
     };
-    cp.tags = with_tags_included.then(|| state.tags_of(cp.capacity_provider_arn.as_deref().unwrap_or("")));
+    cp.tags = with_tags_included
+        .then(|| state.tags_of(cp.capacity_provider_arn.as_deref().unwrap_or("")));
     Ok(cp)
 }
 
-pub fn describe(state: &mut RegionState, input: DescribeCapacityProvidersRequest) -> Result<DescribeCapacityProvidersResponse, ApiError> {
+pub fn describe(
+    state: &mut RegionState,
+    input: DescribeCapacityProvidersRequest,
+) -> Result<DescribeCapacityProvidersResponse, ApiError> {
     let size = page_size(input.max_results, 10, 10)?;
     let after = decode_token(input.next_token.as_deref())?;
-    let include_tags = input.include.as_ref().is_some_and(|i| i.iter().any(|f| f == "TAGS"));
+    let include_tags = input
+        .include
+        .as_ref()
+        .is_some_and(|i| i.iter().any(|f| f == "TAGS"));
     let names = described_names(state, &input)?;
     // A page starts after the position the token names (position, not name:
     // a caller may list the same name twice).
     let start = match after {
-        Some(pos) => pos.parse::<usize>().map_err(|_| ApiError::invalid_parameter("Invalid nextToken."))?,
+        Some(pos) => pos
+            .parse::<usize>()
+            .map_err(|_| ApiError::invalid_parameter("Invalid nextToken."))?,
         None => 0,
     };
     let page = names.iter().skip(start).take(size);
@@ -276,20 +354,32 @@ pub fn describe(state: &mut RegionState, input: DescribeCapacityProvidersRequest
             Err(f) => failures.push(f),
         }
     }
-    let next_token = (start + size < names.len()).then(|| encode_token(&(start + size).to_string()));
-    Ok(DescribeCapacityProvidersResponse { capacity_providers: Some(providers), failures: Some(failures), next_token })
+    let next_token =
+        (start + size < names.len()).then(|| encode_token(&(start + size).to_string()));
+    Ok(DescribeCapacityProvidersResponse {
+        capacity_providers: Some(providers),
+        failures: Some(failures),
+        next_token,
+    })
 }
 
 /// `update` merged into `stored`: only the members given change.
-fn merge_update(stored: &AutoScalingGroupProvider, update: AutoScalingGroupProviderUpdate) -> Result<AutoScalingGroupProvider, ApiError> {
+fn merge_update(
+    stored: &AutoScalingGroupProvider,
+    update: AutoScalingGroupProviderUpdate,
+) -> Result<AutoScalingGroupProvider, ApiError> {
     let mut asg = stored.clone();
     if let Some(new) = update.managed_scaling {
         let old = asg.managed_scaling.clone().unwrap_or_default();
         let merged = ManagedScaling {
             status: new.status.or(old.status),
             target_capacity: new.target_capacity.or(old.target_capacity),
-            minimum_scaling_step_size: new.minimum_scaling_step_size.or(old.minimum_scaling_step_size),
-            maximum_scaling_step_size: new.maximum_scaling_step_size.or(old.maximum_scaling_step_size),
+            minimum_scaling_step_size: new
+                .minimum_scaling_step_size
+                .or(old.minimum_scaling_step_size),
+            maximum_scaling_step_size: new
+                .maximum_scaling_step_size
+                .or(old.maximum_scaling_step_size),
             instance_warmup_period: new.instance_warmup_period.or(old.instance_warmup_period),
         };
         check_scaling(&merged)?;
@@ -305,7 +395,10 @@ fn merge_update(stored: &AutoScalingGroupProvider, update: AutoScalingGroupProvi
     Ok(asg)
 }
 
-pub fn update(state: &mut RegionState, input: UpdateCapacityProviderRequest) -> Result<UpdateCapacityProviderResponse, ApiError> {
+pub fn update(
+    state: &mut RegionState,
+    input: UpdateCapacityProviderRequest,
+) -> Result<UpdateCapacityProviderResponse, ApiError> {
     let reference = input.name.unwrap_or_default();
     let name = active_name(state, &reference, "updated")?;
     refuse_managed_instances(&input.managed_instances_provider)?;
@@ -313,14 +406,22 @@ pub fn update(state: &mut RegionState, input: UpdateCapacityProviderRequest) -> 
     let update = input.auto_scaling_group_provider.ok_or_else(|| {
         ApiError::invalid_parameter("autoScalingGroupProvider is required to update an Auto Scaling group capacity provider.")
     })?;
-    let stored = state.capacity_providers[&name].auto_scaling_group_provider.clone().unwrap_or_default();
+    let stored = state.capacity_providers[&name]
+        .auto_scaling_group_provider
+        .clone()
+        .unwrap_or_default();
     let asg = merge_update(&stored, update)?;
-    let cp = state.capacity_providers.get_mut(&name).expect("found above");
+    let cp = state
+        .capacity_providers
+        .get_mut(&name)
+        .expect("found above");
     cp.auto_scaling_group_provider = Some(asg);
     cp.update_status = Some("UPDATE_COMPLETE".into());
     cp.update_status_reason = None;
     let answer = with_tags(state, &state.capacity_providers[&name]);
-    Ok(UpdateCapacityProviderResponse { capacity_provider: Some(answer) })
+    Ok(UpdateCapacityProviderResponse {
+        capacity_provider: Some(answer),
+    })
 }
 
 /// The ACTIVE cluster a provider is associated with, if any.
@@ -329,17 +430,26 @@ fn associated_cluster(state: &RegionState, name: &str) -> Option<String> {
         .clusters
         .iter()
         .find(|(_, c)| {
-            c.status.as_deref() == Some(ACTIVE) && c.capacity_providers.as_ref().is_some_and(|cps| cps.iter().any(|p| p == name))
+            c.status.as_deref() == Some(ACTIVE)
+                && c.capacity_providers
+                    .as_ref()
+                    .is_some_and(|cps| cps.iter().any(|p| p == name))
         })
         .map(|(n, _)| n.clone())
 }
 
-pub fn delete(state: &mut RegionState, input: DeleteCapacityProviderRequest) -> Result<DeleteCapacityProviderResponse, ApiError> {
+pub fn delete(
+    state: &mut RegionState,
+    input: DeleteCapacityProviderRequest,
+) -> Result<DeleteCapacityProviderResponse, ApiError> {
     let reference = input.capacity_provider.unwrap_or_default();
     let name = active_name(state, &reference, "deleted")?;
     refuse_cluster_scope(state, input.cluster.as_deref())?;
     let associated = associated_cluster(state, &name);
-    let cp = state.capacity_providers.get_mut(&name).expect("found above");
+    let cp = state
+        .capacity_providers
+        .get_mut(&name)
+        .expect("found above");
     match associated {
         // AWS answers 200 here but fails the deletion: the provider stays
         // ACTIVE with updateStatus DELETE_FAILED and a reason, and a later
@@ -360,9 +470,13 @@ pub fn delete(state: &mut RegionState, input: DeleteCapacityProviderRequest) -> 
     let answer = with_tags(state, &state.capacity_providers[&name]);
     if state.capacity_providers[&name].status.as_deref() == Some(INACTIVE) {
         // A deleted resource's tags go with it.
-        state.tags.remove(answer.capacity_provider_arn.as_deref().unwrap_or(""));
+        state
+            .tags
+            .remove(answer.capacity_provider_arn.as_deref().unwrap_or(""));
     }
-    Ok(DeleteCapacityProviderResponse { capacity_provider: Some(answer) })
+    Ok(DeleteCapacityProviderResponse {
+        capacity_provider: Some(answer),
+    })
 }
 
 #[cfg(test)]
@@ -372,8 +486,19 @@ mod tests {
     #[test]
     fn names_follow_aws_rules() {
         assert!(check_name("my-provider_1").is_ok());
-        for bad in ["awsProvider", "ECS-x", "Fargate1", "bad name", "", &"a".repeat(256)] {
-            assert_eq!(check_name(bad).unwrap_err().code, "ClientException", "{bad}");
+        for bad in [
+            "awsProvider",
+            "ECS-x",
+            "Fargate1",
+            "bad name",
+            "",
+            &"a".repeat(256),
+        ] {
+            assert_eq!(
+                check_name(bad).unwrap_err().code,
+                "ClientException",
+                "{bad}"
+            );
         }
     }
 
@@ -381,12 +506,28 @@ mod tests {
     fn scaling_defaults_and_ranges() {
         let s = complete_scaling(None).unwrap();
         assert_eq!(
-            (s.status.as_deref(), s.target_capacity, s.minimum_scaling_step_size, s.maximum_scaling_step_size, s.instance_warmup_period),
+            (
+                s.status.as_deref(),
+                s.target_capacity,
+                s.minimum_scaling_step_size,
+                s.maximum_scaling_step_size,
+                s.instance_warmup_period
+            ),
             (Some(DISABLED), Some(100), Some(1), Some(10_000), Some(300))
         );
-        let bad = ManagedScaling { target_capacity: Some(0), ..Default::default() };
-        assert_eq!(complete_scaling(Some(bad)).unwrap_err().code, "InvalidParameterException");
-        let inverted = ManagedScaling { minimum_scaling_step_size: Some(5), maximum_scaling_step_size: Some(2), ..Default::default() };
+        let bad = ManagedScaling {
+            target_capacity: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            complete_scaling(Some(bad)).unwrap_err().code,
+            "InvalidParameterException"
+        );
+        let inverted = ManagedScaling {
+            minimum_scaling_step_size: Some(5),
+            maximum_scaling_step_size: Some(2),
+            ..Default::default()
+        };
         assert!(complete_scaling(Some(inverted)).is_err());
     }
 }

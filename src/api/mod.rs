@@ -14,6 +14,7 @@ pub mod generated;
 mod pagination;
 mod tags;
 mod task_definitions;
+mod task_definition_rules;
 mod validation;
 
 pub use generated::EcsApi;

@@ -1,19 +1,195 @@
-//! TODO(helper): being implemented.
+//! TagResource, UntagResource, ListTagsForResource. Tags live in one map by
+//! resource ARN (`RegionState::tags`); this module decides which ARNs name a
+//! taggable resource that exists, with the exception AWS gives when not.
 
-use crate::model::operations::Operation;
+use super::validation::{self, MAX_TAGS};
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
-use crate::state::RegionState;
+use crate::state::{arn, RegionState};
 
-pub fn tag(_state: &mut RegionState, _input: TagResourceRequest) -> Result<TagResourceResponse, ApiError> {
-    Err(ApiError::not_supported(Operation::TagResource))
+/// Checks that `resource_arn` names a taggable resource of this account and
+/// region that exists, and returns the ARN its tags are kept under (the
+/// resource's own ARN, as ecsbox builds it).
+fn existing_resource(state: &RegionState, resource_arn: &str) -> Result<String, ApiError> {
+    let parsed = arn::parse(resource_arn).ok_or_else(|| {
+        ApiError::invalid_parameter(format!(
+            "'{resource_arn}' is not a valid Amazon ECS resource ARN."
+        ))
+    })?;
+    // Another account's or region's resource is not one this caller can see.
+    let elsewhere = parsed.region != state.region || parsed.account != state.account;
+    match parsed.resource_type {
+        "cluster" => cluster(state, parsed.id, elsewhere),
+        "task-definition" => task_definition(state, parsed.id, elsewhere),
+        "capacity-provider" => capacity_provider(state, parsed.id, elsewhere),
+        // Tasks, services and container instances are taggable in AWS too;
+        // they do not exist in ecsbox yet (they come with RunTask,
+        // CreateService and RegisterContainerInstance), so none is found.
+        "task" | "service" | "container-instance" | "task-set" => Err(resource_not_found()),
+        other => Err(ApiError::invalid_parameter(format!(
+            "Resources of type '{other}' cannot be tagged. Taggable Amazon ECS resources are capacity providers, tasks, \
+             services, task definitions, clusters and container instances."
+        ))),
+    }
 }
 
-pub fn untag(_state: &mut RegionState, _input: UntagResourceRequest) -> Result<UntagResourceResponse, ApiError> {
-    Err(ApiError::not_supported(Operation::UntagResource))
+fn resource_not_found() -> ApiError {
+    ApiError::ecs(
+        crate::model::operations::ErrorCode::ResourceNotFoundException,
+        "The specified resource wasn't found.",
+    )
 }
 
-pub fn list(_state: &mut RegionState, _input: ListTagsForResourceRequest) -> Result<ListTagsForResourceResponse, ApiError> {
-    Err(ApiError::not_supported(Operation::ListTagsForResource))
+/// A deleted (INACTIVE) cluster gets the message Terraform's provider
+/// recognises as "parent gone"; one that never existed is not found.
+fn cluster(state: &RegionState, name: &str, elsewhere: bool) -> Result<String, ApiError> {
+    match state.clusters.get(name) {
+        _ if elsewhere => Err(ApiError::cluster_not_found()),
+        Some(c) if c.status.as_deref() == Some("ACTIVE") => {
+            Ok(arn::cluster(&state.region, &state.account, name))
+        }
+        Some(_) => Err(ApiError::invalid_parameter(
+            "The specified cluster is inactive. Specify an active cluster and try again.",
+        )),
+        None => Err(ApiError::cluster_not_found()),
+    }
 }
 
+/// Task definitions of any status can be tagged; a missing revision gets the
+/// answer DescribeTaskDefinition gives.
+fn task_definition(state: &RegionState, id: &str, elsewhere: bool) -> Result<String, ApiError> {
+    let key = id
+        .rsplit_once(':')
+        .and_then(|(family, rev)| Some((family.to_string(), rev.parse::<i32>().ok()?)));
+    let Some(key) = key else {
+        return Err(ApiError::invalid_parameter(format!(
+            "A task definition ARN must end in task-definition/FAMILY:REVISION; got '{id}'."
+        )));
+    };
+    if elsewhere || !state.task_definitions.contains_key(&key) {
+        return Err(ApiError::client("Unable to describe task definition."));
+    }
+    Ok(arn::task_definition(
+        &state.region,
+        &state.account,
+        &key.0,
+        key.1,
+    ))
+}
+
+fn capacity_provider(state: &RegionState, name: &str, elsewhere: bool) -> Result<String, ApiError> {
+    if !elsewhere && state.capacity_provider_exists(name) {
+        Ok(arn::capacity_provider(&state.region, &state.account, name))
+    } else {
+        Err(resource_not_found())
+    }
+}
+
+pub fn tag(
+    state: &mut RegionState,
+    input: TagResourceRequest,
+) -> Result<TagResourceResponse, ApiError> {
+    let key = existing_resource(state, input.resource_arn.as_deref().unwrap_or(""))?;
+    let new = input.tags.unwrap_or_default();
+    validation::tags(&new)?;
+    let mut merged = state.tags_of(&key);
+    validation::merge_tags(&mut merged, new);
+    if merged.len() > MAX_TAGS {
+        return Err(ApiError::invalid_parameter(format!(
+            "A resource can have at most {MAX_TAGS} tags; adding these would give it {}.",
+            merged.len()
+        )));
+    }
+    if !merged.is_empty() {
+        state.tags.insert(key, merged);
+    }
+    Ok(TagResourceResponse::default())
+}
+
+pub fn untag(
+    state: &mut RegionState,
+    input: UntagResourceRequest,
+) -> Result<UntagResourceResponse, ApiError> {
+    let key = existing_resource(state, input.resource_arn.as_deref().unwrap_or(""))?;
+    let remove = input.tag_keys.unwrap_or_default();
+    // Keys the resource does not have are simply not there to remove.
+    if let Some(tags) = state.tags.get_mut(&key) {
+        tags.retain(|t| !remove.iter().any(|k| Some(k) == t.key.as_ref()));
+        if tags.is_empty() {
+            state.tags.remove(&key);
+        }
+    }
+    Ok(UntagResourceResponse::default())
+}
+
+pub fn list(
+    state: &mut RegionState,
+    input: ListTagsForResourceRequest,
+) -> Result<ListTagsForResourceResponse, ApiError> {
+    let key = existing_resource(state, input.resource_arn.as_deref().unwrap_or(""))?;
+    Ok(ListTagsForResourceResponse {
+        tags: Some(state.tags_of(&key)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag_of(k: &str, v: &str) -> Tag {
+        Tag {
+            key: Some(k.into()),
+            value: Some(v.into()),
+        }
+    }
+
+    /// Task definitions are tagged by ARN whatever their status (registered
+    /// directly here so this test does not depend on RegisterTaskDefinition).
+    #[test]
+    fn task_definitions_of_any_status_are_taggable() {
+        let mut state = RegionState::new("000000000000", "us-east-1");
+        let td = TaskDefinition {
+            family: Some("app".into()),
+            revision: Some(1),
+            status: Some("INACTIVE".into()),
+            ..Default::default()
+        };
+        state.task_definitions.insert(("app".into(), 1), td);
+        let td_arn = arn::task_definition("us-east-1", "000000000000", "app", 1);
+        tag(
+            &mut state,
+            TagResourceRequest {
+                resource_arn: Some(td_arn.clone()),
+                tags: Some(vec![tag_of("a", "1")]),
+            },
+        )
+        .unwrap();
+        let listed = list(
+            &mut state,
+            ListTagsForResourceRequest {
+                resource_arn: Some(td_arn),
+            },
+        )
+        .unwrap();
+        assert_eq!(listed.tags.unwrap(), vec![tag_of("a", "1")]);
+
+        let missing = arn::task_definition("us-east-1", "000000000000", "app", 2);
+        let err = list(
+            &mut state,
+            ListTagsForResourceRequest {
+                resource_arn: Some(missing),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.code, "ClientException");
+        let malformed = "arn:aws:ecs:us-east-1:000000000000:task-definition/app".to_string();
+        let err = list(
+            &mut state,
+            ListTagsForResourceRequest {
+                resource_arn: Some(malformed),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.code, "InvalidParameterException");
+    }
+}

@@ -1,5 +1,4 @@
 //! Background controllers: the task lifecycle (and later the service
 //! reconciler and placement). They are woken by runtime events and state
 //! changes, never by sleep-polling.
-
-pub mod lifecycle;
+pub mod container_spec;

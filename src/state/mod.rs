@@ -8,6 +8,8 @@
 //! rules between finer locks.
 
 pub mod arn;
+pub mod lifecycle;
+pub mod tasks;
 mod region;
 
 pub use region::*;

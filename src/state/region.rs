@@ -1,5 +1,7 @@
 //! The state of one (account, region): plain data, no I/O.
 
+use super::lifecycle::TaskStatus;
+use super::tasks::{Effect, TaskRecord};
 use crate::model::shapes::{Attribute, CapacityProvider, Cluster, Tag, TaskDefinition};
 use std::collections::{BTreeMap, HashMap};
 
@@ -26,6 +28,12 @@ pub struct RegionState {
     pub account_settings: BTreeMap<(String, String), String>,
     /// Custom attributes per cluster name: (targetId, attribute name) -> attribute.
     pub attributes: BTreeMap<String, BTreeMap<(String, String), Attribute>>,
+    /// Tasks by task ARN (which starts with the cluster, so one cluster's
+    /// tasks are neighbours in the map). STOPPED tasks stay describable.
+    pub tasks: BTreeMap<String, TaskRecord>,
+    /// Work for the controllers that the current API call asked for; drained
+    /// by `api::Ecs` once the call's lock is released.
+    pub effects: Vec<Effect>,
 }
 
 impl RegionState {
@@ -41,6 +49,8 @@ impl RegionState {
             account_setting_defaults: BTreeMap::new(),
             account_settings: BTreeMap::new(),
             attributes: BTreeMap::new(),
+            tasks: BTreeMap::new(),
+            effects: Vec::new(),
         }
     }
 
@@ -92,12 +102,39 @@ impl ClusterCounts {
 }
 
 impl RegionState {
-    /// Counts of a cluster's instances, tasks and services. Tasks, services
-    /// and container instances do not exist in the state yet (they come with
-    /// RunTask and CreateService), so every count is truthfully zero; those
-    /// issues extend this one function.
-    pub fn cluster_counts(&self, _cluster: &str) -> ClusterCounts {
-        ClusterCounts::default()
+    /// Counts of a cluster's instances, tasks and services, from the
+    /// records themselves. Services and container instances come with their
+    /// own issues and extend this function.
+    pub fn cluster_counts(&self, cluster: &str) -> ClusterCounts {
+        let mut counts = ClusterCounts::default();
+        for t in self.tasks.values().filter(|t| t.cluster == cluster) {
+            let fargate = t.is_fargate() as i32;
+            if t.status == TaskStatus::Running {
+                counts.running_tasks += 1;
+                counts.running_fargate_tasks += fargate;
+            } else if t.status < TaskStatus::Running && t.desired != TaskStatus::Stopped {
+                counts.pending_tasks += 1;
+                counts.pending_fargate_tasks += fargate;
+            }
+        }
+        counts
+    }
+
+    /// Whether a container instance (by its ID) is registered in a cluster.
+    /// Container instances do not exist in the state yet (they come with the
+    /// tasks issue), so none is; that issue extends this one function, which
+    /// PutAttributes and DeleteAttributes ask about their targets.
+    pub fn container_instance_exists(&self, _cluster: &str, _id: &str) -> bool {
+        false
+    }
+
+    /// Whether a task (not yet STOPPED) still uses a task definition revision;
+    /// a deleted revision stays DELETE_IN_PROGRESS while one does. Services
+    /// will count here too once they exist.
+    pub fn task_definition_in_use(&self, task_definition_arn: &str) -> bool {
+        self.tasks
+            .values()
+            .any(|t| t.status != TaskStatus::Stopped && t.task.task_definition_arn.as_deref() == Some(task_definition_arn))
     }
 
     /// FARGATE and FARGATE_SPOT always exist; others once created and not deleted.

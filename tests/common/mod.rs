@@ -72,12 +72,7 @@ impl TestServer {
         self.raw(
             "POST",
             "/",
-            &[
-                ("x-amz-target", &target),
-                ("content-type", "application/x-amz-json-1.1"),
-                ("x-amz-date", &date),
-                ("authorization", &auth),
-            ],
+            &[("x-amz-target", &target), ("content-type", "application/x-amz-json-1.1"), ("x-amz-date", &date), ("authorization", &auth)],
             body.as_bytes(),
         )
         .await
@@ -97,9 +92,7 @@ impl RawResponse {
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
         let mut lines = head.lines();
         let status = lines.next().unwrap_or("").split_whitespace().nth(1).unwrap_or("0").parse().unwrap();
-        let headers = lines
-            .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
-            .collect();
+        let headers = lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))).collect();
         RawResponse { status, headers, body: body.to_string() }
     }
 

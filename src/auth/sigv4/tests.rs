@@ -150,7 +150,8 @@ fn a_changed_method_path_query_or_header_breaks_the_signature() {
     let amz_date = "20150830T123600Z";
     let at = parse_amz_date(amz_date).unwrap();
     let secret = secret_of(case);
-    let changes: [(&str, fn(&mut ParsedRequest)); 4] = [
+    type Change = fn(&mut ParsedRequest);
+    let changes: [(&str, Change); 4] = [
         ("method", |r| r.method = "PUT".into()),
         ("path", |r| r.path = "/other".into()),
         ("query", |r| r.query = "a=b".into()),

@@ -1,0 +1,140 @@
+//! Docker's timestamps (RFC 3339 with nanoseconds, e.g.
+//! `2024-05-01T12:34:56.123456789Z`) to `SystemTime`, without a date crate.
+//! Docker writes `0001-01-01T00:00:00Z` for "never" (a container not yet
+//! started or finished): that is `None`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub fn parse_docker_time(s: &str) -> Option<SystemTime> {
+    let (date, rest) = s.split_once('T')?;
+    let (y, mo, d) = parse_date(date)?;
+    if y <= 1 {
+        return None;
+    }
+    let (clock, offset_secs) = split_offset(rest)?;
+    let (secs_of_day, nanos) = parse_clock(clock)?;
+    let days = days_from_civil(y, mo, d);
+    let secs = days * 86_400 + secs_of_day - offset_secs;
+    let secs = u64::try_from(secs).ok()?;
+    Some(UNIX_EPOCH + Duration::new(secs, nanos))
+}
+
+/// Docker's `since` parameter: `seconds.nanoseconds` since the epoch.
+pub fn to_docker_since(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+}
+
+pub fn from_unix_nanos(nanos: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+}
+
+fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
+    let mut it = s.split('-');
+    let y = it.next()?.parse().ok()?;
+    let m = it.next()?.parse().ok()?;
+    let d = it.next()?.parse().ok()?;
+    (it.next().is_none() && (1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
+}
+
+/// `12:00:00.5Z` -> (`12:00:00.5`, 0); `12:00:00+02:00` -> (`12:00:00`, 7200).
+fn split_offset(s: &str) -> Option<(&str, i64)> {
+    if let Some(clock) = s.strip_suffix('Z').or_else(|| s.strip_suffix('z')) {
+        return Some((clock, 0));
+    }
+    let pos = s.rfind(['+', '-'])?;
+    let (clock, offset) = s.split_at(pos);
+    let sign = if offset.starts_with('-') { -1 } else { 1 };
+    let (h, m) = offset[1..].split_once(':')?;
+    let secs = h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60;
+    Some((clock, sign * secs))
+}
+
+/// `HH:MM:SS[.fraction]` -> (seconds of day, nanoseconds).
+fn parse_clock(s: &str) -> Option<(i64, u32)> {
+    let (hms, fraction) = s.split_once('.').unwrap_or((s, ""));
+    let mut it = hms.split(':');
+    let h: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let sec: i64 = it.next()?.parse().ok()?;
+    if it.next().is_some() || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    Some((h * 3600 + m * 60 + sec, parse_fraction(fraction)?))
+}
+
+fn parse_fraction(f: &str) -> Option<u32> {
+    if f.is_empty() {
+        return Some(0);
+    }
+    if !f.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits: String = f.chars().chain(std::iter::repeat('0')).take(9).collect();
+    digits.parse().ok()
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(t: SystemTime) -> f64 {
+        t.duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+    }
+
+    #[test]
+    fn parses_docker_nanosecond_utc_time() {
+        let t = parse_docker_time("2024-05-01T12:34:56.123456789Z").unwrap();
+        let d = t.duration_since(UNIX_EPOCH).unwrap();
+        assert_eq!(d.as_secs(), 1_714_566_896);
+        assert_eq!(d.subsec_nanos(), 123_456_789);
+    }
+
+    #[test]
+    fn parses_offsets_and_short_fractions() {
+        assert_eq!(
+            secs(parse_docker_time("1970-01-01T02:00:00.5+02:00").unwrap()),
+            0.5
+        );
+        assert_eq!(
+            secs(parse_docker_time("2000-03-01T00:00:00Z").unwrap()),
+            951_868_800.0
+        );
+    }
+
+    #[test]
+    fn zero_time_means_never() {
+        assert_eq!(parse_docker_time("0001-01-01T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        for s in [
+            "",
+            "yesterday",
+            "2024-13-01T00:00:00Z",
+            "2024-01-01T25:00:00Z",
+            "2024-01-01",
+        ] {
+            assert_eq!(parse_docker_time(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn since_has_nine_fraction_digits() {
+        let t = UNIX_EPOCH + Duration::new(12, 5);
+        assert_eq!(to_docker_since(t), "12.000000005");
+    }
+}

@@ -1,0 +1,152 @@
+//! Tasks as the state keeps them: the ECS view (`Task`, what DescribeTasks
+//! answers) plus what ecsbox needs to run them (the task definition as it
+//! was at launch, the status as a typed value, the Docker ids).
+//!
+//! API handlers create records and ask for work through `Effect`s; the task
+//! controller does the Docker work and moves the status along the table in
+//! `lifecycle.rs`. Both change a record only under the region's lock.
+
+use super::lifecycle::TaskStatus;
+use crate::model::shapes::{Container, Task, TaskDefinition};
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Work an API call asks of the controllers, handed over after the call's
+/// lock is released (see `api::Ecs::with_region`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// A task was created in PROVISIONING: start its containers.
+    Launch { task_arn: String },
+    /// A task's desired status became STOPPED: stop its containers.
+    Stop { task_arn: String },
+}
+
+/// Why a task stopped, as ECS's `stopCode` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopCode {
+    TaskFailedToStart,
+    EssentialContainerExited,
+    UserInitiated,
+    ServiceSchedulerInitiated,
+}
+
+impl StopCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopCode::TaskFailedToStart => "TaskFailedToStart",
+            StopCode::EssentialContainerExited => "EssentialContainerExited",
+            StopCode::UserInitiated => "UserInitiated",
+            StopCode::ServiceSchedulerInitiated => "ServiceSchedulerInitiated",
+        }
+    }
+}
+
+/// The Docker objects behind a task.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskRuntime {
+    /// Container name (from the task definition) -> Docker container id.
+    pub containers: BTreeMap<String, String>,
+    /// awsvpc: the container that holds the task's network namespace.
+    pub namespace_holder: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskRecord {
+    /// What DescribeTasks shows. `last_status`/`desired_status` mirror the
+    /// typed fields below; use `set_status`/`set_desired` to change them.
+    pub task: Task,
+    pub id: String,
+    pub cluster: String,
+    pub status: TaskStatus,
+    pub desired: TaskStatus,
+    /// The task definition revision as it was when the task was launched,
+    /// with the RunTask overrides already applied to its containers.
+    pub definition: TaskDefinition,
+    pub runtime: TaskRuntime,
+    /// Set when the task reached STOPPED, to remove its containers later.
+    pub stopped_at: Option<SystemTime>,
+}
+
+/// Now as JSON 1.1 wants timestamps: epoch seconds, fractional.
+pub fn epoch_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+pub fn epoch(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+impl TaskRecord {
+    pub fn set_status(&mut self, status: TaskStatus) {
+        self.status = status;
+        self.task.last_status = Some(status.as_str().to_string());
+        if status == TaskStatus::Stopped && self.stopped_at.is_none() {
+            self.stopped_at = Some(SystemTime::now());
+        }
+    }
+
+    /// Wants the task stopped (once: the first stop code and reason stay).
+    /// Returns false if it was already meant to stop.
+    pub fn want_stopped(&mut self, code: StopCode, reason: impl Into<String>) -> bool {
+        if self.desired == TaskStatus::Stopped {
+            return false;
+        }
+        self.desired = TaskStatus::Stopped;
+        self.task.desired_status = Some("STOPPED".into());
+        self.task.stop_code = Some(code.as_str().into());
+        self.task.stopped_reason = Some(reason.into());
+        self.task.stopping_at = Some(epoch_now());
+        true
+    }
+
+    pub fn container_mut(&mut self, name: &str) -> Option<&mut Container> {
+        self.task.containers.as_mut()?.iter_mut().find(|c| c.name.as_deref() == Some(name))
+    }
+
+    pub fn family(&self) -> &str {
+        self.definition.family.as_deref().unwrap_or("")
+    }
+
+    pub fn launch_type(&self) -> &str {
+        self.task.launch_type.as_deref().unwrap_or("EC2")
+    }
+
+    pub fn is_fargate(&self) -> bool {
+        self.launch_type() == "FARGATE"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> TaskRecord {
+        TaskRecord {
+            task: Task::default(),
+            id: "abc".into(),
+            cluster: "default".into(),
+            status: TaskStatus::Provisioning,
+            desired: TaskStatus::Running,
+            definition: TaskDefinition::default(),
+            runtime: TaskRuntime::default(),
+            stopped_at: None,
+        }
+    }
+
+    #[test]
+    fn the_first_stop_reason_wins() {
+        let mut r = record();
+        assert!(r.want_stopped(StopCode::EssentialContainerExited, "Essential container in task exited"));
+        assert!(!r.want_stopped(StopCode::UserInitiated, "later"));
+        assert_eq!(r.task.stop_code.as_deref(), Some("EssentialContainerExited"));
+        assert_eq!(r.task.desired_status.as_deref(), Some("STOPPED"));
+    }
+
+    #[test]
+    fn status_is_mirrored_into_the_view() {
+        let mut r = record();
+        r.set_status(TaskStatus::Stopped);
+        assert_eq!(r.task.last_status.as_deref(), Some("STOPPED"));
+        assert!(r.stopped_at.is_some());
+    }
+}
