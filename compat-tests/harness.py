@@ -101,13 +101,14 @@ class EcsboxProcess:
             )
         try:
             self.startup_line = self._read_startup_line(timeout=15)
+            m = STARTUP_LINE.match(self.startup_line)
+            if not m:
+                raise StartupError(f"unexpected startup line: {self.startup_line!r}")
         except BaseException:
+            # The error carries the log's tail; the process and file go.
             self.kill()
+            self.cleanup()
             raise
-        m = STARTUP_LINE.match(self.startup_line)
-        if not m:
-            self.kill()
-            raise StartupError(f"unexpected startup line: {self.startup_line!r}")
         self.endpoint, self.port = m.group(1), int(m.group(2))
 
     def _read_startup_line(self, timeout: float) -> str:

@@ -98,10 +98,15 @@ binary_path() {
     echo "$target/debug/ecsbox"
 }
 
+rust_tests() {
+    cargo test --locked 2>&1 | tee "$LOGS/rust.log"
+    return "${PIPESTATUS[0]}"
+}
+
 compat_tests() {
     local bin
     bin=$(binary_path)
-    ECSBOX_BIN="$bin" "$VENV/bin/python" -m pytest compat-tests -q -p no:cacheprovider 2>&1 | tee "$LOGS/compat.log"
+    ECSBOX_BIN="$bin" "$VENV/bin/python" -m pytest compat-tests -q 2>&1 | tee "$LOGS/compat.log"
     local rc=${PIPESTATUS[0]}
     if [ "$rc" -eq 5 ]; then
         echo "pytest collected no tests: that is a failure here"
@@ -115,11 +120,6 @@ if ! step "build (cargo build --locked)" cargo build --locked; then
     summary
     exit 1
 fi
-rust_tests() {
-    cargo test --locked 2>&1 | tee "$LOGS/rust.log"
-    return "${PIPESTATUS[0]}"
-}
-
 step "Rust tests (cargo test --locked)" rust_tests
 if step "install the Python clients (compat-tests/requirements.txt)" python_clients; then
     step "compat tests (boto3 + aws CLI against the binary)" compat_tests

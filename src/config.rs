@@ -38,6 +38,23 @@ pub struct Config {
     #[arg(long, env = "ECSBOX_DEFAULT_REGION", default_value = "us-east-1")]
     pub default_region: String,
 
+    /// Names this ecsbox instance on the Docker engine: everything it creates
+    /// carries the label `ecsbox.owner=<id>`, and at start it removes what an
+    /// earlier run with the same id left behind. Give concurrent instances
+    /// sharing one engine different ids.
+    #[arg(long, env = "ECSBOX_INSTANCE_ID", default_value = "default")]
+    pub instance_id: String,
+
+    /// Seconds a STOPPED task's containers are kept (for `docker logs`)
+    /// before they are removed.
+    #[arg(long, env = "ECSBOX_TASK_CLEANUP_DELAY", default_value_t = 300)]
+    pub task_cleanup_delay: u64,
+
+    /// Leave task containers running when ecsbox shuts down (by default it
+    /// stops and removes everything it owns).
+    #[arg(long, env = "ECSBOX_KEEP_CONTAINERS")]
+    pub keep_containers: bool,
+
     /// Log filter (tracing's syntax, e.g. `info` or `ecsbox=debug`); RUST_LOG wins when set.
     #[arg(long, env = "ECSBOX_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -46,7 +63,8 @@ pub struct Config {
 impl Config {
     /// The configuration a test server uses: a free loopback port, defaults otherwise.
     pub fn for_tests() -> Self {
-        Config::parse_from(["ecsbox", "--listen", "127.0.0.1:0"])
+        let id = format!("test-{}", uuid::Uuid::new_v4().simple());
+        Config::parse_from(["ecsbox", "--listen", "127.0.0.1:0", "--instance-id", &id])
     }
 
     /// (access key id, secret) pairs from --credentials; an entry without a

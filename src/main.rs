@@ -15,7 +15,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let app = match ecsbox::server::App::new(config) {
+    let app = match ecsbox::server::App::start(config).await {
         Ok(app) => app,
         Err(e) => {
             eprintln!("ecsbox: {e}");

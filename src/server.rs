@@ -8,6 +8,8 @@
 use crate::api::{self, Ecs};
 use crate::auth::{Authenticator, SignedRequest};
 use crate::config::Config;
+use crate::controllers::tasks::{TaskController, TaskSettings};
+use crate::runtime::ContainerRuntime;
 use crate::model::operations::{Operation, SIGNING_NAME, TARGET_PREFIX};
 use crate::protocol::{ApiError, RequestContext};
 use crate::state::Store;
@@ -31,12 +33,52 @@ pub struct App {
     pub auth: Authenticator,
     pub store: Arc<Store>,
     pub ecs: Ecs,
+    pub tasks: Arc<TaskController>,
+    /// The engine's version, or why there is no engine.
+    pub engine: String,
 }
 
 impl App {
-    pub fn new(config: Config) -> Result<Arc<App>, String> {
+    /// The app on the local Docker engine. Without a reachable engine the
+    /// control plane still works; tasks fail with the reason.
+    pub async fn start(config: Config) -> Result<Arc<App>, String> {
+        let runtime: Arc<dyn ContainerRuntime> = match crate::runtime::docker::DockerRuntime::connect().await {
+            Ok(docker) => Arc::new(docker),
+            Err(e) => {
+                tracing::warn!("{e}; tasks cannot run until ecsbox is restarted with access to a Docker engine");
+                Arc::new(crate::runtime::unavailable::Unavailable::new(e))
+            }
+        };
+        Self::with_runtime(config, runtime).await
+    }
+
+    pub async fn with_runtime(config: Config, runtime: Arc<dyn ContainerRuntime>) -> Result<Arc<App>, String> {
+        let auth = Authenticator::new(&config)?;
         let store = Arc::new(Store::new());
-        Ok(Arc::new(App { auth: Authenticator::new(&config)?, ecs: Ecs::new(store.clone()), store, config }))
+        let (effects_tx, effects_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (engine, host_cpus) = match runtime.engine_info().await {
+            Ok(info) => (format!("Docker {}", info.version), Some(info.cpus)),
+            Err(e) => (format!("no Docker engine ({e})"), None),
+        };
+        let settings = TaskSettings {
+            cleanup_delay: std::time::Duration::from_secs(config.task_cleanup_delay),
+            ..TaskSettings::default()
+        };
+        let tasks = TaskController::new(store.clone(), runtime, config.instance_id.clone(), settings, host_cpus);
+        let leftovers = tasks.remove_leftovers().await;
+        if leftovers > 0 {
+            tracing::info!("removed {leftovers} containers an earlier ecsbox run (instance id {}) left behind", config.instance_id);
+        }
+        tasks.spawn(effects_rx);
+        Ok(Arc::new(App { auth, ecs: Ecs::new(store.clone(), effects_tx), store, tasks, engine, config }))
+    }
+
+    /// Forgets all state and removes every container and network this
+    /// instance owns.
+    pub async fn reset(&self) {
+        self.store.reset();
+        self.tasks.forget_tasks();
+        self.tasks.remove_everything().await;
     }
 }
 
@@ -45,10 +87,12 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     let addr = listener.local_addr().expect("a bound listener has an address");
     // The one startup line; tests and scripts read the address from it.
     println!(
-        "ecsbox {} listening on http://{addr} (sigv4: {:?}, default account {}, services: ecs)",
+        "ecsbox {} listening on http://{addr} (sigv4: {:?}, default account {}, engine: {}, instance id {}, state: in memory)",
         env!("CARGO_PKG_VERSION"),
         app.config.sigv4,
-        app.config.default_account
+        app.config.default_account,
+        app.engine,
+        app.config.instance_id,
     );
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -85,14 +129,22 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => tracing::warn!("gave up waiting for open connections"),
     }
+    if app.config.keep_containers {
+        tracing::info!("leaving task containers in place (--keep-containers)");
+    } else {
+        app.tasks.remove_everything().await;
+    }
 }
 
-/// Binds 127.0.0.1:0 and serves in the background: for tests. Returns the
-/// address and a sender that stops the server.
-pub async fn spawn_for_tests(config: Config) -> (SocketAddr, Arc<App>, tokio::sync::oneshot::Sender<()>) {
+/// Binds 127.0.0.1:0 and serves in the background on `runtime`: for tests.
+/// Returns the address and a sender that stops the server.
+pub async fn spawn_for_tests(
+    config: Config,
+    runtime: Arc<dyn ContainerRuntime>,
+) -> (SocketAddr, Arc<App>, tokio::sync::oneshot::Sender<()>) {
     let listener = TcpListener::bind(config.listen).await.expect("binding a test port");
     let addr = listener.local_addr().unwrap();
-    let app = App::new(config).expect("valid test configuration");
+    let app = App::with_runtime(config, runtime).await.expect("valid test configuration");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(serve(listener, app.clone(), async move {
         let _ = rx.await;
@@ -125,7 +177,7 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
             json_response(StatusCode::OK, body.to_string().into(), &request_id, "application/json")
         }
         (&Method::POST, "/_ecsbox/reset") | (&Method::POST, "/moto-api/reset") => {
-            app.store.reset();
+            app.reset().await;
             tracing::info!("state reset");
             json_response(StatusCode::OK, r#"{"reset":true}"#.into(), &request_id, "application/json")
         }

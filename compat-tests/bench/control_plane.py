@@ -25,6 +25,7 @@ import hmac
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -78,6 +79,7 @@ TARGETS = {
     "register_rps": (">= 100x moto", lambda e, m, r: r is not None and r >= 100),
     "register_p99_ms": ("<= 5 ms", lambda e, m, r: e <= 5),
     "list_page_max_ms": ("< 1 ms each", lambda e, m, r: e < 1),
+    "list_server_max_ms": ("< 1 ms each", lambda e, m, r: e < 1),
 }
 
 
@@ -239,6 +241,8 @@ class Server:
         self.proc = None
         self.port = None
         self.starts = 0
+        self.extra_env = {}
+        self.log_path = None
 
     def start(self):
         """Spawns the server and polls ListClusters until it answers 200.
@@ -247,19 +251,21 @@ class Server:
         body = encode({})
         headers = signed_headers(self.port, "ListClusters", body)
         self.starts += 1
-        logfile = open(self.logdir / f"{self.name}-{self.starts}.log", "wb")
-        started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            self.command_for_port(self.port), stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        logfile.close()
+        self.log_path = self.logdir / f"{self.name}-{self.starts}.log"
+        env = {**os.environ, "NO_COLOR": "1", **self.extra_env}
+        with open(self.log_path, "wb") as logfile:
+            started = time.perf_counter()
+            self.proc = subprocess.Popen(
+                self.command_for_port(self.port), stdout=logfile, stderr=subprocess.STDOUT, env=env,
+                start_new_session=True,
+            )
         while True:
             if try_request(self.port, body, headers):
                 return time.perf_counter() - started
             if self.proc.poll() is not None:
-                raise Broken(f"{self.name} exited with {self.proc.returncode} before answering; see {logfile.name}")
+                raise Broken(f"{self.name} exited with {self.proc.returncode} before answering:\n{self.log_tail()}")
             if time.perf_counter() - started > START_TIMEOUT_S:
-                raise Broken(f"{self.name} did not answer within {START_TIMEOUT_S:.0f} s; see {logfile.name}")
+                raise Broken(f"{self.name} did not answer within {START_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
             time.sleep(0.0005)
 
     def stop(self):
@@ -273,6 +279,9 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=5)
         self.proc = None
+
+    def log_tail(self, lines=20):
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def rss_mib(self):
         return sum(proc_rss_kib(pid) for pid in process_tree(self.proc.pid)) / 1024
@@ -514,6 +523,11 @@ def list_all_pages(client):
             return times, arns
 
 
+def quantile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def client_floor(client):
     """Median round trip of a ListClusters answering an empty list: the
     fixed cost of the Python client plus the server's cheapest path."""
@@ -522,7 +536,24 @@ def client_floor(client):
     return statistics.median(client.send(body, headers)[2] for _ in range(CLIENT_FLOOR_SAMPLES))
 
 
+# ecsbox logs every API call at debug level with the time it spent on it
+# (src/server.rs: "api call" operation=... latency_us=...).
+SERVER_LATENCY_LINE = re.compile(r'api call.*operation="?ListTaskDefinitions"?.*latency_us=(\d+)')
+
+
+def server_side_list_latencies(server, skip):
+    """ecsbox's own per-call latencies of ListTaskDefinitions, from its debug
+    log, without the first `skip` (the warm-up pass); [] for moto, or if the
+    log line changed."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", server.log_path.read_text(errors="replace"))
+    return [int(m.group(1)) / 1000 for m in SERVER_LATENCY_LINE.finditer(text)][skip:]
+
+
 def list_phase(server):
+    if server.name == "ecsbox":
+        # Debug logging costs a little per call; it is on only in this phase,
+        # never while wrk measures throughput.
+        server.extra_env = {"RUST_LOG": "ecsbox=debug"}
     server.start()
     try:
         client = Client(server.port)
@@ -537,6 +568,7 @@ def list_phase(server):
             "pages_per_pass": len(passes[0][0]),
             "arns": passes[0][1],
             "page_median_ms": statistics.median(pages) * 1000,
+            "page_p90_ms": quantile(pages, 0.9) * 1000,
             "page_max_ms": max(pages) * 1000,
             "pass_ms": statistics.median(sum(times) for times, _ in passes) * 1000,
             "floor_ms": client_floor(client) * 1000,
@@ -544,10 +576,19 @@ def list_phase(server):
         client.close()
     finally:
         server.stop()
+        server.extra_env = {}
+    inside = server_side_list_latencies(server, skip=result["pages_per_pass"])
+    result["server_side"] = {"median": statistics.median(inside), "p90": quantile(inside, 0.9), "max": max(inside),
+                             "count": len(inside)} if inside else None
     log(f"  {server.name}: registered {FAMILIES * REVISIONS_PER_FAMILY} revisions in {result['register_s']:.1f} s; "
-        f"a pass = {result['pages_per_pass']} pages, {result['arns']} ARNs; page median {result['page_median_ms']:.3f} ms, "
+        f"a pass = {result['pages_per_pass']} pages, {result['arns']} ARNs")
+    log(f"      client-side page: median {result['page_median_ms']:.3f} ms, p90 {result['page_p90_ms']:.3f} ms, "
         f"max {result['page_max_ms']:.3f} ms; whole listing {result['pass_ms']:.1f} ms; "
         f"client floor (empty ListClusters) {result['floor_ms']:.3f} ms")
+    if result["server_side"]:
+        ss = result["server_side"]
+        log(f"      server-side page ({server.name}'s debug log, {ss['count']} pages): median {ss['median']:.3f} ms, "
+            f"p90 {ss['p90']:.3f} ms, max {ss['max']:.3f} ms")
     if result["pages_per_pass"] == 1 and result["arns"] > PAGE_SIZE:
         log(f"  note: {server.name} ignored maxResults={PAGE_SIZE} and answered all {result['arns']} ARNs in one page")
     return result
@@ -575,10 +616,16 @@ def rows(results):
         ("list_page_median_ms", "ListTaskDefinitions page, median", "ms", e["list"]["page_median_ms"], m["list"]["page_median_ms"]),
         ("list_page_max_ms", "ListTaskDefinitions page, max", "ms", e["list"]["page_max_ms"], m["list"]["page_max_ms"]),
         ("list_pass_ms", "ListTaskDefinitions, all 5,000", "ms", e["list"]["pass_ms"], m["list"]["pass_ms"]),
+    ] + [
+        (f"list_server_{k}_ms", f"ListTaskDefinitions page, {k}, server-side", "ms",
+         e["list"]["server_side"][k], (m["list"]["server_side"] or {}).get(k))
+        for k in ("median", "max") if e["list"]["server_side"]
     ]
 
 
 def fmt(value):
+    if value is None:
+        return "-"
     if value >= 1000:
         return f"{value:,.0f}"
     if value >= 10:
@@ -590,9 +637,9 @@ def print_table(results):
     header = ("metric", "unit", "ecsbox", "moto", "ecsbox/moto", "target", "")
     table = [header]
     for key, label, unit, e, m in rows(results):
-        ratio = e / m if m else None
+        ratio = e / m if e is not None and m else None
         target, test = TARGETS.get(key, ("", None))
-        verdict = ("met" if test(e, m, ratio) else "NOT MET") if test else ""
+        verdict = ("met" if test(e, m, ratio) else "NOT MET") if test and e is not None else ""
         table.append((label, unit, fmt(e), fmt(m), f"{ratio:.3g}" if ratio is not None else "-", target, verdict))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for i, row in enumerate(table):
@@ -609,14 +656,21 @@ def print_notes(results):
         for op, s in results[name]["tp"].items():
             log(f"- {name} {op}: wrk CPU {s['wrk_cpu']:.2f} s, server CPU {s['server_cpu']:.2f} s, "
                 f"other processes {s['other_cpu']:.2f} s over {s['wall']:.1f} s: {s['verdict']}")
+    for op in results["ecsbox"]["tp"]:
+        e_cpu, m_cpu = (results[n]["tp"][op]["server_cpu_us_per_req"] for n in ("ecsbox", "moto"))
+        log(f"- {op}: ecsbox spends {m_cpu / e_cpu:.0f}x less server CPU per request than moto; "
+            f"with a load generator that cost nothing, that is the throughput ratio to expect.")
     e, m = results["ecsbox"]["list"], results["moto"]["list"]
-    log(f"- ListTaskDefinitions latencies are client-side round trips from a keep-alive Python http.client connection "
-        f"and include the client's own overhead: its floor (an empty ListClusters) was {e['floor_ms']:.3f} ms on ecsbox "
-        f"and {m['floor_ms']:.3f} ms on moto.")
+    log(f"- ListTaskDefinitions 'server-side' rows come from ecsbox's debug log (from the request body read to the "
+        f"answer encoded); moto has no such log. The other ListTaskDefinitions rows are round trips measured by a "
+        f"keep-alive Python http.client connection and include the client's own overhead: its floor "
+        f"(an empty ListClusters) was {e['floor_ms']:.3f} ms on ecsbox and {m['floor_ms']:.3f} ms on moto.")
     log(f"- ListTaskDefinitions pages per pass: ecsbox {e['pages_per_pass']} ({e['arns']} ARNs), "
         f"moto {m['pages_per_pass']} ({m['arns']} ARNs)"
         + ("; moto ignores maxResults, so compare the whole-listing row rather than the per-page rows."
            if m["pages_per_pass"] == 1 else "."))
+    log("- ecsbox's start time includes what it does before serving, e.g. its handshake with the Docker engine "
+        "(see the machine line for whether one was reachable).")
     log(f"- {CORES} cores are shared by wrk, the server and any other work on the machine; "
         f"'other processes' above is what the rest of the machine used meanwhile.")
 
@@ -625,6 +679,21 @@ def machine_line():
     model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                   if l.startswith("model name")), "unknown CPU")
     return f"{CORES} x {model}, Linux {os.uname().release}, Python {sys.version.split()[0]}"
+
+
+def docker_line():
+    """ecsbox talks to the Docker engine while it starts, so its start time
+    depends on whether one is reachable; say which case this run measured."""
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if not host.startswith("unix://"):
+        return f"DOCKER_HOST={host} (not probed)"
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(1)
+            s.connect(host[len("unix://"):])
+        return f"Docker engine reachable at {host}"
+    except OSError:
+        return f"no Docker engine at {host}"
 
 
 # --------------------------------------------------------------------------
@@ -641,7 +710,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="ecsbox-bench-") as tmp:
         workdir = Path(tmp)
         servers = [ecsbox_server(binary, workdir), moto_server(workdir)]
-        log(f"machine: {machine_line()}")
+        log(f"machine: {machine_line()}; {docker_line()}")
         log(f"peers: ecsbox {binary}; moto[server] {version('moto')} ({VENV / 'bin' / 'moto_server'})")
         log(f"load: {Path(wrk).name} -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_DURATION_S}s --latency, "
             f"after a {WARMUP_S} s warm-up; all traffic to {HOST}")

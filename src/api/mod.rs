@@ -15,10 +15,12 @@ mod pagination;
 mod tags;
 mod task_definitions;
 mod task_definition_rules;
+mod tasks;
 mod validation;
 
 pub use generated::EcsApi;
 
+use crate::controllers::tasks::{EffectSender, RegionEffect};
 use crate::model::operations::Operation;
 use crate::model::shapes::*;
 use crate::protocol::{ApiError, RequestContext};
@@ -44,19 +46,30 @@ pub fn dispatch(ecs: &Ecs, ctx: &RequestContext, op: Operation, body: &[u8]) -> 
 
 pub struct Ecs {
     store: Arc<Store>,
+    /// Where the work a call asks for (start a task, stop one) goes: the
+    /// task controller.
+    effects: EffectSender,
 }
 
 impl Ecs {
-    pub fn new(store: Arc<Store>) -> Self {
-        Ecs { store }
+    pub fn new(store: Arc<Store>, effects: EffectSender) -> Self {
+        Ecs { store, effects }
     }
 
-    /// Runs `f` with the caller's region state locked. The lock is a plain
-    /// mutex: handlers never await while holding it.
+    /// Runs `f` with the caller's region state locked, then hands the
+    /// effects it recorded to the controllers once the lock is released. The
+    /// lock is a plain mutex: handlers never await while holding it.
     fn with_region<T>(&self, ctx: &RequestContext, f: impl FnOnce(&mut RegionState) -> T) -> T {
         let region = self.store.region(&ctx.account, &ctx.region);
-        let mut guard: MutexGuard<'_, RegionState> = region.lock();
-        f(&mut guard)
+        let (out, effects) = {
+            let mut guard: MutexGuard<'_, RegionState> = region.lock();
+            let out = f(&mut guard);
+            (out, std::mem::take(&mut guard.effects))
+        };
+        for effect in effects {
+            let _ = self.effects.send(RegionEffect { account: ctx.account.clone(), region: ctx.region.clone(), effect });
+        }
+        out
     }
 }
 
@@ -106,6 +119,11 @@ implemented! {
     put_account_setting_default => account_settings::put_default(PutAccountSettingDefaultRequest) -> PutAccountSettingDefaultResponse;
     list_account_settings => account_settings::list(ListAccountSettingsRequest) -> ListAccountSettingsResponse;
     delete_account_setting => account_settings::delete(DeleteAccountSettingRequest) -> DeleteAccountSettingResponse;
+
+    run_task => tasks::run(RunTaskRequest) -> RunTaskResponse;
+    stop_task => tasks::stop(StopTaskRequest) -> StopTaskResponse;
+    describe_tasks => tasks::describe(DescribeTasksRequest) -> DescribeTasksResponse;
+    list_tasks => tasks::list(ListTasksRequest) -> ListTasksResponse;
 
     put_attributes => attributes::put(PutAttributesRequest) -> PutAttributesResponse;
     delete_attributes => attributes::delete(DeleteAttributesRequest) -> DeleteAttributesResponse;

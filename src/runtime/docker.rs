@@ -8,6 +8,7 @@
 mod convert;
 mod events;
 
+use std::collections::HashMap;
 use std::io;
 use std::time::Duration;
 
@@ -99,6 +100,24 @@ impl DockerRuntime {
         }
     }
 
+    /// The network with exactly this name (Docker's name filter also
+    /// matches parts of names).
+    async fn network_named(&self, name: &str) -> Result<Option<String>> {
+        let filters = HashMap::from([("name".to_string(), vec![name.to_string()])]);
+        let options = ListNetworksOptions {
+            filters: Some(filters),
+        };
+        let networks = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(networks
+            .into_iter()
+            .find(|n| n.name.as_deref() == Some(name))
+            .and_then(|n| n.id))
+    }
+
     /// Pulls `reference`; Docker reports failures either as an error status
     /// or inside the progress stream.
     async fn pull(&self, reference: &str) -> Result<()> {
@@ -145,11 +164,18 @@ impl DockerRuntime {
     }
 }
 
-fn label_filters(
-    filters: &[LabelFilter],
-) -> Option<std::collections::HashMap<String, Vec<String>>> {
+/// `NAME:TAG` -> (`NAME`, `TAG`); `latest` when there is no tag.
+fn split_tag(reference: &str) -> (&str, &str) {
+    let last = reference.rsplit('/').next().unwrap_or(reference);
+    match last.rsplit_once(':') {
+        Some((_, tag)) => (&reference[..reference.len() - tag.len() - 1], tag),
+        None => (reference, "latest"),
+    }
+}
+
+fn label_filters(filters: &[LabelFilter]) -> Option<HashMap<String, Vec<String>>> {
     (!filters.is_empty()).then(|| {
-        std::collections::HashMap::from([(
+        HashMap::from([(
             "label".to_string(),
             filters.iter().map(LabelFilter::to_docker).collect(),
         )])
@@ -158,6 +184,10 @@ fn label_filters(
 
 /// The first I/O error kind in `e`'s chain of causes, if any.
 fn io_error_kind(e: &DockerError) -> Option<io::ErrorKind> {
+    // `IOError` is a transparent wrapper: its `source()` skips the io::Error.
+    if let DockerError::IOError { err } = e {
+        return Some(err.kind());
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = source {
         if let Some(io) = err.downcast_ref::<io::Error>() {
@@ -233,7 +263,45 @@ impl ContainerRuntime for DockerRuntime {
             })
     }
 
+    async fn import_image(
+        &self,
+        rootfs_tar: Vec<u8>,
+        reference: &str,
+        cmd: &[String],
+    ) -> Result<()> {
+        let (repo, tag) = split_tag(reference);
+        let cmd = serde_json::to_string(cmd).expect("strings serialize");
+        let options = CreateImageOptions {
+            from_src: Some("-".into()),
+            repo: Some(repo.to_string()),
+            tag: Some(tag.to_string()),
+            changes: vec![format!("CMD {cmd}")],
+            ..Default::default()
+        };
+        let body = bollard::body_full(bytes::Bytes::from(rootfs_tar));
+        let mut progress = self.docker.create_image(Some(options), Some(body), None);
+        while let Some(item) = progress.next().await {
+            match item.map_err(|e| self.error(e))?.error_detail {
+                Some(detail) => {
+                    let message = detail.message.unwrap_or_default();
+                    return Err(RuntimeError::Engine(format!(
+                        "import image {reference}: {message}"
+                    )));
+                }
+                None => continue,
+            }
+        }
+        Ok(())
+    }
+
     async fn create_network(&self, spec: &NetworkSpec) -> Result<String> {
+        let name_taken =
+            || RuntimeError::Conflict(format!("network with name {} already exists", spec.name));
+        // Checked first, or a second network with the same subnet would fail
+        // with a less helpful "Pool overlaps" error.
+        if self.network_named(&spec.name).await?.is_some() {
+            return Err(name_taken());
+        }
         let request = convert::network_create_request(spec);
         let created = self
             .docker
@@ -241,13 +309,10 @@ impl ContainerRuntime for DockerRuntime {
             .await
             .map_err(|e| self.error(e))?;
         // Docker before API 1.44 creates a second network of the same name
-        // and only warns; ecsbox wants names to be unique.
+        // and only warns (a race with the check above); names must be unique.
         if created.warning.contains("already exists") {
             let _ = self.docker.remove_network(&created.id).await;
-            return Err(RuntimeError::Conflict(format!(
-                "network with name {} already exists",
-                spec.name
-            )));
+            return Err(name_taken());
         }
         Ok(created.id)
     }
@@ -450,6 +515,28 @@ mod tests {
         assert!(
             err.to_string().contains("DOCKER_HOST must look like"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn import_reference_splits_into_repo_and_tag() {
+        assert_eq!(split_tag("ecsbox/pause:1"), ("ecsbox/pause", "1"));
+        assert_eq!(
+            split_tag("localhost:5000/pause"),
+            ("localhost:5000/pause", "latest")
+        );
+    }
+
+    #[test]
+    fn permission_denied_says_to_join_the_docker_group() {
+        let denied = DockerError::IOError {
+            err: io::Error::from(io::ErrorKind::PermissionDenied),
+        };
+        let text = unreachable_error(DEFAULT_DOCKER_HOST, &denied).to_string();
+        assert_eq!(
+            text,
+            "cannot reach the Docker engine at unix:///var/run/docker.sock: permission denied \
+             — add your user to the docker group or set DOCKER_HOST"
         );
     }
 }

@@ -530,6 +530,16 @@ impl ContainerRuntime for FakeRuntime {
         Ok(pulled)
     }
 
+    async fn import_image(
+        &self,
+        _rootfs_tar: Vec<u8>,
+        reference: &str,
+        _cmd: &[String],
+    ) -> Result<()> {
+        self.add_image(reference);
+        Ok(())
+    }
+
     async fn create_network(&self, spec: &NetworkSpec) -> Result<String> {
         let mut st = self.state.lock();
         if st.networks.values().any(|n| n.info.name == spec.name) {

@@ -7,8 +7,11 @@
 pub mod docker;
 pub mod fake;
 pub mod image_ref;
+/// The namespace-holder image of awsvpc tasks (written by the controllers' helper).
+pub mod pause;
 pub mod timestamp;
 pub mod types;
+pub mod unavailable;
 
 use std::fmt;
 use std::time::Duration;
@@ -87,6 +90,11 @@ pub trait ContainerRuntime: Send + Sync {
     /// `image`, and when the image is absent a pull of `reference`; a pull
     /// that fails is `RuntimeError::PullFailed`.
     async fn ensure_image(&self, reference: &str) -> Result<ImageInfo>;
+
+    /// Creates the local image `reference` (`NAME:TAG`) from a root
+    /// filesystem tar, with `cmd` as its default command (`docker import`):
+    /// how ecsbox makes the images it needs itself without a registry.
+    async fn import_image(&self, rootfs_tar: Vec<u8>, reference: &str, cmd: &[String]) -> Result<()>;
 
     /// Creates a bridge network; returns its id.
     async fn create_network(&self, spec: &NetworkSpec) -> Result<String>;

@@ -19,8 +19,13 @@ impl TestServer {
         Self::start_with(Config::for_tests()).await
     }
 
+    /// A server on the in-memory fake container runtime.
     pub async fn start_with(config: Config) -> Self {
-        let (addr, app, shutdown) = ecsbox::server::spawn_for_tests(config).await;
+        Self::start_on(config, std::sync::Arc::new(ecsbox::runtime::fake::FakeRuntime::new())).await
+    }
+
+    pub async fn start_on(config: Config, runtime: std::sync::Arc<dyn ecsbox::runtime::ContainerRuntime>) -> Self {
+        let (addr, app, shutdown) = ecsbox::server::spawn_for_tests(config, runtime).await;
         TestServer { addr, app, _shutdown: shutdown }
     }
 

@@ -202,6 +202,17 @@ pub fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
         .then_some(state.exit_code)
         .flatten();
     let health = state.health.unwrap_or_default();
+    let started_at = state.started_at.as_deref().and_then(parse_docker_time);
+    // Docker records StartedAt after the process is running, so a process
+    // that exits at once can show FinishedAt a moment before StartedAt.
+    let finished_at = state
+        .finished_at
+        .as_deref()
+        .and_then(parse_docker_time)
+        .map(|f| match started_at {
+            Some(s) if s > f => s,
+            _ => f,
+        });
     ContainerInfo {
         id: r.id.unwrap_or_default(),
         name: trim_name(&r.name.unwrap_or_default()),
@@ -211,8 +222,8 @@ pub fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
         exit_code,
         oom_killed: state.oom_killed.unwrap_or(false),
         error,
-        started_at: state.started_at.as_deref().and_then(parse_docker_time),
-        finished_at: state.finished_at.as_deref().and_then(parse_docker_time),
+        started_at,
+        finished_at,
         health: health.status.map(health_from_docker).unwrap_or_default(),
         health_output: health
             .log
@@ -303,15 +314,15 @@ pub fn network_info(n: Network) -> NetworkInfo {
 }
 
 fn status_from_state(s: ContainerStateStatusEnum) -> ContainerStatus {
-    ContainerStatus::parse(&s.to_string()).unwrap_or_default()
+    ContainerStatus::parse(s.as_ref()).unwrap_or_default()
 }
 
 fn status_from_summary(s: ContainerSummaryStateEnum) -> ContainerStatus {
-    ContainerStatus::parse(&s.to_string()).unwrap_or_default()
+    ContainerStatus::parse(s.as_ref()).unwrap_or_default()
 }
 
 pub fn health_from_docker(s: HealthStatusEnum) -> HealthStatus {
-    HealthStatus::parse(&s.to_string()).unwrap_or_default()
+    HealthStatus::parse(s.as_ref()).unwrap_or_default()
 }
 
 /// Docker names containers `/name`.

@@ -222,4 +222,115 @@ mod tests {
     fn exec_events_are_not_followed() {
         assert_eq!(event_kind("exec_start: sh -c true", &HashMap::new()), None);
     }
+
+    /// A fake engine on a unix socket: answers the version handshake, then
+    /// serves each `/events` connection one of `sessions` and closes it.
+    /// Returns the socket path and the request lines it received.
+    fn fake_engine(
+        sessions: Vec<String>,
+    ) -> (
+        std::path::PathBuf,
+        std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    ) {
+        use std::io::{BufRead, BufReader, Write};
+        let dir =
+            std::env::temp_dir().join(format!("ecsbox-events-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("docker.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            let mut sessions = sessions.into_iter();
+            for conn in listener.incoming() {
+                let mut conn = conn.unwrap();
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line).unwrap();
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap() == 0 || header == "\r\n" {
+                        break;
+                    }
+                }
+                seen.lock().unwrap().push(request_line.clone());
+                let body = if request_line.contains("/version") {
+                    r#"{"ApiVersion":"1.41","Version":"20.10.24"}"#.to_string()
+                } else {
+                    match sessions.next() {
+                        Some(body) => body,
+                        // Out of scripted sessions: hold the stream open.
+                        None => {
+                            std::thread::sleep(Duration::from_secs(60));
+                            String::new()
+                        }
+                    }
+                };
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
+                let _ = conn.write_all(head.as_bytes());
+                let _ = conn.write_all(body.as_bytes());
+            }
+        });
+        (path, requests)
+    }
+
+    fn docker_event(action: &str, id: &str, secs: i64, attrs: &str) -> String {
+        format!(
+            r#"{{"Type":"container","Action":"{action}","Actor":{{"ID":"{id}","Attributes":{{{attrs}}}}},"scope":"local","time":{secs},"timeNano":{}}}"#,
+            secs * 1_000_000_000
+        ) + "\n"
+    }
+
+    async fn next_event(events: &mut BoxStream<'static, RuntimeEvent>) -> RuntimeEvent {
+        let next = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
+        next.expect("event in time").expect("endless stream")
+    }
+
+    #[tokio::test]
+    async fn stream_reconnects_from_the_last_event_without_repeating_it() {
+        let die = docker_event("die", "c1", 100, r#""exitCode":"3","name":"web""#);
+        let start = docker_event("start", "c2", 101, r#""name":"db""#);
+        // The second session replays `die` (Docker's `since` is inclusive).
+        let (path, requests) = fake_engine(vec![die.clone(), format!("{die}{start}")]);
+        let host = format!("unix://{}", path.display());
+        let runtime = crate::runtime::docker::DockerRuntime::connect_to(&host)
+            .await
+            .unwrap();
+        let mut events = crate::runtime::ContainerRuntime::events(
+            &runtime,
+            &[LabelFilter::equals("ecsbox.owner", "me")],
+        );
+        let RuntimeEvent::Container(first) = next_event(&mut events).await else {
+            panic!("expected die")
+        };
+        assert_eq!(
+            (first.container_id.as_str(), first.container_name.as_str()),
+            ("c1", "web")
+        );
+        assert_eq!(first.kind, ContainerEventKind::Die { exit_code: Some(3) });
+        assert_eq!(next_event(&mut events).await, RuntimeEvent::Reconnected);
+        let RuntimeEvent::Container(second) = next_event(&mut events).await else {
+            panic!("expected start")
+        };
+        assert_eq!(
+            (second.container_id.as_str(), second.kind),
+            ("c2", ContainerEventKind::Start)
+        );
+
+        let requests = requests.lock().unwrap().clone();
+        let events_requests: Vec<&String> =
+            requests.iter().filter(|r| r.contains("/events")).collect();
+        assert!(events_requests.len() >= 2, "{requests:?}");
+        assert!(
+            events_requests[1].contains("since=100.000000000"),
+            "{}",
+            events_requests[1]
+        );
+        assert!(
+            events_requests[0].contains("ecsbox.owner%3Dme"),
+            "{}",
+            events_requests[0]
+        );
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
 }

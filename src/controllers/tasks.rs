@@ -1,0 +1,705 @@
+//! The task controller: moves each task through its life (the table in
+//! `state::lifecycle`) by doing the Docker work through `ContainerRuntime`.
+//!
+//! One async driver per task. A driver is woken by the runtime's events for
+//! its containers (routed here by container id) and by StopTask; it never
+//! sleep-polls. State is changed only in short, synchronous sections under
+//! the region's lock (`with_task`); no lock is held across an `.await`.
+
+use super::container_spec::{self, SpecContext};
+use crate::model::shapes::{Container, ContainerDefinition, KeyValuePair, NetworkBinding, NetworkInterface};
+use crate::runtime::{
+    ContainerEventKind, ContainerInfo, ContainerRuntime, HealthStatus, LabelFilter, NetworkMode, NetworkSpec, RemoveOptions,
+    RuntimeEvent, OWNER_LABEL,
+};
+use crate::state::lifecycle::TaskStatus;
+use crate::state::tasks::{epoch_now, Effect, StopCode, TaskRecord};
+use crate::state::{arn, Store};
+use dashmap::DashMap;
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The Docker network awsvpc tasks get their own IP on.
+pub const AWSVPC_NETWORK: &str = "ecsbox-awsvpc";
+/// The label that marks an ecsbox task's namespace holder container.
+pub const ROLE_LABEL: &str = "ecsbox.role";
+
+/// An effect of an API call, with the (account, region) it happened in.
+#[derive(Debug, Clone)]
+pub struct RegionEffect {
+    pub account: String,
+    pub region: String,
+    pub effect: Effect,
+}
+
+pub type EffectSender = mpsc::UnboundedSender<RegionEffect>;
+
+#[derive(Debug, Clone)]
+pub struct TaskSettings {
+    /// How long a STOPPED task's containers stay before they are removed.
+    pub cleanup_delay: Duration,
+    /// The stop timeout of a container whose definition sets none (the ECS
+    /// agent's ECS_CONTAINER_STOP_TIMEOUT default).
+    pub default_stop_timeout: Duration,
+}
+
+impl Default for TaskSettings {
+    fn default() -> Self {
+        TaskSettings { cleanup_delay: Duration::from_secs(300), default_stop_timeout: container_spec::DEFAULT_STOP_TIMEOUT }
+    }
+}
+
+/// Where a task lives in the store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct TaskKey {
+    account: String,
+    region: String,
+    task_arn: String,
+}
+
+/// What wakes a task's driver.
+#[derive(Debug)]
+enum Wake {
+    /// One of its containers did something (died, changed health, was removed).
+    Container { id: String, kind: ContainerEventKind },
+    /// Someone wants it stopped (the record's desired status says so).
+    Stop,
+    /// Events may have been missed: look at every container again.
+    Recheck,
+}
+
+pub struct TaskController {
+    store: Arc<Store>,
+    runtime: Arc<dyn ContainerRuntime>,
+    /// This ecsbox instance's id: the value of the owner label on everything it creates.
+    owner: String,
+    settings: TaskSettings,
+    /// The driver of each live task.
+    drivers: DashMap<String, mpsc::UnboundedSender<Wake>>,
+    /// Docker container id -> the task it belongs to, to route events.
+    containers: DashMap<String, String>,
+    /// The engine host's CPU count: Docker refuses a cpu cap above it.
+    host_cpus: Option<i64>,
+}
+
+/// Why a task could not be started: the stoppedReason AWS would give.
+struct StartFailure(String);
+
+impl TaskController {
+    pub fn new(
+        store: Arc<Store>,
+        runtime: Arc<dyn ContainerRuntime>,
+        owner: String,
+        settings: TaskSettings,
+        host_cpus: Option<i64>,
+    ) -> Arc<Self> {
+        Arc::new(TaskController {
+            store,
+            runtime,
+            owner,
+            settings,
+            drivers: DashMap::new(),
+            containers: DashMap::new(),
+            host_cpus,
+        })
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Starts the controller's loops: effects from the API and runtime events.
+    pub fn spawn(self: &Arc<Self>, mut effects: mpsc::UnboundedReceiver<RegionEffect>) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            while let Some(e) = effects.recv().await {
+                me.apply(e);
+            }
+        });
+        let me = self.clone();
+        let mut events = self.runtime.events(&[LabelFilter::equals(OWNER_LABEL, self.owner.clone())]);
+        tokio::spawn(async move {
+            while let Some(event) = events.next().await {
+                me.route(event);
+            }
+        });
+    }
+
+    fn apply(self: &Arc<Self>, e: RegionEffect) {
+        match e.effect {
+            Effect::Launch { task_arn } => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                self.drivers.insert(task_arn.clone(), tx);
+                let key = TaskKey { account: e.account, region: e.region, task_arn };
+                let me = self.clone();
+                tokio::spawn(async move { me.drive(key, rx).await });
+            }
+            Effect::Stop { task_arn } => {
+                if let Some(tx) = self.drivers.get(&task_arn) {
+                    let _ = tx.send(Wake::Stop);
+                }
+            }
+        }
+    }
+
+    fn route(&self, event: RuntimeEvent) {
+        match event {
+            RuntimeEvent::Container(ev) => {
+                let Some(task_arn) = self.containers.get(&ev.container_id).map(|t| t.clone()) else { return };
+                if let Some(tx) = self.drivers.get(&task_arn) {
+                    let _ = tx.send(Wake::Container { id: ev.container_id, kind: ev.kind });
+                }
+            }
+            RuntimeEvent::Reconnected => {
+                for d in self.drivers.iter() {
+                    let _ = d.value().send(Wake::Recheck);
+                }
+            }
+        }
+    }
+
+    /// Runs `f` on the task's record under its region's lock. None if the
+    /// task is gone (e.g. after a reset).
+    fn with_task<T>(&self, key: &TaskKey, f: impl FnOnce(&mut TaskRecord) -> T) -> Option<T> {
+        let region = self.store.region(&key.account, &key.region);
+        let mut state = region.lock();
+        state.tasks.get_mut(&key.task_arn).map(f)
+    }
+
+    /// Moves the task to `status`, through every status in between, as the
+    /// transition table allows.
+    fn advance(&self, key: &TaskKey, status: TaskStatus) {
+        self.with_task(key, |r| {
+            while let Some(next) = r.status.next_towards(status) {
+                r.set_status(next);
+                if next >= status || (status == TaskStatus::Stopped && next == TaskStatus::Stopped) {
+                    break;
+                }
+            }
+        });
+    }
+
+    fn wants_stop(&self, key: &TaskKey) -> bool {
+        self.with_task(key, |r| r.desired == TaskStatus::Stopped).unwrap_or(true)
+    }
+
+    async fn drive(self: Arc<Self>, key: TaskKey, mut wake: mpsc::UnboundedReceiver<Wake>) {
+        match self.start(&key, &mut wake).await {
+            Ok(()) => self.watch(&key, &mut wake).await,
+            Err(StartFailure(reason)) => {
+                self.with_task(&key, |r| r.want_stopped(StopCode::TaskFailedToStart, reason));
+            }
+        }
+        self.stop(&key).await;
+        self.drivers.remove(&key.task_arn);
+        self.cleanup_later(key);
+    }
+
+    /// PROVISIONING -> PENDING -> ACTIVATING -> RUNNING: network, images,
+    /// containers created, then started in dependsOn order.
+    async fn start(&self, key: &TaskKey, wake: &mut mpsc::UnboundedReceiver<Wake>) -> Result<(), StartFailure> {
+        let Some((record_view, definition)) = self.with_task(key, |r| (r.clone(), r.definition.clone())) else {
+            return Err(StartFailure("Task was removed".into()));
+        };
+        let network_mode = definition.network_mode.clone().unwrap_or_else(|| "bridge".into());
+        let containers: Vec<ContainerDefinition> = definition.container_definitions.clone().unwrap_or_default();
+
+        // PROVISIONING: the task's network namespace (awsvpc).
+        let holder = if network_mode == "awsvpc" {
+            let holder = self.create_namespace_holder(&record_view).await.map_err(|e| StartFailure(format!("ResourceInitializationError: failed to set up the task network: {e}")))?;
+            self.containers.insert(holder.clone(), key.task_arn.clone());
+            self.with_task(key, |r| r.runtime.namespace_holder = Some(holder.clone()));
+            Some(holder)
+        } else {
+            None
+        };
+        if self.wants_stop(key) {
+            return Err(StartFailure("Task stopped before it started".into()));
+        }
+        self.advance(key, TaskStatus::Pending);
+
+        // PENDING: images, local first.
+        self.with_task(key, |r| r.task.pull_started_at = Some(epoch_now()));
+        let mut images = HashMap::new();
+        for c in &containers {
+            let image = c.image.clone().unwrap_or_default();
+            match self.runtime.ensure_image(&image).await {
+                Ok(info) => {
+                    images.insert(c.name.clone().unwrap_or_default(), info);
+                }
+                Err(e) => {
+                    return Err(StartFailure(format!("CannotPullContainerError: {e}")));
+                }
+            }
+        }
+        self.with_task(key, |r| r.task.pull_stopped_at = Some(epoch_now()));
+        if self.wants_stop(key) {
+            return Err(StartFailure("Task stopped before it started".into()));
+        }
+        self.advance(key, TaskStatus::Activating);
+
+        // ACTIVATING: create every container, then start them wave by wave.
+        let mode = match (&holder, network_mode.as_str()) {
+            (Some(h), _) => NetworkMode::Container(h.clone()),
+            (None, "host") => NetworkMode::Host,
+            (None, "none") => NetworkMode::None,
+            _ => NetworkMode::Bridge,
+        };
+        let mut ids = BTreeMap::new();
+        for c in &containers {
+            let name = c.name.clone().unwrap_or_default();
+            let info = &images[&name];
+            let ctx = SpecContext {
+                task_arn: key.task_arn.clone(),
+                task_id: record_view.id.clone(),
+                cluster_arn: arn::cluster(&key.region, &key.account, &record_view.cluster),
+                owner_id: self.owner.clone(),
+                image: info.reference.clone(),
+                network_mode: mode.clone(),
+                extra_env: vec![],
+                fargate: record_view.is_fargate(),
+                host_cpus: self.host_cpus,
+            };
+            let spec = container_spec::container_spec(&ctx, &definition, c).map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?;
+            let id = self
+                .runtime
+                .create_container(&spec)
+                .await
+                .map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?;
+            self.containers.insert(id.clone(), key.task_arn.clone());
+            ids.insert(name.clone(), id.clone());
+            let digest = info.repo_digest.clone().map(|d| d.rsplit('@').next().unwrap_or(&d).to_string()).unwrap_or_else(|| info.id.clone());
+            self.with_task(key, |r| {
+                r.runtime.containers.insert(name.clone(), id.clone());
+                if let Some(view) = r.container_mut(&name) {
+                    view.runtime_id = Some(id.clone());
+                    view.image_digest = Some(digest);
+                }
+            });
+        }
+        let waves = container_spec::start_order(&definition).map_err(|e| StartFailure(format!("CannotStartContainerError: {e}")))?;
+        for wave in waves {
+            for name in &wave {
+                let def = containers.iter().find(|c| c.name.as_deref() == Some(name)).expect("start_order names containers of the definition");
+                self.wait_for_dependencies(key, def, &ids, wake).await?;
+                let id = &ids[name];
+                self.runtime
+                    .start_container(id)
+                    .await
+                    .map_err(|e| StartFailure(format!("CannotStartContainerError: {e}")))?;
+                self.refresh_container(key, name, id).await;
+            }
+        }
+        if self.wants_stop(key) {
+            return Ok(());
+        }
+        self.refresh_network(key, holder.as_deref()).await;
+        self.with_task(key, |r| {
+            let now = epoch_now();
+            r.task.started_at = Some(now);
+            r.task.connectivity = Some("CONNECTED".into());
+            r.task.connectivity_at = Some(now);
+        });
+        self.advance(key, TaskStatus::Running);
+        Ok(())
+    }
+
+    /// Waits until every `dependsOn` condition of a container holds, as the
+    /// agent does: START (started), COMPLETE (exited), SUCCESS (exited 0),
+    /// HEALTHY (health check passing). A condition that can no longer hold
+    /// fails the task.
+    async fn wait_for_dependencies(
+        &self,
+        key: &TaskKey,
+        def: &ContainerDefinition,
+        ids: &BTreeMap<String, String>,
+        wake: &mut mpsc::UnboundedReceiver<Wake>,
+    ) -> Result<(), StartFailure> {
+        let deps = def.depends_on.clone().unwrap_or_default();
+        loop {
+            let mut waiting = false;
+            for dep in &deps {
+                let name = dep.container_name.clone().unwrap_or_default();
+                let condition = dep.condition.clone().unwrap_or_else(|| "START".into());
+                let Some(id) = ids.get(&name) else { continue };
+                let info = self.runtime.inspect_container(id).await.map_err(|e| StartFailure(format!("CannotStartContainerError: {e}")))?;
+                let exited = info.status.is_terminal();
+                let ok = match condition.as_str() {
+                    "COMPLETE" => exited,
+                    "SUCCESS" if exited && info.exit_code != Some(0) => {
+                        return Err(StartFailure(format!(
+                            "dependency {name} of container {} exited with code {} but condition SUCCESS needs 0",
+                            def.name.as_deref().unwrap_or(""),
+                            info.exit_code.unwrap_or(-1)
+                        )))
+                    }
+                    "SUCCESS" => exited,
+                    "HEALTHY" if info.health == HealthStatus::Unhealthy || exited => {
+                        return Err(StartFailure(format!(
+                            "dependency {name} of container {} did not become HEALTHY",
+                            def.name.as_deref().unwrap_or("")
+                        )))
+                    }
+                    "HEALTHY" => info.health == HealthStatus::Healthy,
+                    _ => info.started_at.is_some() || info.status != crate::runtime::ContainerStatus::Created,
+                };
+                waiting |= !ok;
+            }
+            if !waiting {
+                return Ok(());
+            }
+            match wake.recv().await {
+                Some(Wake::Stop) | None => return Err(StartFailure("Task stopped before it started".into())),
+                Some(Wake::Container { id, .. }) => {
+                    // A dependency's own state is read above; others' events still count.
+                    if let Some(name) = ids.iter().find(|(_, v)| **v == id).map(|(k, _)| k.clone()) {
+                        self.refresh_container(key, &name, &id).await;
+                    }
+                }
+                Some(Wake::Recheck) => {}
+            }
+        }
+    }
+
+    /// RUNNING: reacts to container events until the task must stop.
+    async fn watch(&self, key: &TaskKey, wake: &mut mpsc::UnboundedReceiver<Wake>) {
+        // A container may have exited before we started listening.
+        self.recheck_all(key).await;
+        while !self.wants_stop(key) {
+            match wake.recv().await {
+                None | Some(Wake::Stop) => break,
+                Some(Wake::Recheck) => self.recheck_all(key).await,
+                Some(Wake::Container { id, kind }) => {
+                    let name = self.with_task(key, |r| r.runtime.containers.iter().find(|(_, v)| **v == id).map(|(k, _)| k.clone())).flatten();
+                    match (name, kind) {
+                        (Some(name), ContainerEventKind::Destroy) => self.container_gone(key, &name),
+                        (Some(name), _) => self.refresh_container(key, &name, &id).await,
+                        // The namespace holder died: the task lost its network.
+                        (None, ContainerEventKind::Die { .. } | ContainerEventKind::Destroy) => {
+                            self.with_task(key, |r| r.want_stopped(StopCode::TaskFailedToStart, "Task network namespace was removed outside ecsbox"));
+                        }
+                        (None, _) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn recheck_all(&self, key: &TaskKey) {
+        let ids = self.with_task(key, |r| r.runtime.containers.clone()).unwrap_or_default();
+        for (name, id) in ids {
+            self.refresh_container(key, &name, &id).await;
+        }
+    }
+
+    /// A container removed from outside (docker rm -f): its task stops.
+    fn container_gone(&self, key: &TaskKey, name: &str) {
+        self.with_task(key, |r| {
+            let essential = is_essential(r, name);
+            if let Some(c) = r.container_mut(name) {
+                if c.last_status.as_deref() != Some("STOPPED") {
+                    c.last_status = Some("STOPPED".into());
+                    c.reason = Some("The container was removed outside ecsbox".into());
+                }
+            }
+            if essential {
+                r.want_stopped(StopCode::EssentialContainerExited, "Essential container in task exited");
+            }
+        });
+    }
+
+    /// Reads a container's state from the engine into the task's view, and
+    /// stops the task when an essential container has exited.
+    async fn refresh_container(&self, key: &TaskKey, name: &str, id: &str) {
+        let info = match self.runtime.inspect_container(id).await {
+            Ok(info) => info,
+            Err(e) if e.is_not_found() => return self.container_gone(key, name),
+            Err(e) => {
+                tracing::warn!(task = %key.task_arn, container = name, "inspect failed: {e}");
+                return;
+            }
+        };
+        self.with_task(key, |r| {
+            let essential = is_essential(r, name);
+            let has_health_check = r
+                .definition
+                .container_definitions
+                .iter()
+                .flatten()
+                .any(|c| c.name.as_deref() == Some(name) && c.health_check.is_some());
+            if let Some(view) = r.container_mut(name) {
+                apply_container_info(view, &info, has_health_check);
+            }
+            r.task.health_status = Some(task_health(r));
+            if info.status.is_terminal() && essential {
+                r.want_stopped(StopCode::EssentialContainerExited, "Essential container in task exited");
+            }
+        });
+    }
+
+    /// The task's address: the namespace holder's IP on the awsvpc network,
+    /// reported as the ENI attachment and each container's interface.
+    async fn refresh_network(&self, key: &TaskKey, holder: Option<&str>) {
+        let Some(holder) = holder else { return };
+        let Ok(info) = self.runtime.inspect_container(holder).await else { return };
+        let Some(endpoint) = info.networks.get(AWSVPC_NETWORK).cloned() else { return };
+        self.with_task(key, |r| {
+            let ip = endpoint.ip_address.clone().unwrap_or_default();
+            let mut attachment_id = None;
+            for a in r.task.attachments.iter_mut().flatten() {
+                a.status = Some("ATTACHED".into());
+                attachment_id = a.id.clone();
+                let details = a.details.get_or_insert_with(Vec::new);
+                let mut set = |k: &str, v: String| match details.iter_mut().find(|d| d.name.as_deref() == Some(k)) {
+                    Some(d) => d.value = Some(v),
+                    None => details.push(KeyValuePair { name: Some(k.into()), value: Some(v) }),
+                };
+                set("macAddress", endpoint.mac_address.clone().unwrap_or_default());
+                set("privateDnsName", format!("ip-{}.ec2.internal", ip.replace('.', "-")));
+                set("privateIPv4Address", ip.clone());
+            }
+            for c in r.task.containers.iter_mut().flatten() {
+                c.network_interfaces = Some(vec![NetworkInterface {
+                    attachment_id: attachment_id.clone(),
+                    private_ipv4_address: Some(ip.clone()),
+                    ipv6_address: None,
+                }]);
+            }
+        });
+    }
+
+    async fn create_namespace_holder(&self, record: &TaskRecord) -> Result<String, String> {
+        self.ensure_awsvpc_network().await?;
+        let image = crate::runtime::pause::ensure_pause_image(self.runtime.as_ref()).await.map_err(|e| e.to_string())?;
+        let mut labels = HashMap::new();
+        labels.insert(OWNER_LABEL.to_string(), self.owner.clone());
+        labels.insert(ROLE_LABEL.to_string(), "namespace-holder".to_string());
+        labels.insert(container_spec::LABEL_TASK_ARN.to_string(), record.task.task_arn.clone().unwrap_or_default());
+        labels.insert(container_spec::LABEL_CLUSTER.to_string(), record.cluster.clone());
+        let spec = crate::runtime::ContainerSpec {
+            name: Some(format!("ecs-{}-{}-internalecspause-{}", record.family(), record.definition.revision.unwrap_or(0), &record.id[..12])),
+            image,
+            labels,
+            network_mode: NetworkMode::Network { name: AWSVPC_NETWORK.into(), ipv4_address: None, aliases: vec![] },
+            ..Default::default()
+        };
+        let id = self.runtime.create_container(&spec).await.map_err(|e| e.to_string())?;
+        self.runtime.start_container(&id).await.map_err(|e| e.to_string())?;
+        Ok(id)
+    }
+
+    async fn ensure_awsvpc_network(&self) -> Result<(), String> {
+        let existing = self
+            .runtime
+            .list_networks(&[LabelFilter::equals(OWNER_LABEL, self.owner.clone())])
+            .await
+            .map_err(|e| e.to_string())?;
+        if existing.iter().any(|n| n.name == AWSVPC_NETWORK) {
+            return Ok(());
+        }
+        let mut labels = HashMap::new();
+        labels.insert(OWNER_LABEL.to_string(), self.owner.clone());
+        let spec = NetworkSpec { name: AWSVPC_NETWORK.into(), labels, subnet: None, gateway: None };
+        match self.runtime.create_network(&spec).await {
+            Ok(_) => Ok(()),
+            // Another task created it at the same moment.
+            Err(crate::runtime::RuntimeError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// DEACTIVATING -> STOPPING -> DEPROVISIONING -> STOPPED: stop every
+    /// container (SIGTERM, SIGKILL after its stopTimeout), then release the
+    /// network namespace.
+    async fn stop(&self, key: &TaskKey) {
+        let Some((containers, holder, timeouts)) = self.with_task(key, |r| {
+            let timeouts: HashMap<String, Duration> = r
+                .definition
+                .container_definitions
+                .iter()
+                .flatten()
+                .map(|c| {
+                    let t = c.stop_timeout.map(|s| Duration::from_secs(s.max(0) as u64)).unwrap_or(self.settings.default_stop_timeout);
+                    (c.name.clone().unwrap_or_default(), t)
+                })
+                .collect();
+            (r.runtime.containers.clone(), r.runtime.namespace_holder.clone(), timeouts)
+        }) else {
+            return;
+        };
+        self.with_task(key, |r| {
+            if r.desired != TaskStatus::Stopped {
+                r.want_stopped(StopCode::TaskFailedToStart, "Task stopped");
+            }
+        });
+        self.advance(key, TaskStatus::Stopping);
+        let stops = containers.iter().map(|(name, id)| {
+            let timeout = timeouts.get(name).copied().unwrap_or(self.settings.default_stop_timeout);
+            async move {
+                if let Err(e) = self.runtime.stop_container(id, timeout).await {
+                    if !e.is_not_found() {
+                        tracing::warn!(container = %id, "stop failed: {e}");
+                    }
+                }
+            }
+        });
+        futures_util::future::join_all(stops).await;
+        for (name, id) in &containers {
+            self.refresh_container(key, name, id).await;
+        }
+        self.advance(key, TaskStatus::Deprovisioning);
+        if let Some(holder) = holder {
+            let _ = self.runtime.kill_container(&holder, "SIGKILL").await;
+        }
+        self.with_task(key, |r| {
+            let now = epoch_now();
+            r.task.execution_stopped_at = Some(now);
+            r.task.stopped_at = Some(now);
+            r.task.connectivity = None;
+            for a in r.task.attachments.iter_mut().flatten() {
+                a.status = Some("DELETED".into());
+            }
+            for c in r.task.containers.iter_mut().flatten() {
+                if c.last_status.as_deref() != Some("STOPPED") {
+                    c.last_status = Some("STOPPED".into());
+                }
+            }
+        });
+        self.advance(key, TaskStatus::Stopped);
+    }
+
+    /// Removes a stopped task's containers after the cleanup delay.
+    fn cleanup_later(self: Arc<Self>, key: TaskKey) {
+        let delay = self.settings.cleanup_delay;
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            self.remove_containers(&key).await;
+        });
+    }
+
+    async fn remove_containers(&self, key: &TaskKey) {
+        let ids: Vec<String> = self
+            .with_task(key, |r| r.runtime.containers.values().cloned().chain(r.runtime.namespace_holder.clone()).collect())
+            .unwrap_or_default();
+        for id in ids {
+            self.containers.remove(&id);
+            let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
+        }
+    }
+
+    /// Removes everything this instance owns: containers, then networks.
+    /// Used on reset and shutdown (and, at start, for an earlier run's leftovers).
+    pub async fn remove_everything(&self) {
+        let mine = [LabelFilter::equals(OWNER_LABEL, self.owner.clone())];
+        self.remove_labeled(&mine).await;
+    }
+
+    async fn remove_labeled(&self, filters: &[LabelFilter]) {
+        if let Ok(list) = self.runtime.list_containers(filters).await {
+            let removals = list.iter().map(|c| self.runtime.remove_container(&c.id, RemoveOptions { force: true, volumes: true }));
+            futures_util::future::join_all(removals).await;
+        }
+        if let Ok(networks) = self.runtime.list_networks(filters).await {
+            for n in networks {
+                let _ = self.runtime.remove_network(&n.id).await;
+            }
+        }
+        self.containers.clear();
+    }
+
+    /// At start: containers and networks an earlier run with this instance
+    /// id left behind are removed. State is in memory, so their tasks did not
+    /// survive the restart; adopting the containers would report tasks
+    /// nobody can describe. Other instances' objects are never touched.
+    pub async fn remove_leftovers(&self) -> usize {
+        let mine = [LabelFilter::equals(OWNER_LABEL, self.owner.clone())];
+        let count = self.runtime.list_containers(&mine).await.map(|l| l.len()).unwrap_or(0);
+        self.remove_labeled(&mine).await;
+        count
+    }
+
+    /// Forget every driver (after a reset removed the state they drive).
+    pub fn forget_tasks(&self) {
+        self.drivers.clear();
+    }
+}
+
+fn is_essential(r: &TaskRecord, name: &str) -> bool {
+    r.definition
+        .container_definitions
+        .iter()
+        .flatten()
+        .any(|c| c.name.as_deref() == Some(name) && c.essential.unwrap_or(true))
+}
+
+/// The engine's view of a container, in DescribeTasks' terms.
+fn apply_container_info(view: &mut Container, info: &ContainerInfo, has_health_check: bool) {
+    use crate::runtime::ContainerStatus as S;
+    let status = match info.status {
+        S::Created => "PENDING",
+        S::Running | S::Paused | S::Restarting => "RUNNING",
+        S::Removing | S::Exited | S::Dead => "STOPPED",
+    };
+    view.last_status = Some(status.into());
+    if info.status.is_terminal() {
+        view.exit_code = info.exit_code.map(|c| c as i32);
+        if info.oom_killed {
+            view.reason = Some("OutOfMemoryError: Container killed due to memory usage".into());
+        } else if let Some(err) = info.error.as_ref().filter(|e| !e.is_empty()) {
+            view.reason = Some(err.clone());
+        }
+    }
+    view.network_bindings = Some(
+        info.ports
+            .iter()
+            .map(|p| NetworkBinding {
+                bind_ip: Some(p.host_ip.clone()),
+                container_port: Some(p.container_port as i32),
+                host_port: Some(p.host_port as i32),
+                protocol: Some(p.protocol.as_str().into()),
+                ..Default::default()
+            })
+            .collect(),
+    );
+    if has_health_check {
+        view.health_status = Some(
+            match info.health {
+                HealthStatus::Healthy => "HEALTHY",
+                HealthStatus::Unhealthy => "UNHEALTHY",
+                _ => "UNKNOWN",
+            }
+            .into(),
+        );
+    }
+}
+
+/// The task's health, as ECS derives it: UNHEALTHY if an essential
+/// container's check fails, HEALTHY if every essential container with a
+/// check passes, else UNKNOWN.
+fn task_health(r: &TaskRecord) -> String {
+    let mut statuses = vec![];
+    for def in r.definition.container_definitions.iter().flatten() {
+        if def.essential.unwrap_or(true) && def.health_check.is_some() {
+            let name = def.name.as_deref().unwrap_or("");
+            let s = r
+                .task
+                .containers
+                .iter()
+                .flatten()
+                .find(|c| c.name.as_deref() == Some(name))
+                .and_then(|c| c.health_status.clone())
+                .unwrap_or_else(|| "UNKNOWN".into());
+            statuses.push(s);
+        }
+    }
+    if statuses.iter().any(|s| s == "UNHEALTHY") {
+        "UNHEALTHY".into()
+    } else if !statuses.is_empty() && statuses.iter().all(|s| s == "HEALTHY") {
+        "HEALTHY".into()
+    } else {
+        "UNKNOWN".into()
+    }
+}
