@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -189,6 +190,7 @@ class Client:
     def __init__(self, port, timeout=10.0):
         self.port = port
         self.conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+        self.server_closed = False  # whether the server closed the connection after its last answer
 
     def send(self, body, headers):
         """Sends pre-signed bytes; returns (status, parsed body, seconds)."""
@@ -196,6 +198,7 @@ class Client:
         self.conn.request("POST", "/", body=body, headers=headers)
         resp = self.conn.getresponse()
         data = resp.read()
+        self.server_closed = resp.will_close
         return resp.status, data, time.perf_counter() - started
 
     def call(self, operation, payload):
@@ -413,7 +416,7 @@ def wrk_script(port, operation, payload, path):
     return body, headers
 
 
-def run_wrk(wrk, server, script, seconds, keep_output=None):
+def run_wrk(wrk, server, script, seconds):
     """Runs wrk against the server; returns its summary plus the CPU seconds
     of wrk, of the server and of everything else on the machine meanwhile."""
     cmd = [wrk, f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script),
@@ -432,8 +435,6 @@ def run_wrk(wrk, server, script, seconds, keep_output=None):
         server_cpu, busy = server.cpu_seconds() - server_cpu0, machine_busy_seconds() - busy0
         out.seek(0)
         text = out.read().decode(errors="replace")
-    if keep_output is not None:
-        keep_output.write_text(text)
     summary = next((json.loads(l[len("BENCH_JSON "):]) for l in text.splitlines() if l.startswith("BENCH_JSON ")), None)
     if proc.returncode != 0 or summary is None:
         raise Broken(f"wrk failed (exit {proc.returncode}):\n{text}")
@@ -467,7 +468,7 @@ def measure_throughput(wrk, server, operation, payload, workdir):
     if status != 200:
         raise Broken(f"{server.name} {operation} answered HTTP {status}: {parse_json(data)}")
     run_wrk(wrk, server, script, WARMUP_S)
-    s = run_wrk(wrk, server, script, WRK_DURATION_S, keep_output=workdir / f"{server.name}-{operation}.wrk.txt")
+    s = run_wrk(wrk, server, script, WRK_DURATION_S)
     s["rps"] = s["requests"] / (s["duration_us"] / 1e6)
     s["errors"] = sum(s[k] for k in ("connect", "read", "write", "status", "timeout"))
     s["server_cpu_us_per_req"] = s["server_cpu"] / max(1, s["requests"]) * 1e6
@@ -483,11 +484,15 @@ def measure_throughput(wrk, server, operation, payload, workdir):
 
 
 def throughput_phase(wrk, server, workdir):
+    """Returns the wrk results per operation, and whether the server closes
+    the connection after each answer (then every request pays a TCP connect)."""
     server.start()
     try:
-        Client(server.port).must("CreateCluster", {"clusterName": "bench"})
-        return {op: measure_throughput(wrk, server, op, payload, workdir)
-                for op, payload in (("DescribeClusters", DESCRIBE_BODY), ("RegisterTaskDefinition", REGISTER_BODY))}
+        client = Client(server.port)
+        client.must("CreateCluster", {"clusterName": "bench"})
+        results = {op: measure_throughput(wrk, server, op, payload, workdir)
+                   for op, payload in (("DescribeClusters", DESCRIBE_BODY), ("RegisterTaskDefinition", REGISTER_BODY))}
+        return results, client.server_closed
     finally:
         server.stop()
 
@@ -498,7 +503,7 @@ def throughput_phase(wrk, server, workdir):
 
 
 def register_revisions(client):
-    for rev in range(REVISIONS_PER_FAMILY):
+    for _ in range(REVISIONS_PER_FAMILY):
         for fam in range(FAMILIES):
             payload = dict(REGISTER_BODY, family=f"bench-family-{fam:02d}")
             client.must("RegisterTaskDefinition", payload)
@@ -669,6 +674,10 @@ def print_notes(results):
         f"moto {m['pages_per_pass']} ({m['arns']} ARNs)"
         + ("; moto ignores maxResults, so compare the whole-listing row rather than the per-page rows."
            if m["pages_per_pass"] == 1 else "."))
+    for name in ("ecsbox", "moto"):
+        if results[name]["closes"]:
+            log(f"- {name} closes the connection after every answer (no keep-alive), so each of its requests, "
+                f"under wrk and in the Python client, includes a TCP connect: that is how any client meets it.")
     log("- ecsbox's start time includes what it does before serving, e.g. its handshake with the Docker engine "
         "(see the machine line for whether one was reachable).")
     log(f"- {CORES} cores are shared by wrk, the server and any other work on the machine; "
@@ -704,9 +713,6 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the finally blocks stop the servers
     wrk = ensure_wrk()
     binary = ensure_ecsbox()
-    from importlib.metadata import version
-
-    servers = []
     with tempfile.TemporaryDirectory(prefix="ecsbox-bench-") as tmp:
         workdir = Path(tmp)
         servers = [ecsbox_server(binary, workdir), moto_server(workdir)]
@@ -721,7 +727,7 @@ def main():
                 results[s.name]["start_ms"], results[s.name]["rss_mib"] = measure_start(s)
             log("\n3. throughput and latency (wrk)")
             for s in servers:
-                results[s.name]["tp"] = throughput_phase(wrk, s, workdir)
+                results[s.name]["tp"], results[s.name]["closes"] = throughput_phase(wrk, s, workdir)
             log(f"\n4. ListTaskDefinitions over {FAMILIES * REVISIONS_PER_FAMILY:,} revisions ({FAMILIES} families), maxResults {PAGE_SIZE}")
             for s in servers:
                 results[s.name]["list"] = list_phase(s)

@@ -22,8 +22,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// The Docker network awsvpc tasks get their own IP on.
-pub const AWSVPC_NETWORK: &str = "ecsbox-awsvpc";
+/// The Docker network awsvpc tasks of an ecsbox instance get their own IP
+/// on. One per instance id, so instances sharing an engine never remove
+/// each other's network.
+pub fn awsvpc_network_name(instance_id: &str) -> String {
+    let safe: String = instance_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    format!("ecsbox-awsvpc-{safe}")
+}
 /// The label that marks an ecsbox task's namespace holder container.
 pub const ROLE_LABEL: &str = "ecsbox.role";
 
@@ -445,7 +450,7 @@ impl TaskController {
     async fn refresh_network(&self, key: &TaskKey, holder: Option<&str>) {
         let Some(holder) = holder else { return };
         let Ok(info) = self.runtime.inspect_container(holder).await else { return };
-        let Some(endpoint) = info.networks.get(AWSVPC_NETWORK).cloned() else { return };
+        let Some(endpoint) = info.networks.get(&awsvpc_network_name(&self.owner)).cloned() else { return };
         self.with_task(key, |r| {
             let ip = endpoint.ip_address.clone().unwrap_or_default();
             let mut attachment_id = None;
@@ -483,7 +488,7 @@ impl TaskController {
             name: Some(format!("ecs-{}-{}-internalecspause-{}", record.family(), record.definition.revision.unwrap_or(0), &record.id[..12])),
             image,
             labels,
-            network_mode: NetworkMode::Network { name: AWSVPC_NETWORK.into(), ipv4_address: None, aliases: vec![] },
+            network_mode: NetworkMode::Network { name: awsvpc_network_name(&self.owner), ipv4_address: None, aliases: vec![] },
             ..Default::default()
         };
         let id = self.runtime.create_container(&spec).await.map_err(|e| e.to_string())?;
@@ -497,12 +502,13 @@ impl TaskController {
             .list_networks(&[LabelFilter::equals(OWNER_LABEL, self.owner.clone())])
             .await
             .map_err(|e| e.to_string())?;
-        if existing.iter().any(|n| n.name == AWSVPC_NETWORK) {
+        let name = awsvpc_network_name(&self.owner);
+        if existing.iter().any(|n| n.name == name) {
             return Ok(());
         }
         let mut labels = HashMap::new();
         labels.insert(OWNER_LABEL.to_string(), self.owner.clone());
-        let spec = NetworkSpec { name: AWSVPC_NETWORK.into(), labels, subnet: None, gateway: None };
+        let spec = NetworkSpec { name, labels, subnet: None, gateway: None };
         match self.runtime.create_network(&spec).await {
             Ok(_) => Ok(()),
             // Another task created it at the same moment.
