@@ -1,6 +1,9 @@
 """AWS JSON 1.1 as ECS speaks it: targets, bodies, the error contract, and
 every operation of the service model answering something AWS-shaped."""
 
+import time
+
+import botocore
 import pytest
 
 import harness
@@ -85,8 +88,6 @@ GENERIC_ERRORS = {"InvalidParameterException", "ClientException", "UnsupportedFe
 def test_the_pinned_model_is_the_one_the_installed_botocore_ships():
     note = harness.model_version_note()
     assert len(OPERATIONS) == int(note["operations in this model"])
-    import botocore
-
     # requirements.txt pins botocore to the model's version so that boto3
     # knows exactly the operations ecsbox routes; bump them together.
     assert botocore.__version__ == note["botocore version"], (
@@ -140,6 +141,4 @@ def test_timestamps_are_epoch_seconds(raw):
     assert resp.status == 200, resp.body
     registered_at = resp.json()["taskDefinition"]["registeredAt"]
     assert isinstance(registered_at, (int, float)), registered_at
-    import time
-
     assert abs(registered_at - time.time()) < 300

@@ -55,6 +55,14 @@ pub struct Config {
     #[arg(long, env = "ECSBOX_KEEP_CONTAINERS")]
     pub keep_containers: bool,
 
+    /// Virtual container instances every new cluster gets, backed by the
+    /// local engine (m5.large: 2048 CPU units, 7680 MiB; zones a, b, c), so
+    /// EC2 tasks can be placed. A cluster's tags `ecsbox:container-instances`
+    /// and `ecsbox:instance-type` override this per cluster. 0 keeps AWS's
+    /// answer for an empty cluster.
+    #[arg(long, env = "ECSBOX_CONTAINER_INSTANCES", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub container_instances: u32,
+
     /// Log filter (tracing's syntax, e.g. `info` or `ecsbox=debug`); RUST_LOG wins when set.
     #[arg(long, env = "ECSBOX_LOG_LEVEL", default_value = "info")]
     pub log_level: String,

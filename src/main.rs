@@ -15,7 +15,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let app = match ecsbox::server::App::start(config).await {
+    let app = match ecsbox::server::App::start(config) {
         Ok(app) => app,
         Err(e) => {
             eprintln!("ecsbox: {e}");

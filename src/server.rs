@@ -12,7 +12,7 @@ use crate::controllers::tasks::{TaskController, TaskSettings};
 use crate::runtime::ContainerRuntime;
 use crate::model::operations::{Operation, SIGNING_NAME, TARGET_PREFIX};
 use crate::protocol::{ApiError, RequestContext};
-use crate::state::Store;
+use crate::state::{RegionSettings, Store};
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
@@ -34,43 +34,27 @@ pub struct App {
     pub store: Arc<Store>,
     pub ecs: Ecs,
     pub tasks: Arc<TaskController>,
-    /// The engine's version, or why there is no engine.
-    pub engine: String,
 }
 
 impl App {
-    /// The app on the local Docker engine. Without a reachable engine the
-    /// control plane still works; tasks fail with the reason.
-    pub async fn start(config: Config) -> Result<Arc<App>, String> {
-        let runtime: Arc<dyn ContainerRuntime> = match crate::runtime::docker::DockerRuntime::connect().await {
-            Ok(docker) => Arc::new(docker),
-            Err(e) => {
-                tracing::warn!("{e}; tasks cannot run until ecsbox is restarted with access to a Docker engine");
-                Arc::new(crate::runtime::unavailable::Unavailable::new(e))
-            }
-        };
-        Self::with_runtime(config, runtime).await
+    /// The app on the local Docker engine, connected on first use so that
+    /// serving does not wait for it. Without a reachable engine the control
+    /// plane still works; tasks fail with the reason.
+    pub fn start(config: Config) -> Result<Arc<App>, String> {
+        Self::with_runtime(config, Arc::new(crate::runtime::lazy::LazyDocker::new()))
     }
 
-    pub async fn with_runtime(config: Config, runtime: Arc<dyn ContainerRuntime>) -> Result<Arc<App>, String> {
+    pub fn with_runtime(config: Config, runtime: Arc<dyn ContainerRuntime>) -> Result<Arc<App>, String> {
         let auth = Authenticator::new(&config)?;
-        let store = Arc::new(Store::new());
+        let store = Arc::new(Store::with_settings(RegionSettings { container_instances: config.container_instances }));
         let (effects_tx, effects_rx) = tokio::sync::mpsc::unbounded_channel();
-        let (engine, host_cpus) = match runtime.engine_info().await {
-            Ok(info) => (format!("Docker {}", info.version), Some(info.cpus)),
-            Err(e) => (format!("no Docker engine ({e})"), None),
-        };
         let settings = TaskSettings {
             cleanup_delay: std::time::Duration::from_secs(config.task_cleanup_delay),
             ..TaskSettings::default()
         };
-        let tasks = TaskController::new(store.clone(), runtime, config.instance_id.clone(), settings, host_cpus);
-        let leftovers = tasks.remove_leftovers().await;
-        if leftovers > 0 {
-            tracing::info!("removed {leftovers} containers an earlier ecsbox run (instance id {}) left behind", config.instance_id);
-        }
+        let tasks = TaskController::new(store.clone(), runtime, config.instance_id.clone(), settings);
         tasks.spawn(effects_rx);
-        Ok(Arc::new(App { auth, ecs: Ecs::new(store.clone(), effects_tx), store, tasks, engine, config }))
+        Ok(Arc::new(App { auth, ecs: Ecs::new(store.clone(), effects_tx), store, tasks, config }))
     }
 
     /// Forgets all state and removes every container and network this
@@ -85,15 +69,19 @@ impl App {
 /// Serves until `shutdown` resolves, then waits for open requests to finish.
 pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
     let addr = listener.local_addr().expect("a bound listener has an address");
-    // The one startup line; tests and scripts read the address from it.
-    println!(
-        "ecsbox {} listening on http://{addr} (sigv4: {:?}, default account {}, engine: {}, instance id {}, state: in memory)",
-        env!("CARGO_PKG_VERSION"),
-        app.config.sigv4,
-        app.config.default_account,
-        app.engine,
-        app.config.instance_id,
-    );
+    // The one startup line; tests and scripts read the address from it. It
+    // waits for the engine handshake, which the accept loop below does not.
+    let announce = app.clone();
+    tokio::spawn(async move {
+        let engine = &announce.tasks.ready().await.engine;
+        println!(
+            "ecsbox {} listening on http://{addr} (sigv4: {:?}, default account {}, engine: {engine}, instance id {}, state: in memory)",
+            env!("CARGO_PKG_VERSION"),
+            announce.config.sigv4,
+            announce.config.default_account,
+            announce.config.instance_id,
+        );
+    });
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -144,7 +132,7 @@ pub async fn spawn_for_tests(
 ) -> (SocketAddr, Arc<App>, tokio::sync::oneshot::Sender<()>) {
     let listener = TcpListener::bind(config.listen).await.expect("binding a test port");
     let addr = listener.local_addr().unwrap();
-    let app = App::with_runtime(config, runtime).await.expect("valid test configuration");
+    let app = App::with_runtime(config, runtime).expect("valid test configuration");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(serve(listener, app.clone(), async move {
         let _ = rx.await;

@@ -2,4 +2,5 @@
 //! reconciler and placement). They are woken by runtime events and state
 //! changes, never by sleep-polling.
 pub mod container_spec;
+pub mod placement;
 pub mod tasks;

@@ -86,8 +86,17 @@ pub struct TaskController {
     drivers: DashMap<String, mpsc::UnboundedSender<Wake>>,
     /// Docker container id -> the task it belongs to, to route events.
     containers: DashMap<String, String>,
+    /// The engine handshake, done once before any Docker work: see `ready`.
+    handshake: tokio::sync::OnceCell<Handshake>,
+}
+
+/// What ecsbox learns from the engine before it runs anything.
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    /// For the startup line: the engine's version, or why there is none.
+    pub engine: String,
     /// The engine host's CPU count: Docker refuses a cpu cap above it.
-    host_cpus: Option<i64>,
+    pub host_cpus: Option<i64>,
 }
 
 /// Why a task could not be started: the stoppedReason AWS would give.
@@ -99,7 +108,6 @@ impl TaskController {
         runtime: Arc<dyn ContainerRuntime>,
         owner: String,
         settings: TaskSettings,
-        host_cpus: Option<i64>,
     ) -> Arc<Self> {
         Arc::new(TaskController {
             store,
@@ -108,8 +116,29 @@ impl TaskController {
             settings,
             drivers: DashMap::new(),
             containers: DashMap::new(),
-            host_cpus,
+            handshake: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// The engine handshake, run once: ask the engine who it is and remove
+    /// what an earlier run with this instance id left behind. Every driver
+    /// waits for it before touching Docker, so the cleanup can never remove a
+    /// new task's containers; the server does not wait for it to answer API
+    /// calls.
+    pub async fn ready(&self) -> &Handshake {
+        self.handshake
+            .get_or_init(|| async {
+                let (engine, host_cpus) = match self.runtime.engine_info().await {
+                    Ok(info) => (format!("Docker {}", info.version), Some(info.cpus)),
+                    Err(e) => (format!("no Docker engine ({e})"), None),
+                };
+                let leftovers = self.remove_leftovers().await;
+                if leftovers > 0 {
+                    tracing::info!("removed {leftovers} containers an earlier run with instance id {} left behind", self.owner);
+                }
+                Handshake { engine, host_cpus }
+            })
+            .await
     }
 
     pub fn owner(&self) -> &str {
@@ -192,6 +221,7 @@ impl TaskController {
     }
 
     async fn drive(self: Arc<Self>, key: TaskKey, mut wake: mpsc::UnboundedReceiver<Wake>) {
+        self.ready().await;
         match self.start(&key, &mut wake).await {
             Ok(()) => self.watch(&key, &mut wake).await,
             Err(StartFailure(reason)) => {
@@ -216,7 +246,10 @@ impl TaskController {
         let holder = if network_mode == "awsvpc" {
             let holder = self.create_namespace_holder(&record_view).await.map_err(|e| StartFailure(format!("ResourceInitializationError: failed to set up the task network: {e}")))?;
             self.containers.insert(holder.clone(), key.task_arn.clone());
-            self.with_task(key, |r| r.runtime.namespace_holder = Some(holder.clone()));
+            if self.with_task(key, |r| r.runtime.namespace_holder = Some(holder.clone())).is_none() {
+                let _ = self.runtime.remove_container(&holder, RemoveOptions { force: true, volumes: true }).await;
+                return Err(StartFailure("Task was removed".into()));
+            }
             Some(holder)
         } else {
             None
@@ -266,7 +299,7 @@ impl TaskController {
                 network_mode: mode.clone(),
                 extra_env: vec![],
                 fargate: record_view.is_fargate(),
-                host_cpus: self.host_cpus,
+                host_cpus: self.ready().await.host_cpus,
             };
             let spec = container_spec::container_spec(&ctx, &definition, c).map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?;
             let id = self
@@ -277,13 +310,19 @@ impl TaskController {
             self.containers.insert(id.clone(), key.task_arn.clone());
             ids.insert(name.clone(), id.clone());
             let digest = info.repo_digest.clone().map(|d| d.rsplit('@').next().unwrap_or(&d).to_string()).unwrap_or_else(|| info.id.clone());
-            self.with_task(key, |r| {
+            let recorded = self.with_task(key, |r| {
                 r.runtime.containers.insert(name.clone(), id.clone());
                 if let Some(view) = r.container_mut(&name) {
                     view.runtime_id = Some(id.clone());
                     view.image_digest = Some(digest);
                 }
             });
+            if recorded.is_none() {
+                // The task vanished (a reset) while its container was being
+                // created: nobody would ever remove this one.
+                let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
+                return Err(StartFailure("Task was removed".into()));
+            }
         }
         let waves = container_spec::start_order(&definition).map_err(|e| StartFailure(format!("CannotStartContainerError: {e}")))?;
         for wave in waves {
@@ -616,11 +655,11 @@ impl TaskController {
         self.containers.clear();
     }
 
-    /// At start: containers and networks an earlier run with this instance
-    /// id left behind are removed. State is in memory, so their tasks did not
+    /// Containers and networks an earlier run with this instance id left
+    /// behind are removed (part of `ready`). State is in memory, so their tasks did not
     /// survive the restart; adopting the containers would report tasks
     /// nobody can describe. Other instances' objects are never touched.
-    pub async fn remove_leftovers(&self) -> usize {
+    async fn remove_leftovers(&self) -> usize {
         let mine = [LabelFilter::equals(OWNER_LABEL, self.owner.clone())];
         let count = self.runtime.list_containers(&mine).await.map(|l| l.len()).unwrap_or(0);
         self.remove_labeled(&mine).await;

@@ -7,6 +7,7 @@
 pub mod docker;
 pub mod fake;
 pub mod image_ref;
+pub mod lazy;
 /// The namespace-holder image of awsvpc tasks (written by the controllers' helper).
 pub mod pause;
 pub mod timestamp;

@@ -14,6 +14,10 @@ pub fn capacity_provider(region: &str, account: &str, name: &str) -> String {
     format!("arn:aws:ecs:{region}:{account}:capacity-provider/{name}")
 }
 
+pub fn container_instance(region: &str, account: &str, cluster: &str, id: &str) -> String {
+    format!("arn:aws:ecs:{region}:{account}:container-instance/{cluster}/{id}")
+}
+
 /// A parsed ECS ARN: its region, account, resource type and the rest of the
 /// resource path (`cluster/NAME` gives type `cluster`, id `NAME`).
 #[derive(Debug, Clone, PartialEq, Eq)]

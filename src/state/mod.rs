@@ -8,6 +8,7 @@
 //! rules between finer locks.
 
 pub mod arn;
+pub mod container_instances;
 pub mod lifecycle;
 pub mod tasks;
 mod region;
@@ -21,11 +22,17 @@ use std::sync::Arc;
 #[derive(Default)]
 pub struct Store {
     regions: DashMap<(String, String), Arc<Mutex<RegionState>>>,
+    /// Given to every region's state when it is created.
+    settings: RegionSettings,
 }
 
 impl Store {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn with_settings(settings: RegionSettings) -> Self {
+        Store { regions: DashMap::new(), settings }
     }
 
     /// The state of one (account, region), created empty on first use.
@@ -36,7 +43,7 @@ impl Store {
         }
         self.regions
             .entry(key)
-            .or_insert_with(|| Arc::new(Mutex::new(RegionState::new(account, region))))
+            .or_insert_with(|| Arc::new(Mutex::new(RegionState::with_settings(account, region, self.settings.clone()))))
             .clone()
     }
 

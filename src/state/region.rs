@@ -1,5 +1,6 @@
 //! The state of one (account, region): plain data, no I/O.
 
+use super::container_instances::ContainerInstanceRecord;
 use super::lifecycle::TaskStatus;
 use super::tasks::{Effect, TaskRecord};
 use crate::model::shapes::{Attribute, CapacityProvider, Cluster, Tag, TaskDefinition};
@@ -34,10 +35,26 @@ pub struct RegionState {
     /// Work for the controllers that the current API call asked for; drained
     /// by `api::Ecs` once the call's lock is released.
     pub effects: Vec<Effect>,
+    /// Container instances by ARN (`.../container-instance/CLUSTER/ID`, so one
+    /// cluster's instances are neighbours). Deregistered ones stay INACTIVE.
+    pub container_instances: BTreeMap<String, ContainerInstanceRecord>,
+    /// What ecsbox was started with that shapes new resources.
+    pub settings: RegionSettings,
+}
+
+/// Settings from ecsbox's configuration that every region's state uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegionSettings {
+    /// Virtual container instances every new cluster gets (`--container-instances`).
+    pub container_instances: u32,
 }
 
 impl RegionState {
     pub fn new(account: &str, region: &str) -> Self {
+        Self::with_settings(account, region, RegionSettings::default())
+    }
+
+    pub fn with_settings(account: &str, region: &str, settings: RegionSettings) -> Self {
         RegionState {
             account: account.to_string(),
             region: region.to_string(),
@@ -51,6 +68,8 @@ impl RegionState {
             attributes: BTreeMap::new(),
             tasks: BTreeMap::new(),
             effects: Vec::new(),
+            container_instances: BTreeMap::new(),
+            settings,
         }
     }
 
@@ -103,10 +122,11 @@ impl ClusterCounts {
 
 impl RegionState {
     /// Counts of a cluster's instances, tasks and services, from the
-    /// records themselves. Services and container instances come with their
-    /// own issues and extend this function.
+    /// records themselves. Services come with their own issue and extend
+    /// this function.
     pub fn cluster_counts(&self, cluster: &str) -> ClusterCounts {
         let mut counts = ClusterCounts::default();
+        counts.registered_container_instances = self.container_instances_of(cluster).filter(|i| i.status.is_registered()).count() as i32;
         for t in self.tasks.values().filter(|t| t.cluster == cluster) {
             let fargate = t.is_fargate() as i32;
             if t.status == TaskStatus::Running {
@@ -120,12 +140,27 @@ impl RegionState {
         counts
     }
 
-    /// Whether a container instance (by its ID) is registered in a cluster.
-    /// Container instances do not exist in the state yet (they come with the
-    /// tasks issue), so none is; that issue extends this one function, which
-    /// PutAttributes and DeleteAttributes ask about their targets.
-    pub fn container_instance_exists(&self, _cluster: &str, _id: &str) -> bool {
-        false
+    /// Whether a container instance (by its ID) is registered (ACTIVE or
+    /// DRAINING) in a cluster; PutAttributes and DeleteAttributes ask this
+    /// about their targets.
+    pub fn container_instance_exists(&self, cluster: &str, id: &str) -> bool {
+        let arn = super::arn::container_instance(&self.region, &self.account, cluster, id);
+        self.container_instances.get(&arn).is_some_and(|i| i.status.is_registered())
+    }
+
+    /// A cluster's container instances, of every status, in ARN order.
+    pub fn container_instances_of<'a>(&'a self, cluster: &str) -> impl Iterator<Item = &'a ContainerInstanceRecord> + 'a {
+        let prefix = super::arn::container_instance(&self.region, &self.account, cluster, "");
+        self.container_instances.range(prefix.clone()..).take_while(move |(arn, _)| arn.starts_with(&prefix)).map(|(_, i)| i)
+    }
+
+    /// Whether a container instance is DRAINING: the service scheduler
+    /// replaces the RUNNING service tasks on such an instance (its PENDING
+    /// ones are stopped by UpdateContainerInstancesState itself).
+    pub fn container_instance_is_draining(&self, container_instance_arn: &str) -> bool {
+        self.container_instances
+            .get(container_instance_arn)
+            .is_some_and(|i| i.status == super::container_instances::InstanceStatus::Draining)
     }
 
     /// Whether a task (not yet STOPPED) still uses a task definition revision;
