@@ -8,6 +8,7 @@ Everything here talks to 127.0.0.1 only.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import datetime
 import json
 import os
@@ -163,9 +164,16 @@ def start_ecsbox(*args: str, env: dict[str, str] | None = None, listen: bool = T
     """Starts ecsbox with `args` on 127.0.0.1:0 (unless `listen` is False,
     for tests that set the address another way) and extra `env`."""
     full_env = isolated_environ()
+    # Each test server owns its containers under its own instance id, so
+    # servers running side by side (or a developer's ecsbox) never remove
+    # each other's containers.
+    full_env.setdefault("ECSBOX_INSTANCE_ID", f"compat-{os.getpid()}-{next(_instance_numbers)}")
     full_env.update(env or {})
     argv = (["--listen", "127.0.0.1:0"] if listen else []) + list(args)
     return EcsboxProcess(argv, full_env)
+
+
+_instance_numbers = itertools.count(1)
 
 
 # ---------------------------------------------------------------- clients

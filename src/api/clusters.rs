@@ -1,6 +1,7 @@
 //! Clusters: Create, Describe, List, Delete, Update, UpdateClusterSettings,
 //! PutClusterCapacityProviders.
 
+use super::container_instances;
 use super::pagination::{decode_token, page_size, take_page};
 use super::validation;
 use crate::model::operations::ErrorCode;
@@ -103,6 +104,7 @@ pub fn create(state: &mut RegionState, input: CreateClusterRequest) -> Result<Cr
     let providers = input.capacity_providers.unwrap_or_default();
     let strategy = input.default_capacity_provider_strategy.unwrap_or_default();
     check_capacity_providers(state, &providers, &strategy)?;
+    let virtual_instances = container_instances::virtual_plan(state, &tags)?;
 
     // CreateCluster is idempotent: an ACTIVE cluster of that name is returned as it is.
     if state.active_cluster_name(Some(&name)).is_some() {
@@ -124,6 +126,7 @@ pub fn create(state: &mut RegionState, input: CreateClusterRequest) -> Result<Cr
         ..Default::default()
     };
     state.clusters.insert(name.clone(), cluster);
+    container_instances::add_virtual_instances(state, &name, virtual_instances);
     if tags.is_empty() {
         state.tags.remove(&cluster_arn);
     } else {
@@ -177,7 +180,8 @@ pub fn list(state: &mut RegionState, input: ListClustersRequest) -> Result<ListC
 pub fn delete(state: &mut RegionState, input: DeleteClusterRequest) -> Result<DeleteClusterResponse, ApiError> {
     let name = not_found(state, input.cluster.as_deref())?;
     let counts = state.cluster_counts(&name);
-    if counts.registered_container_instances > 0 {
+    // ecsbox's virtual instances go with their cluster; an agent's keep it.
+    if container_instances::registered_agent_instances(state, &name) > 0 {
         return Err(ApiError::ecs(
             ErrorCode::ClusterContainsContainerInstancesException,
             "The Cluster cannot be deleted while Container Instances are active or draining.",
@@ -195,6 +199,7 @@ pub fn delete(state: &mut RegionState, input: DeleteClusterRequest) -> Result<De
     cluster.capacity_providers = Some(vec![]);
     cluster.default_capacity_provider_strategy = Some(vec![]);
     state.attributes.remove(&name);
+    container_instances::retire_virtual_instances(state, &name);
     Ok(DeleteClusterResponse { cluster: Some(full_view(state, &name)) })
 }
 

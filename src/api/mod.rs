@@ -10,6 +10,7 @@ mod account_settings;
 mod attributes;
 mod capacity_providers;
 mod clusters;
+mod container_instances;
 pub mod generated;
 mod pagination;
 mod tags;
@@ -121,9 +122,16 @@ implemented! {
     delete_account_setting => account_settings::delete(DeleteAccountSettingRequest) -> DeleteAccountSettingResponse;
 
     run_task => tasks::run(RunTaskRequest) -> RunTaskResponse;
+    start_task => tasks::start(StartTaskRequest) -> StartTaskResponse;
     stop_task => tasks::stop(StopTaskRequest) -> StopTaskResponse;
     describe_tasks => tasks::describe(DescribeTasksRequest) -> DescribeTasksResponse;
     list_tasks => tasks::list(ListTasksRequest) -> ListTasksResponse;
+
+    register_container_instance => container_instances::register(RegisterContainerInstanceRequest) -> RegisterContainerInstanceResponse;
+    deregister_container_instance => container_instances::deregister(DeregisterContainerInstanceRequest) -> DeregisterContainerInstanceResponse;
+    describe_container_instances => container_instances::describe(DescribeContainerInstancesRequest) -> DescribeContainerInstancesResponse;
+    list_container_instances => container_instances::list(ListContainerInstancesRequest) -> ListContainerInstancesResponse;
+    update_container_instances_state => container_instances::update_state(UpdateContainerInstancesStateRequest) -> UpdateContainerInstancesStateResponse;
 
     put_attributes => attributes::put(PutAttributesRequest) -> PutAttributesResponse;
     delete_attributes => attributes::delete(DeleteAttributesRequest) -> DeleteAttributesResponse;

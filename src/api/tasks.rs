@@ -1,7 +1,8 @@
-//! Tasks: RunTask, StopTask, DescribeTasks, ListTasks. Handlers only create
+//! Tasks: RunTask, StartTask, StopTask, DescribeTasks, ListTasks. Handlers only create
 //! and change records; the task controller (`controllers::tasks`) does the
 //! Docker work, asked through `Effect`s.
 
+use super::container_instances::{self, PlacementAsk, Slot};
 use super::pagination::{decode_token, page_size, take_page};
 use super::task_definitions;
 use super::validation;
@@ -193,14 +194,58 @@ fn task_tags(state: &RegionState, cluster: &str, td_arn: &str, input: &RunTaskRe
     Ok(tags)
 }
 
-/// Container instances for EC2 tasks. None exist yet in this state (they
-/// come with container-instance support), so AWS's answer for an empty
-/// cluster is the only one there is.
-fn ec2_capacity(_state: &RegionState, _cluster: &str) -> Result<(), ApiError> {
-    Err(ApiError::invalid_parameter("No Container Instances were found in your cluster."))
+/// Where the tasks of a call go: placed by ECS (RunTask), or one on each
+/// named container instance (StartTask).
+enum Target {
+    Placement,
+    Instances(Vec<String>),
+}
+
+/// The container instance of each task to create (none on Fargate), and
+/// the failures of those that found none.
+fn task_slots(
+    state: &RegionState,
+    cluster: &str,
+    target: &Target,
+    launch: &Launch,
+    ask: &PlacementAsk,
+) -> Result<(Vec<Option<Slot>>, Vec<Failure>), ApiError> {
+    let (slots, failures) = match target {
+        Target::Placement if launch.launch_type == "FARGATE" => return Ok(((0..ask.count).map(|_| None).collect(), vec![])),
+        Target::Placement => container_instances::place(state, cluster, ask)?,
+        Target::Instances(references) => container_instances::on_instances(state, cluster, ask.definition, ask.group, references)?,
+    };
+    Ok((slots.into_iter().map(Some).collect(), failures))
 }
 
 pub fn run(state: &mut RegionState, input: RunTaskRequest) -> Result<RunTaskResponse, ApiError> {
+    run_on(state, input, Target::Placement)
+}
+
+/// StartTask: RunTask's checks and records, on the named EC2 instances.
+pub fn start(state: &mut RegionState, input: StartTaskRequest) -> Result<StartTaskResponse, ApiError> {
+    let request = RunTaskRequest {
+        cluster: input.cluster,
+        count: Some(1),
+        enable_ecs_managed_tags: input.enable_ecs_managed_tags,
+        enable_execute_command: input.enable_execute_command,
+        group: input.group,
+        launch_type: Some("EC2".into()),
+        network_configuration: input.network_configuration,
+        overrides: input.overrides,
+        propagate_tags: input.propagate_tags,
+        reference_id: input.reference_id,
+        started_by: input.started_by,
+        tags: input.tags,
+        task_definition: input.task_definition,
+        volume_configurations: input.volume_configurations,
+        ..Default::default()
+    };
+    let out = run_on(state, request, Target::Instances(input.container_instances.unwrap_or_default()))?;
+    Ok(StartTaskResponse { tasks: out.tasks, failures: out.failures })
+}
+
+fn run_on(state: &mut RegionState, input: RunTaskRequest, target: Target) -> Result<RunTaskResponse, ApiError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let count = input.count.unwrap_or(1);
     if !(1..=10).contains(&count) {
@@ -219,12 +264,18 @@ pub fn run(state: &mut RegionState, input: RunTaskRequest) -> Result<RunTaskResp
     let definition = apply_overrides(td.clone(), &overrides)?;
     let td_arn = td.task_definition_arn.clone().unwrap_or_default();
     let tags = task_tags(state, &cluster, &td_arn, &input)?;
-    if launch.launch_type != "FARGATE" {
-        ec2_capacity(state, &cluster)?;
-    }
+    let group = input.group.clone().unwrap_or_else(|| format!("family:{}", td.family.as_deref().unwrap_or("")));
+    let ask = PlacementAsk {
+        definition: &definition,
+        group: &group,
+        count: count as usize,
+        constraints: input.placement_constraints.as_deref().unwrap_or_default(),
+        strategies: input.placement_strategy.as_deref().unwrap_or_default(),
+    };
+    let (slots, failures) = task_slots(state, &cluster, &target, &launch, &ask)?;
 
     let mut tasks = Vec::new();
-    for _ in 0..count {
+    for slot in slots {
         let id = new_id();
         let arn = task_arn(state, &cluster, &id);
         let task = Task {
@@ -244,10 +295,12 @@ pub fn run(state: &mut RegionState, input: RunTaskRequest) -> Result<RunTaskResp
                 inference_accelerator_overrides: Some(vec![]),
                 ..overrides.clone()
             }),
-            group: Some(input.group.clone().unwrap_or_else(|| format!("family:{}", td.family.as_deref().unwrap_or("")))),
+            group: Some(group.clone()),
             started_by: input.started_by.clone(),
             attachments: Some(input.network_configuration.as_ref().map(eni_attachment).into_iter().collect()),
-            availability_zone: Some(format!("{}a", state.region)),
+            availability_zone: Some(slot.as_ref().map(|s| s.availability_zone.clone()).unwrap_or_else(|| format!("{}a", state.region))),
+            container_instance_arn: slot.as_ref().map(|s| s.instance_arn.clone()),
+            attributes: slot.as_ref().map(|_| vec![Attribute { name: Some("ecs.cpu-architecture".into()), value: Some("x86_64".into()), ..Default::default() }]),
             version: Some(1),
             enable_execute_command: Some(input.enable_execute_command.unwrap_or(false)),
             platform_version: (launch.launch_type == "FARGATE").then(|| "1.4.0".into()),
@@ -274,7 +327,7 @@ pub fn run(state: &mut RegionState, input: RunTaskRequest) -> Result<RunTaskResp
         state.tasks.insert(arn.clone(), record);
         state.effects.push(Effect::Launch { task_arn: arn });
     }
-    Ok(RunTaskResponse { tasks: Some(tasks), failures: Some(vec![]) })
+    Ok(RunTaskResponse { tasks: Some(tasks), failures: Some(failures) })
 }
 
 fn with_tags(state: &RegionState, mut task: Task) -> Task {
@@ -337,6 +390,8 @@ pub fn list(state: &mut RegionState, input: ListTasksRequest) -> Result<ListTask
     let after = decode_token(input.next_token.as_deref())?;
     let desired = input.desired_status.as_deref().unwrap_or("RUNNING");
     let service_group = input.service_name.as_ref().map(|s| format!("service:{s}"));
+    // An instance by ID or ARN, as tasks record it: by ARN.
+    let instance = input.container_instance.as_deref().map(|i| container_instances::instance_arn(state, &cluster, i));
     let prefix = task_arn(state, &cluster, "");
     let matching = state
         .tasks
@@ -353,7 +408,7 @@ pub fn list(state: &mut RegionState, input: ListTasksRequest) -> Result<ListTask
         .filter(|r| input.started_by.is_none() || r.task.started_by == input.started_by)
         .filter(|r| service_group.is_none() || r.task.group == service_group)
         .filter(|r| input.launch_type.as_deref().is_none_or(|lt| r.launch_type() == lt))
-        .filter(|r| input.container_instance.is_none() || r.task.container_instance_arn == input.container_instance);
+        .filter(|r| instance.is_none() || r.task.container_instance_arn == instance);
     let (page, next_token) = take_page(matching, size, |r| r.task.task_arn.clone().unwrap_or_default());
     Ok(ListTasksResponse {
         task_arns: Some(page.into_iter().filter_map(|r| r.task.task_arn.clone()).collect()),

@@ -14,13 +14,13 @@ use serde::Serialize;
 /// member or a value outside an enum is an `InvalidParameterException`.
 pub fn decode_input<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
     let body: &[u8] = if body.iter().all(|b| b.is_ascii_whitespace()) { b"{}" } else { body };
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::serialization(format!("The request body is not valid JSON: {e}")))?;
-    if !value.is_object() {
-        return Err(ApiError::serialization("The request body must be a JSON object."));
-    }
-    let input: T = serde_json::from_value(value)
-        .map_err(|e| ApiError::serialization(format!("The request body does not match the operation's input: {e}")))?;
+    // Straight into the input shape: no intermediate JSON tree on the hot
+    // path. serde's message says what was wrong (syntax, or which member has
+    // the wrong type) and where.
+    let input: T = serde_json::from_slice(body).map_err(|e| {
+        let what = if e.is_syntax() || e.is_eof() { "is not valid JSON" } else { "does not match the operation's input" };
+        ApiError::serialization(format!("The request body {what}: {e}"))
+    })?;
     let errors = input.validate();
     if !errors.is_empty() {
         let n = errors.len();

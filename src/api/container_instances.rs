@@ -1,0 +1,783 @@
+//! Container instances: RegisterContainerInstance, DeregisterContainerInstance,
+//! DescribeContainerInstances, ListContainerInstances and
+//! UpdateContainerInstancesState; the virtual instances a cluster is given
+//! at creation; and what RunTask and StartTask need to place EC2 tasks on
+//! them (`place`, `on_instances`).
+//!
+//! An instance's remaining resources and task counts are computed from the
+//! live tasks placed on it (`usages`) every time they are shown or used, so
+//! a task gives its share back the moment it reaches STOPPED.
+
+use super::pagination::{decode_token, page_size, take_page};
+use super::task_definition_rules::{parse_task_cpu, parse_task_memory};
+use super::validation;
+use crate::controllers::placement::{self, query, Candidate, Demand};
+use crate::model::shapes::*;
+use crate::protocol::ApiError;
+use crate::state::container_instances::{
+    availability_zone, new_ec2_instance_id, standard_attributes, Capacity, ContainerInstanceRecord, InstanceStatus, InstanceType,
+    AGENT_VERSION, DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES,
+};
+use crate::state::lifecycle::TaskStatus;
+use crate::state::tasks::{epoch_now, Effect, StopCode};
+use crate::state::{arn, RegionState};
+use std::collections::{BTreeSet, HashMap};
+
+/// Cluster tags that give a new cluster virtual instances (see `virtual_plan`).
+pub const TAG_INSTANCE_COUNT: &str = "ecsbox:container-instances";
+pub const TAG_INSTANCE_TYPE: &str = "ecsbox:instance-type";
+const MAX_VIRTUAL_INSTANCES: u32 = 100;
+
+fn active_cluster(state: &RegionState, reference: Option<&str>) -> Result<String, ApiError> {
+    state.active_cluster_name(reference).ok_or_else(ApiError::cluster_not_found)
+}
+
+/// The ARN a container instance reference stands for in `cluster`: an ID,
+/// a long ARN (`container-instance/CLUSTER/ID`) or an old short one
+/// (`container-instance/ID`).
+pub(super) fn instance_arn(state: &RegionState, cluster: &str, reference: &str) -> String {
+    match arn::parse(reference).filter(|a| a.resource_type == "container-instance") {
+        Some(a) if a.id.contains('/') => reference.to_string(),
+        Some(a) => arn::container_instance(&state.region, &state.account, cluster, a.id),
+        None => arn::container_instance(&state.region, &state.account, cluster, reference),
+    }
+}
+
+// ---- what tasks use ----
+
+/// What the live tasks on one instance use.
+#[derive(Debug, Default)]
+struct Usage {
+    cpu: i64,
+    memory: i64,
+    tcp_ports: BTreeSet<u16>,
+    udp_ports: BTreeSet<u16>,
+    running: i32,
+    pending: i32,
+    groups: Vec<String>,
+}
+
+/// What a task needs of its instance: the task-level cpu and memory, or else
+/// the sum of its containers' (memoryReservation where given, as ECS
+/// reserves it); its static host ports; the attributes it requires.
+pub(super) fn demand(definition: &TaskDefinition) -> Demand {
+    let containers = definition.container_definitions.as_deref().unwrap_or_default();
+    let cpu = definition.cpu.as_deref().and_then(parse_task_cpu).map(i64::from);
+    let memory = definition.memory.as_deref().and_then(parse_task_memory).map(i64::from);
+    let mut demand = Demand {
+        cpu: cpu.unwrap_or_else(|| containers.iter().map(|c| c.cpu.unwrap_or(0) as i64).sum()),
+        memory: memory.unwrap_or_else(|| containers.iter().map(|c| c.memory_reservation.or(c.memory).unwrap_or(0) as i64).sum()),
+        attributes: definition.requires_attributes.iter().flatten().filter_map(|a| a.name.clone()).collect(),
+        ..Default::default()
+    };
+    let mode = definition.network_mode.as_deref().unwrap_or("bridge");
+    if mode == "bridge" || mode == "host" {
+        for pm in containers.iter().flat_map(|c| c.port_mappings.iter().flatten()) {
+            // In host mode the host port is the container port; 0 is a dynamic port.
+            let host = if mode == "host" { pm.host_port.filter(|p| *p != 0).or(pm.container_port) } else { pm.host_port };
+            let Some(port) = host.and_then(|p| u16::try_from(p).ok()).filter(|p| *p != 0) else { continue };
+            match pm.protocol.as_deref() {
+                Some("udp") => demand.udp_ports.push(port),
+                _ => demand.tcp_ports.push(port),
+            }
+        }
+    }
+    demand
+}
+
+/// Usage of each instance of a cluster, by instance ARN, from its tasks
+/// that are not yet STOPPED.
+fn usages(state: &RegionState, cluster: &str) -> HashMap<String, Usage> {
+    let mut usages: HashMap<String, Usage> = HashMap::new();
+    for t in state.tasks.values().filter(|t| t.cluster == cluster && t.status != TaskStatus::Stopped) {
+        let Some(instance) = t.task.container_instance_arn.clone() else { continue };
+        let d = demand(&t.definition);
+        let u = usages.entry(instance).or_default();
+        u.cpu += d.cpu;
+        u.memory += d.memory;
+        u.tcp_ports.extend(d.tcp_ports);
+        u.udp_ports.extend(d.udp_ports);
+        if t.status == TaskStatus::Running {
+            u.running += 1;
+        } else if t.status < TaskStatus::Running {
+            u.pending += 1;
+        }
+        u.groups.push(t.task.group.clone().unwrap_or_default());
+    }
+    usages
+}
+
+// ---- views ----
+
+/// The instance's attributes: its own, then the custom ones PutAttributes
+/// gave it (a custom one replaces an own one of the same name).
+fn attributes_of(state: &RegionState, record: &ContainerInstanceRecord) -> Vec<Attribute> {
+    let mut attributes = record.attributes.clone();
+    let custom = state.attributes.get(&record.cluster).into_iter().flatten().filter(|((id, _), _)| *id == record.id);
+    for (_, a) in custom {
+        let plain = Attribute { name: a.name.clone(), value: a.value.clone(), ..Default::default() };
+        match attributes.iter_mut().find(|x| x.name == a.name) {
+            Some(existing) => *existing = plain,
+            None => attributes.push(plain),
+        }
+    }
+    attributes
+}
+
+fn candidate(state: &RegionState, record: &ContainerInstanceRecord, usage: Option<&Usage>) -> Candidate {
+    let empty = Usage::default();
+    let u = usage.unwrap_or(&empty);
+    let cap = &record.capacity;
+    Candidate {
+        arn: record.arn.clone(),
+        ec2_instance_id: record.ec2_instance_id.clone(),
+        agent_connected: record.status.is_registered(),
+        agent_version: record.version_info.agent_version.clone().unwrap_or_default(),
+        registered_at: record.registered_at,
+        attributes: attributes_of(state, record).into_iter().filter_map(|a| Some((a.name?, a.value))).collect(),
+        remaining_cpu: cap.cpu - u.cpu,
+        remaining_memory: cap.memory - u.memory,
+        taken_tcp_ports: cap.reserved_tcp_ports.union(&u.tcp_ports).copied().collect(),
+        taken_udp_ports: cap.reserved_udp_ports.union(&u.udp_ports).copied().collect(),
+        running_tasks: u.running as i64,
+        groups: u.groups.clone(),
+    }
+}
+
+fn integer_resource(name: &str, value: i64) -> Resource {
+    Resource {
+        name: Some(name.into()),
+        r#type: Some("INTEGER".into()),
+        double_value: Some(0.0),
+        long_value: Some(0),
+        integer_value: Some(value as i32),
+        string_set_value: None,
+    }
+}
+
+fn ports_resource(name: &str, ports: &BTreeSet<u16>) -> Resource {
+    Resource {
+        name: Some(name.into()),
+        r#type: Some("STRINGSET".into()),
+        double_value: Some(0.0),
+        long_value: Some(0),
+        integer_value: Some(0),
+        string_set_value: Some(ports.iter().map(|p| p.to_string()).collect()),
+    }
+}
+
+fn resources(cpu: i64, memory: i64, tcp: &BTreeSet<u16>, udp: &BTreeSet<u16>, other: &[Resource]) -> Vec<Resource> {
+    let mut list = vec![
+        integer_resource("CPU", cpu),
+        integer_resource("MEMORY", memory),
+        ports_resource("PORTS", tcp),
+        ports_resource("PORTS_UDP", udp),
+    ];
+    list.extend(other.iter().cloned());
+    list
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Include {
+    tags: bool,
+    health: bool,
+}
+
+/// The instance as the API shows it, with live resources and counts.
+fn view(state: &RegionState, record: &ContainerInstanceRecord, usage: Option<&Usage>, include: Include) -> ContainerInstance {
+    let c = candidate(state, record, usage);
+    let cap = &record.capacity;
+    let (running, pending) = usage.map(|u| (u.running, u.pending)).unwrap_or((0, 0));
+    ContainerInstance {
+        container_instance_arn: Some(record.arn.clone()),
+        ec2_instance_id: Some(record.ec2_instance_id.clone()),
+        version: Some(record.version),
+        version_info: Some(record.version_info.clone()),
+        registered_resources: Some(resources(cap.cpu, cap.memory, &cap.reserved_tcp_ports, &cap.reserved_udp_ports, &record.other_resources)),
+        remaining_resources: Some(resources(c.remaining_cpu, c.remaining_memory, &c.taken_tcp_ports, &c.taken_udp_ports, &record.other_resources)),
+        status: Some(record.status.as_str().into()),
+        agent_connected: Some(record.status.is_registered()),
+        running_tasks_count: Some(running),
+        pending_tasks_count: Some(pending),
+        attributes: Some(attributes_of(state, record)),
+        registered_at: Some(record.registered_at),
+        attachments: Some(vec![]),
+        tags: include.tags.then(|| state.tags_of(&record.arn)),
+        health_status: include.health.then(|| health(record)),
+        ..Default::default()
+    }
+}
+
+/// A virtual instance's runtime is the local engine, which answered the
+/// call that is being served: OK.
+fn health(record: &ContainerInstanceRecord) -> ContainerInstanceHealthStatus {
+    ContainerInstanceHealthStatus {
+        overall_status: Some("OK".into()),
+        details: Some(vec![InstanceHealthCheckResult {
+            r#type: Some("CONTAINER_RUNTIME".into()),
+            status: Some("OK".into()),
+            status_reason: None,
+            last_updated: Some(epoch_now()),
+            last_status_change: Some(record.registered_at),
+        }]),
+    }
+}
+
+fn view_of(state: &RegionState, arn: &str, include: Include) -> ContainerInstance {
+    let record = &state.container_instances[arn];
+    let usages = usages(state, &record.cluster);
+    view(state, record, usages.get(arn), include)
+}
+
+// ---- RegisterContainerInstance ----
+
+/// What ECS takes from the signed instance identity document.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentityDocument {
+    instance_id: Option<String>,
+    instance_type: Option<String>,
+    availability_zone: Option<String>,
+}
+
+fn identity_document(text: Option<&str>) -> Result<IdentityDocument, ApiError> {
+    match text.filter(|t| !t.trim().is_empty()) {
+        None => Ok(IdentityDocument::default()),
+        Some(t) => serde_json::from_str(t)
+            .map_err(|e| ApiError::invalid_parameter(format!("instanceIdentityDocument is not an EC2 instance identity document: {e}"))),
+    }
+}
+
+fn resource_number(r: &Resource) -> Option<i64> {
+    r.integer_value.map(i64::from).filter(|v| *v != 0).or(r.long_value.filter(|v| *v != 0)).or(r.double_value.map(|d| d as i64))
+}
+
+fn port_set(r: &Resource) -> Result<BTreeSet<u16>, ApiError> {
+    r.string_set_value
+        .iter()
+        .flatten()
+        .map(|p| {
+            p.parse::<u16>()
+                .map_err(|_| ApiError::invalid_parameter(format!("The {} resource lists '{p}', which is not a port number.", r.name.as_deref().unwrap_or(""))))
+        })
+        .collect()
+}
+
+/// The capacity the agent registered (`totalResources`); what it leaves out
+/// is the instance type's.
+fn registered_capacity(total: &[Resource], fallback: Capacity) -> Result<(Capacity, Vec<Resource>), ApiError> {
+    let mut capacity = fallback;
+    let mut other = Vec::new();
+    for r in total {
+        match r.name.as_deref() {
+            Some("CPU") => capacity.cpu = resource_number(r).unwrap_or(0),
+            Some("MEMORY") => capacity.memory = resource_number(r).unwrap_or(0),
+            Some("PORTS") => capacity.reserved_tcp_ports = port_set(r)?,
+            Some("PORTS_UDP") => capacity.reserved_udp_ports = port_set(r)?,
+            Some(_) => other.push(r.clone()),
+            None => return Err(ApiError::invalid_parameter("Every resource in totalResources needs a name.")),
+        }
+    }
+    if capacity.cpu < 0 || capacity.memory < 0 {
+        return Err(ApiError::invalid_parameter("The CPU and MEMORY resources cannot be negative."));
+    }
+    Ok((capacity, other))
+}
+
+/// The agent's standard attributes with the ones registered laid over them.
+fn merged_attributes(standard: Vec<Attribute>, given: &[Attribute]) -> Result<Vec<Attribute>, ApiError> {
+    let mut attributes = standard;
+    for a in given {
+        let name = a.name.clone().filter(|n| !n.is_empty() && n.len() <= 128).ok_or_else(|| {
+            ApiError::invalid_parameter("Every attribute needs a name of 1 to 128 characters.")
+        })?;
+        let plain = Attribute { name: Some(name.clone()), value: a.value.clone(), ..Default::default() };
+        match attributes.iter_mut().find(|x| x.name.as_deref() == Some(&name)) {
+            Some(existing) => *existing = plain,
+            None => attributes.push(plain),
+        }
+    }
+    Ok(attributes)
+}
+
+/// The instance an agent registers again: the one its ARN names, or the
+/// one registered for the same EC2 instance (the agent's restart).
+fn previous_registration(
+    state: &RegionState,
+    cluster: &str,
+    given_arn: Option<&str>,
+    ec2_instance_id: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    if let Some(given) = given_arn.filter(|a| !a.is_empty()) {
+        let arn = instance_arn(state, cluster, given);
+        return match state.container_instances.get(&arn) {
+            Some(r) if r.status.is_registered() => Ok(Some(arn)),
+            _ => Err(ApiError::invalid_parameter(format!(
+                "Container instance {given} is not registered in cluster {cluster}; register it without containerInstanceArn."
+            ))),
+        };
+    }
+    Ok(ec2_instance_id.and_then(|id| {
+        state.container_instances_of(cluster).find(|r| r.status.is_registered() && r.ec2_instance_id == id).map(|r| r.arn.clone())
+    }))
+}
+
+pub fn register(state: &mut RegionState, input: RegisterContainerInstanceRequest) -> Result<RegisterContainerInstanceResponse, ApiError> {
+    let cluster = active_cluster(state, input.cluster.as_deref())?;
+    let identity = identity_document(input.instance_identity_document.as_deref())?;
+    let tags = input.tags.unwrap_or_default();
+    validation::tags(&tags)?;
+    let type_name = identity.instance_type.clone().unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.into());
+    let fallback = InstanceType::named(&type_name).or_else(|| InstanceType::named(DEFAULT_INSTANCE_TYPE)).expect("the default type is known");
+    let (capacity, other_resources) = registered_capacity(input.total_resources.as_deref().unwrap_or_default(), fallback.capacity())?;
+    let previous = previous_registration(state, &cluster, input.container_instance_arn.as_deref(), identity.instance_id.as_deref())?;
+    let zone = identity.availability_zone.clone().unwrap_or_else(|| {
+        let index = state.container_instances_of(&cluster).filter(|r| r.status.is_registered()).count();
+        availability_zone(&state.region, index)
+    });
+    let attributes = merged_attributes(standard_attributes(&type_name, &zone), input.attributes.as_deref().unwrap_or_default())?;
+
+    let record = match previous.and_then(|arn| state.container_instances.get(&arn).cloned()) {
+        Some(old) => ContainerInstanceRecord { version: old.version + 1, ..old },
+        None => {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            ContainerInstanceRecord {
+                arn: arn::container_instance(&state.region, &state.account, &cluster, &id),
+                id,
+                cluster: cluster.clone(),
+                ec2_instance_id: identity.instance_id.clone().unwrap_or_else(new_ec2_instance_id),
+                status: InstanceStatus::Active,
+                capacity: Capacity::default(),
+                other_resources: vec![],
+                attributes: vec![],
+                version_info: VersionInfo::default(),
+                registered_at: epoch_now(),
+                version: 1,
+                availability_zone: String::new(),
+                is_virtual: false,
+            }
+        }
+    };
+    let record = ContainerInstanceRecord {
+        capacity,
+        other_resources,
+        attributes,
+        version_info: input.version_info.unwrap_or_default(),
+        availability_zone: zone,
+        ..record
+    };
+    let arn = record.arn.clone();
+    state.container_instances.insert(arn.clone(), record);
+    if !tags.is_empty() {
+        state.tags.insert(arn.clone(), tags);
+    }
+    let include = Include { tags: true, health: false };
+    Ok(RegisterContainerInstanceResponse { container_instance: Some(view_of(state, &arn, include)) })
+}
+
+// ---- DeregisterContainerInstance ----
+
+fn not_found(reference: &str, cluster: &str) -> ApiError {
+    ApiError::invalid_parameter(format!("The referenced container instance {reference} was not found in cluster {cluster}."))
+}
+
+pub fn deregister(
+    state: &mut RegionState,
+    input: DeregisterContainerInstanceRequest,
+) -> Result<DeregisterContainerInstanceResponse, ApiError> {
+    let cluster = active_cluster(state, input.cluster.as_deref())?;
+    let reference = input.container_instance.unwrap_or_default();
+    let arn = instance_arn(state, &cluster, &reference);
+    let Some(record) = state.container_instances.get(&arn).filter(|r| r.status.is_registered()) else {
+        return Err(not_found(&reference, &cluster));
+    };
+    let id = record.id.clone();
+    let busy = usages(state, &cluster).get(&arn).is_some_and(|u| u.running + u.pending > 0);
+    // AWS refuses while tasks are on the instance; with force, they stay
+    // as they are, orphaned, until they stop by other means.
+    if busy && input.force != Some(true) {
+        return Err(ApiError::invalid_parameter("Found running tasks on the instance."));
+    }
+    let record = state.container_instances.get_mut(&arn).expect("found above");
+    record.status = InstanceStatus::Inactive;
+    record.version += 1;
+    // Custom attributes go with the instance.
+    if let Some(held) = state.attributes.get_mut(&cluster) {
+        held.retain(|(target, _), _| *target != id);
+    }
+    Ok(DeregisterContainerInstanceResponse { container_instance: Some(view_of(state, &arn, Include { tags: true, health: false })) })
+}
+
+// ---- DescribeContainerInstances ----
+
+fn include_of(include: Option<Vec<String>>) -> Include {
+    let include = include.unwrap_or_default();
+    Include { tags: include.iter().any(|i| i == "TAGS"), health: include.iter().any(|i| i == "CONTAINER_INSTANCE_HEALTH") }
+}
+
+pub fn describe(
+    state: &mut RegionState,
+    input: DescribeContainerInstancesRequest,
+) -> Result<DescribeContainerInstancesResponse, ApiError> {
+    let cluster = active_cluster(state, input.cluster.as_deref())?;
+    let references = input.container_instances.unwrap_or_default();
+    if references.is_empty() || references.len() > 100 {
+        return Err(ApiError::invalid_parameter(
+            "containerInstances cannot be empty, and at most 100 container instances can be described at once.",
+        ));
+    }
+    let include = include_of(input.include);
+    let usages = usages(state, &cluster);
+    let (mut instances, mut failures) = (vec![], vec![]);
+    for reference in references {
+        let arn = instance_arn(state, &cluster, &reference);
+        match state.container_instances.get(&arn).filter(|r| r.cluster == cluster) {
+            Some(record) => instances.push(view(state, record, usages.get(&arn), include)),
+            None => failures.push(Failure { arn: Some(arn), reason: Some("MISSING".into()), detail: None }),
+        }
+    }
+    Ok(DescribeContainerInstancesResponse { container_instances: Some(instances), failures: Some(failures) })
+}
+
+// ---- ListContainerInstances ----
+
+fn parse_filter(filter: Option<&str>) -> Result<Option<query::Expr>, ApiError> {
+    filter
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| query::parse(f).map_err(|why| ApiError::invalid_parameter(format!("The filter '{f}' is not valid: {why}."))))
+        .transpose()
+}
+
+pub fn list(state: &mut RegionState, input: ListContainerInstancesRequest) -> Result<ListContainerInstancesResponse, ApiError> {
+    let cluster = active_cluster(state, input.cluster.as_deref())?;
+    let size = page_size(input.max_results, 100, 100)?;
+    let after = decode_token(input.next_token.as_deref())?;
+    let filter = parse_filter(input.filter.as_deref())?;
+    let usages = usages(state, &cluster);
+    // Without a status, every instance but the deregistered (INACTIVE) ones.
+    let status_matches = |r: &ContainerInstanceRecord| match input.status.as_deref() {
+        Some(wanted) => r.status.as_str() == wanted,
+        None => r.status.is_registered(),
+    };
+    let matching = state
+        .container_instances_of(&cluster)
+        .filter(|r| after.as_ref().is_none_or(|a| r.arn > *a))
+        .filter(|r| status_matches(r))
+        .filter(|r| filter.as_ref().is_none_or(|f| f.matches(&candidate(state, r, usages.get(&r.arn)))));
+    let (page, next_token) = take_page(matching, size, |r| r.arn.clone());
+    Ok(ListContainerInstancesResponse { container_instance_arns: Some(page.into_iter().map(|r| r.arn.clone()).collect()), next_token })
+}
+
+// ---- UpdateContainerInstancesState ----
+
+pub fn update_state(
+    state: &mut RegionState,
+    input: UpdateContainerInstancesStateRequest,
+) -> Result<UpdateContainerInstancesStateResponse, ApiError> {
+    let cluster = active_cluster(state, input.cluster.as_deref())?;
+    let references = input.container_instances.unwrap_or_default();
+    if references.is_empty() {
+        return Err(ApiError::invalid_parameter("containerInstances cannot be empty."));
+    }
+    if references.len() > 10 {
+        return Err(ApiError::invalid_parameter("instanceIds can have at most 10 items."));
+    }
+    let status = match input.status.as_deref() {
+        Some("ACTIVE") => InstanceStatus::Active,
+        Some("DRAINING") => InstanceStatus::Draining,
+        other => {
+            return Err(ApiError::invalid_parameter(format!(
+                "Container instances can only be set to ACTIVE or DRAINING, not {}.",
+                other.unwrap_or("(none)")
+            )))
+        }
+    };
+    let (mut changed, mut failures) = (vec![], vec![]);
+    for reference in references {
+        let arn = instance_arn(state, &cluster, &reference);
+        match state.container_instances.get_mut(&arn).filter(|r| r.cluster == cluster) {
+            Some(r) if r.status.is_registered() => {
+                if r.status != status {
+                    r.status = status;
+                    r.version += 1;
+                }
+                changed.push(arn);
+            }
+            Some(_) => failures.push(Failure { arn: Some(arn), reason: Some("INACTIVE".into()), detail: None }),
+            None => failures.push(Failure { arn: Some(arn), reason: Some("MISSING".into()), detail: None }),
+        }
+    }
+    if status == InstanceStatus::Draining {
+        for arn in &changed {
+            stop_pending_service_tasks(state, arn);
+        }
+    }
+    let instances = changed.iter().map(|arn| view_of(state, arn, Include::default())).collect();
+    Ok(UpdateContainerInstancesStateResponse { container_instances: Some(instances), failures: Some(failures) })
+}
+
+/// DRAINING, as the API reference describes it: "Service tasks on the
+/// container instance that are in the PENDING state are stopped
+/// immediately." RUNNING service tasks are the service scheduler's to
+/// replace; "Any PENDING or RUNNING tasks that do not belong to a service
+/// aren't affected."
+fn stop_pending_service_tasks(state: &mut RegionState, instance_arn: &str) {
+    let mut stopped = vec![];
+    for (task_arn, t) in state.tasks.iter_mut() {
+        let on_instance = t.task.container_instance_arn.as_deref() == Some(instance_arn);
+        let service_task = t.task.group.as_deref().is_some_and(|g| g.starts_with("service:"));
+        if on_instance && service_task && t.status < TaskStatus::Running
+            && t.want_stopped(StopCode::ServiceSchedulerInitiated, "Container instance is being drained")
+        {
+            stopped.push(task_arn.clone());
+        }
+    }
+    state.effects.extend(stopped.into_iter().map(|task_arn| Effect::Stop { task_arn }));
+}
+
+// ---- virtual instances ----
+
+/// The virtual instances a new cluster gets: `count` of one type.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct VirtualPlan {
+    count: u32,
+    instance_type: InstanceType,
+}
+
+/// From the cluster's tags `ecsbox:container-instances` and
+/// `ecsbox:instance-type`, else ecsbox's `--container-instances` on the
+/// default type. Checked before the cluster exists, so a bad tag changes nothing.
+pub(super) fn virtual_plan(state: &RegionState, tags: &[Tag]) -> Result<VirtualPlan, ApiError> {
+    let tag = |key: &str| tags.iter().find(|t| t.key.as_deref() == Some(key)).map(|t| t.value.clone().unwrap_or_default());
+    let count = match tag(TAG_INSTANCE_COUNT) {
+        None => state.settings.container_instances,
+        Some(v) => v.trim().parse::<u32>().ok().filter(|n| *n <= MAX_VIRTUAL_INSTANCES).ok_or_else(|| {
+            ApiError::invalid_parameter(format!(
+                "The tag {TAG_INSTANCE_COUNT} must be a number of container instances from 0 to {MAX_VIRTUAL_INSTANCES}; got '{v}'."
+            ))
+        })?,
+    };
+    let type_name = tag(TAG_INSTANCE_TYPE).unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.into());
+    let instance_type = InstanceType::named(type_name.trim()).ok_or_else(|| {
+        let known: Vec<&str> = INSTANCE_TYPES.iter().map(|t| t.name).collect();
+        ApiError::invalid_parameter(format!("The tag {TAG_INSTANCE_TYPE} names '{type_name}'; ecsbox knows {}.", known.join(", ")))
+    })?;
+    Ok(VirtualPlan { count, instance_type })
+}
+
+/// Registers the plan's instances in `cluster`, spread over zones a, b, c.
+pub(super) fn add_virtual_instances(state: &mut RegionState, cluster: &str, plan: VirtualPlan) {
+    let first = state.container_instances_of(cluster).filter(|r| r.status.is_registered()).count();
+    for index in first..first + plan.count as usize {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let zone = availability_zone(&state.region, index);
+        let record = ContainerInstanceRecord {
+            arn: arn::container_instance(&state.region, &state.account, cluster, &id),
+            id,
+            cluster: cluster.to_string(),
+            ec2_instance_id: new_ec2_instance_id(),
+            status: InstanceStatus::Active,
+            capacity: plan.instance_type.capacity(),
+            other_resources: vec![],
+            attributes: standard_attributes(plan.instance_type.name, &zone),
+            version_info: VersionInfo {
+                agent_version: Some(AGENT_VERSION.into()),
+                agent_hash: Some("ecsbox".into()),
+                docker_version: Some("DockerVersion: 25.0.8".into()),
+            },
+            registered_at: epoch_now(),
+            version: 1,
+            availability_zone: zone,
+            is_virtual: true,
+        };
+        state.container_instances.insert(record.arn.clone(), record);
+    }
+}
+
+/// Registered instances that keep a cluster from being deleted: those an
+/// agent registered. Virtual ones are the cluster's own and go with it
+/// (`retire_virtual_instances`), as an Auto Scaling group's would be
+/// terminated first in AWS.
+pub(super) fn registered_agent_instances(state: &RegionState, cluster: &str) -> usize {
+    state.container_instances_of(cluster).filter(|r| r.status.is_registered() && !r.is_virtual).count()
+}
+
+pub(super) fn retire_virtual_instances(state: &mut RegionState, cluster: &str) {
+    let arns: Vec<String> = state.container_instances_of(cluster).filter(|r| r.is_virtual).map(|r| r.arn.clone()).collect();
+    for arn in arns {
+        if let Some(r) = state.container_instances.get_mut(&arn) {
+            r.status = InstanceStatus::Inactive;
+        }
+    }
+}
+
+// ---- placement for RunTask and StartTask ----
+
+/// Where an EC2 task goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Slot {
+    pub instance_arn: String,
+    pub availability_zone: String,
+}
+
+/// What RunTask asks of placement.
+pub(super) struct PlacementAsk<'a> {
+    pub definition: &'a TaskDefinition,
+    pub group: &'a str,
+    pub count: usize,
+    pub constraints: &'a [PlacementConstraint],
+    pub strategies: &'a [PlacementStrategy],
+}
+
+fn failure(arn: String, reason: &str) -> Failure {
+    Failure { arn: Some(arn), reason: Some(reason.into()), detail: None }
+}
+
+/// RunTask on EC2: the instances the tasks go to, and a failure for each
+/// instance that refused a task that could go nowhere.
+pub(super) fn place(state: &RegionState, cluster: &str, ask: &PlacementAsk) -> Result<(Vec<Slot>, Vec<Failure>), ApiError> {
+    let no_constraints = vec![];
+    let defined = ask.definition.placement_constraints.as_ref().unwrap_or(&no_constraints);
+    let constraints = placement::constraints(ask.constraints, defined)?;
+    let strategies = placement::strategies(ask.strategies)?;
+    let records: Vec<&ContainerInstanceRecord> =
+        state.container_instances_of(cluster).filter(|r| r.status == InstanceStatus::Active).collect();
+    if records.is_empty() {
+        return Err(ApiError::invalid_parameter("No Container Instances were found in your cluster."));
+    }
+    let usages = usages(state, cluster);
+    let mut candidates: Vec<Candidate> = records.iter().map(|r| candidate(state, r, usages.get(&r.arn))).collect();
+    let demand = demand(ask.definition);
+    let request = placement::Request {
+        demand: &demand,
+        group: ask.group,
+        count: ask.count,
+        constraints: &constraints,
+        strategies: &strategies,
+        seed: uuid::Uuid::new_v4().as_u64_pair().0,
+    };
+    let outcome = placement::place(&mut candidates, &request);
+    let slots = outcome
+        .placed
+        .iter()
+        .map(|&i| Slot { instance_arn: records[i].arn.clone(), availability_zone: records[i].availability_zone.clone() })
+        .collect();
+    let failures = outcome.rejections.into_iter().map(|r| failure(r.instance_arn, &r.reason)).collect();
+    Ok((slots, failures))
+}
+
+/// StartTask: one task on each named instance that exists, is registered
+/// and has room; a failure (MISSING, INACTIVE, RESOURCE:...) for the others.
+pub(super) fn on_instances(
+    state: &RegionState,
+    cluster: &str,
+    definition: &TaskDefinition,
+    group: &str,
+    references: &[String],
+) -> Result<(Vec<Slot>, Vec<Failure>), ApiError> {
+    if references.is_empty() || references.len() > 10 {
+        return Err(ApiError::invalid_parameter("containerInstances must name from 1 to 10 container instances."));
+    }
+    let demand = demand(definition);
+    let usages = usages(state, cluster);
+    // Two tasks on one instance: the second sees what the first took.
+    let mut working: HashMap<String, Candidate> = HashMap::new();
+    let (mut slots, mut failures) = (vec![], vec![]);
+    for reference in references {
+        let arn = instance_arn(state, cluster, reference);
+        let record = match state.container_instances.get(&arn).filter(|r| r.cluster == cluster) {
+            None => {
+                failures.push(failure(arn, "MISSING"));
+                continue;
+            }
+            Some(r) if !r.status.is_registered() => {
+                failures.push(failure(arn, "INACTIVE"));
+                continue;
+            }
+            Some(r) => r,
+        };
+        let c = working.entry(arn.clone()).or_insert_with(|| candidate(state, record, usages.get(&arn)));
+        match placement::fits(c, &demand) {
+            Ok(()) => {
+                placement::take(c, &demand, group);
+                slots.push(Slot { instance_arn: arn, availability_zone: record.availability_zone.clone() });
+            }
+            Err(reason) => failures.push(failure(arn, reason)),
+        }
+    }
+    Ok((slots, failures))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(cpu: Option<i32>, memory: Option<i32>, reservation: Option<i32>, ports: &[(i32, i32, &str)]) -> ContainerDefinition {
+        ContainerDefinition {
+            cpu,
+            memory,
+            memory_reservation: reservation,
+            port_mappings: Some(
+                ports
+                    .iter()
+                    .map(|(c, h, p)| PortMapping { container_port: Some(*c), host_port: Some(*h), protocol: Some(p.to_string()), ..Default::default() })
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn demand_sums_containers_unless_the_task_sets_its_size() {
+        let td = TaskDefinition {
+            network_mode: Some("bridge".into()),
+            container_definitions: Some(vec![
+                container(Some(256), Some(512), Some(128), &[(80, 8080, "tcp"), (81, 0, "tcp")]),
+                container(None, Some(64), None, &[(53, 5353, "udp")]),
+            ]),
+            requires_attributes: Some(vec![Attribute { name: Some("ecs.capability.task-eni".into()), ..Default::default() }]),
+            ..Default::default()
+        };
+        let d = demand(&td);
+        assert_eq!((d.cpu, d.memory), (256, 128 + 64), "memoryReservation is what is reserved");
+        assert_eq!(d.tcp_ports, vec![8080], "a dynamic host port takes nothing");
+        assert_eq!(d.udp_ports, vec![5353]);
+        assert_eq!(d.attributes, vec!["ecs.capability.task-eni".to_string()]);
+
+        let sized = TaskDefinition { cpu: Some("1 vCPU".into()), memory: Some("2 GB".into()), ..td.clone() };
+        assert_eq!((demand(&sized).cpu, demand(&sized).memory), (1024, 2048));
+        let host = TaskDefinition {
+            network_mode: Some("host".into()),
+            container_definitions: Some(vec![container(None, Some(64), None, &[(9000, 0, "tcp")])]),
+            ..Default::default()
+        };
+        assert_eq!(demand(&host).tcp_ports, vec![9000], "host mode binds the container port");
+        let awsvpc = TaskDefinition { network_mode: Some("awsvpc".into()), ..td };
+        assert!(demand(&awsvpc).tcp_ports.is_empty(), "awsvpc tasks bind no host ports");
+    }
+
+    #[test]
+    fn instance_references_resolve_to_long_arns() {
+        let state = RegionState::new("000000000000", "us-east-1");
+        let long = "arn:aws:ecs:us-east-1:000000000000:container-instance/c/abc";
+        assert_eq!(instance_arn(&state, "c", "abc"), long);
+        assert_eq!(instance_arn(&state, "c", long), long);
+        assert_eq!(instance_arn(&state, "c", "arn:aws:ecs:us-east-1:000000000000:container-instance/abc"), long);
+    }
+
+    #[test]
+    fn virtual_plans_come_from_tags_or_the_setting() {
+        let mut state = RegionState::new("000000000000", "us-east-1");
+        state.settings.container_instances = 2;
+        let tag = |k: &str, v: &str| Tag { key: Some(k.into()), value: Some(v.into()) };
+        let plan = virtual_plan(&state, &[]).unwrap();
+        assert_eq!((plan.count, plan.instance_type.name), (2, "m5.large"));
+        let plan = virtual_plan(&state, &[tag(TAG_INSTANCE_COUNT, "0")]).unwrap();
+        assert_eq!(plan.count, 0, "the tag wins over the setting");
+        let plan = virtual_plan(&state, &[tag(TAG_INSTANCE_COUNT, "3"), tag(TAG_INSTANCE_TYPE, "t2.micro")]).unwrap();
+        assert_eq!((plan.count, plan.instance_type.name), (3, "t2.micro"));
+        assert!(virtual_plan(&state, &[tag(TAG_INSTANCE_COUNT, "many")]).is_err());
+        assert!(virtual_plan(&state, &[tag(TAG_INSTANCE_COUNT, "101")]).is_err());
+        assert!(virtual_plan(&state, &[tag(TAG_INSTANCE_TYPE, "x9.huge")]).is_err());
+    }
+}
