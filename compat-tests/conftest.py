@@ -103,3 +103,22 @@ def start_ecsbox():
             failures.append(f"{server.args}: exit {code}\n{server.log_tail()}")
         server.cleanup()
     assert not failures, "extra ecsbox did not exit 0 on SIGTERM:\n" + "\n".join(failures)
+
+
+@pytest.fixture(scope="session")
+def busybox_image() -> str:
+    """The local test image (built by scripts/build-test-images.sh if absent)."""
+    harness.build_test_images()
+    return harness.BUSYBOX_IMAGE
+
+
+@pytest.fixture(scope="module")
+def no_containers_left(ecsbox: EcsboxProcess):
+    """For modules that run tasks: after the module's last test, a reset
+    removes every container the shared server owns, and `docker ps -a`
+    shows none left under its instance id."""
+    yield
+    resp = harness.http_request(ecsbox.endpoint, "POST", "/_ecsbox/reset")
+    assert resp.status == 200, resp
+    left = harness.owned_containers(ecsbox)
+    assert left == [], f"containers of ecsbox.owner={harness.instance_id(ecsbox)} left after reset: {left}"

@@ -353,3 +353,70 @@ def model_version_note() -> dict[str, str]:
 
 def installed_model():
     return botocore.session.get_session().get_service_model("ecs")
+
+
+# ------------------------------------------------- tasks and Docker
+
+# The image the task tests run: built locally by scripts/build-test-images.sh
+# (FROM scratch plus a static busybox; no registry is reachable here).
+BUSYBOX_IMAGE = "ecsbox-test/busybox:latest"
+
+
+def build_test_images() -> None:
+    """Runs scripts/build-test-images.sh (quick when the images exist)."""
+    p = subprocess.run(["bash", str(REPO / "scripts" / "build-test-images.sh")], capture_output=True, text=True,
+                       timeout=600, stdin=subprocess.DEVNULL)
+    if p.returncode != 0:
+        raise RuntimeError(f"scripts/build-test-images.sh failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+
+
+def instance_id(server: EcsboxProcess) -> str:
+    """The ECSBOX_INSTANCE_ID a server runs under: its containers carry
+    the label ecsbox.owner=<this>."""
+    return server.env["ECSBOX_INSTANCE_ID"]
+
+
+def owned_containers(server: EcsboxProcess) -> list[str]:
+    """`docker ps -a` lines (id, name, status) of every container the server owns."""
+    p = subprocess.run(["docker", "ps", "-a", "--filter", f"label=ecsbox.owner={instance_id(server)}",
+                        "--format", "{{.ID}} {{.Names}} {{.Status}}"],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, f"docker ps failed: {p.stderr}"
+    return p.stdout.splitlines()
+
+
+def docker_logs(container_id: str) -> str:
+    """What a container wrote to stdout and stderr."""
+    p = subprocess.run(["docker", "logs", container_id], capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, f"docker logs {container_id} failed: {p.stderr}"
+    return p.stdout + p.stderr
+
+
+def eni_detail(task: dict, name: str) -> str | None:
+    """A detail (privateIPv4Address, macAddress, ...) of a task's ENI attachment."""
+    for attachment in task.get("attachments", []):
+        if attachment.get("type") == "ElasticNetworkInterface":
+            for detail in attachment.get("details", []):
+                if detail.get("name") == name:
+                    return detail.get("value")
+    return None
+
+
+def http_get(host: str, port: int, path: str = "/", within: float = 10) -> tuple[int, bytes]:
+    """GET http://host:port/path; retries a refused or reset connection for
+    `within` seconds (a container is RUNNING once started, its server may
+    need a moment more to listen)."""
+    deadline = time.monotonic() + within
+    while True:
+        conn = http.client.HTTPConnection(host, port, timeout=5)
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            return r.status, r.read()
+        except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+        finally:
+            conn.close()

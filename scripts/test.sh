@@ -6,7 +6,10 @@
 #   1. generated code is fresh     python3 codegen/generate.py --check
 #   2. the binary builds           cargo build --locked
 #   3. the Rust tests              cargo test --locked
-#   4. the compat tests            boto3 + aws CLI against the built binary
+#   4. the test images             scripts/build-test-images.sh (local, no registry)
+#   5. the compat tests            boto3, aws CLI, awslocal against the built binary
+#   6. the image                   scripts/build-image.sh (offline, FROM scratch), then
+#                                  the testcontainers example test against it
 #
 # A failing step does not hide the others (except a failed build, which the
 # later steps need); the summary at the end lists each step, and the exit
@@ -115,14 +118,26 @@ compat_tests() {
     return "$rc"
 }
 
+# The Docker image, and the testcontainers module's example test, which
+# starts that image. Its results count with the Rust tests.
+image_tests() {
+    scripts/build-image.sh || return 1
+    cargo test --locked --features testcontainers --test testcontainers_example 2>&1 | tee -a "$LOGS/rust.log"
+    return "${PIPESTATUS[0]}"
+}
+
 step "generated code is fresh (codegen/generate.py --check)" "$PYTHON" codegen/generate.py --check
 if ! step "build (cargo build --locked)" cargo build --locked; then
     summary
     exit 1
 fi
 step "Rust tests (cargo test --locked)" rust_tests
+# The compat tests that run tasks need the local busybox image; the others
+# do not, so a failed image build does not keep them from running.
+step "build the test images (scripts/build-test-images.sh)" bash scripts/build-test-images.sh
 if step "install the Python clients (compat-tests/requirements.txt)" python_clients; then
-    step "compat tests (boto3 + aws CLI against the binary)" compat_tests
+    step "compat tests (boto3, aws CLI, awslocal against the binary)" compat_tests
 fi
+step "image + testcontainers (scripts/build-image.sh; cargo test --features testcontainers)" image_tests
 summary
 exit "$FAILED"

@@ -90,3 +90,17 @@ impl Config {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_instances_default_to_none_and_are_bounded() {
+        let parse = |args: &[&str]| Config::try_parse_from([&["ecsbox"], args].concat());
+        assert_eq!(parse(&[]).unwrap().container_instances, 0);
+        assert_eq!(parse(&["--container-instances", "3"]).unwrap().container_instances, 3);
+        assert!(parse(&["--container-instances", "101"]).is_err());
+        assert!(parse(&["--container-instances", "-1"]).is_err());
+    }
+}

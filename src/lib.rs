@@ -12,3 +12,5 @@ pub mod protocol;
 pub mod runtime;
 pub mod server;
 pub mod state;
+#[cfg(feature = "testcontainers")]
+pub mod testcontainers;

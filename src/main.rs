@@ -1,12 +1,20 @@
 use clap::Parser;
 use ecsbox::config::Config;
+use ecsbox::server::App;
+use std::io::IsTerminal;
+use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() {
     let config = Config::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Colours only for a person at a terminal, not in `docker logs` or CI logs.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(l) => l,
@@ -15,14 +23,41 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let app = match ecsbox::server::App::start(config) {
+    let app = match App::start(config) {
         Ok(app) => app,
         Err(e) => {
             eprintln!("ecsbox: {e}");
             std::process::exit(2);
         }
     };
+    if in_container() {
+        tokio::spawn(advise_in_container(app.clone()));
+    }
     ecsbox::server::serve(listener, app, shutdown_signal()).await;
+}
+
+/// Whether ecsbox runs inside a container (Docker's and Podman's markers).
+fn in_container() -> bool {
+    ["/.dockerenv", "/run/.containerenv"].iter().any(|marker| std::path::Path::new(marker).exists())
+}
+
+/// In a container the runtime's advice about the Docker socket ("add your
+/// user to the docker group") does not apply: say what does, once the
+/// engine handshake has failed.
+async fn advise_in_container(app: Arc<App>) {
+    let engine = &app.tasks.ready().await.engine;
+    if engine.contains("permission denied") {
+        tracing::warn!(
+            "ecsbox runs as a non-root user in its image and may not use the mounted Docker socket: \
+             start the container with `--group-add $(stat -c %g /var/run/docker.sock)` \
+             (the socket's group on the host), or as root with `--user 0`"
+        );
+    } else if engine.contains("no such socket") {
+        tracing::warn!(
+            "no Docker socket in this container: mount the host's with \
+             `-v /var/run/docker.sock:/var/run/docker.sock` (compose: `volumes: [\"/var/run/docker.sock:/var/run/docker.sock\"]`)"
+        );
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM: the server stops accepting, lets the

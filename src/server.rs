@@ -8,6 +8,7 @@
 use crate::api::{self, Ecs};
 use crate::auth::{Authenticator, SignedRequest};
 use crate::config::Config;
+use crate::controllers::services::ServiceScheduler;
 use crate::controllers::tasks::{TaskController, TaskSettings};
 use crate::runtime::ContainerRuntime;
 use crate::model::operations::{Operation, SIGNING_NAME, TARGET_PREFIX};
@@ -54,6 +55,8 @@ impl App {
         };
         let tasks = TaskController::new(store.clone(), runtime, config.instance_id.clone(), settings);
         tasks.spawn(effects_rx);
+        let scheduler = ServiceScheduler::new(store.clone(), tasks.changes(), effects_tx.clone(), crate::api::launch_for_service);
+        scheduler.spawn();
         Ok(Arc::new(App { auth, ecs: Ecs::new(store.clone(), effects_tx), store, tasks, config }))
     }
 
@@ -177,13 +180,21 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
             let started = Instant::now();
             let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
             let op_name = target.rsplit_once('.').map(|(_, op)| op).unwrap_or("");
-            let result = aws_json_call(app, &parts, &body, target, &request_id);
+            let mut caller = None;
+            let result = aws_json_call(app, &parts, &body, target, &request_id, &mut caller);
             let response = match result {
                 Ok(bytes) => json_response(StatusCode::OK, bytes.into(), &request_id, JSON_11),
                 Err(e) => error_response(&e, &request_id),
             };
+            // A call refused before authentication has no account or region: "-".
+            let (account, region) = match &caller {
+                Some((account, region)) => (account.as_str(), region.as_str()),
+                None => ("-", "-"),
+            };
             tracing::debug!(
                 operation = op_name,
+                account,
+                region,
                 status = response.status().as_u16(),
                 latency_us = started.elapsed().as_micros() as u64,
                 "api call"
@@ -195,7 +206,15 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
 
 /// An AWS JSON 1.1 call: find the service by target prefix, authenticate,
 /// then let the service's dispatcher decode, validate, run and encode.
-fn aws_json_call(app: &App, parts: &http::request::Parts, body: &[u8], target: &str, request_id: &str) -> Result<Vec<u8>, ApiError> {
+/// `caller_out` receives the (account, region) once authenticated, for the log.
+fn aws_json_call(
+    app: &App,
+    parts: &http::request::Parts,
+    body: &[u8],
+    target: &str,
+    request_id: &str,
+    caller_out: &mut Option<(String, String)>,
+) -> Result<Vec<u8>, ApiError> {
     if parts.method != Method::POST || parts.uri.path() != "/" {
         return Err(ApiError::protocol("UnknownOperationException", 404, format!("No operation at {} {}.", parts.method, parts.uri.path())));
     }
@@ -214,6 +233,7 @@ fn aws_json_call(app: &App, parts: &http::request::Parts, body: &[u8], target: &
         body,
     };
     let caller = app.auth.authenticate(signing_name, &signed, SystemTime::now())?;
+    *caller_out = Some((caller.account.clone(), caller.region.clone()));
     let Some(op) = op else {
         return Err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown operation {op_name}.")));
     };

@@ -190,7 +190,9 @@ pub fn delete(state: &mut RegionState, input: DeleteClusterRequest) -> Result<De
     if counts.active_services + counts.draining_services > 0 {
         return Err(ApiError::ecs(ErrorCode::ClusterContainsServicesException, "The Cluster cannot be deleted while Services are active."));
     }
-    if counts.running_tasks + counts.pending_tasks > 0 {
+    // A task still on its way down (STOPPING, DEPROVISIONING) is active too.
+    let live_tasks = state.tasks.values().any(|t| t.cluster == name && t.status != crate::state::lifecycle::TaskStatus::Stopped);
+    if live_tasks {
         return Err(ApiError::ecs(ErrorCode::ClusterContainsTasksException, "The Cluster cannot be deleted while Tasks are active."));
     }
     let cluster = state.clusters.get_mut(&name).expect("found above");

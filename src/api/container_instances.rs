@@ -15,8 +15,8 @@ use crate::controllers::placement::{self, query, Candidate, Demand};
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
 use crate::state::container_instances::{
-    availability_zone, new_ec2_instance_id, standard_attributes, Capacity, ContainerInstanceRecord, InstanceStatus, InstanceType,
-    AGENT_VERSION, DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES,
+    availability_zone, new_ec2_instance_id, standard_attributes, Capacity, ContainerInstanceRecord,
+    InstanceStatus, InstanceType, AGENT_VERSION, DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES,
 };
 use crate::state::lifecycle::TaskStatus;
 use crate::state::tasks::{epoch_now, Effect, StopCode};
@@ -29,7 +29,9 @@ pub const TAG_INSTANCE_TYPE: &str = "ecsbox:instance-type";
 const MAX_VIRTUAL_INSTANCES: u32 = 100;
 
 fn active_cluster(state: &RegionState, reference: Option<&str>) -> Result<String, ApiError> {
-    state.active_cluster_name(reference).ok_or_else(ApiError::cluster_not_found)
+    state
+        .active_cluster_name(reference)
+        .ok_or_else(ApiError::cluster_not_found)
 }
 
 /// The ARN a container instance reference stands for in `cluster`: an ID,
@@ -61,21 +63,51 @@ struct Usage {
 /// the sum of its containers' (memoryReservation where given, as ECS
 /// reserves it); its static host ports; the attributes it requires.
 pub(super) fn demand(definition: &TaskDefinition) -> Demand {
-    let containers = definition.container_definitions.as_deref().unwrap_or_default();
-    let cpu = definition.cpu.as_deref().and_then(parse_task_cpu).map(i64::from);
-    let memory = definition.memory.as_deref().and_then(parse_task_memory).map(i64::from);
+    let containers = definition
+        .container_definitions
+        .as_deref()
+        .unwrap_or_default();
+    let cpu = definition
+        .cpu
+        .as_deref()
+        .and_then(parse_task_cpu)
+        .map(i64::from);
+    let memory = definition
+        .memory
+        .as_deref()
+        .and_then(parse_task_memory)
+        .map(i64::from);
     let mut demand = Demand {
         cpu: cpu.unwrap_or_else(|| containers.iter().map(|c| c.cpu.unwrap_or(0) as i64).sum()),
-        memory: memory.unwrap_or_else(|| containers.iter().map(|c| c.memory_reservation.or(c.memory).unwrap_or(0) as i64).sum()),
-        attributes: definition.requires_attributes.iter().flatten().filter_map(|a| a.name.clone()).collect(),
+        memory: memory.unwrap_or_else(|| {
+            containers
+                .iter()
+                .map(|c| c.memory_reservation.or(c.memory).unwrap_or(0) as i64)
+                .sum()
+        }),
+        attributes: definition
+            .requires_attributes
+            .iter()
+            .flatten()
+            .filter_map(|a| a.name.clone())
+            .collect(),
         ..Default::default()
     };
     let mode = definition.network_mode.as_deref().unwrap_or("bridge");
     if mode == "bridge" || mode == "host" {
-        for pm in containers.iter().flat_map(|c| c.port_mappings.iter().flatten()) {
+        for pm in containers
+            .iter()
+            .flat_map(|c| c.port_mappings.iter().flatten())
+        {
             // In host mode the host port is the container port; 0 is a dynamic port.
-            let host = if mode == "host" { pm.host_port.filter(|p| *p != 0).or(pm.container_port) } else { pm.host_port };
-            let Some(port) = host.and_then(|p| u16::try_from(p).ok()).filter(|p| *p != 0) else { continue };
+            let host = if mode == "host" {
+                pm.host_port.filter(|p| *p != 0).or(pm.container_port)
+            } else {
+                pm.host_port
+            };
+            let Some(port) = host.and_then(|p| u16::try_from(p).ok()).filter(|p| *p != 0) else {
+                continue;
+            };
             match pm.protocol.as_deref() {
                 Some("udp") => demand.udp_ports.push(port),
                 _ => demand.tcp_ports.push(port),
@@ -89,8 +121,14 @@ pub(super) fn demand(definition: &TaskDefinition) -> Demand {
 /// that are not yet STOPPED.
 fn usages(state: &RegionState, cluster: &str) -> HashMap<String, Usage> {
     let mut usages: HashMap<String, Usage> = HashMap::new();
-    for t in state.tasks.values().filter(|t| t.cluster == cluster && t.status != TaskStatus::Stopped) {
-        let Some(instance) = t.task.container_instance_arn.clone() else { continue };
+    for t in state
+        .tasks
+        .values()
+        .filter(|t| t.cluster == cluster && t.status != TaskStatus::Stopped)
+    {
+        let Some(instance) = t.task.container_instance_arn.clone() else {
+            continue;
+        };
         let d = demand(&t.definition);
         let u = usages.entry(instance).or_default();
         u.cpu += d.cpu;
@@ -113,9 +151,18 @@ fn usages(state: &RegionState, cluster: &str) -> HashMap<String, Usage> {
 /// gave it (a custom one replaces an own one of the same name).
 fn attributes_of(state: &RegionState, record: &ContainerInstanceRecord) -> Vec<Attribute> {
     let mut attributes = record.attributes.clone();
-    let custom = state.attributes.get(&record.cluster).into_iter().flatten().filter(|((id, _), _)| *id == record.id);
+    let custom = state
+        .attributes
+        .get(&record.cluster)
+        .into_iter()
+        .flatten()
+        .filter(|((id, _), _)| *id == record.id);
     for (_, a) in custom {
-        let plain = Attribute { name: a.name.clone(), value: a.value.clone(), ..Default::default() };
+        let plain = Attribute {
+            name: a.name.clone(),
+            value: a.value.clone(),
+            ..Default::default()
+        };
         match attributes.iter_mut().find(|x| x.name == a.name) {
             Some(existing) => *existing = plain,
             None => attributes.push(plain),
@@ -124,7 +171,11 @@ fn attributes_of(state: &RegionState, record: &ContainerInstanceRecord) -> Vec<A
     attributes
 }
 
-fn candidate(state: &RegionState, record: &ContainerInstanceRecord, usage: Option<&Usage>) -> Candidate {
+fn candidate(
+    state: &RegionState,
+    record: &ContainerInstanceRecord,
+    usage: Option<&Usage>,
+) -> Candidate {
     let empty = Usage::default();
     let u = usage.unwrap_or(&empty);
     let cap = &record.capacity;
@@ -132,13 +183,28 @@ fn candidate(state: &RegionState, record: &ContainerInstanceRecord, usage: Optio
         arn: record.arn.clone(),
         ec2_instance_id: record.ec2_instance_id.clone(),
         agent_connected: record.status.is_registered(),
-        agent_version: record.version_info.agent_version.clone().unwrap_or_default(),
+        agent_version: record
+            .version_info
+            .agent_version
+            .clone()
+            .unwrap_or_default(),
         registered_at: record.registered_at,
-        attributes: attributes_of(state, record).into_iter().filter_map(|a| Some((a.name?, a.value))).collect(),
+        attributes: attributes_of(state, record)
+            .into_iter()
+            .filter_map(|a| Some((a.name?, a.value)))
+            .collect(),
         remaining_cpu: cap.cpu - u.cpu,
         remaining_memory: cap.memory - u.memory,
-        taken_tcp_ports: cap.reserved_tcp_ports.union(&u.tcp_ports).copied().collect(),
-        taken_udp_ports: cap.reserved_udp_ports.union(&u.udp_ports).copied().collect(),
+        taken_tcp_ports: cap
+            .reserved_tcp_ports
+            .union(&u.tcp_ports)
+            .copied()
+            .collect(),
+        taken_udp_ports: cap
+            .reserved_udp_ports
+            .union(&u.udp_ports)
+            .copied()
+            .collect(),
         running_tasks: u.running as i64,
         groups: u.groups.clone(),
     }
@@ -166,7 +232,13 @@ fn ports_resource(name: &str, ports: &BTreeSet<u16>) -> Resource {
     }
 }
 
-fn resources(cpu: i64, memory: i64, tcp: &BTreeSet<u16>, udp: &BTreeSet<u16>, other: &[Resource]) -> Vec<Resource> {
+fn resources(
+    cpu: i64,
+    memory: i64,
+    tcp: &BTreeSet<u16>,
+    udp: &BTreeSet<u16>,
+    other: &[Resource],
+) -> Vec<Resource> {
     let mut list = vec![
         integer_resource("CPU", cpu),
         integer_resource("MEMORY", memory),
@@ -184,7 +256,12 @@ struct Include {
 }
 
 /// The instance as the API shows it, with live resources and counts.
-fn view(state: &RegionState, record: &ContainerInstanceRecord, usage: Option<&Usage>, include: Include) -> ContainerInstance {
+fn view(
+    state: &RegionState,
+    record: &ContainerInstanceRecord,
+    usage: Option<&Usage>,
+    include: Include,
+) -> ContainerInstance {
     let c = candidate(state, record, usage);
     let cap = &record.capacity;
     let (running, pending) = usage.map(|u| (u.running, u.pending)).unwrap_or((0, 0));
@@ -193,8 +270,20 @@ fn view(state: &RegionState, record: &ContainerInstanceRecord, usage: Option<&Us
         ec2_instance_id: Some(record.ec2_instance_id.clone()),
         version: Some(record.version),
         version_info: Some(record.version_info.clone()),
-        registered_resources: Some(resources(cap.cpu, cap.memory, &cap.reserved_tcp_ports, &cap.reserved_udp_ports, &record.other_resources)),
-        remaining_resources: Some(resources(c.remaining_cpu, c.remaining_memory, &c.taken_tcp_ports, &c.taken_udp_ports, &record.other_resources)),
+        registered_resources: Some(resources(
+            cap.cpu,
+            cap.memory,
+            &cap.reserved_tcp_ports,
+            &cap.reserved_udp_ports,
+            &record.other_resources,
+        )),
+        remaining_resources: Some(resources(
+            c.remaining_cpu,
+            c.remaining_memory,
+            &c.taken_tcp_ports,
+            &c.taken_udp_ports,
+            &record.other_resources,
+        )),
         status: Some(record.status.as_str().into()),
         agent_connected: Some(record.status.is_registered()),
         running_tasks_count: Some(running),
@@ -243,13 +332,20 @@ struct IdentityDocument {
 fn identity_document(text: Option<&str>) -> Result<IdentityDocument, ApiError> {
     match text.filter(|t| !t.trim().is_empty()) {
         None => Ok(IdentityDocument::default()),
-        Some(t) => serde_json::from_str(t)
-            .map_err(|e| ApiError::invalid_parameter(format!("instanceIdentityDocument is not an EC2 instance identity document: {e}"))),
+        Some(t) => serde_json::from_str(t).map_err(|e| {
+            ApiError::invalid_parameter(format!(
+                "instanceIdentityDocument is not an EC2 instance identity document: {e}"
+            ))
+        }),
     }
 }
 
 fn resource_number(r: &Resource) -> Option<i64> {
-    r.integer_value.map(i64::from).filter(|v| *v != 0).or(r.long_value.filter(|v| *v != 0)).or(r.double_value.map(|d| d as i64))
+    r.integer_value
+        .map(i64::from)
+        .filter(|v| *v != 0)
+        .or(r.long_value.filter(|v| *v != 0))
+        .or(r.double_value.map(|d| d as i64))
 }
 
 fn port_set(r: &Resource) -> Result<BTreeSet<u16>, ApiError> {
@@ -257,15 +353,22 @@ fn port_set(r: &Resource) -> Result<BTreeSet<u16>, ApiError> {
         .iter()
         .flatten()
         .map(|p| {
-            p.parse::<u16>()
-                .map_err(|_| ApiError::invalid_parameter(format!("The {} resource lists '{p}', which is not a port number.", r.name.as_deref().unwrap_or(""))))
+            p.parse::<u16>().map_err(|_| {
+                ApiError::invalid_parameter(format!(
+                    "The {} resource lists '{p}', which is not a port number.",
+                    r.name.as_deref().unwrap_or("")
+                ))
+            })
         })
         .collect()
 }
 
 /// The capacity the agent registered (`totalResources`); what it leaves out
 /// is the instance type's.
-fn registered_capacity(total: &[Resource], fallback: Capacity) -> Result<(Capacity, Vec<Resource>), ApiError> {
+fn registered_capacity(
+    total: &[Resource],
+    fallback: Capacity,
+) -> Result<(Capacity, Vec<Resource>), ApiError> {
     let mut capacity = fallback;
     let mut other = Vec::new();
     for r in total {
@@ -275,24 +378,44 @@ fn registered_capacity(total: &[Resource], fallback: Capacity) -> Result<(Capaci
             Some("PORTS") => capacity.reserved_tcp_ports = port_set(r)?,
             Some("PORTS_UDP") => capacity.reserved_udp_ports = port_set(r)?,
             Some(_) => other.push(r.clone()),
-            None => return Err(ApiError::invalid_parameter("Every resource in totalResources needs a name.")),
+            None => {
+                return Err(ApiError::invalid_parameter(
+                    "Every resource in totalResources needs a name.",
+                ))
+            }
         }
     }
     if capacity.cpu < 0 || capacity.memory < 0 {
-        return Err(ApiError::invalid_parameter("The CPU and MEMORY resources cannot be negative."));
+        return Err(ApiError::invalid_parameter(
+            "The CPU and MEMORY resources cannot be negative.",
+        ));
     }
     Ok((capacity, other))
 }
 
 /// The agent's standard attributes with the ones registered laid over them.
-fn merged_attributes(standard: Vec<Attribute>, given: &[Attribute]) -> Result<Vec<Attribute>, ApiError> {
+fn merged_attributes(
+    standard: Vec<Attribute>,
+    given: &[Attribute],
+) -> Result<Vec<Attribute>, ApiError> {
     let mut attributes = standard;
     for a in given {
-        let name = a.name.clone().filter(|n| !n.is_empty() && n.len() <= 128).ok_or_else(|| {
-            ApiError::invalid_parameter("Every attribute needs a name of 1 to 128 characters.")
-        })?;
-        let plain = Attribute { name: Some(name.clone()), value: a.value.clone(), ..Default::default() };
-        match attributes.iter_mut().find(|x| x.name.as_deref() == Some(&name)) {
+        let name = a
+            .name
+            .clone()
+            .filter(|n| !n.is_empty() && n.len() <= 128)
+            .ok_or_else(|| {
+                ApiError::invalid_parameter("Every attribute needs a name of 1 to 128 characters.")
+            })?;
+        let plain = Attribute {
+            name: Some(name.clone()),
+            value: a.value.clone(),
+            ..Default::default()
+        };
+        match attributes
+            .iter_mut()
+            .find(|x| x.name.as_deref() == Some(&name))
+        {
             Some(existing) => *existing = plain,
             None => attributes.push(plain),
         }
@@ -318,34 +441,65 @@ fn previous_registration(
         };
     }
     Ok(ec2_instance_id.and_then(|id| {
-        state.container_instances_of(cluster).find(|r| r.status.is_registered() && r.ec2_instance_id == id).map(|r| r.arn.clone())
+        state
+            .container_instances_of(cluster)
+            .find(|r| r.status.is_registered() && r.ec2_instance_id == id)
+            .map(|r| r.arn.clone())
     }))
 }
 
-pub fn register(state: &mut RegionState, input: RegisterContainerInstanceRequest) -> Result<RegisterContainerInstanceResponse, ApiError> {
+pub fn register(
+    state: &mut RegionState,
+    input: RegisterContainerInstanceRequest,
+) -> Result<RegisterContainerInstanceResponse, ApiError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let identity = identity_document(input.instance_identity_document.as_deref())?;
     let tags = input.tags.unwrap_or_default();
     validation::tags(&tags)?;
-    let type_name = identity.instance_type.clone().unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.into());
-    let fallback = InstanceType::named(&type_name).or_else(|| InstanceType::named(DEFAULT_INSTANCE_TYPE)).expect("the default type is known");
-    let (capacity, other_resources) = registered_capacity(input.total_resources.as_deref().unwrap_or_default(), fallback.capacity())?;
-    let previous = previous_registration(state, &cluster, input.container_instance_arn.as_deref(), identity.instance_id.as_deref())?;
+    let type_name = identity
+        .instance_type
+        .clone()
+        .unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.into());
+    let fallback = InstanceType::named(&type_name)
+        .or_else(|| InstanceType::named(DEFAULT_INSTANCE_TYPE))
+        .expect("the default type is known");
+    let (capacity, other_resources) = registered_capacity(
+        input.total_resources.as_deref().unwrap_or_default(),
+        fallback.capacity(),
+    )?;
+    let previous = previous_registration(
+        state,
+        &cluster,
+        input.container_instance_arn.as_deref(),
+        identity.instance_id.as_deref(),
+    )?;
     let zone = identity.availability_zone.clone().unwrap_or_else(|| {
-        let index = state.container_instances_of(&cluster).filter(|r| r.status.is_registered()).count();
+        let index = state
+            .container_instances_of(&cluster)
+            .filter(|r| r.status.is_registered())
+            .count();
         availability_zone(&state.region, index)
     });
-    let attributes = merged_attributes(standard_attributes(&type_name, &zone), input.attributes.as_deref().unwrap_or_default())?;
+    let attributes = merged_attributes(
+        standard_attributes(&type_name, &zone),
+        input.attributes.as_deref().unwrap_or_default(),
+    )?;
 
     let record = match previous.and_then(|arn| state.container_instances.get(&arn).cloned()) {
-        Some(old) => ContainerInstanceRecord { version: old.version + 1, ..old },
+        Some(old) => ContainerInstanceRecord {
+            version: old.version + 1,
+            ..old
+        },
         None => {
             let id = uuid::Uuid::new_v4().simple().to_string();
             ContainerInstanceRecord {
                 arn: arn::container_instance(&state.region, &state.account, &cluster, &id),
                 id,
                 cluster: cluster.clone(),
-                ec2_instance_id: identity.instance_id.clone().unwrap_or_else(new_ec2_instance_id),
+                ec2_instance_id: identity
+                    .instance_id
+                    .clone()
+                    .unwrap_or_else(new_ec2_instance_id),
                 status: InstanceStatus::Active,
                 capacity: Capacity::default(),
                 other_resources: vec![],
@@ -371,14 +525,21 @@ pub fn register(state: &mut RegionState, input: RegisterContainerInstanceRequest
     if !tags.is_empty() {
         state.tags.insert(arn.clone(), tags);
     }
-    let include = Include { tags: true, health: false };
-    Ok(RegisterContainerInstanceResponse { container_instance: Some(view_of(state, &arn, include)) })
+    let include = Include {
+        tags: true,
+        health: false,
+    };
+    Ok(RegisterContainerInstanceResponse {
+        container_instance: Some(view_of(state, &arn, include)),
+    })
 }
 
 // ---- DeregisterContainerInstance ----
 
 fn not_found(reference: &str, cluster: &str) -> ApiError {
-    ApiError::invalid_parameter(format!("The referenced container instance {reference} was not found in cluster {cluster}."))
+    ApiError::invalid_parameter(format!(
+        "The referenced container instance {reference} was not found in cluster {cluster}."
+    ))
 }
 
 pub fn deregister(
@@ -388,31 +549,54 @@ pub fn deregister(
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let reference = input.container_instance.unwrap_or_default();
     let arn = instance_arn(state, &cluster, &reference);
-    let Some(record) = state.container_instances.get(&arn).filter(|r| r.status.is_registered()) else {
+    let Some(record) = state
+        .container_instances
+        .get(&arn)
+        .filter(|r| r.status.is_registered())
+    else {
         return Err(not_found(&reference, &cluster));
     };
     let id = record.id.clone();
-    let busy = usages(state, &cluster).get(&arn).is_some_and(|u| u.running + u.pending > 0);
+    let busy = usages(state, &cluster)
+        .get(&arn)
+        .is_some_and(|u| u.running + u.pending > 0);
     // AWS refuses while tasks are on the instance; with force, they stay
     // as they are, orphaned, until they stop by other means.
     if busy && input.force != Some(true) {
-        return Err(ApiError::invalid_parameter("Found running tasks on the instance."));
+        return Err(ApiError::invalid_parameter(
+            "Found running tasks on the instance.",
+        ));
     }
-    let record = state.container_instances.get_mut(&arn).expect("found above");
+    let record = state
+        .container_instances
+        .get_mut(&arn)
+        .expect("found above");
     record.status = InstanceStatus::Inactive;
     record.version += 1;
     // Custom attributes go with the instance.
     if let Some(held) = state.attributes.get_mut(&cluster) {
         held.retain(|(target, _), _| *target != id);
     }
-    Ok(DeregisterContainerInstanceResponse { container_instance: Some(view_of(state, &arn, Include { tags: true, health: false })) })
+    Ok(DeregisterContainerInstanceResponse {
+        container_instance: Some(view_of(
+            state,
+            &arn,
+            Include {
+                tags: true,
+                health: false,
+            },
+        )),
+    })
 }
 
 // ---- DescribeContainerInstances ----
 
 fn include_of(include: Option<Vec<String>>) -> Include {
     let include = include.unwrap_or_default();
-    Include { tags: include.iter().any(|i| i == "TAGS"), health: include.iter().any(|i| i == "CONTAINER_INSTANCE_HEALTH") }
+    Include {
+        tags: include.iter().any(|i| i == "TAGS"),
+        health: include.iter().any(|i| i == "CONTAINER_INSTANCE_HEALTH"),
+    }
 }
 
 pub fn describe(
@@ -431,12 +615,23 @@ pub fn describe(
     let (mut instances, mut failures) = (vec![], vec![]);
     for reference in references {
         let arn = instance_arn(state, &cluster, &reference);
-        match state.container_instances.get(&arn).filter(|r| r.cluster == cluster) {
+        match state
+            .container_instances
+            .get(&arn)
+            .filter(|r| r.cluster == cluster)
+        {
             Some(record) => instances.push(view(state, record, usages.get(&arn), include)),
-            None => failures.push(Failure { arn: Some(arn), reason: Some("MISSING".into()), detail: None }),
+            None => failures.push(Failure {
+                arn: Some(arn),
+                reason: Some("MISSING".into()),
+                detail: None,
+            }),
         }
     }
-    Ok(DescribeContainerInstancesResponse { container_instances: Some(instances), failures: Some(failures) })
+    Ok(DescribeContainerInstancesResponse {
+        container_instances: Some(instances),
+        failures: Some(failures),
+    })
 }
 
 // ---- ListContainerInstances ----
@@ -444,11 +639,18 @@ pub fn describe(
 fn parse_filter(filter: Option<&str>) -> Result<Option<query::Expr>, ApiError> {
     filter
         .filter(|f| !f.trim().is_empty())
-        .map(|f| query::parse(f).map_err(|why| ApiError::invalid_parameter(format!("The filter '{f}' is not valid: {why}."))))
+        .map(|f| {
+            query::parse(f).map_err(|why| {
+                ApiError::invalid_parameter(format!("The filter '{f}' is not valid: {why}."))
+            })
+        })
         .transpose()
 }
 
-pub fn list(state: &mut RegionState, input: ListContainerInstancesRequest) -> Result<ListContainerInstancesResponse, ApiError> {
+pub fn list(
+    state: &mut RegionState,
+    input: ListContainerInstancesRequest,
+) -> Result<ListContainerInstancesResponse, ApiError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let size = page_size(input.max_results, 100, 100)?;
     let after = decode_token(input.next_token.as_deref())?;
@@ -463,9 +665,16 @@ pub fn list(state: &mut RegionState, input: ListContainerInstancesRequest) -> Re
         .container_instances_of(&cluster)
         .filter(|r| after.as_ref().is_none_or(|a| r.arn > *a))
         .filter(|r| status_matches(r))
-        .filter(|r| filter.as_ref().is_none_or(|f| f.matches(&candidate(state, r, usages.get(&r.arn)))));
+        .filter(|r| {
+            filter
+                .as_ref()
+                .is_none_or(|f| f.matches(&candidate(state, r, usages.get(&r.arn))))
+        });
     let (page, next_token) = take_page(matching, size, |r| r.arn.clone());
-    Ok(ListContainerInstancesResponse { container_instance_arns: Some(page.into_iter().map(|r| r.arn.clone()).collect()), next_token })
+    Ok(ListContainerInstancesResponse {
+        container_instance_arns: Some(page.into_iter().map(|r| r.arn.clone()).collect()),
+        next_token,
+    })
 }
 
 // ---- UpdateContainerInstancesState ----
@@ -477,10 +686,14 @@ pub fn update_state(
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let references = input.container_instances.unwrap_or_default();
     if references.is_empty() {
-        return Err(ApiError::invalid_parameter("containerInstances cannot be empty."));
+        return Err(ApiError::invalid_parameter(
+            "containerInstances cannot be empty.",
+        ));
     }
     if references.len() > 10 {
-        return Err(ApiError::invalid_parameter("instanceIds can have at most 10 items."));
+        return Err(ApiError::invalid_parameter(
+            "instanceIds can have at most 10 items.",
+        ));
     }
     let status = match input.status.as_deref() {
         Some("ACTIVE") => InstanceStatus::Active,
@@ -495,7 +708,11 @@ pub fn update_state(
     let (mut changed, mut failures) = (vec![], vec![]);
     for reference in references {
         let arn = instance_arn(state, &cluster, &reference);
-        match state.container_instances.get_mut(&arn).filter(|r| r.cluster == cluster) {
+        match state
+            .container_instances
+            .get_mut(&arn)
+            .filter(|r| r.cluster == cluster)
+        {
             Some(r) if r.status.is_registered() => {
                 if r.status != status {
                     r.status = status;
@@ -503,8 +720,16 @@ pub fn update_state(
                 }
                 changed.push(arn);
             }
-            Some(_) => failures.push(Failure { arn: Some(arn), reason: Some("INACTIVE".into()), detail: None }),
-            None => failures.push(Failure { arn: Some(arn), reason: Some("MISSING".into()), detail: None }),
+            Some(_) => failures.push(Failure {
+                arn: Some(arn),
+                reason: Some("INACTIVE".into()),
+                detail: None,
+            }),
+            None => failures.push(Failure {
+                arn: Some(arn),
+                reason: Some("MISSING".into()),
+                detail: None,
+            }),
         }
     }
     if status == InstanceStatus::Draining {
@@ -512,8 +737,14 @@ pub fn update_state(
             stop_pending_service_tasks(state, arn);
         }
     }
-    let instances = changed.iter().map(|arn| view_of(state, arn, Include::default())).collect();
-    Ok(UpdateContainerInstancesStateResponse { container_instances: Some(instances), failures: Some(failures) })
+    let instances = changed
+        .iter()
+        .map(|arn| view_of(state, arn, Include::default()))
+        .collect();
+    Ok(UpdateContainerInstancesStateResponse {
+        container_instances: Some(instances),
+        failures: Some(failures),
+    })
 }
 
 /// DRAINING, as the API reference describes it: "Service tasks on the
@@ -525,14 +756,27 @@ fn stop_pending_service_tasks(state: &mut RegionState, instance_arn: &str) {
     let mut stopped = vec![];
     for (task_arn, t) in state.tasks.iter_mut() {
         let on_instance = t.task.container_instance_arn.as_deref() == Some(instance_arn);
-        let service_task = t.task.group.as_deref().is_some_and(|g| g.starts_with("service:"));
-        if on_instance && service_task && t.status < TaskStatus::Running
-            && t.want_stopped(StopCode::ServiceSchedulerInitiated, "Container instance is being drained")
+        let service_task = t
+            .task
+            .group
+            .as_deref()
+            .is_some_and(|g| g.starts_with("service:"));
+        if on_instance
+            && service_task
+            && t.status < TaskStatus::Running
+            && t.want_stopped(
+                StopCode::ServiceSchedulerInitiated,
+                "Container instance is being drained",
+            )
         {
             stopped.push(task_arn.clone());
         }
     }
-    state.effects.extend(stopped.into_iter().map(|task_arn| Effect::Stop { task_arn }));
+    state.effects.extend(
+        stopped
+            .into_iter()
+            .map(|task_arn| Effect::Stop { task_arn }),
+    );
 }
 
 // ---- virtual instances ----
@@ -548,7 +792,11 @@ pub(super) struct VirtualPlan {
 /// `ecsbox:instance-type`, else ecsbox's `--container-instances` on the
 /// default type. Checked before the cluster exists, so a bad tag changes nothing.
 pub(super) fn virtual_plan(state: &RegionState, tags: &[Tag]) -> Result<VirtualPlan, ApiError> {
-    let tag = |key: &str| tags.iter().find(|t| t.key.as_deref() == Some(key)).map(|t| t.value.clone().unwrap_or_default());
+    let tag = |key: &str| {
+        tags.iter()
+            .find(|t| t.key.as_deref() == Some(key))
+            .map(|t| t.value.clone().unwrap_or_default())
+    };
     let count = match tag(TAG_INSTANCE_COUNT) {
         None => state.settings.container_instances,
         Some(v) => v.trim().parse::<u32>().ok().filter(|n| *n <= MAX_VIRTUAL_INSTANCES).ok_or_else(|| {
@@ -560,14 +808,23 @@ pub(super) fn virtual_plan(state: &RegionState, tags: &[Tag]) -> Result<VirtualP
     let type_name = tag(TAG_INSTANCE_TYPE).unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.into());
     let instance_type = InstanceType::named(type_name.trim()).ok_or_else(|| {
         let known: Vec<&str> = INSTANCE_TYPES.iter().map(|t| t.name).collect();
-        ApiError::invalid_parameter(format!("The tag {TAG_INSTANCE_TYPE} names '{type_name}'; ecsbox knows {}.", known.join(", ")))
+        ApiError::invalid_parameter(format!(
+            "The tag {TAG_INSTANCE_TYPE} names '{type_name}'; ecsbox knows {}.",
+            known.join(", ")
+        ))
     })?;
-    Ok(VirtualPlan { count, instance_type })
+    Ok(VirtualPlan {
+        count,
+        instance_type,
+    })
 }
 
 /// Registers the plan's instances in `cluster`, spread over zones a, b, c.
 pub(super) fn add_virtual_instances(state: &mut RegionState, cluster: &str, plan: VirtualPlan) {
-    let first = state.container_instances_of(cluster).filter(|r| r.status.is_registered()).count();
+    let first = state
+        .container_instances_of(cluster)
+        .filter(|r| r.status.is_registered())
+        .count();
     for index in first..first + plan.count as usize {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let zone = availability_zone(&state.region, index);
@@ -599,11 +856,18 @@ pub(super) fn add_virtual_instances(state: &mut RegionState, cluster: &str, plan
 /// (`retire_virtual_instances`), as an Auto Scaling group's would be
 /// terminated first in AWS.
 pub(super) fn registered_agent_instances(state: &RegionState, cluster: &str) -> usize {
-    state.container_instances_of(cluster).filter(|r| r.status.is_registered() && !r.is_virtual).count()
+    state
+        .container_instances_of(cluster)
+        .filter(|r| r.status.is_registered() && !r.is_virtual)
+        .count()
 }
 
 pub(super) fn retire_virtual_instances(state: &mut RegionState, cluster: &str) {
-    let arns: Vec<String> = state.container_instances_of(cluster).filter(|r| r.is_virtual).map(|r| r.arn.clone()).collect();
+    let arns: Vec<String> = state
+        .container_instances_of(cluster)
+        .filter(|r| r.is_virtual)
+        .map(|r| r.arn.clone())
+        .collect();
     for arn in arns {
         if let Some(r) = state.container_instances.get_mut(&arn) {
             r.status = InstanceStatus::Inactive;
@@ -630,23 +894,42 @@ pub(super) struct PlacementAsk<'a> {
 }
 
 fn failure(arn: String, reason: &str) -> Failure {
-    Failure { arn: Some(arn), reason: Some(reason.into()), detail: None }
+    Failure {
+        arn: Some(arn),
+        reason: Some(reason.into()),
+        detail: None,
+    }
 }
 
 /// RunTask on EC2: the instances the tasks go to, and a failure for each
 /// instance that refused a task that could go nowhere.
-pub(super) fn place(state: &RegionState, cluster: &str, ask: &PlacementAsk) -> Result<(Vec<Slot>, Vec<Failure>), ApiError> {
+pub(super) fn place(
+    state: &RegionState,
+    cluster: &str,
+    ask: &PlacementAsk,
+) -> Result<(Vec<Slot>, Vec<Failure>), ApiError> {
     let no_constraints = vec![];
-    let defined = ask.definition.placement_constraints.as_ref().unwrap_or(&no_constraints);
+    let defined = ask
+        .definition
+        .placement_constraints
+        .as_ref()
+        .unwrap_or(&no_constraints);
     let constraints = placement::constraints(ask.constraints, defined)?;
     let strategies = placement::strategies(ask.strategies)?;
-    let records: Vec<&ContainerInstanceRecord> =
-        state.container_instances_of(cluster).filter(|r| r.status == InstanceStatus::Active).collect();
+    let records: Vec<&ContainerInstanceRecord> = state
+        .container_instances_of(cluster)
+        .filter(|r| r.status == InstanceStatus::Active)
+        .collect();
     if records.is_empty() {
-        return Err(ApiError::invalid_parameter("No Container Instances were found in your cluster."));
+        return Err(ApiError::invalid_parameter(
+            "No Container Instances were found in your cluster.",
+        ));
     }
     let usages = usages(state, cluster);
-    let mut candidates: Vec<Candidate> = records.iter().map(|r| candidate(state, r, usages.get(&r.arn))).collect();
+    let mut candidates: Vec<Candidate> = records
+        .iter()
+        .map(|r| candidate(state, r, usages.get(&r.arn)))
+        .collect();
     let demand = demand(ask.definition);
     let request = placement::Request {
         demand: &demand,
@@ -660,9 +943,16 @@ pub(super) fn place(state: &RegionState, cluster: &str, ask: &PlacementAsk) -> R
     let slots = outcome
         .placed
         .iter()
-        .map(|&i| Slot { instance_arn: records[i].arn.clone(), availability_zone: records[i].availability_zone.clone() })
+        .map(|&i| Slot {
+            instance_arn: records[i].arn.clone(),
+            availability_zone: records[i].availability_zone.clone(),
+        })
         .collect();
-    let failures = outcome.rejections.into_iter().map(|r| failure(r.instance_arn, &r.reason)).collect();
+    let failures = outcome
+        .rejections
+        .into_iter()
+        .map(|r| failure(r.instance_arn, &r.reason))
+        .collect();
     Ok((slots, failures))
 }
 
@@ -676,7 +966,9 @@ pub(super) fn on_instances(
     references: &[String],
 ) -> Result<(Vec<Slot>, Vec<Failure>), ApiError> {
     if references.is_empty() || references.len() > 10 {
-        return Err(ApiError::invalid_parameter("containerInstances must name from 1 to 10 container instances."));
+        return Err(ApiError::invalid_parameter(
+            "containerInstances must name from 1 to 10 container instances.",
+        ));
     }
     let demand = demand(definition);
     let usages = usages(state, cluster);
@@ -685,7 +977,11 @@ pub(super) fn on_instances(
     let (mut slots, mut failures) = (vec![], vec![]);
     for reference in references {
         let arn = instance_arn(state, cluster, reference);
-        let record = match state.container_instances.get(&arn).filter(|r| r.cluster == cluster) {
+        let record = match state
+            .container_instances
+            .get(&arn)
+            .filter(|r| r.cluster == cluster)
+        {
             None => {
                 failures.push(failure(arn, "MISSING"));
                 continue;
@@ -696,11 +992,16 @@ pub(super) fn on_instances(
             }
             Some(r) => r,
         };
-        let c = working.entry(arn.clone()).or_insert_with(|| candidate(state, record, usages.get(&arn)));
+        let c = working
+            .entry(arn.clone())
+            .or_insert_with(|| candidate(state, record, usages.get(&arn)));
         match placement::fits(c, &demand) {
             Ok(()) => {
                 placement::take(c, &demand, group);
-                slots.push(Slot { instance_arn: arn, availability_zone: record.availability_zone.clone() });
+                slots.push(Slot {
+                    instance_arn: arn,
+                    availability_zone: record.availability_zone.clone(),
+                });
             }
             Err(reason) => failures.push(failure(arn, reason)),
         }
@@ -712,7 +1013,12 @@ pub(super) fn on_instances(
 mod tests {
     use super::*;
 
-    fn container(cpu: Option<i32>, memory: Option<i32>, reservation: Option<i32>, ports: &[(i32, i32, &str)]) -> ContainerDefinition {
+    fn container(
+        cpu: Option<i32>,
+        memory: Option<i32>,
+        reservation: Option<i32>,
+        ports: &[(i32, i32, &str)],
+    ) -> ContainerDefinition {
         ContainerDefinition {
             cpu,
             memory,
@@ -720,7 +1026,12 @@ mod tests {
             port_mappings: Some(
                 ports
                     .iter()
-                    .map(|(c, h, p)| PortMapping { container_port: Some(*c), host_port: Some(*h), protocol: Some(p.to_string()), ..Default::default() })
+                    .map(|(c, h, p)| PortMapping {
+                        container_port: Some(*c),
+                        host_port: Some(*h),
+                        protocol: Some(p.to_string()),
+                        ..Default::default()
+                    })
                     .collect(),
             ),
             ..Default::default()
@@ -732,28 +1043,54 @@ mod tests {
         let td = TaskDefinition {
             network_mode: Some("bridge".into()),
             container_definitions: Some(vec![
-                container(Some(256), Some(512), Some(128), &[(80, 8080, "tcp"), (81, 0, "tcp")]),
+                container(
+                    Some(256),
+                    Some(512),
+                    Some(128),
+                    &[(80, 8080, "tcp"), (81, 0, "tcp")],
+                ),
                 container(None, Some(64), None, &[(53, 5353, "udp")]),
             ]),
-            requires_attributes: Some(vec![Attribute { name: Some("ecs.capability.task-eni".into()), ..Default::default() }]),
+            requires_attributes: Some(vec![Attribute {
+                name: Some("ecs.capability.task-eni".into()),
+                ..Default::default()
+            }]),
             ..Default::default()
         };
         let d = demand(&td);
-        assert_eq!((d.cpu, d.memory), (256, 128 + 64), "memoryReservation is what is reserved");
+        assert_eq!(
+            (d.cpu, d.memory),
+            (256, 128 + 64),
+            "memoryReservation is what is reserved"
+        );
         assert_eq!(d.tcp_ports, vec![8080], "a dynamic host port takes nothing");
         assert_eq!(d.udp_ports, vec![5353]);
         assert_eq!(d.attributes, vec!["ecs.capability.task-eni".to_string()]);
 
-        let sized = TaskDefinition { cpu: Some("1 vCPU".into()), memory: Some("2 GB".into()), ..td.clone() };
+        let sized = TaskDefinition {
+            cpu: Some("1 vCPU".into()),
+            memory: Some("2 GB".into()),
+            ..td.clone()
+        };
         assert_eq!((demand(&sized).cpu, demand(&sized).memory), (1024, 2048));
         let host = TaskDefinition {
             network_mode: Some("host".into()),
             container_definitions: Some(vec![container(None, Some(64), None, &[(9000, 0, "tcp")])]),
             ..Default::default()
         };
-        assert_eq!(demand(&host).tcp_ports, vec![9000], "host mode binds the container port");
-        let awsvpc = TaskDefinition { network_mode: Some("awsvpc".into()), ..td };
-        assert!(demand(&awsvpc).tcp_ports.is_empty(), "awsvpc tasks bind no host ports");
+        assert_eq!(
+            demand(&host).tcp_ports,
+            vec![9000],
+            "host mode binds the container port"
+        );
+        let awsvpc = TaskDefinition {
+            network_mode: Some("awsvpc".into()),
+            ..td
+        };
+        assert!(
+            demand(&awsvpc).tcp_ports.is_empty(),
+            "awsvpc tasks bind no host ports"
+        );
     }
 
     #[test]
@@ -762,19 +1099,36 @@ mod tests {
         let long = "arn:aws:ecs:us-east-1:000000000000:container-instance/c/abc";
         assert_eq!(instance_arn(&state, "c", "abc"), long);
         assert_eq!(instance_arn(&state, "c", long), long);
-        assert_eq!(instance_arn(&state, "c", "arn:aws:ecs:us-east-1:000000000000:container-instance/abc"), long);
+        assert_eq!(
+            instance_arn(
+                &state,
+                "c",
+                "arn:aws:ecs:us-east-1:000000000000:container-instance/abc"
+            ),
+            long
+        );
     }
 
     #[test]
     fn virtual_plans_come_from_tags_or_the_setting() {
         let mut state = RegionState::new("000000000000", "us-east-1");
         state.settings.container_instances = 2;
-        let tag = |k: &str, v: &str| Tag { key: Some(k.into()), value: Some(v.into()) };
+        let tag = |k: &str, v: &str| Tag {
+            key: Some(k.into()),
+            value: Some(v.into()),
+        };
         let plan = virtual_plan(&state, &[]).unwrap();
         assert_eq!((plan.count, plan.instance_type.name), (2, "m5.large"));
         let plan = virtual_plan(&state, &[tag(TAG_INSTANCE_COUNT, "0")]).unwrap();
         assert_eq!(plan.count, 0, "the tag wins over the setting");
-        let plan = virtual_plan(&state, &[tag(TAG_INSTANCE_COUNT, "3"), tag(TAG_INSTANCE_TYPE, "t2.micro")]).unwrap();
+        let plan = virtual_plan(
+            &state,
+            &[
+                tag(TAG_INSTANCE_COUNT, "3"),
+                tag(TAG_INSTANCE_TYPE, "t2.micro"),
+            ],
+        )
+        .unwrap();
         assert_eq!((plan.count, plan.instance_type.name), (3, "t2.micro"));
         assert!(virtual_plan(&state, &[tag(TAG_INSTANCE_COUNT, "many")]).is_err());
         assert!(virtual_plan(&state, &[tag(TAG_INSTANCE_COUNT, "101")]).is_err());

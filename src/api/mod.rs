@@ -16,10 +16,12 @@ mod pagination;
 mod tags;
 mod task_definitions;
 mod task_definition_rules;
+mod services;
 mod tasks;
 mod validation;
 
 pub use generated::EcsApi;
+pub use tasks::launch_for_service;
 
 use crate::controllers::tasks::{EffectSender, RegionEffect};
 use crate::model::operations::Operation;
@@ -132,6 +134,17 @@ implemented! {
     describe_container_instances => container_instances::describe(DescribeContainerInstancesRequest) -> DescribeContainerInstancesResponse;
     list_container_instances => container_instances::list(ListContainerInstancesRequest) -> ListContainerInstancesResponse;
     update_container_instances_state => container_instances::update_state(UpdateContainerInstancesStateRequest) -> UpdateContainerInstancesStateResponse;
+
+    create_service => services::create(CreateServiceRequest) -> CreateServiceResponse;
+    update_service => services::update(UpdateServiceRequest) -> UpdateServiceResponse;
+    delete_service => services::delete(DeleteServiceRequest) -> DeleteServiceResponse;
+    describe_services => services::describe(DescribeServicesRequest) -> DescribeServicesResponse;
+    list_services => services::list(ListServicesRequest) -> ListServicesResponse;
+    list_services_by_namespace => services::list_by_namespace(ListServicesByNamespaceRequest) -> ListServicesByNamespaceResponse;
+    list_service_deployments => services::list_deployments(ListServiceDeploymentsRequest) -> ListServiceDeploymentsResponse;
+    describe_service_deployments => services::describe_deployments(DescribeServiceDeploymentsRequest) -> DescribeServiceDeploymentsResponse;
+    describe_service_revisions => services::describe_revisions(DescribeServiceRevisionsRequest) -> DescribeServiceRevisionsResponse;
+    stop_service_deployment => services::stop_deployment(StopServiceDeploymentRequest) -> StopServiceDeploymentResponse;
 
     put_attributes => attributes::put(PutAttributesRequest) -> PutAttributesResponse;
     delete_attributes => attributes::delete(DeleteAttributesRequest) -> DeleteAttributesResponse;

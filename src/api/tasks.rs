@@ -14,9 +14,9 @@ use crate::state::{arn, RegionState};
 
 /// How a task is launched: the launch type, and the capacity provider that
 /// chose it when a strategy was used.
-struct Launch {
-    launch_type: &'static str,
-    capacity_provider: Option<String>,
+pub(super) struct Launch {
+    pub(super) launch_type: &'static str,
+    pub(super) capacity_provider: Option<String>,
 }
 
 fn active_cluster(state: &RegionState, reference: Option<&str>) -> Result<String, ApiError> {
@@ -26,12 +26,22 @@ fn active_cluster(state: &RegionState, reference: Option<&str>) -> Result<String
 /// launchType, or the first provider of a capacity provider strategy (the
 /// request's, else the cluster's default), else EC2, as AWS decides.
 fn choose_launch(state: &RegionState, cluster: &str, input: &RunTaskRequest) -> Result<Launch, ApiError> {
-    if input.launch_type.is_some() && input.capacity_provider_strategy.as_ref().is_some_and(|s| !s.is_empty()) {
+    choose_launch_for(state, cluster, input.launch_type.as_deref(), input.capacity_provider_strategy.as_deref())
+}
+
+/// `choose_launch` for any caller (RunTask, CreateService).
+pub(super) fn choose_launch_for(
+    state: &RegionState,
+    cluster: &str,
+    launch_type: Option<&str>,
+    capacity_provider_strategy: Option<&[CapacityProviderStrategyItem]>,
+) -> Result<Launch, ApiError> {
+    if launch_type.is_some() && capacity_provider_strategy.is_some_and(|s| !s.is_empty()) {
         return Err(ApiError::invalid_parameter(
             "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.",
         ));
     }
-    if let Some(lt) = input.launch_type.as_deref() {
+    if let Some(lt) = launch_type {
         let launch_type = match lt {
             "FARGATE" => "FARGATE",
             "EC2" => "EC2",
@@ -41,7 +51,7 @@ fn choose_launch(state: &RegionState, cluster: &str, input: &RunTaskRequest) -> 
         return Ok(Launch { launch_type, capacity_provider: None });
     }
     let cluster_default = state.clusters.get(cluster).and_then(|c| c.default_capacity_provider_strategy.clone()).unwrap_or_default();
-    let strategy = input.capacity_provider_strategy.clone().filter(|s| !s.is_empty()).unwrap_or(cluster_default);
+    let strategy = capacity_provider_strategy.filter(|s| !s.is_empty()).map(<[_]>::to_vec).unwrap_or(cluster_default);
     if strategy.is_empty() {
         return Ok(Launch { launch_type: "EC2", capacity_provider: None });
     }
@@ -57,7 +67,7 @@ fn choose_launch(state: &RegionState, cluster: &str, input: &RunTaskRequest) -> 
 }
 
 /// The checks AWS makes between a task definition and how it is launched.
-fn check_compatible(td: &TaskDefinition, launch: &Launch, network: Option<&NetworkConfiguration>) -> Result<(), ApiError> {
+pub(super) fn check_compatible(td: &TaskDefinition, launch: &Launch, network: Option<&NetworkConfiguration>) -> Result<(), ApiError> {
     let compatibilities = td.compatibilities.clone().unwrap_or_default();
     if !compatibilities.iter().any(|c| c == launch.launch_type) {
         return Err(ApiError::invalid_parameter(format!(
@@ -219,7 +229,20 @@ fn task_slots(
 }
 
 pub fn run(state: &mut RegionState, input: RunTaskRequest) -> Result<RunTaskResponse, ApiError> {
-    run_on(state, input, Target::Placement)
+    run_on(state, input, Target::Placement, false)
+}
+
+/// How the service scheduler starts a service's tasks: RunTask's records and
+/// placement, or one task on each given instance (DAEMON). A service keeps
+/// running its revision even after it is deregistered, as in ECS.
+pub fn launch_for_service(
+    state: &mut RegionState,
+    input: RunTaskRequest,
+    instances: Option<Vec<String>>,
+) -> Result<(Vec<Task>, Vec<Failure>), ApiError> {
+    let target = instances.map_or(Target::Placement, Target::Instances);
+    let out = run_on(state, input, target, true)?;
+    Ok((out.tasks.unwrap_or_default(), out.failures.unwrap_or_default()))
 }
 
 /// StartTask: RunTask's checks and records, on the named EC2 instances.
@@ -241,18 +264,18 @@ pub fn start(state: &mut RegionState, input: StartTaskRequest) -> Result<StartTa
         volume_configurations: input.volume_configurations,
         ..Default::default()
     };
-    let out = run_on(state, request, Target::Instances(input.container_instances.unwrap_or_default()))?;
+    let out = run_on(state, request, Target::Instances(input.container_instances.unwrap_or_default()), false)?;
     Ok(StartTaskResponse { tasks: out.tasks, failures: out.failures })
 }
 
-fn run_on(state: &mut RegionState, input: RunTaskRequest, target: Target) -> Result<RunTaskResponse, ApiError> {
+fn run_on(state: &mut RegionState, input: RunTaskRequest, target: Target, for_service: bool) -> Result<RunTaskResponse, ApiError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let count = input.count.unwrap_or(1);
     if !(1..=10).contains(&count) {
         return Err(ApiError::invalid_parameter(format!("count must be between 1 and 10; got {count}.")));
     }
     let td = task_definitions::resolve(state, input.task_definition.as_deref().unwrap_or(""))?;
-    if td.status.as_deref() != Some("ACTIVE") {
+    if td.status.as_deref() != Some("ACTIVE") && !for_service {
         return Err(ApiError::client(format!(
             "TaskDefinition is inactive: {} cannot be used to run new tasks.",
             td.task_definition_arn.as_deref().unwrap_or("")

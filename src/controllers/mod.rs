@@ -4,3 +4,5 @@
 pub mod container_spec;
 pub mod placement;
 pub mod tasks;
+pub mod service_planner;
+pub mod services;

@@ -13,7 +13,9 @@
 mod pattern;
 pub mod query;
 
-use crate::model::shapes::{PlacementConstraint, PlacementStrategy, TaskDefinitionPlacementConstraint};
+use crate::model::shapes::{
+    PlacementConstraint, PlacementStrategy, TaskDefinitionPlacementConstraint,
+};
 use crate::protocol::ApiError;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -95,9 +97,16 @@ pub fn constraints(
             "A task can have at most {MAX_CONSTRAINTS} placement constraints, counting those of its task definition; it has {total}."
         )));
     }
-    let requested = requested.iter().map(|c| (c.r#type.as_deref(), c.expression.as_deref()));
-    let defined = defined.iter().map(|c| (c.r#type.as_deref(), c.expression.as_deref()));
-    requested.chain(defined).map(|(kind, expression)| constraint(kind, expression)).collect()
+    let requested = requested
+        .iter()
+        .map(|c| (c.r#type.as_deref(), c.expression.as_deref()));
+    let defined = defined
+        .iter()
+        .map(|c| (c.r#type.as_deref(), c.expression.as_deref()));
+    requested
+        .chain(defined)
+        .map(|(kind, expression)| constraint(kind, expression))
+        .collect()
 }
 
 fn constraint(kind: Option<&str>, expression: Option<&str>) -> Result<Constraint, ApiError> {
@@ -152,7 +161,9 @@ fn strategy(s: &PlacementStrategy) -> Result<Strategy, ApiError> {
                 "Invalid field '{field}' for a binpack placement strategy: use cpu or memory."
             ))),
         },
-        _ => Err(ApiError::invalid_parameter("A placement strategy's type must be random, spread or binpack.")),
+        _ => Err(ApiError::invalid_parameter(
+            "A placement strategy's type must be random, spread or binpack.",
+        )),
     }
 }
 
@@ -190,7 +201,9 @@ pub struct Outcome {
 pub fn place(candidates: &mut [Candidate], request: &Request) -> Outcome {
     let mut outcome = Outcome::default();
     for task in 0..request.count {
-        let eligible: Vec<usize> = (0..candidates.len()).filter(|&i| rejection(&candidates[i], request).is_none()).collect();
+        let eligible: Vec<usize> = (0..candidates.len())
+            .filter(|&i| rejection(&candidates[i], request).is_none())
+            .collect();
         match choose(candidates, &eligible, request, task) {
             Some(i) => {
                 take(&mut candidates[i], request.demand, request.group);
@@ -199,8 +212,13 @@ pub fn place(candidates: &mut [Candidate], request: &Request) -> Outcome {
             None => {
                 outcome.unplaced += 1;
                 for c in candidates.iter() {
-                    let Some(reason) = rejection(c, request) else { continue };
-                    let r = Rejection { instance_arn: c.arn.clone(), reason: reason.to_string() };
+                    let Some(reason) = rejection(c, request) else {
+                        continue;
+                    };
+                    let r = Rejection {
+                        instance_arn: c.arn.clone(),
+                        reason: reason.to_string(),
+                    };
                     if !outcome.rejections.contains(&r) {
                         outcome.rejections.push(r);
                     }
@@ -216,13 +234,18 @@ fn rejection(c: &Candidate, request: &Request) -> Option<&'static str> {
     if let Err(reason) = fits(c, request.demand) {
         return Some(reason);
     }
-    request.constraints.iter().find_map(|constraint| match constraint {
-        Constraint::DistinctInstance if c.groups.iter().any(|g| g == request.group) => {
-            Some("DistinctInstance placement constraint unsatisfied.")
-        }
-        Constraint::MemberOf(expr) if !expr.matches(c) => Some("MemberOf placement constraint unsatisfied."),
-        _ => None,
-    })
+    request
+        .constraints
+        .iter()
+        .find_map(|constraint| match constraint {
+            Constraint::DistinctInstance if c.groups.iter().any(|g| g == request.group) => {
+                Some("DistinctInstance placement constraint unsatisfied.")
+            }
+            Constraint::MemberOf(expr) if !expr.matches(c) => {
+                Some("MemberOf placement constraint unsatisfied.")
+            }
+            _ => None,
+        })
 }
 
 /// Whether the instance has what the task needs, whatever the constraints
@@ -239,13 +262,25 @@ pub fn fits(c: &Candidate, demand: &Demand) -> Result<(), &'static str> {
     if demand.memory > c.remaining_memory {
         return Err("RESOURCE:MEMORY");
     }
-    if demand.tcp_ports.iter().any(|p| c.taken_tcp_ports.contains(p)) {
+    if demand
+        .tcp_ports
+        .iter()
+        .any(|p| c.taken_tcp_ports.contains(p))
+    {
         return Err("RESOURCE:PORTS");
     }
-    if demand.udp_ports.iter().any(|p| c.taken_udp_ports.contains(p)) {
+    if demand
+        .udp_ports
+        .iter()
+        .any(|p| c.taken_udp_ports.contains(p))
+    {
         return Err("RESOURCE:PORTS_UDP");
     }
-    if demand.attributes.iter().any(|a| !c.attributes.contains_key(a)) {
+    if demand
+        .attributes
+        .iter()
+        .any(|a| !c.attributes.contains_key(a))
+    {
         return Err("ATTRIBUTE");
     }
     Ok(())
@@ -262,19 +297,38 @@ pub fn take(c: &mut Candidate, demand: &Demand, group: &str) {
 
 /// The best eligible instance: lowest score of the first strategy, its ties
 /// broken by the next, and so on; the last ties at random.
-fn choose(candidates: &[Candidate], eligible: &[usize], request: &Request, task: usize) -> Option<usize> {
+fn choose(
+    candidates: &[Candidate],
+    eligible: &[usize],
+    request: &Request,
+    task: usize,
+) -> Option<usize> {
     eligible.iter().copied().min_by(|&a, &b| {
         request
             .strategies
             .iter()
-            .map(|s| score(s, candidates, a, request, task).cmp(&score(s, candidates, b, request, task)))
+            .map(|s| {
+                score(s, candidates, a, request, task).cmp(&score(s, candidates, b, request, task))
+            })
             .find(|o| o.is_ne())
-            .unwrap_or_else(|| noise(request.seed, task, &candidates[a].arn).cmp(&noise(request.seed, task, &candidates[b].arn)))
+            .unwrap_or_else(|| {
+                noise(request.seed, task, &candidates[a].arn).cmp(&noise(
+                    request.seed,
+                    task,
+                    &candidates[b].arn,
+                ))
+            })
     })
 }
 
 /// How little an instance is wanted by one strategy (lower is better).
-fn score(strategy: &Strategy, candidates: &[Candidate], i: usize, request: &Request, task: usize) -> i128 {
+fn score(
+    strategy: &Strategy,
+    candidates: &[Candidate],
+    i: usize,
+    request: &Request,
+    task: usize,
+) -> i128 {
     let c = &candidates[i];
     let in_group = |c: &Candidate| c.groups.iter().filter(|g| *g == request.group).count() as i128;
     match strategy {
@@ -285,14 +339,20 @@ fn score(strategy: &Strategy, candidates: &[Candidate], i: usize, request: &Requ
         Strategy::Spread(SpreadField::Instance) => in_group(c),
         Strategy::Spread(SpreadField::Attribute(name)) => {
             let value = c.attributes.get(name);
-            candidates.iter().filter(|o| o.attributes.get(name) == value).map(in_group).sum()
+            candidates
+                .iter()
+                .filter(|o| o.attributes.get(name) == value)
+                .map(in_group)
+                .sum()
         }
     }
 }
 
 /// A pseudo-random number per (seed, task, instance): splitmix64 over FNV-1a.
 fn noise(seed: u64, task: usize, arn: &str) -> u64 {
-    let fnv = arn.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+    let fnv = arn.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
     let mut z = seed ^ fnv ^ (task as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -306,7 +366,10 @@ mod tests {
     fn instance(n: usize, az: &str, cpu: i64, memory: i64) -> Candidate {
         let mut attributes = BTreeMap::new();
         attributes.insert("ecs.availability-zone".to_string(), Some(az.to_string()));
-        attributes.insert("ecs.instance-type".to_string(), Some(if n == 0 { "t2.micro" } else { "m5.large" }.to_string()));
+        attributes.insert(
+            "ecs.instance-type".to_string(),
+            Some(if n == 0 { "t2.micro" } else { "m5.large" }.to_string()),
+        );
         Candidate {
             arn: format!("arn:aws:ecs:us-east-1:000000000000:container-instance/c/{n}"),
             ec2_instance_id: format!("i-{n:017}"),
@@ -321,15 +384,35 @@ mod tests {
     }
 
     fn three_azs() -> Vec<Candidate> {
-        vec![instance(0, "us-east-1a", 2048, 7680), instance(1, "us-east-1b", 2048, 7680), instance(2, "us-east-1c", 2048, 7680)]
+        vec![
+            instance(0, "us-east-1a", 2048, 7680),
+            instance(1, "us-east-1b", 2048, 7680),
+            instance(2, "us-east-1c", 2048, 7680),
+        ]
     }
 
     fn demand(cpu: i64, memory: i64) -> Demand {
-        Demand { cpu, memory, ..Default::default() }
+        Demand {
+            cpu,
+            memory,
+            ..Default::default()
+        }
     }
 
-    fn request<'a>(d: &'a Demand, count: usize, constraints: &'a [Constraint], strategies: &'a [Strategy]) -> Request<'a> {
-        Request { demand: d, group: "family:web", count, constraints, strategies, seed: 42 }
+    fn request<'a>(
+        d: &'a Demand,
+        count: usize,
+        constraints: &'a [Constraint],
+        strategies: &'a [Strategy],
+    ) -> Request<'a> {
+        Request {
+            demand: d,
+            group: "family:web",
+            count,
+            constraints,
+            strategies,
+            seed: 42,
+        }
     }
 
     fn member_of(e: &str) -> Constraint {
@@ -342,7 +425,12 @@ mod tests {
         let big_memory = demand(128, 8000);
         let out = place(&mut c, &request(&big_memory, 1, &[], &[]));
         assert_eq!((out.placed.len(), out.unplaced), (0, 1));
-        assert_eq!(out.rejections.len(), 3, "one failure per instance: {:?}", out.rejections);
+        assert_eq!(
+            out.rejections.len(),
+            3,
+            "one failure per instance: {:?}",
+            out.rejections
+        );
         assert!(out.rejections.iter().all(|r| r.reason == "RESOURCE:MEMORY"));
         assert_eq!(out.rejections[0].instance_arn, c[0].arn);
 
@@ -358,43 +446,81 @@ mod tests {
         let out = place(&mut c, &request(&d, 3, &[], &[]));
         assert_eq!(out.placed, vec![0, 0]);
         assert_eq!(out.unplaced, 1);
-        assert_eq!(out.rejections, vec![Rejection { instance_arn: c[0].arn.clone(), reason: "RESOURCE:MEMORY".into() }]);
+        assert_eq!(
+            out.rejections,
+            vec![Rejection {
+                instance_arn: c[0].arn.clone(),
+                reason: "RESOURCE:MEMORY".into()
+            }]
+        );
         assert_eq!((c[0].remaining_cpu, c[0].remaining_memory), (512, 200));
         assert_eq!(c[0].groups.len(), 2);
     }
 
     #[test]
     fn static_host_ports_are_taken_once_per_instance() {
-        let mut c = vec![instance(0, "us-east-1a", 2048, 7680), instance(1, "us-east-1b", 2048, 7680)];
-        let d = Demand { cpu: 10, memory: 10, tcp_ports: vec![8080], ..Default::default() };
+        let mut c = vec![
+            instance(0, "us-east-1a", 2048, 7680),
+            instance(1, "us-east-1b", 2048, 7680),
+        ];
+        let d = Demand {
+            cpu: 10,
+            memory: 10,
+            tcp_ports: vec![8080],
+            ..Default::default()
+        };
         let out = place(&mut c, &request(&d, 3, &[], &[]));
         assert_eq!(out.placed.len(), 2);
         assert_ne!(out.placed[0], out.placed[1]);
         assert!(out.rejections.iter().all(|r| r.reason == "RESOURCE:PORTS"));
         // The agent's reserved ports are never free.
-        let ssh = Demand { tcp_ports: vec![22], ..Default::default() };
+        let ssh = Demand {
+            tcp_ports: vec![22],
+            ..Default::default()
+        };
         let out = place(&mut c, &request(&ssh, 1, &[], &[]));
         assert_eq!(out.unplaced, 1);
-        let udp = Demand { udp_ports: vec![8080], ..Default::default() };
-        assert_eq!(place(&mut c, &request(&udp, 1, &[], &[])).placed.len(), 1, "UDP ports are their own resource");
+        let udp = Demand {
+            udp_ports: vec![8080],
+            ..Default::default()
+        };
+        assert_eq!(
+            place(&mut c, &request(&udp, 1, &[], &[])).placed.len(),
+            1,
+            "UDP ports are their own resource"
+        );
     }
 
     #[test]
     fn required_attributes_and_a_disconnected_agent() {
         let mut c = vec![instance(0, "us-east-1a", 2048, 7680)];
-        let d = Demand { attributes: vec!["ecs.capability.efs".into()], ..Default::default() };
-        assert_eq!(place(&mut c, &request(&d, 1, &[], &[])).rejections[0].reason, "ATTRIBUTE");
+        let d = Demand {
+            attributes: vec!["ecs.capability.efs".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            place(&mut c, &request(&d, 1, &[], &[])).rejections[0].reason,
+            "ATTRIBUTE"
+        );
         c[0].agent_connected = false;
         assert_eq!(fits(&c[0], &demand(0, 0)), Err("AGENT"));
     }
 
     #[test]
     fn spread_over_availability_zones_puts_one_task_in_each() {
-        let spread = [Strategy::Spread(SpreadField::Attribute("ecs.availability-zone".into()))];
+        let spread = [Strategy::Spread(SpreadField::Attribute(
+            "ecs.availability-zone".into(),
+        ))];
         for seed in 0..20 {
             let mut c = three_azs();
             let d = demand(128, 128);
-            let out = place(&mut c, &Request { seed, ..request(&d, 6, &[], &spread) });
+            let out = place(
+                &mut c,
+                &Request {
+                    seed,
+                    ..request(&d, 6, &[], &spread)
+                },
+            );
             let mut per_instance = [0; 3];
             for i in out.placed {
                 per_instance[i] += 1;
@@ -416,13 +542,20 @@ mod tests {
 
     #[test]
     fn binpack_fills_the_fullest_instance_first() {
-        let mut c = vec![instance(0, "us-east-1a", 2048, 4000), instance(1, "us-east-1b", 2048, 1000), instance(2, "us-east-1c", 2048, 7680)];
+        let mut c = vec![
+            instance(0, "us-east-1a", 2048, 4000),
+            instance(1, "us-east-1b", 2048, 1000),
+            instance(2, "us-east-1c", 2048, 7680),
+        ];
         let d = demand(10, 400);
         let binpack = [Strategy::Binpack(BinpackField::Memory)];
         let out = place(&mut c, &request(&d, 4, &[], &binpack));
         // Instance 1 holds two (1000 -> 600 -> 200), then instance 0.
         assert_eq!(out.placed, vec![1, 1, 0, 0]);
-        let mut c = vec![instance(0, "us-east-1a", 1024, 7680), instance(1, "us-east-1b", 2048, 1000)];
+        let mut c = vec![
+            instance(0, "us-east-1a", 1024, 7680),
+            instance(1, "us-east-1b", 2048, 1000),
+        ];
         let cpu = [Strategy::Binpack(BinpackField::Cpu)];
         assert_eq!(place(&mut c, &request(&d, 1, &[], &cpu)).placed, vec![0]);
     }
@@ -431,14 +564,21 @@ mod tests {
     fn later_strategies_break_the_ties_of_earlier_ones() {
         // Spread over AZs, then binpack memory within the AZ: a and b tie on
         // the spread; the fuller of them wins.
-        let mut c = vec![instance(0, "us-east-1a", 2048, 7000), instance(1, "us-east-1a", 2048, 3000), instance(2, "us-east-1b", 2048, 5000)];
+        let mut c = vec![
+            instance(0, "us-east-1a", 2048, 7000),
+            instance(1, "us-east-1a", 2048, 3000),
+            instance(2, "us-east-1b", 2048, 5000),
+        ];
         c[2].groups = vec!["family:web".into()];
         let strategies = [
             Strategy::Spread(SpreadField::Attribute("ecs.availability-zone".into())),
             Strategy::Binpack(BinpackField::Memory),
         ];
         let d = demand(1, 1);
-        assert_eq!(place(&mut c, &request(&d, 1, &[], &strategies)).placed, vec![1]);
+        assert_eq!(
+            place(&mut c, &request(&d, 1, &[], &strategies)).placed,
+            vec![1]
+        );
     }
 
     #[test]
@@ -446,10 +586,28 @@ mod tests {
         let d = demand(1, 1);
         let random = [Strategy::Random];
         let picks: BTreeSet<usize> = (0..40)
-            .map(|seed| place(&mut three_azs(), &Request { seed, ..request(&d, 1, &[], &random) }).placed[0])
+            .map(|seed| {
+                place(
+                    &mut three_azs(),
+                    &Request {
+                        seed,
+                        ..request(&d, 1, &[], &random)
+                    },
+                )
+                .placed[0]
+            })
             .collect();
         assert_eq!(picks.len(), 3, "every instance is picked for some seed");
-        let same = |seed| place(&mut three_azs(), &Request { seed, ..request(&d, 1, &[], &random) }).placed;
+        let same = |seed| {
+            place(
+                &mut three_azs(),
+                &Request {
+                    seed,
+                    ..request(&d, 1, &[], &random)
+                },
+            )
+            .placed
+        };
         assert_eq!(same(7), same(7));
         let mut c = three_azs();
         c[1].remaining_memory = 0;
@@ -467,7 +625,10 @@ mod tests {
         let placed: BTreeSet<usize> = out.placed.iter().copied().collect();
         assert_eq!(placed, [1, 2].into_iter().collect());
         assert_eq!(out.unplaced, 1);
-        assert!(out.rejections.iter().all(|r| r.reason == "DistinctInstance placement constraint unsatisfied."));
+        assert!(out
+            .rejections
+            .iter()
+            .all(|r| r.reason == "DistinctInstance placement constraint unsatisfied."));
         assert_eq!(out.rejections.len(), 3);
     }
 
@@ -482,18 +643,35 @@ mod tests {
         assert_eq!(place(&mut c, &request(&d, 1, &micro, &[])).placed, vec![0]);
         let nowhere = [member_of("attribute:ecs.instance-type in [g2.2xlarge]")];
         let out = place(&mut c, &request(&d, 1, &nowhere, &[]));
-        assert_eq!(out.rejections[0].reason, "MemberOf placement constraint unsatisfied.");
+        assert_eq!(
+            out.rejections[0].reason,
+            "MemberOf placement constraint unsatisfied."
+        );
         // Resources come before constraints in the reason given.
         let huge = demand(1, 100_000);
-        assert_eq!(place(&mut c, &request(&huge, 1, &nowhere, &[])).rejections[0].reason, "RESOURCE:MEMORY");
+        assert_eq!(
+            place(&mut c, &request(&huge, 1, &nowhere, &[])).rejections[0].reason,
+            "RESOURCE:MEMORY"
+        );
     }
 
     #[test]
     fn constraints_are_checked_as_aws_does() {
-        let pc = |t: &str, e: Option<&str>| PlacementConstraint { r#type: Some(t.into()), expression: e.map(String::from) };
-        let td = |e: &str| TaskDefinitionPlacementConstraint { r#type: Some("memberOf".into()), expression: Some(e.into()) };
+        let pc = |t: &str, e: Option<&str>| PlacementConstraint {
+            r#type: Some(t.into()),
+            expression: e.map(String::from),
+        };
+        let td = |e: &str| TaskDefinitionPlacementConstraint {
+            r#type: Some("memberOf".into()),
+            expression: Some(e.into()),
+        };
         assert_eq!(
-            constraints(&[pc("distinctInstance", None)], &[td("attribute:stack == prod")]).unwrap().len(),
+            constraints(
+                &[pc("distinctInstance", None)],
+                &[td("attribute:stack == prod")]
+            )
+            .unwrap()
+            .len(),
             2,
             "the task definition's constraints apply too"
         );
@@ -504,22 +682,48 @@ mod tests {
         assert!(err.message.contains("attribute:x = y"), "{}", err.message);
         let eleven: Vec<_> = (0..6).map(|_| pc("distinctInstance", None)).collect();
         let five: Vec<_> = (0..5).map(|_| td("attribute:x == y")).collect();
-        assert!(constraints(&eleven, &five).unwrap_err().message.contains("at most 10"));
+        assert!(constraints(&eleven, &five)
+            .unwrap_err()
+            .message
+            .contains("at most 10"));
     }
 
     #[test]
     fn strategies_are_checked_as_aws_does() {
-        let ps = |t: &str, f: Option<&str>| PlacementStrategy { r#type: Some(t.into()), field: f.map(String::from) };
+        let ps = |t: &str, f: Option<&str>| PlacementStrategy {
+            r#type: Some(t.into()),
+            field: f.map(String::from),
+        };
         assert_eq!(
-            strategies(&[ps("spread", Some("host")), ps("binpack", Some("MEMORY")), ps("random", None)]).unwrap(),
-            vec![Strategy::Spread(SpreadField::Instance), Strategy::Binpack(BinpackField::Memory), Strategy::Random]
+            strategies(&[
+                ps("spread", Some("host")),
+                ps("binpack", Some("MEMORY")),
+                ps("random", None)
+            ])
+            .unwrap(),
+            vec![
+                Strategy::Spread(SpreadField::Instance),
+                Strategy::Binpack(BinpackField::Memory),
+                Strategy::Random
+            ]
         );
         assert_eq!(
             strategies(&[ps("spread", Some("attribute:ecs.availability-zone"))]).unwrap(),
-            vec![Strategy::Spread(SpreadField::Attribute("ecs.availability-zone".into()))]
+            vec![Strategy::Spread(SpreadField::Attribute(
+                "ecs.availability-zone".into()
+            ))]
         );
-        for bad in [ps("binpack", Some("disk")), ps("binpack", None), ps("spread", None), ps("spread", Some("az"))] {
-            assert_eq!(strategies(&[bad.clone()]).unwrap_err().code, "InvalidParameterException", "{bad:?}");
+        for bad in [
+            ps("binpack", Some("disk")),
+            ps("binpack", None),
+            ps("spread", None),
+            ps("spread", Some("az")),
+        ] {
+            assert_eq!(
+                strategies(std::slice::from_ref(&bad)).unwrap_err().code,
+                "InvalidParameterException",
+                "{bad:?}"
+            );
         }
         let six: Vec<_> = (0..6).map(|_| ps("random", None)).collect();
         assert!(strategies(&six).unwrap_err().message.contains("at most 5"));

@@ -88,6 +88,11 @@ pub struct TaskController {
     containers: DashMap<String, String>,
     /// The engine handshake, done once before any Docker work: see `ready`.
     handshake: tokio::sync::OnceCell<Handshake>,
+    /// Signalled whenever a task changes status or a service asks to be
+    /// looked at: the service scheduler waits on it.
+    changes: Arc<tokio::sync::Notify>,
+    /// The awsvpc network's id once made (see `ensure_awsvpc_network`).
+    awsvpc_network: tokio::sync::Mutex<Option<String>>,
 }
 
 /// What ecsbox learns from the engine before it runs anything.
@@ -101,6 +106,9 @@ pub struct Handshake {
 
 /// Why a task could not be started: the stoppedReason AWS would give.
 struct StartFailure(String);
+
+/// Why a container's dependsOn can no longer be met: it will not be started.
+struct DependencyFailed(String);
 
 impl TaskController {
     pub fn new(
@@ -117,7 +125,14 @@ impl TaskController {
             drivers: DashMap::new(),
             containers: DashMap::new(),
             handshake: tokio::sync::OnceCell::new(),
+            changes: Arc::new(tokio::sync::Notify::new()),
+            awsvpc_network: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// What the service scheduler waits on.
+    pub fn changes(&self) -> Arc<tokio::sync::Notify> {
+        self.changes.clone()
     }
 
     /// The engine handshake, run once: ask the engine who it is and remove
@@ -176,6 +191,7 @@ impl TaskController {
                     let _ = tx.send(Wake::Stop);
                 }
             }
+            Effect::Reconcile => self.changes.notify_one(),
         }
     }
 
@@ -214,6 +230,7 @@ impl TaskController {
                 }
             }
         });
+        self.changes.notify_one();
     }
 
     fn wants_stop(&self, key: &TaskKey) -> bool {
@@ -269,7 +286,14 @@ impl TaskController {
                     images.insert(c.name.clone().unwrap_or_default(), info);
                 }
                 Err(e) => {
-                    return Err(StartFailure(format!("CannotPullContainerError: {e}")));
+                    let reason = format!("CannotPullContainerError: {e}");
+                    let name = c.name.clone().unwrap_or_default();
+                    self.with_task(key, |r| {
+                        if let Some(view) = r.container_mut(&name) {
+                            view.reason = Some(reason.clone());
+                        }
+                    });
+                    return Err(StartFailure(reason));
                 }
             }
         }
@@ -328,7 +352,25 @@ impl TaskController {
         for wave in waves {
             for name in &wave {
                 let def = containers.iter().find(|c| c.name.as_deref() == Some(name)).expect("start_order names containers of the definition");
-                self.wait_for_dependencies(key, def, &ids, wake).await?;
+                if let Err(DependencyFailed(reason)) = self.wait_for_dependencies(key, def, &ids, wake).await? {
+                    // As the agent does: the container is never started and
+                    // reported stopped; only an essential one stops the task.
+                    self.with_task(key, |r| {
+                        let essential = is_essential(r, name);
+                        if let Some(c) = r.container_mut(name) {
+                            c.last_status = Some("STOPPED".into());
+                            c.reason = Some(reason.clone());
+                            c.exit_code = Some(143);
+                        }
+                        if essential {
+                            r.want_stopped(StopCode::EssentialContainerExited, "Essential container in task exited");
+                        }
+                    });
+                    if self.wants_stop(key) {
+                        return Ok(());
+                    }
+                    continue;
+                }
                 let id = &ids[name];
                 self.runtime
                     .start_container(id)
@@ -361,8 +403,14 @@ impl TaskController {
         def: &ContainerDefinition,
         ids: &BTreeMap<String, String>,
         wake: &mut mpsc::UnboundedReceiver<Wake>,
-    ) -> Result<(), StartFailure> {
+    ) -> Result<Result<(), DependencyFailed>, StartFailure> {
         let deps = def.depends_on.clone().unwrap_or_default();
+        let target = def.name.as_deref().unwrap_or("");
+        let unmet = |name: &str, why: &str| {
+            Ok(Err(DependencyFailed(format!(
+                "CannotStartContainerError: dependency graph: failed to resolve container ordering dependency [{name}] for target [{target}] as dependency {why}."
+            ))))
+        };
         loop {
             let mut waiting = false;
             for dep in &deps {
@@ -373,27 +421,16 @@ impl TaskController {
                 let exited = info.status.is_terminal();
                 let ok = match condition.as_str() {
                     "COMPLETE" => exited,
-                    "SUCCESS" if exited && info.exit_code != Some(0) => {
-                        return Err(StartFailure(format!(
-                            "dependency {name} of container {} exited with code {} but condition SUCCESS needs 0",
-                            def.name.as_deref().unwrap_or(""),
-                            info.exit_code.unwrap_or(-1)
-                        )))
-                    }
+                    "SUCCESS" if exited && info.exit_code != Some(0) => return unmet(&name, "did not exit successfully"),
                     "SUCCESS" => exited,
-                    "HEALTHY" if info.health == HealthStatus::Unhealthy || exited => {
-                        return Err(StartFailure(format!(
-                            "dependency {name} of container {} did not become HEALTHY",
-                            def.name.as_deref().unwrap_or("")
-                        )))
-                    }
+                    "HEALTHY" if info.health == HealthStatus::Unhealthy || exited => return unmet(&name, "did not become healthy"),
                     "HEALTHY" => info.health == HealthStatus::Healthy,
                     _ => info.started_at.is_some() || info.status != crate::runtime::ContainerStatus::Created,
                 };
                 waiting |= !ok;
             }
             if !waiting {
-                return Ok(());
+                return Ok(Ok(()));
             }
             match wake.recv().await {
                 Some(Wake::Stop) | None => return Err(StartFailure("Task stopped before it started".into())),
@@ -444,8 +481,8 @@ impl TaskController {
         self.with_task(key, |r| {
             let essential = is_essential(r, name);
             if let Some(c) = r.container_mut(name) {
-                if c.last_status.as_deref() != Some("STOPPED") {
-                    c.last_status = Some("STOPPED".into());
+                c.last_status = Some("STOPPED".into());
+                if c.reason.is_none() {
                     c.reason = Some("The container was removed outside ecsbox".into());
                 }
             }
@@ -482,6 +519,8 @@ impl TaskController {
                 r.want_stopped(StopCode::EssentialContainerExited, "Essential container in task exited");
             }
         });
+        // Health and exits matter to the service scheduler.
+        self.changes.notify_one();
     }
 
     /// The task's address: the namespace holder's IP on the awsvpc network,
@@ -516,44 +555,58 @@ impl TaskController {
     }
 
     async fn create_namespace_holder(&self, record: &TaskRecord) -> Result<String, String> {
-        self.ensure_awsvpc_network().await?;
+        let network = self.ensure_awsvpc_network().await?;
         let image = crate::runtime::pause::ensure_pause_image(self.runtime.as_ref()).await.map_err(|e| e.to_string())?;
         let mut labels = HashMap::new();
         labels.insert(OWNER_LABEL.to_string(), self.owner.clone());
         labels.insert(ROLE_LABEL.to_string(), "namespace-holder".to_string());
+        // The agent's pause container carries the same labels as the task's
+        // own containers, under this reserved container name.
         labels.insert(container_spec::LABEL_TASK_ARN.to_string(), record.task.task_arn.clone().unwrap_or_default());
         labels.insert(container_spec::LABEL_CLUSTER.to_string(), record.cluster.clone());
+        labels.insert(container_spec::LABEL_CONTAINER_NAME.to_string(), "~internal~ecs~pause".to_string());
+        labels.insert(container_spec::LABEL_FAMILY.to_string(), record.family().to_string());
+        labels.insert(container_spec::LABEL_REVISION.to_string(), record.definition.revision.unwrap_or(0).to_string());
         let spec = crate::runtime::ContainerSpec {
             name: Some(format!("ecs-{}-{}-internalecspause-{}", record.family(), record.definition.revision.unwrap_or(0), &record.id[..12])),
             image,
             labels,
-            network_mode: NetworkMode::Network { name: awsvpc_network_name(&self.owner), ipv4_address: None, aliases: vec![] },
+            network_mode: NetworkMode::Network { name: network, ipv4_address: None, aliases: vec![] },
             ..Default::default()
         };
         let id = self.runtime.create_container(&spec).await.map_err(|e| e.to_string())?;
-        self.runtime.start_container(&id).await.map_err(|e| e.to_string())?;
+        if let Err(e) = self.runtime.start_container(&id).await {
+            let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
+            return Err(e.to_string());
+        }
         Ok(id)
     }
 
-    async fn ensure_awsvpc_network(&self) -> Result<(), String> {
+    /// The id of this instance's awsvpc network, created on first use. Tasks
+    /// starting together wait on one lock here: Docker accepts two networks
+    /// of the same name, and a name that matches two is unusable.
+    async fn ensure_awsvpc_network(&self) -> Result<String, String> {
+        let mut known = self.awsvpc_network.lock().await;
+        if let Some(id) = known.as_ref() {
+            return Ok(id.clone());
+        }
+        let name = awsvpc_network_name(&self.owner);
         let existing = self
             .runtime
             .list_networks(&[LabelFilter::equals(OWNER_LABEL, self.owner.clone())])
             .await
             .map_err(|e| e.to_string())?;
-        let name = awsvpc_network_name(&self.owner);
-        if existing.iter().any(|n| n.name == name) {
-            return Ok(());
-        }
-        let mut labels = HashMap::new();
-        labels.insert(OWNER_LABEL.to_string(), self.owner.clone());
-        let spec = NetworkSpec { name, labels, subnet: None, gateway: None };
-        match self.runtime.create_network(&spec).await {
-            Ok(_) => Ok(()),
-            // Another task created it at the same moment.
-            Err(crate::runtime::RuntimeError::Conflict(_)) => Ok(()),
-            Err(e) => Err(e.to_string()),
-        }
+        let id = match existing.into_iter().find(|n| n.name == name) {
+            Some(n) => n.id,
+            None => {
+                let mut labels = HashMap::new();
+                labels.insert(OWNER_LABEL.to_string(), self.owner.clone());
+                let spec = NetworkSpec { name, labels, subnet: None, gateway: None };
+                self.runtime.create_network(&spec).await.map_err(|e| e.to_string())?
+            }
+        };
+        *known = Some(id.clone());
+        Ok(id)
     }
 
     /// DEACTIVATING -> STOPPING -> DEPROVISIONING -> STOPPED: stop every
@@ -639,7 +692,9 @@ impl TaskController {
     /// Used on reset and shutdown (and, at start, for an earlier run's leftovers).
     pub async fn remove_everything(&self) {
         let mine = [LabelFilter::equals(OWNER_LABEL, self.owner.clone())];
+        let mut network = self.awsvpc_network.lock().await;
         self.remove_labeled(&mine).await;
+        *network = None;
     }
 
     async fn remove_labeled(&self, filters: &[LabelFilter]) {

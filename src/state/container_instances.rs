@@ -88,20 +88,76 @@ pub const DEFAULT_INSTANCE_TYPE: &str = "m5.large";
 
 /// Common types with their real vCPUs and memory.
 pub const INSTANCE_TYPES: &[InstanceType] = &[
-    InstanceType { name: "t2.micro", vcpus: 1, memory_gib: 1 },
-    InstanceType { name: "t2.small", vcpus: 1, memory_gib: 2 },
-    InstanceType { name: "t2.medium", vcpus: 2, memory_gib: 4 },
-    InstanceType { name: "t3.micro", vcpus: 2, memory_gib: 1 },
-    InstanceType { name: "t3.small", vcpus: 2, memory_gib: 2 },
-    InstanceType { name: "t3.medium", vcpus: 2, memory_gib: 4 },
-    InstanceType { name: "t3.large", vcpus: 2, memory_gib: 8 },
-    InstanceType { name: "m5.large", vcpus: 2, memory_gib: 8 },
-    InstanceType { name: "m5.xlarge", vcpus: 4, memory_gib: 16 },
-    InstanceType { name: "m5.2xlarge", vcpus: 8, memory_gib: 32 },
-    InstanceType { name: "c5.large", vcpus: 2, memory_gib: 4 },
-    InstanceType { name: "c5.xlarge", vcpus: 4, memory_gib: 8 },
-    InstanceType { name: "r5.large", vcpus: 2, memory_gib: 16 },
-    InstanceType { name: "r5.xlarge", vcpus: 4, memory_gib: 32 },
+    InstanceType {
+        name: "t2.micro",
+        vcpus: 1,
+        memory_gib: 1,
+    },
+    InstanceType {
+        name: "t2.small",
+        vcpus: 1,
+        memory_gib: 2,
+    },
+    InstanceType {
+        name: "t2.medium",
+        vcpus: 2,
+        memory_gib: 4,
+    },
+    InstanceType {
+        name: "t3.micro",
+        vcpus: 2,
+        memory_gib: 1,
+    },
+    InstanceType {
+        name: "t3.small",
+        vcpus: 2,
+        memory_gib: 2,
+    },
+    InstanceType {
+        name: "t3.medium",
+        vcpus: 2,
+        memory_gib: 4,
+    },
+    InstanceType {
+        name: "t3.large",
+        vcpus: 2,
+        memory_gib: 8,
+    },
+    InstanceType {
+        name: "m5.large",
+        vcpus: 2,
+        memory_gib: 8,
+    },
+    InstanceType {
+        name: "m5.xlarge",
+        vcpus: 4,
+        memory_gib: 16,
+    },
+    InstanceType {
+        name: "m5.2xlarge",
+        vcpus: 8,
+        memory_gib: 32,
+    },
+    InstanceType {
+        name: "c5.large",
+        vcpus: 2,
+        memory_gib: 4,
+    },
+    InstanceType {
+        name: "c5.xlarge",
+        vcpus: 4,
+        memory_gib: 8,
+    },
+    InstanceType {
+        name: "r5.large",
+        vcpus: 2,
+        memory_gib: 16,
+    },
+    InstanceType {
+        name: "r5.xlarge",
+        vcpus: 4,
+        memory_gib: 32,
+    },
 ];
 
 impl InstanceType {
@@ -135,7 +191,11 @@ pub fn new_ec2_instance_id() -> String {
 /// The attributes the ECS agent (Linux, x86_64, recent version) registers,
 /// with the instance type and availability zone ECS adds.
 pub fn standard_attributes(instance_type: &str, availability_zone: &str) -> Vec<Attribute> {
-    let with_value = |name: &str, value: &str| Attribute { name: Some(name.into()), value: Some(value.into()), ..Default::default() };
+    let with_value = |name: &str, value: &str| Attribute {
+        name: Some(name.into()),
+        value: Some(value.into()),
+        ..Default::default()
+    };
     let mut attributes = vec![
         with_value("ecs.os-type", "linux"),
         with_value("ecs.os-family", "LINUX"),
@@ -144,14 +204,33 @@ pub fn standard_attributes(instance_type: &str, availability_zone: &str) -> Vec<
         with_value("ecs.availability-zone", availability_zone),
     ];
     let legacy = "com.amazonaws.ecs.capability";
-    let mut names: Vec<String> = (17..=44).map(|minor| format!("{legacy}.docker-remote-api.1.{minor}")).collect();
-    for driver in ["json-file", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "awsfirelens", "none"] {
+    let mut names: Vec<String> = (17..=44)
+        .map(|minor| format!("{legacy}.docker-remote-api.1.{minor}"))
+        .collect();
+    for driver in [
+        "json-file",
+        "syslog",
+        "journald",
+        "gelf",
+        "fluentd",
+        "awslogs",
+        "splunk",
+        "awsfirelens",
+        "none",
+    ] {
         names.push(format!("{legacy}.logging-driver.{driver}"));
     }
-    for name in ["privileged-container", "ecr-auth", "task-iam-role", "task-iam-role-network-host"] {
+    for name in [
+        "privileged-container",
+        "ecr-auth",
+        "task-iam-role",
+        "task-iam-role-network-host",
+    ] {
         names.push(format!("{legacy}.{name}"));
     }
-    names.push(format!("{legacy}.private-registry-authentication.secretsmanager"));
+    names.push(format!(
+        "{legacy}.private-registry-authentication.secretsmanager"
+    ));
     for name in [
         "execution-role-ecr-pull",
         "execution-role-awslogs",
@@ -181,7 +260,10 @@ pub fn standard_attributes(instance_type: &str, availability_zone: &str) -> Vec<
     ] {
         names.push(format!("ecs.capability.{name}"));
     }
-    attributes.extend(names.into_iter().map(|name| Attribute { name: Some(name), ..Default::default() }));
+    attributes.extend(names.into_iter().map(|name| Attribute {
+        name: Some(name),
+        ..Default::default()
+    }));
     attributes
 }
 
@@ -193,31 +275,53 @@ mod tests {
     fn an_m5_large_registers_what_the_agent_would() {
         let c = InstanceType::named("m5.large").unwrap().capacity();
         assert_eq!((c.cpu, c.memory), (2048, 7680));
-        assert_eq!(c.reserved_tcp_ports.iter().copied().collect::<Vec<_>>(), vec![22, 2375, 2376, 51678, 51679]);
+        assert_eq!(
+            c.reserved_tcp_ports.iter().copied().collect::<Vec<_>>(),
+            vec![22, 2375, 2376, 51678, 51679]
+        );
         assert!(InstanceType::named("x9.huge").is_none());
     }
 
     #[test]
     fn zones_spread_over_a_b_c() {
         let zones: Vec<_> = (0..4).map(|i| availability_zone("eu-west-1", i)).collect();
-        assert_eq!(zones, ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1a"]);
+        assert_eq!(
+            zones,
+            ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1a"]
+        );
     }
 
     #[test]
     fn instance_ids_look_like_ec2s() {
         let id = new_ec2_instance_id();
         assert_eq!(id.len(), 19);
-        assert!(id.starts_with("i-") && id[2..].chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+        assert!(
+            id.starts_with("i-") && id[2..].chars().all(|c| c.is_ascii_hexdigit()),
+            "{id}"
+        );
     }
 
     #[test]
     fn standard_attributes_name_the_type_zone_and_docker_api_up_to_1_44() {
         let a = standard_attributes("t2.micro", "us-east-1b");
-        let value = |n: &str| a.iter().find(|x| x.name.as_deref() == Some(n)).and_then(|x| x.value.clone());
+        let value = |n: &str| {
+            a.iter()
+                .find(|x| x.name.as_deref() == Some(n))
+                .and_then(|x| x.value.clone())
+        };
         assert_eq!(value("ecs.instance-type").as_deref(), Some("t2.micro"));
-        assert_eq!(value("ecs.availability-zone").as_deref(), Some("us-east-1b"));
+        assert_eq!(
+            value("ecs.availability-zone").as_deref(),
+            Some("us-east-1b")
+        );
         assert_eq!(value("ecs.os-type").as_deref(), Some("linux"));
-        assert!(a.iter().any(|x| x.name.as_deref() == Some("com.amazonaws.ecs.capability.docker-remote-api.1.44")));
-        assert!(!a.iter().any(|x| x.name.as_deref() == Some("com.amazonaws.ecs.capability.docker-remote-api.1.45")));
+        assert!(a
+            .iter()
+            .any(|x| x.name.as_deref()
+                == Some("com.amazonaws.ecs.capability.docker-remote-api.1.44")));
+        assert!(!a
+            .iter()
+            .any(|x| x.name.as_deref()
+                == Some("com.amazonaws.ecs.capability.docker-remote-api.1.45")));
     }
 }

@@ -10,6 +10,7 @@
 pub mod arn;
 pub mod container_instances;
 pub mod lifecycle;
+pub mod services;
 pub mod tasks;
 mod region;
 

@@ -2,6 +2,7 @@
 
 use super::container_instances::ContainerInstanceRecord;
 use super::lifecycle::TaskStatus;
+use super::services::ServiceRecord;
 use super::tasks::{Effect, TaskRecord};
 use crate::model::shapes::{Attribute, CapacityProvider, Cluster, Tag, TaskDefinition};
 use std::collections::{BTreeMap, HashMap};
@@ -32,6 +33,9 @@ pub struct RegionState {
     /// Tasks by task ARN (which starts with the cluster, so one cluster's
     /// tasks are neighbours in the map). STOPPED tasks stay describable.
     pub tasks: BTreeMap<String, TaskRecord>,
+    /// Services by service ARN (cluster first, so a cluster's services are
+    /// neighbours). DRAINING and INACTIVE ones stay describable.
+    pub services: BTreeMap<String, ServiceRecord>,
     /// Work for the controllers that the current API call asked for; drained
     /// by `api::Ecs` once the call's lock is released.
     pub effects: Vec<Effect>,
@@ -67,6 +71,7 @@ impl RegionState {
             account_settings: BTreeMap::new(),
             attributes: BTreeMap::new(),
             tasks: BTreeMap::new(),
+            services: BTreeMap::new(),
             effects: Vec::new(),
             container_instances: BTreeMap::new(),
             settings,
@@ -125,8 +130,8 @@ impl RegionState {
     /// records themselves. Services come with their own issue and extend
     /// this function.
     pub fn cluster_counts(&self, cluster: &str) -> ClusterCounts {
-        let mut counts = ClusterCounts::default();
-        counts.registered_container_instances = self.container_instances_of(cluster).filter(|i| i.status.is_registered()).count() as i32;
+        let registered = self.container_instances_of(cluster).filter(|i| i.status.is_registered()).count() as i32;
+        let mut counts = ClusterCounts { registered_container_instances: registered, ..ClusterCounts::default() };
         for t in self.tasks.values().filter(|t| t.cluster == cluster) {
             let fargate = t.is_fargate() as i32;
             if t.status == TaskStatus::Running {
@@ -135,6 +140,20 @@ impl RegionState {
             } else if t.status < TaskStatus::Running && t.desired != TaskStatus::Stopped {
                 counts.pending_tasks += 1;
                 counts.pending_fargate_tasks += fargate;
+            }
+        }
+        for svc in self.services.values().filter(|s| s.cluster == cluster) {
+            let fargate = (svc.service.launch_type.as_deref() == Some("FARGATE")) as i32;
+            match svc.status() {
+                "ACTIVE" => {
+                    counts.active_services += 1;
+                    counts.active_fargate_services += fargate;
+                }
+                "DRAINING" => {
+                    counts.draining_services += 1;
+                    counts.draining_fargate_services += fargate;
+                }
+                _ => {}
             }
         }
         counts
@@ -149,6 +168,15 @@ impl RegionState {
     }
 
     /// A cluster's container instances, of every status, in ARN order.
+    /// The ARNs of a cluster's ACTIVE container instances (where a DAEMON
+    /// service runs one task each).
+    pub fn active_container_instance_arns(&self, cluster: &str) -> Vec<String> {
+        self.container_instances_of(cluster)
+            .filter(|i| i.status == super::container_instances::InstanceStatus::Active)
+            .map(|i| i.arn.clone())
+            .collect()
+    }
+
     pub fn container_instances_of<'a>(&'a self, cluster: &str) -> impl Iterator<Item = &'a ContainerInstanceRecord> + 'a {
         let prefix = super::arn::container_instance(&self.region, &self.account, cluster, "");
         self.container_instances.range(prefix.clone()..).take_while(move |(arn, _)| arn.starts_with(&prefix)).map(|(_, i)| i)

@@ -19,6 +19,8 @@ pub enum Effect {
     Launch { task_arn: String },
     /// A task's desired status became STOPPED: stop its containers.
     Stop { task_arn: String },
+    /// A service changed (created, updated, deleted): let its scheduler look.
+    Reconcile,
 }
 
 /// Why a task stopped, as ECS's `stopCode` names it.

@@ -19,7 +19,6 @@ use ecsbox::config::Config;
 use ecsbox::runtime::docker::DockerRuntime;
 use ecsbox::runtime::{ContainerInfo, ContainerRuntime, ContainerSpec, LabelFilter, RemoveOptions, OWNER_LABEL};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
@@ -45,20 +44,21 @@ pub fn ensure_test_image() {
             return;
         }
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/build-test-images.sh");
-        let status = std::process::Command::new("bash").arg(script).status().expect("run the image build script");
+        let status = std::process::Command::new("bash")
+            .arg(script)
+            .status()
+            .expect("run the image build script");
         assert!(status.success(), "{script} failed");
     });
 }
 
-/// The prefix of every instance id this test process uses: the guard that
-/// drops last sweeps unused networks of this process (see `EngineGuard`).
-fn process_prefix() -> String {
-    format!("dtest-{}-", std::process::id())
-}
-
 /// A fresh instance id for one ecsbox server (or a foreign owner).
 pub fn new_instance_id() -> String {
-    format!("{}{}", process_prefix(), &uuid::Uuid::new_v4().simple().to_string()[..12])
+    format!(
+        "dtest-{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
 }
 
 /// The configuration of a test server with instance id `id` and extra flags.
@@ -72,8 +72,6 @@ pub async fn engine() -> Arc<DockerRuntime> {
     Arc::new(DockerRuntime::connect().await.expect("the Docker engine is reachable"))
 }
 
-static LIVE_GUARDS: AtomicUsize = AtomicUsize::new(0);
-
 /// Removes, on drop, every container and network owned by `owners` and
 /// every container carrying `GUARD_LABEL=<guard id>`.
 pub struct EngineGuard {
@@ -83,8 +81,10 @@ pub struct EngineGuard {
 
 impl EngineGuard {
     pub fn new(owners: Vec<String>) -> Self {
-        LIVE_GUARDS.fetch_add(1, Ordering::SeqCst);
-        EngineGuard { owners, id: uuid::Uuid::new_v4().simple().to_string() }
+        EngineGuard {
+            owners,
+            id: uuid::Uuid::new_v4().simple().to_string(),
+        }
     }
 
     /// Labels for a container made by hand that this guard must remove.
@@ -99,13 +99,17 @@ impl Drop for EngineGuard {
     fn drop(&mut self) {
         let owners = self.owners.clone();
         let guard_id = self.id.clone();
-        let last = LIVE_GUARDS.fetch_sub(1, Ordering::SeqCst) == 1;
         let cleanup = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let docker = DockerRuntime::connect().await.expect("engine for cleanup");
-                let mut filters: Vec<Vec<LabelFilter>> =
-                    owners.iter().map(|o| vec![LabelFilter::equals(OWNER_LABEL, o.clone())]).collect();
+                let mut filters: Vec<Vec<LabelFilter>> = owners
+                    .iter()
+                    .map(|o| vec![LabelFilter::equals(OWNER_LABEL, o.clone())])
+                    .collect();
                 filters.push(vec![LabelFilter::equals(GUARD_LABEL, guard_id)]);
                 // Twice: a request the server sent just before the test ended
                 // may still create a container after the first pass.
@@ -117,9 +121,6 @@ impl Drop for EngineGuard {
                         tokio::time::sleep(Duration::from_millis(300)).await;
                     }
                 }
-                if last {
-                    sweep_process_networks(&docker).await;
-                }
             });
         });
         let _ = cleanup.join();
@@ -127,27 +128,15 @@ impl Drop for EngineGuard {
 }
 
 async fn remove_all(docker: &DockerRuntime, filters: &[LabelFilter]) {
-    let force = RemoveOptions { force: true, volumes: true };
+    let force = RemoveOptions {
+        force: true,
+        volumes: true,
+    };
     for c in docker.list_containers(filters).await.unwrap_or_default() {
         let _ = docker.remove_container(&c.id, force).await;
     }
     for n in docker.list_networks(filters).await.unwrap_or_default() {
         let _ = docker.remove_network(&n.id).await;
-    }
-}
-
-/// Networks of this process's instances that are no longer in use. ecsbox
-/// names its awsvpc network the same for every instance, so one instance's
-/// task can end up on a network another instance owns (and that owner's
-/// guard could not remove it while the task was attached). Docker refuses
-/// to remove a network that is still in use, so this never disturbs a
-/// running test.
-async fn sweep_process_networks(docker: &DockerRuntime) {
-    let prefix = process_prefix();
-    for n in docker.list_networks(&[LabelFilter::has(OWNER_LABEL)]).await.unwrap_or_default() {
-        if n.labels.get(OWNER_LABEL).is_some_and(|o| o.starts_with(&prefix)) {
-            let _ = docker.remove_network(&n.id).await;
-        }
     }
 }
 
@@ -180,7 +169,13 @@ impl DockerServer {
         let server = TestServer::start_on(config(owner, flags), docker.clone()).await;
         let ecs = server.client();
         ecs.create_cluster().cluster_name(CLUSTER).send().await.unwrap();
-        DockerServer { server, ecs, docker, owner: owner.to_string(), guard }
+        DockerServer {
+            server,
+            ecs,
+            docker,
+            owner: owner.to_string(),
+            guard,
+        }
     }
 
     /// Registers a FARGATE/awsvpc task definition (cpu 256, memory 512).
@@ -219,13 +214,52 @@ impl DockerServer {
         out.tasks().iter().map(|t| t.task_arn().unwrap().to_string()).collect()
     }
 
+    /// Registers an EC2 task definition in bridge mode.
+    pub async fn register_bridge(&self, family: &str, containers: Vec<ContainerDefinition>) {
+        self.ecs
+            .register_task_definition()
+            .family(family)
+            .network_mode(NetworkMode::Bridge)
+            .requires_compatibilities(Compatibility::Ec2)
+            .set_container_definitions(Some(containers))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("register {family}: {e:?}"));
+    }
+
+    /// Runs `count` copies of `family` on EC2 (the cluster's container instances).
+    pub async fn run_ec2(&self, family: &str, count: i32) -> Vec<String> {
+        let out = self
+            .ecs
+            .run_task()
+            .cluster(CLUSTER)
+            .task_definition(family)
+            .launch_type(LaunchType::Ec2)
+            .count(count)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("run {family}: {e:?}"));
+        assert!(out.failures().is_empty(), "{:?}", out.failures());
+        out.tasks().iter().map(|t| t.task_arn().unwrap().to_string()).collect()
+    }
+
     pub async fn run_one(&self, family: &str) -> String {
         self.run(family, 1).await.remove(0)
     }
 
     pub async fn describe(&self, arn: &str) -> Task {
-        let out = self.ecs.describe_tasks().cluster(CLUSTER).tasks(arn).send().await.unwrap();
-        out.tasks().first().cloned().unwrap_or_else(|| panic!("task {arn} not found: {:?}", out.failures()))
+        let out = self
+            .ecs
+            .describe_tasks()
+            .cluster(CLUSTER)
+            .tasks(arn)
+            .send()
+            .await
+            .unwrap();
+        out.tasks()
+            .first()
+            .cloned()
+            .unwrap_or_else(|| panic!("task {arn} not found: {:?}", out.failures()))
     }
 
     /// Describes the task until `done` holds; panics with the task after `DEADLINE`.
@@ -253,18 +287,32 @@ impl DockerServer {
 
     /// Waits for RUNNING, failing at once if the task stops instead.
     pub async fn wait_running(&self, arn: &str) -> Task {
-        let t = self.wait_for(arn, "RUNNING", |t| matches!(t.last_status(), Some("RUNNING" | "STOPPED"))).await;
-        assert_eq!(t.last_status(), Some("RUNNING"), "the task stopped instead of running: {t:#?}");
+        let t = self
+            .wait_for(arn, "RUNNING", |t| {
+                matches!(t.last_status(), Some("RUNNING" | "STOPPED"))
+            })
+            .await;
+        assert_eq!(
+            t.last_status(),
+            Some("RUNNING"),
+            "the task stopped instead of running: {t:#?}"
+        );
         t
     }
 
     /// The containers (id, labels) this server's instance owns right now.
     pub async fn owned_containers(&self) -> Vec<ecsbox::runtime::ContainerSummary> {
-        self.docker.list_containers(&[LabelFilter::equals(OWNER_LABEL, self.owner.clone())]).await.unwrap()
+        self.docker
+            .list_containers(&[LabelFilter::equals(OWNER_LABEL, self.owner.clone())])
+            .await
+            .unwrap()
     }
 
     pub async fn owned_networks(&self) -> Vec<ecsbox::runtime::NetworkInfo> {
-        self.docker.list_networks(&[LabelFilter::equals(OWNER_LABEL, self.owner.clone())]).await.unwrap()
+        self.docker
+            .list_networks(&[LabelFilter::equals(OWNER_LABEL, self.owner.clone())])
+            .await
+            .unwrap()
     }
 
     /// Every Docker container of a task, its namespace holder included.
@@ -279,7 +327,13 @@ impl DockerServer {
 
     /// Every line a container wrote so far.
     pub async fn log_lines(&self, id: &str) -> Vec<String> {
-        self.docker.logs(id).await.unwrap().into_iter().map(|l| l.message).collect()
+        self.docker
+            .logs(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.message)
+            .collect()
     }
 }
 
@@ -304,16 +358,27 @@ pub fn awsvpc() -> NetworkConfiguration {
 
 /// A busybox container definition running `sh -c script`.
 pub fn sh(name: &str, script: &str) -> aws_sdk_ecs::types::builders::ContainerDefinitionBuilder {
-    ContainerDefinition::builder().name(name).image(BUSYBOX).command("sh").command("-c").command(script)
+    ContainerDefinition::builder()
+        .name(name)
+        .image(BUSYBOX)
+        .command("sh")
+        .command("-c")
+        .command(script)
 }
 
 /// The task's container named `name` (as DescribeTasks shows it).
 pub fn container<'a>(task: &'a Task, name: &str) -> &'a aws_sdk_ecs::types::Container {
-    task.containers().iter().find(|c| c.name() == Some(name)).unwrap_or_else(|| panic!("no container {name}: {task:#?}"))
+    task.containers()
+        .iter()
+        .find(|c| c.name() == Some(name))
+        .unwrap_or_else(|| panic!("no container {name}: {task:#?}"))
 }
 
 pub fn runtime_id(task: &Task, name: &str) -> String {
-    container(task, name).runtime_id().unwrap_or_else(|| panic!("container {name} has no runtimeId: {task:#?}")).to_string()
+    container(task, name)
+        .runtime_id()
+        .unwrap_or_else(|| panic!("container {name} has no runtimeId: {task:#?}"))
+        .to_string()
 }
 
 /// The task's private IPv4 address from its ENI attachment.
@@ -337,15 +402,24 @@ pub fn eni_ip(task: &Task) -> String {
 /// thread so the in-process server keeps serving meanwhile.
 pub async fn docker_cli(args: &[&str]) -> std::process::Output {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || std::process::Command::new("docker").args(&args).output().expect("run docker"))
-        .await
-        .unwrap()
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new("docker")
+            .args(&args)
+            .output()
+            .expect("run docker")
+    })
+    .await
+    .unwrap()
 }
 
 /// `docker inspect` of one container, as JSON.
 pub async fn docker_inspect(id: &str) -> serde_json::Value {
     let out = docker_cli(&["inspect", id]).await;
-    assert!(out.status.success(), "docker inspect {id}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "docker inspect {id}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     list.remove(0)
 }
@@ -366,6 +440,11 @@ pub async fn http_get(ip: &str, port: u16, path: &str) -> Result<String, String>
         .map_err(|_| "read timed out".to_string())?
         .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&buf).to_string();
+    // A proxy (docker-proxy for published ports) accepts and then closes
+    // the connection while nothing listens behind it yet.
+    if !text.starts_with("HTTP/") {
+        return Err(format!("no HTTP response: {text:?}"));
+    }
     Ok(text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or(text))
 }
 

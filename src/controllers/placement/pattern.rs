@@ -12,7 +12,10 @@
 enum Node {
     Char(char),
     Any,
-    Class { ranges: Vec<(char, char)>, negated: bool },
+    Class {
+        ranges: Vec<(char, char)>,
+        negated: bool,
+    },
     Group(Vec<Vec<Piece>>),
 }
 
@@ -31,7 +34,10 @@ pub struct Pattern {
 
 impl Pattern {
     pub fn parse(text: &str) -> Result<Pattern, String> {
-        let mut parser = Parser { chars: text.chars().collect(), pos: 0 };
+        let mut parser = Parser {
+            chars: text.chars().collect(),
+            pos: 0,
+        };
         parser.eat('^');
         let alternatives = parser.alternatives()?;
         match parser.peek() {
@@ -44,7 +50,9 @@ impl Pattern {
     pub fn is_match(&self, text: &str) -> bool {
         let chars: Vec<char> = text.chars().collect();
         let end = chars.len();
-        self.alternatives.iter().any(|seq| match_seq(seq, &chars, 0, &|p| p == end))
+        self.alternatives
+            .iter()
+            .any(|seq| match_seq(seq, &chars, 0, &|p| p == end))
     }
 }
 
@@ -55,7 +63,9 @@ type Next<'a> = &'a dyn Fn(usize) -> bool;
 fn match_seq(seq: &[Piece], text: &[char], pos: usize, next: Next) -> bool {
     match seq.split_first() {
         None => next(pos),
-        Some((first, rest)) => match_repeat(first, 0, text, pos, &|p| match_seq(rest, text, p, next)),
+        Some((first, rest)) => {
+            match_repeat(first, 0, text, pos, &|p| match_seq(rest, text, p, next))
+        }
     }
 }
 
@@ -63,7 +73,11 @@ fn match_seq(seq: &[Piece], text: &[char], pos: usize, next: Next) -> bool {
 fn match_repeat(piece: &Piece, count: usize, text: &[char], pos: usize, next: Next) -> bool {
     let may_repeat = piece.max.is_none_or(|max| count < max);
     // A repetition that consumed nothing would repeat forever.
-    if may_repeat && match_node(&piece.node, text, pos, &|p| p != pos && match_repeat(piece, count + 1, text, p, next)) {
+    if may_repeat
+        && match_node(&piece.node, text, pos, &|p| {
+            p != pos && match_repeat(piece, count + 1, text, p, next)
+        })
+    {
         return true;
     }
     count >= piece.min && next(pos)
@@ -74,9 +88,13 @@ fn match_node(node: &Node, text: &[char], pos: usize, next: Next) -> bool {
         Node::Char(c) => text.get(pos) == Some(c) && next(pos + 1),
         Node::Any => pos < text.len() && next(pos + 1),
         Node::Class { ranges, negated } => {
-            text.get(pos).is_some_and(|ch| ranges.iter().any(|(lo, hi)| lo <= ch && ch <= hi) != *negated) && next(pos + 1)
+            text.get(pos)
+                .is_some_and(|ch| ranges.iter().any(|(lo, hi)| lo <= ch && ch <= hi) != *negated)
+                && next(pos + 1)
         }
-        Node::Group(alternatives) => alternatives.iter().any(|seq| match_seq(seq, text, pos, next)),
+        Node::Group(alternatives) => alternatives
+            .iter()
+            .any(|seq| match_seq(seq, text, pos, next)),
     }
 }
 
@@ -103,7 +121,9 @@ impl Parser {
     }
 
     fn next_char(&mut self, what: &str) -> Result<char, String> {
-        let c = self.peek().ok_or_else(|| format!("the pattern ends inside {what}"))?;
+        let c = self
+            .peek()
+            .ok_or_else(|| format!("the pattern ends inside {what}"))?;
         self.pos += 1;
         Ok(c)
     }
@@ -156,7 +176,10 @@ impl Parser {
     }
 
     fn escape(&mut self) -> Result<Node, String> {
-        let class = |ranges: &[(char, char)], negated| Node::Class { ranges: ranges.to_vec(), negated };
+        let class = |ranges: &[(char, char)], negated| Node::Class {
+            ranges: ranges.to_vec(),
+            negated,
+        };
         Ok(match self.next_char("an escape")? {
             'd' => class(DIGITS, false),
             'D' => class(DIGITS, true),
@@ -164,7 +187,9 @@ impl Parser {
             'W' => class(WORD, true),
             's' => class(SPACE, false),
             'S' => class(SPACE, true),
-            c if c.is_ascii_alphanumeric() => return Err(format!("the escape '\\{c}' is not supported")),
+            c if c.is_ascii_alphanumeric() => {
+                return Err(format!("the escape '\\{c}' is not supported"))
+            }
             c => Node::Char(c),
         })
     }
@@ -179,7 +204,11 @@ impl Parser {
                 break;
             }
             first = false;
-            let lo = if c == '\\' { self.next_char("a character class")? } else { c };
+            let lo = if c == '\\' {
+                self.next_char("a character class")?
+            } else {
+                c
+            };
             if self.peek() == Some('-') && self.chars.get(self.pos + 1).is_some_and(|&n| n != ']') {
                 self.pos += 1;
                 let hi = self.next_char("a character class")?;
@@ -217,7 +246,11 @@ impl Parser {
         if !self.eat('}') {
             return Err("a {n,m} repetition is not closed with '}'".into());
         }
-        let number = |s: &str| s.trim().parse::<usize>().map_err(|_| format!("'{{{body}}}' is not a repetition count"));
+        let number = |s: &str| {
+            s.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("'{{{body}}}' is not a repetition count"))
+        };
         match body.split_once(',') {
             None => number(&body).map(|n| (n, Some(n))),
             Some((min, max)) if max.trim().is_empty() => Ok((number(min)?, None)),
@@ -245,7 +278,10 @@ mod tests {
         assert!(matches("g2.*", "g2.2xlarge"));
         assert!(matches("t2\\..*", "t2.micro"));
         assert!(!matches("t2\\..*", "t2xmicro"));
-        assert!(!matches("micro", "t2.micro"), "a partial match is not a match");
+        assert!(
+            !matches("micro", "t2.micro"),
+            "a partial match is not a match"
+        );
         assert!(matches("^t2.micro$", "t2.micro"));
     }
 
@@ -258,7 +294,10 @@ mod tests {
         assert!(matches("i-[0-9a-f]{17}", "i-0123456789abcdef0"));
         assert!(!matches("i-[0-9a-f]{17}", "i-0123"));
         assert!(matches("[^.]+\\.\\w+", "c5.large"));
-        assert!(matches("a(b|)*c", "abbc"), "an empty alternative under a star terminates");
+        assert!(
+            matches("a(b|)*c", "abbc"),
+            "an empty alternative under a star terminates"
+        );
         assert!(matches("x\\d{2,}", "x123"));
     }
 

@@ -66,11 +66,20 @@ enum Arg {
 
 /// Parses an expression; the error says what is wrong with it.
 pub fn parse(text: &str) -> Result<Expr, String> {
-    let mut p = Parser { lexer: Lexer { chars: text.chars().collect(), pos: 0 }, peeked: None };
+    let mut p = Parser {
+        lexer: Lexer {
+            chars: text.chars().collect(),
+            pos: 0,
+        },
+        peeked: None,
+    };
     let expr = p.or_expr()?;
     match p.next()? {
         None => Ok(expr),
-        Some(t) => Err(format!("unexpected {} after a complete expression", t.describe())),
+        Some(t) => Err(format!(
+            "unexpected {} after a complete expression",
+            t.describe()
+        )),
     }
 }
 
@@ -110,25 +119,43 @@ impl Test {
                 None => false,
             },
             Subject::Ec2InstanceId => self.value_holds(op, &c.ec2_instance_id, compare_plain),
-            Subject::AgentConnected => self.value_holds(op, if c.agent_connected { "true" } else { "false" }, compare_plain),
+            Subject::AgentConnected => self.value_holds(
+                op,
+                if c.agent_connected { "true" } else { "false" },
+                compare_plain,
+            ),
             Subject::AgentVersion => self.value_holds(op, &c.agent_version, compare_versions),
-            Subject::RegisteredAt => self.value_holds(op, &c.registered_at.to_string(), compare_dates),
-            Subject::RunningTasksCount => self.value_holds(op, &c.running_tasks.to_string(), compare_plain),
+            Subject::RegisteredAt => {
+                self.value_holds(op, &c.registered_at.to_string(), compare_dates)
+            }
+            Subject::RunningTasksCount => {
+                self.value_holds(op, &c.running_tasks.to_string(), compare_plain)
+            }
             // An instance is in a group when any of its tasks is.
-            Subject::TaskGroup => c.groups.iter().any(|g| self.value_holds(op, g, compare_plain)),
+            Subject::TaskGroup => c
+                .groups
+                .iter()
+                .any(|g| self.value_holds(op, g, compare_plain)),
         };
         positive != negated
     }
 
     /// `op` (a positive operator) between an existing value and the argument.
-    fn value_holds(&self, op: Op, value: &str, compare: fn(&str, &str) -> Option<Ordering>) -> bool {
+    fn value_holds(
+        &self,
+        op: Op,
+        value: &str,
+        compare: fn(&str, &str) -> Option<Ordering>,
+    ) -> bool {
         let ordering = |wanted: &[Ordering]| match &self.arg {
             Arg::Value(arg) => compare(value, arg).is_some_and(|o| wanted.contains(&o)),
             _ => false,
         };
         match (&self.arg, op) {
             (_, Op::Exists) => true,
-            (Arg::List(items), Op::In) => items.iter().any(|i| compare(value, i) == Some(Ordering::Equal)),
+            (Arg::List(items), Op::In) => items
+                .iter()
+                .any(|i| compare(value, i) == Some(Ordering::Equal)),
             (Arg::Pattern(p), Op::Matches) => p.is_match(value),
             (_, Op::Eq) => ordering(&[Ordering::Equal]),
             (_, Op::Gt) => ordering(&[Ordering::Greater]),
@@ -150,7 +177,12 @@ fn compare_plain(a: &str, b: &str) -> Option<Ordering> {
 
 /// Dotted versions part by part: 1.14.5 < 1.100.0.
 fn compare_versions(a: &str, b: &str) -> Option<Ordering> {
-    let parts = |v: &str| v.trim_start_matches('v').split('.').map(|p| p.parse::<u64>().ok()).collect::<Option<Vec<u64>>>();
+    let parts = |v: &str| {
+        v.trim_start_matches('v')
+            .split('.')
+            .map(|p| p.parse::<u64>().ok())
+            .collect::<Option<Vec<u64>>>()
+    };
     match (parts(a), parts(b)) {
         (Some(x), Some(y)) => Some(x.cmp(&y)),
         _ => Some(a.cmp(b)),
@@ -168,7 +200,11 @@ fn compare_dates(a: &str, b: &str) -> Option<Ordering> {
 fn parse_date(text: &str) -> Option<f64> {
     let full = if !text.contains('T') {
         format!("{text}T00:00:00Z")
-    } else if text.ends_with('Z') || text.get(10..).is_some_and(|clock| clock.contains(['+', '-'])) {
+    } else if text.ends_with('Z')
+        || text
+            .get(10..)
+            .is_some_and(|clock| clock.contains(['+', '-']))
+    {
         text.to_string()
     } else {
         format!("{text}Z")
@@ -223,12 +259,16 @@ impl Lexer {
     }
 
     fn rest_starts_with(&self, s: &str) -> bool {
-        s.chars().enumerate().all(|(i, c)| self.chars.get(self.pos + i) == Some(&c))
+        s.chars()
+            .enumerate()
+            .all(|(i, c)| self.chars.get(self.pos + i) == Some(&c))
     }
 
     fn next(&mut self) -> Result<Option<Token>, String> {
         self.skip_space();
-        let Some(&c) = self.chars.get(self.pos) else { return Ok(None) };
+        let Some(&c) = self.chars.get(self.pos) else {
+            return Ok(None);
+        };
         if let Some(sym) = SYMBOLS.iter().find(|s| self.rest_starts_with(s)) {
             self.pos += sym.len();
             return Ok(Some(Token::Symbol(sym)));
@@ -242,10 +282,18 @@ impl Lexer {
             ',' => Token::Comma,
             '!' => Token::Bang,
             '\'' | '"' => Token::Quoted(self.quoted(c)?),
-            '=' | '&' | '|' | '~' => return Err(format!("'{c}' is not an operator; use ==, !=, =~, !~, && or ||")),
+            '=' | '&' | '|' | '~' => {
+                return Err(format!(
+                    "'{c}' is not an operator; use ==, !=, =~, !~, && or ||"
+                ))
+            }
             _ => {
                 let start = self.pos - 1;
-                while self.chars.get(self.pos).is_some_and(|c| !c.is_whitespace() && !"()[],'\"!=<>&|~".contains(*c)) {
+                while self
+                    .chars
+                    .get(self.pos)
+                    .is_some_and(|c| !c.is_whitespace() && !"()[],'\"!=<>&|~".contains(*c))
+                {
                     self.pos += 1;
                 }
                 Token::Word(self.chars[start..self.pos].iter().collect())
@@ -282,7 +330,10 @@ impl Lexer {
                     self.pos += 1;
                 }
                 let mut word: Vec<char> = self.chars[start..self.pos].to_vec();
-                let unbalanced = |w: &[char]| w.iter().filter(|c| **c == ')').count() > w.iter().filter(|c| **c == '(').count();
+                let unbalanced = |w: &[char]| {
+                    w.iter().filter(|c| **c == ')').count()
+                        > w.iter().filter(|c| **c == '(').count()
+                };
                 while word.last() == Some(&')') && unbalanced(&word) {
                     word.pop();
                     self.pos -= 1;
@@ -349,7 +400,10 @@ impl Parser {
                 }
             }
             Some(Token::Word(w)) => self.test(&w).map(Expr::Test),
-            Some(t) => Err(format!("expected a subject such as attribute:NAME, found {}", t.describe())),
+            Some(t) => Err(format!(
+                "expected a subject such as attribute:NAME, found {}",
+                t.describe()
+            )),
             None => Err("the expression ends where a subject was expected".into()),
         }
     }
@@ -363,7 +417,10 @@ impl Parser {
             Op::In | Op::NotIn => Arg::List(self.list()?),
             Op::Matches | Op::NotMatches => {
                 let text = self.lexer.pattern()?;
-                Arg::Pattern(Pattern::parse(&text).map_err(|e| format!("the pattern '{text}' is not valid: {e}"))?)
+                Arg::Pattern(
+                    Pattern::parse(&text)
+                        .map_err(|e| format!("the pattern '{text}' is not valid: {e}"))?,
+                )
             }
             _ => Arg::Value(self.value()?),
         };
@@ -403,7 +460,12 @@ impl Parser {
                 "not_matches" => Op::NotMatches,
                 other => return Err(format!("'{other}' is not an operator")),
             },
-            Some(t) => return Err(format!("expected an operator after {subject}, found {}", t.describe())),
+            Some(t) => {
+                return Err(format!(
+                    "expected an operator after {subject}, found {}",
+                    t.describe()
+                ))
+            }
             None => return Err(format!("{subject} needs an operator")),
         };
         Ok(op)
@@ -466,9 +528,15 @@ fn subject(word: &str) -> Result<Subject, String> {
 fn check_operator(subject: &Subject, op: Op, word: &str) -> Result<(), String> {
     use Op::*;
     let allowed: &[Op] = match subject {
-        Subject::Attribute(_) => &[Eq, Ne, Gt, Ge, Lt, Le, Exists, NotExists, In, NotIn, Matches, NotMatches],
-        Subject::Ec2InstanceId | Subject::AgentConnected | Subject::TaskGroup => &[Eq, Ne, In, NotIn, Matches, NotMatches],
-        Subject::AgentVersion | Subject::RegisteredAt | Subject::RunningTasksCount => &[Eq, Ne, Gt, Ge, Lt, Le],
+        Subject::Attribute(_) => &[
+            Eq, Ne, Gt, Ge, Lt, Le, Exists, NotExists, In, NotIn, Matches, NotMatches,
+        ],
+        Subject::Ec2InstanceId | Subject::AgentConnected | Subject::TaskGroup => {
+            &[Eq, Ne, In, NotIn, Matches, NotMatches]
+        }
+        Subject::AgentVersion | Subject::RegisteredAt | Subject::RunningTasksCount => {
+            &[Eq, Ne, Gt, Ge, Lt, Le]
+        }
     };
     if allowed.contains(&op) {
         Ok(())
@@ -484,7 +552,10 @@ mod tests {
 
     fn instance(instance_type: &str, az: &str) -> Candidate {
         let mut attributes = BTreeMap::new();
-        attributes.insert("ecs.instance-type".to_string(), Some(instance_type.to_string()));
+        attributes.insert(
+            "ecs.instance-type".to_string(),
+            Some(instance_type.to_string()),
+        );
         attributes.insert("ecs.availability-zone".to_string(), Some(az.to_string()));
         attributes.insert("stack".to_string(), Some("prod".to_string()));
         attributes.insert("ecs.capability.task-eni".to_string(), None);
@@ -502,7 +573,9 @@ mod tests {
     }
 
     fn selects(expr: &str, c: &Candidate) -> bool {
-        parse(expr).unwrap_or_else(|e| panic!("{expr}: {e}")).matches(c)
+        parse(expr)
+            .unwrap_or_else(|e| panic!("{expr}: {e}"))
+            .matches(c)
     }
 
     /// The guide's own examples.
@@ -512,32 +585,60 @@ mod tests {
         let g2 = instance("g2.2xlarge", "us-east-1b");
         assert!(selects("attribute:ecs.instance-type == t2.small", &t2));
         assert!(!selects("attribute:ecs.instance-type == t2.small", &g2));
-        assert!(selects("attribute:ecs.availability-zone in [us-east-1a, us-east-1b]", &g2));
-        let compound = "attribute:ecs.instance-type =~ g2.* and attribute:ecs.availability-zone != us-east-1d";
+        assert!(selects(
+            "attribute:ecs.availability-zone in [us-east-1a, us-east-1b]",
+            &g2
+        ));
+        let compound =
+            "attribute:ecs.instance-type =~ g2.* and attribute:ecs.availability-zone != us-east-1d";
         assert!(selects(compound, &g2));
         assert!(!selects(compound, &t2));
         assert!(selects("task:group == service:api", &t2));
         assert!(selects("not(task:group == database)", &t2));
         assert!(!selects("not(task:group == family:web)", &t2));
         assert!(selects("runningTasksCount == 2", &t2));
-        assert!(selects("agentVersion < 1.100.0", &t2), "versions compare part by part");
+        assert!(
+            selects("agentVersion < 1.100.0", &t2),
+            "versions compare part by part"
+        );
         assert!(selects("registeredAt < 2024-02-13", &t2));
         assert!(selects("registeredAt > 2023-11-14T22:00:00Z", &t2));
-        assert!(selects("ec2InstanceId in ['i-0123456789abcdef0', 'i-wxyx7890']", &t2));
+        assert!(selects(
+            "ec2InstanceId in ['i-0123456789abcdef0', 'i-wxyx7890']",
+            &t2
+        ));
     }
 
     #[test]
     fn words_precedence_and_negations() {
         let c = instance("m5.large", "us-east-1c");
-        assert!(selects("attribute:stack equals prod && attribute:ecs.instance-type matches m5.*", &c));
-        assert!(selects("attribute:stack == dev or attribute:stack == prod and runningTasksCount > 1", &c));
-        assert!(!selects("(attribute:stack == dev or attribute:stack == prod) and runningTasksCount > 5", &c));
+        assert!(selects(
+            "attribute:stack equals prod && attribute:ecs.instance-type matches m5.*",
+            &c
+        ));
+        assert!(selects(
+            "attribute:stack == dev or attribute:stack == prod and runningTasksCount > 1",
+            &c
+        ));
+        assert!(!selects(
+            "(attribute:stack == dev or attribute:stack == prod) and runningTasksCount > 5",
+            &c
+        ));
         assert!(selects("attribute:ecs.capability.task-eni exists", &c));
         assert!(selects("attribute:missing !exists", &c));
-        assert!(selects("attribute:missing not_exists and attribute:stack !in [dev, test]", &c));
+        assert!(selects(
+            "attribute:missing not_exists and attribute:stack !in [dev, test]",
+            &c
+        ));
         assert!(selects("attribute:ecs.instance-type !~ t2.*", &c));
-        assert!(!selects("attribute:missing == x", &c), "a missing attribute equals nothing");
-        assert!(selects("(attribute:ecs.instance-type =~ m5.(large|xlarge))", &c), "a pattern keeps its own parentheses");
+        assert!(
+            !selects("attribute:missing == x", &c),
+            "a missing attribute equals nothing"
+        );
+        assert!(
+            selects("(attribute:ecs.instance-type =~ m5.(large|xlarge))", &c),
+            "a pattern keeps its own parentheses"
+        );
         assert!(selects("agentConnected == true", &c));
     }
 

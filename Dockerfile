@@ -1,0 +1,33 @@
+# The ecsbox image, built from source on a machine that can pull images:
+#
+#   docker build -t ecsbox .          (or: scripts/build-image.sh --pull)
+#
+# A machine without a registry builds the same image from the host's release
+# binary instead: scripts/build-image.sh (docker/Dockerfile.local). Both end
+# FROM scratch with the same layout (docker/prepare-rootfs.sh): the binary,
+# the shared libraries it links, a non-root user, /tmp.
+#
+# Run it with the Docker socket mounted; tasks run as sibling containers on
+# the host's engine:
+#
+#   docker run -p 4566:4566 -v /var/run/docker.sock:/var/run/docker.sock \
+#       --group-add "$(stat -c %g /var/run/docker.sock)" ecsbox
+
+# ---- build: the release binary, from the locked dependency versions
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bin ecsbox \
+ && docker/prepare-rootfs.sh target/release/ecsbox /out
+
+# ---- runtime: the binary, glibc and libgcc, nothing else (no shell)
+FROM scratch
+COPY --from=build /out/rootfs/ /
+# Inside a container the loopback address is of no use: listen on every
+# interface of the container. Outside one, ecsbox's default stays 127.0.0.1.
+ENV ECSBOX_LISTEN=0.0.0.0:4566
+EXPOSE 4566
+# The non-root user of docker/prepare-rootfs.sh. Reaching the socket needs
+# its group: --group-add $(stat -c %g /var/run/docker.sock).
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/ecsbox"]

@@ -1,0 +1,453 @@
+//! The service scheduler: keeps every service at its desired count, replaces
+//! tasks that stop, rolls deployments forward within the service's bounds,
+//! trips the circuit breaker, and writes the service events ECS writes.
+//!
+//! It is woken by the task controller's `changes` signal (a task changed
+//! status or health, or an API call changed a service) and by deadlines it
+//! sets itself (a health check grace period ending, a placement retry);
+//! it never sleep-polls. Each pass works on one region's state under its
+//! lock, synchronously; the effects it records (start or stop a task) go to
+//! the task controller afterwards.
+
+use super::service_planner::{self, Bounds, Plan, StopReason, TaskView, Threshold};
+use super::tasks::{EffectSender, RegionEffect};
+use crate::model::shapes::{Failure, RunTaskRequest, Task, ThresholdConfiguration};
+use crate::protocol::ApiError;
+use crate::state::lifecycle::TaskStatus;
+use crate::state::services::{new_deployment_id, ServiceDeploymentStatus, ServiceRecord};
+use crate::state::tasks::{epoch_now, Effect, StopCode, TaskRecord};
+use crate::state::{RegionState, Store};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// Starts tasks for a service, as RunTask does (or, with instances, as
+/// StartTask does). Supplied by the API layer, which owns task creation.
+pub type Launcher = fn(&mut RegionState, RunTaskRequest, Option<Vec<String>>) -> Result<(Vec<Task>, Vec<Failure>), ApiError>;
+
+/// How long the scheduler waits before trying again to place tasks that
+/// found no room (ECS retries on its own too).
+const PLACEMENT_RETRY: Duration = Duration::from_secs(10);
+
+pub struct ServiceScheduler {
+    store: Arc<Store>,
+    changes: Arc<Notify>,
+    effects: EffectSender,
+    launch: Launcher,
+}
+
+impl ServiceScheduler {
+    pub fn new(store: Arc<Store>, changes: Arc<Notify>, effects: EffectSender, launch: Launcher) -> Arc<Self> {
+        Arc::new(ServiceScheduler { store, changes, effects, launch })
+    }
+
+    pub fn spawn(self: &Arc<Self>) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let next = me.pass();
+                match next {
+                    Some(deadline) => {
+                        tokio::select! {
+                            _ = me.changes.notified() => {}
+                            _ = tokio::time::sleep_until(deadline) => {}
+                        }
+                    }
+                    None => me.changes.notified().await,
+                }
+            }
+        });
+    }
+
+    /// One pass over every service of every region. Returns the earliest
+    /// deadline a service asked to be looked at again.
+    pub fn pass(&self) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        for (account, region) in self.store.keys() {
+            let shared = self.store.region(&account, &region);
+            let effects = {
+                let mut state = shared.lock();
+                let keys: Vec<String> = state.services.keys().cloned().collect();
+                for key in keys {
+                    if let Some(deadline) = reconcile(&mut state, &key, self.launch) {
+                        next = Some(next.map_or(deadline, |n| n.min(deadline)));
+                    }
+                }
+                std::mem::take(&mut state.effects)
+            };
+            for effect in effects {
+                let _ = self.effects.send(RegionEffect { account: account.clone(), region: region.clone(), effect });
+            }
+        }
+        next
+    }
+}
+
+/// What the scheduler sees of one task of the service.
+fn task_view(t: &TaskRecord, grace: Duration, now: f64) -> (TaskView, Option<f64>) {
+    let alive = t.desired == TaskStatus::Running && t.status != TaskStatus::Stopped;
+    let running = t.status == TaskStatus::Running;
+    let has_checks = t.definition.container_definitions.iter().flatten().any(|c| c.essential.unwrap_or(true) && c.health_check.is_some());
+    let health = t.task.health_status.as_deref().unwrap_or("UNKNOWN");
+    let started = t.task.started_at.unwrap_or(now);
+    let grace_ends = started + grace.as_secs_f64();
+    let in_grace = now < grace_ends;
+    let view = TaskView {
+        arn: t.task.task_arn.clone().unwrap_or_default(),
+        deployment: t.task.started_by.clone().unwrap_or_default(),
+        alive,
+        healthy: running && (!has_checks || health == "HEALTHY"),
+        unhealthy: alive && running && health == "UNHEALTHY" && !in_grace,
+    };
+    let wake = (alive && running && health == "UNHEALTHY" && in_grace).then_some(grace_ends);
+    (view, wake)
+}
+
+/// A task of a deployment that failed on its own: it could not start, an
+/// essential container exited, or it failed its health checks.
+fn failed(t: &TaskRecord) -> bool {
+    t.status == TaskStatus::Stopped
+        && (matches!(t.task.stop_code.as_deref(), Some("TaskFailedToStart") | Some("EssentialContainerExited"))
+            || t.task.stopped_reason.as_deref() == Some(UNHEALTHY_REASON))
+}
+
+const UNHEALTHY_REASON: &str = "Task failed container health checks";
+
+fn threshold_of(config: Option<&ThresholdConfiguration>) -> Threshold {
+    match config.and_then(|c| Some((c.r#type.as_deref()?, c.value?))) {
+        Some(("COUNT", v)) => Threshold::Count(v.max(0) as u32),
+        Some(("UNBOUNDED_PERCENT", v)) => Threshold::UnboundedPercent(v.max(0) as u32),
+        Some((_, v)) => Threshold::BoundedPercent(v.max(0) as u32),
+        None => Threshold::default(),
+    }
+}
+
+fn short_id(task_arn: &str) -> &str {
+    task_arn.rsplit('/').next().unwrap_or(task_arn)
+}
+
+/// One service's pass: returns when it wants to be looked at again.
+fn reconcile(state: &mut RegionState, key: &str, launch: Launcher) -> Option<Instant> {
+    let record = state.services.get(key)?.clone();
+    if record.status() == "INACTIVE" {
+        return None;
+    }
+    let now = epoch_now();
+    let grace = Duration::from_secs(record.service.health_check_grace_period_seconds.unwrap_or(0).max(0) as u64);
+    let group = record.group();
+    let prefix = format!("arn:aws:ecs:{}:{}:task/{}/", state.region, state.account, record.cluster);
+    let tasks: Vec<&TaskRecord> = state
+        .tasks
+        .range(prefix.clone()..)
+        .take_while(|(arn, _)| arn.starts_with(&prefix))
+        .map(|(_, t)| t)
+        .filter(|t| t.task.group.as_deref() == Some(group.as_str()))
+        .collect();
+    let mut wake_at: Option<f64> = None;
+    let views: Vec<TaskView> = tasks
+        .iter()
+        .map(|t| {
+            let (v, wake) = task_view(t, grace, now);
+            if let Some(w) = wake {
+                wake_at = Some(wake_at.map_or(w, |x: f64| x.min(w)));
+            }
+            v
+        })
+        .collect();
+    let failed_of = |deployment: &str| tasks.iter().filter(|t| t.task.started_by.as_deref() == Some(deployment) && failed(t)).count() as u32;
+    let instances = daemon_instances(state, &record);
+
+    let mut record = record;
+    circuit_breaker(state, &mut record, &failed_of);
+
+    let config = record.service.deployment_configuration.clone().unwrap_or_default();
+    let desired = match &instances {
+        Some(list) if record.status() == "ACTIVE" => list.len() as u32,
+        Some(_) => 0,
+        None => record.service.desired_count.unwrap_or(0).max(0) as u32,
+    };
+    let bounds = Bounds {
+        desired,
+        minimum_healthy_percent: config.minimum_healthy_percent.unwrap_or(100).max(0) as u32,
+        maximum_percent: config.maximum_percent.unwrap_or(200).max(100) as u32,
+    };
+    let primary = record.primary().map(|d| d.id().to_string()).unwrap_or_default();
+    let primary_failed = record.primary().is_some_and(|d| d.rollout_state() == "FAILED");
+    let mut plan: Plan = service_planner::plan(&primary, &bounds, &views);
+    if primary_failed {
+        plan.start = 0;
+    }
+
+    let mut retry = false;
+    apply_stops(state, &mut record, &plan);
+    if plan.start > 0 {
+        retry = !start_tasks(state, &mut record, plan.start, instances.as_deref(), &views, launch);
+    }
+    settle_deployments(&mut record, &views, &plan, desired);
+    state.services.insert(key.to_string(), record);
+
+    let mut deadline = wake_at.map(|w| Instant::now() + Duration::from_secs_f64((w - now).max(0.0)));
+    if retry {
+        let r = Instant::now() + PLACEMENT_RETRY;
+        deadline = Some(deadline.map_or(r, |d| d.min(r)));
+    }
+    deadline
+}
+
+/// DAEMON services: the ACTIVE container instances of the cluster that
+/// should each run one task. None for REPLICA services.
+fn daemon_instances(state: &RegionState, record: &ServiceRecord) -> Option<Vec<String>> {
+    (record.service.scheduling_strategy.as_deref() == Some("DAEMON")).then(|| state.active_container_instance_arns(&record.cluster))
+}
+
+/// Trips the circuit breaker of the primary deployment when it has failed
+/// too often, and rolls back if asked (or when StopServiceDeployment asked).
+fn circuit_breaker(state: &RegionState, record: &mut ServiceRecord, failed_of: &dyn Fn(&str) -> u32) {
+    let Some(primary) = record.deployments.first() else { return };
+    let breaker = record
+        .service
+        .deployment_configuration
+        .as_ref()
+        .and_then(|c| c.deployment_circuit_breaker.clone())
+        .unwrap_or_default();
+    let desired = record.service.desired_count.unwrap_or(0).max(0) as u32;
+    let failures = failed_of(primary.id());
+    let stop_requested = primary.status == ServiceDeploymentStatus::RollbackRequested;
+    let tripped = breaker.enable == Some(true)
+        && primary.rollout_state() == "IN_PROGRESS"
+        && failures >= service_planner::circuit_breaker_threshold(desired, threshold_of(breaker.threshold_configuration.as_ref()));
+    let primary_id = primary.id().to_string();
+    {
+        let d = &mut record.deployments[0];
+        d.deployment.failed_tasks = Some(failures as i32);
+    }
+    if !tripped && !stop_requested {
+        return;
+    }
+    let name = record.name.clone();
+    let rollback = stop_requested || breaker.rollback == Some(true);
+    {
+        let d = &mut record.deployments[0];
+        d.deployment.rollout_state = Some("FAILED".into());
+        d.deployment.rollout_state_reason = Some(if stop_requested {
+            "Service deployment stopped by user.".into()
+        } else {
+            "ECS deployment circuit breaker: tasks failed to start.".into()
+        });
+        d.deployment.updated_at = Some(epoch_now());
+        d.finished_at = Some(epoch_now());
+        d.status = if rollback { ServiceDeploymentStatus::RollbackInProgress } else { ServiceDeploymentStatus::Stopped };
+    }
+    if tripped {
+        record.event(format!("(service {name}) (deployment {primary_id}) deployment failed: tasks failed to start."));
+    }
+    if !rollback {
+        return;
+    }
+    // Roll back to the newest deployment that completed.
+    let Some(good) = record.deployments.iter().chain(record.past_deployments.iter()).skip(1).find(|d| d.rollout_state() == "COMPLETED").cloned()
+    else {
+        return;
+    };
+    let mut back = good;
+    let new_id = new_deployment_id();
+    let now = epoch_now();
+    back.deployment.id = Some(new_id.clone());
+    back.deployment.status = Some("PRIMARY".into());
+    back.deployment.rollout_state = Some("IN_PROGRESS".into());
+    back.deployment.rollout_state_reason = Some(format!("ECS deployment circuit breaker: rolling back to deploymentId {}.", primary_id));
+    back.deployment.created_at = Some(now);
+    back.deployment.updated_at = Some(now);
+    back.deployment.desired_count = Some(desired as i32);
+    back.deployment.failed_tasks = Some(0);
+    back.status = ServiceDeploymentStatus::InProgress;
+    back.started_at = now;
+    back.finished_at = None;
+    back.rollback_of = Some(primary_id.clone());
+    back.source_revision_arn = Some(record.deployments[0].service_revision_arn.clone());
+    back.service_deployment_arn = format!(
+        "arn:aws:ecs:{}:{}:service-deployment/{}/{}/{}",
+        state.region,
+        state.account,
+        record.cluster,
+        name,
+        &uuid::Uuid::new_v4().simple().to_string()[..22]
+    );
+    for d in record.deployments.iter_mut() {
+        d.deployment.status = Some("ACTIVE".into());
+    }
+    record.event(format!("(service {name}) rolling back to deployment {new_id}."));
+    record.deployments.insert(0, back);
+    record.steady = false;
+}
+
+fn apply_stops(state: &mut RegionState, record: &mut ServiceRecord, plan: &Plan) {
+    let mut stopped = vec![];
+    for (arn, why) in &plan.stop {
+        let reason = match why {
+            StopReason::Unhealthy => UNHEALTHY_REASON.to_string(),
+            StopReason::ScaleIn | StopReason::Replaced => {
+                format!("Scaling activity initiated by (deployment {})", record.primary().map(|d| d.id()).unwrap_or(""))
+            }
+        };
+        if let Some(t) = state.tasks.get_mut(arn) {
+            if t.want_stopped(StopCode::ServiceSchedulerInitiated, reason) {
+                state.effects.push(Effect::Stop { task_arn: arn.clone() });
+                stopped.push(arn.clone());
+            }
+        }
+    }
+    if !stopped.is_empty() {
+        let list: Vec<String> = stopped.iter().map(|a| format!("(task {})", short_id(a))).collect();
+        record.event(format!("(service {}) has stopped {} running tasks: {}.", record.name, stopped.len(), list.join(" ")));
+        record.steady = false;
+    }
+}
+
+/// Starts `count` tasks of the primary deployment. False when some could
+/// not be placed (the scheduler tries again later).
+fn start_tasks(
+    state: &mut RegionState,
+    record: &mut ServiceRecord,
+    count: u32,
+    daemon_instances: Option<&[String]>,
+    views: &[TaskView],
+    launch: Launcher,
+) -> bool {
+    let Some(primary) = record.primary().cloned() else { return true };
+    let s = &record.service;
+    let propagate = s.propagate_tags.as_deref() == Some("SERVICE");
+    let tags = if propagate { Some(state.tags_of(s.service_arn.as_deref().unwrap_or(""))) } else { None };
+    let request = |n: u32| RunTaskRequest {
+        cluster: Some(record.cluster.clone()),
+        task_definition: primary.definition.task_definition_arn.clone(),
+        count: Some(n as i32),
+        launch_type: primary.deployment.launch_type.clone(),
+        capacity_provider_strategy: primary.deployment.capacity_provider_strategy.clone(),
+        network_configuration: primary.deployment.network_configuration.clone(),
+        group: Some(record.group()),
+        started_by: primary.deployment.id.clone(),
+        placement_constraints: s.placement_constraints.clone().filter(|c| !c.is_empty()),
+        placement_strategy: s.placement_strategy.clone().filter(|c| !c.is_empty()),
+        enable_ecs_managed_tags: s.enable_ecs_managed_tags,
+        propagate_tags: s.propagate_tags.clone().filter(|p| p == "TASK_DEFINITION"),
+        tags: tags.clone().filter(|t| !t.is_empty()),
+        ..Default::default()
+    };
+    let mut started: Vec<String> = vec![];
+    let mut all_placed = true;
+    let mut problems: Vec<String> = vec![];
+    match daemon_instances {
+        Some(instances) => {
+            // One task on each instance that has none of this service's yet.
+            let covered: Vec<String> = views
+                .iter()
+                .filter(|v| v.alive)
+                .filter_map(|v| state.tasks.get(&v.arn).and_then(|t| t.task.container_instance_arn.clone()))
+                .collect();
+            let missing: Vec<String> = instances.iter().filter(|i| !covered.contains(i)).cloned().collect();
+            for chunk in missing.chunks(10) {
+                match launch(state, RunTaskRequest { count: Some(1), ..request(1) }, Some(chunk.to_vec())) {
+                    Ok((tasks, failures)) => {
+                        started.extend(tasks.into_iter().filter_map(|t| t.task_arn));
+                        all_placed &= failures.is_empty();
+                        problems.extend(failures.into_iter().filter_map(|f| f.reason));
+                    }
+                    Err(e) => {
+                        all_placed = false;
+                        problems.push(e.message);
+                    }
+                }
+            }
+        }
+        None => {
+            let mut left = count;
+            while left > 0 {
+                let n = left.min(10);
+                left -= n;
+                match launch(state, request(n), None) {
+                    Ok((tasks, failures)) => {
+                        started.extend(tasks.into_iter().filter_map(|t| t.task_arn));
+                        all_placed &= failures.is_empty();
+                        problems.extend(failures.into_iter().filter_map(|f| f.reason));
+                    }
+                    Err(e) => {
+                        all_placed = false;
+                        problems.push(e.message);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    if !started.is_empty() {
+        let list: Vec<String> = started.iter().map(|a| format!("(task {})", short_id(a))).collect();
+        record.event(format!("(service {}) has started {} tasks: {}.", record.name, started.len(), list.join(" ")));
+        record.steady = false;
+    }
+    if let Some(problem) = problems.first() {
+        record.event(format!(
+            "(service {}) was unable to place a task because no container instance met all of its requirements. Reason: {problem}",
+            record.name
+        ));
+    }
+    all_placed
+}
+
+/// After the plan: drained deployments leave, a primary that reached its
+/// count completes, a DRAINING service with no tasks becomes INACTIVE, and
+/// a service at rest says it has reached a steady state.
+fn settle_deployments(record: &mut ServiceRecord, views: &[TaskView], plan: &Plan, desired: u32) {
+    let stopping: Vec<&str> = plan.stop.iter().map(|(a, _)| a.as_str()).collect();
+    let alive_of = |d: &str| views.iter().filter(|v| v.alive && v.deployment == d && !stopping.contains(&v.arn.as_str())).count() as u32;
+    let healthy_of = |d: &str| views.iter().filter(|v| v.alive && v.healthy && v.deployment == d && !stopping.contains(&v.arn.as_str())).count() as u32;
+    let name = record.name.clone();
+    let now = epoch_now();
+
+    // Older deployments with nothing left alive are done.
+    let mut keep = vec![];
+    for (i, mut d) in std::mem::take(&mut record.deployments).into_iter().enumerate() {
+        if i > 0 && alive_of(d.id()) == 0 {
+            d.deployment.status = Some("INACTIVE".into());
+            if d.finished_at.is_none() {
+                d.finished_at = Some(now);
+            }
+            if d.status == ServiceDeploymentStatus::InProgress {
+                d.status = ServiceDeploymentStatus::Stopped;
+            }
+            record.past_deployments.insert(0, d);
+        } else {
+            keep.push(d);
+        }
+    }
+    record.deployments = keep;
+
+    let only_primary = record.deployments.len() == 1;
+    let Some(primary) = record.deployments.first_mut() else { return };
+    let primary_id = primary.id().to_string();
+    let at_count = plan.start == 0 && alive_of(&primary_id) == desired && healthy_of(&primary_id) == desired;
+    if only_primary && at_count && primary.rollout_state() == "IN_PROGRESS" {
+        primary.deployment.rollout_state = Some("COMPLETED".into());
+        primary.deployment.rollout_state_reason = Some(format!("ECS deployment {primary_id} completed."));
+        primary.deployment.updated_at = Some(now);
+        primary.finished_at = Some(now);
+        let rolled_back = primary.rollback_of.clone();
+        primary.status = ServiceDeploymentStatus::Successful;
+        record.event(format!("(service {name}) (deployment {primary_id}) deployment completed."));
+        if let Some(failed) = rolled_back {
+            if let Some(f) = record.past_deployments.iter_mut().find(|d| d.id() == failed) {
+                f.status = ServiceDeploymentStatus::RollbackSuccessful;
+            }
+        }
+    }
+    if record.status() == "DRAINING" && views.iter().all(|v| !v.alive || stopping.contains(&v.arn.as_str())) {
+        record.service.status = Some("INACTIVE".into());
+        return;
+    }
+    let rollout_done = record.primary().is_some_and(|d| d.rollout_state() != "IN_PROGRESS");
+    if only_primary && at_count && rollout_done && !record.steady && record.status() == "ACTIVE" {
+        record.steady = true;
+        record.event(format!("(service {name}) has reached a steady state."));
+    }
+}

@@ -1,0 +1,154 @@
+//! Services as the state keeps them: the ECS view (`Service`) plus the
+//! deployments and events the scheduler maintains.
+//!
+//! A service's tasks are ordinary task records, tied to it the way ECS ties
+//! them: `group` is `service:NAME` and `startedBy` is the deployment id
+//! (`ecs-svc/...`). Counts are derived from those records, never stored.
+
+use crate::model::shapes::{Deployment, Service, ServiceEvent, TaskDefinition};
+use crate::state::tasks::epoch_now;
+
+/// How many events a service keeps (AWS shows the latest 100).
+pub const MAX_EVENTS: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceDeploymentStatus {
+    Pending,
+    InProgress,
+    Successful,
+    Stopped,
+    StopRequested,
+    RollbackRequested,
+    RollbackInProgress,
+    RollbackSuccessful,
+    RollbackFailed,
+}
+
+impl ServiceDeploymentStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::InProgress => "IN_PROGRESS",
+            Self::Successful => "SUCCESSFUL",
+            Self::Stopped => "STOPPED",
+            Self::StopRequested => "STOP_REQUESTED",
+            Self::RollbackRequested => "ROLLBACK_REQUESTED",
+            Self::RollbackInProgress => "ROLLBACK_IN_PROGRESS",
+            Self::RollbackSuccessful => "ROLLBACK_SUCCESSFUL",
+            Self::RollbackFailed => "ROLLBACK_FAILED",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeploymentRecord {
+    /// The ECS view: id (`ecs-svc/...`), status PRIMARY / ACTIVE / INACTIVE,
+    /// rolloutState, counts (filled in when described).
+    pub deployment: Deployment,
+    /// The revision this deployment runs, as it was when deployed.
+    pub definition: TaskDefinition,
+    /// The service deployment (ListServiceDeployments) this deployment is.
+    pub service_deployment_arn: String,
+    pub service_revision_arn: String,
+    pub status: ServiceDeploymentStatus,
+    pub status_reason: Option<String>,
+    /// The deployment this one replaced (its revision is the source).
+    pub source_revision_arn: Option<String>,
+    pub started_at: f64,
+    pub finished_at: Option<f64>,
+    /// Set when this deployment rolls back a failed one.
+    pub rollback_of: Option<String>,
+}
+
+impl DeploymentRecord {
+    pub fn id(&self) -> &str {
+        self.deployment.id.as_deref().unwrap_or("")
+    }
+
+    pub fn is_primary(&self) -> bool {
+        self.deployment.status.as_deref() == Some("PRIMARY")
+    }
+
+    pub fn rollout_state(&self) -> &str {
+        self.deployment.rollout_state.as_deref().unwrap_or("")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceRecord {
+    /// What DescribeServices shows, but for the derived parts (counts,
+    /// deployments, events) filled in from the fields below.
+    pub service: Service,
+    pub name: String,
+    pub cluster: String,
+    /// Newest first; the PRIMARY one is first. INACTIVE ones are dropped.
+    pub deployments: Vec<DeploymentRecord>,
+    /// Deployments that finished, newest first, for ListServiceDeployments.
+    pub past_deployments: Vec<DeploymentRecord>,
+    /// Newest first, at most MAX_EVENTS.
+    pub events: Vec<ServiceEvent>,
+    pub client_token: Option<String>,
+    /// Whether "has reached a steady state" was said since the last change.
+    pub steady: bool,
+}
+
+impl ServiceRecord {
+    pub fn status(&self) -> &str {
+        self.service.status.as_deref().unwrap_or("")
+    }
+
+    pub fn group(&self) -> String {
+        format!("service:{}", self.name)
+    }
+
+    pub fn primary(&self) -> Option<&DeploymentRecord> {
+        self.deployments.first()
+    }
+
+    /// Adds an event in AWS's wording, newest first.
+    pub fn event(&mut self, message: String) {
+        self.events.insert(
+            0,
+            ServiceEvent { id: Some(uuid::Uuid::new_v4().to_string()), created_at: Some(epoch_now()), message: Some(message) },
+        );
+        self.events.truncate(MAX_EVENTS);
+    }
+}
+
+/// A new deployment id as ECS makes them: `ecs-svc/` and 19 digits.
+pub fn new_deployment_id() -> String {
+    let n = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().expect("8 bytes")) % 9_000_000_000_000_000_000;
+    format!("ecs-svc/{}", 1_000_000_000_000_000_000 + n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_ids_look_like_ecs_ones() {
+        let id = new_deployment_id();
+        let digits = id.strip_prefix("ecs-svc/").unwrap();
+        assert_eq!(digits.len(), 19, "{id}");
+        assert!(digits.bytes().all(|b| b.is_ascii_digit()));
+    }
+
+    #[test]
+    fn events_are_newest_first_and_capped() {
+        let mut s = ServiceRecord {
+            service: Service::default(),
+            name: "web".into(),
+            cluster: "c".into(),
+            deployments: vec![],
+            past_deployments: vec![],
+            events: vec![],
+            client_token: None,
+            steady: false,
+        };
+        for i in 0..(MAX_EVENTS + 5) {
+            s.event(format!("e{i}"));
+        }
+        assert_eq!(s.events.len(), MAX_EVENTS);
+        assert_eq!(s.events[0].message.as_deref(), Some(format!("e{}", MAX_EVENTS + 4).as_str()));
+    }
+}

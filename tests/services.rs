@@ -1,0 +1,261 @@
+//! Services through the real aws-sdk-ecs client, on the in-memory fake
+//! runtime: desired count, replacement, rolling deployments within their
+//! bounds, the circuit breaker, events, deletion.
+mod common;
+
+use aws_sdk_ecs::types::{
+    AwsVpcConfiguration, ContainerDefinition, DeploymentCircuitBreaker, DeploymentConfiguration, LaunchType, NetworkConfiguration,
+    NetworkMode, Service,
+};
+use common::{code, TestServer};
+use ecsbox::config::Config;
+use ecsbox::runtime::fake::FakeRuntime;
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Setup {
+    _server: TestServer,
+    fake: Arc<FakeRuntime>,
+    ecs: aws_sdk_ecs::Client,
+}
+
+async fn setup() -> Setup {
+    let fake = Arc::new(FakeRuntime::new());
+    fake.add_image("app:1");
+    fake.add_image("app:2");
+    let server = TestServer::start_on(Config::for_tests(), fake.clone()).await;
+    let ecs = server.client();
+    ecs.create_cluster().cluster_name("c").send().await.unwrap();
+    Setup { _server: server, fake, ecs }
+}
+
+async fn register(ecs: &aws_sdk_ecs::Client, image: &str) -> String {
+    ecs.register_task_definition()
+        .family("web")
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(ContainerDefinition::builder().name("app").image(image).build())
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap()
+        .task_definition_arn
+        .unwrap()
+}
+
+fn awsvpc() -> NetworkConfiguration {
+    NetworkConfiguration::builder()
+        .awsvpc_configuration(AwsVpcConfiguration::builder().subnets("subnet-1").build().unwrap())
+        .build()
+}
+
+async fn describe(ecs: &aws_sdk_ecs::Client, name: &str) -> Service {
+    ecs.describe_services().cluster("c").services(name).send().await.unwrap().services()[0].clone()
+}
+
+async fn wait_for(ecs: &aws_sdk_ecs::Client, name: &str, what: &str, done: impl Fn(&Service) -> bool) -> Service {
+    for _ in 0..400 {
+        let s = describe(ecs, name).await;
+        if done(&s) {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("service never reached: {what}: {:#?}", describe(ecs, name).await);
+}
+
+async fn running_task_ids(ecs: &aws_sdk_ecs::Client, name: &str) -> Vec<String> {
+    let arns = ecs.list_tasks().cluster("c").service_name(name).send().await.unwrap().task_arns().to_vec();
+    if arns.is_empty() {
+        return vec![];
+    }
+    let d = ecs.describe_tasks().cluster("c").set_tasks(Some(arns)).send().await.unwrap();
+    d.tasks().iter().filter(|t| t.last_status() == Some("RUNNING")).filter_map(|t| t.containers()[0].runtime_id().map(String::from)).collect()
+}
+
+#[tokio::test]
+async fn a_service_holds_its_desired_count_and_replaces_a_dead_task() {
+    let s = setup().await;
+    register(&s.ecs, "app:1").await;
+    let created = s
+        .ecs
+        .create_service()
+        .cluster("c")
+        .service_name("web")
+        .task_definition("web")
+        .desired_count(3)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc())
+        .send()
+        .await
+        .unwrap();
+    let svc = created.service.unwrap();
+    assert_eq!(svc.status(), Some("ACTIVE"));
+    assert_eq!(svc.deployments().len(), 1);
+    assert_eq!(svc.deployments()[0].status(), Some("PRIMARY"));
+    let svc = wait_for(&s.ecs, "web", "3 running and steady", |s| {
+        s.running_count() == 3 && s.events().iter().any(|e| e.message().unwrap_or("").ends_with("has reached a steady state."))
+    })
+    .await;
+    assert_eq!(svc.deployments()[0].rollout_state().map(|r| r.as_str()), Some("COMPLETED"));
+    assert!(svc.events().iter().any(|e| e.message().unwrap().starts_with("(service web) has started 3 tasks: (task ")));
+    // Newest first: the steady state comes after the starts.
+    assert!(svc.events()[0].message().unwrap().contains("steady state"));
+
+    // A container dies: the task stops and the service starts a replacement.
+    let ids = running_task_ids(&s.ecs, "web").await;
+    s.fake.exit(&ids[0], 1);
+    wait_for(&s.ecs, "web", "a replacement", |s| {
+        s.events().iter().any(|e| e.message().unwrap_or("").starts_with("(service web) has started 1 tasks"))
+    })
+    .await;
+    wait_for(&s.ecs, "web", "back to 3 running", |s| s.running_count() == 3).await;
+    let c = s.ecs.describe_clusters().clusters("c").send().await.unwrap();
+    assert_eq!(c.clusters()[0].active_services_count(), 1);
+}
+
+#[tokio::test]
+async fn a_rolling_update_keeps_min_healthy_and_completes() {
+    let s = setup().await;
+    register(&s.ecs, "app:1").await;
+    s.ecs
+        .create_service()
+        .cluster("c")
+        .service_name("web")
+        .task_definition("web")
+        .desired_count(3)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc())
+        .deployment_configuration(DeploymentConfiguration::builder().minimum_healthy_percent(100).maximum_percent(200).build())
+        .send()
+        .await
+        .unwrap();
+    wait_for(&s.ecs, "web", "3 running", |s| s.running_count() == 3).await;
+    let v2 = register(&s.ecs, "app:2").await;
+    let updated = s.ecs.update_service().cluster("c").service("web").task_definition(&v2).send().await.unwrap().service.unwrap();
+    assert_eq!(updated.deployments().len(), 2);
+    assert_eq!(updated.deployments()[0].task_definition(), Some(v2.as_str()));
+    // Sample while it rolls: never fewer than 3 running.
+    let mut done = false;
+    for _ in 0..400 {
+        let svc = describe(&s.ecs, "web").await;
+        assert!(svc.running_count() >= 3, "running dropped to {}", svc.running_count());
+        if svc.deployments().len() == 1 && svc.deployments()[0].rollout_state().map(|r| r.as_str()) == Some("COMPLETED") {
+            assert_eq!(svc.task_definition(), Some(v2.as_str()));
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(done, "the deployment never completed");
+    let deployments = s.ecs.list_service_deployments().cluster("c").service("web").send().await.unwrap();
+    assert_eq!(deployments.service_deployments().len(), 2);
+    let arns: Vec<String> = deployments.service_deployments().iter().filter_map(|d| d.service_deployment_arn().map(String::from)).collect();
+    let described = s.ecs.describe_service_deployments().set_service_deployment_arns(Some(arns)).send().await.unwrap();
+    assert_eq!(described.service_deployments().len(), 2);
+    let revision = described.service_deployments()[0].target_service_revision().unwrap().arn().unwrap().to_string();
+    let rev = s.ecs.describe_service_revisions().service_revision_arns(revision).send().await.unwrap();
+    assert_eq!(rev.service_revisions().len(), 1);
+}
+
+#[tokio::test]
+async fn the_circuit_breaker_rolls_back_a_revision_that_crashes() {
+    let s = setup().await;
+    register(&s.ecs, "app:1").await;
+    s.ecs
+        .create_service()
+        .cluster("c")
+        .service_name("web")
+        .task_definition("web")
+        .desired_count(2)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc())
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .deployment_circuit_breaker(DeploymentCircuitBreaker::builder().enable(true).rollback(true).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let first = wait_for(&s.ecs, "web", "2 running, completed", |s| {
+        s.running_count() == 2 && s.deployments()[0].rollout_state().map(|r| r.as_str()) == Some("COMPLETED")
+    })
+    .await;
+    let good_td = first.task_definition().unwrap().to_string();
+    // Revision 2's image does not exist: every task fails to start.
+    let bad = register(&s.ecs, "missing:1").await;
+    s.ecs.update_service().cluster("c").service("web").task_definition(&bad).send().await.unwrap();
+    let svc = wait_for(&s.ecs, "web", "rolled back and completed", |s| {
+        s.events().iter().any(|e| e.message().unwrap_or("").contains("deployment failed: tasks failed to start"))
+            && s.deployments().len() == 1
+            && s.deployments()[0].rollout_state().map(|r| r.as_str()) == Some("COMPLETED")
+    })
+    .await;
+    assert_eq!(svc.task_definition(), Some(good_td.as_str()));
+    assert_eq!(svc.running_count(), 2);
+    assert!(svc.events().iter().any(|e| e.message().unwrap_or("").contains("rolling back to deployment")));
+}
+
+#[tokio::test]
+async fn delete_refuses_while_scaled_unless_forced_then_drains_to_inactive() {
+    let s = setup().await;
+    register(&s.ecs, "app:1").await;
+    s.ecs
+        .create_service()
+        .cluster("c")
+        .service_name("web")
+        .task_definition("web")
+        .desired_count(2)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc())
+        .send()
+        .await
+        .unwrap();
+    wait_for(&s.ecs, "web", "2 running", |s| s.running_count() == 2).await;
+    let err = s.ecs.delete_service().cluster("c").service("web").send().await.unwrap_err();
+    assert_eq!(code(&err), "InvalidParameterException");
+    let err = s.ecs.delete_cluster().cluster("c").send().await.unwrap_err();
+    assert_eq!(code(&err), "ClusterContainsServicesException");
+    let deleted = s.ecs.delete_service().cluster("c").service("web").force(true).send().await.unwrap().service.unwrap();
+    assert_eq!(deleted.status(), Some("DRAINING"));
+    wait_for(&s.ecs, "web", "INACTIVE", |s| s.status() == Some("INACTIVE")).await;
+    assert!(s.ecs.list_services().cluster("c").send().await.unwrap().service_arns().is_empty());
+    let err = s.ecs.update_service().cluster("c").service("web").desired_count(1).send().await.unwrap_err();
+    assert_eq!(code(&err), "ServiceNotActiveException");
+}
+
+#[tokio::test]
+async fn create_service_checks_what_aws_checks() {
+    let s = setup().await;
+    register(&s.ecs, "app:1").await;
+    let err = s.ecs.create_service().cluster("c").service_name("web").task_definition("web").desired_count(1).launch_type(LaunchType::Fargate).send().await.unwrap_err();
+    assert_eq!(code(&err), "InvalidParameterException", "awsvpc needs a network configuration");
+    let err = s.ecs.create_service().cluster("nope").service_name("web").task_definition("web").send().await.unwrap_err();
+    assert_eq!(code(&err), "ClusterNotFoundException");
+    let err = s.ecs.create_service().cluster("c").service_name("web").task_definition("ghost").send().await.unwrap_err();
+    assert_eq!(code(&err), "ClientException");
+    let err = s.ecs.update_service().cluster("c").service("ghost").desired_count(1).send().await.unwrap_err();
+    assert_eq!(code(&err), "ServiceNotFoundException");
+    let d = s.ecs.describe_services().cluster("c").services("ghost").send().await.unwrap();
+    assert_eq!(d.failures()[0].reason(), Some("MISSING"));
+    // A second create of the same name without a matching clientToken clashes.
+    let make = || {
+        s.ecs
+            .create_service()
+            .cluster("c")
+            .service_name("web")
+            .task_definition("web")
+            .desired_count(0)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(awsvpc())
+            .client_token("tok-1")
+    };
+    make().send().await.unwrap();
+    make().send().await.unwrap();
+    let err = make().client_token("tok-2").send().await.unwrap_err();
+    assert_eq!(code(&err), "InvalidParameterException");
+}
