@@ -155,6 +155,8 @@ fn reconcile(state: &mut RegionState, key: &str, launch: Launcher) -> Option<Ins
             v
         })
         .collect();
+    // A DRAINING service turns INACTIVE only once all its tasks have STOPPED.
+    let all_stopped = tasks.iter().all(|t| t.status == TaskStatus::Stopped);
     let failed_of = |deployment: &str| tasks.iter().filter(|t| t.task.started_by.as_deref() == Some(deployment) && failed(t)).count() as u32;
     let instances = daemon_instances(state, &record);
 
@@ -184,7 +186,7 @@ fn reconcile(state: &mut RegionState, key: &str, launch: Launcher) -> Option<Ins
     if plan.start > 0 {
         retry = !start_tasks(state, &mut record, plan.start, instances.as_deref(), &views, launch);
     }
-    settle_deployments(&mut record, &views, &plan, desired);
+    settle_deployments(&mut record, &views, &plan, desired, all_stopped && plan.stop.is_empty());
     state.services.insert(key.to_string(), record);
 
     let mut deadline = wake_at.map(|w| Instant::now() + Duration::from_secs_f64((w - now).max(0.0)));
@@ -398,7 +400,7 @@ fn start_tasks(
 /// After the plan: drained deployments leave, a primary that reached its
 /// count completes, a DRAINING service with no tasks becomes INACTIVE, and
 /// a service at rest says it has reached a steady state.
-fn settle_deployments(record: &mut ServiceRecord, views: &[TaskView], plan: &Plan, desired: u32) {
+fn settle_deployments(record: &mut ServiceRecord, views: &[TaskView], plan: &Plan, desired: u32, all_stopped: bool) {
     let stopping: Vec<&str> = plan.stop.iter().map(|(a, _)| a.as_str()).collect();
     let alive_of = |d: &str| views.iter().filter(|v| v.alive && v.deployment == d && !stopping.contains(&v.arn.as_str())).count() as u32;
     let healthy_of = |d: &str| views.iter().filter(|v| v.alive && v.healthy && v.deployment == d && !stopping.contains(&v.arn.as_str())).count() as u32;
@@ -441,7 +443,7 @@ fn settle_deployments(record: &mut ServiceRecord, views: &[TaskView], plan: &Pla
             }
         }
     }
-    if record.status() == "DRAINING" && views.iter().all(|v| !v.alive || stopping.contains(&v.arn.as_str())) {
+    if record.status() == "DRAINING" && all_stopped {
         record.service.status = Some("INACTIVE".into());
         return;
     }
