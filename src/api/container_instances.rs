@@ -737,6 +737,11 @@ pub fn update_state(
             stop_pending_service_tasks(state, arn);
         }
     }
+    // Services replace their tasks on a DRAINING instance (and may use an
+    // instance that is ACTIVE again).
+    if !changed.is_empty() {
+        state.effects.push(crate::state::tasks::Effect::Reconcile);
+    }
     let instances = changed
         .iter()
         .map(|arn| view_of(state, arn, Include::default()))

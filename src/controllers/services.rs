@@ -114,6 +114,10 @@ fn failed(t: &TaskRecord) -> bool {
 
 const UNHEALTHY_REASON: &str = "Task failed container health checks";
 
+/// The deployment the planner sees for tasks on a DRAINING instance: never
+/// the primary, so they are replaced and then stopped.
+const DRAINING_INSTANCE: &str = "draining-instance";
+
 fn threshold_of(config: Option<&ThresholdConfiguration>) -> Threshold {
     match config.and_then(|c| Some((c.r#type.as_deref()?, c.value?))) {
         Some(("COUNT", v)) => Threshold::Count(v.max(0) as u32),
@@ -148,7 +152,12 @@ fn reconcile(state: &mut RegionState, key: &str, launch: Launcher) -> Option<Ins
     let views: Vec<TaskView> = tasks
         .iter()
         .map(|t| {
-            let (v, wake) = task_view(t, grace, now);
+            let (mut v, wake) = task_view(t, grace, now);
+            // A task on a DRAINING container instance is replaced like an old
+            // deployment's: new tasks elsewhere first, within the bounds.
+            if t.task.container_instance_arn.as_deref().is_some_and(|i| state.container_instance_is_draining(i)) {
+                v.deployment = DRAINING_INSTANCE.to_string();
+            }
             if let Some(w) = wake {
                 wake_at = Some(wake_at.map_or(w, |x: f64| x.min(w)));
             }
