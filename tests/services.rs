@@ -259,3 +259,90 @@ async fn create_service_checks_what_aws_checks() {
     let err = make().client_token("tok-2").send().await.unwrap_err();
     assert_eq!(code(&err), "InvalidParameterException");
 }
+
+async fn ec2_setup(instances: &str) -> Setup {
+    let fake = Arc::new(FakeRuntime::new());
+    fake.add_image("app:1");
+    let server = TestServer::start_on(Config::for_tests(), fake.clone()).await;
+    let ecs = server.client();
+    ecs.create_cluster()
+        .cluster_name("c")
+        .tags(aws_sdk_ecs::types::Tag::builder().key("ecsbox:container-instances").value(instances).build())
+        .send()
+        .await
+        .unwrap();
+    ecs.register_task_definition()
+        .family("daemon")
+        .container_definitions(ContainerDefinition::builder().name("agent").image("app:1").memory(64).build())
+        .send()
+        .await
+        .unwrap();
+    Setup { _server: server, fake, ecs }
+}
+
+async fn instances_of_running_tasks(ecs: &aws_sdk_ecs::Client, name: &str) -> Vec<String> {
+    let arns = ecs.list_tasks().cluster("c").service_name(name).send().await.unwrap().task_arns().to_vec();
+    if arns.is_empty() {
+        return vec![];
+    }
+    let d = ecs.describe_tasks().cluster("c").set_tasks(Some(arns)).send().await.unwrap();
+    let mut v: Vec<String> = d
+        .tasks()
+        .iter()
+        .filter(|t| t.last_status() == Some("RUNNING"))
+        .filter_map(|t| t.container_instance_arn().map(String::from))
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn a_daemon_service_runs_one_task_per_instance() {
+    let s = ec2_setup("3").await;
+    s.ecs
+        .create_service()
+        .cluster("c")
+        .service_name("agents")
+        .task_definition("daemon")
+        .scheduling_strategy(aws_sdk_ecs::types::SchedulingStrategy::Daemon)
+        .launch_type(LaunchType::Ec2)
+        .send()
+        .await
+        .unwrap();
+    wait_for(&s.ecs, "agents", "3 running", |s| s.running_count() == 3).await;
+    let mut on = instances_of_running_tasks(&s.ecs, "agents").await;
+    on.dedup();
+    assert_eq!(on.len(), 3, "one task on each instance: {on:?}");
+    // A desired count makes no sense for DAEMON, as AWS says.
+    let err = s.ecs.update_service().cluster("c").service("agents").desired_count(5).send().await.unwrap_err();
+    assert_eq!(code(&err), "InvalidParameterException");
+    let _ = &s.fake;
+}
+
+#[tokio::test]
+async fn tasks_on_a_draining_instance_are_replaced_elsewhere() {
+    let s = ec2_setup("3").await;
+    s.ecs
+        .create_service()
+        .cluster("c")
+        .service_name("web")
+        .task_definition("daemon")
+        .desired_count(2)
+        .launch_type(LaunchType::Ec2)
+        .placement_constraints(aws_sdk_ecs::types::PlacementConstraint::builder().r#type(aws_sdk_ecs::types::PlacementConstraintType::DistinctInstance).build())
+        .send()
+        .await
+        .unwrap();
+    wait_for(&s.ecs, "web", "2 running", |s| s.running_count() == 2).await;
+    let before = instances_of_running_tasks(&s.ecs, "web").await;
+    let drained = before[0].clone();
+    s.ecs.update_container_instances_state().cluster("c").container_instances(&drained).status(aws_sdk_ecs::types::ContainerInstanceStatus::Draining).send().await.unwrap();
+    for _ in 0..400 {
+        let now = instances_of_running_tasks(&s.ecs, "web").await;
+        if now.len() == 2 && !now.contains(&drained) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("tasks were not moved off the draining instance: {:?}", instances_of_running_tasks(&s.ecs, "web").await);
+}
