@@ -18,7 +18,7 @@ FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked --bin ecsbox \
- && docker/prepare-rootfs.sh target/release/ecsbox /out
+ && bash docker/prepare-rootfs.sh target/release/ecsbox /out
 
 # ---- runtime: the binary, glibc and libgcc, nothing else (no shell)
 FROM scratch

@@ -89,7 +89,7 @@ build_offline() {
     local binary
     binary="$(target_dir)/release/ecsbox"
     ctx="$(mktemp -d)"
-    "$here/docker/prepare-rootfs.sh" "$binary" "$ctx"
+    bash "$here/docker/prepare-rootfs.sh" "$binary" "$ctx"
     cp "$here/docker/Dockerfile.local" "$ctx/Dockerfile"
     say "building $name:latest FROM scratch ($(find "$ctx/rootfs" -type f | wc -l) files)"
     docker_build "$ctx"

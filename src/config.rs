@@ -14,6 +14,16 @@ pub enum SigV4Mode {
     Strict,
 }
 
+/// Whether task containers get the task metadata and credentials endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskEndpoints {
+    /// Serve them at --task-endpoint-listen and give tasks the variables
+    /// that point there (ECS_CONTAINER_METADATA_URI_V4, ...).
+    On,
+    /// No endpoints and none of those variables in tasks.
+    Off,
+}
+
 #[derive(Debug, Clone, Parser)]
 #[command(name = "ecsbox", version, about = "A local emulator of Amazon ECS: point the aws CLI or any AWS SDK at it.")]
 pub struct Config {
@@ -63,16 +73,39 @@ pub struct Config {
     #[arg(long, env = "ECSBOX_CONTAINER_INSTANCES", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub container_instances: u32,
 
+    /// The task metadata endpoint (v3, v4) and task-role credentials
+    /// endpoint inside task containers, as ECS serves them.
+    #[arg(long, env = "ECSBOX_TASK_ENDPOINTS", value_enum, default_value = "on")]
+    pub task_endpoints: TaskEndpoints,
+
+    /// Where the task endpoints listen. 169.254.170.2:80 is where ECS serves
+    /// them and the only place the AWS SDKs' relative credentials URI goes;
+    /// ecsbox adds the address to the loopback interface when the host lacks
+    /// it (needs root or CAP_NET_ADMIN once). When port 80 is taken, a free
+    /// port is used and tasks get AWS_CONTAINER_CREDENTIALS_FULL_URI instead.
+    #[arg(long, env = "ECSBOX_TASK_ENDPOINT_LISTEN", default_value = crate::metadata::ECS_ENDPOINT_ADDRESS)]
+    pub task_endpoint_listen: SocketAddr,
+
+    /// Do not set AWS_ENDPOINT_URL in task containers. By default it points
+    /// at the task endpoints' listener, which also serves the ecsbox API, so
+    /// the AWS SDKs inside a task talk to ecsbox.
+    #[arg(long, env = "ECSBOX_NO_TASK_ENDPOINT_URL")]
+    pub no_task_endpoint_url: bool,
+
     /// Log filter (tracing's syntax, e.g. `info` or `ecsbox=debug`); RUST_LOG wins when set.
     #[arg(long, env = "ECSBOX_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 }
 
 impl Config {
-    /// The configuration a test server uses: a free loopback port, defaults otherwise.
+    /// The configuration a test server uses: free loopback ports (the task
+    /// endpoints too, so tests change nothing on the host and never compete
+    /// for 169.254.170.2:80), defaults otherwise. Tests whose containers must
+    /// reach the task endpoints set `task_endpoint_listen` to
+    /// `metadata::ECS_ENDPOINT_ADDRESS`.
     pub fn for_tests() -> Self {
         let id = format!("test-{}", uuid::Uuid::new_v4().simple());
-        Config::parse_from(["ecsbox", "--listen", "127.0.0.1:0", "--instance-id", &id])
+        Config::parse_from(["ecsbox", "--listen", "127.0.0.1:0", "--instance-id", &id, "--task-endpoint-listen", "127.0.0.1:0"])
     }
 
     /// (access key id, secret) pairs from --credentials; an entry without a
@@ -94,6 +127,18 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_endpoints_default_to_where_ecs_serves_them() {
+        let c = Config::parse_from(["ecsbox"]);
+        assert_eq!(c.task_endpoints, TaskEndpoints::On);
+        assert_eq!(c.task_endpoint_listen.to_string(), "169.254.170.2:80");
+        assert!(!c.no_task_endpoint_url);
+        let off = Config::parse_from(["ecsbox", "--task-endpoints", "off", "--no-task-endpoint-url"]);
+        assert_eq!(off.task_endpoints, TaskEndpoints::Off);
+        assert!(off.no_task_endpoint_url);
+        assert!(Config::for_tests().task_endpoint_listen.ip().is_loopback());
+    }
 
     #[test]
     fn container_instances_default_to_none_and_are_bounded() {

@@ -7,9 +7,12 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod controllers;
+pub mod metadata;
+pub mod logs;
 pub mod model;
 pub mod protocol;
 pub mod runtime;
+pub mod secrets;
 pub mod server;
 pub mod state;
 #[cfg(feature = "testcontainers")]

@@ -30,7 +30,9 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    if in_container() {
+    // Only for the default socket: a DOCKER_HOST of the user's own choosing
+    // is not something a `-v` or `--group-add` would fix.
+    if in_container() && std::env::var_os("DOCKER_HOST").is_none() {
         tokio::spawn(advise_in_container(app.clone()));
     }
     ecsbox::server::serve(listener, app, shutdown_signal()).await;
@@ -48,8 +50,8 @@ async fn advise_in_container(app: Arc<App>) {
     let engine = &app.tasks.ready().await.engine;
     if engine.contains("permission denied") {
         tracing::warn!(
-            "ecsbox runs as a non-root user in its image and may not use the mounted Docker socket: \
-             start the container with `--group-add $(stat -c %g /var/run/docker.sock)` \
+            "ecsbox runs in a container as a user who may not use the mounted Docker socket \
+             (the ecsbox image runs as the non-root user 65532): start the container with `--group-add $(stat -c %g /var/run/docker.sock)` \
              (the socket's group on the host), or as root with `--user 0`"
         );
     } else if engine.contains("no such socket") {

@@ -11,6 +11,9 @@ use crate::config::Config;
 use crate::controllers::services::ServiceScheduler;
 use crate::controllers::tasks::{TaskController, TaskSettings};
 use crate::runtime::ContainerRuntime;
+use crate::logs::{self, LogStore, Logs};
+use crate::secrets::{self, SecretsStore, Service as SecretsService};
+use crate::model::logs::operations as logs_model;
 use crate::model::operations::{Operation, SIGNING_NAME, TARGET_PREFIX};
 use crate::protocol::{ApiError, RequestContext};
 use crate::state::{RegionSettings, Store};
@@ -34,6 +37,11 @@ pub struct App {
     pub auth: Authenticator,
     pub store: Arc<Store>,
     pub ecs: Ecs,
+    /// CloudWatch Logs, with a store of its own (`logs::store` says why).
+    pub logs: Logs,
+    /// Secrets Manager secrets and SSM parameters (`secrets` says why a
+    /// store of their own); tasks read them for their containers' `secrets`.
+    pub secrets: Arc<SecretsStore>,
     pub tasks: Arc<TaskController>,
 }
 
@@ -57,13 +65,17 @@ impl App {
         tasks.spawn(effects_rx);
         let scheduler = ServiceScheduler::new(store.clone(), tasks.changes(), effects_tx.clone(), crate::api::launch_for_service);
         scheduler.spawn();
-        Ok(Arc::new(App { auth, ecs: Ecs::new(store.clone(), effects_tx), store, tasks, config }))
+        let logs = Logs::new(Arc::new(LogStore::new()));
+        let secrets = Arc::new(SecretsStore::new());
+        Ok(Arc::new(App { auth, ecs: Ecs::new(store.clone(), effects_tx), logs, secrets, store, tasks, config }))
     }
 
     /// Forgets all state and removes every container and network this
     /// instance owns.
     pub async fn reset(&self) {
         self.store.reset();
+        self.logs.store().reset();
+        self.secrets.reset();
         self.tasks.forget_tasks();
         self.tasks.remove_everything().await;
     }
@@ -163,7 +175,7 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
             let body = serde_json::json!({
                 "status": "running",
                 "version": env!("CARGO_PKG_VERSION"),
-                "services": { "ecs": "running" },
+                "services": { "ecs": "running", "logs": "running", "secretsmanager": "running", "ssm": "running" },
             });
             json_response(StatusCode::OK, body.to_string().into(), &request_id, "application/json")
         }
@@ -222,8 +234,12 @@ fn aws_json_call(
         return Err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown or missing X-Amz-Target '{target}'.")));
     };
     let (signing_name, op) = match prefix {
-        TARGET_PREFIX => (SIGNING_NAME, Operation::from_name(op_name)),
-        _ => return Err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown service in X-Amz-Target '{target}'."))),
+        TARGET_PREFIX => (SIGNING_NAME, Operation::from_name(op_name).map(Target::Ecs)),
+        logs_model::TARGET_PREFIX => (logs_model::SIGNING_NAME, logs_model::Operation::from_name(op_name).map(Target::Logs)),
+        _ => match SecretsService::for_target_prefix(prefix) {
+            Some(service) => (service.signing_name(), Some(Target::Secrets(service))),
+            None => return Err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown service in X-Amz-Target '{target}'."))),
+        },
     };
     let signed = SignedRequest {
         method: parts.method.as_str(),
@@ -238,7 +254,19 @@ fn aws_json_call(
         return Err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown operation {op_name}.")));
     };
     let ctx = RequestContext { account: caller.account, region: caller.region, request_id: request_id.to_string() };
-    api::dispatch(&app.ecs, &ctx, op, body)
+    match op {
+        Target::Ecs(op) => api::dispatch(&app.ecs, &ctx, op, body),
+        Target::Logs(op) => logs::dispatch(&app.logs, &ctx, op, body),
+        // The secrets services check the operation name themselves.
+        Target::Secrets(service) => secrets::dispatch(&app.secrets, service, &ctx, op_name, body),
+    }
+}
+
+/// An operation of the service that owns the target's prefix.
+enum Target {
+    Ecs(Operation),
+    Logs(logs_model::Operation),
+    Secrets(SecretsService),
 }
 
 fn json_response(status: StatusCode, body: Bytes, request_id: &str, content_type: &'static str) -> Response<Full<Bytes>> {

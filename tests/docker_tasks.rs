@@ -367,7 +367,7 @@ async fn a_failing_health_check_makes_the_container_and_the_task_unhealthy() {
 #[tokio::test]
 async fn docker_kill_or_rm_of_an_essential_container_stops_its_task() {
     let s = DockerServer::start().await;
-    s.register("victim", vec![sh("main", "exec sleep 300").build()]).await;
+    s.register("victim", vec![sh("main", "exec sleep 300").build(), sh("side", "exec sleep 300").essential(false).build()]).await;
     let arns = [s.run_one("victim").await, String::new()];
     let killed = s.wait_running(&arns[0]).await;
     let arns = [arns[0].clone(), s.run_one("victim").await];
@@ -579,7 +579,7 @@ async fn every_task_container_carries_the_agents_labels_and_the_owner() {
 #[tokio::test]
 async fn the_namespace_holder_carries_the_agents_pause_labels() {
     let s = DockerServer::start().await;
-    s.register("paused", vec![sh("main", "exec sleep 300").build()]).await;
+    s.register("paused", vec![sh("main", "exec sleep 300").build(), sh("side", "exec sleep 300").essential(false).build()]).await;
     let arn = s.run_one("paused").await;
     let t = s.wait_running(&arn).await;
     let holder = holder_of(&s, &arn).await;
@@ -694,7 +694,7 @@ async fn a_stopped_tasks_containers_are_removed_after_the_cleanup_delay() {
 #[tokio::test]
 async fn reset_removes_running_tasks_containers_and_networks() {
     let s = DockerServer::start().await;
-    s.register("resettable", vec![sh("main", "exec sleep 300").build()])
+    s.register("resettable", vec![sh("main", "exec sleep 300").build(), sh("side", "exec sleep 300").essential(false).build()])
         .await;
     for _ in 0..2 {
         let arn = s.run_one("resettable").await;
@@ -702,8 +702,8 @@ async fn reset_removes_running_tasks_containers_and_networks() {
     }
     assert_eq!(
         s.owned_containers().await.len(),
-        4,
-        "two tasks, each a container and a namespace holder"
+        6,
+        "two tasks, each two containers and a namespace holder"
     );
     let r = s.server.raw("POST", "/_ecsbox/reset", &[], b"").await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -744,7 +744,7 @@ fn run_and_crash(owner: String) -> Vec<String> {
             .unwrap();
         let left = rt.block_on(async move {
             let s = DockerServer::start_as(&owner, &[], EngineGuard::new(vec![])).await;
-            s.register("left", vec![sh("main", "exec sleep 300").build()]).await;
+            s.register("left", vec![sh("main", "exec sleep 300").build(), sh("side", "exec sleep 300").essential(false).build()]).await;
             let arn = s.run_one("left").await;
             s.wait_running(&arn).await;
             let left: Vec<String> = s.owned_containers().await.into_iter().map(|c| c.id).collect();
@@ -770,7 +770,7 @@ async fn a_restart_with_the_same_instance_id_removes_only_its_own_leftovers() {
         let owner = owner.clone();
         tokio::task::spawn_blocking(move || run_and_crash(owner)).await.unwrap()
     };
-    assert_eq!(left.len(), 2, "the task's container and its namespace holder");
+    assert_eq!(left.len(), 3, "the task's two containers and its namespace holder");
     for id in &left {
         assert_eq!(
             docker.inspect_container(id).await.unwrap().status,
@@ -832,7 +832,7 @@ async fn two_instances_on_one_engine_keep_their_awsvpc_networks_apart() {
     let a = DockerServer::start().await;
     let b = DockerServer::start().await;
     for s in [&a, &b] {
-        s.register("net", vec![sh("main", "exec sleep 300").build()]).await;
+        s.register("net", vec![sh("main", "exec sleep 300").build(), sh("side", "exec sleep 300").essential(false).build()]).await;
     }
     let arn_a = a.run_one("net").await;
     let arn_b = b.run_one("net").await;
@@ -942,4 +942,29 @@ async fn bridge_tasks_publish_a_static_host_port() {
     assert_eq!(binding.protocol().map(|p| p.as_str()), Some("tcp"));
     let body = http_get_eventually("127.0.0.1", port, "/index.html", Duration::from_secs(10)).await;
     assert!(!body.trim().is_empty());
+}
+
+/// A task of one container needs no namespace holder: the container (always
+/// essential) sits on the awsvpc network itself, owns the task's address,
+/// and the task ends with it. Nothing is published on host ports.
+#[tokio::test]
+async fn a_one_container_awsvpc_task_owns_its_address_without_a_holder() {
+    let s = DockerServer::start().await;
+    s.register("solo", vec![sh("main", "exec httpd -f -p 8080").build()]).await;
+    let arn = s.run_one("solo").await;
+    let task = s.wait_running(&arn).await;
+    let containers = s.task_containers(&arn).await;
+    assert_eq!(containers.len(), 1, "{containers:#?}");
+    assert!(!containers[0].labels.contains_key("ecsbox.role"));
+    let ip = task.attachments()[0]
+        .details()
+        .iter()
+        .find(|d| d.name() == Some("privateIPv4Address"))
+        .and_then(|d| d.value())
+        .expect("an ENI address")
+        .to_string();
+    let inspected = docker_inspect(&containers[0].id).await;
+    let networks = inspected["NetworkSettings"]["Networks"].as_object().unwrap();
+    assert!(networks.values().any(|n| n["IPAddress"] == ip.as_str()), "{networks:#?}");
+    assert!(publishes_nothing(&inspected["NetworkSettings"]["Ports"]));
 }

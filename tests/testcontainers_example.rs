@@ -2,9 +2,10 @@
 //! start the ecsbox image, point the real `aws-sdk-ecs` at it, create a
 //! cluster and list it.
 //!
-//! Needs the image (`scripts/build-image.sh`) and a Docker engine; runs with
+//! Needs a Docker engine, the image (`scripts/build-image.sh`) and, for the
+//! task, the busybox test image (`scripts/build-test-images.sh`); runs with
 //! `cargo test --features testcontainers --test testcontainers_example`
-//! (scripts/test.sh does both).
+//! (scripts/test.sh does all of it).
 
 use ecsbox::testcontainers::Ecsbox;
 

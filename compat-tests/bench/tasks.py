@@ -26,8 +26,10 @@ It prints numbers and ratios; it never fails on timing. Exit status is 0
 unless something is broken (build, image, a server that does not start, a
 task that stops or never runs). Everything it created is removed at the end,
 also on error or Ctrl-C: POST /_ecsbox/reset, ecsbox stopped, then
-`docker rm -f` of every container carrying this run's labels and its networks.
-Traffic goes to 127.0.0.1 and the local Docker engine only.
+`docker rm -f` of every container carrying this run's labels and its networks
+(a network Docker 20.10 wrongly says still has active endpoints, moby#42119,
+is named in the output: only a dockerd restart frees it). Traffic goes to
+127.0.0.1 and the local Docker engine only; no venv needed (stdlib only).
 
 Environment: ECSBOX_BIN (use this binary, skip `cargo build --release`).
 """
@@ -642,10 +644,16 @@ def report(cold, single, batch, probe, events):
         "the task's, as AWS does), the app created while its holder starts, and one container put on the network "
         "with no holder. Compare its columns with each other; its totals exclude ecsbox's own work.")
     log(f"- {cp.CORES} cores are shared by ecsbox, dockerd, containerd, the Docker CLIs, this script and any other "
-        "work on the machine ('cores busy' above counts all of it).")
+        f"work on the machine ('cores busy' above counts all of it); at the end: {load_line()}.")
 
 
 # --------------------------------------------------------------------------
+
+
+def load_line():
+    """Other work on the machine moves every number here; say how much there was."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min)"
 
 
 def cleanup(server):
@@ -661,8 +669,23 @@ def cleanup(server):
     remove_containers(f"{OWNER_LABEL}={RUN_ID}")
     remove_containers(f"{BENCH_LABEL}={RUN_ID}")
     for network in (USER_NETWORK, AWSVPC_NETWORK):
-        if docker("network", "ls", "-q", "--filter", f"name=^{network}$", check=False):
-            docker("network", "rm", network, check=False)
+        remove_network(network)
+
+
+def remove_network(name, attempts=3):
+    """Removes a network this run created, retrying a little: after many
+    concurrent container removals Docker 20.10 can report an empty network as
+    still having "active endpoints" (moby/moby#42119); that goes only with
+    the next dockerd restart, which is not this script's to do."""
+    for attempt in range(attempts):
+        if not docker("network", "ls", "-q", "--filter", f"name=^{name}$", check=False):
+            return
+        result = subprocess.run(["docker", "network", "rm", name], capture_output=True, text=True)
+        if result.returncode == 0:
+            return
+        time.sleep(2)
+    log(f"cleanup: could not remove network {name}: {result.stderr.strip()} (no container is attached; "
+        f"see moby/moby#42119; `docker network rm {name}` after the next dockerd restart)")
 
 
 def main():
@@ -675,7 +698,8 @@ def main():
         server = ecsbox_server(binary, Path(tmp))
         events = EngineEvents()
         try:
-            log(f"machine: {cp.machine_line()}; Docker {docker('version', '--format', '{{.Server.Version}}')}")
+            log(f"machine: {cp.machine_line()}; Docker {docker('version', '--format', '{{.Server.Version}}')}; "
+                f"{load_line()}")
             log(f"ecsbox {binary} --instance-id {RUN_ID} --sigv4 off; image {IMAGE}, command {' '.join(COMMAND)}")
             docker("network", "create", "--label", f"{BENCH_LABEL}={RUN_ID}", USER_NETWORK)
             server.start()

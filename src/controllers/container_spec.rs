@@ -3,7 +3,7 @@
 //! `createContainer`, `agent/api/task/task.go` `DockerConfig` and
 //! `DockerHostConfig`): the agent's container name and labels, cpu shares
 //! with the agent's minimum of 2, memory limits, health check, linux
-//! parameters and log driver.
+//! parameters, log driver, mount points and volumesFrom.
 //!
 //! Pure functions: the caller decides the image, the network mode and any
 //! extra environment, and does the Docker work. `start_order` gives the
@@ -17,10 +17,12 @@ use crate::model::shapes::{
     PortMapping, TaskDefinition,
 };
 use crate::runtime::{
-    BindMount, ContainerSpec, ExtraHost, HealthCheck, LogConfig, NetworkMode, PortBinding,
-    Protocol, Tmpfs, Ulimit, OWNER_LABEL,
+    ContainerSpec, ExtraHost, HealthCheck, LogConfig, Mount, NetworkMode, PortBinding, Protocol,
+    Tmpfs, Ulimit, VolumesFrom, OWNER_LABEL,
 };
 use crate::state::arn;
+
+use super::volumes;
 
 /// The labels the ECS agent puts on every container it creates.
 pub const LABEL_CLUSTER: &str = "com.amazonaws.ecs.cluster";
@@ -114,7 +116,8 @@ pub fn container_spec(
             .as_ref()
             .map(health_check)
             .transpose()?,
-        mounts: bind_mounts(td, container)?,
+        mounts: mounts(td, &ctx.task_id, container)?,
+        volumes_from: volumes_from(td, &ctx.task_id, container)?,
         log_config: container.log_configuration.as_ref().and_then(log_config),
         tty: container.pseudo_terminal.unwrap_or(false),
         sysctls: sysctls(container),
@@ -151,7 +154,7 @@ pub fn docker_name(td: &TaskDefinition, container: &str, task_id: &str) -> Strin
 }
 
 /// 20 hex digits (80 bits), like the agent's `utils.RandHex()`.
-fn name_suffix(task_id: &str, container: &str) -> String {
+pub(crate) fn name_suffix(task_id: &str, container: &str) -> String {
     let a = fnv1a(&[task_id.as_bytes(), b"/", container.as_bytes()]);
     let b = fnv1a(&[container.as_bytes(), b"/", task_id.as_bytes()]);
     format!("{a:016x}{:04x}", b & 0xffff)
@@ -456,38 +459,75 @@ fn log_config(lc: &LogConfiguration) -> Option<LogConfig> {
     })
 }
 
-/// Host bind volumes only (`volumes[].host.sourcePath`); the other volume
-/// kinds and `volumesFrom` are left to the volumes work (issue 5).
-fn bind_mounts(
+/// `mountPoints`: each names a volume of the task definition, which
+/// `volumes::mount_source` turns into the host path or Docker volume that
+/// `volumes::prepare_task_volumes` makes ready for the task.
+fn mounts(
     td: &TaskDefinition,
+    task_id: &str,
     container: &ContainerDefinition,
-) -> Result<Vec<BindMount>, String> {
-    let volumes = td.volumes.as_deref().unwrap_or_default();
+) -> Result<Vec<Mount>, String> {
+    let declared = td.volumes.as_deref().unwrap_or_default();
     let mut mounts = Vec::new();
     for mp in container.mount_points.iter().flatten() {
         let source = mp
             .source_volume
             .as_deref()
             .ok_or("a mount point has no sourceVolume")?;
-        let volume = volumes
+        let volume = declared
             .iter()
             .find(|v| v.name.as_deref() == Some(source))
             .ok_or_else(|| format!("mount point names volume '{source}', which the task definition does not declare"))?;
-        // volumes: issue 5 (docker volumes, empty host volumes, EFS, ...).
-        let Some(host_path) = volume.host.as_ref().and_then(|h| h.source_path.clone()) else {
-            continue;
-        };
         let container_path = mp
             .container_path
             .clone()
+            .filter(|p| !p.is_empty())
             .ok_or_else(|| format!("mount point of volume '{source}' has no containerPath"))?;
-        mounts.push(BindMount {
-            source: host_path,
+        mounts.push(Mount {
+            source: volumes::mount_source(td, task_id, volume)?,
             container_path,
             read_only: mp.read_only.unwrap_or(false),
         });
     }
     Ok(mounts)
+}
+
+/// `volumesFrom` as Docker's VolumesFrom on the source container's Docker
+/// name, as the agent does: the container gets every mount of the source
+/// (read-only ones stay read-only; `readOnly` makes them all read-only).
+/// The source must be created first: `start_order` puts it in an earlier
+/// wave.
+fn volumes_from(
+    td: &TaskDefinition,
+    task_id: &str,
+    container: &ContainerDefinition,
+) -> Result<Vec<VolumesFrom>, String> {
+    let names: HashSet<&str> = td
+        .container_definitions
+        .iter()
+        .flatten()
+        .filter_map(|c| c.name.as_deref())
+        .collect();
+    container
+        .volumes_from
+        .iter()
+        .flatten()
+        .map(|from| {
+            let source = from
+                .source_container
+                .as_deref()
+                .ok_or("a volumesFrom entry has no sourceContainer")?;
+            if !names.contains(source) {
+                return Err(format!(
+                    "volumesFrom names container '{source}', which is not a container of the task"
+                ));
+            }
+            Ok(VolumesFrom {
+                container: docker_name(td, source, task_id),
+                read_only: from.read_only.unwrap_or(false),
+            })
+        })
+        .collect()
 }
 
 fn sysctls(container: &ContainerDefinition) -> HashMap<String, String> {
@@ -600,9 +640,11 @@ fn prerequisites(c: &ContainerDefinition) -> Vec<&str> {
 mod tests {
     use super::*;
     use crate::model::shapes::{
-        ContainerDependency, HostEntry, HostVolumeProperties, KernelCapabilities, KeyValuePair,
-        MountPoint, SystemControl, Tmpfs as EcsTmpfs, Ulimit as EcsUlimit, Volume,
+        ContainerDependency, DockerVolumeConfiguration, EFSVolumeConfiguration, HostEntry,
+        HostVolumeProperties, KernelCapabilities, KeyValuePair, MountPoint, SystemControl,
+        Tmpfs as EcsTmpfs, Ulimit as EcsUlimit, Volume, VolumeFrom,
     };
+    use crate::runtime::MountSource;
 
     const TASK_ARN: &str =
         "arn:aws:ecs:us-east-1:000000000000:task/web/0123456789abcdef0123456789abcdef";
@@ -1038,41 +1080,138 @@ mod tests {
         );
     }
 
-    #[test]
-    fn host_volumes_become_bind_mounts_and_other_volumes_wait() {
-        let mut c = container("web");
-        let mount = |v: &str, p: &str, ro| MountPoint {
+    fn mount(v: &str, p: &str, ro: bool) -> MountPoint {
+        MountPoint {
             source_volume: Some(v.into()),
             container_path: Some(p.into()),
             read_only: Some(ro),
-        };
+        }
+    }
+
+    fn volume(name: &str) -> Volume {
+        Volume {
+            name: Some(name.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_volume_kind_becomes_a_mount() {
+        let mut c = container("web");
         c.mount_points = Some(vec![
             mount("data", "/data", true),
             mount("scratch", "/scratch", false),
+            mount("cache", "/cache", false),
+            mount("shared", "/shared", false),
+            mount("files", "/files", true),
         ]);
         let mut t = td("bridge", vec![c.clone()]);
+        let docker = |scope: &str| DockerVolumeConfiguration {
+            scope: Some(scope.into()),
+            ..Default::default()
+        };
         t.volumes = Some(vec![
             Volume {
-                name: Some("data".into()),
                 host: Some(HostVolumeProperties {
                     source_path: Some("/srv/data".into()),
                 }),
-                ..Default::default()
+                ..volume("data")
+            },
+            volume("scratch"),
+            Volume {
+                docker_volume_configuration: Some(docker("task")),
+                ..volume("cache")
             },
             Volume {
-                name: Some("scratch".into()),
-                ..Default::default()
+                docker_volume_configuration: Some(docker("shared")),
+                ..volume("shared")
+            },
+            Volume {
+                efs_volume_configuration: Some(EFSVolumeConfiguration {
+                    file_system_id: Some("fs-12345678".into()),
+                    root_directory: Some("/app".into()),
+                    ..Default::default()
+                }),
+                ..volume("files")
             },
         ]);
-        let spec = container_spec(&ctx(NetworkMode::Bridge), &t, &c).unwrap();
+        let context = ctx(NetworkMode::Bridge);
+        let spec = container_spec(&context, &t, &c).unwrap();
+        let task_volume = |name: &str| MountSource::Volume {
+            name: volumes::task_scoped_name(&t, &context.task_id, name),
+            subpath: None,
+        };
+        let got: Vec<(MountSource, &str, bool)> = spec
+            .mounts
+            .iter()
+            .map(|m| (m.source.clone(), m.container_path.as_str(), m.read_only))
+            .collect();
         assert_eq!(
-            spec.mounts,
-            vec![BindMount {
-                source: "/srv/data".into(),
-                container_path: "/data".into(),
+            got,
+            vec![
+                (MountSource::HostPath("/srv/data".into()), "/data", true),
+                (task_volume("scratch"), "/scratch", false),
+                (task_volume("cache"), "/cache", false),
+                (
+                    MountSource::Volume {
+                        name: "shared".into(),
+                        subpath: None
+                    },
+                    "/shared",
+                    false
+                ),
+                (
+                    MountSource::Volume {
+                        name: "ecsbox-efs-fs-12345678".into(),
+                        subpath: Some("app".into())
+                    },
+                    "/files",
+                    true
+                ),
+            ]
+        );
+        // Each task gets its own task-scoped volumes.
+        let mut other = context.clone();
+        other.task_id = "fedcba9876543210fedcba9876543210".into();
+        let theirs = container_spec(&other, &t, &c).unwrap();
+        assert_ne!(theirs.mounts[1], spec.mounts[1]);
+        assert_eq!(theirs.mounts[3], spec.mounts[3], "one shared volume");
+        assert_eq!(theirs.mounts[4], spec.mounts[4], "one volume per file system");
+    }
+
+    #[test]
+    fn a_mount_of_an_undeclared_volume_is_an_error() {
+        let mut c = container("web");
+        c.mount_points = Some(vec![mount("ghost", "/ghost", false)]);
+        let t = td("bridge", vec![c.clone()]);
+        let err = container_spec(&ctx(NetworkMode::Bridge), &t, &c).unwrap_err();
+        assert!(err.contains("'ghost'"), "{err}");
+    }
+
+    #[test]
+    fn volumes_from_names_the_source_containers_docker_name() {
+        let data = container("data");
+        let mut app = container("app");
+        app.volumes_from = Some(vec![VolumeFrom {
+            source_container: Some("data".into()),
+            read_only: Some(true),
+        }]);
+        let t = td("bridge", vec![data, app.clone()]);
+        let context = ctx(NetworkMode::Bridge);
+        let spec = container_spec(&context, &t, &app).unwrap();
+        assert_eq!(
+            spec.volumes_from,
+            vec![VolumesFrom {
+                container: docker_name(&t, "data", &context.task_id),
                 read_only: true
             }]
         );
+        app.volumes_from = Some(vec![VolumeFrom {
+            source_container: Some("ghost".into()),
+            read_only: None,
+        }]);
+        let err = container_spec(&context, &t, &app).unwrap_err();
+        assert!(err.contains("'ghost'"), "{err}");
     }
 
     #[test]

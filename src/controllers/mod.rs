@@ -4,5 +4,6 @@
 pub mod container_spec;
 pub mod placement;
 pub mod tasks;
+pub mod volumes;
 pub mod service_planner;
 pub mod services;

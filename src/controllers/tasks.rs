@@ -259,95 +259,51 @@ impl TaskController {
         let network_mode = definition.network_mode.clone().unwrap_or_else(|| "bridge".into());
         let containers: Vec<ContainerDefinition> = definition.container_definitions.clone().unwrap_or_default();
 
-        // PROVISIONING: the task's network namespace (awsvpc).
-        let holder = if network_mode == "awsvpc" {
-            let holder = self.create_namespace_holder(&record_view).await.map_err(|e| StartFailure(format!("ResourceInitializationError: failed to set up the task network: {e}")))?;
-            self.containers.insert(holder.clone(), key.task_arn.clone());
-            if self.with_task(key, |r| r.runtime.namespace_holder = Some(holder.clone())).is_none() {
-                let _ = self.runtime.remove_container(&holder, RemoveOptions { force: true, volumes: true }).await;
-                return Err(StartFailure("Task was removed".into()));
+        // PROVISIONING: the task's network (awsvpc). A task of one container
+        // needs no holder: that container is essential, owns the namespace
+        // and the task ends with it. With more, a holder keeps the namespace
+        // while containers come and go, as the agent's pause container does.
+        let awsvpc = network_mode == "awsvpc";
+        let init_failed = |e: String| StartFailure(format!("ResourceInitializationError: failed to set up the task network: {e}"));
+        let network = if awsvpc { Some(self.ensure_awsvpc_network().await.map_err(init_failed)?) } else { None };
+        let holder = match &network {
+            Some(network) if containers.len() > 1 => {
+                let holder = self.create_namespace_holder(&record_view, network).await.map_err(init_failed)?;
+                self.containers.insert(holder.clone(), key.task_arn.clone());
+                if self.with_task(key, |r| r.runtime.namespace_holder = Some(holder.clone())).is_none() {
+                    let _ = self.runtime.remove_container(&holder, RemoveOptions { force: true, volumes: true }).await;
+                    return Err(StartFailure("Task was removed".into()));
+                }
+                Some(holder)
             }
-            Some(holder)
-        } else {
-            None
+            _ => None,
         };
         if self.wants_stop(key) {
             return Err(StartFailure("Task stopped before it started".into()));
         }
         self.advance(key, TaskStatus::Pending);
 
-        // PENDING: images, local first.
-        self.with_task(key, |r| r.task.pull_started_at = Some(epoch_now()));
-        let mut images = HashMap::new();
-        for c in &containers {
-            let image = c.image.clone().unwrap_or_default();
-            match self.runtime.ensure_image(&image).await {
-                Ok(info) => {
-                    images.insert(c.name.clone().unwrap_or_default(), info);
-                }
-                Err(e) => {
-                    let reason = format!("CannotPullContainerError: {e}");
-                    let name = c.name.clone().unwrap_or_default();
-                    self.with_task(key, |r| {
-                        if let Some(view) = r.container_mut(&name) {
-                            view.reason = Some(reason.clone());
-                        }
-                    });
-                    return Err(StartFailure(reason));
-                }
-            }
-        }
-        self.with_task(key, |r| r.task.pull_stopped_at = Some(epoch_now()));
-        if self.wants_stop(key) {
-            return Err(StartFailure("Task stopped before it started".into()));
-        }
-        self.advance(key, TaskStatus::Activating);
-
-        // ACTIVATING: create every container, then start them wave by wave.
-        let mode = match (&holder, network_mode.as_str()) {
-            (Some(h), _) => NetworkMode::Container(h.clone()),
-            (None, "host") => NetworkMode::Host,
-            (None, "none") => NetworkMode::None,
+        let mode = match (&holder, &network, network_mode.as_str()) {
+            (Some(h), _, _) => NetworkMode::Container(h.clone()),
+            (None, Some(n), _) => NetworkMode::Network { name: n.clone(), ipv4_address: None, aliases: vec![] },
+            (None, None, "host") => NetworkMode::Host,
+            (None, None, "none") => NetworkMode::None,
             _ => NetworkMode::Bridge,
         };
-        let mut ids = BTreeMap::new();
-        for c in &containers {
-            let name = c.name.clone().unwrap_or_default();
-            let info = &images[&name];
-            let ctx = SpecContext {
-                task_arn: key.task_arn.clone(),
-                task_id: record_view.id.clone(),
-                cluster_arn: arn::cluster(&key.region, &key.account, &record_view.cluster),
-                owner_id: self.owner.clone(),
-                image: info.reference.clone(),
-                network_mode: mode.clone(),
-                extra_env: vec![],
-                fargate: record_view.is_fargate(),
-                host_cpus: self.ready().await.host_cpus,
-            };
-            let spec = container_spec::container_spec(&ctx, &definition, c).map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?;
-            let id = self
-                .runtime
-                .create_container(&spec)
-                .await
-                .map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?;
-            self.containers.insert(id.clone(), key.task_arn.clone());
-            ids.insert(name.clone(), id.clone());
-            let digest = info.repo_digest.clone().map(|d| d.rsplit('@').next().unwrap_or(&d).to_string()).unwrap_or_else(|| info.id.clone());
-            let recorded = self.with_task(key, |r| {
-                r.runtime.containers.insert(name.clone(), id.clone());
-                if let Some(view) = r.container_mut(&name) {
-                    view.runtime_id = Some(id.clone());
-                    view.image_digest = Some(digest);
-                }
-            });
-            if recorded.is_none() {
-                // The task vanished (a reset) while its container was being
-                // created: nobody would ever remove this one.
-                let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
-                return Err(StartFailure("Task was removed".into()));
+        // The holder starts while images are looked up and the containers
+        // created: only starting the containers needs it running.
+        let holder_started = async {
+            match &holder {
+                Some(h) => self.runtime.start_container(h).await.map_err(|e| init_failed(e.to_string())),
+                None => Ok(()),
             }
-        }
+        };
+        let (started, created) = tokio::join!(holder_started, self.create_containers(key, &record_view, &definition, &containers, mode));
+        let ids = created?;
+        started?;
+        // Where the task's address is read from.
+        let namespace_owner = holder.clone().or_else(|| network.as_ref().and_then(|_| ids.values().next().cloned()));
+
         let waves = container_spec::start_order(&definition).map_err(|e| StartFailure(format!("CannotStartContainerError: {e}")))?;
         for wave in waves {
             for name in &wave {
@@ -382,7 +338,7 @@ impl TaskController {
         if self.wants_stop(key) {
             return Ok(());
         }
-        self.refresh_network(key, holder.as_deref()).await;
+        self.refresh_network(key, namespace_owner.as_deref()).await;
         self.with_task(key, |r| {
             let now = epoch_now();
             r.task.started_at = Some(now);
@@ -391,6 +347,82 @@ impl TaskController {
         });
         self.advance(key, TaskStatus::Running);
         Ok(())
+    }
+
+    /// PENDING -> ACTIVATING: the images (local first), then every container
+    /// created (not started), recorded in the task as it goes.
+    async fn create_containers(
+        &self,
+        key: &TaskKey,
+        record_view: &TaskRecord,
+        definition: &crate::model::shapes::TaskDefinition,
+        containers: &[ContainerDefinition],
+        mode: NetworkMode,
+    ) -> Result<BTreeMap<String, String>, StartFailure> {
+        self.with_task(key, |r| r.task.pull_started_at = Some(epoch_now()));
+        let mut images = HashMap::new();
+        for c in containers {
+            let name = c.name.clone().unwrap_or_default();
+            match self.runtime.ensure_image(c.image.as_deref().unwrap_or_default()).await {
+                Ok(info) => {
+                    images.insert(name, info);
+                }
+                Err(e) => {
+                    let reason = format!("CannotPullContainerError: {e}");
+                    self.with_task(key, |r| {
+                        if let Some(view) = r.container_mut(&name) {
+                            view.reason = Some(reason.clone());
+                        }
+                    });
+                    return Err(StartFailure(reason));
+                }
+            }
+        }
+        self.with_task(key, |r| r.task.pull_stopped_at = Some(epoch_now()));
+        if self.wants_stop(key) {
+            return Err(StartFailure("Task stopped before it started".into()));
+        }
+        self.advance(key, TaskStatus::Activating);
+
+        let mut ids = BTreeMap::new();
+        for c in containers {
+            let name = c.name.clone().unwrap_or_default();
+            let info = &images[&name];
+            let ctx = SpecContext {
+                task_arn: key.task_arn.clone(),
+                task_id: record_view.id.clone(),
+                cluster_arn: arn::cluster(&key.region, &key.account, &record_view.cluster),
+                owner_id: self.owner.clone(),
+                image: info.reference.clone(),
+                network_mode: mode.clone(),
+                extra_env: vec![],
+                fargate: record_view.is_fargate(),
+                host_cpus: self.ready().await.host_cpus,
+            };
+            let spec = container_spec::container_spec(&ctx, definition, c).map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?;
+            let id = self
+                .runtime
+                .create_container(&spec)
+                .await
+                .map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?;
+            self.containers.insert(id.clone(), key.task_arn.clone());
+            ids.insert(name.clone(), id.clone());
+            let digest = info.repo_digest.clone().map(|d| d.rsplit('@').next().unwrap_or(&d).to_string()).unwrap_or_else(|| info.id.clone());
+            let recorded = self.with_task(key, |r| {
+                r.runtime.containers.insert(name.clone(), id.clone());
+                if let Some(view) = r.container_mut(&name) {
+                    view.runtime_id = Some(id.clone());
+                    view.image_digest = Some(digest);
+                }
+            });
+            if recorded.is_none() {
+                // The task vanished (a reset) while its container was being
+                // created: nobody would ever remove this one.
+                let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
+                return Err(StartFailure("Task was removed".into()));
+            }
+        }
+        Ok(ids)
     }
 
     /// Waits until every `dependsOn` condition of a container holds, as the
@@ -554,8 +586,9 @@ impl TaskController {
         });
     }
 
-    async fn create_namespace_holder(&self, record: &TaskRecord) -> Result<String, String> {
-        let network = self.ensure_awsvpc_network().await?;
+    /// Creates (does not start) the container that holds the task's network
+    /// namespace on the awsvpc network.
+    async fn create_namespace_holder(&self, record: &TaskRecord, network: &str) -> Result<String, String> {
         let image = crate::runtime::pause::ensure_pause_image(self.runtime.as_ref()).await.map_err(|e| e.to_string())?;
         let mut labels = HashMap::new();
         labels.insert(OWNER_LABEL.to_string(), self.owner.clone());
@@ -571,15 +604,10 @@ impl TaskController {
             name: Some(format!("ecs-{}-{}-internalecspause-{}", record.family(), record.definition.revision.unwrap_or(0), &record.id[..12])),
             image,
             labels,
-            network_mode: NetworkMode::Network { name: network, ipv4_address: None, aliases: vec![] },
+            network_mode: NetworkMode::Network { name: network.to_string(), ipv4_address: None, aliases: vec![] },
             ..Default::default()
         };
-        let id = self.runtime.create_container(&spec).await.map_err(|e| e.to_string())?;
-        if let Err(e) = self.runtime.start_container(&id).await {
-            let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
-            return Err(e.to_string());
-        }
-        Ok(id)
+        self.runtime.create_container(&spec).await.map_err(|e| e.to_string())
     }
 
     /// The id of this instance's awsvpc network, created on first use. Tasks

@@ -4,6 +4,8 @@
 
 #[rustfmt::skip]
 pub mod enums;
+/// The CloudWatch Logs model, generated the same way.
+pub mod logs;
 #[rustfmt::skip]
 pub mod operations;
 #[rustfmt::skip]

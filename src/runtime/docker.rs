@@ -8,6 +8,7 @@
 mod convert;
 mod events;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io;
 use std::time::Duration;
@@ -18,7 +19,8 @@ use bollard::errors::Error as DockerError;
 use bollard::models::NetworkConnectRequest;
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, KillContainerOptions, ListContainersOptions,
-    ListNetworksOptions, LogsOptions, RemoveContainerOptions, StopContainerOptions,
+    ListNetworksOptions, ListVolumesOptions, LogsOptions, RemoveContainerOptions,
+    RemoveVolumeOptions, StatsOptions, StopContainerOptions,
 };
 use bollard::Docker;
 use futures_util::stream::{BoxStream, StreamExt};
@@ -151,6 +153,28 @@ impl DockerRuntime {
         Ok(())
     }
 
+    /// `spec` with every volume subpath mount turned into a bind of that
+    /// directory under the volume's mountpoint: engines before API 1.45 have
+    /// no `VolumeOptions.Subpath`, and a bind source that does not exist
+    /// is created by Docker. Only the local driver keeps its data under a
+    /// host directory.
+    async fn resolve_subpaths<'a>(&self, spec: &'a ContainerSpec) -> Result<Cow<'a, ContainerSpec>> {
+        let has_subpath = |m: &Mount| matches!(&m.source, MountSource::Volume { subpath: Some(_), .. });
+        if !spec.mounts.iter().any(has_subpath) {
+            return Ok(Cow::Borrowed(spec));
+        }
+        let mut resolved = spec.clone();
+        for mount in resolved.mounts.iter_mut().filter(|m| has_subpath(m)) {
+            let MountSource::Volume { name, subpath: Some(sub) } = &mount.source else {
+                continue;
+            };
+            let volume = self.inspect_volume(name).await?;
+            let path = subpath_under(&volume, sub)?;
+            mount.source = MountSource::HostPath(path);
+        }
+        Ok(Cow::Owned(resolved))
+    }
+
     /// The image reference to create from: the local name an ECR URI maps
     /// to, or the full URI if only that is present.
     async fn creatable_image(&self, reference: &str) -> Result<String> {
@@ -162,6 +186,26 @@ impl DockerRuntime {
             None => local_reference(reference),
         })
     }
+}
+
+/// The host directory `sub` of a local volume. `sub` is relative and has no
+/// `..`, so the bind cannot leave the volume.
+fn subpath_under(volume: &VolumeInfo, sub: &str) -> Result<String> {
+    let parts: Vec<&str> = sub.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    if parts.contains(&"..") {
+        return Err(RuntimeError::Engine(format!(
+            "volume subpath '{sub}' must stay inside volume {}",
+            volume.name
+        )));
+    }
+    if volume.driver != LOCAL_VOLUME_DRIVER || volume.mountpoint.is_empty() {
+        return Err(RuntimeError::Engine(format!(
+            "cannot mount a subpath of volume {}: its driver '{}' keeps no host directory",
+            volume.name, volume.driver
+        )));
+    }
+    let base = volume.mountpoint.trim_end_matches('/');
+    Ok(std::iter::once(base).chain(parts).collect::<Vec<_>>().join("/"))
 }
 
 /// `NAME:TAG` -> (`NAME`, `TAG`); `latest` when there is no tag.
@@ -352,7 +396,51 @@ impl ContainerRuntime for DockerRuntime {
         Ok(networks.into_iter().map(convert::network_info).collect())
     }
 
+    async fn create_volume(&self, spec: &VolumeSpec) -> Result<VolumeInfo> {
+        let created = self
+            .docker
+            .create_volume(convert::volume_create_request(spec))
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(convert::volume_info(created))
+    }
+
+    async fn inspect_volume(&self, name: &str) -> Result<VolumeInfo> {
+        let found = self
+            .docker
+            .inspect_volume(name)
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(convert::volume_info(found))
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        self.docker
+            .remove_volume(name, None::<RemoveVolumeOptions>)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    async fn list_volumes(&self, filters: &[LabelFilter]) -> Result<Vec<VolumeInfo>> {
+        let options = ListVolumesOptions {
+            filters: label_filters(filters),
+        };
+        let listed = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(listed
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(convert::volume_info)
+            .collect())
+    }
+
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
+        let spec = self.resolve_subpaths(spec).await?;
+        let spec = spec.as_ref();
         let image = self.creatable_image(&spec.image).await?;
         let options = CreateContainerOptions {
             name: spec.name.clone(),
@@ -456,6 +544,22 @@ impl ContainerRuntime for DockerRuntime {
         Ok(lines)
     }
 
+    async fn stats(&self, container: &str) -> Result<ContainerStats> {
+        // Not one-shot: the engine takes a second sample (about a second
+        // later) so that `precpu_stats` is filled, as `docker stats` shows it.
+        let options = StatsOptions {
+            stream: false,
+            one_shot: false,
+        };
+        let mut samples = self.docker.stats(container, Some(options));
+        let sample = samples
+            .next()
+            .await
+            .ok_or_else(|| RuntimeError::Engine(format!("the engine sent no stats for {container}")))?
+            .map_err(|e| self.error(e))?;
+        Ok(convert::container_stats(&sample))
+    }
+
     fn events(&self, filters: &[LabelFilter]) -> BoxStream<'static, RuntimeEvent> {
         events::container_events(self.docker.clone(), filters)
     }
@@ -516,6 +620,26 @@ mod tests {
             err.to_string().contains("DOCKER_HOST must look like"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn subpaths_stay_under_the_local_volume() {
+        let volume = VolumeInfo {
+            name: "ecsbox-efs-fs-1".into(),
+            driver: LOCAL_VOLUME_DRIVER.into(),
+            mountpoint: "/var/lib/docker/volumes/ecsbox-efs-fs-1/_data".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            subpath_under(&volume, "a/./b/").unwrap(),
+            "/var/lib/docker/volumes/ecsbox-efs-fs-1/_data/a/b"
+        );
+        assert!(subpath_under(&volume, "a/../../etc").is_err());
+        let remote = VolumeInfo {
+            driver: "rexray/efs".into(),
+            ..volume
+        };
+        assert!(subpath_under(&remote, "a").is_err());
     }
 
     #[test]

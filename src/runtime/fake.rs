@@ -41,6 +41,9 @@ struct FakeContainer {
     extra_networks: Vec<(String, Option<String>)>,
     logs: Vec<LogLine>,
     ignores_sigterm: bool,
+    /// Its own mounts plus those taken over with volumes-from, as Docker
+    /// records them at create.
+    mounts: Vec<Mount>,
 }
 
 struct FakeNetwork {
@@ -55,6 +58,7 @@ struct FakeState {
     pulls: Vec<String>,
     containers: HashMap<String, FakeContainer>,
     networks: HashMap<String, FakeNetwork>,
+    volumes: HashMap<String, VolumeInfo>,
     next_dynamic_port: u16,
     next_bridge_host: u32,
 }
@@ -295,6 +299,110 @@ impl FakeRuntime {
     }
 }
 
+/// Where the engine keeps a local volume's data.
+fn volume_mountpoint(name: &str) -> String {
+    format!("/var/lib/docker/volumes/{name}/_data")
+}
+
+fn new_volume(spec: &VolumeSpec) -> Result<VolumeInfo> {
+    let valid = spec.name.len() >= 2
+        && spec.name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && spec
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if !valid {
+        return Err(RuntimeError::Engine(format!(
+            "create {0}: \"{0}\" includes invalid characters for a local volume name, only \
+             \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, \
+             use absolute path",
+            spec.name
+        )));
+    }
+    Ok(VolumeInfo {
+        name: spec.name.clone(),
+        driver: spec
+            .driver
+            .clone()
+            .unwrap_or_else(|| LOCAL_VOLUME_DRIVER.into()),
+        mountpoint: volume_mountpoint(&spec.name),
+        labels: spec.labels.clone(),
+        options: spec.driver_opts.clone(),
+    })
+}
+
+fn no_such_volume(name: &str) -> RuntimeError {
+    RuntimeError::NotFound(format!("get {name}: no such volume"))
+}
+
+/// A new container's mounts as Docker sets them up at create: those of
+/// each volumes-from source (read-only if asked, else in their own mode),
+/// then its own, which win at the same path. A named volume that does not
+/// exist is created (local driver, no labels) unless only a subpath of it
+/// is wanted.
+fn effective_mounts(st: &mut FakeState, spec: &ContainerSpec) -> Result<Vec<Mount>> {
+    let mut inherited = Vec::new();
+    for from in &spec.volumes_from {
+        let source = find_or_404(st, &from.container)?;
+        inherited.extend(st.containers[&source].mounts.iter().map(|m| Mount {
+            read_only: m.read_only || from.read_only,
+            ..m.clone()
+        }));
+    }
+    for mount in &spec.mounts {
+        let MountSource::Volume { name, subpath } = &mount.source else {
+            continue;
+        };
+        if st.volumes.contains_key(name) {
+            continue;
+        }
+        if subpath.is_some() {
+            return Err(no_such_volume(name));
+        }
+        let volume = new_volume(&VolumeSpec {
+            name: name.clone(),
+            ..Default::default()
+        })?;
+        st.volumes.insert(name.clone(), volume);
+    }
+    let own_paths: Vec<&str> = spec.mounts.iter().map(|m| m.container_path.as_str()).collect();
+    inherited.retain(|m| !own_paths.contains(&m.container_path.as_str()));
+    inherited.extend(spec.mounts.iter().cloned());
+    Ok(inherited)
+}
+
+fn mount_info(m: &Mount) -> MountInfo {
+    match &m.source {
+        MountSource::HostPath(path) => MountInfo {
+            kind: MountKind::Bind,
+            name: None,
+            source: path.clone(),
+            destination: m.container_path.clone(),
+            read_only: m.read_only,
+        },
+        MountSource::Volume { name, subpath } => {
+            let mut source = volume_mountpoint(name);
+            if let Some(sub) = subpath {
+                source = format!("{source}/{}", sub.trim_matches('/'));
+            }
+            MountInfo {
+                // Docker reports a resolved subpath as the bind it became.
+                kind: if subpath.is_some() { MountKind::Bind } else { MountKind::Volume },
+                name: subpath.is_none().then(|| name.clone()),
+                source,
+                destination: m.container_path.clone(),
+                read_only: m.read_only,
+            }
+        }
+    }
+}
+
+fn uses_volume(c: &FakeContainer, volume: &str) -> bool {
+    c.mounts
+        .iter()
+        .any(|m| matches!(&m.source, MountSource::Volume { name, .. } if name == volume))
+}
+
 fn initial_health(spec: &ContainerSpec) -> HealthStatus {
     match &spec.health_check {
         Some(h) if h.test.first().map(String::as_str) != Some("NONE") => HealthStatus::Starting,
@@ -481,6 +589,68 @@ fn host_address((base, prefix): (Ipv4Addr, u8), host: u32) -> Ipv4Addr {
     Ipv4Addr::from((u32::from(base) & mask) | (host & !mask))
 }
 
+/// A stats document with Docker's shape: plausible, steadily growing
+/// numbers for a running container; zeros and Docker's "never" time for one
+/// that is not running, as the engine answers then.
+fn fake_stats(info: &ContainerInfo) -> ContainerStats {
+    use super::timestamp::format_rfc3339_nanos;
+    use serde_json::json;
+    let running = info.status == ContainerStatus::Running;
+    let now = SystemTime::now();
+    let up = info
+        .started_at
+        .and_then(|s| now.duration_since(s).ok())
+        .unwrap_or_default();
+    let cpu_ns = if running { 1_000_000 + up.as_nanos() as u64 / 100 } else { 0 };
+    let (read, preread) = if running {
+        let before = now - Duration::from_secs(1);
+        (format_rfc3339_nanos(now), format_rfc3339_nanos(before))
+    } else {
+        let never = "0001-01-01T00:00:00Z".to_string();
+        (never.clone(), never)
+    };
+    let cpu = |total: u64| {
+        json!({
+            "cpu_usage": {"total_usage": total, "usage_in_kernelmode": total / 4, "usage_in_usermode": total * 3 / 4},
+            "system_cpu_usage": if running { 10_000_000_000u64 + up.as_nanos() as u64 } else { 0 },
+            "online_cpus": if running { 4 } else { 0 },
+            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}
+        })
+    };
+    let networks: serde_json::Map<String, serde_json::Value> = info
+        .networks
+        .keys()
+        .enumerate()
+        .filter(|_| running)
+        .map(|(i, _)| {
+            let counters = json!({"rx_bytes": 1296, "rx_packets": 16, "rx_errors": 0, "rx_dropped": 0,
+                                  "tx_bytes": 0, "tx_packets": 0, "tx_errors": 0, "tx_dropped": 0});
+            (format!("eth{i}"), counters)
+        })
+        .collect();
+    let mut doc = json!({
+        "name": format!("/{}", info.name),
+        "id": info.id,
+        "read": read,
+        "preread": preread,
+        "pids_stats": {"current": u64::from(running)},
+        "blkio_stats": {"io_service_bytes_recursive": null, "io_serviced_recursive": null},
+        "num_procs": 0,
+        "storage_stats": {},
+        "cpu_stats": cpu(cpu_ns),
+        "precpu_stats": cpu(cpu_ns.saturating_sub(500_000)),
+        "memory_stats": if running {
+            json!({"usage": 4_194_304, "limit": info.memory_bytes.unwrap_or(8 << 30), "stats": {"cache": 0, "rss": 2_097_152}})
+        } else {
+            json!({})
+        },
+    });
+    if !networks.is_empty() {
+        doc["networks"] = serde_json::Value::Object(networks);
+    }
+    ContainerStats(doc)
+}
+
 /// `SIGKILL`, `KILL` or `9` to 9, for the signals the fake knows.
 fn signal_number(signal: &str) -> Option<i64> {
     let name = signal.trim_start_matches("SIG");
@@ -618,6 +788,58 @@ impl ContainerRuntime for FakeRuntime {
             .collect())
     }
 
+    async fn create_volume(&self, spec: &VolumeSpec) -> Result<VolumeInfo> {
+        let mut st = self.state.lock();
+        let wanted = new_volume(spec)?;
+        if let Some(existing) = st.volumes.get(&spec.name) {
+            if existing.driver != wanted.driver {
+                return Err(RuntimeError::Conflict(format!(
+                    "create {0}: volume name {0} already in use with driver \"{1}\"",
+                    spec.name, existing.driver
+                )));
+            }
+            return Ok(existing.clone());
+        }
+        st.volumes.insert(spec.name.clone(), wanted.clone());
+        Ok(wanted)
+    }
+
+    async fn inspect_volume(&self, name: &str) -> Result<VolumeInfo> {
+        let st = self.state.lock();
+        st.volumes.get(name).cloned().ok_or_else(|| no_such_volume(name))
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        let mut st = self.state.lock();
+        if !st.volumes.contains_key(name) {
+            return Err(no_such_volume(name));
+        }
+        let users: Vec<&str> = st
+            .containers
+            .iter()
+            .filter(|(_, c)| uses_volume(c, name))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        if !users.is_empty() {
+            return Err(RuntimeError::Conflict(format!(
+                "remove {name}: volume is in use - [{}]",
+                users.join(", ")
+            )));
+        }
+        st.volumes.remove(name);
+        Ok(())
+    }
+
+    async fn list_volumes(&self, filters: &[LabelFilter]) -> Result<Vec<VolumeInfo>> {
+        let st = self.state.lock();
+        Ok(st
+            .volumes
+            .values()
+            .filter(|v| all_match(filters, &v.labels))
+            .cloned()
+            .collect())
+    }
+
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
         let mut st = self.state.lock();
         let image = self.resolve_image(&st, &spec.image).ok_or_else(|| {
@@ -638,6 +860,7 @@ impl ContainerRuntime for FakeRuntime {
                  You have to remove (or rename) that container to be able to reuse that name."
             )));
         }
+        let mounts = effective_mounts(&mut st, spec)?;
         let info = ContainerInfo {
             id: id.clone(),
             name,
@@ -648,6 +871,8 @@ impl ContainerRuntime for FakeRuntime {
             memory_reservation_bytes: spec.memory_reservation_bytes,
             nano_cpus: spec.nano_cpus,
             cpu_shares: spec.cpu_shares,
+            mounts: mounts.iter().map(mount_info).collect(),
+            created_at: Some(SystemTime::now()),
             ..Default::default()
         };
         let container = FakeContainer {
@@ -656,6 +881,7 @@ impl ContainerRuntime for FakeRuntime {
             extra_networks: vec![],
             logs: vec![],
             ignores_sigterm: false,
+            mounts,
         };
         st.containers.insert(id.clone(), container);
         self.emit(&st, &id, ContainerEventKind::Create, &[]);
@@ -754,6 +980,12 @@ impl ContainerRuntime for FakeRuntime {
         let st = self.state.lock();
         let id = find_or_404(&st, container)?;
         Ok(st.containers[&id].logs.clone())
+    }
+
+    async fn stats(&self, container: &str) -> Result<ContainerStats> {
+        let st = self.state.lock();
+        let id = find_or_404(&st, container)?;
+        Ok(fake_stats(&st.containers[&id].info))
     }
 
     fn events(&self, filters: &[LabelFilter]) -> BoxStream<'static, RuntimeEvent> {

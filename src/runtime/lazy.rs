@@ -67,6 +67,18 @@ impl ContainerRuntime for LazyDocker {
     async fn list_networks(&self, filters: &[LabelFilter]) -> Result<Vec<NetworkInfo>> {
         self.get().await.list_networks(filters).await
     }
+    async fn create_volume(&self, spec: &VolumeSpec) -> Result<VolumeInfo> {
+        self.get().await.create_volume(spec).await
+    }
+    async fn inspect_volume(&self, name: &str) -> Result<VolumeInfo> {
+        self.get().await.inspect_volume(name).await
+    }
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        self.get().await.remove_volume(name).await
+    }
+    async fn list_volumes(&self, filters: &[LabelFilter]) -> Result<Vec<VolumeInfo>> {
+        self.get().await.list_volumes(filters).await
+    }
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
         self.get().await.create_container(spec).await
     }
@@ -90,6 +102,9 @@ impl ContainerRuntime for LazyDocker {
     }
     async fn logs(&self, container: &str) -> Result<Vec<LogLine>> {
         self.get().await.logs(container).await
+    }
+    async fn stats(&self, container: &str) -> Result<ContainerStats> {
+        self.get().await.stats(container).await
     }
     fn events(&self, filters: &[LabelFilter]) -> BoxStream<'static, RuntimeEvent> {
         let this = self.clone();

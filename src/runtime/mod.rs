@@ -22,7 +22,7 @@ use futures_util::stream::BoxStream;
 
 pub use types::*;
 
-/// Label on every container and network ecsbox creates; its value is the id
+/// Label on every container, network and volume ecsbox creates; its value is the id
 /// of the emulator instance that owns them. ecsbox never touches an object
 /// without it, and on start reconciles the ones with its own id.
 pub const OWNER_LABEL: &str = "ecsbox.owner";
@@ -109,6 +109,18 @@ pub trait ContainerRuntime: Send + Sync {
     ) -> Result<()>;
     async fn list_networks(&self, filters: &[LabelFilter]) -> Result<Vec<NetworkInfo>>;
 
+    /// Creates a named volume. As Docker does, a volume of that name that
+    /// already exists is answered as it is (its labels and options are not
+    /// changed), unless its driver differs (`Conflict`).
+    async fn create_volume(&self, spec: &VolumeSpec) -> Result<VolumeInfo>;
+    /// `NotFound` when there is no volume of that name.
+    async fn inspect_volume(&self, name: &str) -> Result<VolumeInfo>;
+    /// `NotFound` when absent; `Conflict` while any container, running or
+    /// not, uses it.
+    async fn remove_volume(&self, name: &str) -> Result<()>;
+    /// Every volume that matches all `filters`.
+    async fn list_volumes(&self, filters: &[LabelFilter]) -> Result<Vec<VolumeInfo>>;
+
     /// Creates (does not start) a container; returns its id. The image is
     /// taken "local first" as in `image`.
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String>;
@@ -124,6 +136,10 @@ pub trait ContainerRuntime: Send + Sync {
     async fn list_containers(&self, filters: &[LabelFilter]) -> Result<Vec<ContainerSummary>>;
     /// Everything the container wrote to stdout and stderr so far.
     async fn logs(&self, container: &str) -> Result<Vec<LogLine>>;
+    /// One sample of the container's resource usage (`docker stats
+    /// --no-stream`): the engine waits for a second sample so that
+    /// `precpu_stats` is filled and a CPU percentage can be computed from it.
+    async fn stats(&self, container: &str) -> Result<ContainerStats>;
 
     /// Container events (create, start, die, kill, stop, oom, health_status,
     /// destroy) of containers matching all `filters`, from the moment of the

@@ -29,6 +29,45 @@ pub fn from_unix_nanos(nanos: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
 }
 
+/// RFC 3339 in UTC the way Go (and so Docker and the ECS agent) writes
+/// times in JSON: nanoseconds with trailing zeros dropped, e.g.
+/// `2020-10-02T00:15:07.62091233Z`, and no fraction on a whole second.
+pub fn format_rfc3339_nanos(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let fraction = match d.subsec_nanos() {
+        0 => String::new(),
+        n => format!(".{n:09}").trim_end_matches('0').to_string(),
+    };
+    format!("{}{fraction}Z", format_whole_seconds(d.as_secs()))
+}
+
+/// RFC 3339 in UTC to the second, e.g. `2024-05-01T18:34:56Z` (the form of
+/// `Expiration` in AWS credentials).
+pub fn format_rfc3339_seconds(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    format!("{}Z", format_whole_seconds(d.as_secs()))
+}
+
+fn format_whole_seconds(secs: u64) -> String {
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// The date of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
     let mut it = s.split('-');
     let y = it.next()?.parse().ok()?;
@@ -129,6 +168,24 @@ mod tests {
             "2024-01-01",
         ] {
             assert_eq!(parse_docker_time(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn formats_like_go_rfc3339_nano() {
+        let t = parse_docker_time("2020-10-02T00:15:07.620912330Z").unwrap();
+        assert_eq!(format_rfc3339_nanos(t), "2020-10-02T00:15:07.62091233Z");
+        let whole = parse_docker_time("2000-02-29T23:59:59Z").unwrap();
+        assert_eq!(format_rfc3339_nanos(whole), "2000-02-29T23:59:59Z");
+        assert_eq!(format_rfc3339_seconds(t), "2020-10-02T00:15:07Z");
+        assert_eq!(format_rfc3339_seconds(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn formatting_round_trips_through_parsing() {
+        for secs in [0u64, 951_868_800, 1_714_566_896, 4_102_444_800] {
+            let t = UNIX_EPOCH + Duration::new(secs, 123_456_789);
+            assert_eq!(parse_docker_time(&format_rfc3339_nanos(t)), Some(t), "{secs}");
         }
     }
 

@@ -182,11 +182,83 @@ pub struct HealthCheck {
     pub start_period: Option<Duration>,
 }
 
-/// A host path (or named volume) mounted into the container.
+/// Where the data of a mount comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BindMount {
-    pub source: String,
+pub enum MountSource {
+    /// A directory of the engine's host (`docker run -v /srv/data:/data`).
+    HostPath(String),
+    /// A named Docker volume. Docker creates a missing one (local driver,
+    /// no labels) when the container is created, so create it first when
+    /// its driver or labels matter. `subpath` mounts only that directory of
+    /// the volume (relative, no `..`), created if missing; the volume must
+    /// exist then and use the `local` driver.
+    Volume {
+        name: String,
+        subpath: Option<String>,
+    },
+}
+
+/// A host directory or a named volume mounted into the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub source: MountSource,
     pub container_path: String,
+    pub read_only: bool,
+}
+
+/// Docker's `--volumes-from`: the container gets every mount of
+/// `container` (id or name, which must exist when this one is created) at
+/// the same paths; `read_only` makes all of them read-only, otherwise each
+/// keeps its own mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumesFrom {
+    pub container: String,
+    pub read_only: bool,
+}
+
+/// A named Docker volume to create.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VolumeSpec {
+    pub name: String,
+    /// None: Docker's `local` driver.
+    pub driver: Option<String>,
+    pub driver_opts: HashMap<String, String>,
+    pub labels: HashMap<String, String>,
+}
+
+/// What the engine says about a named volume.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VolumeInfo {
+    pub name: String,
+    pub driver: String,
+    /// Where the volume's data is on the engine's host (local driver).
+    pub mountpoint: String,
+    pub labels: HashMap<String, String>,
+    pub options: HashMap<String, String>,
+}
+
+/// The driver Docker uses when none is given.
+pub const LOCAL_VOLUME_DRIVER: &str = "local";
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MountKind {
+    #[default]
+    Bind,
+    Volume,
+    Tmpfs,
+    Other,
+}
+
+/// One mount of a created container, as `docker inspect` reports it
+/// (`Mounts[]`): binds, volumes, and those taken over with volumes-from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MountInfo {
+    pub kind: MountKind,
+    /// The volume's name (volumes only).
+    pub name: Option<String>,
+    /// The path on the engine's host.
+    pub source: String,
+    pub destination: String,
     pub read_only: bool,
 }
 
@@ -237,7 +309,8 @@ pub struct ContainerSpec {
     pub dns_servers: Vec<String>,
     pub dns_search_domains: Vec<String>,
     pub health_check: Option<HealthCheck>,
-    pub mounts: Vec<BindMount>,
+    pub mounts: Vec<Mount>,
+    pub volumes_from: Vec<VolumesFrom>,
     pub log_config: Option<LogConfig>,
     pub init: bool,
     pub tty: bool,
@@ -346,6 +419,8 @@ pub struct ContainerInfo {
     pub oom_killed: bool,
     /// The engine's error, e.g. why the process could not be started.
     pub error: Option<String>,
+    /// When the container was created (Docker's `Created`).
+    pub created_at: Option<SystemTime>,
     pub started_at: Option<SystemTime>,
     pub finished_at: Option<SystemTime>,
     pub health: HealthStatus,
@@ -360,6 +435,8 @@ pub struct ContainerInfo {
     pub memory_reservation_bytes: Option<i64>,
     pub nano_cpus: Option<i64>,
     pub cpu_shares: Option<i64>,
+    /// Binds and volumes, in Docker's order.
+    pub mounts: Vec<MountInfo>,
 }
 
 /// One line of `docker ps -a` (enough to reconcile leftovers by label).
@@ -425,3 +502,11 @@ pub enum RuntimeEvent {
     /// events may have been missed, so re-inspect what you track.
     Reconnected,
 }
+
+/// One sample of a container's resource usage: the document of Docker's
+/// stats API (`GET /containers/{id}/stats?stream=false`) with Docker's own
+/// field names (`read`, `preread`, `cpu_stats`, `precpu_stats`,
+/// `memory_stats`, `networks`, `blkio_stats`, `pids_stats`, ...). It stays
+/// JSON because the task metadata endpoint hands it to containers as is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerStats(pub serde_json::Value);

@@ -56,6 +56,18 @@ impl ContainerRuntime for Unavailable {
     async fn list_networks(&self, _filters: &[LabelFilter]) -> Result<Vec<NetworkInfo>> {
         self.fail()
     }
+    async fn create_volume(&self, _spec: &VolumeSpec) -> Result<VolumeInfo> {
+        self.fail()
+    }
+    async fn inspect_volume(&self, _name: &str) -> Result<VolumeInfo> {
+        self.fail()
+    }
+    async fn remove_volume(&self, _name: &str) -> Result<()> {
+        self.fail()
+    }
+    async fn list_volumes(&self, _filters: &[LabelFilter]) -> Result<Vec<VolumeInfo>> {
+        self.fail()
+    }
     async fn create_container(&self, _spec: &ContainerSpec) -> Result<String> {
         self.fail()
     }
@@ -78,6 +90,9 @@ impl ContainerRuntime for Unavailable {
         self.fail()
     }
     async fn logs(&self, _container: &str) -> Result<Vec<LogLine>> {
+        self.fail()
+    }
+    async fn stats(&self, _container: &str) -> Result<ContainerStats> {
         self.fail()
     }
     /// Nothing ever happens without an engine; the stream stays open.

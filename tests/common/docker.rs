@@ -12,12 +12,15 @@
 
 use crate::common::TestServer;
 use aws_sdk_ecs::types::{
-    AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType, NetworkConfiguration, NetworkMode, Task,
+    AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType, NetworkConfiguration,
+    NetworkMode, Task,
 };
 use clap::Parser;
 use ecsbox::config::Config;
 use ecsbox::runtime::docker::DockerRuntime;
-use ecsbox::runtime::{ContainerInfo, ContainerRuntime, ContainerSpec, LabelFilter, RemoveOptions, OWNER_LABEL};
+use ecsbox::runtime::{
+    ContainerInfo, ContainerRuntime, ContainerSpec, LabelFilter, RemoveOptions, OWNER_LABEL,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
@@ -69,7 +72,11 @@ pub fn config(id: &str, extra: &[&str]) -> Config {
 }
 
 pub async fn engine() -> Arc<DockerRuntime> {
-    Arc::new(DockerRuntime::connect().await.expect("the Docker engine is reachable"))
+    Arc::new(
+        DockerRuntime::connect()
+            .await
+            .expect("the Docker engine is reachable"),
+    )
 }
 
 /// Removes, on drop, every container and network owned by `owners` and
@@ -168,7 +175,11 @@ impl DockerServer {
         let docker = engine().await;
         let server = TestServer::start_on(config(owner, flags), docker.clone()).await;
         let ecs = server.client();
-        ecs.create_cluster().cluster_name(CLUSTER).send().await.unwrap();
+        ecs.create_cluster()
+            .cluster_name(CLUSTER)
+            .send()
+            .await
+            .unwrap();
         DockerServer {
             server,
             ecs,
@@ -183,7 +194,13 @@ impl DockerServer {
         self.register_sized(family, "256", "512", containers).await
     }
 
-    pub async fn register_sized(&self, family: &str, cpu: &str, memory: &str, containers: Vec<ContainerDefinition>) {
+    pub async fn register_sized(
+        &self,
+        family: &str,
+        cpu: &str,
+        memory: &str,
+        containers: Vec<ContainerDefinition>,
+    ) {
         self.ecs
             .register_task_definition()
             .family(family)
@@ -211,7 +228,10 @@ impl DockerServer {
             .await
             .unwrap_or_else(|e| panic!("run {family}: {e:?}"));
         assert!(out.failures().is_empty(), "{:?}", out.failures());
-        out.tasks().iter().map(|t| t.task_arn().unwrap().to_string()).collect()
+        out.tasks()
+            .iter()
+            .map(|t| t.task_arn().unwrap().to_string())
+            .collect()
     }
 
     /// Registers an EC2 task definition in bridge mode.
@@ -240,7 +260,10 @@ impl DockerServer {
             .await
             .unwrap_or_else(|e| panic!("run {family}: {e:?}"));
         assert!(out.failures().is_empty(), "{:?}", out.failures());
-        out.tasks().iter().map(|t| t.task_arn().unwrap().to_string()).collect()
+        out.tasks()
+            .iter()
+            .map(|t| t.task_arn().unwrap().to_string())
+            .collect()
     }
 
     pub async fn run_one(&self, family: &str) -> String {
@@ -267,7 +290,13 @@ impl DockerServer {
         self.wait_for_within(arn, what, DEADLINE, done).await
     }
 
-    pub async fn wait_for_within(&self, arn: &str, what: &str, limit: Duration, done: impl Fn(&Task) -> bool) -> Task {
+    pub async fn wait_for_within(
+        &self,
+        arn: &str,
+        what: &str,
+        limit: Duration,
+        done: impl Fn(&Task) -> bool,
+    ) -> Task {
         let deadline = Instant::now() + limit;
         loop {
             let task = self.describe(arn).await;
@@ -282,7 +311,8 @@ impl DockerServer {
     }
 
     pub async fn wait_status(&self, arn: &str, status: &str) -> Task {
-        self.wait_for(arn, status, |t| t.last_status() == Some(status)).await
+        self.wait_for(arn, status, |t| t.last_status() == Some(status))
+            .await
     }
 
     /// Waits for RUNNING, failing at once if the task stops instead.
@@ -338,7 +368,10 @@ impl DockerServer {
 }
 
 /// A busybox container made by hand (not through ecsbox), running.
-pub async fn hand_made_container(docker: &DockerRuntime, labels: HashMap<String, String>) -> String {
+pub async fn hand_made_container(
+    docker: &DockerRuntime,
+    labels: HashMap<String, String>,
+) -> String {
     let spec = ContainerSpec {
         image: BUSYBOX.into(),
         labels,
@@ -352,7 +385,12 @@ pub async fn hand_made_container(docker: &DockerRuntime, labels: HashMap<String,
 
 pub fn awsvpc() -> NetworkConfiguration {
     NetworkConfiguration::builder()
-        .awsvpc_configuration(AwsVpcConfiguration::builder().subnets("subnet-0e2a7").build().unwrap())
+        .awsvpc_configuration(
+            AwsVpcConfiguration::builder()
+                .subnets("subnet-0e2a7")
+                .build()
+                .unwrap(),
+        )
         .build()
 }
 
@@ -433,7 +471,10 @@ pub async fn http_get(ip: &str, port: u16, path: &str) -> Result<String, String>
         .map_err(|_| "connect timed out".to_string())?
         .map_err(|e| e.to_string())?;
     let request = format!("GET {path} HTTP/1.0\r\nHost: {ip}\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
     tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf))
         .await
@@ -445,7 +486,10 @@ pub async fn http_get(ip: &str, port: u16, path: &str) -> Result<String, String>
     if !text.starts_with("HTTP/") {
         return Err(format!("no HTTP response: {text:?}"));
     }
-    Ok(text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or(text))
+    Ok(text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or(text))
 }
 
 /// `http_get` until it answers, for up to `limit` (a server in a container
@@ -455,7 +499,9 @@ pub async fn http_get_eventually(ip: &str, port: u16, path: &str, limit: Duratio
     loop {
         match http_get(ip, port, path).await {
             Ok(body) => return body,
-            Err(e) if Instant::now() > deadline => panic!("http://{ip}:{port}{path} never answered: {e}"),
+            Err(e) if Instant::now() > deadline => {
+                panic!("http://{ip}:{port}{path} never answered: {e}")
+            }
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }

@@ -21,12 +21,23 @@ impl TestServer {
 
     /// A server on the in-memory fake container runtime.
     pub async fn start_with(config: Config) -> Self {
-        Self::start_on(config, std::sync::Arc::new(ecsbox::runtime::fake::FakeRuntime::new())).await
+        Self::start_on(
+            config,
+            std::sync::Arc::new(ecsbox::runtime::fake::FakeRuntime::new()),
+        )
+        .await
     }
 
-    pub async fn start_on(config: Config, runtime: std::sync::Arc<dyn ecsbox::runtime::ContainerRuntime>) -> Self {
+    pub async fn start_on(
+        config: Config,
+        runtime: std::sync::Arc<dyn ecsbox::runtime::ContainerRuntime>,
+    ) -> Self {
         let (addr, app, shutdown) = ecsbox::server::spawn_for_tests(config, runtime).await;
-        TestServer { addr, app, _shutdown: shutdown }
+        TestServer {
+            addr,
+            app,
+            _shutdown: shutdown,
+        }
     }
 
     pub fn endpoint(&self) -> String {
@@ -51,9 +62,19 @@ impl TestServer {
     }
 
     /// Sends one raw HTTP/1.1 request and returns (status, headers, body).
-    pub async fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> RawResponse {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> RawResponse {
         let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
-        let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\nconnection: close\r\n", self.addr, body.len());
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
+            self.addr,
+            body.len()
+        );
         for (k, v) in headers {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -77,7 +98,12 @@ impl TestServer {
         self.raw(
             "POST",
             "/",
-            &[("x-amz-target", &target), ("content-type", "application/x-amz-json-1.1"), ("x-amz-date", &date), ("authorization", &auth)],
+            &[
+                ("x-amz-target", &target),
+                ("content-type", "application/x-amz-json-1.1"),
+                ("x-amz-date", &date),
+                ("authorization", &auth),
+            ],
             body.as_bytes(),
         )
         .await
@@ -96,13 +122,32 @@ impl RawResponse {
         let text = String::from_utf8_lossy(buf);
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
         let mut lines = head.lines();
-        let status = lines.next().unwrap_or("").split_whitespace().nth(1).unwrap_or("0").parse().unwrap();
-        let headers = lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))).collect();
-        RawResponse { status, headers, body: body.to_string() }
+        let status = lines
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("0")
+            .parse()
+            .unwrap();
+        let headers = lines
+            .filter_map(|l| {
+                l.split_once(':')
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            })
+            .collect();
+        RawResponse {
+            status,
+            headers,
+            body: body.to_string(),
+        }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == &name.to_ascii_lowercase()).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == &name.to_ascii_lowercase())
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -119,5 +164,8 @@ pub fn code<E, R>(err: &aws_sdk_ecs::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_ecs::error::ProvideErrorMetadata,
 {
-    err.as_service_error().and_then(|e| e.code()).unwrap_or("<not a service error>").to_string()
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .unwrap_or("<not a service error>")
+        .to_string()
 }

@@ -2,14 +2,14 @@
 //! models, both ways. Pure functions: no I/O here.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum,
     ContainerSummary as DockerSummary, ContainerSummaryStateEnum, EndpointIpamConfig,
     EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig, HostConfigLogConfig, Ipam,
-    IpamConfig, Network, NetworkCreateRequest, NetworkingConfig, PortBinding as DockerPortBinding,
-    PortMap, ResourcesUlimits,
+    IpamConfig, MountPoint, Network, NetworkCreateRequest, NetworkingConfig,
+    PortBinding as DockerPortBinding, PortMap, ResourcesUlimits, Volume, VolumeCreateRequest,
 };
 
 use crate::runtime::timestamp::parse_docker_time;
@@ -58,6 +58,7 @@ fn host_config(spec: &ContainerSpec) -> HostConfig {
         dns: non_empty(spec.dns_servers.clone()),
         dns_search: non_empty(spec.dns_search_domains.clone()),
         binds: non_empty(spec.mounts.iter().map(bind).collect()),
+        volumes_from: non_empty(spec.volumes_from.iter().map(volumes_from).collect()),
         log_config: spec.log_config.as_ref().map(|l| HostConfigLogConfig {
             typ: Some(l.driver.clone()),
             config: Some(l.options.clone().into_iter().collect()),
@@ -137,9 +138,36 @@ fn ulimit(u: &Ulimit) -> ResourcesUlimits {
     }
 }
 
-fn bind(m: &BindMount) -> String {
+/// Docker's `Binds` entry: `SOURCE:PATH[:ro]`, SOURCE a host path or a
+/// volume name. A volume `subpath` must have been resolved to a host path
+/// before (`DockerRuntime::resolve_subpaths`): API 1.41 engines cannot
+/// mount part of a volume.
+fn bind(m: &Mount) -> String {
+    let source = match &m.source {
+        MountSource::HostPath(path) => path,
+        MountSource::Volume { name, subpath } => {
+            debug_assert!(subpath.is_none(), "unresolved volume subpath");
+            name
+        }
+    };
     let mode = if m.read_only { ":ro" } else { "" };
-    format!("{}:{}{mode}", m.source, m.container_path)
+    format!("{source}:{}{mode}", m.container_path)
+}
+
+/// Docker's `VolumesFrom` entry: `CONTAINER[:ro]`.
+fn volumes_from(v: &VolumesFrom) -> String {
+    let mode = if v.read_only { ":ro" } else { "" };
+    format!("{}{mode}", v.container)
+}
+
+pub fn volume_create_request(spec: &VolumeSpec) -> VolumeCreateRequest {
+    VolumeCreateRequest {
+        name: Some(spec.name.clone()),
+        driver: spec.driver.clone(),
+        driver_opts: Some(spec.driver_opts.clone()),
+        labels: Some(spec.labels.clone()),
+        ..Default::default()
+    }
 }
 
 fn health_config(h: &HealthCheck) -> HealthConfig {
@@ -193,6 +221,7 @@ fn non_empty_map<K, V>(m: HashMap<K, V>) -> Option<HashMap<K, V>> {
 // ---- Docker to infos -------------------------------------------------------
 
 pub fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
+    let created_at = created_at(&r);
     let state = r.state.unwrap_or_default();
     let host = r.host_config.unwrap_or_default();
     let net = r.network_settings.unwrap_or_default();
@@ -222,6 +251,7 @@ pub fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
         exit_code,
         oom_killed: state.oom_killed.unwrap_or(false),
         error,
+        created_at,
         started_at,
         finished_at,
         health: health.status.map(health_from_docker).unwrap_or_default(),
@@ -240,6 +270,51 @@ pub fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
         memory_reservation_bytes: positive(host.memory_reservation),
         nano_cpus: positive(host.nano_cpus),
         cpu_shares: positive(host.cpu_shares),
+        mounts: r.mounts.unwrap_or_default().into_iter().map(mount_info).collect(),
+    }
+}
+
+/// Docker's `Created`. bollard types it as a string, or as a date when
+/// another crate turns on its `time` feature; its serializer writes RFC 3339
+/// either way, so the value goes through it.
+fn created_at(r: &ContainerInspectResponse) -> Option<SystemTime> {
+    let only_created = ContainerInspectResponse {
+        created: r.created.clone(),
+        ..Default::default()
+    };
+    let json = serde_json::to_value(only_created).ok()?;
+    json.get("Created")?.as_str().and_then(parse_docker_time)
+}
+
+/// Docker's stats document as the engine sent it (bollard's model keeps
+/// Docker's field names when serialized back).
+pub fn container_stats(sample: &bollard::models::ContainerStatsResponse) -> ContainerStats {
+    ContainerStats(serde_json::to_value(sample).unwrap_or(serde_json::Value::Null))
+}
+
+fn mount_info(m: MountPoint) -> MountInfo {
+    let kind = match m.typ.as_deref() {
+        Some("bind") => MountKind::Bind,
+        Some("volume") => MountKind::Volume,
+        Some("tmpfs") => MountKind::Tmpfs,
+        _ => MountKind::Other,
+    };
+    MountInfo {
+        kind,
+        name: m.name.filter(|n| !n.is_empty()),
+        source: m.source.unwrap_or_default(),
+        destination: m.destination.unwrap_or_default(),
+        read_only: !m.rw.unwrap_or(true),
+    }
+}
+
+pub fn volume_info(v: Volume) -> VolumeInfo {
+    VolumeInfo {
+        name: v.name,
+        driver: v.driver,
+        mountpoint: v.mountpoint,
+        labels: v.labels,
+        options: v.options,
     }
 }
 
@@ -419,12 +494,27 @@ mod tests {
 
     #[test]
     fn binds_and_health_check_are_docker_shaped() {
-        let m = BindMount {
-            source: "/h".into(),
+        let m = Mount {
+            source: MountSource::HostPath("/h".into()),
             container_path: "/c".into(),
             read_only: true,
         };
         assert_eq!(bind(&m), "/h:/c:ro");
+        let v = Mount {
+            source: MountSource::Volume {
+                name: "ecsbox-efs-fs-1".into(),
+                subpath: None,
+            },
+            container_path: "/mnt".into(),
+            read_only: false,
+        };
+        assert_eq!(bind(&v), "ecsbox-efs-fs-1:/mnt");
+        let from = |read_only| VolumesFrom {
+            container: "ecs-app-1-data-00".into(),
+            read_only,
+        };
+        assert_eq!(volumes_from(&from(true)), "ecs-app-1-data-00:ro");
+        assert_eq!(volumes_from(&from(false)), "ecs-app-1-data-00");
         let h = health_config(&HealthCheck {
             test: vec!["CMD-SHELL".into(), "true".into()],
             interval: Some(Duration::from_secs(5)),

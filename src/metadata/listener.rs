@@ -1,0 +1,102 @@
+//! Where the task endpoints listen, and making that address reachable from
+//! task containers.
+//!
+//! The AWS SDKs' container credential provider fetches
+//! `http://169.254.170.2` + `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, port
+//! 80, fixed; a `FULL_URI` over plain HTTP is accepted only for a loopback
+//! host or 169.254.170.2/.23 (botocore's `ContainerMetadataFetcher`, the
+//! Rust SDK's ECS provider, and the others alike). So ecsbox listens on
+//! 169.254.170.2:80 itself: the address goes on the host's loopback
+//! interface, and a task container's packets to it leave through its
+//! default route (the Docker bridge gateway, the host) and are delivered
+//! locally. Bridge, awsvpc (the ecsbox network is a bridge too) and host
+//! tasks reach it alike; no iptables rule, no sysctl. It needs root or
+//! CAP_NET_ADMIN once; the address stays after ecsbox exits (remove it with
+//! `ip addr del 169.254.170.2/32 dev lo`).
+//!
+//! When port 80 there is taken (another ecsbox, an ECS agent) or not
+//! allowed, ecsbox listens on a free port of the same address and tasks get
+//! `AWS_CONTAINER_CREDENTIALS_FULL_URI`, which the SDKs accept for that host.
+
+use std::io::ErrorKind;
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::process::Command;
+
+/// Where ECS serves the endpoints, and the only host the SDKs' relative URI goes to.
+pub const ECS_ENDPOINT_ADDRESS: &str = "169.254.170.2:80";
+
+/// Binds `wanted`, putting its address on the loopback interface first if
+/// the host does not have it. Err says why task containers cannot reach the
+/// endpoints, in words a person can act on.
+pub fn bind(wanted: SocketAddr) -> Result<TcpListener, String> {
+    let listener = match TcpListener::bind(wanted) {
+        Err(e) if e.kind() == ErrorKind::AddrNotAvailable => {
+            add_to_loopback(wanted.ip())?;
+            TcpListener::bind(wanted)
+        }
+        other => other,
+    };
+    let listener = match listener {
+        Ok(l) => l,
+        Err(e) if wanted.port() != 0 && matches!(e.kind(), ErrorKind::AddrInUse | ErrorKind::PermissionDenied) => {
+            let l = TcpListener::bind(SocketAddr::new(wanted.ip(), 0)).map_err(|e| cannot_listen(wanted, &e))?;
+            tracing::warn!(
+                "the task endpoints cannot listen on {wanted} ({e}: another ecsbox or an ECS agent?); they listen on {} \
+                 instead, and tasks get AWS_CONTAINER_CREDENTIALS_FULL_URI in place of the RELATIVE_URI ECS sets",
+                l.local_addr().map(|a| a.to_string()).unwrap_or_default()
+            );
+            l
+        }
+        Err(e) => return Err(cannot_listen(wanted, &e)),
+    };
+    listener.set_nonblocking(true).map_err(|e| cannot_listen(wanted, &e))?;
+    Ok(listener)
+}
+
+fn cannot_listen(wanted: SocketAddr, e: &std::io::Error) -> String {
+    format!("cannot listen on {wanted}: {e}")
+}
+
+/// `ip addr add <ip>/32 dev lo`: the host then answers for the address on
+/// every interface, the Docker bridges included.
+fn add_to_loopback(ip: IpAddr) -> Result<(), String> {
+    if ip.is_loopback() || ip.is_unspecified() {
+        return Ok(());
+    }
+    let prefix = if ip.is_ipv4() { 32 } else { 128 };
+    let cidr = format!("{ip}/{prefix}");
+    let how_to_fix = format!(
+        "run ecsbox as root (or with CAP_NET_ADMIN), or add the address once yourself: sudo ip addr add {cidr} dev lo"
+    );
+    let output = Command::new("ip")
+        .args(["addr", "add", &cidr, "dev", "lo"])
+        .output()
+        .map_err(|e| format!("cannot add {cidr} to the loopback interface (running `ip`: {e}); {how_to_fix}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Another process added it meanwhile: just as good.
+    if output.status.success() || stderr.contains("File exists") {
+        tracing::info!("added {cidr} to the loopback interface for the task metadata and credentials endpoints");
+        return Ok(());
+    }
+    Err(format!("cannot add {cidr} to the loopback interface ({}); {how_to_fix}", stderr.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_port_falls_back_to_a_free_one_on_the_same_address() {
+        let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+        let wanted = taken.local_addr().unwrap();
+        let got = bind(wanted).unwrap().local_addr().unwrap();
+        assert_eq!(got.ip(), wanted.ip());
+        assert_ne!(got.port(), wanted.port());
+    }
+
+    #[test]
+    fn loopback_needs_no_address_setup() {
+        let l = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        assert!(l.local_addr().unwrap().ip().is_loopback());
+    }
+}

@@ -1,0 +1,365 @@
+//! What a task container can ask ecsbox from inside, as it asks the ECS
+//! agent: the task metadata endpoint (versions 3 and 4), the task-role
+//! credentials endpoint, and, so that the AWS SDKs in a task talk to ecsbox,
+//! the ECS API itself on the same listener (`AWS_ENDPOINT_URL`).
+//!
+//! - How containers reach it: `listener` (169.254.170.2:80, as in ECS).
+//! - Who may see what: `registry` (one random token per container, one
+//!   credentials id per task; a task knows only its own).
+//! - What it answers: `routes`, `responses`, `credentials`.
+//!
+//! The task controller calls `register_container` before it creates each
+//! container, puts `container_env` into the container's environment, and
+//! calls `forget_task` when the task's containers are removed. The answers
+//! are read from the store and the engine at request time.
+
+mod credentials;
+mod listener;
+mod registry;
+mod responses;
+mod routes;
+
+pub use listener::ECS_ENDPOINT_ADDRESS;
+pub use registry::ContainerToken;
+
+use crate::config::{Config, TaskEndpoints};
+use crate::model::shapes::ContainerDefinition;
+use crate::runtime::ContainerRuntime;
+use crate::state::tasks::TaskRecord;
+use crate::state::{arn, Store};
+use bytes::Bytes;
+use credentials::KeyPolicy;
+use futures_util::future::BoxFuture;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use registry::{RegisteredContainer, Registry};
+use responses::{EngineView, TaskView};
+use routes::{Route, Version};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Answers what is not a metadata or credentials request: the server's own
+/// handler, so SDKs in tasks reach the ECS API at `AWS_ENDPOINT_URL`.
+pub type ApiHandler = Arc<dyn Fn(Request<Incoming>, SocketAddr) -> BoxFuture<'static, Response<Full<Bytes>>> + Send + Sync>;
+
+type HttpResponse = Response<Full<Bytes>>;
+
+/// The task endpoints of one ecsbox instance. Cheap to clone.
+#[derive(Clone)]
+pub struct Endpoints {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<Store>,
+    runtime: Arc<dyn ContainerRuntime>,
+    registry: Registry,
+    keys: KeyPolicy,
+    /// Where task containers reach the endpoints; None when they are off or
+    /// could not be set up (then tasks get none of the variables).
+    address: Option<SocketAddr>,
+    /// Bound in `new`, served from `serve`.
+    listener: parking_lot::Mutex<Option<std::net::TcpListener>>,
+    /// Whether tasks get `AWS_ENDPOINT_URL` pointing here.
+    endpoint_url_in_tasks: bool,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Endpoints {
+    /// Binds the listener (`--task-endpoint-listen`), making its address
+    /// local first if need be. Serving starts with `serve`.
+    pub fn new(config: &Config, store: Arc<Store>, runtime: Arc<dyn ContainerRuntime>) -> Endpoints {
+        let listener = match config.task_endpoints {
+            TaskEndpoints::Off => None,
+            TaskEndpoints::On => listener::bind(config.task_endpoint_listen)
+                .map_err(|why| tracing::warn!("task containers get no metadata or credentials endpoint: {why}"))
+                .ok(),
+        };
+        let address = listener.as_ref().and_then(|l| l.local_addr().ok());
+        if let Some(address) = address {
+            tracing::info!("task metadata and credentials endpoints on http://{address}");
+        }
+        Endpoints {
+            inner: Arc::new(Inner {
+                store,
+                runtime,
+                registry: Registry::default(),
+                keys: KeyPolicy::from_config(config),
+                address,
+                listener: parking_lot::Mutex::new(listener),
+                endpoint_url_in_tasks: !config.no_task_endpoint_url,
+                stop: tokio::sync::watch::channel(false).0,
+            }),
+        }
+    }
+
+    /// Where the endpoints listen, if they do.
+    pub fn address(&self) -> Option<SocketAddr> {
+        self.inner.address
+    }
+
+    /// `http://169.254.170.2` (or with the port when it is not 80).
+    pub fn base_url(&self) -> Option<String> {
+        self.inner.address.map(|a| match a.port() {
+            80 => format!("http://{}", a.ip()),
+            _ => format!("http://{a}"),
+        })
+    }
+
+    /// A token for one container of a task, to put in its metadata URIs.
+    pub fn register_container(&self, account: &str, region: &str, task_arn: &str, container_name: &str) -> ContainerToken {
+        self.inner.registry.register_container(RegisteredContainer {
+            account: account.to_string(),
+            region: region.to_string(),
+            task_arn: task_arn.to_string(),
+            container_name: container_name.to_string(),
+        })
+    }
+
+    /// The variables ECS puts in a container, for the container `token` was
+    /// registered for: the metadata URIs, the credentials URI when the task
+    /// has a role, and for the SDKs inside (no instance metadata here) the
+    /// region, `AWS_EXECUTION_ENV` and `AWS_ENDPOINT_URL`. A value the
+    /// container definition sets itself wins for the last three kinds.
+    pub fn container_env(&self, token: &ContainerToken, record: &TaskRecord, definition: &ContainerDefinition) -> Vec<(String, String)> {
+        let (Some(base), Some(container)) = (self.base_url(), self.inner.registry.container(token.as_str())) else {
+            return vec![];
+        };
+        let mut env = vec![
+            ("ECS_CONTAINER_METADATA_URI_V4".to_string(), format!("{base}/v4/{token}")),
+            ("ECS_CONTAINER_METADATA_URI".to_string(), format!("{base}/v3/{token}")),
+        ];
+        if let Some(role) = task_role_arn(record) {
+            let creds = self.inner.registry.task_credentials(&container.task_arn, |id| {
+                self.inner.keys.issue(id, &container.account, &container.task_arn, &role)
+            });
+            let path = format!("/v2/credentials/{}", creds.id);
+            if self.inner.address == ECS_ENDPOINT_ADDRESS.parse().ok() {
+                env.push(("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI".into(), path));
+            } else {
+                env.push(("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), format!("{base}{path}")));
+            }
+        }
+        let execution_env = if record.is_fargate() { "AWS_ECS_FARGATE" } else { "AWS_ECS_EC2" };
+        let mut defaults = vec![
+            ("AWS_REGION", container.region.clone()),
+            ("AWS_DEFAULT_REGION", container.region.clone()),
+            ("AWS_EXECUTION_ENV", execution_env.to_string()),
+        ];
+        if self.inner.endpoint_url_in_tasks {
+            defaults.push(("AWS_ENDPOINT_URL", base));
+        }
+        let own: Vec<&str> = definition.environment.iter().flatten().filter_map(|kv| kv.name.as_deref()).collect();
+        env.extend(defaults.into_iter().filter(|(name, _)| !own.contains(name)).map(|(k, v)| (k.to_string(), v)));
+        env
+    }
+
+    /// Forgets a task's tokens and credentials: they answer 404/400 from now on.
+    pub fn forget_task(&self, task_arn: &str) {
+        self.inner.registry.forget_task(task_arn);
+    }
+
+    /// Forgets every task (after a reset).
+    pub fn forget_all(&self) {
+        self.inner.registry.forget_all();
+    }
+
+    /// Serves in the background until `shutdown`; requests that are not for
+    /// the task endpoints go to `api` (404 without one). Does nothing when
+    /// there is no listener or it is already served.
+    pub fn serve(&self, api: Option<ApiHandler>) {
+        let Some(listener) = self.inner.listener.lock().take() else { return };
+        let listener = match tokio::net::TcpListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => return tracing::warn!("task endpoints cannot serve: {e}"),
+        };
+        let me = self.clone();
+        let mut stop = self.inner.stop.subscribe();
+        tokio::spawn(async move {
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            loop {
+                let (stream, peer) = tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok(conn) => conn,
+                        Err(e) => {
+                            tracing::warn!("task endpoints: accept failed: {e}");
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                    // The guard `wait_for` returns must not live across an await.
+                    _ = async { drop(stop.wait_for(|stopped| *stopped).await) } => break,
+                };
+                let (me, api) = (me.clone(), api.clone());
+                let service = hyper::service::service_fn(move |req| {
+                    let (me, api) = (me.clone(), api.clone());
+                    async move { Ok::<_, std::convert::Infallible>(me.handle(req, peer, api.as_ref()).await) }
+                });
+                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!("task endpoints: connection from {peer}: {e}");
+                    }
+                });
+            }
+        });
+    }
+
+    /// Stops accepting connections.
+    pub fn shutdown(&self) {
+        self.inner.stop.send_replace(true);
+    }
+
+    async fn handle(&self, req: Request<Incoming>, peer: SocketAddr, api: Option<&ApiHandler>) -> HttpResponse {
+        match routes::route(req.method(), req.uri().path(), req.uri().query()) {
+            Some(route) => self.answer(route).await,
+            None => match api {
+                Some(api) => api(req, peer).await,
+                None => page_not_found(),
+            },
+        }
+    }
+
+    async fn answer(&self, route: Route) -> HttpResponse {
+        match route {
+            Route::Container { version, token } => self.container_metadata(version, &token).await,
+            Route::Task { version, token, with_tags } => self.task_metadata(version, &token, with_tags).await,
+            Route::ContainerStats { version, token } => self.container_stats(version, &token).await,
+            Route::TaskStats { version, token } => self.task_stats(version, &token).await,
+            Route::Credentials { api_version, id } => self.credentials(api_version, id.as_deref().unwrap_or("")),
+            Route::NoSuchPath => page_not_found(),
+        }
+    }
+
+    async fn container_metadata(&self, version: Version, token: &str) -> HttpResponse {
+        let Some((container, view)) = self.lookup(token) else {
+            let status = if version == Version::V4 { 404 } else { 400 };
+            return lookup_failed(status, version, "container metadata", "container ID", "docker ID", token);
+        };
+        let engine = self.engine_view(&view, Some(&container.container_name)).await;
+        match responses::container(version, &view, &engine, &container.container_name) {
+            Some(body) => json(StatusCode::OK, &body),
+            None => internal_error(format!("unable to generate metadata for container '{}'", container.container_name)),
+        }
+    }
+
+    async fn task_metadata(&self, version: Version, token: &str, with_tags: bool) -> HttpResponse {
+        let Some((_, view)) = self.lookup(token) else {
+            let status = if version == Version::V4 { 404 } else { 500 };
+            return lookup_failed(status, version, "task metadata", "task arn", "task Arn", token);
+        };
+        let engine = self.engine_view(&view, None).await;
+        json(StatusCode::OK, &responses::task(version, &view, &engine, with_tags, SystemTime::now()))
+    }
+
+    async fn container_stats(&self, version: Version, token: &str) -> HttpResponse {
+        let found = self.lookup(token).and_then(|(c, view)| view.record.runtime.containers.get(&c.container_name).cloned());
+        let Some(docker_id) = found else {
+            let status = if version == Version::V4 { 404 } else { 400 };
+            return lookup_failed(status, version, "container stats", "task arn", "task Arn", token);
+        };
+        match self.inner.runtime.stats(&docker_id).await {
+            Ok(stats) => json(StatusCode::OK, &stats.0),
+            Err(e) => internal_error(format!("Unable to get container stats for: {docker_id}: {e}")),
+        }
+    }
+
+    async fn task_stats(&self, version: Version, token: &str) -> HttpResponse {
+        let Some((_, view)) = self.lookup(token) else {
+            let status = if version == Version::V4 { 404 } else { 400 };
+            return lookup_failed(status, version, "task stats", "task arn", "task Arn", token);
+        };
+        let ids: Vec<String> = view.record.runtime.containers.values().cloned().collect();
+        let samples = futures_util::future::join_all(ids.iter().map(|id| self.inner.runtime.stats(id))).await;
+        // A container the engine cannot sample is there, as null, as the agent leaves it.
+        let by_id: BTreeMap<String, Value> = ids.into_iter().zip(samples).map(|(id, s)| (id, s.map(|s| s.0).unwrap_or(Value::Null))).collect();
+        json(StatusCode::OK, &serde_json::to_value(by_id).unwrap_or_default())
+    }
+
+    fn credentials(&self, api_version: u8, id: &str) -> HttpResponse {
+        let prefix = format!("CredentialsV{api_version}Request: ");
+        if id.is_empty() {
+            return credentials_error("NoIdInRequest", format!("{prefix}No Credential ID in the request"));
+        }
+        match self.inner.registry.credentials(id) {
+            Some(creds) => json(StatusCode::OK, &credentials::response(&creds, SystemTime::now())),
+            None => credentials_error("InvalidIdInRequest", format!("{prefix}Credentials not found")),
+        }
+    }
+
+    /// The container a token names and its task as the store has it now.
+    fn lookup(&self, token: &str) -> Option<(RegisteredContainer, TaskView)> {
+        let container = self.inner.registry.container(token)?;
+        let region = self.inner.store.region(&container.account, &container.region);
+        let state = region.lock();
+        let record = state.tasks.get(&container.task_arn)?.clone();
+        let task_tags = state.tags_of(&container.task_arn);
+        let instance_tags = record.task.container_instance_arn.as_deref().map(|arn| state.tags_of(arn));
+        let cluster_arn = arn::cluster(&container.region, &container.account, &record.cluster);
+        drop(state);
+        Some((container, TaskView { record, cluster_arn, task_tags, instance_tags }))
+    }
+
+    /// Inspects the task's containers (or only `only`) and its namespace holder.
+    async fn engine_view(&self, view: &TaskView, only: Option<&str>) -> EngineView {
+        let wanted: Vec<(&String, &String)> =
+            view.record.runtime.containers.iter().filter(|(name, _)| only.is_none_or(|o| o == name.as_str())).collect();
+        let runtime = &self.inner.runtime;
+        let infos = futures_util::future::join_all(wanted.iter().map(|(_, id)| runtime.inspect_container(id))).await;
+        let containers: HashMap<String, _> =
+            wanted.into_iter().zip(infos).filter_map(|((name, _), info)| Some((name.clone(), info.ok()?))).collect();
+        let holder = match &view.record.runtime.namespace_holder {
+            Some(id) => runtime.inspect_container(id).await.ok(),
+            None => None,
+        };
+        EngineView { containers, holder }
+    }
+}
+
+/// The task's role: RunTask's override, else the task definition's.
+fn task_role_arn(record: &TaskRecord) -> Option<String> {
+    record
+        .task
+        .overrides
+        .as_ref()
+        .and_then(|o| o.task_role_arn.clone())
+        .or_else(|| record.definition.task_role_arn.clone())
+        .filter(|r| !r.is_empty())
+}
+
+fn json(status: StatusCode, body: &Value) -> HttpResponse {
+    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+/// The agent's lookup failure: a JSON string saying which id was unknown.
+fn lookup_failed(status: u16, version: Version, handler: &str, what: &str, by: &str, token: &str) -> HttpResponse {
+    let message = format!(
+        "{} {handler} handler: unable to get {what} from request: unable to get {by} from v3 endpoint ID: {token}",
+        version.label()
+    );
+    json(StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND), &Value::String(message))
+}
+
+fn internal_error(message: String) -> HttpResponse {
+    json(StatusCode::INTERNAL_SERVER_ERROR, &Value::String(message))
+}
+
+fn credentials_error(code: &str, message: String) -> HttpResponse {
+    json(StatusCode::BAD_REQUEST, &serde_json::json!({ "code": code, "message": message }))
+}
+
+/// What the agent's router says for a path it has no handler for.
+fn page_not_found() -> HttpResponse {
+    let mut resp = Response::new(Full::new(Bytes::from_static(b"404 page not found\n")));
+    *resp.status_mut() = StatusCode::NOT_FOUND;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp
+}

@@ -1,0 +1,147 @@
+//! Secrets for task containers: the small part of AWS Secrets Manager and of
+//! SSM Parameter Store that puts values into a task's environment, and the
+//! resolution of a container definition's `secrets` and `environmentFiles`.
+//!
+//! - `secretsmanager`: CreateSecret, GetSecretValue, PutSecretValue,
+//!   DescribeSecret, DeleteSecret (JSON 1.1, target prefix `secretsmanager`).
+//! - `ssm`: PutParameter, GetParameter, GetParameters, GetParametersByPath,
+//!   DeleteParameter (JSON 1.1, target prefix `AmazonSSM`).
+//! - `resolve`: what the task controller calls before it creates a
+//!   container: `secrets` and `environmentFiles` as environment pairs, or the
+//!   reason ECS gives when one cannot be read.
+//!
+//! The request and response types are written by hand (a handful of members
+//! per operation) rather than generated from the two services' models: only
+//! ECS and CloudWatch Logs are generated (codegen/generate.py).
+//!
+//! State: a `SecretsStore` of its own, one `RegionSecrets` per (account,
+//! region), not a field of the ECS `RegionState`. `state` sits below every
+//! service in the import order and must not know these types; and a task
+//! resolving its secrets should not take the ECS region lock that every ECS
+//! call and controller contends for. Each region's secrets sit behind their
+//! own `parking_lot::Mutex`, held only for the synchronous body of a call.
+
+pub mod operations;
+pub mod resolve;
+pub mod secretsmanager;
+pub mod ssm;
+mod wire;
+
+use crate::protocol::{ApiError, RequestContext};
+use dashmap::DashMap;
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+/// The two services, as `server` routes to them by `X-Amz-Target` prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    SecretsManager,
+    Ssm,
+}
+
+impl Service {
+    /// The service whose JSON 1.1 target prefix this is.
+    pub fn for_target_prefix(prefix: &str) -> Option<Service> {
+        match prefix {
+            "secretsmanager" => Some(Service::SecretsManager),
+            "AmazonSSM" => Some(Service::Ssm),
+            _ => None,
+        }
+    }
+
+    /// The SigV4 signing name (the credential scope's service).
+    pub fn signing_name(self) -> &'static str {
+        match self {
+            Service::SecretsManager => "secretsmanager",
+            Service::Ssm => "ssm",
+        }
+    }
+
+    fn operations(self) -> &'static [&'static str] {
+        match self {
+            Service::SecretsManager => operations::SECRETS_MANAGER_OPERATIONS,
+            Service::Ssm => operations::SSM_OPERATIONS,
+        }
+    }
+}
+
+/// Decodes, runs and encodes one operation of `service` for the caller in
+/// `ctx`. An operation of the model that ecsbox does not serve gets the
+/// service's own error naming it; a name the model lacks is unknown.
+pub fn dispatch(
+    store: &SecretsStore,
+    service: Service,
+    ctx: &RequestContext,
+    op: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, ApiError> {
+    if service.operations().binary_search(&op).is_err() {
+        return Err(ApiError::protocol(
+            "UnknownOperationException",
+            400,
+            format!("Unknown operation {op}."),
+        ));
+    }
+    let region = store.region(&ctx.account, &ctx.region);
+    let mut region = region.lock();
+    match service {
+        Service::SecretsManager => secretsmanager::call(&mut region, op, body),
+        Service::Ssm => ssm::call(&mut region, op, body),
+    }
+}
+
+/// Secrets and parameters of every (account, region).
+#[derive(Default)]
+pub struct SecretsStore {
+    regions: DashMap<(String, String), Arc<Mutex<RegionSecrets>>>,
+}
+
+impl SecretsStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The secrets of one (account, region), created empty on first use.
+    pub fn region(&self, account: &str, region: &str) -> Arc<Mutex<RegionSecrets>> {
+        let key = (account.to_string(), region.to_string());
+        if let Some(existing) = self.regions.get(&key) {
+            return existing.clone();
+        }
+        self.regions
+            .entry(key)
+            .or_insert_with(|| Arc::new(Mutex::new(RegionSecrets::new(account, region))))
+            .clone()
+    }
+
+    /// The secrets of one (account, region) if anything was ever stored
+    /// there: resolving a task's secrets only reads, it creates nothing.
+    pub fn existing(&self, account: &str, region: &str) -> Option<Arc<Mutex<RegionSecrets>>> {
+        self.regions
+            .get(&(account.to_string(), region.to_string()))
+            .map(|r| r.clone())
+    }
+
+    /// Forgets every secret and parameter (the reset endpoints).
+    pub fn reset(&self) {
+        self.regions.clear();
+    }
+}
+
+/// What one (account, region) holds of both services.
+pub struct RegionSecrets {
+    pub account: String,
+    pub region: String,
+    pub secrets: secretsmanager::Secrets,
+    pub parameters: ssm::Parameters,
+}
+
+impl RegionSecrets {
+    pub fn new(account: &str, region: &str) -> Self {
+        RegionSecrets {
+            account: account.to_string(),
+            region: region.to_string(),
+            secrets: secretsmanager::Secrets::default(),
+            parameters: ssm::Parameters::default(),
+        }
+    }
+}

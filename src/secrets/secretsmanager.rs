@@ -1,0 +1,809 @@
+//! AWS Secrets Manager, the part a task's `secrets` need: CreateSecret,
+//! GetSecretValue, PutSecretValue, DescribeSecret and DeleteSecret, with
+//! AWS's staging labels (AWSCURRENT moves to a new version, the version it
+//! leaves becomes AWSPREVIOUS) and deletion with a recovery window.
+//!
+//! A secret is named by its name, its full ARN
+//! (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX`) or its
+//! partial ARN (without the `-XXXXXX` suffix), as AWS accepts.
+
+use super::wire::{self, error, required};
+use super::RegionSecrets;
+use crate::protocol::ApiError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const CURRENT: &str = "AWSCURRENT";
+const PREVIOUS: &str = "AWSPREVIOUS";
+const SECONDS_PER_DAY: f64 = 86_400.0;
+
+// ---- errors, worded as Secrets Manager words them ------------------------
+
+pub const NOT_FOUND_MESSAGE: &str = "Secrets Manager can't find the specified secret.";
+
+fn not_found() -> ApiError {
+    error("ResourceNotFoundException", NOT_FOUND_MESSAGE)
+}
+
+fn marked_for_deletion() -> ApiError {
+    error(
+        "InvalidRequestException",
+        "You can't perform this operation on the secret because it was marked for deletion.",
+    )
+}
+
+fn invalid_parameter(message: impl Into<String>) -> ApiError {
+    error("InvalidParameterException", message)
+}
+
+fn not_supported(op: &str) -> ApiError {
+    error(
+        "InvalidRequestException",
+        format!("ecsbox does not support the Secrets Manager operation {op} yet."),
+    )
+}
+
+// ---- state -----------------------------------------------------------------
+
+/// The secrets of one (account, region), by name.
+#[derive(Debug, Default)]
+pub struct Secrets {
+    by_name: BTreeMap<String, Secret>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Secret {
+    pub name: String,
+    pub arn: String,
+    pub description: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub tags: Vec<Tag>,
+    pub created: f64,
+    pub last_changed: f64,
+    /// Midnight (UTC) of the last day the value was read, as AWS reports it.
+    pub last_accessed: Option<f64>,
+    pub deletion: Option<Deletion>,
+    /// Versions in the order they were made.
+    pub versions: Vec<SecretVersion>,
+}
+
+/// A secret scheduled for deletion: readable by DescribeSecret only, until
+/// `purge_at`, when it is gone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Deletion {
+    pub deleted_at: f64,
+    pub purge_at: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecretVersion {
+    pub id: String,
+    pub value: SecretValue,
+    pub stages: Vec<String>,
+    pub created: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretValue {
+    String(String),
+    /// Base64, as it travels in JSON 1.1; ecsbox never needs the bytes.
+    Binary(String),
+}
+
+impl Secrets {
+    /// The secret a `SecretId` names: name, full ARN or partial ARN, the
+    /// ARNs of this store's (account, region) `at` only.
+    pub fn find(&self, at: (&str, &str), secret_id: &str) -> Option<&Secret> {
+        let name = self.name_of(at, secret_id)?;
+        self.by_name.get(&name)
+    }
+
+    fn find_mut(&mut self, at: (&str, &str), secret_id: &str) -> Option<&mut Secret> {
+        let name = self.name_of(at, secret_id)?;
+        self.by_name.get_mut(&name)
+    }
+
+    fn name_of(&self, (account, region): (&str, &str), secret_id: &str) -> Option<String> {
+        if !secret_id.starts_with("arn:") {
+            return Some(secret_id.to_string());
+        }
+        let arn = wire::parse_arn(secret_id)?;
+        if arn.service != "secretsmanager" || arn.region != region || arn.account != account {
+            return None;
+        }
+        let rest = arn.resource.strip_prefix("secret:")?;
+        if let Some(secret) = self.by_name.values().find(|s| s.arn == secret_id) {
+            return Some(secret.name.clone());
+        }
+        Some(rest.to_string())
+    }
+
+    /// Secrets whose recovery window has passed are deleted for good.
+    fn purge_expired(&mut self, now: f64) {
+        self.by_name
+            .retain(|_, s| !s.deletion.is_some_and(|d| d.purge_at <= now));
+    }
+}
+
+impl Secret {
+    pub fn is_deleted(&self) -> bool {
+        self.deletion.is_some()
+    }
+
+    /// The version GetSecretValue answers with: by id, by staging label, or
+    /// the AWSCURRENT one.
+    pub fn version(
+        &self,
+        version_id: Option<&str>,
+        stage: Option<&str>,
+    ) -> Result<&SecretVersion, ApiError> {
+        if let Some(id) = version_id {
+            let version = self.versions.iter().find(|v| v.id == id).ok_or_else(|| {
+                error(
+                    "ResourceNotFoundException",
+                    format!(
+                        "Secrets Manager can't find the specified secret value for VersionId: {id}"
+                    ),
+                )
+            })?;
+            if let Some(stage) = stage.filter(|s| !version.stages.iter().any(|x| x == s)) {
+                return Err(error(
+                    "InvalidRequestException",
+                    format!("You provided a VersionStage ({stage}) that is not associated to the provided VersionId ({id})."),
+                ));
+            }
+            return Ok(version);
+        }
+        let stage = stage.unwrap_or(CURRENT);
+        self.versions.iter().find(|v| v.stages.iter().any(|s| s == stage)).ok_or_else(|| {
+            error("ResourceNotFoundException", format!("Secrets Manager can't find the specified secret value for staging label: {stage}"))
+        })
+    }
+
+    /// Adds a version carrying `stages`, taking those labels from the versions
+    /// that had them; the version that loses AWSCURRENT gets AWSPREVIOUS.
+    fn add_version(&mut self, id: String, value: SecretValue, stages: Vec<String>, now: f64) {
+        if stages.iter().any(|s| s == CURRENT) {
+            if let Some(old) = self
+                .versions
+                .iter()
+                .position(|v| v.stages.iter().any(|s| s == CURRENT))
+            {
+                for v in &mut self.versions {
+                    v.stages.retain(|s| s != PREVIOUS);
+                }
+                self.versions[old].stages.push(PREVIOUS.to_string());
+            }
+        }
+        for v in &mut self.versions {
+            v.stages.retain(|s| !stages.contains(s));
+        }
+        self.versions.push(SecretVersion {
+            id,
+            value,
+            stages,
+            created: now,
+        });
+        self.last_changed = now;
+    }
+
+    /// Versions that carry a staging label, as DescribeSecret lists them
+    /// (the others are deprecated).
+    fn version_ids_to_stages(&self) -> Option<BTreeMap<String, Vec<String>>> {
+        let map: BTreeMap<_, _> = self
+            .versions
+            .iter()
+            .filter(|v| !v.stages.is_empty())
+            .map(|v| (v.id.clone(), v.stages.clone()))
+            .collect();
+        (!map.is_empty()).then_some(map)
+    }
+}
+
+// ---- wire shapes -------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateSecretRequest {
+    pub name: Option<String>,
+    pub client_request_token: Option<String>,
+    pub description: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub secret_binary: Option<String>,
+    pub secret_string: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateSecretResponse {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetSecretValueRequest {
+    pub secret_id: Option<String>,
+    pub version_id: Option<String>,
+    pub version_stage: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetSecretValueResponse {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub name: String,
+    pub version_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_string: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_binary: Option<String>,
+    pub version_stages: Vec<String>,
+    pub created_date: f64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutSecretValueRequest {
+    pub secret_id: Option<String>,
+    pub client_request_token: Option<String>,
+    pub secret_binary: Option<String>,
+    pub secret_string: Option<String>,
+    pub version_stages: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutSecretValueResponse {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub name: String,
+    pub version_id: String,
+    pub version_stages: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretIdRequest {
+    pub secret_id: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeSecretResponse {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    pub last_changed_date: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_accessed_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_date: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_ids_to_stages: Option<BTreeMap<String, Vec<String>>>,
+    pub created_date: f64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteSecretRequest {
+    pub secret_id: Option<String>,
+    pub recovery_window_in_days: Option<i64>,
+    pub force_delete_without_recovery: Option<bool>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteSecretResponse {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub name: String,
+    pub deletion_date: f64,
+}
+
+// ---- operations ------------------------------------------------------------
+
+pub(super) fn call(region: &mut RegionSecrets, op: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let now = wire::now();
+    region.secrets.purge_expired(now);
+    match op {
+        "CreateSecret" => wire::encode(&create_secret(region, wire::decode(body)?, now)?),
+        "GetSecretValue" => wire::encode(&get_secret_value(region, wire::decode(body)?, now)?),
+        "PutSecretValue" => wire::encode(&put_secret_value(region, wire::decode(body)?, now)?),
+        "DescribeSecret" => wire::encode(&describe_secret(region, wire::decode(body)?)?),
+        "DeleteSecret" => wire::encode(&delete_secret(region, wire::decode(body)?, now)?),
+        _ => Err(not_supported(op)),
+    }
+}
+
+pub fn create_secret(
+    region: &mut RegionSecrets,
+    input: CreateSecretRequest,
+    now: f64,
+) -> Result<CreateSecretResponse, ApiError> {
+    let name = required(&input.name, "name")?.clone();
+    validate_name(&name)?;
+    if let Some(d) = input
+        .description
+        .as_deref()
+        .filter(|d| d.chars().count() > 2048)
+    {
+        return Err(error("ValidationException", format!("1 validation error detected: Value '{d}' at 'description' failed to satisfy constraint: Member must have length less than or equal to 2048")));
+    }
+    let value = secret_value(input.secret_string, input.secret_binary)?;
+    let token = input.client_request_token.map(validate_token).transpose()?;
+    if let Some(existing) = region.secrets.by_name.get(&name) {
+        if existing.is_deleted() {
+            return Err(error("InvalidRequestException", "You can't create this secret because a secret with this name is already scheduled for deletion."));
+        }
+        // A retry of the same call (the SDKs send the same token) changes nothing.
+        if let Some(v) = token
+            .as_ref()
+            .and_then(|t| existing.versions.iter().find(|v| &v.id == t))
+        {
+            if Some(&v.value) == value.as_ref() {
+                return Ok(CreateSecretResponse {
+                    arn: existing.arn.clone(),
+                    name,
+                    version_id: Some(v.id.clone()),
+                });
+            }
+        }
+        return Err(error(
+            "ResourceExistsException",
+            format!("The operation failed because the secret {name} already exists."),
+        ));
+    }
+    let arn = format!(
+        "arn:aws:secretsmanager:{}:{}:secret:{name}-{}",
+        region.region,
+        region.account,
+        arn_suffix()
+    );
+    let mut secret = Secret {
+        name: name.clone(),
+        arn: arn.clone(),
+        description: input.description,
+        kms_key_id: input.kms_key_id,
+        tags: input.tags.unwrap_or_default(),
+        created: now,
+        last_changed: now,
+        last_accessed: None,
+        deletion: None,
+        versions: Vec::new(),
+    };
+    let version_id = value.map(|value| {
+        let id = token.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        secret.add_version(id.clone(), value, vec![CURRENT.to_string()], now);
+        id
+    });
+    region.secrets.by_name.insert(name.clone(), secret);
+    Ok(CreateSecretResponse {
+        arn,
+        name,
+        version_id,
+    })
+}
+
+pub fn get_secret_value(
+    region: &mut RegionSecrets,
+    input: GetSecretValueRequest,
+    now: f64,
+) -> Result<GetSecretValueResponse, ApiError> {
+    let secret_id = required(&input.secret_id, "secretId")?;
+    read_value(
+        region,
+        secret_id,
+        input.version_id.as_deref(),
+        input.version_stage.as_deref(),
+        now,
+    )
+}
+
+/// GetSecretValue's answer for one secret, as a task's secrets read it too.
+pub fn read_value(
+    region: &mut RegionSecrets,
+    secret_id: &str,
+    version_id: Option<&str>,
+    stage: Option<&str>,
+    now: f64,
+) -> Result<GetSecretValueResponse, ApiError> {
+    region.secrets.purge_expired(now);
+    let secret = region
+        .secrets
+        .find_mut((&region.account, &region.region), secret_id)
+        .ok_or_else(not_found)?;
+    if secret.is_deleted() {
+        return Err(marked_for_deletion());
+    }
+    let version = secret.version(version_id, stage)?.clone();
+    secret.last_accessed = Some((now / SECONDS_PER_DAY).floor() * SECONDS_PER_DAY);
+    let (secret_string, secret_binary) = match version.value {
+        SecretValue::String(s) => (Some(s), None),
+        SecretValue::Binary(b) => (None, Some(b)),
+    };
+    Ok(GetSecretValueResponse {
+        arn: secret.arn.clone(),
+        name: secret.name.clone(),
+        version_id: version.id,
+        secret_string,
+        secret_binary,
+        version_stages: version.stages,
+        created_date: version.created,
+    })
+}
+
+pub fn put_secret_value(
+    region: &mut RegionSecrets,
+    input: PutSecretValueRequest,
+    now: f64,
+) -> Result<PutSecretValueResponse, ApiError> {
+    let secret_id = required(&input.secret_id, "secretId")?.clone();
+    let value = secret_value(input.secret_string, input.secret_binary)?.ok_or_else(|| {
+        invalid_parameter("You must provide either SecretString or SecretBinary.")
+    })?;
+    let token = input.client_request_token.map(validate_token).transpose()?;
+    let stages = match input.version_stages {
+        Some(stages) if stages.is_empty() || stages.len() > 20 => {
+            return Err(error("ValidationException", "1 validation error detected: Value at 'versionStages' failed to satisfy constraint: Member must have length between 1 and 20"));
+        }
+        Some(stages) => stages,
+        None => vec![CURRENT.to_string()],
+    };
+    let secret = region
+        .secrets
+        .find_mut((&region.account, &region.region), &secret_id)
+        .ok_or_else(not_found)?;
+    if secret.is_deleted() {
+        return Err(marked_for_deletion());
+    }
+    if let Some(existing) = token
+        .as_ref()
+        .and_then(|t| secret.versions.iter().find(|v| &v.id == t))
+    {
+        // The same token with the same value is a retry; with another value
+        // it would rewrite history, which AWS refuses.
+        if existing.value != value {
+            return Err(error(
+                "ResourceExistsException",
+                "You can't modify an existing version, you can only create new versions.",
+            ));
+        }
+        return Ok(PutSecretValueResponse {
+            arn: secret.arn.clone(),
+            name: secret.name.clone(),
+            version_id: existing.id.clone(),
+            version_stages: existing.stages.clone(),
+        });
+    }
+    let id = token.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    secret.add_version(id.clone(), value, stages.clone(), now);
+    Ok(PutSecretValueResponse {
+        arn: secret.arn.clone(),
+        name: secret.name.clone(),
+        version_id: id,
+        version_stages: stages,
+    })
+}
+
+pub fn describe_secret(
+    region: &mut RegionSecrets,
+    input: SecretIdRequest,
+) -> Result<DescribeSecretResponse, ApiError> {
+    let secret_id = required(&input.secret_id, "secretId")?;
+    let secret = region
+        .secrets
+        .find((&region.account, &region.region), secret_id)
+        .ok_or_else(not_found)?;
+    Ok(DescribeSecretResponse {
+        arn: secret.arn.clone(),
+        name: secret.name.clone(),
+        description: secret.description.clone(),
+        kms_key_id: secret.kms_key_id.clone(),
+        last_changed_date: secret.last_changed,
+        last_accessed_date: secret.last_accessed,
+        deleted_date: secret.deletion.map(|d| d.deleted_at),
+        tags: secret.tags.clone(),
+        version_ids_to_stages: secret.version_ids_to_stages(),
+        created_date: secret.created,
+    })
+}
+
+pub fn delete_secret(
+    region: &mut RegionSecrets,
+    input: DeleteSecretRequest,
+    now: f64,
+) -> Result<DeleteSecretResponse, ApiError> {
+    let secret_id = required(&input.secret_id, "secretId")?.clone();
+    let force = input.force_delete_without_recovery.unwrap_or(false);
+    if let Some(days) = input.recovery_window_in_days {
+        if !(7..=30).contains(&days) {
+            return Err(invalid_parameter(
+                "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
+            ));
+        }
+        if force {
+            return Err(invalid_parameter("You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays."));
+        }
+    }
+    let at = (region.account.as_str(), region.region.as_str());
+    let Some(secret) = region.secrets.find_mut(at, &secret_id) else {
+        // AWS answers a forced deletion of a secret that does not exist with
+        // success, so that deleting is idempotent.
+        if force && !secret_id.starts_with("arn:") {
+            let arn = format!(
+                "arn:aws:secretsmanager:{}:{}:secret:{secret_id}-{}",
+                at.1,
+                at.0,
+                arn_suffix()
+            );
+            return Ok(DeleteSecretResponse {
+                arn,
+                name: secret_id,
+                deletion_date: now,
+            });
+        }
+        return Err(not_found());
+    };
+    let (arn, name) = (secret.arn.clone(), secret.name.clone());
+    if force {
+        region.secrets.by_name.remove(&name);
+        return Ok(DeleteSecretResponse {
+            arn,
+            name,
+            deletion_date: now,
+        });
+    }
+    if secret.is_deleted() {
+        return Err(marked_for_deletion());
+    }
+    let days = input.recovery_window_in_days.unwrap_or(30) as f64;
+    let deletion = Deletion {
+        deleted_at: now,
+        purge_at: now + days * SECONDS_PER_DAY,
+    };
+    secret.deletion = Some(deletion);
+    Ok(DeleteSecretResponse {
+        arn,
+        name,
+        deletion_date: deletion.purge_at,
+    })
+}
+
+// ---- validation and names --------------------------------------------------
+
+/// Names: 1 to 512 of letters, digits and `/_+=.@-`, as AWS allows.
+fn validate_name(name: &str) -> Result<(), ApiError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c);
+    if name.is_empty() || name.len() > 512 || !name.chars().all(allowed) {
+        return Err(error("ValidationException", "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!"));
+    }
+    Ok(())
+}
+
+/// A ClientRequestToken becomes the version id: 32 to 64 characters.
+fn validate_token(token: String) -> Result<String, ApiError> {
+    if !(32..=64).contains(&token.chars().count()) {
+        return Err(invalid_parameter(
+            "ClientRequestToken must be 32-64 characters long.",
+        ));
+    }
+    Ok(token)
+}
+
+/// The one value a request carries: a string or a binary, never both.
+fn secret_value(
+    string: Option<String>,
+    binary: Option<String>,
+) -> Result<Option<SecretValue>, ApiError> {
+    match (string, binary) {
+        (Some(_), Some(_)) => Err(invalid_parameter("You can't specify both a binary secret value and a string secret value in the same secret.")),
+        (Some(s), None) if s.is_empty() || s.len() > 65_536 => Err(error(
+            "ValidationException",
+            "1 validation error detected: Value at 'secretString' failed to satisfy constraint: Member must have length between 1 and 65536",
+        )),
+        (Some(s), None) => Ok(Some(SecretValue::String(s))),
+        (None, Some(b)) if !is_base64(&b) => Err(ApiError::serialization("SecretBinary is not valid base64.")),
+        (None, Some(b)) => Ok(Some(SecretValue::Binary(b))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn is_base64(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    s.len().is_multiple_of(4)
+        && s.len() - body.len() <= 2
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
+
+/// The six characters AWS appends to a secret's name in its ARN.
+fn arn_suffix() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    uuid::Uuid::new_v4().as_bytes()[..6]
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region() -> RegionSecrets {
+        RegionSecrets::new("123456789012", "eu-west-1")
+    }
+
+    fn create(r: &mut RegionSecrets, name: &str, value: &str) -> CreateSecretResponse {
+        let input = CreateSecretRequest {
+            name: Some(name.into()),
+            secret_string: Some(value.into()),
+            ..Default::default()
+        };
+        create_secret(r, input, 1000.0).unwrap()
+    }
+
+    fn get(r: &mut RegionSecrets, id: &str) -> Result<GetSecretValueResponse, ApiError> {
+        read_value(r, id, None, None, 2000.0)
+    }
+
+    #[test]
+    fn a_secret_is_found_by_name_full_arn_and_partial_arn() {
+        let mut r = region();
+        let created = create(&mut r, "db/password", "s3cret");
+        assert!(created
+            .arn
+            .starts_with("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db/password-"));
+        assert_eq!(
+            created.arn.len(),
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db/password-".len() + 6
+        );
+        let partial = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db/password";
+        for id in ["db/password", created.arn.as_str(), partial] {
+            assert_eq!(
+                get(&mut r, id).unwrap().secret_string.as_deref(),
+                Some("s3cret"),
+                "{id}"
+            );
+        }
+        // Another region's or account's ARN does not reach this store.
+        let elsewhere = created.arn.replace("eu-west-1", "us-east-1");
+        assert_eq!(
+            get(&mut r, &elsewhere).unwrap_err().code,
+            "ResourceNotFoundException"
+        );
+    }
+
+    #[test]
+    fn putting_a_value_moves_current_and_previous() {
+        let mut r = region();
+        let first = create(&mut r, "api-key", "one").version_id.unwrap();
+        let put = |r: &mut RegionSecrets, v: &str| {
+            let input = PutSecretValueRequest {
+                secret_id: Some("api-key".into()),
+                secret_string: Some(v.into()),
+                ..Default::default()
+            };
+            put_secret_value(r, input, 1500.0).unwrap().version_id
+        };
+        let second = put(&mut r, "two");
+        assert_eq!(
+            get(&mut r, "api-key").unwrap().secret_string.as_deref(),
+            Some("two")
+        );
+        let previous = read_value(&mut r, "api-key", None, Some(PREVIOUS), 2000.0).unwrap();
+        assert_eq!(
+            (
+                previous.version_id.as_str(),
+                previous.secret_string.as_deref()
+            ),
+            (first.as_str(), Some("one"))
+        );
+        let third = put(&mut r, "three");
+        let stages = describe_secret(
+            &mut r,
+            SecretIdRequest {
+                secret_id: Some("api-key".into()),
+            },
+        )
+        .unwrap()
+        .version_ids_to_stages
+        .unwrap();
+        assert_eq!(stages.get(&third), Some(&vec![CURRENT.to_string()]));
+        assert_eq!(stages.get(&second), Some(&vec![PREVIOUS.to_string()]));
+        // The first version has no label left: deprecated, not listed.
+        assert!(!stages.contains_key(&first), "{stages:?}");
+        // ...but still readable by its id.
+        assert_eq!(
+            read_value(&mut r, "api-key", Some(&first), None, 2000.0)
+                .unwrap()
+                .secret_string
+                .as_deref(),
+            Some("one")
+        );
+    }
+
+    #[test]
+    fn a_deleted_secret_is_refused_until_its_window_ends_then_gone() {
+        let mut r = region();
+        create(&mut r, "old", "x");
+        let input = DeleteSecretRequest {
+            secret_id: Some("old".into()),
+            recovery_window_in_days: Some(7),
+            ..Default::default()
+        };
+        let deleted = delete_secret(&mut r, input, 1000.0).unwrap();
+        assert_eq!(deleted.deletion_date, 1000.0 + 7.0 * SECONDS_PER_DAY);
+        assert_eq!(
+            get(&mut r, "old").unwrap_err().code,
+            "InvalidRequestException"
+        );
+        assert!(describe_secret(
+            &mut r,
+            SecretIdRequest {
+                secret_id: Some("old".into())
+            }
+        )
+        .unwrap()
+        .deleted_date
+        .is_some());
+        let after_window = deleted.deletion_date + 1.0;
+        assert_eq!(
+            read_value(&mut r, "old", None, None, after_window)
+                .unwrap_err()
+                .code,
+            "ResourceNotFoundException"
+        );
+    }
+
+    #[test]
+    fn the_same_token_with_another_value_is_refused_and_changes_nothing() {
+        let mut r = region();
+        create(&mut r, "t", "a");
+        let token = "0123456789abcdef0123456789abcdef".to_string();
+        let put = |r: &mut RegionSecrets, v: &str| {
+            let input = PutSecretValueRequest {
+                secret_id: Some("t".into()),
+                secret_string: Some(v.into()),
+                client_request_token: Some(token.clone()),
+                ..Default::default()
+            };
+            put_secret_value(r, input, 1500.0)
+        };
+        assert_eq!(put(&mut r, "b").unwrap().version_id, token);
+        assert_eq!(
+            put(&mut r, "b").unwrap().version_id,
+            token,
+            "a retry is accepted"
+        );
+        assert_eq!(
+            put(&mut r, "c").unwrap_err().code,
+            "ResourceExistsException"
+        );
+        assert_eq!(
+            get(&mut r, "t").unwrap().secret_string.as_deref(),
+            Some("b")
+        );
+    }
+}
