@@ -61,12 +61,13 @@ impl App {
             cleanup_delay: std::time::Duration::from_secs(config.task_cleanup_delay),
             ..TaskSettings::default()
         };
-        let tasks = TaskController::new(store.clone(), runtime, config.instance_id.clone(), settings);
+        let secrets = Arc::new(SecretsStore::new());
+        let log_store = Arc::new(LogStore::new());
+        let tasks = TaskController::new(store.clone(), runtime, config.instance_id.clone(), settings, secrets.clone(), log_store.clone());
         tasks.spawn(effects_rx);
         let scheduler = ServiceScheduler::new(store.clone(), tasks.changes(), effects_tx.clone(), crate::api::launch_for_service);
         scheduler.spawn();
-        let logs = Logs::new(Arc::new(LogStore::new()));
-        let secrets = Arc::new(SecretsStore::new());
+        let logs = Logs::new(log_store);
         Ok(Arc::new(App { auth, ecs: Ecs::new(store.clone(), effects_tx), logs, secrets, store, tasks, config }))
     }
 

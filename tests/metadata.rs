@@ -8,14 +8,16 @@
 mod common;
 
 use aws_sdk_ecs::types::{
-    AwsVpcConfiguration, Compatibility, ContainerDefinition, HealthCheck, KeyValuePair, LaunchType, LogConfiguration, LogDriver,
-    NetworkConfiguration, NetworkMode, PortMapping, Tag, TaskOverride, TransportProtocol,
+    AwsVpcConfiguration, Compatibility, ContainerDefinition, HealthCheck, KeyValuePair, LaunchType,
+    LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, PortMapping, Tag, TaskOverride,
+    TransportProtocol,
 };
 use common::TestServer;
 use ecsbox::config::{Config, TaskEndpoints};
 use ecsbox::metadata::{ContainerToken, Endpoints};
 use ecsbox::runtime::fake::FakeRuntime;
 use ecsbox::runtime::timestamp::parse_docker_time;
+use ecsbox::runtime::ContainerRuntime;
 use ecsbox::state::tasks::TaskRecord;
 use serde_json::Value;
 use std::sync::Arc;
@@ -42,7 +44,12 @@ async fn setup_with(config: Config) -> Setup {
     let ecs = server.client();
     let endpoints = Endpoints::new(&config, server.app.store.clone(), fake.clone());
     endpoints.serve(None);
-    Setup { server, fake, ecs, endpoints }
+    Setup {
+        server,
+        fake,
+        ecs,
+        endpoints,
+    }
 }
 
 async fn setup() -> Setup {
@@ -59,13 +66,19 @@ impl Setup {
     fn record(&self, task_arn: &str) -> TaskRecord {
         let region = self.server.app.store.region(ACCOUNT, REGION);
         let state = region.lock();
-        state.tasks.get(task_arn).expect("the task is in the store").clone()
+        state
+            .tasks
+            .get(task_arn)
+            .expect("the task is in the store")
+            .clone()
     }
 
     /// What the controller does for each container: a token, and the
     /// variables that go into its environment.
     fn register(&self, task_arn: &str, container: &str) -> (ContainerToken, Vec<(String, String)>) {
-        let token = self.endpoints.register_container(ACCOUNT, REGION, task_arn, container);
+        let token = self
+            .endpoints
+            .register_container(ACCOUNT, REGION, task_arn, container);
         let record = self.record(task_arn);
         let def = record
             .definition
@@ -103,13 +116,19 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String, Strin
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     let content_type = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type: ").map(str::to_string))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_string)
+        })
         .unwrap_or_default();
     (status, content_type, body.to_string())
 }
 
 fn env<'a>(vars: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    vars.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// The path part of a URI the endpoints handed out.
@@ -123,7 +142,8 @@ fn tag(key: &str, value: &str) -> Tag {
 }
 
 fn timestamp(v: &Value) -> SystemTime {
-    parse_docker_time(v.as_str().unwrap_or_else(|| panic!("not a time: {v}"))).unwrap_or_else(|| panic!("not RFC 3339: {v}"))
+    parse_docker_time(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")))
+        .unwrap_or_else(|| panic!("not RFC 3339: {v}"))
 }
 
 async fn register_fargate(ecs: &Ecs, family: &str, role: Option<&str>) {
@@ -132,7 +152,12 @@ async fn register_fargate(ecs: &Ecs, family: &str, role: Option<&str>) {
         .image("app:1")
         .cpu(128)
         .memory(256)
-        .port_mappings(PortMapping::builder().container_port(8080).protocol(TransportProtocol::Tcp).build())
+        .port_mappings(
+            PortMapping::builder()
+                .container_port(8080)
+                .protocol(TransportProtocol::Tcp)
+                .build(),
+        )
         .log_configuration(
             LogConfiguration::builder()
                 .log_driver(LogDriver::Awslogs)
@@ -143,13 +168,24 @@ async fn register_fargate(ecs: &Ecs, family: &str, role: Option<&str>) {
                 .build()
                 .unwrap(),
         )
-        .health_check(HealthCheck::builder().command("CMD-SHELL").command("true").build().unwrap())
+        .health_check(
+            HealthCheck::builder()
+                .command("CMD-SHELL")
+                .command("true")
+                .build()
+                .unwrap(),
+        )
         .build();
     let sidecar = ContainerDefinition::builder()
         .name("sidecar")
         .image("app:1")
         .essential(false)
-        .environment(KeyValuePair::builder().name("AWS_REGION").value("eu-west-1").build())
+        .environment(
+            KeyValuePair::builder()
+                .name("AWS_REGION")
+                .value("eu-west-1")
+                .build(),
+        )
         .build();
     ecs.register_task_definition()
         .family(family)
@@ -168,7 +204,12 @@ async fn register_fargate(ecs: &Ecs, family: &str, role: Option<&str>) {
 
 async fn run_fargate(ecs: &Ecs, family: &str, overrides: Option<TaskOverride>) -> String {
     let network = NetworkConfiguration::builder()
-        .awsvpc_configuration(AwsVpcConfiguration::builder().subnets("subnet-12345").build().unwrap())
+        .awsvpc_configuration(
+            AwsVpcConfiguration::builder()
+                .subnets("subnet-12345")
+                .build()
+                .unwrap(),
+        )
         .build();
     let out = ecs
         .run_task()
@@ -186,7 +227,13 @@ async fn run_fargate(ecs: &Ecs, family: &str, overrides: Option<TaskOverride>) -
 
 async fn wait_running(ecs: &Ecs, cluster: &str, arn: &str) -> aws_sdk_ecs::types::Task {
     for _ in 0..250 {
-        let d = ecs.describe_tasks().cluster(cluster).tasks(arn).send().await.unwrap();
+        let d = ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .tasks(arn)
+            .send()
+            .await
+            .unwrap();
         let t = d.tasks()[0].clone();
         if t.last_status() == Some("RUNNING") {
             return t;
@@ -197,7 +244,12 @@ async fn wait_running(ecs: &Ecs, cluster: &str, arn: &str) -> aws_sdk_ecs::types
 }
 
 async fn fargate_task(s: &Setup, family: &str) -> aws_sdk_ecs::types::Task {
-    s.ecs.create_cluster().cluster_name("c").send().await.unwrap();
+    s.ecs
+        .create_cluster()
+        .cluster_name("c")
+        .send()
+        .await
+        .unwrap();
     register_fargate(&s.ecs, family, Some(ROLE)).await;
     let arn = run_fargate(&s.ecs, family, None).await;
     wait_running(&s.ecs, "c", &arn).await
@@ -208,22 +260,52 @@ async fn a_container_reads_its_own_v4_metadata() {
     let s = setup().await;
     let task = fargate_task(&s, "web").await;
     let arn = task.task_arn().unwrap();
-    let described = task.containers().iter().find(|c| c.name() == Some("app")).unwrap();
+    let described = task
+        .containers()
+        .iter()
+        .find(|c| c.name() == Some("app"))
+        .unwrap();
     let (_, vars) = s.register(arn, "app");
     let uri = env(&vars, "ECS_CONTAINER_METADATA_URI_V4").unwrap();
-    assert_eq!(uri, format!("{}/v4/{}", s.endpoints.base_url().unwrap(), path_of(uri).trim_start_matches("/v4/")));
+    assert_eq!(
+        uri,
+        format!(
+            "{}/v4/{}",
+            s.endpoints.base_url().unwrap(),
+            path_of(uri).trim_start_matches("/v4/")
+        )
+    );
 
     let c = s.get_json(&path_of(uri)).await;
     assert_eq!(c["DockerId"], described.runtime_id().unwrap());
     assert_eq!(c["Name"], "app");
-    assert!(c["DockerName"].as_str().unwrap().starts_with("ecs-web-1-app-"), "{c}");
+    assert!(
+        c["DockerName"]
+            .as_str()
+            .unwrap()
+            .starts_with("ecs-web-1-app-"),
+        "{c}"
+    );
     assert_eq!(c["Image"], "app:1");
     assert!(c["ImageID"].as_str().unwrap().starts_with("sha256:"), "{c}");
     assert_eq!(c["Labels"]["com.amazonaws.ecs.task-arn"], arn);
     assert_eq!(c["Labels"]["com.amazonaws.ecs.container-name"], "app");
-    assert_eq!(c["Labels"]["com.amazonaws.ecs.task-definition-family"], "web");
-    assert_eq!(c["Labels"]["com.amazonaws.ecs.task-definition-version"], "1");
-    assert!(c["Labels"].as_object().unwrap().keys().all(|k| !k.starts_with("ecsbox.")), "emulator labels leak: {c}");
+    assert_eq!(
+        c["Labels"]["com.amazonaws.ecs.task-definition-family"],
+        "web"
+    );
+    assert_eq!(
+        c["Labels"]["com.amazonaws.ecs.task-definition-version"],
+        "1"
+    );
+    assert!(
+        c["Labels"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| !k.starts_with("ecsbox.")),
+        "emulator labels leak: {c}"
+    );
     assert_eq!(c["DesiredStatus"], "RUNNING");
     assert_eq!(c["KnownStatus"], "RUNNING");
     assert_eq!(c["Limits"], serde_json::json!({"CPU": 128, "Memory": 256}));
@@ -233,26 +315,101 @@ async fn a_container_reads_its_own_v4_metadata() {
     assert_eq!(c["LogOptions"]["awslogs-group"], "/ecs/web");
     assert_eq!(c["LogOptions"]["awslogs-create-group"], "true");
     assert_eq!(c["ContainerARN"], described.container_arn().unwrap());
-    assert_eq!(c["Ports"], serde_json::json!([{"ContainerPort": 8080, "Protocol": "tcp", "HostPort": 8080}]));
-    assert_eq!(c["Health"]["status"], "UNKNOWN", "the check has not passed yet: {c}");
+    assert_eq!(
+        c["Ports"],
+        serde_json::json!([{"ContainerPort": 8080, "Protocol": "tcp", "HostPort": 8080}])
+    );
+    assert_eq!(
+        c["Health"]["status"], "UNKNOWN",
+        "the check has not passed yet: {c}"
+    );
     assert!(c.get("ExitCode").is_none() && c.get("FinishedAt").is_none());
 
-    // The ENI, as DescribeTasks reports the attachment.
-    let eni = &task.attachments()[0];
-    let detail = |name: &str| {
-        let found = eni.details().iter().find(|d| d.name() == Some(name)).and_then(|d| d.value());
-        found.unwrap_or_else(|| panic!("no {name} in {eni:?}")).to_string()
-    };
+    // The ENI: the address the task's network namespace has on the engine.
+    let record = s.record(arn);
+    let owner = record
+        .runtime
+        .namespace_holder
+        .clone()
+        .unwrap_or_else(|| described.runtime_id().unwrap().to_string());
+    let owner = s.fake.inspect_container(&owner).await.unwrap();
+    let endpoint = owner
+        .networks
+        .values()
+        .next()
+        .expect("the namespace is on the awsvpc network")
+        .clone();
+    let ip = endpoint.ip_address.clone().unwrap();
     let net = &c["Networks"][0];
     assert_eq!(net["NetworkMode"], "awsvpc");
-    assert_eq!(net["IPv4Addresses"], serde_json::json!([detail("privateIPv4Address")]));
+    assert_eq!(net["IPv4Addresses"], serde_json::json!([ip]));
     assert_eq!(net["AttachmentIndex"], 0);
-    assert_eq!(net["MACAddress"], detail("macAddress"));
-    assert_eq!(net["PrivateDNSName"], detail("privateDnsName"));
+    assert_eq!(net["MACAddress"], endpoint.mac_address.clone().unwrap());
+    assert_eq!(
+        net["PrivateDNSName"],
+        format!("ip-{}.ec2.internal", ip.replace('.', "-"))
+    );
+    let prefix = endpoint.ip_prefix_len.unwrap();
     let cidr = net["IPv4SubnetCIDRBlock"].as_str().unwrap();
-    let gateway = net["SubnetGatewayIpv4Address"].as_str().unwrap();
-    assert!(cidr.ends_with("/16") && gateway.ends_with("/16"), "{net}");
+    assert!(cidr.ends_with(&format!(".0/{prefix}")), "{net}");
+    assert_eq!(
+        net["SubnetGatewayIpv4Address"],
+        format!("{}/{prefix}", endpoint.gateway.unwrap())
+    );
     assert_eq!(c["Networks"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_one_container_awsvpc_task_has_its_containers_address() {
+    let s = setup().await;
+    s.ecs
+        .create_cluster()
+        .cluster_name("c")
+        .send()
+        .await
+        .unwrap();
+    s.ecs
+        .register_task_definition()
+        .family("solo")
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu("512")
+        .memory("1024")
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("only")
+                .image("app:1")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let arn = run_fargate(&s.ecs, "solo", None).await;
+    let task = wait_running(&s.ecs, "c", &arn).await;
+    let id = task.containers()[0].runtime_id().unwrap();
+    // Without a namespace holder the container itself is on the network.
+    let own = s.fake.inspect_container(id).await.unwrap();
+    let ip = own
+        .networks
+        .values()
+        .next()
+        .and_then(|e| e.ip_address.clone())
+        .expect("the container is on the awsvpc network");
+    let (_, vars) = s.register(&arn, "only");
+    let c = s
+        .get_json(&path_of(
+            env(&vars, "ECS_CONTAINER_METADATA_URI_V4").unwrap(),
+        ))
+        .await;
+    assert_eq!(c["Networks"][0]["NetworkMode"], "awsvpc");
+    assert_eq!(c["Networks"][0]["IPv4Addresses"], serde_json::json!([ip]));
+    let t = s
+        .get_json(&format!(
+            "{}/task",
+            path_of(env(&vars, "ECS_CONTAINER_METADATA_URI_V4").unwrap())
+        ))
+        .await;
+    assert_eq!(t["Limits"], serde_json::json!({"CPU": 0.5, "Memory": 1024}));
 }
 
 #[tokio::test]
@@ -265,7 +422,10 @@ async fn the_task_endpoint_describes_the_whole_task() {
 
     let t = s.get_json(&format!("{base}/task")).await;
     // Fargate names the cluster by its ARN.
-    assert_eq!(t["Cluster"], format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/c"));
+    assert_eq!(
+        t["Cluster"],
+        format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/c")
+    );
     assert_eq!(t["TaskARN"], arn);
     assert_eq!(t["Family"], "web");
     assert_eq!(t["Revision"], "1");
@@ -275,22 +435,40 @@ async fn the_task_endpoint_describes_the_whole_task() {
     assert!(timestamp(&t["PullStartedAt"]) <= timestamp(&t["PullStoppedAt"]));
     assert_eq!(t["AvailabilityZone"], task.availability_zone().unwrap());
     assert_eq!(t["LaunchType"], "FARGATE");
-    assert_eq!(t["ClockDrift"]["ClockSynchronizationStatus"], "SYNCHRONIZED");
+    assert_eq!(
+        t["ClockDrift"]["ClockSynchronizationStatus"],
+        "SYNCHRONIZED"
+    );
     timestamp(&t["ClockDrift"]["ReferenceTimestamp"]);
     assert_eq!(t["EphemeralStorageMetrics"]["Reserved"], 20 * 1024);
     assert_eq!(t["FaultInjectionEnabled"], false);
-    assert!(t.get("TaskTags").is_none() && t.get("ServiceName").is_none(), "{t}");
-    let names: Vec<&str> = t["Containers"].as_array().unwrap().iter().map(|c| c["Name"].as_str().unwrap()).collect();
+    assert!(
+        t.get("TaskTags").is_none() && t.get("ServiceName").is_none(),
+        "{t}"
+    );
+    let names: Vec<&str> = t["Containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["Name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["app", "sidecar"]);
     for c in t["Containers"].as_array().unwrap() {
-        let described = task.containers().iter().find(|d| d.name() == c["Name"].as_str()).unwrap();
+        let described = task
+            .containers()
+            .iter()
+            .find(|d| d.name() == c["Name"].as_str())
+            .unwrap();
         assert_eq!(c["DockerId"], described.runtime_id().unwrap());
         assert_eq!(c["Networks"][0]["NetworkMode"], "awsvpc");
     }
 
     let tagged = s.get_json(&format!("{base}/taskWithTags")).await;
     assert_eq!(tagged["TaskTags"], serde_json::json!({"team": "payments"}));
-    assert!(tagged.get("ContainerInstanceTags").is_none(), "Fargate has no instance: {tagged}");
+    assert!(
+        tagged.get("ContainerInstanceTags").is_none(),
+        "Fargate has no instance: {tagged}"
+    );
 }
 
 #[tokio::test]
@@ -314,7 +492,12 @@ async fn version_3_has_the_older_fields_only() {
 
     let t = s.get_json(&format!("{v3}/task")).await;
     assert_eq!(t["TaskARN"], task.task_arn().unwrap());
-    for v4_only in ["LaunchType", "ClockDrift", "EphemeralStorageMetrics", "FaultInjectionEnabled"] {
+    for v4_only in [
+        "LaunchType",
+        "ClockDrift",
+        "EphemeralStorageMetrics",
+        "FaultInjectionEnabled",
+    ] {
         assert!(t.get(v4_only).is_none(), "{v4_only} in v3: {t}");
     }
     assert_eq!(t["Containers"].as_array().unwrap().len(), 2);
@@ -326,19 +509,40 @@ async fn stats_are_dockers_per_container_and_per_task() {
     let task = fargate_task(&s, "web").await;
     let (_, vars) = s.register(task.task_arn().unwrap(), "app");
     let base = path_of(env(&vars, "ECS_CONTAINER_METADATA_URI_V4").unwrap());
-    let app_id = task.containers().iter().find(|c| c.name() == Some("app")).unwrap().runtime_id().unwrap();
+    let app_id = task
+        .containers()
+        .iter()
+        .find(|c| c.name() == Some("app"))
+        .unwrap()
+        .runtime_id()
+        .unwrap();
 
     let stats = s.get_json(&format!("{base}/stats")).await;
     assert_eq!(stats["id"], app_id);
     timestamp(&stats["read"]);
-    assert!(stats["cpu_stats"]["cpu_usage"]["total_usage"].as_u64().unwrap() > 0, "{stats}");
+    assert!(
+        stats["cpu_stats"]["cpu_usage"]["total_usage"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "{stats}"
+    );
     assert!(stats["memory_stats"]["usage"].as_u64().unwrap() > 0);
     assert!(stats.get("precpu_stats").is_some());
 
     let per_task = s.get_json(&format!("{base}/task/stats")).await;
-    let mut ids: Vec<&str> = per_task.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut ids: Vec<&str> = per_task
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     ids.sort();
-    let mut expected: Vec<&str> = task.containers().iter().map(|c| c.runtime_id().unwrap()).collect();
+    let mut expected: Vec<&str> = task
+        .containers()
+        .iter()
+        .map(|c| c.runtime_id().unwrap())
+        .collect();
     expected.sort();
     assert_eq!(ids, expected);
     assert_eq!(per_task[app_id]["id"], app_id);
@@ -357,9 +561,15 @@ async fn a_task_role_gets_credentials_the_sdks_accept() {
     // Not on 169.254.170.2:80 here, so the full URI: SDKs accept it for a loopback host.
     assert!(env(&app_vars, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_none());
     let full = env(&app_vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI").unwrap();
-    assert!(full.starts_with("http://127.0.0.1:") && full.contains("/v2/credentials/"), "{full}");
+    assert!(
+        full.starts_with("http://127.0.0.1:") && full.contains("/v2/credentials/"),
+        "{full}"
+    );
     // One set of credentials per task, shared by its containers.
-    assert_eq!(env(&sidecar_vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI"), Some(full));
+    assert_eq!(
+        env(&sidecar_vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI"),
+        Some(full)
+    );
 
     let before = SystemTime::now();
     let creds = s.get_json(&path_of(full)).await;
@@ -371,30 +581,51 @@ async fn a_task_role_gets_credentials_the_sdks_accept() {
     assert!(!creds["Token"].as_str().unwrap().is_empty());
     let expires = timestamp(&creds["Expiration"]);
     let ahead = expires.duration_since(before).unwrap();
-    assert!(ahead > Duration::from_secs(5 * 3600) && ahead <= Duration::from_secs(6 * 3600 + 5), "{ahead:?}");
+    assert!(
+        ahead > Duration::from_secs(5 * 3600) && ahead <= Duration::from_secs(6 * 3600 + 5),
+        "{ahead:?}"
+    );
     // The older query form answers the same credentials.
     let id = full.rsplit('/').next().unwrap();
-    assert_eq!(s.get_json(&format!("/v1/credentials?id={id}")).await["SecretAccessKey"], creds["SecretAccessKey"]);
+    assert_eq!(
+        s.get_json(&format!("/v1/credentials?id={id}")).await["SecretAccessKey"],
+        creds["SecretAccessKey"]
+    );
 }
 
 #[tokio::test]
 async fn the_environment_is_what_ecs_and_the_sdks_need() {
     let s = setup().await;
-    s.ecs.create_cluster().cluster_name("c").send().await.unwrap();
+    s.ecs
+        .create_cluster()
+        .cluster_name("c")
+        .send()
+        .await
+        .unwrap();
     register_fargate(&s.ecs, "norole", None).await;
     let arn = run_fargate(&s.ecs, "norole", None).await;
     wait_running(&s.ecs, "c", &arn).await;
 
     let (token, app) = s.register(&arn, "app");
     let base = s.endpoints.base_url().unwrap();
-    assert_eq!(env(&app, "ECS_CONTAINER_METADATA_URI_V4"), Some(format!("{base}/v4/{token}").as_str()));
-    assert_eq!(env(&app, "ECS_CONTAINER_METADATA_URI"), Some(format!("{base}/v3/{token}").as_str()));
+    assert_eq!(
+        env(&app, "ECS_CONTAINER_METADATA_URI_V4"),
+        Some(format!("{base}/v4/{token}").as_str())
+    );
+    assert_eq!(
+        env(&app, "ECS_CONTAINER_METADATA_URI"),
+        Some(format!("{base}/v3/{token}").as_str())
+    );
     assert_eq!(env(&app, "AWS_ENDPOINT_URL"), Some(base.as_str()));
     assert_eq!(env(&app, "AWS_REGION"), Some(REGION));
     assert_eq!(env(&app, "AWS_DEFAULT_REGION"), Some(REGION));
     assert_eq!(env(&app, "AWS_EXECUTION_ENV"), Some("AWS_ECS_FARGATE"));
     // No role, no credentials.
-    assert!(app.iter().all(|(k, _)| !k.starts_with("AWS_CONTAINER_CREDENTIALS")), "{app:?}");
+    assert!(
+        app.iter()
+            .all(|(k, _)| !k.starts_with("AWS_CONTAINER_CREDENTIALS")),
+        "{app:?}"
+    );
     // What the task definition sets itself is left alone.
     let (_, sidecar) = s.register(&arn, "sidecar");
     assert_eq!(env(&sidecar, "AWS_REGION"), None);
@@ -402,7 +633,12 @@ async fn the_environment_is_what_ecs_and_the_sdks_need() {
 
     // RunTask's taskRoleArn override gives the task a role.
     let other_role = "arn:aws:iam::000000000000:role/override";
-    let overridden = run_fargate(&s.ecs, "norole", Some(TaskOverride::builder().task_role_arn(other_role).build())).await;
+    let overridden = run_fargate(
+        &s.ecs,
+        "norole",
+        Some(TaskOverride::builder().task_role_arn(other_role).build()),
+    )
+    .await;
     wait_running(&s.ecs, "c", &overridden).await;
     let (_, vars) = s.register(&overridden, "app");
     let full = env(&vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI").unwrap();
@@ -414,7 +650,12 @@ async fn options_turn_the_endpoint_url_and_the_endpoints_off() {
     let mut config = Config::for_tests();
     config.no_task_endpoint_url = true;
     let s = setup_with(config.clone()).await;
-    s.ecs.create_cluster().cluster_name("c").send().await.unwrap();
+    s.ecs
+        .create_cluster()
+        .cluster_name("c")
+        .send()
+        .await
+        .unwrap();
     register_fargate(&s.ecs, "web", Some(ROLE)).await;
     let arn = run_fargate(&s.ecs, "web", None).await;
     let (_, vars) = s.register(&arn, "app");
@@ -441,12 +682,21 @@ async fn a_task_sees_only_its_own_data() {
     let (_, their_vars) = s.register(&arn_theirs, "app");
     let my_base = path_of(env(&my_vars, "ECS_CONTAINER_METADATA_URI_V4").unwrap());
     let their_base = path_of(env(&their_vars, "ECS_CONTAINER_METADATA_URI_V4").unwrap());
-    assert_eq!(s.get_json(&format!("{my_base}/task")).await["TaskARN"], arn_mine);
-    assert_eq!(s.get_json(&format!("{their_base}/task")).await["TaskARN"], arn_theirs.as_str());
+    assert_eq!(
+        s.get_json(&format!("{my_base}/task")).await["TaskARN"],
+        arn_mine
+    );
+    assert_eq!(
+        s.get_json(&format!("{their_base}/task")).await["TaskARN"],
+        arn_theirs.as_str()
+    );
     let my_creds = path_of(env(&my_vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI").unwrap());
     let their_creds = path_of(env(&their_vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI").unwrap());
     assert_ne!(my_creds, their_creds);
-    assert_ne!(s.get_json(&my_creds).await["SecretAccessKey"], s.get_json(&their_creds).await["SecretAccessKey"]);
+    assert_ne!(
+        s.get_json(&my_creds).await["SecretAccessKey"],
+        s.get_json(&their_creds).await["SecretAccessKey"]
+    );
 
     // A token nobody was given is refused, with the agent's words.
     let guess = "0b1d5c0e-3b7a-4c1e-9f0a-6d2e8a4b7c91";
@@ -468,7 +718,10 @@ async fn a_task_sees_only_its_own_data() {
     );
     let (status, _, body) = s.get("/v2/credentials").await;
     assert_eq!(status, 400);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["code"], "NoIdInRequest");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["code"],
+        "NoIdInRequest"
+    );
     let (status, _, body) = s.get(&format!("{my_base}/nonsense")).await;
     assert_eq!((status, body.as_str()), (404, "404 page not found\n"));
 
@@ -491,10 +744,27 @@ async fn a_bridge_task_of_a_service_on_an_instance() {
         .send()
         .await
         .unwrap();
-    let instance = s.ecs.list_container_instances().cluster("ec2").send().await.unwrap().container_instance_arns()[0].clone();
+    let instance = s
+        .ecs
+        .list_container_instances()
+        .cluster("ec2")
+        .send()
+        .await
+        .unwrap()
+        .container_instance_arns()[0]
+        .clone();
     // TagResource does not take container instances yet: tag it in the store.
-    let rack = ecsbox::model::shapes::Tag { key: Some("rack".into()), value: Some("r1".into()) };
-    s.server.app.store.region(ACCOUNT, REGION).lock().tags.insert(instance.clone(), vec![rack]);
+    let rack = ecsbox::model::shapes::Tag {
+        key: Some("rack".into()),
+        value: Some("r1".into()),
+    };
+    s.server
+        .app
+        .store
+        .region(ACCOUNT, REGION)
+        .lock()
+        .tags
+        .insert(instance.clone(), vec![rack]);
     s.ecs
         .register_task_definition()
         .family("api")
@@ -504,7 +774,12 @@ async fn a_bridge_task_of_a_service_on_an_instance() {
                 .name("api")
                 .image("app:1")
                 .memory(64)
-                .port_mappings(PortMapping::builder().container_port(80).host_port(0).build())
+                .port_mappings(
+                    PortMapping::builder()
+                        .container_port(80)
+                        .host_port(0)
+                        .build(),
+                )
                 .build(),
         )
         .send()
@@ -522,7 +797,14 @@ async fn a_bridge_task_of_a_service_on_an_instance() {
         .unwrap();
     let mut arn = None;
     for _ in 0..250 {
-        let listed = s.ecs.list_tasks().cluster("ec2").service_name("api-svc").send().await.unwrap();
+        let listed = s
+            .ecs
+            .list_tasks()
+            .cluster("ec2")
+            .service_name("api-svc")
+            .send()
+            .await
+            .unwrap();
         if let Some(a) = listed.task_arns().first() {
             arn = Some(a.clone());
             break;
@@ -541,21 +823,45 @@ async fn a_bridge_task_of_a_service_on_an_instance() {
         c["Ports"],
         serde_json::json!([{"ContainerPort": 80, "Protocol": "tcp", "HostPort": binding.host_port().unwrap(), "HostIp": binding.bind_ip().unwrap()}])
     );
-    assert!(binding.host_port().unwrap() >= 32768, "a dynamic port: {binding:?}");
+    assert!(
+        binding.host_port().unwrap() >= 32768,
+        "a dynamic port: {binding:?}"
+    );
     let net = &c["Networks"][0];
     assert_eq!(net["NetworkMode"], "bridge");
-    assert!(net["IPv4Addresses"][0].as_str().unwrap().starts_with("172.17."), "{net}");
-    assert!(net.get("MACAddress").is_none(), "ENI details are for awsvpc only: {net}");
+    assert!(
+        net["IPv4Addresses"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("172.17."),
+        "{net}"
+    );
+    assert!(
+        net.get("MACAddress").is_none(),
+        "ENI details are for awsvpc only: {net}"
+    );
     assert_eq!(c["Limits"], serde_json::json!({"CPU": 2, "Memory": 64}));
     assert!(c.get("LogDriver").is_none());
 
     let t = s.get_json(&format!("{base}/taskWithTags")).await;
-    assert_eq!(t["Cluster"], "ec2", "the agent names the cluster as configured: {t}");
+    assert_eq!(
+        t["Cluster"], "ec2",
+        "the agent names the cluster as configured: {t}"
+    );
     assert_eq!(t["LaunchType"], "EC2");
     assert_eq!(t["ServiceName"], "api-svc");
-    assert!(t.get("Limits").is_none(), "no task-level cpu or memory: {t}");
-    assert!(t.get("EphemeralStorageMetrics").is_none(), "Fargate only: {t}");
-    assert_eq!(t["ContainerInstanceTags"], serde_json::json!({"rack": "r1"}));
+    assert!(
+        t.get("Limits").is_none(),
+        "no task-level cpu or memory: {t}"
+    );
+    assert!(
+        t.get("EphemeralStorageMetrics").is_none(),
+        "Fargate only: {t}"
+    );
+    assert_eq!(
+        t["ContainerInstanceTags"],
+        serde_json::json!({"rack": "r1"})
+    );
 }
 
 #[tokio::test]
@@ -563,7 +869,14 @@ async fn a_stopped_container_reports_its_exit() {
     let s = setup().await;
     let task = fargate_task(&s, "web").await;
     let arn = task.task_arn().unwrap();
-    let sidecar = task.containers().iter().find(|c| c.name() == Some("sidecar")).unwrap().runtime_id().unwrap().to_string();
+    let sidecar = task
+        .containers()
+        .iter()
+        .find(|c| c.name() == Some("sidecar"))
+        .unwrap()
+        .runtime_id()
+        .unwrap()
+        .to_string();
     let (_, vars) = s.register(arn, "sidecar");
     s.fake.exit(&sidecar, 3);
     let path = path_of(env(&vars, "ECS_CONTAINER_METADATA_URI_V4").unwrap());
@@ -594,7 +907,10 @@ async fn other_requests_go_to_the_api_and_shutdown_stops_serving() {
     endpoints.serve(Some(api));
     let addr = endpoints.address().unwrap();
     let (status, _, body) = http_get(addr, "/_ecsbox/health").await;
-    assert_eq!((status, body.as_str()), (200, "api saw GET /_ecsbox/health"));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "api saw GET /_ecsbox/health")
+    );
     // Metadata paths are never handed to the API, known token or not.
     assert_eq!(http_get(addr, "/v4/unknown").await.0, 404);
 

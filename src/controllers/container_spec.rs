@@ -1176,7 +1176,10 @@ mod tests {
         let theirs = container_spec(&other, &t, &c).unwrap();
         assert_ne!(theirs.mounts[1], spec.mounts[1]);
         assert_eq!(theirs.mounts[3], spec.mounts[3], "one shared volume");
-        assert_eq!(theirs.mounts[4], spec.mounts[4], "one volume per file system");
+        assert_eq!(
+            theirs.mounts[4], spec.mounts[4],
+            "one volume per file system"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Background controllers: the task lifecycle (and later the service
 //! reconciler and placement). They are woken by runtime events and state
 //! changes, never by sleep-polling.
+pub mod awslogs;
 pub mod container_spec;
 pub mod placement;
 pub mod tasks;

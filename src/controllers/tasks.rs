@@ -7,6 +7,10 @@
 //! the region's lock (`with_task`); no lock is held across an `.await`.
 
 use super::container_spec::{self, SpecContext};
+use super::awslogs;
+use super::volumes;
+use crate::logs::LogStore;
+use crate::secrets::SecretsStore;
 use crate::model::shapes::{Container, ContainerDefinition, KeyValuePair, NetworkBinding, NetworkInterface};
 use crate::runtime::{
     ContainerEventKind, ContainerInfo, ContainerRuntime, HealthStatus, LabelFilter, NetworkMode, NetworkSpec, RemoveOptions,
@@ -93,6 +97,10 @@ pub struct TaskController {
     changes: Arc<tokio::sync::Notify>,
     /// The awsvpc network's id once made (see `ensure_awsvpc_network`).
     awsvpc_network: tokio::sync::Mutex<Option<String>>,
+    /// Where containers' `secrets` are read from.
+    secrets: Arc<SecretsStore>,
+    /// Where the awslogs driver writes.
+    logs: Arc<LogStore>,
 }
 
 /// What ecsbox learns from the engine before it runs anything.
@@ -116,6 +124,8 @@ impl TaskController {
         runtime: Arc<dyn ContainerRuntime>,
         owner: String,
         settings: TaskSettings,
+        secrets: Arc<SecretsStore>,
+        logs: Arc<LogStore>,
     ) -> Arc<Self> {
         Arc::new(TaskController {
             store,
@@ -127,6 +137,8 @@ impl TaskController {
             handshake: tokio::sync::OnceCell::new(),
             changes: Arc::new(tokio::sync::Notify::new()),
             awsvpc_network: tokio::sync::Mutex::new(None),
+            secrets,
+            logs,
         })
     }
 
@@ -258,6 +270,7 @@ impl TaskController {
         };
         let network_mode = definition.network_mode.clone().unwrap_or_else(|| "bridge".into());
         let containers: Vec<ContainerDefinition> = definition.container_definitions.clone().unwrap_or_default();
+        let record_id = record_view.id.clone();
 
         // PROVISIONING: the task's network (awsvpc). A task of one container
         // needs no holder: that container is essential, owns the namespace
@@ -332,6 +345,12 @@ impl TaskController {
                     .start_container(id)
                     .await
                     .map_err(|e| StartFailure(format!("CannotStartContainerError: {e}")))?;
+                if let Some(target) = awslogs::target(def, &key.region) {
+                    // A follow without `since` replays every line from the
+                    // container's start, so none is missed.
+                    let stream = target.stream(name, &record_id, id);
+                    awslogs::follow(self.runtime.clone(), self.logs.clone(), key.account.clone(), target, stream, id.clone());
+                }
                 self.refresh_container(key, name, id).await;
             }
         }
@@ -359,6 +378,16 @@ impl TaskController {
         containers: &[ContainerDefinition],
         mode: NetworkMode,
     ) -> Result<BTreeMap<String, String>, StartFailure> {
+        // Secrets and environment files first: a missing secret fails the
+        // task before anything is pulled, as ECS's ResourceInitializationError.
+        let mut extra_env = HashMap::new();
+        for c in containers {
+            let env = crate::secrets::resolve::container_extra_env(&self.secrets, &key.account, &key.region, c).map_err(StartFailure)?;
+            extra_env.insert(c.name.clone().unwrap_or_default(), env);
+            if let Some(target) = awslogs::target(c, &key.region) {
+                awslogs::prepare_group(&self.logs, &key.account, &target).map_err(StartFailure)?;
+            }
+        }
         self.with_task(key, |r| r.task.pull_started_at = Some(epoch_now()));
         let mut images = HashMap::new();
         for c in containers {
@@ -384,8 +413,19 @@ impl TaskController {
         }
         self.advance(key, TaskStatus::Activating);
 
+        let task_volumes = volumes::prepare_task_volumes(self.runtime.as_ref(), &self.owner, &key.task_arn, &record_view.id, definition)
+            .await
+            .map_err(StartFailure)?;
+        if self.with_task(key, |r| r.runtime.volumes = task_volumes.task_scoped.clone()).is_none() {
+            volumes::release_task_volumes(self.runtime.as_ref(), &task_volumes).await;
+            return Err(StartFailure("Task was removed".into()));
+        }
+
+        // In start order, so a volumesFrom source exists before its user.
+        let order: Vec<String> =
+            container_spec::start_order(definition).map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?.concat();
         let mut ids = BTreeMap::new();
-        for c in containers {
+        for c in order.iter().filter_map(|n| containers.iter().find(|c| c.name.as_deref() == Some(n))) {
             let name = c.name.clone().unwrap_or_default();
             let info = &images[&name];
             let ctx = SpecContext {
@@ -395,7 +435,7 @@ impl TaskController {
                 owner_id: self.owner.clone(),
                 image: info.reference.clone(),
                 network_mode: mode.clone(),
-                extra_env: vec![],
+                extra_env: extra_env.remove(&name).unwrap_or_default(),
                 fargate: record_view.is_fargate(),
                 host_cpus: self.ready().await.host_cpus,
             };
@@ -707,13 +747,16 @@ impl TaskController {
     }
 
     async fn remove_containers(&self, key: &TaskKey) {
-        let ids: Vec<String> = self
-            .with_task(key, |r| r.runtime.containers.values().cloned().chain(r.runtime.namespace_holder.clone()).collect())
+        let (ids, task_scoped): (Vec<String>, Vec<String>) = self
+            .with_task(key, |r| {
+                (r.runtime.containers.values().cloned().chain(r.runtime.namespace_holder.clone()).collect(), r.runtime.volumes.clone())
+            })
             .unwrap_or_default();
         for id in ids {
             self.containers.remove(&id);
             let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
         }
+        volumes::release_task_volumes(self.runtime.as_ref(), &volumes::TaskVolumes { task_scoped }).await;
     }
 
     /// Removes everything this instance owns: containers, then networks.
@@ -732,9 +775,12 @@ impl TaskController {
         }
         if let Ok(networks) = self.runtime.list_networks(filters).await {
             for n in networks {
-                let _ = self.runtime.remove_network(&n.id).await;
+                if let Err(e) = self.runtime.remove_network(&n.id).await {
+                    tracing::warn!("could not remove network {}: {e}", n.name);
+                }
             }
         }
+        volumes::remove_owned_volumes(self.runtime.as_ref(), &self.owner).await;
         self.containers.clear();
     }
 

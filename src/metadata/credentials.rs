@@ -30,8 +30,12 @@ pub struct KeyPolicy {
 
 impl KeyPolicy {
     pub fn from_config(config: &Config) -> Self {
-        let strict_pairs = (config.sigv4 == SigV4Mode::Strict).then(|| config.credential_pairs().unwrap_or_default());
-        KeyPolicy { strict_pairs, default_account: config.default_account.clone() }
+        let strict_pairs = (config.sigv4 == SigV4Mode::Strict)
+            .then(|| config.credential_pairs().unwrap_or_default());
+        KeyPolicy {
+            strict_pairs,
+            default_account: config.default_account.clone(),
+        }
     }
 
     /// The (access key id, secret) a task of `account` gets.
@@ -40,7 +44,9 @@ impl KeyPolicy {
             return (account.to_string(), random_secret());
         };
         let own = pairs.iter().find(|(key, _)| key == account);
-        let default = pairs.iter().find(|(key, _)| account == self.default_account && !is_account_id(key));
+        let default = pairs
+            .iter()
+            .find(|(key, _)| account == self.default_account && !is_account_id(key));
         match own.or(default) {
             Some(pair) => pair.clone(),
             None => {
@@ -53,7 +59,13 @@ impl KeyPolicy {
         }
     }
 
-    pub fn issue(&self, id: String, account: &str, task_arn: &str, role_arn: &str) -> TaskCredentials {
+    pub fn issue(
+        &self,
+        id: String,
+        account: &str,
+        task_arn: &str,
+        role_arn: &str,
+    ) -> TaskCredentials {
         let (access_key_id, secret_access_key) = self.keys_for(account);
         TaskCredentials {
             id,
@@ -72,12 +84,18 @@ fn is_account_id(key: &str) -> bool {
 
 /// 40 characters, as an AWS secret access key has.
 fn random_secret() -> String {
-    let hex = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let hex = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
     hex[..40].to_string()
 }
 
 fn random_token() -> String {
-    (0..4).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect()
+    (0..4)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect()
 }
 
 /// The agent's answer, field for field (`IAMRoleCredentials` in the ECS agent).
@@ -113,18 +131,37 @@ mod tests {
 
     #[test]
     fn strict_mode_hands_out_the_configured_pair_of_the_account() {
-        let p = policy(&["--sigv4", "strict", "--credentials", "AKIDEFAULT:s1,123456789012:s2"]);
+        let p = policy(&[
+            "--sigv4",
+            "strict",
+            "--credentials",
+            "AKIDEFAULT:s1,123456789012:s2",
+        ]);
         let own = p.issue("id".into(), "123456789012", "t", "r");
-        assert_eq!((own.access_key_id.as_str(), own.secret_access_key.as_str()), ("123456789012", "s2"));
+        assert_eq!(
+            (own.access_key_id.as_str(), own.secret_access_key.as_str()),
+            ("123456789012", "s2")
+        );
         let default = p.issue("id".into(), "000000000000", "t", "r");
-        assert_eq!((default.access_key_id.as_str(), default.secret_access_key.as_str()), ("AKIDEFAULT", "s1"));
+        assert_eq!(
+            (
+                default.access_key_id.as_str(),
+                default.secret_access_key.as_str()
+            ),
+            ("AKIDEFAULT", "s1")
+        );
         let unknown = p.issue("id".into(), "999999999999", "t", "r");
         assert_eq!(unknown.access_key_id, "999999999999");
     }
 
     #[test]
     fn the_answer_has_the_agents_fields_and_expires_in_six_hours() {
-        let creds = policy(&[]).issue("id".into(), "123456789012", "t", "arn:aws:iam::123456789012:role/app");
+        let creds = policy(&[]).issue(
+            "id".into(),
+            "123456789012",
+            "t",
+            "arn:aws:iam::123456789012:role/app",
+        );
         let now = crate::runtime::timestamp::parse_docker_time("2024-05-01T12:00:00Z").unwrap();
         let body = response(&creds, now);
         assert_eq!(body["RoleArn"], "arn:aws:iam::123456789012:role/app");

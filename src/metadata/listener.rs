@@ -31,15 +31,24 @@ pub const ECS_ENDPOINT_ADDRESS: &str = "169.254.170.2:80";
 pub fn bind(wanted: SocketAddr) -> Result<TcpListener, String> {
     let listener = match TcpListener::bind(wanted) {
         Err(e) if e.kind() == ErrorKind::AddrNotAvailable => {
-            add_to_loopback(wanted.ip())?;
+            if let Err(why) = add_to_loopback(wanted.ip()) {
+                // Another process (a second ecsbox) may have added it meanwhile.
+                if !is_local(wanted.ip()) {
+                    return Err(why);
+                }
+            }
             TcpListener::bind(wanted)
         }
         other => other,
     };
     let listener = match listener {
         Ok(l) => l,
-        Err(e) if wanted.port() != 0 && matches!(e.kind(), ErrorKind::AddrInUse | ErrorKind::PermissionDenied) => {
-            let l = TcpListener::bind(SocketAddr::new(wanted.ip(), 0)).map_err(|e| cannot_listen(wanted, &e))?;
+        Err(e)
+            if wanted.port() != 0
+                && matches!(e.kind(), ErrorKind::AddrInUse | ErrorKind::PermissionDenied) =>
+        {
+            let l = TcpListener::bind(SocketAddr::new(wanted.ip(), 0))
+                .map_err(|e| cannot_listen(wanted, &e))?;
             tracing::warn!(
                 "the task endpoints cannot listen on {wanted} ({e}: another ecsbox or an ECS agent?); they listen on {} \
                  instead, and tasks get AWS_CONTAINER_CREDENTIALS_FULL_URI in place of the RELATIVE_URI ECS sets",
@@ -49,7 +58,9 @@ pub fn bind(wanted: SocketAddr) -> Result<TcpListener, String> {
         }
         Err(e) => return Err(cannot_listen(wanted, &e)),
     };
-    listener.set_nonblocking(true).map_err(|e| cannot_listen(wanted, &e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| cannot_listen(wanted, &e))?;
     Ok(listener)
 }
 
@@ -71,14 +82,23 @@ fn add_to_loopback(ip: IpAddr) -> Result<(), String> {
     let output = Command::new("ip")
         .args(["addr", "add", &cidr, "dev", "lo"])
         .output()
-        .map_err(|e| format!("cannot add {cidr} to the loopback interface (running `ip`: {e}); {how_to_fix}"))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    // Another process added it meanwhile: just as good.
-    if output.status.success() || stderr.contains("File exists") {
+        .map_err(|e| {
+            format!("cannot add {cidr} to the loopback interface (running `ip`: {e}); {how_to_fix}")
+        })?;
+    if output.status.success() {
         tracing::info!("added {cidr} to the loopback interface for the task metadata and credentials endpoints");
         return Ok(());
     }
-    Err(format!("cannot add {cidr} to the loopback interface ({}); {how_to_fix}", stderr.trim()))
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Err(format!(
+        "cannot add {cidr} to the loopback interface ({}); {how_to_fix}",
+        stderr.trim()
+    ))
+}
+
+/// Whether the host has `ip` as one of its addresses.
+fn is_local(ip: IpAddr) -> bool {
+    !matches!(TcpListener::bind(SocketAddr::new(ip, 0)), Err(e) if e.kind() == ErrorKind::AddrNotAvailable)
 }
 
 #[cfg(test)]

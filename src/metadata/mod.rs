@@ -45,7 +45,11 @@ use std::time::SystemTime;
 
 /// Answers what is not a metadata or credentials request: the server's own
 /// handler, so SDKs in tasks reach the ECS API at `AWS_ENDPOINT_URL`.
-pub type ApiHandler = Arc<dyn Fn(Request<Incoming>, SocketAddr) -> BoxFuture<'static, Response<Full<Bytes>>> + Send + Sync>;
+pub type ApiHandler = Arc<
+    dyn Fn(Request<Incoming>, SocketAddr) -> BoxFuture<'static, Response<Full<Bytes>>>
+        + Send
+        + Sync,
+>;
 
 type HttpResponse = Response<Full<Bytes>>;
 
@@ -73,11 +77,17 @@ struct Inner {
 impl Endpoints {
     /// Binds the listener (`--task-endpoint-listen`), making its address
     /// local first if need be. Serving starts with `serve`.
-    pub fn new(config: &Config, store: Arc<Store>, runtime: Arc<dyn ContainerRuntime>) -> Endpoints {
+    pub fn new(
+        config: &Config,
+        store: Arc<Store>,
+        runtime: Arc<dyn ContainerRuntime>,
+    ) -> Endpoints {
         let listener = match config.task_endpoints {
             TaskEndpoints::Off => None,
             TaskEndpoints::On => listener::bind(config.task_endpoint_listen)
-                .map_err(|why| tracing::warn!("task containers get no metadata or credentials endpoint: {why}"))
+                .map_err(|why| {
+                    tracing::warn!("task containers get no metadata or credentials endpoint: {why}")
+                })
                 .ok(),
         };
         let address = listener.as_ref().and_then(|l| l.local_addr().ok());
@@ -112,7 +122,13 @@ impl Endpoints {
     }
 
     /// A token for one container of a task, to put in its metadata URIs.
-    pub fn register_container(&self, account: &str, region: &str, task_arn: &str, container_name: &str) -> ContainerToken {
+    pub fn register_container(
+        &self,
+        account: &str,
+        region: &str,
+        task_arn: &str,
+        container_name: &str,
+    ) -> ContainerToken {
         self.inner.registry.register_container(RegisteredContainer {
             account: account.to_string(),
             region: region.to_string(),
@@ -126,26 +142,52 @@ impl Endpoints {
     /// has a role, and for the SDKs inside (no instance metadata here) the
     /// region, `AWS_EXECUTION_ENV` and `AWS_ENDPOINT_URL`. A value the
     /// container definition sets itself wins for the last three kinds.
-    pub fn container_env(&self, token: &ContainerToken, record: &TaskRecord, definition: &ContainerDefinition) -> Vec<(String, String)> {
-        let (Some(base), Some(container)) = (self.base_url(), self.inner.registry.container(token.as_str())) else {
+    pub fn container_env(
+        &self,
+        token: &ContainerToken,
+        record: &TaskRecord,
+        definition: &ContainerDefinition,
+    ) -> Vec<(String, String)> {
+        let (Some(base), Some(container)) = (
+            self.base_url(),
+            self.inner.registry.container(token.as_str()),
+        ) else {
             return vec![];
         };
         let mut env = vec![
-            ("ECS_CONTAINER_METADATA_URI_V4".to_string(), format!("{base}/v4/{token}")),
-            ("ECS_CONTAINER_METADATA_URI".to_string(), format!("{base}/v3/{token}")),
+            (
+                "ECS_CONTAINER_METADATA_URI_V4".to_string(),
+                format!("{base}/v4/{token}"),
+            ),
+            (
+                "ECS_CONTAINER_METADATA_URI".to_string(),
+                format!("{base}/v3/{token}"),
+            ),
         ];
         if let Some(role) = task_role_arn(record) {
-            let creds = self.inner.registry.task_credentials(&container.task_arn, |id| {
-                self.inner.keys.issue(id, &container.account, &container.task_arn, &role)
-            });
+            let creds = self
+                .inner
+                .registry
+                .task_credentials(&container.task_arn, |id| {
+                    self.inner
+                        .keys
+                        .issue(id, &container.account, &container.task_arn, &role)
+                });
             let path = format!("/v2/credentials/{}", creds.id);
             if self.inner.address == ECS_ENDPOINT_ADDRESS.parse().ok() {
                 env.push(("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI".into(), path));
             } else {
-                env.push(("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), format!("{base}{path}")));
+                env.push((
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI".into(),
+                    format!("{base}{path}"),
+                ));
             }
         }
-        let execution_env = if record.is_fargate() { "AWS_ECS_FARGATE" } else { "AWS_ECS_EC2" };
+        let execution_env = if record.is_fargate() {
+            "AWS_ECS_FARGATE"
+        } else {
+            "AWS_ECS_EC2"
+        };
         let mut defaults = vec![
             ("AWS_REGION", container.region.clone()),
             ("AWS_DEFAULT_REGION", container.region.clone()),
@@ -154,8 +196,18 @@ impl Endpoints {
         if self.inner.endpoint_url_in_tasks {
             defaults.push(("AWS_ENDPOINT_URL", base));
         }
-        let own: Vec<&str> = definition.environment.iter().flatten().filter_map(|kv| kv.name.as_deref()).collect();
-        env.extend(defaults.into_iter().filter(|(name, _)| !own.contains(name)).map(|(k, v)| (k.to_string(), v)));
+        let own: Vec<&str> = definition
+            .environment
+            .iter()
+            .flatten()
+            .filter_map(|kv| kv.name.as_deref())
+            .collect();
+        env.extend(
+            defaults
+                .into_iter()
+                .filter(|(name, _)| !own.contains(name))
+                .map(|(k, v)| (k.to_string(), v)),
+        );
         env
     }
 
@@ -173,7 +225,9 @@ impl Endpoints {
     /// the task endpoints go to `api` (404 without one). Does nothing when
     /// there is no listener or it is already served.
     pub fn serve(&self, api: Option<ApiHandler>) {
-        let Some(listener) = self.inner.listener.lock().take() else { return };
+        let Some(listener) = self.inner.listener.lock().take() else {
+            return;
+        };
         let listener = match tokio::net::TcpListener::from_std(listener) {
             Ok(l) => l,
             Err(e) => return tracing::warn!("task endpoints cannot serve: {e}"),
@@ -198,9 +252,13 @@ impl Endpoints {
                 let (me, api) = (me.clone(), api.clone());
                 let service = hyper::service::service_fn(move |req| {
                     let (me, api) = (me.clone(), api.clone());
-                    async move { Ok::<_, std::convert::Infallible>(me.handle(req, peer, api.as_ref()).await) }
+                    async move {
+                        Ok::<_, std::convert::Infallible>(me.handle(req, peer, api.as_ref()).await)
+                    }
                 });
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                let conn = builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned();
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::debug!("task endpoints: connection from {peer}: {e}");
@@ -215,7 +273,12 @@ impl Endpoints {
         self.inner.stop.send_replace(true);
     }
 
-    async fn handle(&self, req: Request<Incoming>, peer: SocketAddr, api: Option<&ApiHandler>) -> HttpResponse {
+    async fn handle(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        api: Option<&ApiHandler>,
+    ) -> HttpResponse {
         match routes::route(req.method(), req.uri().path(), req.uri().query()) {
             Some(route) => self.answer(route).await,
             None => match api {
@@ -228,10 +291,16 @@ impl Endpoints {
     async fn answer(&self, route: Route) -> HttpResponse {
         match route {
             Route::Container { version, token } => self.container_metadata(version, &token).await,
-            Route::Task { version, token, with_tags } => self.task_metadata(version, &token, with_tags).await,
+            Route::Task {
+                version,
+                token,
+                with_tags,
+            } => self.task_metadata(version, &token, with_tags).await,
             Route::ContainerStats { version, token } => self.container_stats(version, &token).await,
             Route::TaskStats { version, token } => self.task_stats(version, &token).await,
-            Route::Credentials { api_version, id } => self.credentials(api_version, id.as_deref().unwrap_or("")),
+            Route::Credentials { api_version, id } => {
+                self.credentials(api_version, id.as_deref().unwrap_or(""))
+            }
             Route::NoSuchPath => page_not_found(),
         }
     }
@@ -239,33 +308,70 @@ impl Endpoints {
     async fn container_metadata(&self, version: Version, token: &str) -> HttpResponse {
         let Some((container, view)) = self.lookup(token) else {
             let status = if version == Version::V4 { 404 } else { 400 };
-            return lookup_failed(status, version, "container metadata", "container ID", "docker ID", token);
+            return lookup_failed(
+                status,
+                version,
+                "container metadata",
+                "container ID",
+                "docker ID",
+                token,
+            );
         };
-        let engine = self.engine_view(&view, Some(&container.container_name)).await;
+        let engine = self
+            .engine_view(&view, Some(&container.container_name))
+            .await;
         match responses::container(version, &view, &engine, &container.container_name) {
             Some(body) => json(StatusCode::OK, &body),
-            None => internal_error(format!("unable to generate metadata for container '{}'", container.container_name)),
+            None => internal_error(format!(
+                "unable to generate metadata for container '{}'",
+                container.container_name
+            )),
         }
     }
 
     async fn task_metadata(&self, version: Version, token: &str, with_tags: bool) -> HttpResponse {
         let Some((_, view)) = self.lookup(token) else {
             let status = if version == Version::V4 { 404 } else { 500 };
-            return lookup_failed(status, version, "task metadata", "task arn", "task Arn", token);
+            return lookup_failed(
+                status,
+                version,
+                "task metadata",
+                "task arn",
+                "task Arn",
+                token,
+            );
         };
         let engine = self.engine_view(&view, None).await;
-        json(StatusCode::OK, &responses::task(version, &view, &engine, with_tags, SystemTime::now()))
+        json(
+            StatusCode::OK,
+            &responses::task(version, &view, &engine, with_tags, SystemTime::now()),
+        )
     }
 
     async fn container_stats(&self, version: Version, token: &str) -> HttpResponse {
-        let found = self.lookup(token).and_then(|(c, view)| view.record.runtime.containers.get(&c.container_name).cloned());
+        let found = self.lookup(token).and_then(|(c, view)| {
+            view.record
+                .runtime
+                .containers
+                .get(&c.container_name)
+                .cloned()
+        });
         let Some(docker_id) = found else {
             let status = if version == Version::V4 { 404 } else { 400 };
-            return lookup_failed(status, version, "container stats", "task arn", "task Arn", token);
+            return lookup_failed(
+                status,
+                version,
+                "container stats",
+                "task arn",
+                "task Arn",
+                token,
+            );
         };
         match self.inner.runtime.stats(&docker_id).await {
             Ok(stats) => json(StatusCode::OK, &stats.0),
-            Err(e) => internal_error(format!("Unable to get container stats for: {docker_id}: {e}")),
+            Err(e) => internal_error(format!(
+                "Unable to get container stats for: {docker_id}: {e}"
+            )),
         }
     }
 
@@ -275,44 +381,87 @@ impl Endpoints {
             return lookup_failed(status, version, "task stats", "task arn", "task Arn", token);
         };
         let ids: Vec<String> = view.record.runtime.containers.values().cloned().collect();
-        let samples = futures_util::future::join_all(ids.iter().map(|id| self.inner.runtime.stats(id))).await;
+        let samples =
+            futures_util::future::join_all(ids.iter().map(|id| self.inner.runtime.stats(id))).await;
         // A container the engine cannot sample is there, as null, as the agent leaves it.
-        let by_id: BTreeMap<String, Value> = ids.into_iter().zip(samples).map(|(id, s)| (id, s.map(|s| s.0).unwrap_or(Value::Null))).collect();
-        json(StatusCode::OK, &serde_json::to_value(by_id).unwrap_or_default())
+        let by_id: BTreeMap<String, Value> = ids
+            .into_iter()
+            .zip(samples)
+            .map(|(id, s)| (id, s.map(|s| s.0).unwrap_or(Value::Null)))
+            .collect();
+        json(
+            StatusCode::OK,
+            &serde_json::to_value(by_id).unwrap_or_default(),
+        )
     }
 
     fn credentials(&self, api_version: u8, id: &str) -> HttpResponse {
         let prefix = format!("CredentialsV{api_version}Request: ");
         if id.is_empty() {
-            return credentials_error("NoIdInRequest", format!("{prefix}No Credential ID in the request"));
+            return credentials_error(
+                "NoIdInRequest",
+                format!("{prefix}No Credential ID in the request"),
+            );
         }
         match self.inner.registry.credentials(id) {
-            Some(creds) => json(StatusCode::OK, &credentials::response(&creds, SystemTime::now())),
-            None => credentials_error("InvalidIdInRequest", format!("{prefix}Credentials not found")),
+            Some(creds) => json(
+                StatusCode::OK,
+                &credentials::response(&creds, SystemTime::now()),
+            ),
+            None => credentials_error(
+                "InvalidIdInRequest",
+                format!("{prefix}Credentials not found"),
+            ),
         }
     }
 
     /// The container a token names and its task as the store has it now.
     fn lookup(&self, token: &str) -> Option<(RegisteredContainer, TaskView)> {
         let container = self.inner.registry.container(token)?;
-        let region = self.inner.store.region(&container.account, &container.region);
+        let region = self
+            .inner
+            .store
+            .region(&container.account, &container.region);
         let state = region.lock();
         let record = state.tasks.get(&container.task_arn)?.clone();
         let task_tags = state.tags_of(&container.task_arn);
-        let instance_tags = record.task.container_instance_arn.as_deref().map(|arn| state.tags_of(arn));
+        let instance_tags = record
+            .task
+            .container_instance_arn
+            .as_deref()
+            .map(|arn| state.tags_of(arn));
         let cluster_arn = arn::cluster(&container.region, &container.account, &record.cluster);
         drop(state);
-        Some((container, TaskView { record, cluster_arn, task_tags, instance_tags }))
+        Some((
+            container,
+            TaskView {
+                record,
+                cluster_arn,
+                task_tags,
+                instance_tags,
+            },
+        ))
     }
 
     /// Inspects the task's containers (or only `only`) and its namespace holder.
     async fn engine_view(&self, view: &TaskView, only: Option<&str>) -> EngineView {
-        let wanted: Vec<(&String, &String)> =
-            view.record.runtime.containers.iter().filter(|(name, _)| only.is_none_or(|o| o == name.as_str())).collect();
+        let wanted: Vec<(&String, &String)> = view
+            .record
+            .runtime
+            .containers
+            .iter()
+            .filter(|(name, _)| only.is_none_or(|o| o == name.as_str()))
+            .collect();
         let runtime = &self.inner.runtime;
-        let infos = futures_util::future::join_all(wanted.iter().map(|(_, id)| runtime.inspect_container(id))).await;
-        let containers: HashMap<String, _> =
-            wanted.into_iter().zip(infos).filter_map(|((name, _), info)| Some((name.clone(), info.ok()?))).collect();
+        let infos = futures_util::future::join_all(
+            wanted.iter().map(|(_, id)| runtime.inspect_container(id)),
+        )
+        .await;
+        let containers: HashMap<String, _> = wanted
+            .into_iter()
+            .zip(infos)
+            .filter_map(|((name, _), info)| Some((name.clone(), info.ok()?)))
+            .collect();
         let holder = match &view.record.runtime.namespace_holder {
             Some(id) => runtime.inspect_container(id).await.ok(),
             None => None,
@@ -335,17 +484,30 @@ fn task_role_arn(record: &TaskRecord) -> Option<String> {
 fn json(status: StatusCode, body: &Value) -> HttpResponse {
     let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
 /// The agent's lookup failure: a JSON string saying which id was unknown.
-fn lookup_failed(status: u16, version: Version, handler: &str, what: &str, by: &str, token: &str) -> HttpResponse {
+fn lookup_failed(
+    status: u16,
+    version: Version,
+    handler: &str,
+    what: &str,
+    by: &str,
+    token: &str,
+) -> HttpResponse {
     let message = format!(
         "{} {handler} handler: unable to get {what} from request: unable to get {by} from v3 endpoint ID: {token}",
         version.label()
     );
-    json(StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND), &Value::String(message))
+    json(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND),
+        &Value::String(message),
+    )
 }
 
 fn internal_error(message: String) -> HttpResponse {
@@ -353,13 +515,19 @@ fn internal_error(message: String) -> HttpResponse {
 }
 
 fn credentials_error(code: &str, message: String) -> HttpResponse {
-    json(StatusCode::BAD_REQUEST, &serde_json::json!({ "code": code, "message": message }))
+    json(
+        StatusCode::BAD_REQUEST,
+        &serde_json::json!({ "code": code, "message": message }),
+    )
 }
 
 /// What the agent's router says for a path it has no handler for.
 fn page_not_found() -> HttpResponse {
     let mut resp = Response::new(Full::new(Bytes::from_static(b"404 page not found\n")));
     *resp.status_mut() = StatusCode::NOT_FOUND;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     resp
 }

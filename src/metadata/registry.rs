@@ -87,14 +87,25 @@ impl Registry {
     }
 
     /// The task's credentials, made by `issue` the first time it is asked for.
-    pub fn task_credentials(&self, task_arn: &str, issue: impl FnOnce(String) -> TaskCredentials) -> TaskCredentials {
+    pub fn task_credentials(
+        &self,
+        task_arn: &str,
+        issue: impl FnOnce(String) -> TaskCredentials,
+    ) -> TaskCredentials {
         let mut inner = self.inner.lock();
-        let existing = inner.by_task.get(task_arn).and_then(|t| t.credentials_id.clone());
+        let existing = inner
+            .by_task
+            .get(task_arn)
+            .and_then(|t| t.credentials_id.clone());
         if let Some(found) = existing.and_then(|id| inner.credentials.get(&id).cloned()) {
             return found;
         }
         let made = issue(uuid::Uuid::new_v4().to_string());
-        inner.by_task.entry(task_arn.to_string()).or_default().credentials_id = Some(made.id.clone());
+        inner
+            .by_task
+            .entry(task_arn.to_string())
+            .or_default()
+            .credentials_id = Some(made.id.clone());
         inner.credentials.insert(made.id.clone(), made.clone());
         made
     }
@@ -106,7 +117,9 @@ impl Registry {
     /// Forgets every token and the credentials of a task.
     pub fn forget_task(&self, task_arn: &str) {
         let mut inner = self.inner.lock();
-        let Some(entries) = inner.by_task.remove(task_arn) else { return };
+        let Some(entries) = inner.by_task.remove(task_arn) else {
+            return;
+        };
         for token in entries.tokens {
             inner.containers.remove(&token);
         }
@@ -125,7 +138,12 @@ mod tests {
     use super::*;
 
     fn container(task: &str, name: &str) -> RegisteredContainer {
-        RegisteredContainer { account: "123456789012".into(), region: "us-east-1".into(), task_arn: task.into(), container_name: name.into() }
+        RegisteredContainer {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            task_arn: task.into(),
+            container_name: name.into(),
+        }
     }
 
     fn creds(task: &str) -> impl FnOnce(String) -> TaskCredentials + '_ {
@@ -148,7 +166,9 @@ mod tests {
         assert_eq!(a.as_str().len(), 36, "a UUID");
         assert!(!a.as_str().contains("arn"));
         assert_eq!(r.container(a.as_str()).unwrap().container_name, "web");
-        assert!(r.container("00000000-0000-4000-8000-000000000000").is_none());
+        assert!(r
+            .container("00000000-0000-4000-8000-000000000000")
+            .is_none());
     }
 
     #[test]

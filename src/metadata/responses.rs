@@ -44,18 +44,48 @@ pub struct EngineView {
 
 /// `${ECS_CONTAINER_METADATA_URI_V4}`: one container. None if the task
 /// definition has no container of that name.
-pub fn container(version: Version, task: &TaskView, engine: &EngineView, name: &str) -> Option<Value> {
-    let def = task.record.definition.container_definitions.iter().flatten().find(|c| c.name.as_deref() == Some(name))?;
-    let view = task.record.task.containers.iter().flatten().find(|c| c.name.as_deref() == Some(name));
+pub fn container(
+    version: Version,
+    task: &TaskView,
+    engine: &EngineView,
+    name: &str,
+) -> Option<Value> {
+    let def = task
+        .record
+        .definition
+        .container_definitions
+        .iter()
+        .flatten()
+        .find(|c| c.name.as_deref() == Some(name))?;
+    let view = task
+        .record
+        .task
+        .containers
+        .iter()
+        .flatten()
+        .find(|c| c.name.as_deref() == Some(name));
     let info = engine.containers.get(name);
     let mut o = Map::new();
-    let docker_id = info.map(|i| i.id.clone()).or_else(|| view.and_then(|v| v.runtime_id.clone())).unwrap_or_default();
+    let docker_id = info
+        .map(|i| i.id.clone())
+        .or_else(|| view.and_then(|v| v.runtime_id.clone()))
+        .unwrap_or_default();
     o.insert("DockerId".into(), docker_id.into());
     o.insert("Name".into(), name.into());
-    o.insert("DockerName".into(), info.map(|i| i.name.clone()).unwrap_or_default().into());
+    o.insert(
+        "DockerName".into(),
+        info.map(|i| i.name.clone()).unwrap_or_default().into(),
+    );
     o.insert("Image".into(), def.image.clone().unwrap_or_default().into());
-    o.insert("ImageID".into(), info.map(|i| i.image_id.clone()).unwrap_or_default().into());
-    put_non_empty(&mut o, "Ports", Value::Array(ports(version, task, def, info)));
+    o.insert(
+        "ImageID".into(),
+        info.map(|i| i.image_id.clone()).unwrap_or_default().into(),
+    );
+    put_non_empty(
+        &mut o,
+        "Ports",
+        Value::Array(ports(version, task, def, info)),
+    );
     if let Some(info) = info {
         let labels: Map<String, Value> = info
             .labels
@@ -65,8 +95,19 @@ pub fn container(version: Version, task: &TaskView, engine: &EngineView, name: &
             .collect();
         put_non_empty(&mut o, "Labels", Value::Object(labels));
     }
-    o.insert("DesiredStatus".into(), if task.record.desired.as_str() == "STOPPED" { "STOPPED" } else { "RUNNING" }.into());
-    o.insert("KnownStatus".into(), known_status(info, view.and_then(|v| v.last_status.as_deref())).into());
+    o.insert(
+        "DesiredStatus".into(),
+        if task.record.desired.as_str() == "STOPPED" {
+            "STOPPED"
+        } else {
+            "RUNNING"
+        }
+        .into(),
+    );
+    o.insert(
+        "KnownStatus".into(),
+        known_status(info, view.and_then(|v| v.last_status.as_deref())).into(),
+    );
     if let Some(code) = view.and_then(|v| v.exit_code) {
         o.insert("ExitCode".into(), code.into());
     }
@@ -81,14 +122,26 @@ pub fn container(version: Version, task: &TaskView, engine: &EngineView, name: &
         }
     }
     o.insert("Type".into(), "NORMAL".into());
-    put_non_empty(&mut o, "Networks", Value::Array(networks(version, task, engine, info)));
+    put_non_empty(
+        &mut o,
+        "Networks",
+        Value::Array(networks(version, task, engine, info)),
+    );
     if let (Some(_), Some(info)) = (&def.health_check, info) {
         o.insert("Health".into(), health(info));
     }
     if version == Version::V4 {
         if let Some(log) = &def.log_configuration {
-            o.insert("LogDriver".into(), log.log_driver.clone().unwrap_or_default().into());
-            let options: Map<String, Value> = log.options.iter().flatten().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+            o.insert(
+                "LogDriver".into(),
+                log.log_driver.clone().unwrap_or_default().into(),
+            );
+            let options: Map<String, Value> = log
+                .options
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                .collect();
             put_non_empty(&mut o, "LogOptions", Value::Object(options));
         }
         if let Some(arn) = view.and_then(|v| v.container_arn.clone()) {
@@ -99,17 +152,33 @@ pub fn container(version: Version, task: &TaskView, engine: &EngineView, name: &
 }
 
 /// `${ECS_CONTAINER_METADATA_URI_V4}/task` (and `/taskWithTags`).
-pub fn task(version: Version, task: &TaskView, engine: &EngineView, with_tags: bool, now: SystemTime) -> Value {
+pub fn task(
+    version: Version,
+    task: &TaskView,
+    engine: &EngineView,
+    with_tags: bool,
+    now: SystemTime,
+) -> Value {
     let r = &task.record;
     let t = &r.task;
     let fargate = r.is_fargate();
     let mut o = Map::new();
     // Fargate names the cluster by ARN; the agent on EC2 by the name it was configured with.
-    let cluster = if fargate { task.cluster_arn.clone() } else { r.cluster.clone() };
+    let cluster = if fargate {
+        task.cluster_arn.clone()
+    } else {
+        r.cluster.clone()
+    };
     o.insert("Cluster".into(), cluster.into());
-    o.insert("TaskARN".into(), t.task_arn.clone().unwrap_or_default().into());
+    o.insert(
+        "TaskARN".into(),
+        t.task_arn.clone().unwrap_or_default().into(),
+    );
     o.insert("Family".into(), r.family().into());
-    o.insert("Revision".into(), r.definition.revision.unwrap_or(0).to_string().into());
+    o.insert(
+        "Revision".into(),
+        r.definition.revision.unwrap_or(0).to_string().into(),
+    );
     o.insert("DesiredStatus".into(), r.desired.as_str().into());
     o.insert("KnownStatus".into(), r.status.as_str().into());
     if let Some(limits) = task_limits(t.cpu.as_deref(), t.memory.as_deref()) {
@@ -154,7 +223,10 @@ pub fn task(version: Version, task: &TaskView, engine: &EngineView, with_tags: b
         if fargate {
             o.insert("EphemeralStorageMetrics".into(), ephemeral_storage(r));
         }
-        o.insert("FaultInjectionEnabled".into(), r.definition.enable_fault_injection.unwrap_or(false).into());
+        o.insert(
+            "FaultInjectionEnabled".into(),
+            r.definition.enable_fault_injection.unwrap_or(false).into(),
+        );
     }
     Value::Object(o)
 }
@@ -164,7 +236,10 @@ pub fn task(version: Version, task: &TaskView, engine: &EngineView, with_tags: b
 fn known_status(info: Option<&ContainerInfo>, last_status: Option<&str>) -> &'static str {
     match (info.map(|i| i.status), last_status) {
         (Some(ContainerStatus::Created), _) => "CREATED",
-        (Some(ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Restarting), _) => "RUNNING",
+        (
+            Some(ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Restarting),
+            _,
+        ) => "RUNNING",
         (Some(_), _) | (None, Some("STOPPED")) => "STOPPED",
         (None, Some("PENDING")) => "PULLED",
         (None, _) => "NONE",
@@ -183,7 +258,9 @@ fn container_limits(def: &ContainerDefinition) -> Value {
 /// Task-level limits: CPU in vCPUs (`"256"` units is 0.25), memory in MiB.
 fn task_limits(cpu: Option<&str>, memory: Option<&str>) -> Option<Value> {
     let cpu = cpu.and_then(|c| c.parse::<f64>().ok()).filter(|c| *c > 0.0);
-    let memory = memory.and_then(|m| m.parse::<i64>().ok()).filter(|m| *m > 0);
+    let memory = memory
+        .and_then(|m| m.parse::<i64>().ok())
+        .filter(|m| *m > 0);
     if cpu.is_none() && memory.is_none() {
         return None;
     }
@@ -206,7 +283,12 @@ fn go_number(x: f64) -> Value {
     }
 }
 
-fn ports(version: Version, task: &TaskView, def: &ContainerDefinition, info: Option<&ContainerInfo>) -> Vec<Value> {
+fn ports(
+    version: Version,
+    task: &TaskView,
+    def: &ContainerDefinition,
+    info: Option<&ContainerInfo>,
+) -> Vec<Value> {
     let awsvpc = task.record.definition.network_mode.as_deref() == Some("awsvpc");
     if awsvpc {
         // An ENI's ports are the container's own: HostPort is the container port.
@@ -233,7 +315,12 @@ fn ports(version: Version, task: &TaskView, def: &ContainerDefinition, info: Opt
         .collect()
 }
 
-fn networks(version: Version, task: &TaskView, engine: &EngineView, info: Option<&ContainerInfo>) -> Vec<Value> {
+fn networks(
+    version: Version,
+    task: &TaskView,
+    engine: &EngineView,
+    info: Option<&ContainerInfo>,
+) -> Vec<Value> {
     if task.record.definition.network_mode.as_deref() == Some("awsvpc") {
         return awsvpc_network(version, task, engine).into_iter().collect();
     }
@@ -253,30 +340,51 @@ fn networks(version: Version, task: &TaskView, engine: &EngineView, info: Option
         .collect()
 }
 
-/// The task's ENI: its address is the namespace holder's; MAC and DNS name
-/// as DescribeTasks reports the attachment.
+/// The task's ENI: the address of the container that owns the task's
+/// network namespace (the holder, or the only container of a one-container
+/// task); the DNS name as DescribeTasks reports the attachment.
 fn awsvpc_network(version: Version, task: &TaskView, engine: &EngineView) -> Option<Value> {
-    let endpoint: Option<&NetworkEndpoint> = engine.holder.as_ref().and_then(|h| h.networks.values().next());
+    let on_network = |info: &ContainerInfo| {
+        info.networks
+            .values()
+            .find(|e| e.ip_address.as_deref().is_some_and(|ip| !ip.is_empty()))
+            .cloned()
+    };
+    let endpoint: Option<NetworkEndpoint> = match &engine.holder {
+        Some(holder) => on_network(holder),
+        None => engine.containers.values().find_map(on_network),
+    };
+    let endpoint = endpoint.as_ref();
     let detail = |name: &str| attachment_detail(task, name);
-    let ip = endpoint.and_then(|e| e.ip_address.clone()).or_else(|| detail("privateIPv4Address")).filter(|ip| !ip.is_empty())?;
+    let ip = endpoint
+        .and_then(|e| e.ip_address.clone())
+        .or_else(|| detail("privateIPv4Address"))
+        .filter(|ip| !ip.is_empty())?;
     let mut n = json!({"NetworkMode": "awsvpc", "IPv4Addresses": [ip]});
     if version == Version::V3 {
         return Some(n);
     }
     n["AttachmentIndex"] = 0.into();
-    if let Some(mac) = endpoint.and_then(|e| e.mac_address.clone()).or_else(|| detail("macAddress")) {
+    if let Some(mac) = endpoint
+        .and_then(|e| e.mac_address.clone())
+        .or_else(|| detail("macAddress"))
+    {
         n["MACAddress"] = mac.into();
     }
     let prefix = endpoint.and_then(|e| e.ip_prefix_len);
     if let (Some(prefix), Ok(addr)) = (prefix, ip.parse::<Ipv4Addr>()) {
         n["IPv4SubnetCIDRBlock"] = format!("{}/{prefix}", network_address(addr, prefix)).into();
-        if let Some(gateway) = endpoint.and_then(|e| e.gateway.clone()).filter(|g| !g.is_empty()) {
+        if let Some(gateway) = endpoint
+            .and_then(|e| e.gateway.clone())
+            .filter(|g| !g.is_empty())
+        {
             n["SubnetGatewayIpv4Address"] = format!("{gateway}/{prefix}").into();
         }
     }
-    if let Some(dns) = detail("privateDnsName") {
-        n["PrivateDNSName"] = dns.into();
-    }
+    // EC2's name for a private address in us-east-1, as the attachment has it.
+    let dns = detail("privateDnsName")
+        .unwrap_or_else(|| format!("ip-{}.ec2.internal", ip.replace('.', "-")));
+    n["PrivateDNSName"] = dns.into();
     Some(n)
 }
 
@@ -292,7 +400,11 @@ fn attachment_detail(task: &TaskView, name: &str) -> Option<String> {
 }
 
 fn network_address(ip: Ipv4Addr, prefix: u8) -> Ipv4Addr {
-    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix.min(32))) };
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(prefix.min(32)))
+    };
     Ipv4Addr::from(u32::from(ip) & mask)
 }
 
@@ -324,7 +436,16 @@ fn ephemeral_storage(r: &TaskRecord) -> Value {
 }
 
 fn tag_map(tags: &[Tag]) -> Value {
-    Value::Object(tags.iter().filter_map(|t| Some((t.key.clone()?, Value::from(t.value.clone().unwrap_or_default())))).collect())
+    Value::Object(
+        tags.iter()
+            .filter_map(|t| {
+                Some((
+                    t.key.clone()?,
+                    Value::from(t.value.clone().unwrap_or_default()),
+                ))
+            })
+            .collect(),
+    )
 }
 
 fn put_non_empty(o: &mut Map<String, Value>, key: &str, value: Value) {
@@ -350,28 +471,47 @@ mod tests {
     fn numbers_are_written_as_go_writes_them() {
         assert_eq!(go_number(0.25).to_string(), "0.25");
         assert_eq!(go_number(1.0).to_string(), "1");
-        assert_eq!(task_limits(Some("256"), Some("512")), Some(json!({"CPU": 0.25, "Memory": 512})));
+        assert_eq!(
+            task_limits(Some("256"), Some("512")),
+            Some(json!({"CPU": 0.25, "Memory": 512}))
+        );
         assert_eq!(task_limits(Some("2048"), None), Some(json!({"CPU": 2})));
         assert_eq!(task_limits(None, None), None);
     }
 
     #[test]
     fn container_cpu_is_at_least_two_units() {
-        let def = ContainerDefinition { cpu: Some(0), memory: Some(128), ..Default::default() };
+        let def = ContainerDefinition {
+            cpu: Some(0),
+            memory: Some(128),
+            ..Default::default()
+        };
         assert_eq!(container_limits(&def), json!({"CPU": 2, "Memory": 128}));
-        let def = ContainerDefinition { cpu: Some(10), ..Default::default() };
+        let def = ContainerDefinition {
+            cpu: Some(10),
+            ..Default::default()
+        };
         assert_eq!(container_limits(&def), json!({"CPU": 10}));
     }
 
     #[test]
     fn subnet_of_an_address() {
-        assert_eq!(network_address("10.0.2.106".parse().unwrap(), 24).to_string(), "10.0.2.0");
-        assert_eq!(network_address("172.18.3.4".parse().unwrap(), 16).to_string(), "172.18.0.0");
+        assert_eq!(
+            network_address("10.0.2.106".parse().unwrap(), 24).to_string(),
+            "10.0.2.0"
+        );
+        assert_eq!(
+            network_address("172.18.3.4".parse().unwrap(), 16).to_string(),
+            "172.18.0.0"
+        );
     }
 
     #[test]
     fn known_status_prefers_the_engine() {
-        let mut info = ContainerInfo { status: ContainerStatus::Running, ..Default::default() };
+        let mut info = ContainerInfo {
+            status: ContainerStatus::Running,
+            ..Default::default()
+        };
         assert_eq!(known_status(Some(&info), Some("PENDING")), "RUNNING");
         info.status = ContainerStatus::Exited;
         assert_eq!(known_status(Some(&info), None), "STOPPED");

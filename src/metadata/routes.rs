@@ -31,12 +31,28 @@ impl Version {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
-    Container { version: Version, token: String },
-    Task { version: Version, token: String, with_tags: bool },
-    ContainerStats { version: Version, token: String },
-    TaskStats { version: Version, token: String },
+    Container {
+        version: Version,
+        token: String,
+    },
+    Task {
+        version: Version,
+        token: String,
+        with_tags: bool,
+    },
+    ContainerStats {
+        version: Version,
+        token: String,
+    },
+    TaskStats {
+        version: Version,
+        token: String,
+    },
     /// `id` is None (or empty) when the request names none.
-    Credentials { api_version: u8, id: Option<String> },
+    Credentials {
+        api_version: u8,
+        id: Option<String>,
+    },
     /// Under a metadata prefix but no endpoint the agent has: its router's 404.
     NoSuchPath,
 }
@@ -49,13 +65,22 @@ pub fn route(method: &http::Method, path: &str, query: Option<&str>) -> Option<R
     }
     if let Some(rest) = path.strip_prefix("/v2/credentials") {
         return Some(match rest.strip_prefix('/') {
-            Some(id) => Route::Credentials { api_version: 2, id: Some(id.to_string()) },
-            None if rest.is_empty() => Route::Credentials { api_version: 2, id: None },
+            Some(id) => Route::Credentials {
+                api_version: 2,
+                id: Some(id.to_string()),
+            },
+            None if rest.is_empty() => Route::Credentials {
+                api_version: 2,
+                id: None,
+            },
             None => Route::NoSuchPath,
         });
     }
     if path == "/v1/credentials" {
-        return Some(Route::Credentials { api_version: 1, id: query_param(query.unwrap_or(""), "id") });
+        return Some(Route::Credentials {
+            api_version: 1,
+            id: query_param(query.unwrap_or(""), "id"),
+        });
     }
     let (version, rest) = if let Some(rest) = path.strip_prefix("/v4/") {
         (Version::V4, rest)
@@ -68,8 +93,16 @@ pub fn route(method: &http::Method, path: &str, query: Option<&str>) -> Option<R
     let token = token.to_string();
     Some(match sub {
         "" => Route::Container { version, token },
-        "task" => Route::Task { version, token, with_tags: false },
-        "taskWithTags" => Route::Task { version, token, with_tags: true },
+        "task" => Route::Task {
+            version,
+            token,
+            with_tags: false,
+        },
+        "taskWithTags" => Route::Task {
+            version,
+            token,
+            with_tags: true,
+        },
         "stats" => Route::ContainerStats { version, token },
         "task/stats" => Route::TaskStats { version, token },
         _ => Route::NoSuchPath,
@@ -89,29 +122,100 @@ mod tests {
     use http::Method;
 
     fn get(path: &str) -> Option<Route> {
-        let (path, query) = path.split_once('?').map(|(p, q)| (p, Some(q))).unwrap_or((path, None));
+        let (path, query) = path
+            .split_once('?')
+            .map(|(p, q)| (p, Some(q)))
+            .unwrap_or((path, None));
         route(&Method::GET, path, query)
     }
 
     #[test]
     fn metadata_paths_of_both_versions() {
         let t = "5e1b6b8a-6f8e-4d8f-9c1e-0a1b2c3d4e5f".to_string();
-        assert_eq!(get(&format!("/v4/{t}")), Some(Route::Container { version: Version::V4, token: t.clone() }));
-        assert_eq!(get(&format!("/v3/{t}")), Some(Route::Container { version: Version::V3, token: t.clone() }));
-        assert_eq!(get(&format!("/v4/{t}/task")), Some(Route::Task { version: Version::V4, token: t.clone(), with_tags: false }));
-        assert_eq!(get(&format!("/v4/{t}/taskWithTags")), Some(Route::Task { version: Version::V4, token: t.clone(), with_tags: true }));
-        assert_eq!(get(&format!("/v3/{t}/stats")), Some(Route::ContainerStats { version: Version::V3, token: t.clone() }));
-        assert_eq!(get(&format!("/v4/{t}/task/stats")), Some(Route::TaskStats { version: Version::V4, token: t.clone() }));
+        assert_eq!(
+            get(&format!("/v4/{t}")),
+            Some(Route::Container {
+                version: Version::V4,
+                token: t.clone()
+            })
+        );
+        assert_eq!(
+            get(&format!("/v3/{t}")),
+            Some(Route::Container {
+                version: Version::V3,
+                token: t.clone()
+            })
+        );
+        assert_eq!(
+            get(&format!("/v4/{t}/task")),
+            Some(Route::Task {
+                version: Version::V4,
+                token: t.clone(),
+                with_tags: false
+            })
+        );
+        assert_eq!(
+            get(&format!("/v4/{t}/taskWithTags")),
+            Some(Route::Task {
+                version: Version::V4,
+                token: t.clone(),
+                with_tags: true
+            })
+        );
+        assert_eq!(
+            get(&format!("/v3/{t}/stats")),
+            Some(Route::ContainerStats {
+                version: Version::V3,
+                token: t.clone()
+            })
+        );
+        assert_eq!(
+            get(&format!("/v4/{t}/task/stats")),
+            Some(Route::TaskStats {
+                version: Version::V4,
+                token: t.clone()
+            })
+        );
         assert_eq!(get(&format!("/v4/{t}/nonsense")), Some(Route::NoSuchPath));
     }
 
     #[test]
     fn credentials_paths() {
-        assert_eq!(get("/v2/credentials/abc"), Some(Route::Credentials { api_version: 2, id: Some("abc".into()) }));
-        assert_eq!(get("/v2/credentials"), Some(Route::Credentials { api_version: 2, id: None }));
-        assert_eq!(get("/v2/credentials/"), Some(Route::Credentials { api_version: 2, id: Some(String::new()) }));
-        assert_eq!(get("/v1/credentials?id=abc"), Some(Route::Credentials { api_version: 1, id: Some("abc".into()) }));
-        assert_eq!(get("/v1/credentials"), Some(Route::Credentials { api_version: 1, id: None }));
+        assert_eq!(
+            get("/v2/credentials/abc"),
+            Some(Route::Credentials {
+                api_version: 2,
+                id: Some("abc".into())
+            })
+        );
+        assert_eq!(
+            get("/v2/credentials"),
+            Some(Route::Credentials {
+                api_version: 2,
+                id: None
+            })
+        );
+        assert_eq!(
+            get("/v2/credentials/"),
+            Some(Route::Credentials {
+                api_version: 2,
+                id: Some(String::new())
+            })
+        );
+        assert_eq!(
+            get("/v1/credentials?id=abc"),
+            Some(Route::Credentials {
+                api_version: 1,
+                id: Some("abc".into())
+            })
+        );
+        assert_eq!(
+            get("/v1/credentials"),
+            Some(Route::Credentials {
+                api_version: 1,
+                id: None
+            })
+        );
     }
 
     #[test]

@@ -14,6 +14,11 @@ use serde::Serialize;
 /// member or a value outside an enum is an `InvalidParameterException`.
 pub fn decode_input<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
     let body: &[u8] = if body.iter().all(|b| b.is_ascii_whitespace()) { b"{}" } else { body };
+    // serde would read a JSON array into a struct field by field; AWS wants
+    // an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::serialization("The request body must be a JSON object."));
+    }
     // Straight into the input shape: no intermediate JSON tree on the hot
     // path. serde's message says what was wrong (syntax, or which member has
     // the wrong type) and where.
@@ -50,6 +55,9 @@ mod tests {
         let err = decode_input::<CreateClusterRequest>(b"{not json").unwrap_err();
         assert_eq!(err.code, "SerializationException");
         let err = decode_input::<CreateClusterRequest>(b"[1,2]").unwrap_err();
+        assert_eq!(err.code, "SerializationException");
+        // An array that would fill the struct's fields in order is refused too.
+        let err = decode_input::<CreateClusterRequest>(br#"["a"]"#).unwrap_err();
         assert_eq!(err.code, "SerializationException");
     }
 

@@ -158,19 +158,20 @@ impl DockerRuntime {
     /// no `VolumeOptions.Subpath`, and a bind source that does not exist
     /// is created by Docker. Only the local driver keeps its data under a
     /// host directory.
-    async fn resolve_subpaths<'a>(&self, spec: &'a ContainerSpec) -> Result<Cow<'a, ContainerSpec>> {
-        let has_subpath = |m: &Mount| matches!(&m.source, MountSource::Volume { subpath: Some(_), .. });
-        if !spec.mounts.iter().any(has_subpath) {
+    async fn resolve_subpaths<'a>(
+        &self,
+        spec: &'a ContainerSpec,
+    ) -> Result<Cow<'a, ContainerSpec>> {
+        if !spec.mounts.iter().any(|m| volume_subpath(m).is_some()) {
             return Ok(Cow::Borrowed(spec));
         }
         let mut resolved = spec.clone();
-        for mount in resolved.mounts.iter_mut().filter(|m| has_subpath(m)) {
-            let MountSource::Volume { name, subpath: Some(sub) } = &mount.source else {
+        for mount in &mut resolved.mounts {
+            let Some((name, sub)) = volume_subpath(mount) else {
                 continue;
             };
             let volume = self.inspect_volume(name).await?;
-            let path = subpath_under(&volume, sub)?;
-            mount.source = MountSource::HostPath(path);
+            mount.source = MountSource::HostPath(subpath_under(&volume, sub)?);
         }
         Ok(Cow::Owned(resolved))
     }
@@ -191,7 +192,10 @@ impl DockerRuntime {
 /// The host directory `sub` of a local volume. `sub` is relative and has no
 /// `..`, so the bind cannot leave the volume.
 fn subpath_under(volume: &VolumeInfo, sub: &str) -> Result<String> {
-    let parts: Vec<&str> = sub.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let parts: Vec<&str> = sub
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     if parts.contains(&"..") {
         return Err(RuntimeError::Engine(format!(
             "volume subpath '{sub}' must stay inside volume {}",
@@ -205,7 +209,21 @@ fn subpath_under(volume: &VolumeInfo, sub: &str) -> Result<String> {
         )));
     }
     let base = volume.mountpoint.trim_end_matches('/');
-    Ok(std::iter::once(base).chain(parts).collect::<Vec<_>>().join("/"))
+    Ok(std::iter::once(base)
+        .chain(parts)
+        .collect::<Vec<_>>()
+        .join("/"))
+}
+
+/// (volume name, subpath) of a mount of part of a volume.
+fn volume_subpath(m: &Mount) -> Option<(&str, &str)> {
+    match &m.source {
+        MountSource::Volume {
+            name,
+            subpath: Some(sub),
+        } => Some((name, sub)),
+        _ => None,
+    }
 }
 
 /// `NAME:TAG` -> (`NAME`, `TAG`); `latest` when there is no tag.
@@ -544,6 +562,24 @@ impl ContainerRuntime for DockerRuntime {
         Ok(lines)
     }
 
+    fn follow_logs(&self, container: &str) -> BoxStream<'static, LogLine> {
+        let options = LogsOptions { follow: true, stdout: true, stderr: true, timestamps: true, ..Default::default() };
+        self.docker
+            .logs(container, Some(options))
+            .take_while(|chunk| futures_util::future::ready(chunk.is_ok()))
+            .flat_map(|chunk| {
+                let lines = match chunk {
+                    Ok(LogOutput::StdErr { message }) => convert::log_lines(LogStream::Stderr, &message),
+                    Ok(LogOutput::StdOut { message }) | Ok(LogOutput::Console { message }) => {
+                        convert::log_lines(LogStream::Stdout, &message)
+                    }
+                    _ => Vec::new(),
+                };
+                futures_util::stream::iter(lines)
+            })
+            .boxed()
+    }
+
     async fn stats(&self, container: &str) -> Result<ContainerStats> {
         // Not one-shot: the engine takes a second sample (about a second
         // later) so that `precpu_stats` is filled, as `docker stats` shows it.
@@ -555,7 +591,9 @@ impl ContainerRuntime for DockerRuntime {
         let sample = samples
             .next()
             .await
-            .ok_or_else(|| RuntimeError::Engine(format!("the engine sent no stats for {container}")))?
+            .ok_or_else(|| {
+                RuntimeError::Engine(format!("the engine sent no stats for {container}"))
+            })?
             .map_err(|e| self.error(e))?;
         Ok(convert::container_stats(&sample))
     }

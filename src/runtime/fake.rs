@@ -365,7 +365,11 @@ fn effective_mounts(st: &mut FakeState, spec: &ContainerSpec) -> Result<Vec<Moun
         })?;
         st.volumes.insert(name.clone(), volume);
     }
-    let own_paths: Vec<&str> = spec.mounts.iter().map(|m| m.container_path.as_str()).collect();
+    let own_paths: Vec<&str> = spec
+        .mounts
+        .iter()
+        .map(|m| m.container_path.as_str())
+        .collect();
     inherited.retain(|m| !own_paths.contains(&m.container_path.as_str()));
     inherited.extend(spec.mounts.iter().cloned());
     Ok(inherited)
@@ -387,7 +391,11 @@ fn mount_info(m: &Mount) -> MountInfo {
             }
             MountInfo {
                 // Docker reports a resolved subpath as the bind it became.
-                kind: if subpath.is_some() { MountKind::Bind } else { MountKind::Volume },
+                kind: if subpath.is_some() {
+                    MountKind::Bind
+                } else {
+                    MountKind::Volume
+                },
                 name: subpath.is_none().then(|| name.clone()),
                 source,
                 destination: m.container_path.clone(),
@@ -601,7 +609,11 @@ fn fake_stats(info: &ContainerInfo) -> ContainerStats {
         .started_at
         .and_then(|s| now.duration_since(s).ok())
         .unwrap_or_default();
-    let cpu_ns = if running { 1_000_000 + up.as_nanos() as u64 / 100 } else { 0 };
+    let cpu_ns = if running {
+        1_000_000 + up.as_nanos() as u64 / 100
+    } else {
+        0
+    };
     let (read, preread) = if running {
         let before = now - Duration::from_secs(1);
         (format_rfc3339_nanos(now), format_rfc3339_nanos(before))
@@ -806,7 +818,10 @@ impl ContainerRuntime for FakeRuntime {
 
     async fn inspect_volume(&self, name: &str) -> Result<VolumeInfo> {
         let st = self.state.lock();
-        st.volumes.get(name).cloned().ok_or_else(|| no_such_volume(name))
+        st.volumes
+            .get(name)
+            .cloned()
+            .ok_or_else(|| no_such_volume(name))
     }
 
     async fn remove_volume(&self, name: &str) -> Result<()> {
@@ -980,6 +995,13 @@ impl ContainerRuntime for FakeRuntime {
         let st = self.state.lock();
         let id = find_or_404(&st, container)?;
         Ok(st.containers[&id].logs.clone())
+    }
+
+    /// The fake's lines so far (it has no live output to follow).
+    fn follow_logs(&self, container: &str) -> BoxStream<'static, LogLine> {
+        let st = self.state.lock();
+        let lines = find_or_404(&st, container).map(|id| st.containers[&id].logs.clone()).unwrap_or_default();
+        stream::iter(lines).boxed()
     }
 
     async fn stats(&self, container: &str) -> Result<ContainerStats> {

@@ -103,6 +103,11 @@ impl ContainerRuntime for LazyDocker {
     async fn logs(&self, container: &str) -> Result<Vec<LogLine>> {
         self.get().await.logs(container).await
     }
+    fn follow_logs(&self, container: &str) -> BoxStream<'static, LogLine> {
+        let this = self.clone();
+        let container = container.to_string();
+        stream::once(async move { this.get().await.follow_logs(&container) }).flatten().boxed()
+    }
     async fn stats(&self, container: &str) -> Result<ContainerStats> {
         self.get().await.stats(container).await
     }

@@ -136,6 +136,9 @@ pub trait ContainerRuntime: Send + Sync {
     async fn list_containers(&self, filters: &[LabelFilter]) -> Result<Vec<ContainerSummary>>;
     /// Everything the container wrote to stdout and stderr so far.
     async fn logs(&self, container: &str) -> Result<Vec<LogLine>>;
+    /// Every line the container writes, from its start, as it writes them;
+    /// the stream ends when the container stops (`docker logs --follow`).
+    fn follow_logs(&self, container: &str) -> BoxStream<'static, LogLine>;
     /// One sample of the container's resource usage (`docker stats
     /// --no-stream`): the engine waits for a second sample so that
     /// `precpu_stats` is filled and a CPU percentage can be computed from it.

@@ -52,7 +52,12 @@ fn format_whole_seconds(secs: u64) -> String {
     let secs = i64::try_from(secs).unwrap_or(i64::MAX);
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// The date of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
@@ -185,7 +190,11 @@ mod tests {
     fn formatting_round_trips_through_parsing() {
         for secs in [0u64, 951_868_800, 1_714_566_896, 4_102_444_800] {
             let t = UNIX_EPOCH + Duration::new(secs, 123_456_789);
-            assert_eq!(parse_docker_time(&format_rfc3339_nanos(t)), Some(t), "{secs}");
+            assert_eq!(
+                parse_docker_time(&format_rfc3339_nanos(t)),
+                Some(t),
+                "{secs}"
+            );
         }
     }
 

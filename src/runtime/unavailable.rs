@@ -92,6 +92,9 @@ impl ContainerRuntime for Unavailable {
     async fn logs(&self, _container: &str) -> Result<Vec<LogLine>> {
         self.fail()
     }
+    fn follow_logs(&self, _container: &str) -> BoxStream<'static, LogLine> {
+        stream::empty().boxed()
+    }
     async fn stats(&self, _container: &str) -> Result<ContainerStats> {
         self.fail()
     }

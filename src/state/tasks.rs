@@ -50,6 +50,8 @@ pub struct TaskRuntime {
     pub containers: BTreeMap<String, String>,
     /// awsvpc: the container that holds the task's network namespace.
     pub namespace_holder: Option<String>,
+    /// Docker volumes made for this task alone, removed with its containers.
+    pub volumes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -145,6 +145,9 @@ async fn remove_all(docker: &DockerRuntime, filters: &[LabelFilter]) {
     for n in docker.list_networks(filters).await.unwrap_or_default() {
         let _ = docker.remove_network(&n.id).await;
     }
+    for v in docker.list_volumes(filters).await.unwrap_or_default() {
+        let _ = docker.remove_volume(&v.name).await;
+    }
 }
 
 /// One ecsbox server on the real engine, with cluster `c` created.

@@ -270,7 +270,12 @@ pub fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
         memory_reservation_bytes: positive(host.memory_reservation),
         nano_cpus: positive(host.nano_cpus),
         cpu_shares: positive(host.cpu_shares),
-        mounts: r.mounts.unwrap_or_default().into_iter().map(mount_info).collect(),
+        mounts: r
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .map(mount_info)
+            .collect(),
     }
 }
 
