@@ -275,6 +275,10 @@ async fn an_awsvpc_task_reads_its_metadata_and_credentials_from_inside() {
     assert_eq!(c["Image"], BUSYBOX);
     assert_eq!(c["KnownStatus"], "RUNNING");
     assert_eq!(c["Labels"]["com.amazonaws.ecs.task-arn"], arn.as_str());
+    // Docker's own times, in Go's RFC 3339 form.
+    let time =
+        |v: &Value| ecsbox::runtime::timestamp::parse_docker_time(v.as_str().unwrap()).unwrap();
+    assert!(time(&c["CreatedAt"]) <= time(&c["StartedAt"]), "{c}");
     let docker_ip = d
         .inspect(&owner)
         .await

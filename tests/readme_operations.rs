@@ -18,8 +18,10 @@ const END: &str = "<!-- operations:end -->";
 const PARTIAL: &[(&str, &str)] = &[
     ("CreateCapacityProvider", "Auto Scaling group providers are recorded, nothing scales; Managed Instances providers answer UnsupportedFeatureException"),
     ("UpdateCapacityProvider", "as CreateCapacityProvider: the settings are kept, nothing scales"),
-    ("RunTask", "tasks run as containers on the local Docker engine; the in-task metadata and credentials endpoints and awslogs are not there yet"),
+    ("RunTask", "tasks run as containers on the local Docker engine; the in-task metadata and credentials endpoints are not there yet"),
     ("StartTask", "as RunTask"),
+    ("CreateService", "the ECS deployment controller only; loadBalancers and serviceRegistries are validated and stored, not wired to anything"),
+    ("UpdateService", "as CreateService"),
 ];
 
 fn state_of(op: Operation) -> (&'static str, &'static str) {
