@@ -43,6 +43,9 @@ pub struct App {
     /// store of their own); tasks read them for their containers' `secrets`.
     pub secrets: Arc<SecretsStore>,
     pub tasks: Arc<TaskController>,
+    /// The task metadata and credentials endpoints (and the API again, for
+    /// SDKs inside tasks).
+    pub metadata: crate::metadata::Endpoints,
 }
 
 impl App {
@@ -63,12 +66,14 @@ impl App {
         };
         let secrets = Arc::new(SecretsStore::new());
         let log_store = Arc::new(LogStore::new());
-        let tasks = TaskController::new(store.clone(), runtime, config.instance_id.clone(), settings, secrets.clone(), log_store.clone());
+        let metadata = crate::metadata::Endpoints::new(&config, store.clone(), runtime.clone());
+        let tasks =
+            TaskController::new(store.clone(), runtime, config.instance_id.clone(), settings, secrets.clone(), log_store.clone(), metadata.clone());
         tasks.spawn(effects_rx);
         let scheduler = ServiceScheduler::new(store.clone(), tasks.changes(), effects_tx.clone(), crate::api::launch_for_service);
         scheduler.spawn();
         let logs = Logs::new(log_store);
-        Ok(Arc::new(App { auth, ecs: Ecs::new(store.clone(), effects_tx), logs, secrets, store, tasks, config }))
+        Ok(Arc::new(App { auth, ecs: Ecs::new(store.clone(), effects_tx), logs, secrets, store, tasks, metadata, config }))
     }
 
     /// Forgets all state and removes every container and network this
@@ -78,6 +83,7 @@ impl App {
         self.logs.store().reset();
         self.secrets.reset();
         self.tasks.forget_tasks();
+        self.metadata.forget_all();
         self.tasks.remove_everything().await;
     }
 }
@@ -87,6 +93,12 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     let addr = listener.local_addr().expect("a bound listener has an address");
     // The one startup line; tests and scripts read the address from it. It
     // waits for the engine handshake, which the accept loop below does not.
+    // The task endpoints' listener also answers API calls from inside tasks.
+    let api_app = app.clone();
+    app.metadata.serve(Some(Arc::new(move |req, peer| {
+        let app = api_app.clone();
+        Box::pin(async move { handle(&app, req, peer).await })
+    })));
     let announce = app.clone();
     tokio::spawn(async move {
         let engine = &announce.tasks.ready().await.engine;
@@ -133,6 +145,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => tracing::warn!("gave up waiting for open connections"),
     }
+    app.metadata.shutdown();
     if app.config.keep_containers {
         tracing::info!("leaving task containers in place (--keep-containers)");
     } else {

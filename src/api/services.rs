@@ -165,7 +165,8 @@ pub fn create(state: &mut RegionState, input: CreateServiceRequest) -> Result<Cr
     if daemon && input.desired_count.is_some() {
         return Err(ApiError::invalid_parameter("The daemon scheduling strategy does not support a desired count for services."));
     }
-    let desired = if daemon { 0 } else { input.desired_count.unwrap_or(0) };
+    // A DAEMON service's count is the number of its cluster's instances.
+    let desired = if daemon { state.active_container_instance_arns(&cluster).len() as i32 } else { input.desired_count.unwrap_or(0) };
     if desired < 0 {
         return Err(ApiError::invalid_parameter("desiredCount must be 0 or more."));
     }
@@ -467,8 +468,16 @@ pub fn delete(state: &mut RegionState, input: DeleteServiceRequest) -> Result<De
     Ok(DeleteServiceResponse { service: Some(view(state, &record)) })
 }
 
+/// The service deployments ListServiceDeployments shows: a rollback is part
+/// of the deployment it rolls back (AWS makes no new service deployment or
+/// revision for it), so it is not listed on its own.
 fn all_deployments(record: &ServiceRecord) -> impl Iterator<Item = &DeploymentRecord> {
-    record.deployments.iter().chain(record.past_deployments.iter())
+    record.deployments.iter().chain(record.past_deployments.iter()).filter(|d| d.rollback_of.is_none())
+}
+
+/// The deployment that rolled `failed` back, if one did.
+fn rollback_of<'a>(record: &'a ServiceRecord, failed: &DeploymentRecord) -> Option<&'a DeploymentRecord> {
+    record.deployments.iter().chain(record.past_deployments.iter()).find(|d| d.rollback_of.as_deref() == Some(failed.id()))
 }
 
 fn brief(record: &ServiceRecord, d: &DeploymentRecord) -> ServiceDeploymentBrief {
@@ -546,17 +555,36 @@ pub fn describe_deployments(
                 status: Some(d.status.as_str().into()),
                 status_reason: d.status_reason.clone(),
                 deployment_configuration: s.service.deployment_configuration.clone(),
-                rollback: d.rollback_of.as_ref().map(|_| Rollback {
-                    reason: d.status_reason.clone(),
-                    started_at: Some(d.started_at),
-                    service_revision_arn: Some(d.service_revision_arn.clone()),
+                rollback: rollback_of(s, d).map(|back| Rollback {
+                    reason: d.deployment.rollout_state_reason.clone(),
+                    started_at: Some(back.started_at),
+                    service_revision_arn: Some(back.service_revision_arn.clone()),
                 }),
+                deployment_circuit_breaker: circuit_breaker_of(s, d),
                 ..Default::default()
             }),
             None => failures.push(Failure { arn: Some(arn), reason: Some("MISSING".into()), detail: None }),
         }
     }
     Ok(DescribeServiceDeploymentsResponse { service_deployments: Some(found), failures: Some(failures) })
+}
+
+/// The circuit breaker's view of a service deployment: TRIGGERED when it
+/// failed it, with the failures counted and the threshold.
+fn circuit_breaker_of(s: &ServiceRecord, d: &DeploymentRecord) -> Option<ServiceDeploymentCircuitBreaker> {
+    let breaker = s.service.deployment_configuration.as_ref()?.deployment_circuit_breaker.as_ref()?;
+    if breaker.enable != Some(true) {
+        return Some(ServiceDeploymentCircuitBreaker { status: Some("DISABLED".into()), failure_count: Some(0), threshold: Some(0) });
+    }
+    let desired = d.deployment.desired_count.unwrap_or(0).max(0) as u32;
+    use crate::controllers::service_planner::{circuit_breaker_threshold, Threshold};
+    let threshold = circuit_breaker_threshold(desired, Threshold::default()) as i32;
+    let tripped = d.deployment.rollout_state.as_deref() == Some("FAILED");
+    Some(ServiceDeploymentCircuitBreaker {
+        status: Some(if tripped { "TRIGGERED" } else if d.finished_at.is_some() { "MONITORING_COMPLETE" } else { "MONITORING" }.into()),
+        failure_count: d.deployment.failed_tasks,
+        threshold: Some(threshold),
+    })
 }
 
 pub fn describe_revisions(state: &mut RegionState, input: DescribeServiceRevisionsRequest) -> Result<DescribeServiceRevisionsResponse, ApiError> {

@@ -30,6 +30,11 @@ pub type Launcher = fn(&mut RegionState, RunTaskRequest, Option<Vec<String>>) ->
 /// found no room (ECS retries on its own too).
 const PLACEMENT_RETRY: Duration = Duration::from_secs(10);
 
+/// How long a deployment's newest task must have been RUNNING before the
+/// deployment counts as COMPLETED: a container that exits at once is RUNNING
+/// for an instant, and must count as a failure, not as a success.
+const SETTLE: f64 = 0.5;
+
 pub struct ServiceScheduler {
     store: Arc<Store>,
     changes: Arc<Notify>,
@@ -178,6 +183,13 @@ fn reconcile(state: &mut RegionState, key: &str, launch: Launcher) -> Option<Ins
         Some(_) => 0,
         None => record.service.desired_count.unwrap_or(0).max(0) as u32,
     };
+    if instances.is_some() {
+        // A DAEMON service wants one task per instance: that is its count.
+        record.service.desired_count = Some(desired as i32);
+        if let Some(d) = record.deployments.first_mut() {
+            d.deployment.desired_count = Some(desired as i32);
+        }
+    }
     let bounds = Bounds {
         desired,
         minimum_healthy_percent: config.minimum_healthy_percent.unwrap_or(100).max(0) as u32,
@@ -190,12 +202,24 @@ fn reconcile(state: &mut RegionState, key: &str, launch: Launcher) -> Option<Ins
         plan.start = 0;
     }
 
+    // The primary's newest RUNNING task must have settled (see SETTLE).
+    let newest_start = tasks
+        .iter()
+        .filter(|t| t.task.started_by.as_deref() == Some(primary.as_str()) && t.status == TaskStatus::Running)
+        .filter_map(|t| t.task.started_at)
+        .fold(0.0_f64, f64::max);
+    let settled = now - newest_start >= SETTLE;
+    if !settled {
+        let w = newest_start + SETTLE;
+        wake_at = Some(wake_at.map_or(w, |x: f64| x.min(w)));
+    }
+
     let mut retry = false;
     apply_stops(state, &mut record, &plan);
     if plan.start > 0 {
         retry = !start_tasks(state, &mut record, plan.start, instances.as_deref(), &views, launch);
     }
-    settle_deployments(&mut record, &views, &plan, desired, all_stopped && plan.stop.is_empty());
+    settle_deployments(&mut record, &views, &plan, desired, all_stopped && plan.stop.is_empty(), settled);
     state.services.insert(key.to_string(), record);
 
     let mut deadline = wake_at.map(|w| Instant::now() + Duration::from_secs_f64((w - now).max(0.0)));
@@ -409,7 +433,7 @@ fn start_tasks(
 /// After the plan: drained deployments leave, a primary that reached its
 /// count completes, a DRAINING service with no tasks becomes INACTIVE, and
 /// a service at rest says it has reached a steady state.
-fn settle_deployments(record: &mut ServiceRecord, views: &[TaskView], plan: &Plan, desired: u32, all_stopped: bool) {
+fn settle_deployments(record: &mut ServiceRecord, views: &[TaskView], plan: &Plan, desired: u32, all_stopped: bool, settled: bool) {
     let stopping: Vec<&str> = plan.stop.iter().map(|(a, _)| a.as_str()).collect();
     let alive_of = |d: &str| views.iter().filter(|v| v.alive && v.deployment == d && !stopping.contains(&v.arn.as_str())).count() as u32;
     let healthy_of = |d: &str| views.iter().filter(|v| v.alive && v.healthy && v.deployment == d && !stopping.contains(&v.arn.as_str())).count() as u32;
@@ -437,7 +461,7 @@ fn settle_deployments(record: &mut ServiceRecord, views: &[TaskView], plan: &Pla
     let only_primary = record.deployments.len() == 1;
     let Some(primary) = record.deployments.first_mut() else { return };
     let primary_id = primary.id().to_string();
-    let at_count = plan.start == 0 && alive_of(&primary_id) == desired && healthy_of(&primary_id) == desired;
+    let at_count = settled && plan.start == 0 && alive_of(&primary_id) == desired && healthy_of(&primary_id) == desired;
     if only_primary && at_count && primary.rollout_state() == "IN_PROGRESS" {
         primary.deployment.rollout_state = Some("COMPLETED".into());
         primary.deployment.rollout_state_reason = Some(format!("ECS deployment {primary_id} completed."));

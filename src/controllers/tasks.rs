@@ -101,6 +101,9 @@ pub struct TaskController {
     secrets: Arc<SecretsStore>,
     /// Where the awslogs driver writes.
     logs: Arc<LogStore>,
+    /// The task metadata and credentials endpoints: each container gets a
+    /// token and the variables that point its SDK there.
+    metadata: crate::metadata::Endpoints,
 }
 
 /// What ecsbox learns from the engine before it runs anything.
@@ -126,6 +129,7 @@ impl TaskController {
         settings: TaskSettings,
         secrets: Arc<SecretsStore>,
         logs: Arc<LogStore>,
+        metadata: crate::metadata::Endpoints,
     ) -> Arc<Self> {
         Arc::new(TaskController {
             store,
@@ -139,6 +143,7 @@ impl TaskController {
             awsvpc_network: tokio::sync::Mutex::new(None),
             secrets,
             logs,
+            metadata,
         })
     }
 
@@ -428,6 +433,10 @@ impl TaskController {
         for c in order.iter().filter_map(|n| containers.iter().find(|c| c.name.as_deref() == Some(n))) {
             let name = c.name.clone().unwrap_or_default();
             let info = &images[&name];
+            let token = self.metadata.register_container(&key.account, &key.region, &key.task_arn, &name);
+            // Secrets and env files first, then the agent's own variables, which win.
+            let mut env = extra_env.remove(&name).unwrap_or_default();
+            env.extend(self.metadata.container_env(&token, record_view, c));
             let ctx = SpecContext {
                 task_arn: key.task_arn.clone(),
                 task_id: record_view.id.clone(),
@@ -435,7 +444,7 @@ impl TaskController {
                 owner_id: self.owner.clone(),
                 image: info.reference.clone(),
                 network_mode: mode.clone(),
-                extra_env: extra_env.remove(&name).unwrap_or_default(),
+                extra_env: env,
                 fargate: record_view.is_fargate(),
                 host_cpus: self.ready().await.host_cpus,
             };
@@ -600,7 +609,11 @@ impl TaskController {
     async fn refresh_network(&self, key: &TaskKey, holder: Option<&str>) {
         let Some(holder) = holder else { return };
         let Ok(info) = self.runtime.inspect_container(holder).await else { return };
-        let Some(endpoint) = info.networks.get(&awsvpc_network_name(&self.owner)).cloned() else { return };
+        let name = awsvpc_network_name(&self.owner);
+        let id = self.awsvpc_network.lock().await.clone().unwrap_or_default();
+        let Some(endpoint) = info.networks.iter().find(|(n, ep)| **n == name || ep.network_id == id).map(|(_, ep)| ep.clone()) else {
+            return;
+        };
         self.with_task(key, |r| {
             let ip = endpoint.ip_address.clone().unwrap_or_default();
             let mut attachment_id = None;
@@ -757,6 +770,7 @@ impl TaskController {
             let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
         }
         volumes::release_task_volumes(self.runtime.as_ref(), &volumes::TaskVolumes { task_scoped }).await;
+        self.metadata.forget_task(&key.task_arn);
     }
 
     /// Removes everything this instance owns: containers, then networks.

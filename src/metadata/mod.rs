@@ -116,7 +116,8 @@ impl Endpoints {
     /// `http://169.254.170.2` (or with the port when it is not 80).
     pub fn base_url(&self) -> Option<String> {
         self.inner.address.map(|a| match a.port() {
-            80 => format!("http://{}", a.ip()),
+            80 if a.is_ipv4() => format!("http://{}", a.ip()),
+            80 => format!("http://[{}]", a.ip()),
             _ => format!("http://{a}"),
         })
     }
