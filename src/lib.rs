@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod civil;
 pub mod config;
 pub mod controllers;
 pub mod metadata;

@@ -371,7 +371,6 @@ fn start_tasks(
         ..Default::default()
     };
     let mut started: Vec<String> = vec![];
-    let mut all_placed = true;
     let mut problems: Vec<String> = vec![];
     match daemon_instances {
         Some(instances) => {
@@ -383,17 +382,8 @@ fn start_tasks(
                 .collect();
             let missing: Vec<String> = instances.iter().filter(|i| !covered.contains(i)).cloned().collect();
             for chunk in missing.chunks(10) {
-                match launch(state, RunTaskRequest { count: Some(1), ..request(1) }, Some(chunk.to_vec())) {
-                    Ok((tasks, failures)) => {
-                        started.extend(tasks.into_iter().filter_map(|t| t.task_arn));
-                        all_placed &= failures.is_empty();
-                        problems.extend(failures.into_iter().filter_map(|f| f.reason));
-                    }
-                    Err(e) => {
-                        all_placed = false;
-                        problems.push(e.message);
-                    }
-                }
+                let result = launch(state, RunTaskRequest { count: Some(1), ..request(1) }, Some(chunk.to_vec()));
+                tally(result, &mut started, &mut problems);
             }
         }
         None => {
@@ -401,17 +391,8 @@ fn start_tasks(
             while left > 0 {
                 let n = left.min(10);
                 left -= n;
-                match launch(state, request(n), None) {
-                    Ok((tasks, failures)) => {
-                        started.extend(tasks.into_iter().filter_map(|t| t.task_arn));
-                        all_placed &= failures.is_empty();
-                        problems.extend(failures.into_iter().filter_map(|f| f.reason));
-                    }
-                    Err(e) => {
-                        all_placed = false;
-                        problems.push(e.message);
-                        break;
-                    }
+                if !tally(launch(state, request(n), None), &mut started, &mut problems) {
+                    break;
                 }
             }
         }
@@ -421,6 +402,7 @@ fn start_tasks(
         record.event(format!("(service {}) has started {} tasks: {}.", record.name, started.len(), list.join(" ")));
         record.steady = false;
     }
+    let all_placed = problems.is_empty();
     if let Some(problem) = problems.first() {
         record.event(format!(
             "(service {}) was unable to place a task because no container instance met all of its requirements. Reason: {problem}",
@@ -428,6 +410,22 @@ fn start_tasks(
         ));
     }
     all_placed
+}
+
+/// Records what one launch did: the tasks it started, and why any could not
+/// be placed. False when the launch failed outright.
+fn tally(result: Result<(Vec<Task>, Vec<Failure>), ApiError>, started: &mut Vec<String>, problems: &mut Vec<String>) -> bool {
+    match result {
+        Ok((tasks, failures)) => {
+            started.extend(tasks.into_iter().filter_map(|t| t.task_arn));
+            problems.extend(failures.into_iter().map(|f| f.reason.unwrap_or_else(|| "placement failed".into())));
+            true
+        }
+        Err(e) => {
+            problems.push(e.message);
+            false
+        }
+    }
 }
 
 /// After the plan: drained deployments leave, a primary that reached its

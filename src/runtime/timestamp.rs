@@ -3,6 +3,7 @@
 //! Docker writes `0001-01-01T00:00:00Z` for "never" (a container not yet
 //! started or finished): that is `None`.
 
+use crate::civil::{civil_from_days, days_from_civil};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub fn parse_docker_time(s: &str) -> Option<SystemTime> {
@@ -60,19 +61,6 @@ fn format_whole_seconds(secs: u64) -> String {
     )
 }
 
-/// The date of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
     let mut it = s.split('-');
     let y = it.next()?.parse().ok()?;
@@ -116,18 +104,6 @@ fn parse_fraction(f: &str) -> Option<u32> {
     }
     let digits: String = f.chars().chain(std::iter::repeat('0')).take(9).collect();
     digits.parse().ok()
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
