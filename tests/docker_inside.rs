@@ -161,3 +161,51 @@ async fn two_tasks_share_an_efs_volume_and_read_only_mounts_refuse_writes() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A RunTask container reads its own task metadata (v4) and its task-role
+/// credentials with busybox wget, through the variables ecsbox injects.
+#[tokio::test]
+async fn a_task_reads_its_own_metadata_and_credentials() {
+    let s = DockerServer::start().await;
+    let app = sh(
+        "app",
+        "wget -qO- $ECS_CONTAINER_METADATA_URI_V4/task; echo; \
+         wget -qO- ${AWS_CONTAINER_CREDENTIALS_FULL_URI:-http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI}; echo; \
+         echo done",
+    )
+    .log_configuration(awslogs("/ecs/md"))
+    .build();
+    s.ecs
+        .register_task_definition()
+        .family("md")
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .task_role_arn("arn:aws:iam::000000000000:role/app")
+        .execution_role_arn("arn:aws:iam::000000000000:role/ecsTaskExecutionRole")
+        .container_definitions(app)
+        .send()
+        .await
+        .unwrap();
+    let arn = s.run_one("md").await;
+    let id = arn.rsplit('/').next().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let lines = log_messages(&s, "/ecs/md", &format!("ecs/app/{id}")).await;
+        if lines.iter().any(|l| l == "done") {
+            let task = lines.iter().find(|l| l.contains("\"TaskARN\"")).unwrap_or_else(|| panic!("no task metadata: {lines:?}"));
+            let task: serde_json::Value = serde_json::from_str(task).unwrap();
+            assert_eq!(task["TaskARN"], arn.as_str());
+            assert_eq!(task["Family"], "md");
+            assert_eq!(task["Containers"][0]["Name"], "app");
+            let creds = lines.iter().find(|l| l.contains("\"AccessKeyId\"")).unwrap_or_else(|| panic!("no credentials: {lines:?}"));
+            let creds: serde_json::Value = serde_json::from_str(creds).unwrap();
+            assert_eq!(creds["RoleArn"], "arn:aws:iam::000000000000:role/app");
+            assert!(creds["SecretAccessKey"].as_str().is_some_and(|s| !s.is_empty()));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the task's output never arrived: {lines:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
