@@ -346,3 +346,35 @@ async fn tasks_on_a_draining_instance_are_replaced_elsewhere() {
     }
     panic!("tasks were not moved off the draining instance: {:?}", instances_of_running_tasks(&s.ecs, "web").await);
 }
+
+/// A revision rolled out before the previous one settled still rolls back
+/// to it: it is the one the failed deployment replaced.
+#[tokio::test]
+async fn the_circuit_breaker_rolls_back_to_an_unsettled_previous_revision() {
+    let s = setup().await;
+    let good = register(&s.ecs, "app:1").await;
+    s.ecs
+        .create_service()
+        .cluster("c")
+        .service_name("web")
+        .task_definition("web")
+        .desired_count(2)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc())
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .deployment_circuit_breaker(DeploymentCircuitBreaker::builder().enable(true).rollback(true).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    wait_for(&s.ecs, "web", "2 running", |s| s.running_count() == 2).await;
+    let bad = register(&s.ecs, "missing:1").await;
+    s.ecs.update_service().cluster("c").service("web").task_definition(&bad).send().await.unwrap();
+    let svc = wait_for(&s.ecs, "web", "rolled back", |s| {
+        s.task_definition() == Some(good.as_str()) && s.events().iter().any(|e| e.message().unwrap_or("").contains("rolling back to deployment"))
+    })
+    .await;
+    assert_eq!(svc.deployments()[0].task_definition(), Some(good.as_str()));
+}

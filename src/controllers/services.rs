@@ -280,8 +280,17 @@ fn circuit_breaker(state: &RegionState, record: &mut ServiceRecord, failed_of: &
     if !rollback {
         return;
     }
-    // Roll back to the newest deployment that completed.
-    let Some(good) = record.deployments.iter().chain(record.past_deployments.iter()).skip(1).find(|d| d.rollout_state() == "COMPLETED").cloned()
+    // Roll back to the newest deployment that completed, else to the one the
+    // failed deployment replaced (it may have been superseded before it
+    // settled, and its tasks still run).
+    let Some(good) = record
+        .deployments
+        .iter()
+        .chain(record.past_deployments.iter())
+        .skip(1)
+        .find(|d| d.rollout_state() == "COMPLETED")
+        .or_else(|| record.deployments.get(1))
+        .cloned()
     else {
         return;
     };
