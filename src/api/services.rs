@@ -436,6 +436,22 @@ pub fn update(state: &mut RegionState, input: UpdateServiceRequest) -> Result<Up
     if changes_revision {
         let desired = record.service.desired_count.unwrap_or(0);
         let source = record.primary().map(|d| d.service_revision_arn.clone());
+        // A deployment that had reached its count (the services-stable
+        // waiter's test) but not yet settled is complete now that it is
+        // superseded: it is what a rollback returns to.
+        let at_count = {
+            let described = view(state, &record);
+            described.deployments.as_deref().is_some_and(|d| d.len() == 1 && d[0].running_count == d[0].desired_count)
+        };
+        if let Some(primary) = record.deployments.first_mut().filter(|d| at_count && d.rollout_state() == "IN_PROGRESS") {
+            let now = epoch_now();
+            let id = primary.id().to_string();
+            primary.deployment.rollout_state = Some("COMPLETED".into());
+            primary.deployment.rollout_state_reason = Some(format!("ECS deployment {id} completed."));
+            primary.deployment.updated_at = Some(now);
+            primary.finished_at = Some(now);
+            primary.status = ServiceDeploymentStatus::Successful;
+        }
         for dep in record.deployments.iter_mut() {
             dep.deployment.status = Some("ACTIVE".into());
         }
