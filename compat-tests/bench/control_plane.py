@@ -739,6 +739,35 @@ def main():
         print_notes(results)
 
 
+
+# ---- shared by the task and service benchmarks ----
+def wait_for_engine_handshake(server, timeout=30.0):
+    """ecsbox answers before its engine handshake ends; its startup line is
+    printed once the handshake is done. Measuring before it would time the
+    handshake, not a task start."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        text = server.log_path.read_text(errors="replace")
+        if "listening on" in text:
+            if "engine: Docker" not in text:
+                raise Broken(f"ecsbox found no Docker engine:\n{server.log_tail()}")
+            return
+        time.sleep(0.01)
+    raise Broken(f"ecsbox printed no startup line within {timeout:.0f} s:\n{server.log_tail()}")
+
+
+def reset(port):
+    conn = http.client.HTTPConnection(HOST, port, timeout=120)
+    try:
+        conn.request("POST", "/_ecsbox/reset", body=b"")
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            raise Broken(f"/_ecsbox/reset answered HTTP {resp.status}")
+    finally:
+        conn.close()
+
+
 if __name__ == "__main__":
     try:
         main()

@@ -36,7 +36,6 @@ Traffic goes to 127.0.0.1 and the local Docker engine only.
 Environment: ECSBOX_BIN (use this binary, skip `cargo build --release`).
 """
 
-import http.client
 import json
 import os
 import signal
@@ -120,32 +119,6 @@ def ensure_image():
 def ecsbox_server(binary, logdir):
     args = ["--instance-id", RUN_ID, "--task-cleanup-delay", str(CLEANUP_DELAY_S), "--sigv4", "off"]
     return cp.Server("ecsbox", lambda port: [str(binary), "--listen", f"{cp.HOST}:{port}", *args], logdir)
-
-
-def wait_for_engine_handshake(server, timeout=30.0):
-    """ecsbox answers before its engine handshake ends and prints its startup
-    line once it is done; a measurement before that would time the handshake."""
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        text = server.log_path.read_text(errors="replace")
-        if "listening on" in text:
-            if "engine: Docker" not in text:
-                raise Broken(f"ecsbox found no Docker engine:\n{server.log_tail()}")
-            return
-        time.sleep(0.01)
-    raise Broken(f"ecsbox printed no startup line within {timeout:.0f} s:\n{server.log_tail()}")
-
-
-def reset(port):
-    conn = http.client.HTTPConnection(cp.HOST, port, timeout=120)
-    try:
-        conn.request("POST", "/_ecsbox/reset", body=b"")
-        resp = conn.getresponse()
-        resp.read()
-        if resp.status != 200:
-            raise Broken(f"/_ecsbox/reset answered HTTP {resp.status}")
-    finally:
-        conn.close()
 
 
 # --------------------------------------------------------------------------
@@ -760,7 +733,7 @@ def cleanup(server):
     with this run's labels."""
     if server.proc is not None and server.proc.poll() is None:
         try:
-            reset(server.port)
+            cp.reset(server.port)
         except (OSError, Broken) as e:
             log(f"cleanup: reset failed ({e}); removing by label instead")
     server.stop()
@@ -787,7 +760,7 @@ def main():
                 f"image {IMAGE}, command {APP_COMMAND}")
             docker("network", "create", "--label", f"{BENCH_LABEL}={RUN_ID}", HOLDER_NETWORK)
             server.start()
-            wait_for_engine_handshake(server)
+            cp.wait_for_engine_handshake(server)
             client = cp.Client(server.port)
             client.must("CreateCluster", {"clusterName": CLUSTER})
             definition_arn = register(client, "initial")

@@ -116,33 +116,6 @@ def ecsbox_server(binary, logdir):
     return cp.Server("ecsbox", lambda port: [str(binary), "--listen", f"{cp.HOST}:{port}", *args], logdir)
 
 
-def wait_for_engine_handshake(server, timeout=30.0):
-    """ecsbox answers before its engine handshake ends; its startup line is
-    printed once the handshake is done. Measuring before it would time the
-    handshake, not a task start."""
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        text = server.log_path.read_text(errors="replace")
-        if "listening on" in text:
-            if "engine: Docker" not in text:
-                raise Broken(f"ecsbox found no Docker engine:\n{server.log_tail()}")
-            return
-        time.sleep(0.01)
-    raise Broken(f"ecsbox printed no startup line within {timeout:.0f} s:\n{server.log_tail()}")
-
-
-def reset(port):
-    conn = http.client.HTTPConnection(cp.HOST, port, timeout=120)
-    try:
-        conn.request("POST", "/_ecsbox/reset", body=b"")
-        resp = conn.getresponse()
-        resp.read()
-        if resp.status != 200:
-            raise Broken(f"/_ecsbox/reset answered HTTP {resp.status}")
-    finally:
-        conn.close()
-
-
 # --------------------------------------------------------------------------
 # The engine's own clock: create and start events
 # --------------------------------------------------------------------------
@@ -662,7 +635,7 @@ def cleanup(server):
     with this run's labels."""
     if server.proc is not None and server.proc.poll() is None:
         try:
-            reset(server.port)
+            cp.reset(server.port)
         except (OSError, Broken) as e:
             log(f"cleanup: reset failed ({e}); removing by label instead")
     server.stop()
@@ -703,7 +676,7 @@ def main():
             log(f"ecsbox {binary} --instance-id {RUN_ID} --sigv4 off; image {IMAGE}, command {' '.join(COMMAND)}")
             docker("network", "create", "--label", f"{BENCH_LABEL}={RUN_ID}", USER_NETWORK)
             server.start()
-            wait_for_engine_handshake(server)
+            cp.wait_for_engine_handshake(server)
             client = cp.Client(server.port)
             client.must("CreateCluster", {"clusterName": CLUSTER})
             client.must("RegisterTaskDefinition", TASK_DEFINITION)
