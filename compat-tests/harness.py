@@ -385,6 +385,18 @@ def owned_containers(server: EcsboxProcess) -> list[str]:
     return p.stdout.splitlines()
 
 
+# Started network-namespace holders that ecsbox keeps ready for the next awsvpc
+# task (--warm-task-namespaces). They belong to no task until one takes them,
+# when they are renamed to the task's `internalecspause` container.
+WARM_HOLDER_PREFIX = "ecsbox-warm-"
+
+
+def task_containers(server: EcsboxProcess) -> list[str]:
+    """`docker ps -a` lines of the containers the server owns for tasks: every
+    owned container but the warm namespace holders no task has taken yet."""
+    return [line for line in owned_containers(server) if not line.split(" ", 2)[1].startswith(WARM_HOLDER_PREFIX)]
+
+
 def docker_logs(container_id: str) -> str:
     """What a container wrote to stdout and stderr."""
     p = subprocess.run(["docker", "logs", container_id], capture_output=True, text=True, timeout=60,

@@ -224,7 +224,7 @@ def test_delete_refuses_while_scaled_and_drains_to_inactive(ecs, ecsbox, cluster
     assert ecs.list_services(cluster=cluster)["serviceArns"] == []
     stopped = ecs.describe_tasks(cluster=cluster, tasks=doomed)["tasks"]
     assert {(t["lastStatus"], t["stopCode"]) for t in stopped} == {("STOPPED", "ServiceSchedulerInitiated")}
-    left = harness.owned_containers(ecsbox)
+    left = harness.task_containers(ecsbox)
     assert not [line for line in left if line.split(" ", 2)[2].startswith("Up")], left
     # An INACTIVE service is still described, but no longer updated.
     with raises_aws("ServiceNotActiveException"):

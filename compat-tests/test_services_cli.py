@@ -87,7 +87,7 @@ def test_create_wait_redeploy_and_delete_through_the_cli(aws, ecs, ecsbox, clust
     assert assert_cli_ok(aws("ecs", "list-services", "--cluster", cluster))["serviceArns"] == []
     assert running_tasks(ecs) == []
     # The tasks' containers stopped (they are removed after the cleanup delay).
-    left = harness.owned_containers(ecsbox)
+    left = harness.task_containers(ecsbox)
     assert not [line for line in left if line.split(" ", 2)[2].startswith("Up")], left
 
 

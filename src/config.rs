@@ -60,6 +60,12 @@ pub struct Config {
     #[arg(long, env = "ECSBOX_TASK_CLEANUP_DELAY", default_value_t = 300)]
     pub task_cleanup_delay: u64,
 
+    /// How many started network namespaces (pause containers on the awsvpc
+    /// network) ecsbox keeps ready for awsvpc tasks, so that a task's start
+    /// skips making one; refilled while no task is starting. 0 turns it off.
+    #[arg(long, env = "ECSBOX_WARM_TASK_NAMESPACES", default_value_t = 2)]
+    pub warm_task_namespaces: usize,
+
     /// Leave task containers running when ecsbox shuts down (by default it
     /// stops and removes everything it owns).
     #[arg(long, env = "ECSBOX_KEEP_CONTAINERS")]
@@ -105,7 +111,7 @@ impl Config {
     /// `metadata::ECS_ENDPOINT_ADDRESS`.
     pub fn for_tests() -> Self {
         let id = format!("test-{}", uuid::Uuid::new_v4().simple());
-        Config::parse_from(["ecsbox", "--listen", "127.0.0.1:0", "--instance-id", &id, "--task-endpoint-listen", "127.0.0.1:0"])
+        Config::parse_from(["ecsbox", "--listen", "127.0.0.1:0", "--instance-id", &id, "--task-endpoint-listen", "127.0.0.1:0", "--warm-task-namespaces", "0"])
     }
 
     /// (access key id, secret) pairs from --credentials; an entry without a

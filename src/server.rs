@@ -62,6 +62,7 @@ impl App {
         let (effects_tx, effects_rx) = tokio::sync::mpsc::unbounded_channel();
         let settings = TaskSettings {
             cleanup_delay: std::time::Duration::from_secs(config.task_cleanup_delay),
+            warm_namespaces: config.warm_task_namespaces,
             ..TaskSettings::default()
         };
         let secrets = Arc::new(SecretsStore::new());

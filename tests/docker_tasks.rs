@@ -968,3 +968,105 @@ async fn a_one_container_awsvpc_task_owns_its_address_without_a_holder() {
     assert!(networks.values().any(|n| n["IPAddress"] == ip.as_str()), "{networks:#?}");
     assert!(publishes_nothing(&inspected["NetworkSettings"]["Ports"]));
 }
+
+/// The warm holders of a server's pool (`ecsbox-warm-*`, owned by it).
+async fn warm_holders(s: &DockerServer) -> Vec<ecsbox::runtime::ContainerSummary> {
+    s.owned_containers()
+        .await
+        .into_iter()
+        .filter(|c| c.name.trim_start_matches('/').starts_with("ecsbox-warm-"))
+        .collect()
+}
+
+/// Polls until the pool holds a started holder that is not `except`.
+async fn wait_for_warm_holder(s: &DockerServer, except: Option<&str>) -> ecsbox::runtime::ContainerSummary {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let warm = warm_holders(s).await;
+        if let Some(h) = warm.iter().find(|c| Some(c.id.as_str()) != except && c.status == ContainerStatus::Running) {
+            return h.clone();
+        }
+        assert!(Instant::now() < deadline, "the warm pool never filled: {warm:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// With `--warm-task-namespaces`, ecsbox keeps started namespace holders on
+/// the awsvpc network. The next awsvpc task's container joins one (renamed
+/// the way the agent names a task's pause container), the task answers on
+/// that holder's address, the pool refills, a stopped task's holder is
+/// never handed out again, and reset removes the pool with the rest.
+#[tokio::test]
+async fn a_warm_namespace_holder_becomes_the_next_awsvpc_tasks_namespace() {
+    let s = DockerServer::start_with(&["--warm-task-namespaces", "1"]).await;
+    s.register(
+        "pooled",
+        vec![sh("web", "mkdir -p /tmp/www && echo pooled > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www").build()],
+    )
+    .await;
+    // The pool fills when the first awsvpc task has started.
+    let first = s.run_one("pooled").await;
+    s.wait_running(&first).await;
+    let warm = wait_for_warm_holder(&s, None).await;
+    let warm_json = docker_inspect(&warm.id).await;
+    let warm_ip = warm_json["NetworkSettings"]["Networks"]
+        .as_object()
+        .and_then(|n| n.values().next())
+        .and_then(|n| n["IPAddress"].as_str())
+        .expect("the warm holder has an address")
+        .to_string();
+
+    let second = s.run_one("pooled").await;
+    let task = s.wait_running(&second).await;
+    let web = docker_inspect(&runtime_id(&task, "web")).await;
+    assert_eq!(web["HostConfig"]["NetworkMode"], format!("container:{}", warm.id), "web joined the warm holder");
+    let holder = docker_inspect(&warm.id).await;
+    let name = holder["Name"].as_str().unwrap().trim_start_matches('/');
+    let task_id = second.rsplit('/').next().unwrap();
+    assert_eq!(name, format!("ecs-pooled-1-internalecspause-{}", &task_id[..12]), "renamed as the agent names it");
+    assert_eq!(eni_ip(&task), warm_ip, "the task's ENI address is the holder's");
+    let body = http_get_eventually(&warm_ip, 8080, "/index.html", Duration::from_secs(10)).await;
+    assert_eq!(body.trim(), "pooled");
+
+    // The pool refills with a new holder.
+    let refill = wait_for_warm_holder(&s, Some(&warm.id)).await;
+    assert_ne!(refill.id, warm.id);
+
+    // A stopped task takes its holder with it; the pool never hands it out.
+    s.ecs.stop_task().cluster(CLUSTER).task(&second).send().await.unwrap();
+    s.wait_status(&second, "STOPPED").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s.owned_containers().await.iter().any(|c| c.id == warm.id && c.status == ContainerStatus::Running) {
+        assert!(Instant::now() < deadline, "the stopped task's holder still runs");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let third = s.run_one("pooled").await;
+    let task = s.wait_running(&third).await;
+    let web = docker_inspect(&runtime_id(&task, "web")).await;
+    assert_eq!(web["HostConfig"]["NetworkMode"], format!("container:{}", refill.id), "the next task took the refill");
+
+    let r = s.server.raw("POST", "/_ecsbox/reset", &[], b"").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let left = s.owned_containers().await;
+    assert!(left.is_empty(), "containers left after reset: {left:#?}");
+    assert!(s.owned_networks().await.is_empty(), "{:#?}", s.owned_networks().await);
+}
+
+/// A reset right after an awsvpc task started, while the pool is filling:
+/// once reset has answered nothing of the instance is left, and the fill
+/// that was under way does not go on making holders afterwards.
+#[tokio::test]
+async fn reset_while_the_pool_fills_leaves_nothing_behind() {
+    let s = DockerServer::start_with(&["--warm-task-namespaces", "2"]).await;
+    s.register("filling", vec![sh("main", "exec sleep 300").build()]).await;
+    let arn = s.run_one("filling").await;
+    s.wait_running(&arn).await;
+    let r = s.server.raw("POST", "/_ecsbox/reset", &[], b"").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let left = s.owned_containers().await;
+    assert!(left.is_empty(), "containers left behind by reset: {left:#?}");
+    // Longer than making a holder takes (about 0.3 s on this engine).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let left = s.owned_containers().await;
+    assert!(left.is_empty(), "containers made after reset: {left:#?}");
+}

@@ -18,7 +18,7 @@ const END: &str = "<!-- operations:end -->";
 const PARTIAL: &[(&str, &str)] = &[
     ("CreateCapacityProvider", "Auto Scaling group providers are recorded, nothing scales; Managed Instances providers answer UnsupportedFeatureException"),
     ("UpdateCapacityProvider", "as CreateCapacityProvider: the settings are kept, nothing scales"),
-    ("RunTask", "tasks run as containers on the local Docker engine; the in-task metadata and credentials endpoints are not there yet"),
+    ("RunTask", "tasks run as containers on the local Docker engine; enableExecuteCommand (ECS Exec) and EBS volumeConfigurations are accepted and recorded, not acted on"),
     ("StartTask", "as RunTask"),
     ("CreateService", "the ECS deployment controller only; loadBalancers and serviceRegistries are validated and stored, not wired to anything"),
     ("UpdateService", "as CreateService"),

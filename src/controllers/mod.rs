@@ -3,6 +3,7 @@
 //! changes, never by sleep-polling.
 pub mod awslogs;
 pub mod container_spec;
+pub mod namespace_pool;
 pub mod placement;
 pub mod tasks;
 pub mod volumes;

@@ -8,6 +8,7 @@
 
 use super::container_spec::{self, SpecContext};
 use super::awslogs;
+use super::namespace_pool::{self, NamespacePool};
 use super::volumes;
 use crate::logs::LogStore;
 use crate::secrets::SecretsStore;
@@ -53,11 +54,14 @@ pub struct TaskSettings {
     /// The stop timeout of a container whose definition sets none (the ECS
     /// agent's ECS_CONTAINER_STOP_TIMEOUT default).
     pub default_stop_timeout: Duration,
+    /// How many started namespace holders wait for awsvpc tasks (see
+    /// `namespace_pool`); 0 makes every task its own.
+    pub warm_namespaces: usize,
 }
 
 impl Default for TaskSettings {
     fn default() -> Self {
-        TaskSettings { cleanup_delay: Duration::from_secs(300), default_stop_timeout: container_spec::DEFAULT_STOP_TIMEOUT }
+        TaskSettings { cleanup_delay: Duration::from_secs(300), default_stop_timeout: container_spec::DEFAULT_STOP_TIMEOUT, warm_namespaces: 0 }
     }
 }
 
@@ -97,6 +101,8 @@ pub struct TaskController {
     changes: Arc<tokio::sync::Notify>,
     /// The awsvpc network's id once made (see `ensure_awsvpc_network`).
     awsvpc_network: tokio::sync::Mutex<Option<String>>,
+    /// Started namespace holders awsvpc tasks take instead of making one.
+    pool: Arc<NamespacePool>,
     /// Where containers' `secrets` are read from.
     secrets: Arc<SecretsStore>,
     /// Where the awslogs driver writes.
@@ -131,11 +137,13 @@ impl TaskController {
         logs: Arc<LogStore>,
         metadata: crate::metadata::Endpoints,
     ) -> Arc<Self> {
+        let pool = NamespacePool::new(runtime.clone(), owner.clone(), settings.warm_namespaces);
         Arc::new(TaskController {
             store,
             runtime,
             owner,
             settings,
+            pool,
             drivers: DashMap::new(),
             containers: DashMap::new(),
             handshake: tokio::sync::OnceCell::new(),
@@ -215,7 +223,13 @@ impl TaskController {
     fn route(&self, event: RuntimeEvent) {
         match event {
             RuntimeEvent::Container(ev) => {
-                let Some(task_arn) = self.containers.get(&ev.container_id).map(|t| t.clone()) else { return };
+                let Some(task_arn) = self.containers.get(&ev.container_id).map(|t| t.clone()) else {
+                    if matches!(ev.kind, ContainerEventKind::Die { .. } | ContainerEventKind::Destroy) {
+                        // A warm holder killed or removed from outside.
+                        self.pool.discard(&ev.container_id);
+                    }
+                    return;
+                };
                 if let Some(tx) = self.drivers.get(&task_arn) {
                     let _ = tx.send(Wake::Container { id: ev.container_id, kind: ev.kind });
                 }
@@ -256,7 +270,10 @@ impl TaskController {
 
     async fn drive(self: Arc<Self>, key: TaskKey, mut wake: mpsc::UnboundedReceiver<Wake>) {
         self.ready().await;
-        match self.start(&key, &mut wake).await {
+        let starting = self.pool.starting();
+        let started = self.start(&key, &mut wake).await;
+        drop(starting);
+        match started {
             Ok(()) => self.watch(&key, &mut wake).await,
             Err(StartFailure(reason)) => {
                 self.with_task(&key, |r| r.want_stopped(StopCode::TaskFailedToStart, reason));
@@ -277,16 +294,32 @@ impl TaskController {
         let containers: Vec<ContainerDefinition> = definition.container_definitions.clone().unwrap_or_default();
         let record_id = record_view.id.clone();
 
-        // PROVISIONING: the task's network (awsvpc). A task of one container
-        // needs no holder: that container is essential, owns the namespace
-        // and the task ends with it. With more, a holder keeps the namespace
-        // while containers come and go, as the agent's pause container does.
+        // PROVISIONING: the task's network (awsvpc). A warm holder from the
+        // pool if one waits (already started: the fastest start). Else a
+        // task of one container needs no holder: that container is
+        // essential, owns the namespace and the task ends with it. With
+        // more, a holder keeps the namespace while containers come and go,
+        // as the agent's pause container does.
         let awsvpc = network_mode == "awsvpc";
         let init_failed = |e: String| StartFailure(format!("ResourceInitializationError: failed to set up the task network: {e}"));
         let network = if awsvpc { Some(self.ensure_awsvpc_network().await.map_err(init_failed)?) } else { None };
-        let holder = match &network {
-            Some(network) if containers.len() > 1 => {
-                let holder = self.create_namespace_holder(&record_view, network).await.map_err(init_failed)?;
+        let warm = match &network {
+            Some(network) => {
+                let warm = self.pool.take();
+                // Refills once no task is starting, this one included.
+                self.pool.fill(network.clone());
+                warm
+            }
+            None => None,
+        };
+        let holder_is_warm = warm.is_some();
+        let holder = match (&network, warm) {
+            (_, Some(warm)) => Some(warm),
+            (Some(network), None) if containers.len() > 1 => Some(self.create_namespace_holder(&record_view, network).await.map_err(init_failed)?),
+            _ => None,
+        };
+        let holder = match holder {
+            Some(holder) => {
                 self.containers.insert(holder.clone(), key.task_arn.clone());
                 if self.with_task(key, |r| r.runtime.namespace_holder = Some(holder.clone())).is_none() {
                     let _ = self.runtime.remove_container(&holder, RemoveOptions { force: true, volumes: true }).await;
@@ -309,9 +342,16 @@ impl TaskController {
             _ => NetworkMode::Bridge,
         };
         // The holder starts while images are looked up and the containers
-        // created: only starting the containers needs it running.
+        // created: only starting the containers needs it running. A warm
+        // one runs already and only gets the task's pause container name.
         let holder_started = async {
             match &holder {
+                Some(h) if holder_is_warm => {
+                    if let Err(e) = self.runtime.rename_container(h, &pause_container_name(&record_view)).await {
+                        tracing::debug!(task = %key.task_arn, "could not rename warm namespace holder {h}: {e}");
+                    }
+                    Ok(())
+                }
                 Some(h) => self.runtime.start_container(h).await.map_err(|e| init_failed(e.to_string())),
                 None => Ok(()),
             }
@@ -645,7 +685,7 @@ impl TaskController {
         let image = crate::runtime::pause::ensure_pause_image(self.runtime.as_ref()).await.map_err(|e| e.to_string())?;
         let mut labels = HashMap::new();
         labels.insert(OWNER_LABEL.to_string(), self.owner.clone());
-        labels.insert(ROLE_LABEL.to_string(), "namespace-holder".to_string());
+        labels.insert(ROLE_LABEL.to_string(), namespace_pool::HOLDER_ROLE.to_string());
         // The agent's pause container carries the same labels as the task's
         // own containers, under this reserved container name.
         labels.insert(container_spec::LABEL_TASK_ARN.to_string(), record.task.task_arn.clone().unwrap_or_default());
@@ -653,13 +693,7 @@ impl TaskController {
         labels.insert(container_spec::LABEL_CONTAINER_NAME.to_string(), "~internal~ecs~pause".to_string());
         labels.insert(container_spec::LABEL_FAMILY.to_string(), record.family().to_string());
         labels.insert(container_spec::LABEL_REVISION.to_string(), record.definition.revision.unwrap_or(0).to_string());
-        let spec = crate::runtime::ContainerSpec {
-            name: Some(format!("ecs-{}-{}-internalecspause-{}", record.family(), record.definition.revision.unwrap_or(0), &record.id[..12])),
-            image,
-            labels,
-            network_mode: NetworkMode::Network { name: network.to_string(), ipv4_address: None, aliases: vec![] },
-            ..Default::default()
-        };
+        let spec = namespace_pool::holder_spec(image, network, labels, pause_container_name(record));
         self.runtime.create_container(&spec).await.map_err(|e| e.to_string())
     }
 
@@ -778,6 +812,7 @@ impl TaskController {
     pub async fn remove_everything(&self) {
         let mine = [LabelFilter::equals(OWNER_LABEL, self.owner.clone())];
         let mut network = self.awsvpc_network.lock().await;
+        self.pool.clear().await;
         self.remove_labeled(&mine).await;
         *network = None;
     }
@@ -813,6 +848,11 @@ impl TaskController {
     pub fn forget_tasks(&self) {
         self.drivers.clear();
     }
+}
+
+/// The name the agent gives a task's pause container.
+fn pause_container_name(record: &TaskRecord) -> String {
+    format!("ecs-{}-{}-internalecspause-{}", record.family(), record.definition.revision.unwrap_or(0), &record.id[..12])
 }
 
 fn is_essential(r: &TaskRecord, name: &str) -> bool {

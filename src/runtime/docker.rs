@@ -20,7 +20,7 @@ use bollard::models::NetworkConnectRequest;
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, KillContainerOptions, ListContainersOptions,
     ListNetworksOptions, ListVolumesOptions, LogsOptions, RemoveContainerOptions,
-    RemoveVolumeOptions, StatsOptions, StopContainerOptions,
+    RemoveVolumeOptions, RenameContainerOptions, StatsOptions, StopContainerOptions,
 };
 use bollard::Docker;
 use futures_util::stream::{BoxStream, StreamExt};
@@ -513,6 +513,16 @@ impl ContainerRuntime for DockerRuntime {
         };
         self.docker
             .remove_container(container, Some(options))
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    async fn rename_container(&self, container: &str, new_name: &str) -> Result<()> {
+        let options = RenameContainerOptions {
+            name: new_name.to_string(),
+        };
+        self.docker
+            .rename_container(container, options)
             .await
             .map_err(|e| self.error(e))
     }

@@ -442,6 +442,14 @@ fn must_find(st: &FakeState, key: &str) -> String {
     find(st, key).unwrap_or_else(|| panic!("fake runtime: no container {key}"))
 }
 
+/// Docker's answer to a container name that another container has.
+fn name_in_use(name: &str, other: &str) -> RuntimeError {
+    RuntimeError::Conflict(format!(
+        "Conflict. The container name \"/{name}\" is already in use by container \"{other}\". \
+         You have to remove (or rename) that container to be able to reuse that name."
+    ))
+}
+
 fn find_or_404(st: &FakeState, key: &str) -> Result<String> {
     find(st, key).ok_or_else(|| RuntimeError::NotFound(format!("No such container: {key}")))
 }
@@ -870,10 +878,7 @@ impl ContainerRuntime for FakeRuntime {
             .clone()
             .unwrap_or_else(|| format!("fake_{}", &id[..12]));
         if let Some((other, _)) = st.containers.iter().find(|(_, c)| c.info.name == name) {
-            return Err(RuntimeError::Conflict(format!(
-                "Conflict. The container name \"/{name}\" is already in use by container \"{other}\". \
-                 You have to remove (or rename) that container to be able to reuse that name."
-            )));
+            return Err(name_in_use(&name, other));
         }
         let mounts = effective_mounts(&mut st, spec)?;
         let info = ContainerInfo {
@@ -966,6 +971,16 @@ impl ContainerRuntime for FakeRuntime {
         }
         self.emit(&st, &id, ContainerEventKind::Destroy, &[]);
         st.containers.remove(&id);
+        Ok(())
+    }
+
+    async fn rename_container(&self, container: &str, new_name: &str) -> Result<()> {
+        let mut st = self.state.lock();
+        let id = find_or_404(&st, container)?;
+        if let Some((other, _)) = st.containers.iter().find(|(other, c)| c.info.name == new_name && **other != id) {
+            return Err(name_in_use(new_name, other));
+        }
+        st.containers.get_mut(&id).expect("found above").info.name = new_name.to_string();
         Ok(())
     }
 

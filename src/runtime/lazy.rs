@@ -94,6 +94,9 @@ impl ContainerRuntime for LazyDocker {
     async fn remove_container(&self, container: &str, options: RemoveOptions) -> Result<()> {
         self.get().await.remove_container(container, options).await
     }
+    async fn rename_container(&self, container: &str, new_name: &str) -> Result<()> {
+        self.get().await.rename_container(container, new_name).await
+    }
     async fn inspect_container(&self, container: &str) -> Result<ContainerInfo> {
         self.get().await.inspect_container(container).await
     }

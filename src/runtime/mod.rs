@@ -131,6 +131,9 @@ pub trait ContainerRuntime: Send + Sync {
     /// Sends `signal` (`SIGKILL`, `TERM`, `9`, ...).
     async fn kill_container(&self, container: &str, signal: &str) -> Result<()>;
     async fn remove_container(&self, container: &str, options: RemoveOptions) -> Result<()>;
+    /// Gives the container a new name (`docker rename`); `Conflict` when
+    /// another container has it.
+    async fn rename_container(&self, container: &str, new_name: &str) -> Result<()>;
     async fn inspect_container(&self, container: &str) -> Result<ContainerInfo>;
     /// Every container, running or not, that matches all `filters`.
     async fn list_containers(&self, filters: &[LabelFilter]) -> Result<Vec<ContainerSummary>>;

@@ -83,6 +83,9 @@ impl ContainerRuntime for Unavailable {
     async fn remove_container(&self, _container: &str, _options: RemoveOptions) -> Result<()> {
         self.fail()
     }
+    async fn rename_container(&self, _container: &str, _new_name: &str) -> Result<()> {
+        self.fail()
+    }
     async fn inspect_container(&self, _container: &str) -> Result<ContainerInfo> {
         self.fail()
     }

@@ -1,0 +1,251 @@
+//! Warm network namespaces for awsvpc tasks.
+//!
+//! Making a network namespace is the slowest part of starting a container:
+//! on the engines measured by `compat-tests/bench/tasks.py`, `docker run`
+//! takes about 340 ms and a container that joins another one's namespace
+//! (`--network container:<id>`) about 180 ms. So the pool keeps a few
+//! namespace holders already started on the awsvpc network; a starting
+//! awsvpc task takes one and its containers join it, and the namespace work
+//! was done before RunTask was called. (The ECS agent makes its pause
+//! container per task; the result inside the task is the same: one
+//! namespace, one address, shared by the task's containers.)
+//!
+//! The pool refills only while no task is starting, so a burst of tasks is
+//! never slowed by it: tasks that find it empty make their namespace as
+//! before. It fills for the first time when the first awsvpc task starts, so
+//! an ecsbox that never runs one creates nothing.
+//!
+//! A warm holder carries ecsbox's owner and role labels, so reset, shutdown
+//! and the next start remove it with everything else the instance owns. It
+//! cannot carry its task's agent labels (Docker fixes labels at creation);
+//! once taken it is renamed the way the agent names a task's pause container.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use crate::runtime::{ContainerRuntime, ContainerSpec, NetworkMode, RemoveOptions, OWNER_LABEL};
+
+/// The value of `ecsbox.role` on every namespace holder, warm or not.
+pub const HOLDER_ROLE: &str = "namespace-holder";
+/// The name prefix of a holder that waits in the pool.
+pub const WARM_NAME_PREFIX: &str = "ecsbox-warm-";
+
+pub struct NamespacePool {
+    runtime: Arc<dyn ContainerRuntime>,
+    owner: String,
+    /// How many started holders the pool keeps (0 turns it off).
+    target: usize,
+    state: Mutex<PoolState>,
+    /// Tasks between "start begun" and "started or failed": the pool fills
+    /// only when this is 0.
+    starting: AtomicUsize,
+    idle: Notify,
+    /// Signalled when a fill has finished with the holder it was making.
+    made: Notify,
+}
+
+#[derive(Default)]
+struct PoolState {
+    /// Started holders nobody has taken, oldest first.
+    warm: Vec<String>,
+    /// Bumped by `clear`: a holder made by a fill that began before the
+    /// clear is removed, not pooled.
+    generation: u64,
+    /// A fill loop is running.
+    filling: bool,
+    /// A fill is creating a holder right now (`clear` waits for it).
+    making: bool,
+}
+
+/// Held while a task starts; see `NamespacePool::starting`.
+pub struct StartingGuard(Arc<NamespacePool>);
+
+impl Drop for StartingGuard {
+    fn drop(&mut self) {
+        if self.0.starting.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+impl NamespacePool {
+    pub fn new(runtime: Arc<dyn ContainerRuntime>, owner: String, target: usize) -> Arc<Self> {
+        Arc::new(NamespacePool {
+            runtime,
+            owner,
+            target,
+            state: Mutex::new(PoolState::default()),
+            starting: AtomicUsize::new(0),
+            idle: Notify::new(),
+            made: Notify::new(),
+        })
+    }
+
+    /// Marks a task start: the pool does not fill until it is dropped.
+    pub fn starting(self: &Arc<Self>) -> StartingGuard {
+        self.starting.fetch_add(1, Ordering::SeqCst);
+        StartingGuard(self.clone())
+    }
+
+    /// A started holder on the awsvpc network, if one is waiting.
+    pub fn take(&self) -> Option<String> {
+        let mut st = self.state.lock();
+        if st.warm.is_empty() {
+            None
+        } else {
+            Some(st.warm.remove(0))
+        }
+    }
+
+    /// Forgets a warm holder that died or was removed outside ecsbox.
+    /// Returns whether `id` was one.
+    pub fn discard(&self, id: &str) -> bool {
+        let mut st = self.state.lock();
+        let before = st.warm.len();
+        st.warm.retain(|w| w != id);
+        st.warm.len() != before
+    }
+
+    /// Forgets every warm holder (their containers are removed by the
+    /// caller, with everything else the instance owns). Returns once no fill
+    /// is making a holder: one made meanwhile has been removed by then, so a
+    /// reset that returns leaves no container behind.
+    pub async fn clear(&self) {
+        {
+            let mut st = self.state.lock();
+            st.generation += 1;
+            st.warm.clear();
+        }
+        loop {
+            let made = self.made.notified();
+            tokio::pin!(made);
+            made.as_mut().enable();
+            if !self.state.lock().making {
+                return;
+            }
+            made.await;
+        }
+    }
+
+    /// How many holders wait in the pool.
+    pub fn len(&self) -> usize {
+        self.state.lock().warm.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Brings the pool up to its target on `network`, in the background,
+    /// one holder at a time and only while no task is starting. Does
+    /// nothing when a fill is already running or the pool is off.
+    pub fn fill(self: &Arc<Self>, network: String) {
+        if self.target == 0 {
+            return;
+        }
+        let generation = {
+            let mut st = self.state.lock();
+            if st.filling || st.warm.len() >= self.target {
+                return;
+            }
+            st.filling = true;
+            st.generation
+        };
+        let me = self.clone();
+        tokio::spawn(async move {
+            me.fill_loop(&network, generation).await;
+            me.state.lock().filling = false;
+        });
+    }
+
+    async fn fill_loop(&self, network: &str, generation: u64) {
+        loop {
+            self.wait_until_no_task_starts().await;
+            {
+                let mut st = self.state.lock();
+                if st.generation != generation || st.warm.len() >= self.target {
+                    return;
+                }
+                st.making = true;
+            }
+            let pooled = self.make_and_pool(network, generation).await;
+            self.state.lock().making = false;
+            self.made.notify_waiters();
+            if !pooled {
+                return;
+            }
+        }
+    }
+
+    /// Makes one holder and pools it; false when it could not be made or a
+    /// `clear` came meanwhile (then it is removed again).
+    async fn make_and_pool(&self, network: &str, generation: u64) -> bool {
+        let id = match self.make_holder(network).await {
+            Ok(id) => id,
+            Err(e) => {
+                // The next awsvpc task tries again; no retry loop against an
+                // engine that refuses.
+                tracing::debug!("warm namespace pool: could not start a holder on {network}: {e}");
+                return false;
+            }
+        };
+        let pooled = {
+            let mut st = self.state.lock();
+            let keep = st.generation == generation && st.warm.len() < self.target;
+            if keep {
+                st.warm.push(id.clone());
+            }
+            keep
+        };
+        if !pooled {
+            // A reset happened meanwhile: nobody would ever take or remove
+            // this one.
+            let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
+        }
+        pooled
+    }
+
+    async fn wait_until_no_task_starts(&self) {
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.starting.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+
+    /// Creates and starts one warm holder.
+    async fn make_holder(&self, network: &str) -> Result<String, String> {
+        let image = crate::runtime::pause::ensure_pause_image(self.runtime.as_ref()).await.map_err(|e| e.to_string())?;
+        let labels = HashMap::from([
+            (OWNER_LABEL.to_string(), self.owner.clone()),
+            (super::tasks::ROLE_LABEL.to_string(), HOLDER_ROLE.to_string()),
+        ]);
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let spec = holder_spec(image, network, labels, format!("{WARM_NAME_PREFIX}{}", &suffix[..12]));
+        let id = self.runtime.create_container(&spec).await.map_err(|e| e.to_string())?;
+        if let Err(e) = self.runtime.start_container(&id).await {
+            let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
+            return Err(e.to_string());
+        }
+        Ok(id)
+    }
+}
+
+/// A namespace holder on `network`: the pause image and nothing else.
+pub fn holder_spec(image: String, network: &str, labels: HashMap<String, String>, name: String) -> ContainerSpec {
+    ContainerSpec {
+        name: Some(name),
+        image,
+        labels,
+        network_mode: NetworkMode::Network { name: network.to_string(), ipv4_address: None, aliases: vec![] },
+        ..Default::default()
+    }
+}
