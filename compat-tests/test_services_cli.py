@@ -9,6 +9,8 @@ suite waits three times. Setup that is not under test (registering the task
 definition) goes through boto3.
 """
 
+import time
+
 import pytest
 
 import harness
@@ -39,6 +41,24 @@ def describe(aws, name: str = "web") -> dict:
     return service
 
 
+def describe_completed(aws, ecs, within: float = 10) -> dict:
+    """describe-services once the one deployment's rollout has COMPLETED.
+
+    ServicesStable (waiters-2.json) looks at the deployment count and
+    runningCount only, never at rolloutState, and in AWS a rollout completes
+    some time after its tasks run; here it completes once the newest task
+    has run for half a second. So the CLI's waiter may return first.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        [service] = ecs.describe_services(cluster=CLUSTER, services=["web"])["services"]
+        deployments = service["deployments"]
+        if len(deployments) == 1 and deployments[0]["rolloutState"] != "IN_PROGRESS":
+            return describe(aws)
+        assert time.monotonic() < deadline, f"the rollout did not complete within {within} s: {deployments}"
+        time.sleep(0.2)
+
+
 def running_tasks(ecs, name: str = "web") -> list[dict]:
     arns = ecs.list_tasks(cluster=CLUSTER, serviceName=name)["taskArns"]
     tasks = ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"] if arns else []
@@ -56,7 +76,7 @@ def test_create_wait_redeploy_and_delete_through_the_cli(aws, ecs, ecsbox, clust
     assert (first["status"], first["rolloutState"]) == ("PRIMARY", "IN_PROGRESS")
 
     assert_cli_ok(aws("ecs", "wait", "services-stable", "--cluster", cluster, "--services", "web"))
-    service = describe(aws)
+    service = describe_completed(aws, ecs)
     assert (service["runningCount"], service["pendingCount"]) == (2, 0)
     [deployment] = service["deployments"]
     assert deployment["id"] == first["id"] and deployment["rolloutState"] == "COMPLETED"
@@ -72,7 +92,7 @@ def test_create_wait_redeploy_and_delete_through_the_cli(aws, ecs, ecsbox, clust
 
     # services-stable holds only once the old deployment is gone.
     assert_cli_ok(aws("ecs", "wait", "services-stable", "--cluster", cluster, "--services", "web"))
-    service = describe(aws)
+    service = describe_completed(aws, ecs)
     [deployment] = service["deployments"]
     assert (deployment["id"], deployment["rolloutState"]) == (new["id"], "COMPLETED")
     tasks = running_tasks(ecs)

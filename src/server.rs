@@ -149,6 +149,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     app.metadata.shutdown();
     if app.config.keep_containers {
         tracing::info!("leaving task containers in place (--keep-containers)");
+        app.tasks.remove_warm_namespaces().await;
     } else {
         app.tasks.remove_everything().await;
     }

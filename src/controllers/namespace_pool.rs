@@ -110,22 +110,22 @@ impl NamespacePool {
         st.warm.len() != before
     }
 
-    /// Forgets every warm holder (their containers are removed by the
-    /// caller, with everything else the instance owns). Returns once no fill
-    /// is making a holder: one made meanwhile has been removed by then, so a
-    /// reset that returns leaves no container behind.
-    pub async fn clear(&self) {
-        {
+    /// Forgets every warm holder and returns their ids (the caller removes
+    /// the containers). Returns once no fill is making a holder: one made
+    /// meanwhile has been removed by then, so a reset that returns leaves no
+    /// container behind.
+    pub async fn clear(&self) -> Vec<String> {
+        let forgotten = {
             let mut st = self.state.lock();
             st.generation += 1;
-            st.warm.clear();
-        }
+            std::mem::take(&mut st.warm)
+        };
         loop {
             let made = self.made.notified();
             tokio::pin!(made);
             made.as_mut().enable();
             if !self.state.lock().making {
-                return;
+                return forgotten;
             }
             made.await;
         }

@@ -817,6 +817,14 @@ impl TaskController {
         *network = None;
     }
 
+    /// Removes the warm namespace holders only: on a shutdown that keeps
+    /// the tasks' containers (they belong to no task).
+    pub async fn remove_warm_namespaces(&self) {
+        for id in self.pool.clear().await {
+            let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
+        }
+    }
+
     async fn remove_labeled(&self, filters: &[LabelFilter]) {
         if let Ok(list) = self.runtime.list_containers(filters).await {
             let removals = list.iter().map(|c| self.runtime.remove_container(&c.id, RemoveOptions { force: true, volumes: true }));
