@@ -5,7 +5,7 @@
 #
 #   1. generated code is fresh     python3 codegen/generate.py --check
 #   2. the binary builds           cargo build --locked
-#   3. the Rust tests              cargo test --locked
+#   3. the Rust tests              cargo test --locked --no-fail-fast
 #   4. the test images             scripts/build-test-images.sh (local, no registry)
 #   5. the compat tests            boto3, aws CLI, awslocal against the built binary
 #   6. the image                   scripts/build-image.sh (offline, FROM scratch), then
@@ -102,7 +102,7 @@ binary_path() {
 }
 
 rust_tests() {
-    cargo test --locked 2>&1 | tee "$LOGS/rust.log"
+    cargo test --locked --no-fail-fast 2>&1 | tee "$LOGS/rust.log"
     return "${PIPESTATUS[0]}"
 }
 
@@ -131,7 +131,7 @@ if ! step "build (cargo build --locked)" cargo build --locked; then
     summary
     exit 1
 fi
-step "Rust tests (cargo test --locked)" rust_tests
+step "Rust tests (cargo test --locked --no-fail-fast)" rust_tests
 # The compat tests that run tasks need the local busybox image; the others
 # do not, so a failed image build does not keep them from running.
 step "build the test images (scripts/build-test-images.sh)" bash scripts/build-test-images.sh

@@ -1070,3 +1070,60 @@ async fn reset_while_the_pool_fills_leaves_nothing_behind() {
     let left = s.owned_containers().await;
     assert!(left.is_empty(), "containers made after reset: {left:#?}");
 }
+
+// ---- host and none network modes -------------------------------------------------
+
+/// Registers an EC2 task definition of one container in `mode`.
+async fn register_in_mode(s: &DockerServer, family: &str, mode: aws_sdk_ecs::types::NetworkMode, container: ContainerDefinition) {
+    s.ecs
+        .register_task_definition()
+        .family(family)
+        .network_mode(mode)
+        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Ec2)
+        .container_definitions(container)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("register {family}: {e:?}"));
+}
+
+/// host: the containers share the host's network stack, as `docker run
+/// --network host` has it; a server in the task answers on the host's
+/// loopback at its container port (ECS requires hostPort == containerPort
+/// here), and the task has no ENI.
+#[tokio::test]
+async fn a_host_mode_task_listens_on_the_hosts_own_network() {
+    let s = DockerServer::start_with(&["--container-instances", "1"]).await;
+    let port = free_port();
+    let web = sh(
+        "web",
+        &format!("mkdir -p /tmp/www && echo on-the-host > /tmp/www/index.html && exec httpd -f -p 127.0.0.1:{port} -h /tmp/www"),
+    )
+    .memory(64)
+    .port_mappings(PortMapping::builder().container_port(port as i32).host_port(port as i32).build())
+    .build();
+    register_in_mode(&s, "hosted", aws_sdk_ecs::types::NetworkMode::Host, web).await;
+    let arn = s.run_ec2("hosted", 1).await.remove(0);
+    let t = s.wait_running(&arn).await;
+    assert!(t.attachments().is_empty(), "no ENI outside awsvpc: {t:#?}");
+    let j = docker_inspect(&runtime_id(&t, "web")).await;
+    assert_eq!(j["HostConfig"]["NetworkMode"], "host");
+    let body = http_get_eventually("127.0.0.1", port, "/index.html", Duration::from_secs(10)).await;
+    assert_eq!(body.trim(), "on-the-host");
+}
+
+/// none: the container has a loopback interface and nothing else, as
+/// `docker run --network none` has it.
+#[tokio::test]
+async fn a_none_mode_task_has_only_loopback() {
+    let s = DockerServer::start_with(&["--container-instances", "1"]).await;
+    let probe = sh("probe", "ls /sys/class/net; exec sleep 300").memory(32).build();
+    register_in_mode(&s, "isolated", aws_sdk_ecs::types::NetworkMode::None, probe).await;
+    let arn = s.run_ec2("isolated", 1).await.remove(0);
+    let t = s.wait_running(&arn).await;
+    assert!(t.attachments().is_empty(), "no ENI outside awsvpc: {t:#?}");
+    let id = runtime_id(&t, "probe");
+    let j = docker_inspect(&id).await;
+    assert_eq!(j["HostConfig"]["NetworkMode"], "none");
+    let lines = wait_for_log(&s, &id, &["lo"]).await;
+    assert_eq!(lines, vec!["lo".to_string()], "interfaces besides loopback: {lines:?}");
+}
