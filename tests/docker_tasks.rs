@@ -1105,6 +1105,9 @@ async fn a_host_mode_task_listens_on_the_hosts_own_network() {
     let arn = s.run_ec2("hosted", 1).await.remove(0);
     let t = s.wait_running(&arn).await;
     assert!(t.attachments().is_empty(), "no ENI outside awsvpc: {t:#?}");
+    // The agent reports network bindings in bridge (and default) mode only;
+    // other modes send `networkBindings: []` (amazon-ecs-agent PR #3505).
+    assert!(container(&t, "web").network_bindings().is_empty(), "{t:#?}");
     let j = docker_inspect(&runtime_id(&t, "web")).await;
     assert_eq!(j["HostConfig"]["NetworkMode"], "host");
     let body = http_get_eventually("127.0.0.1", port, "/index.html", Duration::from_secs(10)).await;
