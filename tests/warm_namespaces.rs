@@ -6,7 +6,7 @@
 mod common;
 
 use aws_sdk_ecs::types::{AwsVpcConfiguration, ContainerDefinition, LaunchType, NetworkConfiguration, NetworkMode};
-use common::TestServer;
+use common::{eni_ip, TestServer};
 use ecsbox::config::Config;
 use ecsbox::runtime::fake::FakeRuntime;
 use ecsbox::runtime::{ContainerInfo, ContainerRuntime, ContainerStatus};
@@ -97,16 +97,6 @@ async fn wait_for_warm(s: &Setup, n: usize) -> Vec<ContainerInfo> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the pool never held {n} warm holders: {:#?}", all_containers(s).await);
-}
-
-fn eni_ip(t: &aws_sdk_ecs::types::Task) -> String {
-    t.attachments()[0]
-        .details()
-        .iter()
-        .find(|d| d.name() == Some("privateIPv4Address"))
-        .and_then(|d| d.value())
-        .unwrap()
-        .to_string()
 }
 
 fn ip_of(c: &ContainerInfo) -> String {

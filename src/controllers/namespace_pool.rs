@@ -102,12 +102,8 @@ impl NamespacePool {
     }
 
     /// Forgets a warm holder that died or was removed outside ecsbox.
-    /// Returns whether `id` was one.
-    pub fn discard(&self, id: &str) -> bool {
-        let mut st = self.state.lock();
-        let before = st.warm.len();
-        st.warm.retain(|w| w != id);
-        st.warm.len() != before
+    pub fn discard(&self, id: &str) {
+        self.state.lock().warm.retain(|w| w != id);
     }
 
     /// Forgets every warm holder and returns their ids (the caller removes
@@ -120,24 +116,8 @@ impl NamespacePool {
             st.generation += 1;
             std::mem::take(&mut st.warm)
         };
-        loop {
-            let made = self.made.notified();
-            tokio::pin!(made);
-            made.as_mut().enable();
-            if !self.state.lock().making {
-                return forgotten;
-            }
-            made.await;
-        }
-    }
-
-    /// How many holders wait in the pool.
-    pub fn len(&self) -> usize {
-        self.state.lock().warm.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        wait_until(&self.made, || !self.state.lock().making).await;
+        forgotten
     }
 
     /// Brings the pool up to its target on `network`, in the background,
@@ -164,7 +144,7 @@ impl NamespacePool {
 
     async fn fill_loop(&self, network: &str, generation: u64) {
         loop {
-            self.wait_until_no_task_starts().await;
+            wait_until(&self.idle, || self.starting.load(Ordering::SeqCst) == 0).await;
             {
                 let mut st = self.state.lock();
                 if st.generation != generation || st.warm.len() >= self.target {
@@ -204,21 +184,9 @@ impl NamespacePool {
         if !pooled {
             // A reset happened meanwhile: nobody would ever take or remove
             // this one.
-            let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
+            let _ = self.runtime.remove_container(&id, RemoveOptions::FORCE).await;
         }
         pooled
-    }
-
-    async fn wait_until_no_task_starts(&self) {
-        loop {
-            let idle = self.idle.notified();
-            tokio::pin!(idle);
-            idle.as_mut().enable();
-            if self.starting.load(Ordering::SeqCst) == 0 {
-                return;
-            }
-            idle.await;
-        }
     }
 
     /// Creates and starts one warm holder.
@@ -232,10 +200,25 @@ impl NamespacePool {
         let spec = holder_spec(image, network, labels, format!("{WARM_NAME_PREFIX}{}", &suffix[..12]));
         let id = self.runtime.create_container(&spec).await.map_err(|e| e.to_string())?;
         if let Err(e) = self.runtime.start_container(&id).await {
-            let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
+            let _ = self.runtime.remove_container(&id, RemoveOptions::FORCE).await;
             return Err(e.to_string());
         }
         Ok(id)
+    }
+}
+
+/// Returns once `done` holds, checking it again each time `signal` is
+/// notified (registered before the check, so a notification between the
+/// check and the wait is not lost).
+async fn wait_until(signal: &Notify, done: impl Fn() -> bool) {
+    loop {
+        let notified = signal.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if done() {
+            return;
+        }
+        notified.await;
     }
 }
 

@@ -322,7 +322,7 @@ impl TaskController {
             Some(holder) => {
                 self.containers.insert(holder.clone(), key.task_arn.clone());
                 if self.with_task(key, |r| r.runtime.namespace_holder = Some(holder.clone())).is_none() {
-                    let _ = self.runtime.remove_container(&holder, RemoveOptions { force: true, volumes: true }).await;
+                    let _ = self.runtime.remove_container(&holder, RemoveOptions::FORCE).await;
                     return Err(StartFailure("Task was removed".into()));
                 }
                 Some(holder)
@@ -507,7 +507,7 @@ impl TaskController {
             if recorded.is_none() {
                 // The task vanished (a reset) while its container was being
                 // created: nobody would ever remove this one.
-                let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
+                let _ = self.runtime.remove_container(&id, RemoveOptions::FORCE).await;
                 return Err(StartFailure("Task was removed".into()));
             }
         }
@@ -801,7 +801,7 @@ impl TaskController {
             .unwrap_or_default();
         for id in ids {
             self.containers.remove(&id);
-            let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
+            let _ = self.runtime.remove_container(&id, RemoveOptions::FORCE).await;
         }
         volumes::release_task_volumes(self.runtime.as_ref(), &volumes::TaskVolumes { task_scoped }).await;
         self.metadata.forget_task(&key.task_arn);
@@ -821,13 +821,13 @@ impl TaskController {
     /// the tasks' containers (they belong to no task).
     pub async fn remove_warm_namespaces(&self) {
         for id in self.pool.clear().await {
-            let _ = self.runtime.remove_container(&id, RemoveOptions { force: true, volumes: true }).await;
+            let _ = self.runtime.remove_container(&id, RemoveOptions::FORCE).await;
         }
     }
 
     async fn remove_labeled(&self, filters: &[LabelFilter]) {
         if let Ok(list) = self.runtime.list_containers(filters).await {
-            let removals = list.iter().map(|c| self.runtime.remove_container(&c.id, RemoveOptions { force: true, volumes: true }));
+            let removals = list.iter().map(|c| self.runtime.remove_container(&c.id, RemoveOptions::FORCE));
             futures_util::future::join_all(removals).await;
         }
         if let Ok(networks) = self.runtime.list_networks(filters).await {

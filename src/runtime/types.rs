@@ -330,6 +330,11 @@ pub struct RemoveOptions {
     pub volumes: bool,
 }
 
+impl RemoveOptions {
+    /// `docker rm -f -v`: how ecsbox removes what it owns, running or not.
+    pub const FORCE: RemoveOptions = RemoveOptions { force: true, volumes: true };
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ContainerStatus {
     #[default]

@@ -427,21 +427,9 @@ pub fn runtime_id(task: &Task, name: &str) -> String {
         .to_string()
 }
 
-/// The task's private IPv4 address from its ENI attachment.
-pub fn eni_ip(task: &Task) -> String {
-    let eni = task
-        .attachments()
-        .iter()
-        .find(|a| a.r#type() == Some("ElasticNetworkInterface"))
-        .unwrap_or_else(|| panic!("no ENI attachment: {task:#?}"));
-    eni.details()
-        .iter()
-        .find(|d| d.name() == Some("privateIPv4Address"))
-        .and_then(|d| d.value())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| panic!("no privateIPv4Address: {eni:#?}"))
-        .to_string()
-}
+// Shared with the in-process tests; not every Docker test file uses it.
+#[allow(unused_imports)]
+pub use crate::common::eni_ip;
 
 /// `docker` on the command line (for what `ContainerInfo` does not carry:
 /// HostConfig details, `docker kill`, `docker rm -f`). Runs off the async

@@ -169,3 +169,19 @@ where
         .unwrap_or("<not a service error>")
         .to_string()
 }
+
+/// The task's private IPv4 address from its ENI attachment.
+pub fn eni_ip(task: &aws_sdk_ecs::types::Task) -> String {
+    let eni = task
+        .attachments()
+        .iter()
+        .find(|a| a.r#type() == Some("ElasticNetworkInterface"))
+        .unwrap_or_else(|| panic!("no ENI attachment: {task:#?}"));
+    eni.details()
+        .iter()
+        .find(|d| d.name() == Some("privateIPv4Address"))
+        .and_then(|d| d.value())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| panic!("no privateIPv4Address: {eni:#?}"))
+        .to_string()
+}
