@@ -88,9 +88,11 @@ async fn a_task_runs_beside_the_container_and_goes_with_it() {
     let task_arn = run.tasks()[0].task_arn().unwrap().to_string();
 
     // The containerised ecsbox runs the task on the host's engine: its ENI
-    // address answers from here.
+    // address answers from here. RUNNING means the container has started,
+    // not that httpd is listening yet (AWS says the same), so the first
+    // connections may be refused for a moment.
     let ip = wait_for_running_task_ip(&ecs, &task_arn).await;
-    let page = raw_get(&format!("http://{ip}:8080"), "/index.html").await;
+    let page = get_once_listening(&format!("{ip}:8080"), "/index.html").await;
     assert!(page.ends_with("hello\n"), "{page}");
 
     // Dropping the handle stops ecsbox with SIGTERM, and it removes what it ran.
@@ -121,9 +123,28 @@ async fn wait_for_running_task_ip(ecs: &aws_sdk_ecs::Client, task_arn: &str) -> 
 
 /// One GET over a plain TCP connection: the response as text.
 async fn raw_get(endpoint: &str, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = endpoint.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect to ecsbox");
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect to ecsbox");
+    get_over(stream, addr, path).await
+}
+
+/// GET from a server that may still be starting: connections refused
+/// within the first 10 s are retried.
+async fn get_once_listening(addr: &str, path: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(stream) => return get_over(stream, addr, path).await,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("connect to {addr}: {e}"),
+        }
+    }
+}
+
+async fn get_over(mut stream: tokio::net::TcpStream, addr: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
