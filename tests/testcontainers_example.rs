@@ -143,6 +143,8 @@ async fn get_once_listening(addr: &str, path: &str) -> String {
     }
 }
 
+/// Sends one GET on `stream` and reads the response to its end (the
+/// request asks the server to close).
 async fn get_over(mut stream: tokio::net::TcpStream, addr: &str, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
