@@ -7,6 +7,10 @@
 //! `cargo test --features testcontainers --test testcontainers_example`
 //! (scripts/test.sh does all of it).
 
+mod common;
+#[path = "common/docker.rs"]
+mod docker_common;
+
 use ecsbox::testcontainers::Ecsbox;
 
 #[tokio::test]
@@ -92,7 +96,7 @@ async fn a_task_runs_beside_the_container_and_goes_with_it() {
     // not that httpd is listening yet (AWS says the same), so the first
     // connections may be refused for a moment.
     let ip = wait_for_running_task_ip(&ecs, &task_arn).await;
-    let page = get_once_listening(&format!("{ip}:8080"), "/index.html").await;
+    let page = docker_common::http_get_eventually(&ip, 8080, "/index.html", std::time::Duration::from_secs(10)).await;
     assert!(page.ends_with("hello\n"), "{page}");
 
     // Dropping the handle stops ecsbox with SIGTERM, and it removes what it ran.
@@ -123,30 +127,9 @@ async fn wait_for_running_task_ip(ecs: &aws_sdk_ecs::Client, task_arn: &str) -> 
 
 /// One GET over a plain TCP connection: the response as text.
 async fn raw_get(endpoint: &str, path: &str) -> String {
-    let addr = endpoint.trim_start_matches("http://");
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect to ecsbox");
-    get_over(stream, addr, path).await
-}
-
-/// GET from a server that may still be starting: connections refused
-/// within the first 10 s are retried.
-async fn get_once_listening(addr: &str, path: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match tokio::net::TcpStream::connect(addr).await {
-            Ok(stream) => return get_over(stream, addr, path).await,
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused && std::time::Instant::now() < deadline => {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await
-            }
-            Err(e) => panic!("connect to {addr}: {e}"),
-        }
-    }
-}
-
-/// Sends one GET on `stream` and reads the response to its end (the
-/// request asks the server to close).
-async fn get_over(mut stream: tokio::net::TcpStream, addr: &str, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = endpoint.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect to ecsbox");
     let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
