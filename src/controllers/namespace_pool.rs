@@ -191,14 +191,9 @@ impl NamespacePool {
 
     /// Creates and starts one warm holder.
     async fn make_holder(&self, network: &str) -> Result<String, String> {
-        let image = crate::runtime::pause::ensure_pause_image(self.runtime.as_ref()).await.map_err(|e| e.to_string())?;
-        let labels = HashMap::from([
-            (OWNER_LABEL.to_string(), self.owner.clone()),
-            (super::tasks::ROLE_LABEL.to_string(), HOLDER_ROLE.to_string()),
-        ]);
         let suffix = uuid::Uuid::new_v4().simple().to_string();
-        let spec = holder_spec(image, network, labels, format!("{WARM_NAME_PREFIX}{}", &suffix[..12]));
-        let id = self.runtime.create_container(&spec).await.map_err(|e| e.to_string())?;
+        let name = format!("{WARM_NAME_PREFIX}{}", &suffix[..12]);
+        let id = create_holder(self.runtime.as_ref(), &self.owner, network, name, HashMap::new()).await?;
         if let Err(e) = self.runtime.start_container(&id).await {
             let _ = self.runtime.remove_container(&id, RemoveOptions::FORCE).await;
             return Err(e.to_string());
@@ -222,13 +217,26 @@ async fn wait_until(signal: &Notify, done: impl Fn() -> bool) {
     }
 }
 
-/// A namespace holder on `network`: the pause image and nothing else.
-pub fn holder_spec(image: String, network: &str, labels: HashMap<String, String>, name: String) -> ContainerSpec {
-    ContainerSpec {
+/// Creates (does not start) a namespace holder on `network`: the pause
+/// image and nothing else, labeled as owned by `owner` with the holder role
+/// plus `labels`. Warm holders and the holders made for one task (which add
+/// the agent's task labels) both come from here.
+pub async fn create_holder(
+    runtime: &dyn ContainerRuntime,
+    owner: &str,
+    network: &str,
+    name: String,
+    mut labels: HashMap<String, String>,
+) -> Result<String, String> {
+    let image = crate::runtime::pause::ensure_pause_image(runtime).await.map_err(|e| e.to_string())?;
+    labels.insert(OWNER_LABEL.to_string(), owner.to_string());
+    labels.insert(super::tasks::ROLE_LABEL.to_string(), HOLDER_ROLE.to_string());
+    let spec = ContainerSpec {
         name: Some(name),
         image,
         labels,
         network_mode: NetworkMode::Network { name: network.to_string(), ipv4_address: None, aliases: vec![] },
         ..Default::default()
-    }
+    };
+    runtime.create_container(&spec).await.map_err(|e| e.to_string())
 }

@@ -682,19 +682,16 @@ impl TaskController {
     /// Creates (does not start) the container that holds the task's network
     /// namespace on the awsvpc network.
     async fn create_namespace_holder(&self, record: &TaskRecord, network: &str) -> Result<String, String> {
-        let image = crate::runtime::pause::ensure_pause_image(self.runtime.as_ref()).await.map_err(|e| e.to_string())?;
-        let mut labels = HashMap::new();
-        labels.insert(OWNER_LABEL.to_string(), self.owner.clone());
-        labels.insert(ROLE_LABEL.to_string(), namespace_pool::HOLDER_ROLE.to_string());
         // The agent's pause container carries the same labels as the task's
         // own containers, under this reserved container name.
-        labels.insert(container_spec::LABEL_TASK_ARN.to_string(), record.task.task_arn.clone().unwrap_or_default());
-        labels.insert(container_spec::LABEL_CLUSTER.to_string(), record.cluster.clone());
-        labels.insert(container_spec::LABEL_CONTAINER_NAME.to_string(), "~internal~ecs~pause".to_string());
-        labels.insert(container_spec::LABEL_FAMILY.to_string(), record.family().to_string());
-        labels.insert(container_spec::LABEL_REVISION.to_string(), record.definition.revision.unwrap_or(0).to_string());
-        let spec = namespace_pool::holder_spec(image, network, labels, pause_container_name(record));
-        self.runtime.create_container(&spec).await.map_err(|e| e.to_string())
+        let labels = HashMap::from([
+            (container_spec::LABEL_TASK_ARN.to_string(), record.task.task_arn.clone().unwrap_or_default()),
+            (container_spec::LABEL_CLUSTER.to_string(), record.cluster.clone()),
+            (container_spec::LABEL_CONTAINER_NAME.to_string(), "~internal~ecs~pause".to_string()),
+            (container_spec::LABEL_FAMILY.to_string(), record.family().to_string()),
+            (container_spec::LABEL_REVISION.to_string(), record.definition.revision.unwrap_or(0).to_string()),
+        ]);
+        namespace_pool::create_holder(self.runtime.as_ref(), &self.owner, network, pause_container_name(record), labels).await
     }
 
     /// The id of this instance's awsvpc network, created on first use. Tasks
@@ -812,6 +809,7 @@ impl TaskController {
     pub async fn remove_everything(&self) {
         let mine = [LabelFilter::equals(OWNER_LABEL, self.owner.clone())];
         let mut network = self.awsvpc_network.lock().await;
+        // The warm holders carry the owner label: removed with the rest.
         self.pool.clear().await;
         self.remove_labeled(&mine).await;
         *network = None;
