@@ -15,6 +15,7 @@ pub mod protocol;
 pub mod runtime;
 pub mod secrets;
 pub mod server;
+pub mod services;
 pub mod state;
 #[cfg(feature = "testcontainers")]
 pub mod testcontainers;

@@ -1,21 +1,32 @@
 //! The HTTP front: accept loop, routing by protocol, the emulator's own
 //! endpoints, and the one place an `ApiError` becomes a response.
 //!
-//! Routing: `POST /` with `X-Amz-Target: <prefix>.<Operation>` is AWS JSON
-//! 1.1 and goes to the service that owns the prefix; `/_ecsbox/*` (and the
-//! moto/LocalStack aliases) are ecsbox's own.
+//! Routing, as the SDKs send requests:
+//! - `X-Amz-Target: <prefix>.<Operation>`: AWS JSON 1.0/1.1, to the service
+//!   that owns the prefix;
+//! - a form (`Action=...&Version=...`, POSTed or in the query string): the
+//!   query and ec2 protocols, to the service the SigV4 credential scope
+//!   names, else to the one whose API version the form carries;
+//! - `smithy-protocol: rpc-v2-cbor`: Smithy RPC v2 CBOR (no service
+//!   ecsbox serves speaks it yet: answered with a CBOR error naming it);
+//! - `/_ecsbox/*` (and the moto/LocalStack aliases): ecsbox's own.
+//!
+//! A request for a service ecsbox does not serve, or an operation its
+//! service lacks, gets an error in the caller's own protocol.
 
-use crate::api::{self, Ecs};
+use crate::api::Ecs;
 use crate::auth::{Authenticator, SignedRequest};
 use crate::config::Config;
 use crate::controllers::services::ServiceScheduler;
 use crate::controllers::tasks::{TaskController, TaskSettings};
+use crate::logs::{LogStore, Logs};
+use crate::protocol::schema::{Protocol, ServiceMeta};
+use crate::protocol::{xml, ApiError, Form, RequestContext, Wire};
 use crate::runtime::ContainerRuntime;
-use crate::logs::{self, LogStore, Logs};
-use crate::secrets::{self, SecretsStore, Service as SecretsService};
-use crate::model::logs::operations as logs_model;
-use crate::model::operations::{Operation, SIGNING_NAME, TARGET_PREFIX};
-use crate::protocol::{ApiError, RequestContext};
+use crate::secrets::{SecretsService, SecretsStore, Service as SecretsKind};
+use crate::services::ec2::Ec2;
+use crate::services::sts::Sts;
+use crate::services::AwsService;
 use crate::state::{RegionSettings, Store};
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -36,9 +47,11 @@ pub struct App {
     pub config: Config,
     pub auth: Authenticator,
     pub store: Arc<Store>,
-    pub ecs: Ecs,
+    /// Every AWS service served, in the order routing asks them.
+    pub services: Vec<Arc<dyn AwsService>>,
     /// CloudWatch Logs, with a store of its own (`logs::store` says why).
-    pub logs: Logs,
+    pub logs: Arc<Logs>,
+    pub ec2: Arc<Ec2>,
     /// Secrets Manager secrets and SSM parameters (`secrets` says why a
     /// store of their own); tasks read them for their containers' `secrets`.
     pub secrets: Arc<SecretsStore>,
@@ -73,8 +86,17 @@ impl App {
         tasks.spawn(effects_rx);
         let scheduler = ServiceScheduler::new(store.clone(), tasks.changes(), effects_tx.clone(), crate::api::launch_for_service);
         scheduler.spawn();
-        let logs = Logs::new(log_store);
-        Ok(Arc::new(App { auth, ecs: Ecs::new(store.clone(), effects_tx), logs, secrets, store, tasks, metadata, config }))
+        let logs = Arc::new(Logs::new(log_store));
+        let ec2 = Arc::new(Ec2::new(store.clone()));
+        let services: Vec<Arc<dyn AwsService>> = vec![
+            Arc::new(Ecs::new(store.clone(), effects_tx)),
+            logs.clone(),
+            Arc::new(SecretsService { store: secrets.clone(), service: SecretsKind::SecretsManager }),
+            Arc::new(SecretsService { store: secrets.clone(), service: SecretsKind::Ssm }),
+            Arc::new(Sts::new(auth.temporary())),
+            ec2.clone(),
+        ];
+        Ok(Arc::new(App { auth, services, logs, ec2, secrets, store, tasks, metadata, config }))
     }
 
     /// Forgets all state and removes every container and network this
@@ -83,6 +105,8 @@ impl App {
         self.store.reset();
         self.logs.store().reset();
         self.secrets.reset();
+        self.ec2.reset();
+        self.auth.temporary().clear();
         self.tasks.forget_tasks();
         self.metadata.forget_all();
         self.tasks.remove_everything().await;
@@ -188,10 +212,12 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
     let path = parts.uri.path();
     match (&parts.method, path) {
         (&Method::GET, "/_ecsbox/health") | (&Method::GET, "/_localstack/health") | (&Method::HEAD, "/_ecsbox/health") => {
+            let services: serde_json::Map<_, _> =
+                app.services.iter().map(|s| (s.meta().name.to_string(), serde_json::Value::from("running"))).collect();
             let body = serde_json::json!({
                 "status": "running",
                 "version": env!("CARGO_PKG_VERSION"),
-                "services": { "ecs": "running", "logs": "running", "secretsmanager": "running", "ssm": "running" },
+                "services": services,
             });
             json_response(StatusCode::OK, body.to_string().into(), &request_id, "application/json")
         }
@@ -206,23 +232,14 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
         }
         _ => {
             let started = Instant::now();
-            let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
-            let op_name = target.rsplit_once('.').map(|(_, op)| op).unwrap_or("");
-            let mut caller = None;
-            let result = aws_json_call(app, &parts, &body, target, &request_id, &mut caller);
-            let response = match result {
-                Ok(bytes) => json_response(StatusCode::OK, bytes.into(), &request_id, JSON_11),
-                Err(e) => error_response(&e, &request_id),
-            };
+            let mut log = CallLog::default();
+            let response = aws_call(app, &parts, &body, &request_id, &mut log);
             // A call refused before authentication has no account or region: "-".
-            let (account, region) = match &caller {
-                Some((account, region)) => (account.as_str(), region.as_str()),
-                None => ("-", "-"),
-            };
             tracing::debug!(
-                operation = op_name,
-                account,
-                region,
+                service = log.service,
+                operation = log.operation.as_str(),
+                account = log.account.as_str(),
+                region = log.region.as_str(),
                 status = response.status().as_u16(),
                 latency_us = started.elapsed().as_micros() as u64,
                 "api call"
@@ -232,31 +249,43 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
     }
 }
 
-/// An AWS JSON 1.1 call: find the service by target prefix, authenticate,
-/// then let the service's dispatcher decode, validate, run and encode.
-/// `caller_out` receives the (account, region) once authenticated, for the log.
-fn aws_json_call(
-    app: &App,
-    parts: &http::request::Parts,
-    body: &[u8],
-    target: &str,
-    request_id: &str,
-    caller_out: &mut Option<(String, String)>,
-) -> Result<Vec<u8>, ApiError> {
-    if parts.method != Method::POST || parts.uri.path() != "/" {
-        return Err(ApiError::protocol("UnknownOperationException", 404, format!("No operation at {} {}.", parts.method, parts.uri.path())));
+/// What the debug log says of one call.
+struct CallLog {
+    service: &'static str,
+    operation: String,
+    account: String,
+    region: String,
+}
+
+impl Default for CallLog {
+    fn default() -> Self {
+        CallLog { service: "-", operation: "-".into(), account: "-".into(), region: "-".into() }
     }
-    let Some((prefix, op_name)) = target.rsplit_once('.') else {
-        return Err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown or missing X-Amz-Target '{target}'.")));
+}
+
+/// How a request reached us: which protocol, which service (if known) and
+/// which operation it names.
+struct Route<'a> {
+    protocol: Protocol,
+    service: Option<&'a Arc<dyn AwsService>>,
+    op_name: String,
+    form: Option<Form>,
+}
+
+/// One AWS API call: route, authenticate, decode, run, encode. Every error
+/// goes back in the caller's protocol.
+fn aws_call(app: &App, parts: &http::request::Parts, body: &Bytes, request_id: &str, log: &mut CallLog) -> Response<Full<Bytes>> {
+    let route = match route(app, parts, body) {
+        Ok(route) => route,
+        Err((protocol, err)) => return error_in(protocol, None, &err, request_id),
     };
-    let (signing_name, op) = match prefix {
-        TARGET_PREFIX => (SIGNING_NAME, Operation::from_name(op_name).map(Target::Ecs)),
-        logs_model::TARGET_PREFIX => (logs_model::SIGNING_NAME, logs_model::Operation::from_name(op_name).map(Target::Logs)),
-        _ => match SecretsService::for_target_prefix(prefix) {
-            Some(service) => (service.signing_name(), Some(Target::Secrets(service))),
-            None => return Err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown service in X-Amz-Target '{target}'."))),
-        },
+    let Some(service) = route.service else {
+        unreachable!("route() answers a service or an error")
     };
+    let meta = service.meta();
+    log.service = meta.name;
+    log.operation = route.op_name.clone();
+    let fail = |err: ApiError| error_in(route.protocol, Some(meta), &err, request_id);
     let signed = SignedRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -264,25 +293,93 @@ fn aws_json_call(
         headers: &parts.headers,
         body,
     };
-    let caller = app.auth.authenticate(signing_name, &signed, SystemTime::now())?;
-    *caller_out = Some((caller.account.clone(), caller.region.clone()));
-    let Some(op) = op else {
-        return Err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown operation {op_name}.")));
+    let caller = match app.auth.authenticate(meta.signing_name, &signed, SystemTime::now()) {
+        Ok(caller) => caller,
+        Err(e) => return fail(e),
     };
-    let ctx = RequestContext { account: caller.account, region: caller.region, request_id: request_id.to_string() };
-    match op {
-        Target::Ecs(op) => api::dispatch(&app.ecs, &ctx, op, body),
-        Target::Logs(op) => logs::dispatch(&app.logs, &ctx, op, body),
-        // The secrets services check the operation name themselves.
-        Target::Secrets(service) => secrets::dispatch(&app.secrets, service, &ctx, op_name, body),
+    log.account = caller.account.clone();
+    log.region = caller.region.clone();
+    let Some(op) = service.operation(&route.op_name) else {
+        return fail(unknown_operation(route.protocol, meta, &route.op_name));
+    };
+    let ctx = RequestContext { account: caller.account, region: caller.region, request_id: request_id.to_string(), access_key: caller.access_key };
+    let wire = Wire { service: meta, op, body, form: route.form.as_ref(), request_id };
+    match service.call(&ctx, &wire) {
+        Ok(bytes) => {
+            let content_type = match route.protocol {
+                Protocol::Query | Protocol::Ec2 => "text/xml",
+                _ => meta.json_content_type(),
+            };
+            json_response(StatusCode::OK, bytes.into(), request_id, content_type)
+        }
+        Err(e) => fail(e),
     }
 }
 
-/// An operation of the service that owns the target's prefix.
-enum Target {
-    Ecs(Operation),
-    Logs(logs_model::Operation),
-    Secrets(SecretsService),
+/// Which service and operation a request is for, by how its SDK sent it.
+fn route<'a>(app: &'a App, parts: &http::request::Parts, body: &Bytes) -> Result<Route<'a>, (Protocol, ApiError)> {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    // AWS JSON: the target names service and operation.
+    if let Some(target) = header("x-amz-target") {
+        let json_err = |e| (Protocol::Json, e);
+        if parts.method != Method::POST || parts.uri.path() != "/" {
+            return Err(json_err(ApiError::protocol("UnknownOperationException", 404, format!("No operation at {} {}.", parts.method, parts.uri.path()))));
+        }
+        let Some((prefix, op_name)) = target.rsplit_once('.') else {
+            return Err(json_err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown or missing X-Amz-Target '{target}'."))));
+        };
+        let service = app.services.iter().find(|s| s.meta().target_prefix == prefix).ok_or_else(|| {
+            json_err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown service in X-Amz-Target '{target}': ecsbox does not serve it.")))
+        })?;
+        return Ok(Route { protocol: Protocol::Json, service: Some(service), op_name: op_name.to_string(), form: None });
+    }
+    // Smithy RPC v2 CBOR: /service/{Service}/operation/{Operation}.
+    if header("smithy-protocol") == Some("rpc-v2-cbor") {
+        let mut segments = parts.uri.path().trim_start_matches('/').split('/');
+        let (name, op) = match (segments.next(), segments.next(), segments.next(), segments.next()) {
+            (Some("service"), Some(s), Some("operation"), Some(o)) => (s.to_string(), o.to_string()),
+            _ => (String::new(), String::new()),
+        };
+        return Err((
+            Protocol::Cbor,
+            ApiError::protocol("UnknownOperationException", 404, format!("ecsbox does not serve the {name} service over rpc-v2-cbor (operation {op}).")),
+        ));
+    }
+    // A form: query or ec2.
+    let is_form = header("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let query_has_action = parts.uri.query().is_some_and(|q| q.split('&').any(|p| p.starts_with("Action=")));
+    if is_form || query_has_action {
+        let form = if is_form { Form::parse(body) } else { Form::parse(parts.uri.query().unwrap_or("").as_bytes()) };
+        let query_err = |e| (Protocol::Query, e);
+        let Some(action) = form.get("Action").map(str::to_string) else {
+            return Err(query_err(ApiError::protocol("MissingAction", 400, "The request must contain the parameter Action")));
+        };
+        let version = form.get("Version").unwrap_or("").to_string();
+        // The credential scope names the service; an unsigned request is
+        // known by the API version it carries.
+        let scope = header("authorization").and_then(|h| crate::auth::parse_authorization(h).ok()).map(|a| a.service);
+        let is_form_service = |s: &&Arc<dyn AwsService>| matches!(s.meta().protocol, Protocol::Query | Protocol::Ec2);
+        let service = match &scope {
+            Some(scope) => app.services.iter().filter(is_form_service).find(|s| s.meta().signing_name == scope),
+            None => app.services.iter().filter(is_form_service).find(|s| s.meta().api_version == version),
+        };
+        let Some(service) = service else {
+            let named = scope.map(|s| format!("the {s} service")).unwrap_or_else(|| format!("the service of API version '{version}'"));
+            return Err(query_err(ApiError::protocol("InvalidAction", 400, format!("ecsbox does not serve {named} (action {action})."))));
+        };
+        return Ok(Route { protocol: service.meta().protocol, service: Some(service), op_name: action, form: Some(form) });
+    }
+    Err((Protocol::Json, ApiError::protocol("UnknownOperationException", 404, format!("No operation at {} {}.", parts.method, parts.uri.path()))))
+}
+
+/// An operation name the service's model lacks, in each protocol's words.
+fn unknown_operation(protocol: Protocol, meta: &ServiceMeta, op: &str) -> ApiError {
+    match protocol {
+        // EC2's own text for an action it does not have.
+        Protocol::Ec2 => ApiError::protocol("InvalidAction", 400, format!("The action {op} is not valid for this web service.")),
+        Protocol::Query => ApiError::protocol("InvalidAction", 400, format!("Could not find operation {op} for version {}", meta.api_version)),
+        _ => ApiError::protocol("UnknownOperationException", 400, format!("Unknown operation {op}.")),
+    }
 }
 
 fn json_response(status: StatusCode, body: Bytes, request_id: &str, content_type: &'static str) -> Response<Full<Bytes>> {
@@ -296,8 +393,34 @@ fn json_response(status: StatusCode, body: Bytes, request_id: &str, content_type
     resp
 }
 
-/// The error contract: status from the error, `__type` and `message` in the
-/// body, `x-amzn-ErrorType` header, and the request id.
+/// The error contract of each protocol, in one place.
+fn error_in(protocol: Protocol, service: Option<&ServiceMeta>, err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
+    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
+    match protocol {
+        Protocol::Query | Protocol::Ec2 => {
+            let body = xml::encode_error(protocol, service.map(|s| s.xml_namespace).unwrap_or(""), err, request_id);
+            json_response(status, body.into(), request_id, "text/xml")
+        }
+        Protocol::Cbor => {
+            let mut body = Vec::new();
+            let doc = std::collections::BTreeMap::from([("__type", err.code), ("message", err.message.as_str())]);
+            ciborium::into_writer(&doc, &mut body).expect("a map of strings encodes");
+            let mut resp = json_response(status, body.into(), request_id, "application/cbor");
+            resp.headers_mut().insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
+            resp
+        }
+        _ => {
+            let mut resp = error_response(err, request_id);
+            if let Some(service) = service {
+                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(service.json_content_type()));
+            }
+            resp
+        }
+    }
+}
+
+/// The JSON error contract: status from the error, `__type` and `message` in
+/// the body, `x-amzn-ErrorType` header, and the request id.
 pub fn error_response(err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
     let body = serde_json::json!({ "__type": err.code, "message": err.message }).to_string();
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);

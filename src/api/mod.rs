@@ -26,7 +26,7 @@ pub use tasks::launch_for_service;
 use crate::controllers::tasks::{EffectSender, RegionEffect};
 use crate::model::operations::Operation;
 use crate::model::shapes::*;
-use crate::protocol::{ApiError, RequestContext};
+use crate::protocol::{ApiError, RequestContext, Wire};
 use crate::state::{RegionState, Store};
 use parking_lot::MutexGuard;
 use std::sync::Arc;
@@ -40,12 +40,14 @@ pub fn is_implemented(op: Operation) -> bool {
 /// `UnsupportedFeatureException` before its input is looked at, so a caller
 /// learns that first rather than being told to fix a request that could
 /// never work.
-pub fn dispatch(ecs: &Ecs, ctx: &RequestContext, op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+pub fn dispatch(ecs: &Ecs, ctx: &RequestContext, op: Operation, wire: &Wire) -> Result<Vec<u8>, ApiError> {
     if !is_implemented(op) {
         return Err(ApiError::not_supported(op));
     }
-    generated::dispatch(ecs, ctx, op, body)
+    generated::dispatch(ecs, ctx, op, wire)
 }
+
+crate::aws_service!(Ecs, crate::model::operations, dispatch);
 
 pub struct Ecs {
     store: Arc<Store>,

@@ -10,13 +10,16 @@
 
 mod header;
 pub mod sigv4;
+pub mod temporary;
 
 pub use header::{parse_authorization, AuthorizationHeader};
+pub use temporary::{TemporaryCredential, TemporaryCredentials};
 
 use crate::config::{Config, SigV4Mode};
 use crate::protocol::ApiError;
 use http::HeaderMap;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// How far a request's date may be from ours, as AWS allows.
@@ -34,6 +37,8 @@ pub struct Authenticator {
     secrets: HashMap<String, String>,
     default_account: String,
     default_region: String,
+    /// The keys STS has issued (AssumeRole), shared with the STS service.
+    temporary: Arc<TemporaryCredentials>,
 }
 
 /// The parts of a request the signature covers.
@@ -60,16 +65,25 @@ impl Authenticator {
             secrets: config.credential_pairs()?.into_iter().collect(),
             default_account: config.default_account.clone(),
             default_region: config.default_region.clone(),
+            temporary: Arc::new(TemporaryCredentials::default()),
         })
+    }
+
+    /// The temporary credentials store STS issues into.
+    pub fn temporary(&self) -> Arc<TemporaryCredentials> {
+        self.temporary.clone()
     }
 
     pub fn mode(&self) -> SigV4Mode {
         self.mode
     }
 
-    /// A 12-digit access key id is taken as the account id; any other key
-    /// belongs to the default account.
+    /// A 12-digit access key id is taken as the account id; a key STS issued
+    /// belongs to its role's account; any other key to the default account.
     pub fn account_of(&self, access_key: &str) -> String {
+        if let Some(temporary) = self.temporary.get(access_key) {
+            return temporary.account;
+        }
         if access_key.len() == 12 && access_key.bytes().all(|b| b.is_ascii_digit()) {
             access_key.to_string()
         } else {
@@ -125,7 +139,14 @@ impl Authenticator {
         }
         check_clock_skew(&amz_date, signed_at, now)?;
         if self.mode == SigV4Mode::Strict {
-            let Some(secret) = self.secrets.get(&auth.access_key) else {
+            let temporary = self.temporary.get(&auth.access_key);
+            if let Some(t) = &temporary {
+                if t.expires < now {
+                    return Err(ApiError::protocol("ExpiredTokenException", 403, "The security token included in the request is expired"));
+                }
+            }
+            let secret = self.secrets.get(&auth.access_key).or(temporary.as_ref().map(|t| &t.secret));
+            let Some(secret) = secret else {
                 return Err(ApiError::protocol(
                     "UnrecognizedClientException",
                     403,

@@ -29,7 +29,7 @@ pub use store::LogStore;
 
 use crate::model::logs::operations::Operation;
 use crate::model::logs::shapes::*;
-use crate::protocol::{ApiError, RequestContext};
+use crate::protocol::{ApiError, RequestContext, Wire};
 use std::sync::Arc;
 use store::LogsRegion;
 
@@ -40,12 +40,14 @@ pub fn is_implemented(op: Operation) -> bool {
 
 /// Runs one Logs call. An operation ecsbox does not implement is refused
 /// before its input is looked at.
-pub fn dispatch(logs: &Logs, ctx: &RequestContext, op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+pub fn dispatch(logs: &Logs, ctx: &RequestContext, op: Operation, wire: &Wire) -> Result<Vec<u8>, ApiError> {
     if !is_implemented(op) {
         return Err(errors::not_supported(op));
     }
-    generated::dispatch(logs, ctx, op, body)
+    generated::dispatch(logs, ctx, op, wire)
 }
+
+crate::aws_service!(Logs, crate::model::logs::operations, dispatch);
 
 pub struct Logs {
     store: Arc<LogStore>,

@@ -4,8 +4,12 @@
 
 #[rustfmt::skip]
 pub mod enums;
+/// The EC2 model (the operations ecsbox types: codegen's `EC2_OPS`).
+pub mod ec2;
 /// The CloudWatch Logs model, generated the same way.
 pub mod logs;
+/// The STS model.
+pub mod sts;
 #[rustfmt::skip]
 pub mod operations;
 #[rustfmt::skip]

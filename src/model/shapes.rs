@@ -2,7 +2,7 @@
 //! One type per structure shape of the ECS model. Every member is optional
 //! here; required members are checked by `validate.rs` on requests.
 
-#![allow(clippy::all)]
+#![allow(clippy::all, unused_imports)]
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -46,6 +46,20 @@ impl ApiError {
         )
     }
 
+    /// A query service's answer to an operation ecsbox has not built yet
+    /// (`InvalidAction`, the query protocol's code for an action the
+    /// service does not offer).
+    pub fn query_not_supported(service: &str, op: &str) -> Self {
+        Self::protocol("InvalidAction", 400, format!("ecsbox does not support the {op} operation of {service} yet."))
+    }
+
+    /// EC2's answer to an operation ecsbox has not built yet: EC2's own
+    /// `UnsupportedOperation` ("The specified request includes an
+    /// unsupported operation").
+    pub fn ec2_not_supported(op: &str) -> Self {
+        Self::protocol("UnsupportedOperation", 400, format!("ecsbox does not support the {op} operation of EC2 yet."))
+    }
+
     pub fn serialization(message: impl Into<String>) -> Self {
         Self::protocol("SerializationException", 400, message)
     }

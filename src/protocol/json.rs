@@ -1,5 +1,5 @@
-//! AWS JSON 1.1 bodies: a request is one JSON object whose members are the
-//! operation's input shape; an answer is the output shape.
+//! AWS JSON 1.0 and 1.1 bodies: a request is one JSON object whose members
+//! are the operation's input shape; an answer is the output shape.
 
 use super::ApiError;
 use crate::model::validate::Validate;
@@ -13,6 +13,17 @@ use serde::Serialize;
 /// `SerializationException` (as AWS's front end answers); a missing required
 /// member or a value outside an enum is an `InvalidParameterException`.
 pub fn decode_input<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
+    let input: T = decode(body)?;
+    let errors = input.validate();
+    if !errors.is_empty() {
+        return Err(super::validation_error("InvalidParameterException", &errors));
+    }
+    Ok(input)
+}
+
+/// The body read into `T`, without the model's constraints (the caller
+/// checks those with its service's exception).
+pub(super) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let body: &[u8] = if body.iter().all(|b| b.is_ascii_whitespace()) { b"{}" } else { body };
     // serde would read a JSON array into a struct field by field; AWS wants
     // an object.
@@ -26,12 +37,6 @@ pub fn decode_input<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, Ap
         let what = if e.is_syntax() || e.is_eof() { "is not valid JSON" } else { "does not match the operation's input" };
         ApiError::serialization(format!("The request body {what}: {e}"))
     })?;
-    let errors = input.validate();
-    if !errors.is_empty() {
-        let n = errors.len();
-        let plural = if n == 1 { "error" } else { "errors" };
-        return Err(ApiError::invalid_parameter(format!("{n} validation {plural} detected: {}", errors.join("; "))));
-    }
     Ok(input)
 }
 

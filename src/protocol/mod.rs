@@ -1,11 +1,28 @@
-//! The wire: AWS JSON 1.1 decoding and encoding, and the error contract.
-//! Nothing in here knows about ECS resources.
+//! The wire: every protocol the served services speak, decoding requests
+//! into the operations' input shapes and encoding answers and errors.
+//! Nothing in here knows about ECS resources; services see typed inputs and
+//! outputs only (`Wire::decode`, `Wire::encode`).
+//!
+//! - `json`: AWS JSON 1.0 and 1.1 (ECS, Logs, Secrets Manager, SSM).
+//! - `query`: the query and ec2 protocols' forms (STS, EC2).
+//! - `xml`: their answers and error documents.
+//! - `schema`: what the generated code tells this layer of each service.
 
 mod error;
 mod json;
+pub mod query;
+pub mod schema;
+pub mod timestamps;
+pub mod xml;
 
 pub use error::ApiError;
 pub use json::{decode_input, encode_output};
+pub use query::Form;
+
+use crate::model::validate::Validate;
+use schema::{OpWire, Protocol, ServiceMeta};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// Who is calling and where: every operation's state lives in the store of
 /// one (account, region), taken from the request's credential scope.
@@ -14,4 +31,68 @@ pub struct RequestContext {
     pub account: String,
     pub region: String,
     pub request_id: String,
+    /// The access key the request was signed with, if any (STS tells the
+    /// identity behind an assumed role's key).
+    pub access_key: Option<String>,
+}
+
+/// One request of one operation as it came over the wire, ready to be
+/// decoded into the operation's input and to encode its answer.
+pub struct Wire<'a> {
+    pub service: &'static ServiceMeta,
+    pub op: OpWire,
+    /// The body of a JSON request.
+    pub body: &'a [u8],
+    /// The form of a query or ec2 request.
+    pub form: Option<&'a Form>,
+    pub request_id: &'a str,
+}
+
+impl Wire<'_> {
+    /// The operation's input, read from the request and checked against the
+    /// model's constraints. A request that breaks them gets the service's
+    /// validation exception, with every problem in AWS's words.
+    pub fn decode<T: DeserializeOwned + Validate>(&self) -> Result<T, ApiError> {
+        let input: T = match (self.service.protocol, self.form, self.op.input) {
+            (Protocol::Query | Protocol::Ec2, Some(form), Some(shape)) => {
+                let value = query::decode(form, self.service, shape)?;
+                serde_json::from_value(value).map_err(|e| ApiError::protocol(self.service.validation_error, 400, format!("The request does not match the operation's input: {e}")))?
+            }
+            _ => json::decode(self.body)?,
+        };
+        let errors = input.validate();
+        if errors.is_empty() {
+            return Ok(input);
+        }
+        Err(validation_error(self.service.validation_error, &errors))
+    }
+
+    /// The answer to a successful call.
+    pub fn encode<T: Serialize>(&self, output: &T) -> Result<Vec<u8>, ApiError> {
+        match self.service.protocol {
+            Protocol::Query | Protocol::Ec2 => {
+                let value = serde_json::to_value(output).map_err(|e| ApiError::internal(format!("could not encode the answer: {e}")))?;
+                Ok(xml::encode_output(self.service, &self.op, Some(&value), self.request_id).into_bytes())
+            }
+            _ => encode_output(output),
+        }
+    }
+
+    /// The answer of an operation without output: an empty body in JSON,
+    /// the bare response element in XML.
+    pub fn encode_empty(&self) -> Result<Vec<u8>, ApiError> {
+        match self.service.protocol {
+            Protocol::Query | Protocol::Ec2 => Ok(xml::encode_output(self.service, &self.op, None, self.request_id).into_bytes()),
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+/// AWS's message for a request that breaks the model's constraints:
+/// "1 validation error detected: Value null at 'roleArn' failed to satisfy
+/// constraint: Member must not be null" ("N validation errors detected: A; B").
+pub fn validation_error(code: &'static str, errors: &[String]) -> ApiError {
+    let n = errors.len();
+    let plural = if n == 1 { "error" } else { "errors" };
+    ApiError::protocol(code, 400, format!("{n} validation {plural} detected: {}", errors.join("; ")))
 }

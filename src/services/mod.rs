@@ -1,0 +1,51 @@
+//! Every AWS service ecsbox serves, behind one trait: the server finds a
+//! service by what the request carries (target prefix, credential scope,
+//! form `Version`), asks it for the operation, and calls it with a `Wire`
+//! that decodes the input and encodes the answer in the caller's protocol.
+//! Adding a service means pinning its model, generating, writing its
+//! handlers and one `AwsService` impl (the generated `dispatch` does the rest).
+//!
+//! - `sts`: GetCallerIdentity and AssumeRole (query protocol).
+//! - `ec2`: the network lookups ECS users make (ec2 protocol).
+//! - ECS (`crate::api`), CloudWatch Logs (`crate::logs`), Secrets Manager
+//!   and SSM (`crate::secrets`) implement the trait here too.
+
+pub mod ec2;
+pub mod sts;
+
+use crate::protocol::schema::{OpWire, ServiceMeta};
+use crate::protocol::{ApiError, RequestContext, Wire};
+
+/// One AWS service as the server sees it.
+pub trait AwsService: Send + Sync {
+    fn meta(&self) -> &'static ServiceMeta;
+    /// The operation of this name, if the service's model has it.
+    fn operation(&self, name: &str) -> Option<OpWire>;
+    /// Runs the operation `wire.op` names.
+    fn call(&self, ctx: &RequestContext, wire: &Wire) -> Result<Vec<u8>, ApiError>;
+}
+
+/// `impl AwsService` for a service whose handlers implement its generated
+/// trait: the generated `Operation` and `dispatch` do the work.
+#[macro_export]
+macro_rules! aws_service {
+    ($ty:ty, $model:path, $dispatch:path) => {
+        impl $crate::services::AwsService for $ty {
+            fn meta(&self) -> &'static $crate::protocol::schema::ServiceMeta {
+                use $model as model;
+                &model::SERVICE
+            }
+
+            fn operation(&self, name: &str) -> Option<$crate::protocol::schema::OpWire> {
+                use $model as model;
+                model::Operation::from_name(name).map(model::Operation::wire)
+            }
+
+            fn call(&self, ctx: &$crate::protocol::RequestContext, wire: &$crate::protocol::Wire) -> Result<Vec<u8>, $crate::protocol::ApiError> {
+                use $model as model;
+                let op = model::Operation::from_name(wire.op.name).expect("the server asked `operation` first");
+                $dispatch(self, ctx, op, wire)
+            }
+        }
+    };
+}
