@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod civil;
+pub mod clock;
 pub mod config;
 pub mod controllers;
 pub mod metadata;

@@ -12,11 +12,11 @@
 //! appends are almost always in order (a push), reads of a time range
 //! binary-search it instead of scanning every event.
 
+use crate::clock;
 use dashmap::DashMap;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Default)]
 pub struct LogStore {
@@ -74,7 +74,7 @@ impl LogsRegion {
 
     pub fn new_group(&self, name: &str) -> GroupRecord {
         GroupRecord {
-            creation_time: now_ms(),
+            creation_time: clock::now_millis(),
             retention_in_days: None,
             kms_key_id: None,
             log_group_class: "STANDARD".to_string(),
@@ -91,7 +91,7 @@ impl LogsRegion {
         StreamRecord {
             name: name.to_string(),
             id,
-            creation_time: now_ms(),
+            creation_time: clock::now_millis(),
             last_ingestion_time: None,
             stored_bytes: 0,
             uploads: 0,
@@ -198,10 +198,6 @@ impl StreamRecord {
     pub fn sequence_token(&self) -> String {
         format!("{:056}", self.id as u128 * 1_000_000_000_000 + self.uploads as u128)
     }
-}
-
-pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 #[cfg(test)]

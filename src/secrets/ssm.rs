@@ -269,7 +269,7 @@ pub struct Empty {}
 
 pub(super) fn call(region: &mut RegionSecrets, op: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     match op {
-        "PutParameter" => wire::encode(&put_parameter(region, wire::decode(body)?, wire::now())?),
+        "PutParameter" => wire::encode(&put_parameter(region, wire::decode(body)?, crate::clock::now_secs())?),
         "GetParameter" => wire::encode(&get_parameter(region, wire::decode(body)?)?),
         "GetParameters" => wire::encode(&get_parameters(region, wire::decode(body)?)?),
         "GetParametersByPath" => {
