@@ -1,7 +1,7 @@
 //! ecsbox: a local emulator of Amazon ECS. See `shared/design.md` for the
 //! architecture; imports go one way, top to bottom:
 //!
-//! server -> auth, protocol -> api -> state -> model
+//! server -> auth, protocol -> api -> state -> store, model, clock
 
 pub mod api;
 pub mod auth;
@@ -17,5 +17,6 @@ pub mod runtime;
 pub mod secrets;
 pub mod server;
 pub mod state;
+pub mod store;
 #[cfg(feature = "testcontainers")]
 pub mod testcontainers;
