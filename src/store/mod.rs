@@ -17,6 +17,8 @@
 //! Services that are kept apart (ECS, Logs, Secrets) have a store each, so
 //! that log lines streaming in from containers never wait on the ECS lock.
 
+pub mod page_token;
+
 use dashmap::DashMap;
 use parking_lot::Mutex;
 use std::sync::Arc;
