@@ -1,8 +1,12 @@
-//! maxResults / nextToken as the List operations use them. A token is the
-//! hex of the last key returned: opaque to clients, and a page is a range
-//! query on an ordered map rather than a scan from the start.
+//! maxResults / nextToken as ECS's List operations use them: ECS's limits
+//! and ECS's error for a bad token, on the codec every service shares
+//! (`store::page_token`: a token names the last key answered, and a page is
+//! a range query on an ordered map rather than a scan from the start).
 
 use crate::protocol::ApiError;
+use crate::store::page_token;
+
+pub use page_token::{encode as encode_token, take_page};
 
 /// The page size: `requested` if within 1..=`max`, else AWS's error.
 pub fn page_size(requested: Option<i32>, default: usize, max: usize) -> Result<usize, ApiError> {
@@ -15,31 +19,12 @@ pub fn page_size(requested: Option<i32>, default: usize, max: usize) -> Result<u
     }
 }
 
-pub fn encode_token(last_key: &str) -> String {
-    hex::encode(last_key.as_bytes())
-}
-
 /// The key a `nextToken` stands for; a token we did not give is refused.
 pub fn decode_token(token: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(token) = token.filter(|t| !t.is_empty()) else { return Ok(None) };
-    hex::decode(token)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
+    page_token::decode(token)
         .map(Some)
         .ok_or_else(|| ApiError::invalid_parameter("Invalid nextToken: it was not returned by a previous call."))
-}
-
-/// Takes up to `size` items; if more remain, the token for the next page is
-/// made from the last item taken.
-pub fn take_page<T>(
-    items: impl Iterator<Item = T>,
-    size: usize,
-    key_of: impl Fn(&T) -> String,
-) -> (Vec<T>, Option<String>) {
-    let mut items = items.peekable();
-    let page: Vec<T> = items.by_ref().take(size).collect();
-    let next = if items.peek().is_some() { page.last().map(|last| encode_token(&key_of(last))) } else { None };
-    (page, next)
 }
 
 #[cfg(test)]

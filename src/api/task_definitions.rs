@@ -14,7 +14,6 @@ use crate::model::shapes::*;
 use crate::protocol::ApiError;
 use crate::state::{arn, RegionState};
 use std::ops::Bound;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 const ACTIVE: &str = "ACTIVE";
 const INACTIVE: &str = "INACTIVE";
@@ -23,9 +22,9 @@ const DELETE_IN_PROGRESS: &str = "DELETE_IN_PROGRESS";
 /// DeleteTaskDefinitions takes at most this many revisions per call.
 const MAX_DELETE: usize = 10;
 
+/// Now, to the millisecond: the precision task definitions' times have always had here.
 fn now() -> f64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    since.as_millis() as f64 / 1000.0
+    crate::clock::now_millis() as f64 / 1000.0
 }
 
 // ---- Register ----

@@ -8,8 +8,9 @@
 //! refuses them.
 
 use super::errors::{group_not_found, stream_not_found};
-use super::store::{now_ms, LogStore};
+use super::store::LogStore;
 use super::validation;
+use crate::clock;
 use crate::protocol::ApiError;
 
 /// Creates the group unless it exists (`awslogs-create-group`). Answers
@@ -58,7 +59,7 @@ pub fn append(
     let mut state = region.lock();
     let group = state.groups.get_mut(group).ok_or_else(group_not_found)?;
     let stream = group.streams.get_mut(stream).ok_or_else(stream_not_found)?;
-    let now = now_ms();
+    let now = clock::now_millis();
     for (timestamp, message) in events.into_iter().filter(|(_, m)| !m.is_empty()) {
         stream.insert(timestamp.max(0), now, message);
     }

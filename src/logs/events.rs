@@ -2,9 +2,10 @@
 //! reading one stream forward or backward with AWS's `f/`/`b/` tokens.
 
 use super::errors::{constraint, group_not_found, invalid_parameter, stream_not_found};
-use super::store::{now_ms, LogsRegion, StreamRecord};
+use super::store::{LogsRegion, StreamRecord};
 use super::tokens::{decode_stream_token, stream_token, Direction};
 use super::validation;
+use crate::clock;
 use crate::model::logs::shapes::*;
 use crate::protocol::ApiError;
 
@@ -39,7 +40,7 @@ pub fn put(state: &mut LogsRegion, input: PutLogEventsRequest) -> Result<PutLogE
     let group = state.groups.get_mut(&group_name).ok_or_else(group_not_found)?;
     let retention = group.retention_in_days;
     let stream = group.streams.get_mut(&stream_name).ok_or_else(stream_not_found)?;
-    let now = now_ms();
+    let now = clock::now_millis();
     let accepted = Accepted::classify(&events, now, retention);
     accepted.check_span(&events)?;
     for (timestamp, message) in events.into_iter().take(accepted.end).skip(accepted.start) {

@@ -5,41 +5,28 @@
 //! events arrive all the time from running containers (the awslogs driver)
 //! and can be many megabytes; behind the ECS region lock every appended line
 //! would wait for, and hold up, ECS API calls and the controllers. Here each
-//! region's logs sit behind their own `parking_lot::Mutex`, held only for
-//! the synchronous body of a call and never across an `.await`.
+//! region's logs sit behind their own lock in a `RegionStore` of their own.
 //!
 //! Events of a stream are kept in a `Vec` sorted by (timestamp, sequence):
 //! appends are almost always in order (a push), reads of a time range
 //! binary-search it instead of scanning every event.
 
-use dashmap::DashMap;
-use parking_lot::Mutex;
+use crate::clock;
+use crate::store::RegionStore;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-#[derive(Default)]
-pub struct LogStore {
-    regions: DashMap<(String, String), Arc<Mutex<LogsRegion>>>,
+/// The logs of every (account, region), created empty on first use.
+pub type LogStore = RegionStore<LogsRegion>;
+
+impl RegionStore<LogsRegion> {
+    pub fn new() -> Self {
+        RegionStore::creating(LogsRegion::new)
+    }
 }
 
-impl LogStore {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The logs of one (account, region), created empty on first use.
-    pub fn region(&self, account: &str, region: &str) -> Arc<Mutex<LogsRegion>> {
-        let key = (account.to_string(), region.to_string());
-        if let Some(existing) = self.regions.get(&key) {
-            return existing.clone();
-        }
-        self.regions.entry(key).or_insert_with(|| Arc::new(Mutex::new(LogsRegion::new(account, region)))).clone()
-    }
-
-    /// Forgets every log group (the reset endpoints).
-    pub fn reset(&self) {
-        self.regions.clear();
+impl Default for RegionStore<LogsRegion> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -74,7 +61,7 @@ impl LogsRegion {
 
     pub fn new_group(&self, name: &str) -> GroupRecord {
         GroupRecord {
-            creation_time: now_ms(),
+            creation_time: clock::now_millis(),
             retention_in_days: None,
             kms_key_id: None,
             log_group_class: "STANDARD".to_string(),
@@ -91,7 +78,7 @@ impl LogsRegion {
         StreamRecord {
             name: name.to_string(),
             id,
-            creation_time: now_ms(),
+            creation_time: clock::now_millis(),
             last_ingestion_time: None,
             stored_bytes: 0,
             uploads: 0,
@@ -198,10 +185,6 @@ impl StreamRecord {
     pub fn sequence_token(&self) -> String {
         format!("{:056}", self.id as u128 * 1_000_000_000_000 + self.uploads as u128)
     }
-}
-
-pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -2,24 +2,22 @@
 //! an offset, so a page boundary stays put when events or streams are added.
 //!
 //! - List tokens (DescribeLogGroups, DescribeLogStreams): the sort key of the
-//!   last item answered, hex-encoded.
+//!   last item answered, in the codec every service shares (`store::page_token`).
 //! - GetLogEvents: AWS's `f/<56 digits>/s` and `b/<56 digits>/s`, here the
 //!   (timestamp, sequence) key of a position between two events of the stream.
 //! - FilterLogEvents: the last event answered (timestamp, stream, sequence)
-//!   and the direction of reading.
+//!   and the direction of reading, in that same codec.
+//!
+//! A token that does not decode is Logs' own InvalidParameterException; an
+//! empty list token decodes to the empty key (a position like any other).
 
 use super::errors::invalid_token;
 use crate::protocol::ApiError;
-
-/// A token for "after the item whose sort key is `key`".
-pub fn list_token(key: &str) -> String {
-    hex::encode(key)
-}
+use crate::store::page_token;
 
 pub fn decode_list_token(token: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(token) = token else { return Ok(None) };
-    let bytes = hex::decode(token).map_err(|_| invalid_token())?;
-    String::from_utf8(bytes).map(Some).map_err(|_| invalid_token())
+    page_token::decode(token).map(Some).ok_or_else(invalid_token)
 }
 
 /// Takes up to `limit` items, after the token's key, from items sorted by
@@ -31,17 +29,13 @@ pub fn list_page<T>(
     descending: bool,
     limit: usize,
 ) -> (Vec<T>, Option<String>) {
-    let mut rest: Vec<(String, T)> = match after {
-        Some(after) => items
-            .into_iter()
-            .filter(|(k, _)| if descending { k.as_str() < after } else { k.as_str() > after })
-            .collect(),
-        None => items,
-    };
-    let more = rest.len() > limit;
-    rest.truncate(limit);
-    let next = if more { rest.last().map(|(k, _)| list_token(k)) } else { None };
-    (rest.into_iter().map(|(_, t)| t).collect(), next)
+    let rest = items.into_iter().filter(|(k, _)| match after {
+        Some(after) if descending => k.as_str() < after,
+        Some(after) => k.as_str() > after,
+        None => true,
+    });
+    let (page, next) = page_token::take_page(rest, limit, |(k, _)| k.clone());
+    (page.into_iter().map(|(_, t)| t).collect(), next)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,11 +80,11 @@ pub struct FilterPosition {
 
 pub fn filter_token(p: &FilterPosition) -> String {
     let d = if p.descending { 'd' } else { 'a' };
-    hex::encode(format!("{d}:{}:{}:{}", p.timestamp, p.seq, p.stream))
+    page_token::encode(&format!("{d}:{}:{}:{}", p.timestamp, p.seq, p.stream))
 }
 
 pub fn decode_filter_token(token: &str) -> Result<FilterPosition, ApiError> {
-    let text = hex::decode(token).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid_token)?;
+    let text = page_token::decode(token).ok_or_else(invalid_token)?;
     let mut parts = text.splitn(4, ':');
     let (Some(d), Some(ts), Some(seq), Some(stream)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(invalid_token());

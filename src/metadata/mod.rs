@@ -41,7 +41,6 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 /// Answers what is not a metadata or credentials request: the server's own
 /// handler, so SDKs in tasks reach the ECS API at `AWS_ENDPOINT_URL`.
@@ -345,7 +344,7 @@ impl Endpoints {
         let engine = self.engine_view(&view, None).await;
         json(
             StatusCode::OK,
-            &responses::task(version, &view, &engine, with_tags, SystemTime::now()),
+            &responses::task(version, &view, &engine, with_tags, crate::clock::now_system()),
         )
     }
 
@@ -407,7 +406,7 @@ impl Endpoints {
         match self.inner.registry.credentials(id) {
             Some(creds) => json(
                 StatusCode::OK,
-                &credentials::response(&creds, SystemTime::now()),
+                &credentials::response(&creds, crate::clock::now_system()),
             ),
             None => credentials_error(
                 "InvalidIdInRequest",

@@ -19,7 +19,7 @@
 //! service in the import order and must not know these types; and a task
 //! resolving its secrets should not take the ECS region lock that every ECS
 //! call and controller contends for. Each region's secrets sit behind their
-//! own `parking_lot::Mutex`, held only for the synchronous body of a call.
+//! own lock in a `RegionStore` of their own.
 
 pub mod operations;
 pub mod resolve;
@@ -29,8 +29,7 @@ mod wire;
 
 use crate::protocol::schema::{OpWire, Protocol, ServiceMeta};
 use crate::protocol::{ApiError, RequestContext, Wire};
-use dashmap::DashMap;
-use parking_lot::Mutex;
+use crate::store::RegionStore;
 use std::sync::Arc;
 
 /// The two services, as `server` routes to them by `X-Amz-Target` prefix.
@@ -147,40 +146,19 @@ impl crate::services::AwsService for SecretsService {
     }
 }
 
-/// Secrets and parameters of every (account, region).
-#[derive(Default)]
-pub struct SecretsStore {
-    regions: DashMap<(String, String), Arc<Mutex<RegionSecrets>>>,
+/// Secrets and parameters of every (account, region). Resolving a task's
+/// secrets only reads: it asks `existing`, which creates no region.
+pub type SecretsStore = RegionStore<RegionSecrets>;
+
+impl RegionStore<RegionSecrets> {
+    pub fn new() -> Self {
+        RegionStore::creating(RegionSecrets::new)
+    }
 }
 
-impl SecretsStore {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The secrets of one (account, region), created empty on first use.
-    pub fn region(&self, account: &str, region: &str) -> Arc<Mutex<RegionSecrets>> {
-        let key = (account.to_string(), region.to_string());
-        if let Some(existing) = self.regions.get(&key) {
-            return existing.clone();
-        }
-        self.regions
-            .entry(key)
-            .or_insert_with(|| Arc::new(Mutex::new(RegionSecrets::new(account, region))))
-            .clone()
-    }
-
-    /// The secrets of one (account, region) if anything was ever stored
-    /// there: resolving a task's secrets only reads, it creates nothing.
-    pub fn existing(&self, account: &str, region: &str) -> Option<Arc<Mutex<RegionSecrets>>> {
-        self.regions
-            .get(&(account.to_string(), region.to_string()))
-            .map(|r| r.clone())
-    }
-
-    /// Forgets every secret and parameter (the reset endpoints).
-    pub fn reset(&self) {
-        self.regions.clear();
+impl Default for RegionStore<RegionSecrets> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

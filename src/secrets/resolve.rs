@@ -150,7 +150,7 @@ fn read_secret(store: &SecretsStore, value_from: &str) -> Result<String, String>
             &source.secret_id,
             source.version_id,
             source.stage,
-            wire::now(),
+            crate::clock::now_secs(),
         ),
         None => Err(wire::error(
             "ResourceNotFoundException",
@@ -436,7 +436,7 @@ mod tests {
         let arn = create_secret(
             &mut store.region(ACCOUNT, REGION).lock(),
             input,
-            wire::now(),
+            crate::clock::now_secs(),
         )
         .unwrap()
         .arn;

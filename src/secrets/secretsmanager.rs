@@ -324,7 +324,7 @@ pub struct DeleteSecretResponse {
 // ---- operations ------------------------------------------------------------
 
 pub(super) fn call(region: &mut RegionSecrets, op: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let now = wire::now();
+    let now = crate::clock::now_secs();
     region.secrets.purge_expired(now);
     match op {
         "CreateSecret" => wire::encode(&create_secret(region, wire::decode(body)?, now)?),

@@ -11,6 +11,7 @@
 use super::wire::{self, error, required};
 use super::RegionSecrets;
 use crate::protocol::ApiError;
+use crate::store::page_token;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -269,7 +270,7 @@ pub struct Empty {}
 
 pub(super) fn call(region: &mut RegionSecrets, op: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     match op {
-        "PutParameter" => wire::encode(&put_parameter(region, wire::decode(body)?, wire::now())?),
+        "PutParameter" => wire::encode(&put_parameter(region, wire::decode(body)?, crate::clock::now_secs())?),
         "GetParameter" => wire::encode(&get_parameter(region, wire::decode(body)?)?),
         "GetParameters" => wire::encode(&get_parameters(region, wire::decode(body)?)?),
         "GetParametersByPath" => {
@@ -453,26 +454,21 @@ pub fn get_parameters_by_path(
     let after = match input.next_token.as_deref().filter(|t| !t.is_empty()) {
         None => None,
         Some(token) => Some(
-            decode_token(token)
+            page_token::decode(token)
                 .ok_or_else(|| error("InvalidNextToken", "The specified token is not valid."))?,
         ),
     };
     let recursive = input.recursive.unwrap_or(false);
     let decrypt = input.with_decryption.unwrap_or(false);
     let prefix = format!("{}/", path.trim_end_matches('/'));
-    let mut matching = region
+    let matching = region
         .parameters
         .by_name
         .keys()
         .filter(|name| after.as_ref().is_none_or(|a| *name > a))
         .filter(|name| under_path(name, &prefix, recursive))
-        .peekable();
-    let page: Vec<String> = matching.by_ref().take(size).cloned().collect();
-    let next_token = if matching.peek().is_some() {
-        page.last().map(|n| hex::encode(n.as_bytes()))
-    } else {
-        None
-    };
+        .cloned();
+    let (page, next_token) = page_token::take_page(matching, size, String::clone);
     let at = (region.account.as_str(), region.region.as_str());
     let parameters = page
         .iter()
@@ -600,12 +596,6 @@ fn under_path(name: &str, prefix: &str, recursive: bool) -> bool {
         Some(rest) => !rest.is_empty() && (recursive || !rest.contains('/')),
         None => false,
     }
-}
-
-fn decode_token(token: &str) -> Option<String> {
-    hex::decode(token)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
 }
 
 /// The tier a version is stored in: Standard unless asked (or needed, for

@@ -4,7 +4,6 @@
 use crate::protocol::ApiError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One of the service's own exceptions. Both services answer every client
 /// error with HTTP 400.
@@ -57,14 +56,6 @@ pub fn required<'a, T>(value: &'a Option<T>, member: &str) -> Result<&'a T, ApiE
             format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"),
         )
     })
-}
-
-/// Epoch seconds, fractional: JSON 1.1 timestamps.
-pub fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 /// The parts of `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`; the

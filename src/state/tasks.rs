@@ -9,7 +9,7 @@
 use super::lifecycle::TaskStatus;
 use crate::model::shapes::{Container, Task, TaskDefinition};
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// Work an API call asks of the controllers, handed over after the call's
 /// lock is released (see `api::Ecs::with_region`).
@@ -71,21 +71,18 @@ pub struct TaskRecord {
     pub stopped_at: Option<SystemTime>,
 }
 
-/// Now as JSON 1.1 wants timestamps: epoch seconds, fractional.
-pub fn epoch_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
-}
-
-pub fn epoch(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
-}
+/// The names callers used before `crate::clock` answered for the time; code
+/// on other branches still calls them. New code calls `clock::now_secs` and
+/// `clock::epoch_secs`.
+pub use crate::clock::now_secs as epoch_now;
+pub use crate::clock::epoch_secs as epoch;
 
 impl TaskRecord {
     pub fn set_status(&mut self, status: TaskStatus) {
         self.status = status;
         self.task.last_status = Some(status.as_str().to_string());
         if status == TaskStatus::Stopped && self.stopped_at.is_none() {
-            self.stopped_at = Some(SystemTime::now());
+            self.stopped_at = Some(crate::clock::now_system());
         }
     }
 

@@ -1,0 +1,119 @@
+//! The one container every service keeps its state in: one value per
+//! (account, region), as AWS keeps them apart.
+//!
+//! Each service defines what one region holds (ECS's `state::RegionState`,
+//! CloudWatch Logs' `logs::store::LogsRegion`, Secrets Manager and SSM's
+//! `secrets::RegionSecrets`) and how a fresh one is made; this module only
+//! keys them and locks them. It knows no service: every service imports it,
+//! so it must import none of them.
+//!
+//! Locking: the map of regions is a `DashMap` so that callers in different
+//! regions never wait on each other; each region's value sits behind one
+//! `parking_lot::Mutex`, held only for the synchronous body of a call and
+//! never across an `.await`. One lock per region
+//! makes multi-resource checks (e.g. "a cluster with services cannot be
+//! deleted") atomic without ordering rules between finer locks.
+//!
+//! Services that are kept apart (ECS, Logs, Secrets) have a store each, so
+//! that log lines streaming in from containers never wait on the ECS lock.
+
+pub mod page_token;
+
+use dashmap::DashMap;
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+/// Makes the empty value of a region the first time it is used.
+type Create<T> = Box<dyn Fn(&str, &str) -> T + Send + Sync>;
+
+/// The values of type `T`, one per (account, region), each behind its own lock.
+pub struct RegionStore<T> {
+    regions: DashMap<(String, String), Arc<Mutex<T>>>,
+    create: Create<T>,
+}
+
+impl<T> RegionStore<T> {
+    /// A store whose regions start as `create(account, region)`.
+    pub fn creating(create: impl Fn(&str, &str) -> T + Send + Sync + 'static) -> Self {
+        RegionStore {
+            regions: DashMap::new(),
+            create: Box::new(create),
+        }
+    }
+
+    /// The value of one (account, region), created on first use.
+    pub fn region(&self, account: &str, region: &str) -> Arc<Mutex<T>> {
+        let key = (account.to_string(), region.to_string());
+        // The common case takes only a shard's read lock.
+        if let Some(existing) = self.regions.get(&key) {
+            return existing.clone();
+        }
+        self.regions
+            .entry(key)
+            .or_insert_with(|| Arc::new(Mutex::new((self.create)(account, region))))
+            .clone()
+    }
+
+    /// The value of one (account, region) if it was ever used: for readers
+    /// that must not create a region by looking at it.
+    pub fn existing(&self, account: &str, region: &str) -> Option<Arc<Mutex<T>>> {
+        self.regions
+            .get(&(account.to_string(), region.to_string()))
+            .map(|r| r.clone())
+    }
+
+    /// The (account, region) pairs that were used, sorted.
+    pub fn keys(&self) -> Vec<(String, String)> {
+        let mut keys: Vec<_> = self.regions.iter().map(|e| e.key().clone()).collect();
+        keys.sort();
+        keys
+    }
+
+    /// Forgets every region (the reset endpoints). A caller still holding a
+    /// region's `Arc` keeps a detached copy that no one else sees.
+    pub fn reset(&self) {
+        self.regions.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> RegionStore<Vec<String>> {
+        RegionStore::creating(|account, region| vec![format!("{account}/{region}")])
+    }
+
+    #[test]
+    fn a_region_is_made_once_and_then_shared() {
+        let store = store();
+        assert!(store.existing("1", "r").is_none());
+        store.region("1", "r").lock().push("x".into());
+        assert_eq!(*store.region("1", "r").lock(), ["1/r", "x"]);
+        assert_eq!(*store.existing("1", "r").unwrap().lock(), ["1/r", "x"]);
+    }
+
+    #[test]
+    fn accounts_and_regions_are_kept_apart_and_listed_in_order() {
+        let store = store();
+        for (a, r) in [("2", "us-east-1"), ("1", "eu-west-1"), ("1", "us-east-1")] {
+            store.region(a, r);
+        }
+        let keys: Vec<_> = store
+            .keys()
+            .into_iter()
+            .map(|(a, r)| format!("{a}/{r}"))
+            .collect();
+        assert_eq!(keys, ["1/eu-west-1", "1/us-east-1", "2/us-east-1"]);
+        assert_eq!(*store.region("2", "us-east-1").lock(), ["2/us-east-1"]);
+    }
+
+    #[test]
+    fn reset_forgets_every_region() {
+        let store = store();
+        store.region("1", "r").lock().push("x".into());
+        store.reset();
+        assert!(store.keys().is_empty());
+        assert_eq!(*store.region("1", "r").lock(), ["1/r"]);
+    }
+}
