@@ -16,7 +16,8 @@
 use super::schema::{Kind, OpWire, Protocol, ServiceMeta};
 use super::timestamps;
 use super::ApiError;
-use quick_xml::escape::escape;
+// Text needs only <, > and & escaped; AWS leaves quotes as they are.
+use quick_xml::escape::partial_escape as escape;
 use serde_json::Value;
 use std::fmt::Write;
 

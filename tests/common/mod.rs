@@ -115,6 +115,8 @@ pub struct RawResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// The body as sent, for binary answers (CBOR).
+    pub bytes: Vec<u8>,
 }
 
 impl RawResponse {
@@ -136,10 +138,12 @@ impl RawResponse {
                     .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
             })
             .collect();
+        let body_start = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(buf.len());
         RawResponse {
             status,
             headers,
             body: body.to_string(),
+            bytes: buf[body_start..].to_vec(),
         }
     }
 

@@ -15,11 +15,10 @@ mod network;
 use crate::model::ec2::shapes::*;
 use crate::protocol::{ApiError, RequestContext};
 use crate::state::Store;
-use dashmap::DashMap;
+use crate::store::RegionStore;
 use filters::{matches, Filterable};
 use generated::Ec2Api;
 use network::Cidr;
-use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -27,7 +26,7 @@ use std::sync::Arc;
 const ZONES: [char; 3] = ['a', 'b', 'c'];
 
 pub struct Ec2 {
-    regions: DashMap<(String, String), Arc<Mutex<Ec2Region>>>,
+    regions: RegionStore<Ec2Region>,
     /// The ECS state, read for the ENIs of awsvpc tasks.
     ecs: Arc<Store>,
 }
@@ -44,19 +43,15 @@ struct Ec2Region {
 
 impl Ec2 {
     pub fn new(ecs: Arc<Store>) -> Self {
-        Ec2 { regions: DashMap::new(), ecs }
+        Ec2 { regions: RegionStore::creating(Ec2Region::with_defaults), ecs }
     }
 
     pub fn reset(&self) {
-        self.regions.clear();
+        self.regions.reset();
     }
 
     fn with_region<T>(&self, ctx: &RequestContext, f: impl FnOnce(&mut Ec2Region) -> Result<T, ApiError>) -> Result<T, ApiError> {
-        let region = self
-            .regions
-            .entry((ctx.account.clone(), ctx.region.clone()))
-            .or_insert_with(|| Arc::new(Mutex::new(Ec2Region::with_defaults(&ctx.account, &ctx.region))))
-            .clone();
+        let region = self.regions.region(&ctx.account, &ctx.region);
         let mut guard = region.lock();
         f(&mut guard)
     }
@@ -771,12 +766,22 @@ fn new_id(prefix: &str) -> String {
 /// An id derived from `parts`, the same in every run: the default VPC of an
 /// account and region keeps its id across restarts.
 fn stable_id(prefix: &str, parts: &[&str]) -> String {
-    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    // FNV-1a over the parts, then two rounds of splitmix64 so that ids of
+    // similar inputs (the zones a, b, c) look unrelated, as AWS's do.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in parts.join("/").bytes() {
-        h ^= u128::from(b);
-        h = h.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013B);
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    format!("{prefix}-{:017x}", h & ((1u128 << 68) - 1))
+    let (a, b) = (splitmix(h), splitmix(h ^ 0x9e37_79b9_7f4a_7c15));
+    format!("{prefix}-{:01x}{:016x}", a & 0xf, b)
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]

@@ -1,0 +1,172 @@
+//! Every protocol through raw HTTP: the query and ec2 forms round trip
+//! through STS and EC2 as botocore sends them, unknown services and actions
+//! get an error in the caller's own protocol, and the model's constraints
+//! are enforced with AWS's wording. (boto3 and the aws CLI drive the same
+//! services in compat-tests/test_sts.py, test_ec2.py and test_protocols.py.)
+mod common;
+
+use common::{RawResponse, TestServer};
+
+/// A form POSTed as botocore's query serializer sends it, signed (lenient
+/// mode checks the header's shape) for `service`.
+async fn form(server: &TestServer, service: &str, body: &str) -> RawResponse {
+    let date = ecsbox::auth::sigv4::format_amz_date(std::time::SystemTime::now());
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=123456789012/{}/us-east-1/{service}/aws4_request, SignedHeaders=host;x-amz-date, Signature={}",
+        &date[..8],
+        "0".repeat(64)
+    );
+    let headers = [("content-type", "application/x-www-form-urlencoded; charset=utf-8"), ("x-amz-date", &date), ("authorization", &auth)];
+    server.raw("POST", "/", &headers, body.as_bytes()).await
+}
+
+/// The text of the first `<name>` element.
+fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{name}>"))? + start;
+    Some(&xml[start..end])
+}
+
+#[tokio::test]
+async fn sts_answers_in_query_xml() {
+    let server = TestServer::start().await;
+    let r = form(&server, "sts", "Action=GetCallerIdentity&Version=2011-06-15").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("text/xml"));
+    assert!(r.body.contains("<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"), "{}", r.body);
+    assert_eq!(element(&r.body, "Account"), Some("123456789012"));
+    assert_eq!(element(&r.body, "Arn"), Some("arn:aws:iam::123456789012:root"));
+    // The request id of the header is the one in ResponseMetadata.
+    assert_eq!(element(&r.body, "RequestId"), r.header("x-amzn-requestid"));
+}
+
+#[tokio::test]
+async fn query_validation_uses_aws_words() {
+    let server = TestServer::start().await;
+    // DurationSeconds below the model's minimum of 900, and no session name.
+    let r = form(&server, "sts", "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&DurationSeconds=100").await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("<ErrorResponse"), "{}", r.body);
+    assert_eq!(element(&r.body, "Type"), Some("Sender"));
+    assert_eq!(element(&r.body, "Code"), Some("ValidationError"));
+    assert_eq!(
+        element(&r.body, "Message"),
+        Some(
+            "2 validation errors detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null; \
+             Value '100' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+        )
+    );
+    // A pattern: RoleSessionName is `[\w+=,.@-]*`.
+    let r = form(&server, "sts", "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&RoleSessionName=has+space").await;
+    assert_eq!(element(&r.body, "Code"), Some("ValidationError"), "{}", r.body);
+    assert!(element(&r.body, "Message").unwrap().contains("Member must satisfy regular expression pattern: [\\w+=,.@-]*"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn unknown_actions_and_services_in_query() {
+    let server = TestServer::start().await;
+    let r = form(&server, "sts", "Action=Bogus&Version=2011-06-15").await;
+    assert_eq!((r.status, element(&r.body, "Code")), (400, Some("InvalidAction")), "{}", r.body);
+    assert_eq!(element(&r.body, "Message"), Some("Could not find operation Bogus for version 2011-06-15"));
+    // An operation of the model ecsbox has not built: named, never an empty success.
+    let r = form(&server, "sts", "Action=GetSessionToken&Version=2011-06-15").await;
+    assert_eq!(element(&r.body, "Code"), Some("InvalidAction"));
+    assert!(element(&r.body, "Message").unwrap().contains("GetSessionToken"), "{}", r.body);
+    // A service ecsbox does not serve: an XML error naming it.
+    let r = form(&server, "iam", "Action=ListRoles&Version=2010-05-08").await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("<ErrorResponse"), "{}", r.body);
+    assert!(element(&r.body, "Message").unwrap().contains("iam"), "{}", r.body);
+    let r = form(&server, "sts", "Version=2011-06-15").await;
+    assert_eq!(element(&r.body, "Code"), Some("MissingAction"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn ec2_answers_and_errors_in_its_own_shapes() {
+    let server = TestServer::start().await;
+    let r = form(&server, "ec2", "Action=DescribeSubnets&Version=2016-11-15&Filter.1.Name=availability-zone&Filter.1.Value.1=us-east-1b").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("<DescribeSubnetsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"), "{}", r.body);
+    assert_eq!(element(&r.body, "requestId"), r.header("x-amzn-requestid"));
+    // EC2 lists: a `...Set` wrapper of `<item>`s.
+    assert_eq!(r.body.matches("<item>").count(), 1, "{}", r.body);
+    assert_eq!(element(&r.body, "availabilityZone"), Some("us-east-1b"));
+    assert_eq!(element(&r.body, "defaultForAz"), Some("true"));
+
+    let r = form(&server, "ec2", "Action=DescribeSubnets&Version=2016-11-15&SubnetId.1=subnet-0123abcd").await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("<Response><Errors><Error><Code>InvalidSubnetID.NotFound</Code>"), "{}", r.body);
+    assert_eq!(element(&r.body, "RequestID"), r.header("x-amzn-requestid"));
+
+    let r = form(&server, "ec2", "Action=Bogus&Version=2016-11-15").await;
+    assert_eq!(element(&r.body, "Code"), Some("InvalidAction"));
+    assert_eq!(element(&r.body, "Message"), Some("The action Bogus is not valid for this web service."));
+    let r = form(&server, "ec2", "Action=DescribeInstances&Version=2016-11-15").await;
+    assert_eq!(element(&r.body, "Code"), Some("UnsupportedOperation"));
+    let r = form(&server, "ec2", "Action=DescribeVpcs&Version=2016-11-15&Nonsense=1").await;
+    assert_eq!(element(&r.body, "Code"), Some("UnknownParameter"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn an_unsigned_form_is_routed_by_its_version() {
+    // Lenient SigV4 wants a signature: the refusal comes in STS's XML.
+    let server = TestServer::start().await;
+    let headers = [("content-type", "application/x-www-form-urlencoded")];
+    let r = server.raw("POST", "/", &headers, b"Action=GetCallerIdentity&Version=2011-06-15").await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"), "{}", r.body);
+    // With SigV4 off, the form alone is enough.
+    let mut config = ecsbox::config::Config::for_tests();
+    config.sigv4 = ecsbox::config::SigV4Mode::Off;
+    let server = TestServer::start_with(config).await;
+    let headers = [("content-type", "application/x-www-form-urlencoded")];
+    let r = server.raw("POST", "/", &headers, b"Action=GetCallerIdentity&Version=2011-06-15").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("GetCallerIdentityResult"));
+    // A GET with the form in the query string works too.
+    let r = server.raw("GET", "/?Action=DescribeAvailabilityZones&Version=2016-11-15", &[], b"").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body.matches("<zoneName>").count(), 3, "{}", r.body);
+}
+
+#[tokio::test]
+async fn json_unknown_service_and_cbor_answer_in_their_protocols() {
+    let server = TestServer::start().await;
+    let headers = [("x-amz-target", "Nope_20200101.DoIt"), ("content-type", "application/x-amz-json-1.0")];
+    let r = server.raw("POST", "/", &headers, b"{}").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.error_type(), "UnknownOperationException");
+    assert!(r.json()["message"].as_str().unwrap().contains("Nope_20200101"));
+
+    let headers = [("smithy-protocol", "rpc-v2-cbor"), ("content-type", "application/cbor")];
+    let r = server.raw("POST", "/service/GraniteServiceVersion20100801/operation/GetMetricData", &headers, b"\xa0").await;
+    assert_eq!(r.header("smithy-protocol"), Some("rpc-v2-cbor"));
+    assert_eq!(r.header("content-type"), Some("application/cbor"));
+    let doc: std::collections::BTreeMap<String, String> = ciborium::from_reader(r.bytes.as_slice()).expect("a CBOR map");
+    assert_eq!(doc["__type"], "UnknownOperationException");
+    assert!(doc["message"].contains("GraniteServiceVersion20100801"), "{doc:?}");
+}
+
+#[tokio::test]
+async fn health_lists_every_service() {
+    let server = TestServer::start().await;
+    let j = server.raw("GET", "/_ecsbox/health", &[], b"").await.json();
+    for name in ["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2"] {
+        assert_eq!(j["services"][name], "running", "{name}: {j}");
+    }
+}
+
+#[test]
+fn every_model_pattern_compiles() {
+    for (service, patterns) in [
+        ("ecs", &ecsbox::model::validate::PATTERNS[..]),
+        ("logs", &ecsbox::model::logs::validate::PATTERNS[..]),
+        ("sts", &ecsbox::model::sts::validate::PATTERNS[..]),
+        ("ec2", &ecsbox::model::ec2::validate::PATTERNS[..]),
+    ] {
+        for p in patterns {
+            assert!(p.regex().is_some(), "{service}: pattern {} does not compile", p.source);
+        }
+    }
+}
