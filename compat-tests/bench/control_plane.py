@@ -72,7 +72,14 @@ REGISTER_BODY = {
 }
 
 # The issue's targets: (row key, description, test on (ecsbox, moto, ratio)).
+# A query-protocol row (issue 10): EC2 DescribeSubnets of the default VPC's
+# subnets, as botocore's ec2 serializer sends it; operation -> signing name.
+DESCRIBE_SUBNETS_FORM = b"Action=DescribeSubnets&Version=2016-11-15&Filter.1.Name=default-for-az&Filter.1.Value.1=true"
+QUERY_CALLS = {"DescribeSubnets": "ec2"}
+
 TARGETS = {
+    "subnets_rps": (">= 100x moto", lambda e, m, r: r is not None and r >= 100),
+    "subnets_p99_ms": ("<= 5 ms", lambda e, m, r: e <= 5),
     "start_ms": ("<= 20 ms", lambda e, m, r: e <= 20),
     "rss_mib": ("<= 15 MiB", lambda e, m, r: e <= 15),
     "describe_rps": (">= 100x moto", lambda e, m, r: r is not None and r >= 100),
@@ -156,22 +163,27 @@ def signed_headers(port, operation, body, when=None):
     """Headers of an AWS JSON 1.1 ECS call with a real SigV4 signature, so the
     request would pass ecsbox's strict mode too. In lenient mode ecsbox checks
     the shape, the `ecs` scope and the date (within 15 minutes); moto ignores it."""
+    return sign({"content-type": CONTENT_TYPE, "x-amz-target": f"{TARGET_PREFIX}.{operation}"}, port, "ecs", body, when)
+
+
+def signed_form_headers(port, service, body, when=None):
+    """Headers of a query-protocol call (a form, as botocore sends STS, EC2,
+    ELBv2), signed for `service` the same way."""
+    return sign({"content-type": "application/x-www-form-urlencoded; charset=utf-8"}, port, service, body, when)
+
+
+def sign(extra, port, service, body, when=None):
     when = when or time.gmtime()
     amz_date = time.strftime("%Y%m%dT%H%M%SZ", when)
     day = amz_date[:8]
-    headers = {
-        "content-type": CONTENT_TYPE,
-        "host": f"{HOST}:{port}",
-        "x-amz-date": amz_date,
-        "x-amz-target": f"{TARGET_PREFIX}.{operation}",
-    }
+    headers = {"host": f"{HOST}:{port}", "x-amz-date": amz_date, **extra}
     names = ";".join(sorted(headers))
     canonical = "\n".join(
         ["POST", "/", "", *(f"{k}:{headers[k]}" for k in sorted(headers)), "", names, hashlib.sha256(body).hexdigest()]
     )
-    scope = f"{day}/{REGION}/ecs/aws4_request"
+    scope = f"{day}/{REGION}/{service}/aws4_request"
     to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    key = _hmac(_hmac(_hmac(_hmac(("AWS4" + SECRET_KEY).encode(), day), REGION), "ecs"), "aws4_request")
+    key = _hmac(_hmac(_hmac(_hmac(("AWS4" + SECRET_KEY).encode(), day), REGION), service), "aws4_request")
     signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
     headers["authorization"] = (
         f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{scope}, SignedHeaders={names}, Signature={signature}"
@@ -407,9 +419,14 @@ end
 
 def wrk_script(port, operation, payload, path):
     """Writes the Lua script: the body and headers are fixed, so the SigV4
-    header is computed once here (valid for 15 minutes, longer than a run)."""
-    body = encode(payload)
-    headers = signed_headers(port, operation, body)
+    header is computed once here (valid for 15 minutes, longer than a run).
+    A `payload` that is bytes is a query-protocol form (see QUERY_CALLS)."""
+    if isinstance(payload, bytes):
+        body = payload
+        headers = signed_form_headers(port, QUERY_CALLS[operation], body)
+    else:
+        body = encode(payload)
+        headers = signed_headers(port, operation, body)
     del headers["host"]  # wrk sends Host itself, the same value that was signed
     lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
     path.write_text(LUA_TEMPLATE.format(body=body.decode(), headers=lines))
@@ -491,7 +508,8 @@ def throughput_phase(wrk, server, workdir):
         client = Client(server.port)
         client.must("CreateCluster", {"clusterName": "bench"})
         results = {op: measure_throughput(wrk, server, op, payload, workdir)
-                   for op, payload in (("DescribeClusters", DESCRIBE_BODY), ("RegisterTaskDefinition", REGISTER_BODY))}
+                   for op, payload in (("DescribeClusters", DESCRIBE_BODY), ("RegisterTaskDefinition", REGISTER_BODY),
+                                       ("DescribeSubnets", DESCRIBE_SUBNETS_FORM))}
         return results, client.server_closed
     finally:
         server.stop()
@@ -606,7 +624,7 @@ def list_phase(server):
 
 def rows(results):
     e, m = results["ecsbox"], results["moto"]
-    d, r = "DescribeClusters", "RegisterTaskDefinition"
+    d, r, q = "DescribeClusters", "RegisterTaskDefinition", "DescribeSubnets"
     return [
         ("start_ms", "start to first answer (median of 5)", "ms", e["start_ms"], m["start_ms"]),
         ("rss_mib", "idle RSS", "MiB", e["rss_mib"], m["rss_mib"]),
@@ -618,6 +636,10 @@ def rows(results):
         ("register_p50_ms", f"{r} p50", "ms", e["tp"][r]["p50_us"] / 1000, m["tp"][r]["p50_us"] / 1000),
         ("register_p99_ms", f"{r} p99", "ms", e["tp"][r]["p99_us"] / 1000, m["tp"][r]["p99_us"] / 1000),
         ("register_cpu_us", f"{r} server CPU per request", "us", e["tp"][r]["server_cpu_us_per_req"], m["tp"][r]["server_cpu_us_per_req"]),
+        ("subnets_rps", f"{q} (ec2 query) throughput, 16 conns", "req/s", e["tp"][q]["rps"], m["tp"][q]["rps"]),
+        ("subnets_p50_ms", f"{q} p50", "ms", e["tp"][q]["p50_us"] / 1000, m["tp"][q]["p50_us"] / 1000),
+        ("subnets_p99_ms", f"{q} p99", "ms", e["tp"][q]["p99_us"] / 1000, m["tp"][q]["p99_us"] / 1000),
+        ("subnets_cpu_us", f"{q} server CPU per request", "us", e["tp"][q]["server_cpu_us_per_req"], m["tp"][q]["server_cpu_us_per_req"]),
         ("list_page_median_ms", "ListTaskDefinitions page, median", "ms", e["list"]["page_median_ms"], m["list"]["page_median_ms"]),
         ("list_page_max_ms", "ListTaskDefinitions page, max", "ms", e["list"]["page_max_ms"], m["list"]["page_max_ms"]),
         ("list_pass_ms", "ListTaskDefinitions, all 5,000", "ms", e["list"]["pass_ms"], m["list"]["pass_ms"]),
