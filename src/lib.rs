@@ -8,6 +8,7 @@ pub mod auth;
 pub mod civil;
 pub mod config;
 pub mod controllers;
+pub mod domain;
 pub mod metadata;
 pub mod logs;
 pub mod model;

@@ -71,7 +71,7 @@ impl App {
         let tasks =
             TaskController::new(store.clone(), runtime, config.instance_id.clone(), settings, secrets.clone(), log_store.clone(), metadata.clone());
         tasks.spawn(effects_rx);
-        let scheduler = ServiceScheduler::new(store.clone(), tasks.changes(), effects_tx.clone(), crate::api::launch_for_service);
+        let scheduler = ServiceScheduler::new(store.clone(), tasks.changes(), effects_tx.clone());
         scheduler.spawn();
         let logs = Logs::new(log_store);
         Ok(Arc::new(App { auth, ecs: Ecs::new(store.clone(), effects_tx), logs, secrets, store, tasks, metadata, config }))
