@@ -4,6 +4,7 @@
 pub mod awslogs;
 pub mod container_spec;
 pub mod namespace_pool;
+pub mod naming;
 pub mod tasks;
 pub mod volumes;
 pub mod service_planner;
