@@ -36,7 +36,11 @@ fn code_of(path: &Path) -> String {
 /// with prefix `crate::` gives `state`. Both `use` lines and paths written
 /// inline count; `use crate::{a, b}` gives both.
 fn referenced(code: &str, prefix: &str) -> BTreeSet<String> {
-    let ident = |s: &str| s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>();
+    let ident = |s: &str| {
+        s.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect::<String>()
+    };
     let mut names = BTreeSet::new();
     for (at, _) in code.match_indices(prefix) {
         // `$crate::` in macros and `foo_crate::` are not this crate's paths.
@@ -75,7 +79,12 @@ fn referenced(code: &str, prefix: &str) -> BTreeSet<String> {
 
 /// The first cycle found, as a path that ends where it starts.
 fn find_cycle(graph: &Graph) -> Option<Vec<String>> {
-    fn visit(node: &str, graph: &Graph, path: &mut Vec<String>, done: &mut BTreeSet<String>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &Graph,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
         if let Some(start) = path.iter().position(|n| n == node) {
             let mut cycle = path[start..].to_vec();
             cycle.push(node.to_string());
@@ -95,7 +104,9 @@ fn find_cycle(graph: &Graph) -> Option<Vec<String>> {
         None
     }
     let mut done = BTreeSet::new();
-    graph.keys().find_map(|node| visit(node, graph, &mut vec![], &mut done))
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut vec![], &mut done))
 }
 
 fn src() -> PathBuf {
@@ -105,8 +116,17 @@ fn src() -> PathBuf {
 /// The module a file belongs to, one level below `root`: `root/x.rs` and
 /// everything under `root/x/` are `x`.
 fn module_of(root: &Path, file: &Path) -> String {
-    let first = file.strip_prefix(root).unwrap().components().next().unwrap();
-    first.as_os_str().to_string_lossy().trim_end_matches(".rs").to_string()
+    let first = file
+        .strip_prefix(root)
+        .unwrap()
+        .components()
+        .next()
+        .unwrap();
+    first
+        .as_os_str()
+        .to_string_lossy()
+        .trim_end_matches(".rs")
+        .to_string()
 }
 
 /// Edges between the modules directly under `root`, from the paths each
@@ -115,7 +135,11 @@ fn module_of(root: &Path, file: &Path) -> String {
 fn graph_of(root: &Path, prefixes: &[&str], skip: &[&str]) -> Graph {
     let mut files = vec![];
     rust_files(root, &mut files);
-    let modules: BTreeSet<String> = files.iter().map(|f| module_of(root, f)).filter(|m| !skip.contains(&m.as_str())).collect();
+    let modules: BTreeSet<String> = files
+        .iter()
+        .map(|f| module_of(root, f))
+        .filter(|m| !skip.contains(&m.as_str()))
+        .collect();
     let mut graph = Graph::new();
     for file in &files {
         let from = module_of(root, file);
@@ -146,20 +170,30 @@ fn graph_of(root: &Path, prefixes: &[&str], skip: &[&str]) -> Graph {
 
 fn assert_acyclic(what: &str, graph: &Graph) {
     if let Some(cycle) = find_cycle(graph) {
-        panic!("{what} import each other: {}\nthe whole graph: {graph:#?}", cycle.join(" -> "));
+        panic!(
+            "{what} import each other: {}\nthe whole graph: {graph:#?}",
+            cycle.join(" -> ")
+        );
     }
 }
 
 #[test]
 fn top_level_modules_do_not_import_each_other() {
     let graph = graph_of(&src(), &["crate::"], &["lib", "main"]);
-    assert!(graph.contains_key("domain") && graph.contains_key("api"), "{graph:#?}");
+    assert!(
+        graph.contains_key("domain") && graph.contains_key("api"),
+        "{graph:#?}"
+    );
     assert_acyclic("top-level modules", &graph);
 }
 
 #[test]
 fn controllers_do_not_import_each_other() {
-    let graph = graph_of(&src().join("controllers"), &["crate::controllers::", "super::"], &["mod"]);
+    let graph = graph_of(
+        &src().join("controllers"),
+        &["crate::controllers::", "super::"],
+        &["mod"],
+    );
     assert!(graph.contains_key("tasks"), "{graph:#?}");
     assert_acyclic("controllers", &graph);
 }
@@ -172,23 +206,38 @@ fn domain_and_controllers_stay_below_the_api() {
     for file in files {
         let code = code_of(&file);
         for reached in ["crate::api", "crate::server", "ApiError"] {
-            assert!(!code.contains(reached), "{} uses {reached}: domain and controllers return DomainError", file.display());
+            assert!(
+                !code.contains(reached),
+                "{} uses {reached}: domain and controllers return DomainError",
+                file.display()
+            );
         }
     }
 }
 
 #[test]
 fn cycles_are_found_with_their_path() {
-    let graph: Graph = [("a", vec!["b"]), ("b", vec!["c"]), ("c", vec!["a"]), ("d", vec!["a"])]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
-        .collect();
+    let graph: Graph = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec!["a"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+    .collect();
     assert_eq!(find_cycle(&graph).unwrap().join(" -> "), "a -> b -> c -> a");
     let mut acyclic = graph.clone();
     acyclic.get_mut("c").unwrap().clear();
     assert_eq!(find_cycle(&acyclic), None);
     assert_eq!(
-        referenced("use crate::{api, state::{x, y}, self};\nlet y = crate::runtime::z(); $crate::no", "crate::"),
-        ["api", "runtime", "self", "state"].iter().map(|s| s.to_string()).collect()
+        referenced(
+            "use crate::{api, state::{x, y}, self};\nlet y = crate::runtime::z(); $crate::no",
+            "crate::"
+        ),
+        ["api", "runtime", "self", "state"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     );
 }

@@ -16,7 +16,10 @@ pub struct DomainError {
 
 impl DomainError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        DomainError { code, message: message.into() }
+        DomainError {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn client(message: impl Into<String>) -> Self {

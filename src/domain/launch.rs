@@ -21,13 +21,24 @@ pub struct Launch {
 }
 
 fn active_cluster(state: &RegionState, reference: Option<&str>) -> Result<String, DomainError> {
-    state.active_cluster_name(reference).ok_or_else(DomainError::cluster_not_found)
+    state
+        .active_cluster_name(reference)
+        .ok_or_else(DomainError::cluster_not_found)
 }
 
 /// launchType, or the first provider of a capacity provider strategy (the
 /// request's, else the cluster's default), else EC2, as AWS decides.
-fn choose_launch(state: &RegionState, cluster: &str, input: &RunTaskRequest) -> Result<Launch, DomainError> {
-    choose_launch_for(state, cluster, input.launch_type.as_deref(), input.capacity_provider_strategy.as_deref())
+fn choose_launch(
+    state: &RegionState,
+    cluster: &str,
+    input: &RunTaskRequest,
+) -> Result<Launch, DomainError> {
+    choose_launch_for(
+        state,
+        cluster,
+        input.launch_type.as_deref(),
+        input.capacity_provider_strategy.as_deref(),
+    )
 }
 
 /// `choose_launch` for any caller (RunTask, CreateService).
@@ -47,14 +58,31 @@ pub fn choose_launch_for(
             "FARGATE" => "FARGATE",
             "EC2" => "EC2",
             "EXTERNAL" => "EXTERNAL",
-            other => return Err(DomainError::invalid_parameter(format!("ecsbox does not support launch type {other} yet."))),
+            other => {
+                return Err(DomainError::invalid_parameter(format!(
+                    "ecsbox does not support launch type {other} yet."
+                )))
+            }
         };
-        return Ok(Launch { launch_type, capacity_provider: None });
+        return Ok(Launch {
+            launch_type,
+            capacity_provider: None,
+        });
     }
-    let cluster_default = state.clusters.get(cluster).and_then(|c| c.default_capacity_provider_strategy.clone()).unwrap_or_default();
-    let strategy = capacity_provider_strategy.filter(|s| !s.is_empty()).map(<[_]>::to_vec).unwrap_or(cluster_default);
+    let cluster_default = state
+        .clusters
+        .get(cluster)
+        .and_then(|c| c.default_capacity_provider_strategy.clone())
+        .unwrap_or_default();
+    let strategy = capacity_provider_strategy
+        .filter(|s| !s.is_empty())
+        .map(<[_]>::to_vec)
+        .unwrap_or(cluster_default);
     if strategy.is_empty() {
-        return Ok(Launch { launch_type: "EC2", capacity_provider: None });
+        return Ok(Launch {
+            launch_type: "EC2",
+            capacity_provider: None,
+        });
     }
     validation::capacity_provider_strategy(&strategy, |p| state.capacity_provider_exists(p))?;
     // The provider with a base gets the first tasks; otherwise the heaviest weight.
@@ -63,12 +91,23 @@ pub fn choose_launch_for(
         .max_by_key(|i| (i.base.unwrap_or(0), i.weight.unwrap_or(0)))
         .and_then(|i| i.capacity_provider.clone())
         .unwrap_or_default();
-    let launch_type = if validation::is_fargate_provider(&chosen) { "FARGATE" } else { "EC2" };
-    Ok(Launch { launch_type, capacity_provider: Some(chosen) })
+    let launch_type = if validation::is_fargate_provider(&chosen) {
+        "FARGATE"
+    } else {
+        "EC2"
+    };
+    Ok(Launch {
+        launch_type,
+        capacity_provider: Some(chosen),
+    })
 }
 
 /// The checks AWS makes between a task definition and how it is launched.
-pub fn check_compatible(td: &TaskDefinition, launch: &Launch, network: Option<&NetworkConfiguration>) -> Result<(), DomainError> {
+pub fn check_compatible(
+    td: &TaskDefinition,
+    launch: &Launch,
+    network: Option<&NetworkConfiguration>,
+) -> Result<(), DomainError> {
     let compatibilities = td.compatibilities.clone().unwrap_or_default();
     if !compatibilities.iter().any(|c| c == launch.launch_type) {
         return Err(DomainError::invalid_parameter(format!(
@@ -78,9 +117,13 @@ pub fn check_compatible(td: &TaskDefinition, launch: &Launch, network: Option<&N
         )));
     }
     let awsvpc = td.network_mode.as_deref() == Some("awsvpc");
-    let subnets = network.and_then(|n| n.awsvpc_configuration.as_ref()).and_then(|a| a.subnets.as_ref());
+    let subnets = network
+        .and_then(|n| n.awsvpc_configuration.as_ref())
+        .and_then(|a| a.subnets.as_ref());
     match (awsvpc, network) {
-        (true, None) => Err(DomainError::invalid_parameter("Network Configuration must be provided when networkMode 'awsvpc' is specified.")),
+        (true, None) => Err(DomainError::invalid_parameter(
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+        )),
         (true, Some(_)) if subnets.is_none_or(|s| s.is_empty()) => {
             Err(DomainError::invalid_parameter("subnets can not be empty."))
         }
@@ -92,11 +135,17 @@ pub fn check_compatible(td: &TaskDefinition, launch: &Launch, network: Option<&N
 }
 
 /// The task definition as this task runs it: container and task overrides applied.
-fn apply_overrides(mut td: TaskDefinition, overrides: &TaskOverride) -> Result<TaskDefinition, DomainError> {
+fn apply_overrides(
+    mut td: TaskDefinition,
+    overrides: &TaskOverride,
+) -> Result<TaskDefinition, DomainError> {
     let containers = td.container_definitions.get_or_insert_with(Vec::new);
     for o in overrides.container_overrides.iter().flatten() {
         let name = o.name.as_deref().unwrap_or("");
-        let Some(c) = containers.iter_mut().find(|c| c.name.as_deref() == Some(name)) else {
+        let Some(c) = containers
+            .iter_mut()
+            .find(|c| c.name.as_deref() == Some(name))
+        else {
             return Err(DomainError::invalid_parameter(format!(
                 "Override for container named {name} is not a container in the TaskDefinition."
             )));
@@ -143,16 +192,30 @@ fn new_id() -> String {
 }
 
 pub fn task_arn(state: &RegionState, cluster: &str, id: &str) -> String {
-    format!("arn:aws:ecs:{}:{}:task/{cluster}/{id}", state.region, state.account)
+    format!(
+        "arn:aws:ecs:{}:{}:task/{cluster}/{id}",
+        state.region, state.account
+    )
 }
 
 /// The containers of a new task, as DescribeTasks shows them before they run.
-fn container_views(state: &RegionState, cluster: &str, task_id: &str, task_arn: &str, td: &TaskDefinition) -> Vec<Container> {
+fn container_views(
+    state: &RegionState,
+    cluster: &str,
+    task_id: &str,
+    task_arn: &str,
+    td: &TaskDefinition,
+) -> Vec<Container> {
     td.container_definitions
         .iter()
         .flatten()
         .map(|c| Container {
-            container_arn: Some(format!("arn:aws:ecs:{}:{}:container/{cluster}/{task_id}/{}", state.region, state.account, uuid::Uuid::new_v4())),
+            container_arn: Some(format!(
+                "arn:aws:ecs:{}:{}:container/{cluster}/{task_id}/{}",
+                state.region,
+                state.account,
+                uuid::Uuid::new_v4()
+            )),
             task_arn: Some(task_arn.to_string()),
             name: c.name.clone(),
             image: c.image.clone(),
@@ -178,7 +241,10 @@ fn eni_attachment(network: &NetworkConfiguration) -> Attachment {
         .and_then(|s| s.first().cloned())
         .unwrap_or_default();
     let eni = format!("eni-{}", &new_id()[..17]);
-    let kv = |k: &str, v: String| KeyValuePair { name: Some(k.into()), value: Some(v) };
+    let kv = |k: &str, v: String| KeyValuePair {
+        name: Some(k.into()),
+        value: Some(v),
+    };
     Attachment {
         id: Some(uuid::Uuid::new_v4().to_string()),
         r#type: Some("ElasticNetworkInterface".into()),
@@ -189,18 +255,28 @@ fn eni_attachment(network: &NetworkConfiguration) -> Attachment {
 
 /// Tags of a new task: its own, those propagated from the task definition,
 /// and ECS's managed tags when asked for.
-fn task_tags(state: &RegionState, cluster: &str, td_arn: &str, input: &RunTaskRequest) -> Result<Vec<Tag>, DomainError> {
+fn task_tags(
+    state: &RegionState,
+    cluster: &str,
+    td_arn: &str,
+    input: &RunTaskRequest,
+) -> Result<Vec<Tag>, DomainError> {
     let mut tags = input.tags.clone().unwrap_or_default();
     validation::tags(&tags)?;
     match input.propagate_tags.as_deref() {
         Some("TASK_DEFINITION") => validation::merge_tags(&mut tags, state.tags_of(td_arn)),
         Some("SERVICE") => {
-            return Err(DomainError::invalid_parameter("propagateTags SERVICE is only valid for tasks started by a service."))
+            return Err(DomainError::invalid_parameter(
+                "propagateTags SERVICE is only valid for tasks started by a service.",
+            ))
         }
         _ => {}
     }
     if input.enable_ecs_managed_tags == Some(true) {
-        tags.push(Tag { key: Some("aws:ecs:clusterName".into()), value: Some(cluster.to_string()) });
+        tags.push(Tag {
+            key: Some("aws:ecs:clusterName".into()),
+            value: Some(cluster.to_string()),
+        });
     }
     Ok(tags)
 }
@@ -223,9 +299,13 @@ fn task_slots(
     ask: &PlacementAsk,
 ) -> Result<(Vec<Option<Slot>>, Vec<Failure>), DomainError> {
     let (slots, failures) = match target {
-        Target::Placement if launch.launch_type == "FARGATE" => return Ok(((0..ask.count).map(|_| None).collect(), vec![])),
+        Target::Placement if launch.launch_type == "FARGATE" => {
+            return Ok(((0..ask.count).map(|_| None).collect(), vec![]))
+        }
         Target::Placement => slots::place(state, cluster, ask)?,
-        Target::Instances(references) => slots::on_instances(state, cluster, ask.definition, ask.group, references)?,
+        Target::Instances(references) => {
+            slots::on_instances(state, cluster, ask.definition, ask.group, references)?
+        }
     };
     Ok((slots.into_iter().map(Some).collect(), failures))
 }
@@ -251,11 +331,18 @@ pub struct Launched {
 /// The one launch path of RunTask, StartTask and the service scheduler:
 /// resolves the task definition, checks it against the launch, places the
 /// tasks and creates their records.
-pub fn launch(state: &mut RegionState, input: RunTaskRequest, target: Target, origin: Origin) -> Result<Launched, DomainError> {
+pub fn launch(
+    state: &mut RegionState,
+    input: RunTaskRequest,
+    target: Target,
+    origin: Origin,
+) -> Result<Launched, DomainError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let count = input.count.unwrap_or(1);
     if !(1..=10).contains(&count) {
-        return Err(DomainError::invalid_parameter(format!("count must be between 1 and 10; got {count}.")));
+        return Err(DomainError::invalid_parameter(format!(
+            "count must be between 1 and 10; got {count}."
+        )));
     }
     let td = resolve(state, input.task_definition.as_deref().unwrap_or(""))?;
     if td.status.as_deref() != Some("ACTIVE") && origin == Origin::Standalone {
@@ -270,7 +357,10 @@ pub fn launch(state: &mut RegionState, input: RunTaskRequest, target: Target, or
     let definition = apply_overrides(td.clone(), &overrides)?;
     let td_arn = td.task_definition_arn.clone().unwrap_or_default();
     let tags = task_tags(state, &cluster, &td_arn, &input)?;
-    let group = input.group.clone().unwrap_or_else(|| format!("family:{}", td.family.as_deref().unwrap_or("")));
+    let group = input
+        .group
+        .clone()
+        .unwrap_or_else(|| format!("family:{}", td.family.as_deref().unwrap_or("")));
     let ask = PlacementAsk {
         definition: &definition,
         group: &group,
@@ -297,21 +387,42 @@ pub fn launch(state: &mut RegionState, input: RunTaskRequest, target: Target, or
             cpu: definition.cpu.clone(),
             memory: definition.memory.clone(),
             overrides: Some(TaskOverride {
-                container_overrides: Some(overrides.container_overrides.clone().unwrap_or_default()),
+                container_overrides: Some(
+                    overrides.container_overrides.clone().unwrap_or_default(),
+                ),
                 inference_accelerator_overrides: Some(vec![]),
                 ..overrides.clone()
             }),
             group: Some(group.clone()),
             started_by: input.started_by.clone(),
-            attachments: Some(input.network_configuration.as_ref().map(eni_attachment).into_iter().collect()),
-            availability_zone: Some(slot.as_ref().map(|s| s.availability_zone.clone()).unwrap_or_else(|| format!("{}a", state.region))),
+            attachments: Some(
+                input
+                    .network_configuration
+                    .as_ref()
+                    .map(eni_attachment)
+                    .into_iter()
+                    .collect(),
+            ),
+            availability_zone: Some(
+                slot.as_ref()
+                    .map(|s| s.availability_zone.clone())
+                    .unwrap_or_else(|| format!("{}a", state.region)),
+            ),
             container_instance_arn: slot.as_ref().map(|s| s.instance_arn.clone()),
-            attributes: slot.as_ref().map(|_| vec![Attribute { name: Some("ecs.cpu-architecture".into()), value: Some("x86_64".into()), ..Default::default() }]),
+            attributes: slot.as_ref().map(|_| {
+                vec![Attribute {
+                    name: Some("ecs.cpu-architecture".into()),
+                    value: Some("x86_64".into()),
+                    ..Default::default()
+                }]
+            }),
             version: Some(1),
             enable_execute_command: Some(input.enable_execute_command.unwrap_or(false)),
             platform_version: (launch.launch_type == "FARGATE").then(|| "1.4.0".into()),
             platform_family: (launch.launch_type == "FARGATE").then(|| "Linux".into()),
-            ephemeral_storage: (launch.launch_type == "FARGATE").then(|| EphemeralStorage { size_in_gi_b: Some(20) }),
+            ephemeral_storage: (launch.launch_type == "FARGATE").then_some(EphemeralStorage {
+                size_in_gi_b: Some(20),
+            }),
             health_status: Some("UNKNOWN".into()),
             connectivity: None,
             ..Default::default()
@@ -347,45 +458,77 @@ mod tests {
         TaskDefinition {
             network_mode: Some(network_mode.into()),
             compatibilities: Some(compat.iter().map(|s| s.to_string()).collect()),
-            container_definitions: Some(vec![ContainerDefinition { name: Some("app".into()), ..Default::default() }]),
+            container_definitions: Some(vec![ContainerDefinition {
+                name: Some("app".into()),
+                ..Default::default()
+            }]),
             ..Default::default()
         }
     }
 
     fn fargate() -> Launch {
-        Launch { launch_type: "FARGATE", capacity_provider: None }
+        Launch {
+            launch_type: "FARGATE",
+            capacity_provider: None,
+        }
     }
 
     #[test]
     fn awsvpc_needs_a_network_configuration() {
         let e = check_compatible(&td("awsvpc", &["EC2", "FARGATE"]), &fargate(), None).unwrap_err();
-        assert!(e.message.contains("Network Configuration must be provided"), "{}", e.message);
+        assert!(
+            e.message.contains("Network Configuration must be provided"),
+            "{}",
+            e.message
+        );
         let net = NetworkConfiguration {
-            awsvpc_configuration: Some(AwsVpcConfiguration { subnets: Some(vec!["subnet-1".into()]), ..Default::default() }),
+            awsvpc_configuration: Some(AwsVpcConfiguration {
+                subnets: Some(vec!["subnet-1".into()]),
+                ..Default::default()
+            }),
         };
-        assert!(check_compatible(&td("awsvpc", &["EC2", "FARGATE"]), &fargate(), Some(&net)).is_ok());
-        let e = check_compatible(&td("bridge", &["EC2", "FARGATE"]), &fargate(), Some(&net)).unwrap_err();
-        assert!(e.message.contains("not valid for the given networkMode"), "{}", e.message);
+        assert!(
+            check_compatible(&td("awsvpc", &["EC2", "FARGATE"]), &fargate(), Some(&net)).is_ok()
+        );
+        let e = check_compatible(&td("bridge", &["EC2", "FARGATE"]), &fargate(), Some(&net))
+            .unwrap_err();
+        assert!(
+            e.message.contains("not valid for the given networkMode"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
     fn launch_type_must_be_compatible() {
         let e = check_compatible(&td("bridge", &["EC2"]), &fargate(), None).unwrap_err();
-        assert!(e.message.contains("does not support launch_type FARGATE"), "{}", e.message);
+        assert!(
+            e.message.contains("does not support launch_type FARGATE"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
     fn overrides_replace_and_merge() {
         let mut def = td("awsvpc", &["EC2"]);
-        def.container_definitions.as_mut().unwrap()[0].environment =
-            Some(vec![KeyValuePair { name: Some("A".into()), value: Some("1".into()) }]);
+        def.container_definitions.as_mut().unwrap()[0].environment = Some(vec![KeyValuePair {
+            name: Some("A".into()),
+            value: Some("1".into()),
+        }]);
         let o = TaskOverride {
             container_overrides: Some(vec![ContainerOverride {
                 name: Some("app".into()),
                 command: Some(vec!["echo".into(), "hi".into()]),
                 environment: Some(vec![
-                    KeyValuePair { name: Some("A".into()), value: Some("2".into()) },
-                    KeyValuePair { name: Some("B".into()), value: Some("3".into()) },
+                    KeyValuePair {
+                        name: Some("A".into()),
+                        value: Some("2".into()),
+                    },
+                    KeyValuePair {
+                        name: Some("B".into()),
+                        value: Some("3".into()),
+                    },
                 ]),
                 memory: Some(64),
                 ..Default::default()
@@ -395,16 +538,37 @@ mod tests {
         };
         let out = apply_overrides(def.clone(), &o).unwrap();
         let c = &out.container_definitions.as_ref().unwrap()[0];
-        assert_eq!(c.command.as_ref().unwrap(), &vec!["echo".to_string(), "hi".to_string()]);
-        let env: Vec<_> = c.environment.as_ref().unwrap().iter().map(|kv| (kv.name.clone().unwrap(), kv.value.clone().unwrap())).collect();
-        assert_eq!(env, vec![("A".to_string(), "2".to_string()), ("B".to_string(), "3".to_string())]);
+        assert_eq!(
+            c.command.as_ref().unwrap(),
+            &vec!["echo".to_string(), "hi".to_string()]
+        );
+        let env: Vec<_> = c
+            .environment
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|kv| (kv.name.clone().unwrap(), kv.value.clone().unwrap()))
+            .collect();
+        assert_eq!(
+            env,
+            vec![
+                ("A".to_string(), "2".to_string()),
+                ("B".to_string(), "3".to_string())
+            ]
+        );
         assert_eq!(c.memory, Some(64));
         assert_eq!(out.cpu.as_deref(), Some("512"));
 
         let bad = TaskOverride {
-            container_overrides: Some(vec![ContainerOverride { name: Some("ghost".into()), ..Default::default() }]),
+            container_overrides: Some(vec![ContainerOverride {
+                name: Some("ghost".into()),
+                ..Default::default()
+            }]),
             ..Default::default()
         };
-        assert_eq!(apply_overrides(def, &bad).unwrap_err().code, ErrorCode::InvalidParameterException);
+        assert_eq!(
+            apply_overrides(def, &bad).unwrap_err().code,
+            ErrorCode::InvalidParameterException
+        );
     }
 }

@@ -22,10 +22,19 @@ pub enum Reference {
 /// Parses `family`, `family:revision` or a task definition ARN of this
 /// account and region. An ARN elsewhere, or of another resource, names
 /// nothing here (`Ok(None)`); a revision that is not a number is an error.
-pub fn parse_reference(state: &RegionState, reference: &str) -> Result<Option<Reference>, DomainError> {
+pub fn parse_reference(
+    state: &RegionState,
+    reference: &str,
+) -> Result<Option<Reference>, DomainError> {
     let id = if reference.starts_with("arn:") {
         match arn::parse(reference) {
-            Some(a) if a.resource_type == "task-definition" && a.region == state.region && a.account == state.account => a.id,
+            Some(a)
+                if a.resource_type == "task-definition"
+                    && a.region == state.region
+                    && a.account == state.account =>
+            {
+                a.id
+            }
             _ => return Ok(None),
         }
     } else {
@@ -45,7 +54,12 @@ pub fn parse_reference(state: &RegionState, reference: &str) -> Result<Option<Re
 /// The key of the latest ACTIVE revision of a family.
 fn latest_active(state: &RegionState, family: &str) -> Option<(String, i32)> {
     let range = (family.to_string(), i32::MIN)..=(family.to_string(), i32::MAX);
-    state.task_definitions.range(range).rev().find(|(_, td)| td.status.as_deref() == Some(ACTIVE)).map(|(key, _)| key.clone())
+    state
+        .task_definitions
+        .range(range)
+        .rev()
+        .find(|(_, td)| td.status.as_deref() == Some(ACTIVE))
+        .map(|(key, _)| key.clone())
 }
 
 /// The revision a reference (family, family:revision or ARN) names: a bare
@@ -58,7 +72,9 @@ pub fn resolve(state: &RegionState, reference: &str) -> Result<TaskDefinition, D
         None => None,
     };
     // ECS's answer for any reference that names no revision.
-    key.and_then(|k| state.task_definitions.get(&k)).cloned().ok_or_else(|| DomainError::client("Unable to describe task definition."))
+    key.and_then(|k| state.task_definitions.get(&k))
+        .cloned()
+        .ok_or_else(|| DomainError::client("Unable to describe task definition."))
 }
 
 // ---- task cpu and memory ----
@@ -78,7 +94,10 @@ pub fn parse_task_memory(text: &str) -> Option<i32> {
     if let Some(gb) = t.strip_suffix("gb") {
         return scaled(gb, 1024);
     }
-    let mib = t.strip_suffix("mib").or_else(|| t.strip_suffix("mb")).unwrap_or(&t);
+    let mib = t
+        .strip_suffix("mib")
+        .or_else(|| t.strip_suffix("mb"))
+        .unwrap_or(&t);
     mib.trim().parse::<i32>().ok().filter(|n| *n > 0)
 }
 
@@ -87,7 +106,8 @@ fn scaled(number: &str, factor: i32) -> Option<i32> {
     let n: f64 = number.trim().parse().ok()?;
     let value = n * factor as f64;
     let whole = value.round();
-    ((value - whole).abs() < 1e-6 && whole >= 1.0 && whole <= i32::MAX as f64).then_some(whole as i32)
+    ((value - whole).abs() < 1e-6 && whole >= 1.0 && whole <= i32::MAX as f64)
+        .then_some(whole as i32)
 }
 
 #[cfg(test)]
@@ -98,12 +118,31 @@ mod tests {
     #[test]
     fn references_parse() {
         let s = RegionState::new("000000000000", "us-east-1");
-        assert_eq!(parse_reference(&s, "web").unwrap(), Some(Reference::Family("web".into())));
-        assert_eq!(parse_reference(&s, "web:3").unwrap(), Some(Reference::Revision("web".into(), 3)));
+        assert_eq!(
+            parse_reference(&s, "web").unwrap(),
+            Some(Reference::Family("web".into()))
+        );
+        assert_eq!(
+            parse_reference(&s, "web:3").unwrap(),
+            Some(Reference::Revision("web".into(), 3))
+        );
         let arn = "arn:aws:ecs:us-east-1:000000000000:task-definition/web:7";
-        assert_eq!(parse_reference(&s, arn).unwrap(), Some(Reference::Revision("web".into(), 7)));
-        assert_eq!(parse_reference(&s, "arn:aws:ecs:eu-west-1:000000000000:task-definition/web:7").unwrap(), None);
-        assert_eq!(parse_reference(&s, "web:latest").unwrap_err().code, ErrorCode::ClientException);
+        assert_eq!(
+            parse_reference(&s, arn).unwrap(),
+            Some(Reference::Revision("web".into(), 7))
+        );
+        assert_eq!(
+            parse_reference(
+                &s,
+                "arn:aws:ecs:eu-west-1:000000000000:task-definition/web:7"
+            )
+            .unwrap(),
+            None
+        );
+        assert_eq!(
+            parse_reference(&s, "web:latest").unwrap_err().code,
+            ErrorCode::ClientException
+        );
     }
 
     #[test]
@@ -119,6 +158,10 @@ mod tests {
         assert_eq!(parse_task_memory("512 MiB"), Some(512));
         assert_eq!(parse_task_memory("3072"), Some(3072));
         assert_eq!(parse_task_memory("2 TB"), None);
-        assert_eq!(parse_task_memory("0.1 GB"), None, "102.4 MiB is not a whole number");
+        assert_eq!(
+            parse_task_memory("0.1 GB"),
+            None,
+            "102.4 MiB is not a whole number"
+        );
     }
 }
