@@ -4,6 +4,10 @@
 use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
 
+/// Where ECS serves the task metadata and credentials endpoints, and the
+/// only host the SDKs' relative credentials URI goes to.
+pub const ECS_ENDPOINT_ADDRESS: &str = "169.254.170.2:80";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SigV4Mode {
     /// No signature needed; region and account still come from one if present.
@@ -89,7 +93,7 @@ pub struct Config {
     /// ecsbox adds the address to the loopback interface when the host lacks
     /// it (needs root or CAP_NET_ADMIN once). When port 80 is taken, a free
     /// port is used and tasks get AWS_CONTAINER_CREDENTIALS_FULL_URI instead.
-    #[arg(long, env = "ECSBOX_TASK_ENDPOINT_LISTEN", default_value = crate::metadata::ECS_ENDPOINT_ADDRESS)]
+    #[arg(long, env = "ECSBOX_TASK_ENDPOINT_LISTEN", default_value = ECS_ENDPOINT_ADDRESS)]
     pub task_endpoint_listen: SocketAddr,
 
     /// Do not set AWS_ENDPOINT_URL in task containers. By default it points
@@ -108,7 +112,7 @@ impl Config {
     /// endpoints too, so tests change nothing on the host and never compete
     /// for 169.254.170.2:80), defaults otherwise. Tests whose containers must
     /// reach the task endpoints set `task_endpoint_listen` to
-    /// `metadata::ECS_ENDPOINT_ADDRESS`.
+    /// `ECS_ENDPOINT_ADDRESS`.
     pub fn for_tests() -> Self {
         let id = format!("test-{}", uuid::Uuid::new_v4().simple());
         Config::parse_from(["ecsbox", "--listen", "127.0.0.1:0", "--instance-id", &id, "--task-endpoint-listen", "127.0.0.1:0", "--warm-task-namespaces", "0"])

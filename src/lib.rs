@@ -1,7 +1,27 @@
 //! ecsbox: a local emulator of Amazon ECS. See `shared/design.md` for the
-//! architecture; imports go one way, top to bottom:
+//! architecture. Imports go one way, top to bottom; a module uses only
+//! those on its right or below it (`tests/module_graph.rs` checks there is
+//! no cycle):
 //!
-//! server -> auth, protocol -> api -> state -> store, model, clock
+//! ```text
+//! server                         accept loop, routing by protocol, shutdown; wires everything
+//! services                       the AwsService frame every service is served through;
+//!                                STS and EC2
+//! api                            ECS handlers: thin, turn DomainError into ApiError
+//! controllers                    task lifecycle on Docker, service scheduler
+//! auth, logs, secrets, metadata  SigV4; the CloudWatch Logs, Secrets Manager and
+//!                                SSM services; the task metadata endpoints
+//! domain                         ECS's rules: launch, placement, shared checks
+//! protocol                       the wire: JSON 1.0/1.1, query and ec2 forms, XML
+//!                                answers and errors, ApiError
+//! state                          ECS's per-(account, region) records and effects
+//! store                          the generic per-(account, region) store, page tokens
+//! runtime                        the only code that talks to Docker
+//! model, config, civil, clock    generated shapes; settings; calendar helpers; the clock
+//! ```
+//!
+//! Neither `domain` nor `controllers` uses `api` or `protocol::ApiError`:
+//! they return `domain::DomainError`, and `api` converts it in one place.
 
 pub mod api;
 pub mod auth;
@@ -9,6 +29,7 @@ pub mod civil;
 pub mod clock;
 pub mod config;
 pub mod controllers;
+pub mod domain;
 pub mod metadata;
 pub mod logs;
 pub mod model;

@@ -84,7 +84,7 @@ impl App {
         let tasks =
             TaskController::new(store.clone(), runtime, config.instance_id.clone(), settings, secrets.clone(), log_store.clone(), metadata.clone());
         tasks.spawn(effects_rx);
-        let scheduler = ServiceScheduler::new(store.clone(), tasks.changes(), effects_tx.clone(), crate::api::launch_for_service);
+        let scheduler = ServiceScheduler::new(store.clone(), tasks.changes(), effects_tx.clone());
         scheduler.spawn();
         let logs = Arc::new(Logs::new(log_store));
         let ec2 = Arc::new(Ec2::new(store.clone()));

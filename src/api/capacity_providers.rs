@@ -3,7 +3,7 @@
 //! exist, cannot be changed, and Describe shows them as AWS does.
 
 use super::pagination::{decode_token, encode_token, page_size};
-use super::validation;
+use crate::domain::validation;
 use crate::model::operations::ErrorCode;
 use crate::model::shapes::*;
 use crate::protocol::ApiError;

@@ -3,7 +3,7 @@
 
 use super::container_instances;
 use super::pagination::{decode_token, page_size, take_page};
-use super::validation;
+use crate::domain::validation;
 use crate::model::operations::ErrorCode;
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
@@ -56,7 +56,7 @@ fn check_capacity_providers(state: &RegionState, providers: &[String], strategy:
             if providers.is_empty() && !strategy.is_empty() {
                 ApiError::invalid_parameter("The default capacity provider strategy can only use capacity providers associated with the cluster.")
             } else {
-                e
+                e.into()
             }
         })
 }

@@ -18,18 +18,25 @@ mod task_definitions;
 mod task_definition_rules;
 mod services;
 mod tasks;
-mod validation;
 
 pub use generated::EcsApi;
-pub use tasks::launch_for_service;
 
 use crate::controllers::tasks::{EffectSender, RegionEffect};
+use crate::domain::DomainError;
 use crate::model::operations::Operation;
 use crate::model::shapes::*;
 use crate::protocol::{ApiError, RequestContext, Wire};
 use crate::state::{RegionState, Store};
 use parking_lot::MutexGuard;
 use std::sync::Arc;
+
+/// The one place a domain refusal becomes a wire error: same exception,
+/// same message.
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        ApiError::ecs(e.code, e.message)
+    }
+}
 
 /// Whether ecsbox implements `op` (derived from the `implemented!` list).
 pub fn is_implemented(op: Operation) -> bool {

@@ -5,7 +5,7 @@
 //! scheduler (`controllers::services`) starts and stops the tasks.
 
 use super::pagination::{decode_token, page_size, take_page};
-use super::validation;
+use crate::domain::{launch, validation};
 use crate::model::operations::ErrorCode;
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
@@ -170,15 +170,15 @@ pub fn create(state: &mut RegionState, input: CreateServiceRequest) -> Result<Cr
     if desired < 0 {
         return Err(ApiError::invalid_parameter("desiredCount must be 0 or more."));
     }
-    let td = super::task_definitions::resolve(state, input.task_definition.as_deref().unwrap_or(""))?;
+    let td = crate::domain::task_definitions::resolve(state, input.task_definition.as_deref().unwrap_or(""))?;
     if td.status.as_deref() != Some("ACTIVE") {
         return Err(ApiError::client("TaskDefinition is inactive."));
     }
-    let chosen = super::tasks::choose_launch_for(state, &cluster, input.launch_type.as_deref(), input.capacity_provider_strategy.as_deref())?;
+    let chosen = launch::choose_launch_for(state, &cluster, input.launch_type.as_deref(), input.capacity_provider_strategy.as_deref())?;
     if daemon && chosen.launch_type == "FARGATE" {
         return Err(ApiError::invalid_parameter("The daemon scheduling strategy is not supported with the Fargate launch type."));
     }
-    super::tasks::check_compatible(&td, &chosen, input.network_configuration.as_ref())?;
+    launch::check_compatible(&td, &chosen, input.network_configuration.as_ref())?;
     let deployment_configuration = deployment_configuration(input.deployment_configuration.clone(), daemon)?;
     check_attachments(&td, input.load_balancers.as_deref().unwrap_or(&[]), input.service_registries.as_deref().unwrap_or(&[]))?;
     let tags = input.tags.clone().unwrap_or_default();
@@ -377,7 +377,7 @@ pub fn update(state: &mut RegionState, input: UpdateServiceRequest) -> Result<Up
     let primary_td = record.primary().map(|d| d.definition.clone()).unwrap_or_default();
     let new_td = match input.task_definition.as_deref() {
         Some(reference) => {
-            let td = super::task_definitions::resolve(state, reference)?;
+            let td = crate::domain::task_definitions::resolve(state, reference)?;
             if td.status.as_deref() != Some("ACTIVE") {
                 return Err(ApiError::client("TaskDefinition is inactive."));
             }
@@ -387,9 +387,9 @@ pub fn update(state: &mut RegionState, input: UpdateServiceRequest) -> Result<Up
     };
     let network = input.network_configuration.clone().or_else(|| record.service.network_configuration.clone());
     let launch_type = record.service.launch_type.clone();
-    let chosen = super::tasks::choose_launch_for(state, &cluster, launch_type.as_deref(), record.service.capacity_provider_strategy.as_deref())?;
+    let chosen = launch::choose_launch_for(state, &cluster, launch_type.as_deref(), record.service.capacity_provider_strategy.as_deref())?;
     let effective_td = new_td.clone().unwrap_or_else(|| primary_td.clone());
-    super::tasks::check_compatible(&effective_td, &chosen, network.as_ref())?;
+    launch::check_compatible(&effective_td, &chosen, network.as_ref())?;
     let deployment_configuration = match input.deployment_configuration.clone() {
         Some(c) => Some(deployment_configuration(Some(c), daemon)?),
         None => None,

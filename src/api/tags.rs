@@ -2,7 +2,7 @@
 //! resource ARN (`RegionState::tags`); this module decides which ARNs name a
 //! taggable resource that exists, with the exception AWS gives when not.
 
-use super::validation::{self, MAX_TAGS};
+use crate::domain::validation::{self, MAX_TAGS};
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
 use crate::state::{arn, RegionState};

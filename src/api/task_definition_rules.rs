@@ -9,6 +9,7 @@
 //! is kept, with the detail a person needs to fix the definition added.
 
 use crate::model::shapes::{ContainerDefinition, PortMapping, RegisterTaskDefinitionRequest, Volume};
+use crate::domain::task_definitions::{parse_task_cpu, parse_task_memory};
 use crate::protocol::ApiError;
 use std::collections::HashSet;
 
@@ -82,33 +83,6 @@ fn container_count(containers: &[ContainerDefinition]) -> Result<(), ApiError> {
 }
 
 // ---- task cpu and memory ----
-
-/// Task cpu as CPU units: "1024", or vCPUs as "1 vCPU" / "0.5 vcpu".
-pub fn parse_task_cpu(text: &str) -> Option<i32> {
-    let t = text.trim().to_ascii_lowercase();
-    match t.strip_suffix("vcpu") {
-        Some(vcpus) => scaled(vcpus, 1024),
-        None => t.parse::<i32>().ok().filter(|n| *n > 0),
-    }
-}
-
-/// Task memory as MiB: "2048", "2048 MiB", or "2 GB" (1 GB = 1024 MiB).
-pub fn parse_task_memory(text: &str) -> Option<i32> {
-    let t = text.trim().to_ascii_lowercase();
-    if let Some(gb) = t.strip_suffix("gb") {
-        return scaled(gb, 1024);
-    }
-    let mib = t.strip_suffix("mib").or_else(|| t.strip_suffix("mb")).unwrap_or(&t);
-    mib.trim().parse::<i32>().ok().filter(|n| *n > 0)
-}
-
-/// `number * factor` when that is a positive whole number.
-fn scaled(number: &str, factor: i32) -> Option<i32> {
-    let n: f64 = number.trim().parse().ok()?;
-    let value = n * factor as f64;
-    let whole = value.round();
-    ((value - whole).abs() < 1e-6 && whole >= 1.0 && whole <= i32::MAX as f64).then_some(whole as i32)
-}
 
 /// CPU units a task may ask for on EC2: 0.125 to 192 vCPUs.
 const EC2_TASK_CPU: std::ops::RangeInclusive<i32> = 128..=196_608;
@@ -548,22 +522,6 @@ mod tests {
             memory: Some(memory.into()),
             ..request(vec![container("web")])
         }
-    }
-
-    #[test]
-    fn cpu_and_memory_forms_normalize() {
-        assert_eq!(parse_task_cpu("1024"), Some(1024));
-        assert_eq!(parse_task_cpu("1 vCPU"), Some(1024));
-        assert_eq!(parse_task_cpu(".25 vcpu"), Some(256));
-        assert_eq!(parse_task_cpu("0.5vCPU"), Some(512));
-        assert_eq!(parse_task_cpu("lots"), None);
-        assert_eq!(parse_task_cpu("-5"), None);
-        assert_eq!(parse_task_memory("2 GB"), Some(2048));
-        assert_eq!(parse_task_memory("0.5GB"), Some(512));
-        assert_eq!(parse_task_memory("512 MiB"), Some(512));
-        assert_eq!(parse_task_memory("3072"), Some(3072));
-        assert_eq!(parse_task_memory("2 TB"), None);
-        assert_eq!(parse_task_memory("0.1 GB"), None, "102.4 MiB is not a whole number");
     }
 
     #[test]

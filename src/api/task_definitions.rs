@@ -9,8 +9,9 @@
 
 use super::pagination::{decode_token, page_size, take_page};
 use super::task_definition_rules::{self as rules, TaskSize};
-use super::validation;
+use crate::domain::validation;
 use crate::model::shapes::*;
+use crate::domain::task_definitions::{parse_reference, resolve, Reference};
 use crate::protocol::ApiError;
 use crate::state::{arn, RegionState};
 use std::ops::Bound;
@@ -260,60 +261,6 @@ fn docker_api_attributes(c: &ContainerDefinition, add: &mut impl FnMut(String)) 
     }
 }
 
-// ---- finding a revision ----
-
-/// What a task definition reference names: a family (its latest ACTIVE
-/// revision) or one revision.
-#[derive(Debug, PartialEq, Eq)]
-enum Reference {
-    Family(String),
-    Revision(String, i32),
-}
-
-/// Parses `family`, `family:revision` or a task definition ARN of this
-/// account and region. An ARN elsewhere, or of another resource, names
-/// nothing here (`Ok(None)`); a revision that is not a number is an error.
-fn parse_reference(state: &RegionState, reference: &str) -> Result<Option<Reference>, ApiError> {
-    let id = if reference.starts_with("arn:") {
-        match arn::parse(reference) {
-            Some(a) if a.resource_type == "task-definition" && a.region == state.region && a.account == state.account => a.id,
-            _ => return Ok(None),
-        }
-    } else {
-        reference
-    };
-    match id.split_once(':') {
-        None => Ok(Some(Reference::Family(id.to_string()))),
-        Some((family, rev)) => match rev.parse::<i32>() {
-            Ok(n) if n >= 1 => Ok(Some(Reference::Revision(family.to_string(), n))),
-            _ => Err(ApiError::client(format!(
-                "Invalid revision number. Number: {rev}. A revision is a whole number of 1 or more, as in '{family}:1'."
-            ))),
-        },
-    }
-}
-
-/// The key of the latest ACTIVE revision of a family.
-fn latest_active(state: &RegionState, family: &str) -> Option<(String, i32)> {
-    let range = (family.to_string(), i32::MIN)..=(family.to_string(), i32::MAX);
-    state.task_definitions.range(range).rev().find(|(_, td)| td.status.as_deref() == Some(ACTIVE)).map(|(key, _)| key.clone())
-}
-
-// ---- Describe ----
-
-/// The revision a reference (family, family:revision or ARN) names: a bare
-/// family means its latest ACTIVE revision. RunTask and DescribeTaskDefinition
-/// resolve references the same way.
-pub fn resolve(state: &RegionState, reference: &str) -> Result<TaskDefinition, ApiError> {
-    let key = match parse_reference(state, reference)? {
-        Some(Reference::Family(family)) => latest_active(state, &family),
-        Some(Reference::Revision(family, revision)) => Some((family, revision)),
-        None => None,
-    };
-    // ECS's answer for any reference that names no revision.
-    key.and_then(|k| state.task_definitions.get(&k)).cloned().ok_or_else(|| ApiError::client("Unable to describe task definition."))
-}
-
 pub fn describe(state: &mut RegionState, input: DescribeTaskDefinitionRequest) -> Result<DescribeTaskDefinitionResponse, ApiError> {
     let definition = resolve(state, input.task_definition.as_deref().unwrap_or(""))?;
     let with_tags = input.include.unwrap_or_default().iter().any(|i| i == "TAGS");
@@ -531,17 +478,6 @@ mod tests {
                 return out;
             }
         }
-    }
-
-    #[test]
-    fn references_parse() {
-        let s = state();
-        assert_eq!(parse_reference(&s, "web").unwrap(), Some(Reference::Family("web".into())));
-        assert_eq!(parse_reference(&s, "web:3").unwrap(), Some(Reference::Revision("web".into(), 3)));
-        let arn = "arn:aws:ecs:us-east-1:000000000000:task-definition/web:7";
-        assert_eq!(parse_reference(&s, arn).unwrap(), Some(Reference::Revision("web".into(), 7)));
-        assert_eq!(parse_reference(&s, "arn:aws:ecs:eu-west-1:000000000000:task-definition/web:7").unwrap(), None);
-        assert_eq!(parse_reference(&s, "web:latest").unwrap_err().code, "ClientException");
     }
 
     #[test]

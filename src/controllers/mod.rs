@@ -4,7 +4,7 @@
 pub mod awslogs;
 pub mod container_spec;
 pub mod namespace_pool;
-pub mod placement;
+pub mod naming;
 pub mod tasks;
 pub mod volumes;
 pub mod service_planner;

@@ -29,6 +29,8 @@ use tokio::sync::Notify;
 
 use crate::runtime::{ContainerRuntime, ContainerSpec, NetworkMode, RemoveOptions, OWNER_LABEL};
 
+/// The label that marks an ecsbox task's namespace holder container.
+pub const ROLE_LABEL: &str = "ecsbox.role";
 /// The value of `ecsbox.role` on every namespace holder, warm or not.
 pub const HOLDER_ROLE: &str = "namespace-holder";
 /// The name prefix of a holder that waits in the pool.
@@ -230,7 +232,7 @@ pub async fn create_holder(
 ) -> Result<String, String> {
     let image = crate::runtime::pause::ensure_pause_image(runtime).await.map_err(|e| e.to_string())?;
     labels.insert(OWNER_LABEL.to_string(), owner.to_string());
-    labels.insert(super::tasks::ROLE_LABEL.to_string(), HOLDER_ROLE.to_string());
+    labels.insert(ROLE_LABEL.to_string(), HOLDER_ROLE.to_string());
     let spec = ContainerSpec {
         name: Some(name),
         image,

@@ -11,8 +11,9 @@
 
 use super::service_planner::{self, Bounds, Plan, StopReason, TaskView, Threshold};
 use super::tasks::{EffectSender, RegionEffect};
-use crate::model::shapes::{Failure, RunTaskRequest, Task, ThresholdConfiguration};
-use crate::protocol::ApiError;
+use crate::domain::launch::{launch, Launched, Origin, Target};
+use crate::domain::DomainError;
+use crate::model::shapes::{RunTaskRequest, ThresholdConfiguration};
 use crate::state::lifecycle::TaskStatus;
 use crate::state::services::{new_deployment_id, ServiceDeploymentStatus, ServiceRecord};
 use crate::state::tasks::{epoch_now, Effect, StopCode, TaskRecord};
@@ -21,10 +22,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
-
-/// Starts tasks for a service, as RunTask does (or, with instances, as
-/// StartTask does). Supplied by the API layer, which owns task creation.
-pub type Launcher = fn(&mut RegionState, RunTaskRequest, Option<Vec<String>>) -> Result<(Vec<Task>, Vec<Failure>), ApiError>;
 
 /// How long the scheduler waits before trying again to place tasks that
 /// found no room (ECS retries on its own too).
@@ -39,12 +36,11 @@ pub struct ServiceScheduler {
     store: Arc<Store>,
     changes: Arc<Notify>,
     effects: EffectSender,
-    launch: Launcher,
 }
 
 impl ServiceScheduler {
-    pub fn new(store: Arc<Store>, changes: Arc<Notify>, effects: EffectSender, launch: Launcher) -> Arc<Self> {
-        Arc::new(ServiceScheduler { store, changes, effects, launch })
+    pub fn new(store: Arc<Store>, changes: Arc<Notify>, effects: EffectSender) -> Arc<Self> {
+        Arc::new(ServiceScheduler { store, changes, effects })
     }
 
     pub fn spawn(self: &Arc<Self>) {
@@ -75,7 +71,7 @@ impl ServiceScheduler {
                 let mut state = shared.lock();
                 let keys: Vec<String> = state.services.keys().cloned().collect();
                 for key in keys {
-                    if let Some(deadline) = reconcile(&mut state, &key, self.launch) {
+                    if let Some(deadline) = reconcile(&mut state, &key) {
                         next = Some(next.map_or(deadline, |n| n.min(deadline)));
                     }
                 }
@@ -137,7 +133,7 @@ fn short_id(task_arn: &str) -> &str {
 }
 
 /// One service's pass: returns when it wants to be looked at again.
-fn reconcile(state: &mut RegionState, key: &str, launch: Launcher) -> Option<Instant> {
+fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
     let record = state.services.get(key)?.clone();
     if record.status() == "INACTIVE" {
         return None;
@@ -217,7 +213,7 @@ fn reconcile(state: &mut RegionState, key: &str, launch: Launcher) -> Option<Ins
     let mut retry = false;
     apply_stops(state, &mut record, &plan);
     if plan.start > 0 {
-        retry = !start_tasks(state, &mut record, plan.start, instances.as_deref(), &views, launch);
+        retry = !start_tasks(state, &mut record, plan.start, instances.as_deref(), &views);
     }
     settle_deployments(&mut record, &views, &plan, desired, all_stopped && plan.stop.is_empty(), settled);
     state.services.insert(key.to_string(), record);
@@ -357,7 +353,6 @@ fn start_tasks(
     count: u32,
     daemon_instances: Option<&[String]>,
     views: &[TaskView],
-    launch: Launcher,
 ) -> bool {
     let Some(primary) = record.primary().cloned() else { return true };
     let s = &record.service;
@@ -391,7 +386,8 @@ fn start_tasks(
                 .collect();
             let missing: Vec<String> = instances.iter().filter(|i| !covered.contains(i)).cloned().collect();
             for chunk in missing.chunks(10) {
-                let result = launch(state, RunTaskRequest { count: Some(1), ..request(1) }, Some(chunk.to_vec()));
+                let target = Target::Instances(chunk.to_vec());
+                let result = launch(state, RunTaskRequest { count: Some(1), ..request(1) }, target, Origin::Service);
                 tally(result, &mut started, &mut problems);
             }
         }
@@ -400,7 +396,7 @@ fn start_tasks(
             while left > 0 {
                 let n = left.min(10);
                 left -= n;
-                if !tally(launch(state, request(n), None), &mut started, &mut problems) {
+                if !tally(launch(state, request(n), Target::Placement, Origin::Service), &mut started, &mut problems) {
                     break;
                 }
             }
@@ -423,9 +419,9 @@ fn start_tasks(
 
 /// Records what one launch did: the tasks it started, and why any could not
 /// be placed. False when the launch failed outright.
-fn tally(result: Result<(Vec<Task>, Vec<Failure>), ApiError>, started: &mut Vec<String>, problems: &mut Vec<String>) -> bool {
+fn tally(result: Result<Launched, DomainError>, started: &mut Vec<String>, problems: &mut Vec<String>) -> bool {
     match result {
-        Ok((tasks, failures)) => {
+        Ok(Launched { tasks, failures }) => {
             started.extend(tasks.into_iter().filter_map(|t| t.task_arn));
             problems.extend(failures.into_iter().map(|f| f.reason.unwrap_or_else(|| "placement failed".into())));
             true

@@ -9,6 +9,7 @@
 use super::container_spec::{self, SpecContext};
 use super::awslogs;
 use super::namespace_pool::{self, NamespacePool};
+use super::naming;
 use super::volumes;
 use crate::logs::LogStore;
 use crate::secrets::SecretsStore;
@@ -34,9 +35,6 @@ pub fn awsvpc_network_name(instance_id: &str) -> String {
     let safe: String = instance_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
     format!("ecsbox-awsvpc-{safe}")
 }
-/// The label that marks an ecsbox task's namespace holder container.
-pub const ROLE_LABEL: &str = "ecsbox.role";
-
 /// An effect of an API call, with the (account, region) it happened in.
 #[derive(Debug, Clone)]
 pub struct RegionEffect {
@@ -685,11 +683,11 @@ impl TaskController {
         // The agent's pause container carries the same labels as the task's
         // own containers, under this reserved container name.
         let labels = HashMap::from([
-            (container_spec::LABEL_TASK_ARN.to_string(), record.task.task_arn.clone().unwrap_or_default()),
-            (container_spec::LABEL_CLUSTER.to_string(), record.cluster.clone()),
-            (container_spec::LABEL_CONTAINER_NAME.to_string(), "~internal~ecs~pause".to_string()),
-            (container_spec::LABEL_FAMILY.to_string(), record.family().to_string()),
-            (container_spec::LABEL_REVISION.to_string(), record.definition.revision.unwrap_or(0).to_string()),
+            (naming::LABEL_TASK_ARN.to_string(), record.task.task_arn.clone().unwrap_or_default()),
+            (naming::LABEL_CLUSTER.to_string(), record.cluster.clone()),
+            (naming::LABEL_CONTAINER_NAME.to_string(), "~internal~ecs~pause".to_string()),
+            (naming::LABEL_FAMILY.to_string(), record.family().to_string()),
+            (naming::LABEL_REVISION.to_string(), record.definition.revision.unwrap_or(0).to_string()),
         ]);
         namespace_pool::create_holder(self.runtime.as_ref(), &self.owner, network, pause_container_name(record), labels).await
     }

@@ -46,7 +46,7 @@ use crate::runtime::{
     ContainerRuntime, LabelFilter, MountSource, RuntimeError, VolumeSpec, OWNER_LABEL,
 };
 
-use super::container_spec::{name_suffix, LABEL_TASK_ARN};
+use super::naming::{name_suffix, LABEL_TASK_ARN};
 
 /// The Docker volume of EFS file system `fs-…` is `ecsbox-efs-fs-…`.
 pub const EFS_VOLUME_PREFIX: &str = "ecsbox-efs-";

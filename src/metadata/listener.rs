@@ -22,9 +22,6 @@ use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::process::Command;
 
-/// Where ECS serves the endpoints, and the only host the SDKs' relative URI goes to.
-pub const ECS_ENDPOINT_ADDRESS: &str = "169.254.170.2:80";
-
 /// Binds `wanted`, putting its address on the loopback interface first if
 /// the host does not have it. Err says why task containers cannot reach the
 /// endpoints, in words a person can act on.

@@ -19,7 +19,8 @@ mod registry;
 mod responses;
 mod routes;
 
-pub use listener::ECS_ENDPOINT_ADDRESS;
+// Defined with the settings, whose default it is, so config needs nothing of metadata.
+pub use crate::config::ECS_ENDPOINT_ADDRESS;
 pub use registry::ContainerToken;
 
 use crate::config::{Config, TaskEndpoints};

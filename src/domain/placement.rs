@@ -13,10 +13,10 @@
 mod pattern;
 pub mod query;
 
+use super::DomainError;
 use crate::model::shapes::{
     PlacementConstraint, PlacementStrategy, TaskDefinitionPlacementConstraint,
 };
-use crate::protocol::ApiError;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// RunTask: "You can specify a maximum of 5 strategy rules for each task."
@@ -90,10 +90,10 @@ pub enum BinpackField {
 pub fn constraints(
     requested: &[PlacementConstraint],
     defined: &[TaskDefinitionPlacementConstraint],
-) -> Result<Vec<Constraint>, ApiError> {
+) -> Result<Vec<Constraint>, DomainError> {
     let total = requested.len() + defined.len();
     if total > MAX_CONSTRAINTS {
-        return Err(ApiError::invalid_parameter(format!(
+        return Err(DomainError::invalid_parameter(format!(
             "A task can have at most {MAX_CONSTRAINTS} placement constraints, counting those of its task definition; it has {total}."
         )));
     }
@@ -109,27 +109,27 @@ pub fn constraints(
         .collect()
 }
 
-fn constraint(kind: Option<&str>, expression: Option<&str>) -> Result<Constraint, ApiError> {
+fn constraint(kind: Option<&str>, expression: Option<&str>) -> Result<Constraint, DomainError> {
     let expression = expression.filter(|e| !e.trim().is_empty());
     match (kind, expression) {
         (Some("distinctInstance"), None) => Ok(Constraint::DistinctInstance),
-        (Some("distinctInstance"), Some(_)) => Err(ApiError::invalid_parameter(
+        (Some("distinctInstance"), Some(_)) => Err(DomainError::invalid_parameter(
             "A distinctInstance placement constraint takes no expression; remove it, or use type memberOf.",
         )),
         (Some("memberOf"), Some(e)) => query::parse(e).map(Constraint::MemberOf).map_err(|why| {
-            ApiError::invalid_parameter(format!("The placement constraint expression '{e}' is not valid: {why}."))
+            DomainError::invalid_parameter(format!("The placement constraint expression '{e}' is not valid: {why}."))
         }),
         (Some("memberOf"), None) => {
-            Err(ApiError::invalid_parameter("A memberOf placement constraint needs an expression in the cluster query language."))
+            Err(DomainError::invalid_parameter("A memberOf placement constraint needs an expression in the cluster query language."))
         }
-        _ => Err(ApiError::invalid_parameter("A placement constraint's type must be memberOf or distinctInstance.")),
+        _ => Err(DomainError::invalid_parameter("A placement constraint's type must be memberOf or distinctInstance.")),
     }
 }
 
 /// The strategies of a RunTask, in the order they apply.
-pub fn strategies(requested: &[PlacementStrategy]) -> Result<Vec<Strategy>, ApiError> {
+pub fn strategies(requested: &[PlacementStrategy]) -> Result<Vec<Strategy>, DomainError> {
     if requested.len() > MAX_STRATEGIES {
-        return Err(ApiError::invalid_parameter(format!(
+        return Err(DomainError::invalid_parameter(format!(
             "A task can have at most {MAX_STRATEGIES} placement strategies; got {}.",
             requested.len()
         )));
@@ -137,7 +137,7 @@ pub fn strategies(requested: &[PlacementStrategy]) -> Result<Vec<Strategy>, ApiE
     requested.iter().map(strategy).collect()
 }
 
-fn strategy(s: &PlacementStrategy) -> Result<Strategy, ApiError> {
+fn strategy(s: &PlacementStrategy) -> Result<Strategy, DomainError> {
     let field = s.field.as_deref().unwrap_or("");
     match s.r#type.as_deref() {
         // "For the random placement strategy, this field is not used."
@@ -148,7 +148,7 @@ fn strategy(s: &PlacementStrategy) -> Result<Strategy, ApiError> {
             }
             match field.strip_prefix("attribute:").filter(|name| !name.is_empty()) {
                 Some(name) => Ok(Strategy::Spread(SpreadField::Attribute(name.to_string()))),
-                None => Err(ApiError::invalid_parameter(format!(
+                None => Err(DomainError::invalid_parameter(format!(
                     "Invalid field '{field}' for a spread placement strategy: use instanceId, host or attribute:NAME \
                      (e.g. attribute:ecs.availability-zone)."
                 ))),
@@ -157,11 +157,11 @@ fn strategy(s: &PlacementStrategy) -> Result<Strategy, ApiError> {
         Some("binpack") => match field.to_ascii_lowercase().as_str() {
             "cpu" => Ok(Strategy::Binpack(BinpackField::Cpu)),
             "memory" => Ok(Strategy::Binpack(BinpackField::Memory)),
-            _ => Err(ApiError::invalid_parameter(format!(
+            _ => Err(DomainError::invalid_parameter(format!(
                 "Invalid field '{field}' for a binpack placement strategy: use cpu or memory."
             ))),
         },
-        _ => Err(ApiError::invalid_parameter(
+        _ => Err(DomainError::invalid_parameter(
             "A placement strategy's type must be random, spread or binpack.",
         )),
     }
@@ -678,7 +678,7 @@ mod tests {
         assert!(constraints(&[pc("distinctInstance", Some("attribute:x == y"))], &[]).is_err());
         assert!(constraints(&[pc("memberOf", None)], &[]).is_err());
         let err = constraints(&[pc("memberOf", Some("attribute:x = y"))], &[]).unwrap_err();
-        assert_eq!(err.code, "InvalidParameterException");
+        assert_eq!(err.code.as_str(), "InvalidParameterException");
         assert!(err.message.contains("attribute:x = y"), "{}", err.message);
         let eleven: Vec<_> = (0..6).map(|_| pc("distinctInstance", None)).collect();
         let five: Vec<_> = (0..5).map(|_| td("attribute:x == y")).collect();
@@ -720,7 +720,7 @@ mod tests {
             ps("spread", Some("az")),
         ] {
             assert_eq!(
-                strategies(std::slice::from_ref(&bad)).unwrap_err().code,
+                strategies(std::slice::from_ref(&bad)).unwrap_err().code.as_str(),
                 "InvalidParameterException",
                 "{bad:?}"
             );

@@ -1,32 +1,32 @@
 //! Checks shared by several resource groups, with AWS's exceptions and
 //! messages: tags, resource names, capacity provider strategies.
 
+use super::DomainError;
 use crate::model::shapes::{CapacityProviderStrategyItem, Tag};
-use crate::protocol::ApiError;
 
 pub const MAX_TAGS: usize = 50;
 
 /// AWS's tag rules: at most 50, keys 1-128 and values 0-256 characters,
 /// keys unique, and the `aws:` prefix reserved.
-pub fn tags(tags: &[Tag]) -> Result<(), ApiError> {
+pub fn tags(tags: &[Tag]) -> Result<(), DomainError> {
     if tags.len() > MAX_TAGS {
-        return Err(ApiError::invalid_parameter(format!("A resource can have at most {MAX_TAGS} tags; {} were given.", tags.len())));
+        return Err(DomainError::invalid_parameter(format!("A resource can have at most {MAX_TAGS} tags; {} were given.", tags.len())));
     }
     let mut seen = std::collections::HashSet::new();
     for tag in tags {
         let key = tag.key.as_deref().unwrap_or("");
         let value = tag.value.as_deref().unwrap_or("");
         if key.is_empty() || key.chars().count() > 128 {
-            return Err(ApiError::invalid_parameter(format!("Tag keys must be 1 to 128 characters long; got '{key}'.")));
+            return Err(DomainError::invalid_parameter(format!("Tag keys must be 1 to 128 characters long; got '{key}'.")));
         }
         if value.chars().count() > 256 {
-            return Err(ApiError::invalid_parameter(format!("The value of tag '{key}' is longer than 256 characters.")));
+            return Err(DomainError::invalid_parameter(format!("The value of tag '{key}' is longer than 256 characters.")));
         }
         if key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(ApiError::invalid_parameter(format!("Tag keys beginning with 'aws:' are reserved for AWS use; '{key}' cannot be set.")));
+            return Err(DomainError::invalid_parameter(format!("Tag keys beginning with 'aws:' are reserved for AWS use; '{key}' cannot be set.")));
         }
         if !seen.insert(key) {
-            return Err(ApiError::invalid_parameter(format!("Tag key '{key}' is given more than once.")));
+            return Err(DomainError::invalid_parameter(format!("Tag key '{key}' is given more than once.")));
         }
     }
     Ok(())
@@ -44,14 +44,14 @@ pub fn merge_tags(existing: &mut Vec<Tag>, new: Vec<Tag>) {
 
 /// Names of clusters, capacity providers and families: letters, digits,
 /// hyphens and underscores, 1 to 255 characters.
-pub fn resource_name(kind: &str, name: &str) -> Result<(), ApiError> {
+pub fn resource_name(kind: &str, name: &str) -> Result<(), DomainError> {
     let ok = !name.is_empty()
         && name.len() <= 255
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid_parameter(format!(
+        Err(DomainError::invalid_parameter(format!(
             "{kind} name '{name}' is not valid: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."
         )))
     }
@@ -63,9 +63,9 @@ pub fn resource_name(kind: &str, name: &str) -> Result<(), ApiError> {
 pub fn capacity_provider_strategy(
     strategy: &[CapacityProviderStrategyItem],
     exists: impl Fn(&str) -> bool,
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     if strategy.len() > 20 {
-        return Err(ApiError::invalid_parameter("A capacity provider strategy can have at most 20 capacity providers."));
+        return Err(DomainError::invalid_parameter("A capacity provider strategy can have at most 20 capacity providers."));
     }
     let mut seen = std::collections::HashSet::new();
     let mut with_base = 0;
@@ -73,19 +73,19 @@ pub fn capacity_provider_strategy(
     for item in strategy {
         let name = item.capacity_provider.as_deref().unwrap_or("");
         if !exists(name) {
-            return Err(ApiError::invalid_parameter(format!("The specified capacity provider '{name}' does not exist.")));
+            return Err(DomainError::invalid_parameter(format!("The specified capacity provider '{name}' does not exist.")));
         }
         if !seen.insert(name) {
-            return Err(ApiError::invalid_parameter(format!("Capacity provider '{name}' appears more than once in the strategy.")));
+            return Err(DomainError::invalid_parameter(format!("Capacity provider '{name}' appears more than once in the strategy.")));
         }
         if let Some(w) = item.weight {
             if !(0..=1000).contains(&w) {
-                return Err(ApiError::invalid_parameter(format!("The weight of capacity provider '{name}' must be between 0 and 1000; got {w}.")));
+                return Err(DomainError::invalid_parameter(format!("The weight of capacity provider '{name}' must be between 0 and 1000; got {w}.")));
             }
         }
         match item.base {
             Some(b) if !(0..=100_000).contains(&b) => {
-                return Err(ApiError::invalid_parameter(format!("The base of capacity provider '{name}' must be between 0 and 100000; got {b}.")));
+                return Err(DomainError::invalid_parameter(format!("The base of capacity provider '{name}' must be between 0 and 100000; got {b}.")));
             }
             Some(b) if b > 0 => with_base += 1,
             _ => {}
@@ -97,10 +97,10 @@ pub fn capacity_provider_strategy(
         }
     }
     if with_base > 1 {
-        return Err(ApiError::invalid_parameter("Only one capacity provider in a strategy can have a base defined."));
+        return Err(DomainError::invalid_parameter("Only one capacity provider in a strategy can have a base defined."));
     }
     if fargate && other {
-        return Err(ApiError::invalid_parameter(
+        return Err(DomainError::invalid_parameter(
             "A capacity provider strategy cannot mix Fargate capacity providers with Auto Scaling group capacity providers.",
         ));
     }
