@@ -487,7 +487,7 @@ class Gen:
         meta = self.meta
         out = [self.svc.header, f"//! The operations of the {self.svc.label} model, the error codes it declares\n"
                "//! and what the protocol layer needs to know of the service.\n\n"
-               "use crate::protocol::schema::{OpWire, Protocol, ServiceMeta};\n\n"]
+               "use crate::model::schema::{OpWire, Protocol, ServiceMeta};\n\n"]
         prefix = meta.get("targetPrefix", "")
         # The Logs model names no signingName: it signs as its endpoint prefix.
         signing = meta.get("signingName", meta["endpointPrefix"])
@@ -578,7 +578,7 @@ class Gen:
                "//! member names, their names on the wire, list and map wrapping. Shapes refer\n"
                "//! to each other by their index in `SHAPES`.\n\n"
                "#![allow(unused_imports)]\n\n"
-               "use crate::protocol::schema::{Kind, List, Map, Member, Shape};\n\n"
+               "use crate::model::schema::{Kind, List, Map, Member, Shape};\n\n"
                f"pub static SHAPES: [Shape; {len(shapes)}] = [\n"]
         simple = {"string": "String", "integer": "Integer", "long": "Long", "float": "Float", "double": "Double",
                   "boolean": "Boolean", "timestamp": "Timestamp", "blob": "Blob"}

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::controllers::services::ServiceScheduler;
 use crate::controllers::tasks::{TaskController, TaskSettings};
 use crate::logs::{LogStore, Logs};
-use crate::protocol::schema::{Protocol, ServiceMeta};
+use crate::model::schema::{Protocol, ServiceMeta};
 use crate::protocol::{xml, ApiError, Form, RequestContext, Wire};
 use crate::runtime::ContainerRuntime;
 use crate::secrets::{SecretsService, SecretsStore, Service as SecretsKind};

@@ -8,6 +8,9 @@ pub mod enums;
 pub mod ec2;
 /// The CloudWatch Logs model, generated the same way.
 pub mod logs;
+/// What the protocol layer knows of each service (hand-written: the types
+/// the generated `SERVICE` descriptions and shape tables are made of).
+pub mod schema;
 /// The STS model.
 pub mod sts;
 #[rustfmt::skip]

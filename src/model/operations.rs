@@ -2,7 +2,7 @@
 //! The operations of the ECS model, the error codes it declares
 //! and what the protocol layer needs to know of the service.
 
-use crate::protocol::schema::{OpWire, Protocol, ServiceMeta};
+use crate::model::schema::{OpWire, Protocol, ServiceMeta};
 
 /// The JSON target prefix: `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Operation>`.
 pub const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113";

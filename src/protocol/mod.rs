@@ -6,12 +6,11 @@
 //! - `json`: AWS JSON 1.0 and 1.1 (ECS, Logs, Secrets Manager, SSM).
 //! - `query`: the query and ec2 protocols' forms (STS, EC2).
 //! - `xml`: their answers and error documents.
-//! - `schema`: what the generated code tells this layer of each service.
+//! - `crate::model::schema`: what the generated code tells this layer of each service.
 
 mod error;
 mod json;
 pub mod query;
-pub mod schema;
 pub mod timestamps;
 pub mod xml;
 
@@ -20,7 +19,7 @@ pub use json::{decode_input, encode_output};
 pub use query::Form;
 
 use crate::model::validate::Validate;
-use schema::{OpWire, Protocol, ServiceMeta};
+use crate::model::schema::{OpWire, Protocol, ServiceMeta};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 

@@ -15,7 +15,7 @@
 //! model names, as the generated serde types expect), so the input is then
 //! read by the same serde code as a JSON request.
 
-use super::schema::{Kind, Protocol, ServiceMeta};
+use crate::model::schema::{Kind, Protocol, ServiceMeta};
 use super::timestamps;
 use super::ApiError;
 use serde_json::{Map, Value};

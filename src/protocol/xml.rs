@@ -13,7 +13,7 @@
 //! unless flattened, maps as `<entry><key/><value/></entry>`, timestamps as
 //! ISO 8601, booleans as `true`/`false`.
 
-use super::schema::{Kind, OpWire, Protocol, ServiceMeta};
+use crate::model::schema::{Kind, OpWire, Protocol, ServiceMeta};
 use super::timestamps;
 use super::ApiError;
 // Text needs only <, > and & escaped; AWS leaves quotes as they are.

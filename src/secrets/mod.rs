@@ -27,7 +27,7 @@ pub mod secretsmanager;
 pub mod ssm;
 mod wire;
 
-use crate::protocol::schema::{OpWire, Protocol, ServiceMeta};
+use crate::model::schema::{OpWire, Protocol, ServiceMeta};
 use crate::protocol::{ApiError, RequestContext, Wire};
 use crate::store::RegionStore;
 use std::sync::Arc;

@@ -13,7 +13,7 @@
 pub mod ec2;
 pub mod sts;
 
-use crate::protocol::schema::{OpWire, ServiceMeta};
+use crate::model::schema::{OpWire, ServiceMeta};
 use crate::protocol::{ApiError, RequestContext, Wire};
 
 /// One AWS service as the server sees it.
@@ -31,12 +31,12 @@ pub trait AwsService: Send + Sync {
 macro_rules! aws_service {
     ($ty:ty, $model:path, $dispatch:path) => {
         impl $crate::services::AwsService for $ty {
-            fn meta(&self) -> &'static $crate::protocol::schema::ServiceMeta {
+            fn meta(&self) -> &'static $crate::model::schema::ServiceMeta {
                 use $model as model;
                 &model::SERVICE
             }
 
-            fn operation(&self, name: &str) -> Option<$crate::protocol::schema::OpWire> {
+            fn operation(&self, name: &str) -> Option<$crate::model::schema::OpWire> {
                 use $model as model;
                 model::Operation::from_name(name).map(model::Operation::wire)
             }

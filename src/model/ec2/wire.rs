@@ -5,7 +5,7 @@
 
 #![allow(unused_imports)]
 
-use crate::protocol::schema::{Kind, List, Map, Member, Shape};
+use crate::model::schema::{Kind, List, Map, Member, Shape};
 
 pub static SHAPES: [Shape; 146] = [
     /* 0 */ Shape { name: "AccountAttribute", kind: Kind::Structure(&[Member { name: "AttributeName", shape: 102, xml_name: Some("attributeName"), query_name: None, flattened: false, attribute: false }, Member { name: "AttributeValues", shape: 5, xml_name: Some("attributeValueSet"), query_name: None, flattened: false, attribute: false }]) },

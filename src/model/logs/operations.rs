@@ -2,7 +2,7 @@
 //! The operations of the CloudWatch Logs model, the error codes it declares
 //! and what the protocol layer needs to know of the service.
 
-use crate::protocol::schema::{OpWire, Protocol, ServiceMeta};
+use crate::model::schema::{OpWire, Protocol, ServiceMeta};
 
 /// The JSON target prefix: `X-Amz-Target: Logs_20140328.<Operation>`.
 pub const TARGET_PREFIX: &str = "Logs_20140328";

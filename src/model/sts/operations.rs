@@ -2,7 +2,7 @@
 //! The operations of the STS model, the error codes it declares
 //! and what the protocol layer needs to know of the service.
 
-use crate::protocol::schema::{OpWire, Protocol, ServiceMeta};
+use crate::model::schema::{OpWire, Protocol, ServiceMeta};
 
 /// The signing name a SigV4 credential scope must carry.
 pub const SIGNING_NAME: &str = "sts";

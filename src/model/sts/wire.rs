@@ -5,7 +5,7 @@
 
 #![allow(unused_imports)]
 
-use crate::protocol::schema::{Kind, List, Map, Member, Shape};
+use crate::model::schema::{Kind, List, Map, Member, Shape};
 
 pub static SHAPES: [Shape; 101] = [
     /* 0 */ Shape { name: "AssumeRoleRequest", kind: Kind::Structure(&[Member { name: "RoleArn", shape: 52, xml_name: None, query_name: None, flattened: false, attribute: false }, Member { name: "RoleSessionName", shape: 78, xml_name: None, query_name: None, flattened: false, attribute: false }, Member { name: "PolicyArns", shape: 75, xml_name: None, query_name: None, flattened: false, attribute: false }, Member { name: "Policy", shape: 92, xml_name: None, query_name: None, flattened: false, attribute: false }, Member { name: "DurationSeconds", shape: 77, xml_name: None, query_name: None, flattened: false, attribute: false }, Member { name: "Tags", shape: 87, xml_name: None, query_name: None, flattened: false, attribute: false }, Member { name: "TransitiveTagKeys", shape: 85, xml_name: None, query_name: None, flattened: false, attribute: false }, Member { name: "ExternalId", shape: 62, xml_name: None, query_name: None, flattened: false, attribute: false }, Member { name: "SerialNumber", shape: 79, xml_name: None, query_name: None, flattened: false, attribute: false }, Member { name: "TokenCode", shape: 89, xml_name: None, query_name: None, flattened: false, attribute: false }, Member { name: "SourceIdentity", shape: 84, xml_name: None, query_name: None, flattened: false, attribute: false }, Member { name: "ProvidedContexts", shape: 40, xml_name: None, query_name: None, flattened: false, attribute: false }, Member { name: "MinimumSessionTokenSize", shape: 71, xml_name: None, query_name: None, flattened: false, attribute: false }]) },

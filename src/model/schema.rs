@@ -1,8 +1,8 @@
 //! What the protocol layer knows of a service and its shapes. The generator
 //! writes one `ServiceMeta` per service (`model/<service>/operations.rs`)
 //! and, for services spoken in forms and XML, their shape table
-//! (`model/<service>/wire.rs`); the decoders and encoders here read them, so
-//! no service writes wire code of its own.
+//! (`model/<service>/wire.rs`); the decoders and encoders in `protocol` read
+//! them, so no service writes wire code of its own.
 
 /// The protocols botocore's models name (`metadata.protocol`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
