@@ -231,7 +231,7 @@ def run_cli(endpoint: str, *args: str, akid: str = DEFAULT_AKID, secret: str = D
 
 def cli_error_code(result: CliResult) -> str | None:
     """The exception name in the CLI's `An error occurred (Code) when calling ...`."""
-    m = re.search(r"An error occurred \(([A-Za-z]+)\)", result.err)
+    m = re.search(r"An error occurred \(([A-Za-z.]+)\)", result.err)  # EC2's codes have dots
     return m.group(1) if m else None
 
 
