@@ -192,6 +192,15 @@ def ecs_client(endpoint: str, akid: str = DEFAULT_AKID, region: str = DEFAULT_RE
     return session.client("ecs", endpoint_url=endpoint, config=config)
 
 
+def aws_client(endpoint: str, service: str, akid: str = DEFAULT_AKID, region: str = DEFAULT_REGION,
+               secret: str = DEFAULT_SECRET, session_token: str | None = None, **config_kw: Any):
+    """A boto3 client of any service ecsbox serves (sts, ec2, logs, ...),
+    or of one it does not (the error must still parse)."""
+    session = boto3.session.Session(aws_access_key_id=akid, aws_secret_access_key=secret,
+                                    aws_session_token=session_token, region_name=region)
+    return session.client(service, endpoint_url=endpoint, config=boto_config(**config_kw))
+
+
 class CliResult(NamedTuple):
     """What `aws ...` did: exit code, stdout parsed as JSON (or the raw text
     when it is not JSON; None when empty), and stderr."""
@@ -222,7 +231,7 @@ def run_cli(endpoint: str, *args: str, akid: str = DEFAULT_AKID, secret: str = D
 
 def cli_error_code(result: CliResult) -> str | None:
     """The exception name in the CLI's `An error occurred (Code) when calling ...`."""
-    m = re.search(r"An error occurred \(([A-Za-z]+)\)", result.err)
+    m = re.search(r"An error occurred \(([A-Za-z.]+)\)", result.err)  # EC2's codes have dots
     return m.group(1) if m else None
 
 
@@ -296,6 +305,46 @@ def ecs_raw(endpoint: str, operation: str, body: bytes | str | dict = b"{}", *, 
     if sign:
         headers = signed_headers(endpoint, body, headers, **sign_kw)
     return http_request(endpoint, "POST", "/", body, headers)
+
+
+FORM = "application/x-www-form-urlencoded; charset=utf-8"
+
+
+def form_raw(endpoint: str, params: dict[str, str] | list[tuple[str, str]], *, service: str = "sts",
+             sign: bool = True, **sign_kw: Any) -> RawResponse:
+    """One query- or ec2-protocol call (a POSTed form, as botocore sends it),
+    signed for `service` (the scope routes a form to its service)."""
+    import urllib.parse
+
+    body = urllib.parse.urlencode(params).encode()
+    headers = {"Content-Type": FORM}
+    if sign:
+        headers = signed_headers(endpoint, body, headers, service=service, **sign_kw)
+    return http_request(endpoint, "POST", "/", body, headers)
+
+
+def xml_error(resp: RawResponse) -> tuple[str, str, str]:
+    """(code, message, request id) of a query (`<ErrorResponse>`) or ec2
+    (`<Response><Errors>`) error document; fails if it is not one."""
+    import xml.etree.ElementTree as ET
+
+    assert resp.status >= 400, f"expected an error, got {resp.status}: {resp.body[:300]!r}"
+    assert resp.headers.get("content-type", "").startswith("text/xml"), resp.headers
+    root = ET.fromstring(resp.body)
+    tag = root.tag.split("}")[-1]
+    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    if tag == "ErrorResponse":  # query
+        error = root.find(f"{ns}Error")
+        request_id = root.findtext(f"{ns}RequestId")
+    else:
+        assert tag == "Response", f"not an XML error document: {resp.body[:300]!r}"
+        error = root.find("Errors/Error")
+        request_id = root.findtext("RequestID")
+    assert error is not None, resp.body
+    code, message = error.findtext(f"{ns}Code") or error.findtext("Code"), error.findtext(f"{ns}Message") or error.findtext("Message")
+    assert code and message, resp.body
+    assert request_id and request_id == resp.headers.get("x-amzn-requestid"), (request_id, resp.headers)
+    return code, message, request_id
 
 
 def assert_aws_error(resp: RawResponse, code: str, status: int | None = None) -> str:
