@@ -146,7 +146,9 @@ EC2 = Service(
     owns_validate=False,
     name="ec2",
     validation_error="InvalidParameterValue",
-    constraints=True,
+    # EC2 checks lengths and ranges in its own words (MaxResults: "Value ( 2 )
+    # for parameter maxResults is invalid. ..."), which its handlers give.
+    constraints=False,
     typed_ops=EC2_OPS,
     gen_mod=True,
 )

@@ -214,9 +214,6 @@ def test_a_bad_next_token_is_refused(ec2):
         ec2.describe_subnets(MaxResults=5, NextToken="garbage")
 
 
-@pytest.mark.xfail(reason="ecsbox bug: EC2's MaxResults below the model's minimum gets the JSON services' "
-                          "'1 validation error detected: ...' text; EC2 words it 'Value ( 2 ) for parameter "
-                          "maxResults is invalid. ...'", strict=True)
 def test_max_results_below_five_is_refused_in_ec2s_words(endpoint):
     ec2 = ec2_client(endpoint, parameter_validation=False)
     with raises_aws("InvalidParameterValue") as e:

@@ -164,9 +164,6 @@ def test_strict_refuses_assumed_role_keys_with_a_tampered_secret(strict):
     assert temporary_client(strict.endpoint, "ecs", creds).list_clusters()["clusterArns"] == []
 
 
-@pytest.mark.xfail(reason="ecsbox bug: strict SigV4 refuses STS (query protocol) callers with the JSON "
-                          "services' codes (InvalidSignatureException, UnrecognizedClientException); STS "
-                          "answers SignatureDoesNotMatch and InvalidClientTokenId", strict=True)
 def test_strict_refuses_sts_callers_in_sts_own_codes(strict):
     # STS's codes, as the CLI prints them from real AWS: "An error occurred
     # (SignatureDoesNotMatch) when calling the GetCallerIdentity operation:
@@ -181,9 +178,6 @@ def test_strict_refuses_sts_callers_in_sts_own_codes(strict):
         sts_client(strict.endpoint, "AKIDUNKNOWN", secret="x").get_caller_identity()
 
 
-@pytest.mark.xfail(reason="ecsbox bug: strict SigV4 does not check the session token of assumed-role keys "
-                          "(a request without X-Amz-Security-Token, or with another one, is accepted)",
-                   strict=True)
 def test_strict_refuses_assumed_role_keys_with_a_wrong_session_token(strict):
     creds = assume(sts_client(strict.endpoint, STRICT_KEY, secret=STRICT_SECRET))["Credentials"]
     forged = dict(creds, SessionToken="FwoGZXIvYXdzEnot-the-token-sts-issued")

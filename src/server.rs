@@ -295,6 +295,7 @@ fn aws_call(app: &App, parts: &http::request::Parts, body: &Bytes, request_id: &
     };
     let caller = match app.auth.authenticate(meta.signing_name, &signed, SystemTime::now()) {
         Ok(caller) => caller,
+        Err(e) if matches!(route.protocol, Protocol::Query | Protocol::Ec2) => return fail(e.in_query_words()),
         Err(e) => return fail(e),
     };
     log.account = caller.account.clone();

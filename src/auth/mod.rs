@@ -144,6 +144,12 @@ impl Authenticator {
                 if t.expires < now {
                     return Err(ApiError::protocol("ExpiredTokenException", 403, "The security token included in the request is expired"));
                 }
+                // Temporary keys are only good with the session token they
+                // were issued with, as AWS requires.
+                let token = req.headers.get("x-amz-security-token").and_then(|v| v.to_str().ok());
+                if token != Some(t.session_token.as_str()) {
+                    return Err(ApiError::protocol("UnrecognizedClientException", 403, "The security token included in the request is invalid."));
+                }
             }
             let secret = self.secrets.get(&auth.access_key).or(temporary.as_ref().map(|t| &t.secret));
             let Some(secret) = secret else {

@@ -60,6 +60,22 @@ impl ApiError {
         Self::protocol("UnsupportedOperation", 400, format!("ecsbox does not support the {op} operation of EC2 yet."))
     }
 
+    /// The same refusal in the words of the query and ec2 protocols: their
+    /// services name the SigV4 errors without the JSON services'
+    /// `Exception` suffix, and some differently (STS's "Common Errors":
+    /// InvalidClientTokenId, SignatureDoesNotMatch, MissingAuthenticationToken).
+    pub fn in_query_words(self) -> Self {
+        let code = match self.code {
+            "InvalidSignatureException" => "SignatureDoesNotMatch",
+            "UnrecognizedClientException" => "InvalidClientTokenId",
+            "MissingAuthenticationTokenException" => "MissingAuthenticationToken",
+            "IncompleteSignatureException" => "IncompleteSignature",
+            "ExpiredTokenException" => "ExpiredToken",
+            other => other,
+        };
+        ApiError { code, ..self }
+    }
+
     pub fn serialization(message: impl Into<String>) -> Self {
         Self::protocol("SerializationException", 400, message)
     }

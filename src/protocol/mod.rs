@@ -63,6 +63,9 @@ impl Wire<'_> {
         if errors.is_empty() {
             return Ok(input);
         }
+        if self.service.protocol == Protocol::Ec2 {
+            return Err(ec2_validation_error(&errors[0]));
+        }
         Err(validation_error(self.service.validation_error, &errors))
     }
 
@@ -84,6 +87,23 @@ impl Wire<'_> {
             Protocol::Query | Protocol::Ec2 => Ok(xml::encode_output(self.service, &self.op, None, self.request_id).into_bytes()),
             _ => Ok(Vec::new()),
         }
+    }
+}
+
+/// EC2 does not answer in the "N validation errors detected" form: a
+/// missing member is `MissingParameter` ("The request must contain the
+/// parameter X"), a value it refuses `InvalidParameterValue` ("Value (x) for
+/// parameter y is invalid."). `first` is one message of the generated
+/// checks, in their fixed wording.
+fn ec2_validation_error(first: &str) -> ApiError {
+    let quoted = |s: &str| s.split_once('\'').and_then(|(_, rest)| rest.split_once('\'')).map(|(q, rest)| (q.to_string(), rest.to_string()));
+    if let Some(rest) = first.strip_prefix("Value null at ") {
+        let name = quoted(rest).map(|(q, _)| q).unwrap_or_default();
+        return ApiError::protocol("MissingParameter", 400, format!("The request must contain the parameter {name}"));
+    }
+    match quoted(first).and_then(|(value, rest)| quoted(&rest).map(|(path, _)| (value, path))) {
+        Some((value, path)) => ApiError::protocol("InvalidParameterValue", 400, format!("Value ({value}) for parameter {path} is invalid.")),
+        None => ApiError::protocol("InvalidParameterValue", 400, first.to_string()),
     }
 }
 

@@ -134,9 +134,6 @@ impl Validate for DescribeAvailabilityZonesRequest {
 
 impl Validate for DescribeNetworkInterfacesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if let Some(v) = &self.max_results {
-            check_range(*v as f64, Some(5.0), Some(1000.0), &join(path, "maxResults"), errors);
-        }
         if let Some(v) = &self.filters {
             for (i0, item0) in v.iter().enumerate() {
                 item0.validate_at(&format!("{}.{}", &join(path, "filters"), i0 + 1), errors);
@@ -147,9 +144,6 @@ impl Validate for DescribeNetworkInterfacesRequest {
 
 impl Validate for DescribeSecurityGroupsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if let Some(v) = &self.max_results {
-            check_range(*v as f64, Some(5.0), Some(1000.0), &join(path, "maxResults"), errors);
-        }
         if let Some(v) = &self.filters {
             for (i0, item0) in v.iter().enumerate() {
                 item0.validate_at(&format!("{}.{}", &join(path, "filters"), i0 + 1), errors);
@@ -164,9 +158,6 @@ impl Validate for DescribeSubnetsRequest {
             for (i0, item0) in v.iter().enumerate() {
                 item0.validate_at(&format!("{}.{}", &join(path, "filters"), i0 + 1), errors);
             }
-        }
-        if let Some(v) = &self.max_results {
-            check_range(*v as f64, Some(5.0), Some(1000.0), &join(path, "maxResults"), errors);
         }
     }
 }
@@ -187,9 +178,6 @@ impl Validate for DescribeVpcsRequest {
             for (i0, item0) in v.iter().enumerate() {
                 item0.validate_at(&format!("{}.{}", &join(path, "filters"), i0 + 1), errors);
             }
-        }
-        if let Some(v) = &self.max_results {
-            check_range(*v as f64, Some(5.0), Some(1000.0), &join(path, "maxResults"), errors);
         }
     }
 }
