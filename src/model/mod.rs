@@ -10,6 +10,11 @@ pub mod ec2;
 pub mod logs;
 /// The STS model.
 pub mod sts;
+/// The Secrets Manager model (the operations ecsbox types: codegen's
+/// `SECRETS_MANAGER_OPS`).
+pub mod secretsmanager;
+/// The SSM model (the operations ecsbox types: codegen's `SSM_OPS`).
+pub mod ssm;
 #[rustfmt::skip]
 pub mod operations;
 #[rustfmt::skip]
