@@ -3,7 +3,7 @@
 
 Input (see codegen/MODEL_VERSION): one pinned botocore model per service,
 codegen/<service>-<api version>.service-2.json.gz (ECS, CloudWatch Logs, STS,
-EC2). Output per service (checked in, never edited by hand), for ECS:
+EC2, Secrets Manager, SSM). Output per service (checked in, never edited by hand), for ECS:
   src/model/shapes.rs      one serde struct per structure shape
   src/model/enums.rs       the allowed values of every enum shape
   src/model/validate.rs    the model's constraints on request shapes: required
@@ -153,7 +153,57 @@ EC2 = Service(
     gen_mod=True,
 )
 
-SERVICES = [ECS, LOGS, STS, EC2]
+# The Secrets Manager operations a task's `secrets` need (src/secrets/).
+SECRETS_MANAGER_OPS = ["CreateSecret", "GetSecretValue", "PutSecretValue", "DescribeSecret", "DeleteSecret"]
+
+SECRETS_MANAGER = Service(
+    label="Secrets Manager",
+    model="secretsmanager-2017-10-17.service-2.json.gz",
+    model_dir="src/model/secretsmanager",
+    model_mod="crate::model::secretsmanager",
+    api_path="src/secrets/secretsmanager_generated.rs",
+    trait="SecretsManagerApi",
+    api_doc="//! The Secrets Manager API as a trait: one method per operation whose shapes\n"
+            "//! ecsbox generates (codegen/generate.py `SECRETS_MANAGER_OPS`). Those methods\n"
+            "//! default to, and every other operation of the model answers, an\n"
+            "//! `InvalidRequestException` naming the operation.\n\n",
+    not_supported="crate::secrets::secretsmanager::not_supported(Operation::{op})",
+    owns_validate=False,
+    name="secretsmanager",
+    # AWS's words for a request that breaks the model: "ValidationException:
+    # 1 validation error detected: Value null at 'secretId' failed to satisfy
+    # constraint: Member must not be null".
+    validation_error="ValidationException",
+    constraints=True,
+    typed_ops=SECRETS_MANAGER_OPS,
+    gen_mod=True,
+)
+
+# The Parameter Store operations a task's `secrets` need (src/secrets/). SSM's
+# model is large (154 operations, 1,358 shapes): only these are typed.
+SSM_OPS = ["PutParameter", "GetParameter", "GetParameters", "GetParametersByPath", "DeleteParameter"]
+
+SSM = Service(
+    label="SSM",
+    model="ssm-2014-11-06.service-2.json.gz",
+    model_dir="src/model/ssm",
+    model_mod="crate::model::ssm",
+    api_path="src/secrets/ssm_generated.rs",
+    trait="SsmApi",
+    api_doc="//! The SSM API as a trait: one method per operation whose shapes ecsbox\n"
+            "//! generates (codegen/generate.py `SSM_OPS`). Those methods default to, and\n"
+            "//! every other operation of the model answers, an\n"
+            "//! `UnsupportedOperationException` naming the operation.\n\n",
+    not_supported="crate::secrets::ssm::not_supported(Operation::{op})",
+    owns_validate=False,
+    name="ssm",
+    validation_error="ValidationException",
+    constraints=True,
+    typed_ops=SSM_OPS,
+    gen_mod=True,
+)
+
+SERVICES = [ECS, LOGS, STS, EC2, SECRETS_MANAGER, SSM]
 
 RUST_KEYWORDS = set(keyword.kwlist) | {
     "type", "match", "ref", "self", "struct", "enum", "mod", "fn", "impl", "trait",
@@ -219,10 +269,11 @@ class Gen:
         return self.protocol in ("query", "ec2")
 
     def path_name(self, member: str) -> str:
-        """A member as AWS names it in a validation message: as is for the
-        JSON services, with a lower-case first letter for query and ec2
-        (STS: "Value null at 'roleArn'")."""
-        return member[0].lower() + member[1:] if self.xml_protocol else member
+        """A member as AWS names it in a validation message: with a
+        lower-case first letter, whatever the protocol (STS: "Value null at
+        'roleArn'"; Secrets Manager: "Value null at 'secretId'"; SSM: "Value
+        '11' at 'maxResults'"). ECS's and Logs' members already start so."""
+        return member[0].lower() + member[1:]
 
     def reachable(self, roots) -> list:
         """Every shape reachable from `roots`, in a stable order."""
@@ -334,19 +385,30 @@ class Gen:
         t = s["type"]
         lo, hi = s.get("min"), s.get("max")
         bounds = f"{rust_opt_num(lo)}, {rust_opt_num(hi)}"
+        # AWS never repeats a sensitive value in a message ("Value at
+        # 'value' failed to satisfy constraint", SSM's PutParameter).
+        shown = "None" if s.get("sensitive") else f"Some({value})"
         out = []
         if t == "string":
             if lo is not None or hi is not None:
-                out.append(f"check_length({value}, {value}.chars().count(), {bounds}, {path}, errors);")
+                out.append(f"check_length({shown}, {value}.chars().count(), {bounds}, {path}, errors);")
             if "pattern" in s:
-                out.append(f"check_pattern({value}, &PATTERNS[{self.pattern_index(s['pattern'])}], {path}, errors);")
+                out.append(f"check_pattern({value}, {shown}, &PATTERNS[{self.pattern_index(s['pattern'])}], {path}, errors);")
         elif t in ("list", "map"):
             if lo is not None or hi is not None:
-                out.append(f"check_length(&format!(\"{{:?}}\", {value}), {value}.len(), {bounds}, {path}, errors);")
+                out.append(f"check_length(Some(&{self.shown_collection(s, value)}), {value}.len(), {bounds}, {path}, errors);")
         elif t in ("integer", "long", "double", "float"):
             if lo is not None or hi is not None:
                 out.append(f"check_range(*{value} as f64, {bounds}, {path}, errors);")
         return out
+
+    def shown_collection(self, s: dict, value: str) -> str:
+        """How AWS shows a list in a message: Java's `[a, b]` for strings
+        (SSM: "Value '[/a, /b]' at 'names'"); other lists and maps as Rust
+        debugs them, AWS's rendering of those being Java objects'."""
+        if s["type"] == "list" and self.shapes[s["member"]["shape"]]["type"] == "string":
+            return f"format!(\"[{{}}]\", {value}.join(\", \"))"
+        return f"format!(\"{{:?}}\", {value})"
 
     def check_expr(self, shape_name: str, value: str, path: str, depth: int) -> list:
         """Lines of Rust that validate `value` (a reference) of this shape."""
@@ -411,12 +473,20 @@ class Gen:
                 "pub fn missing(path: &str, errors: &mut Vec<String>) {\n"
                 "    errors.push(format!(\"Value null at '{path}' failed to satisfy constraint: Member must not be null\"));\n"
                 "}\n\n"
+                "/// \"Value 'x' at 'path'\", or \"Value at 'path'\" for a sensitive member\n"
+                "/// (`shown` None), whose value AWS never repeats.\n"
+                "fn value_at(shown: Option<&str>, path: &str) -> String {\n"
+                "    match shown {\n"
+                "        Some(shown) => format!(\"Value '{shown}' at '{path}'\"),\n"
+                "        None => format!(\"Value at '{path}'\"),\n"
+                "    }\n"
+                "}\n\n"
                 "/// A string's length in characters, or a list's or map's in entries.\n"
-                "pub fn check_length(shown: &str, len: usize, min: Option<f64>, max: Option<f64>, path: &str, errors: &mut Vec<String>) {\n"
+                "pub fn check_length(shown: Option<&str>, len: usize, min: Option<f64>, max: Option<f64>, path: &str, errors: &mut Vec<String>) {\n"
                 "    if let Some(min) = min.filter(|m| (len as f64) < *m) {\n"
-                "        errors.push(format!(\"Value '{shown}' at '{path}' failed to satisfy constraint: Member must have length greater than or equal to {min}\"));\n"
+                "        errors.push(format!(\"{} failed to satisfy constraint: Member must have length greater than or equal to {min}\", value_at(shown, path)));\n"
                 "    } else if let Some(max) = max.filter(|m| (len as f64) > *m) {\n"
-                "        errors.push(format!(\"Value '{shown}' at '{path}' failed to satisfy constraint: Member must have length less than or equal to {max}\"));\n"
+                "        errors.push(format!(\"{} failed to satisfy constraint: Member must have length less than or equal to {max}\", value_at(shown, path)));\n"
                 "    }\n"
                 "}\n\n"
                 "pub fn check_range(value: f64, min: Option<f64>, max: Option<f64>, path: &str, errors: &mut Vec<String>) {\n"
@@ -442,9 +512,9 @@ class Gen:
                 "        self.compiled.get_or_init(|| regex::Regex::new(&format!(\"^(?:{})$\", self.source)).ok()).as_ref()\n"
                 "    }\n"
                 "}\n\n"
-                "pub fn check_pattern(value: &str, pattern: &Pattern, path: &str, errors: &mut Vec<String>) {\n"
+                "pub fn check_pattern(value: &str, shown: Option<&str>, pattern: &Pattern, path: &str, errors: &mut Vec<String>) {\n"
                 "    if pattern.regex().is_some_and(|re| !re.is_match(value)) {\n"
-                "        errors.push(format!(\"Value '{value}' at '{path}' failed to satisfy constraint: Member must satisfy regular expression pattern: {}\", pattern.source));\n"
+                "        errors.push(format!(\"{} failed to satisfy constraint: Member must satisfy regular expression pattern: {}\", value_at(shown, path), pattern.source));\n"
                 "    }\n"
                 "}\n\n"]
 

@@ -23,7 +23,7 @@ use crate::logs::{LogStore, Logs};
 use crate::model::schema::{Protocol, ServiceMeta};
 use crate::protocol::{xml, ApiError, Form, RequestContext, Wire};
 use crate::runtime::ContainerRuntime;
-use crate::secrets::{SecretsService, SecretsStore, Service as SecretsKind};
+use crate::secrets::{SecretsManager, SecretsStore, Ssm};
 use crate::services::ec2::Ec2;
 use crate::services::sts::Sts;
 use crate::services::AwsService;
@@ -91,8 +91,8 @@ impl App {
         let services: Vec<Arc<dyn AwsService>> = vec![
             Arc::new(Ecs::new(store.clone(), effects_tx)),
             logs.clone(),
-            Arc::new(SecretsService { store: secrets.clone(), service: SecretsKind::SecretsManager }),
-            Arc::new(SecretsService { store: secrets.clone(), service: SecretsKind::Ssm }),
+            Arc::new(SecretsManager::new(secrets.clone())),
+            Arc::new(Ssm::new(secrets.clone())),
             Arc::new(Sts::new(auth.temporary())),
             ec2.clone(),
         ];

@@ -26,3 +26,21 @@ fn every_model_operation_is_listed() {
         .expect("MODEL_VERSION names the operation count");
     assert_eq!(ecsbox::model::operations::Operation::ALL.len(), count);
 }
+
+/// The models' patterns are Java regular expressions; `check_pattern` skips
+/// one that does not compile here, so each must compile or its check would
+/// silently be lost.
+#[test]
+fn every_checked_pattern_compiles() {
+    let tables: [(&str, &[ecsbox::model::validate::Pattern]); 4] = [
+        ("sts", &ecsbox::model::sts::validate::PATTERNS),
+        ("ec2", &ecsbox::model::ec2::validate::PATTERNS),
+        ("secretsmanager", &ecsbox::model::secretsmanager::validate::PATTERNS),
+        ("ssm", &ecsbox::model::ssm::validate::PATTERNS),
+    ];
+    for (service, patterns) in tables {
+        for p in patterns {
+            assert!(p.regex().is_some(), "{service}: {} does not compile", p.source);
+        }
+    }
+}

@@ -13,6 +13,11 @@ pub mod logs;
 pub mod schema;
 /// The STS model.
 pub mod sts;
+/// The Secrets Manager model (the operations ecsbox types: codegen's
+/// `SECRETS_MANAGER_OPS`).
+pub mod secretsmanager;
+/// The SSM model (the operations ecsbox types: codegen's `SSM_OPS`).
+pub mod ssm;
 #[rustfmt::skip]
 pub mod operations;
 #[rustfmt::skip]

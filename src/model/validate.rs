@@ -39,12 +39,21 @@ pub fn missing(path: &str, errors: &mut Vec<String>) {
     errors.push(format!("Value null at '{path}' failed to satisfy constraint: Member must not be null"));
 }
 
+/// "Value 'x' at 'path'", or "Value at 'path'" for a sensitive member
+/// (`shown` None), whose value AWS never repeats.
+fn value_at(shown: Option<&str>, path: &str) -> String {
+    match shown {
+        Some(shown) => format!("Value '{shown}' at '{path}'"),
+        None => format!("Value at '{path}'"),
+    }
+}
+
 /// A string's length in characters, or a list's or map's in entries.
-pub fn check_length(shown: &str, len: usize, min: Option<f64>, max: Option<f64>, path: &str, errors: &mut Vec<String>) {
+pub fn check_length(shown: Option<&str>, len: usize, min: Option<f64>, max: Option<f64>, path: &str, errors: &mut Vec<String>) {
     if let Some(min) = min.filter(|m| (len as f64) < *m) {
-        errors.push(format!("Value '{shown}' at '{path}' failed to satisfy constraint: Member must have length greater than or equal to {min}"));
+        errors.push(format!("{} failed to satisfy constraint: Member must have length greater than or equal to {min}", value_at(shown, path)));
     } else if let Some(max) = max.filter(|m| (len as f64) > *m) {
-        errors.push(format!("Value '{shown}' at '{path}' failed to satisfy constraint: Member must have length less than or equal to {max}"));
+        errors.push(format!("{} failed to satisfy constraint: Member must have length less than or equal to {max}", value_at(shown, path)));
     }
 }
 
@@ -75,9 +84,9 @@ impl Pattern {
     }
 }
 
-pub fn check_pattern(value: &str, pattern: &Pattern, path: &str, errors: &mut Vec<String>) {
+pub fn check_pattern(value: &str, shown: Option<&str>, pattern: &Pattern, path: &str, errors: &mut Vec<String>) {
     if pattern.regex().is_some_and(|re| !re.is_match(value)) {
-        errors.push(format!("Value '{value}' at '{path}' failed to satisfy constraint: Member must satisfy regular expression pattern: {}", pattern.source));
+        errors.push(format!("{} failed to satisfy constraint: Member must satisfy regular expression pattern: {}", value_at(shown, path), pattern.source));
     }
 }
 

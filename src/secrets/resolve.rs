@@ -32,7 +32,7 @@
 //! ignored; a line without `=` is skipped (Docker would copy the variable
 //! from its own environment; ecsbox does not pass the host's environment on).
 
-use super::wire::{self, parse_arn};
+use super::wire::parse_arn;
 use super::{secretsmanager, ssm, SecretsStore};
 use crate::model::shapes::ContainerDefinition;
 use std::collections::HashSet;
@@ -152,10 +152,7 @@ fn read_secret(store: &SecretsStore, value_from: &str) -> Result<String, String>
             source.stage,
             crate::clock::now_secs(),
         ),
-        None => Err(wire::error(
-            "ResourceNotFoundException",
-            secretsmanager::NOT_FOUND_MESSAGE,
-        )),
+        None => Err(secretsmanager::not_found()),
     };
     let answer = answer.map_err(|e| {
         format!(
@@ -419,9 +416,11 @@ fn set(vars: &mut Vec<(String, String)>, name: String, value: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::secretsmanager::shapes::CreateSecretRequest;
     use crate::model::shapes::{EnvironmentFile, KeyValuePair, Secret};
-    use crate::secrets::secretsmanager::{create_secret, CreateSecretRequest};
-    use crate::secrets::ssm::{put_parameter, PutParameterRequest};
+    use crate::model::ssm::shapes::PutParameterRequest;
+    use crate::secrets::secretsmanager::create_secret;
+    use crate::secrets::ssm::put_parameter;
 
     const ACCOUNT: &str = "123456789012";
     const REGION: &str = "eu-west-1";
@@ -439,7 +438,8 @@ mod tests {
             crate::clock::now_secs(),
         )
         .unwrap()
-        .arn;
+        .arn
+        .unwrap();
         (store, arn)
     }
 

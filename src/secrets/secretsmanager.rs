@@ -6,40 +6,146 @@
 //! A secret is named by its name, its full ARN
 //! (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX`) or its
 //! partial ARN (without the `-XXXXXX` suffix), as AWS accepts.
+//!
+//! `SecretsManager` implements the generated `SecretsManagerApi`; requests
+//! reach the handlers decoded and checked against the model (required
+//! members, lengths), so the checks here are the ones the model cannot say.
 
-use super::wire::{self, error, required};
-use super::RegionSecrets;
-use crate::protocol::ApiError;
-use serde::{Deserialize, Serialize};
+use super::secretsmanager_generated::{self as generated, SecretsManagerApi};
+use super::wire;
+use super::{RegionSecrets, SecretsStore};
+use crate::model::secretsmanager::operations::{ErrorCode, Operation};
+use crate::model::secretsmanager::shapes::*;
+use crate::protocol::{ApiError, RequestContext};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 const CURRENT: &str = "AWSCURRENT";
 const PREVIOUS: &str = "AWSPREVIOUS";
 const SECONDS_PER_DAY: f64 = 86_400.0;
 
+// ---- the service -------------------------------------------------------------
+
+/// Secrets Manager on ecsbox's port (target prefix `secretsmanager`).
+pub struct SecretsManager {
+    store: Arc<SecretsStore>,
+}
+
+crate::aws_service!(
+    SecretsManager,
+    crate::model::secretsmanager::operations,
+    generated::dispatch
+);
+
+impl SecretsManager {
+    pub fn new(store: Arc<SecretsStore>) -> Self {
+        SecretsManager { store }
+    }
+
+    /// Runs `f` under the caller's region lock with the time of the call;
+    /// secrets whose recovery window has passed are gone first, for every
+    /// operation.
+    fn with_region<T>(
+        &self,
+        ctx: &RequestContext,
+        f: impl FnOnce(&mut RegionSecrets, f64) -> T,
+    ) -> T {
+        self.store.with_region(ctx, |r| {
+            let now = crate::clock::now_secs();
+            r.secrets.purge_expired(now);
+            f(r, now)
+        })
+    }
+}
+
+impl SecretsManagerApi for SecretsManager {
+    fn create_secret(
+        &self,
+        ctx: &RequestContext,
+        input: CreateSecretRequest,
+    ) -> Result<CreateSecretResponse, ApiError> {
+        self.with_region(ctx, |r, now| create_secret(r, input, now))
+    }
+
+    fn get_secret_value(
+        &self,
+        ctx: &RequestContext,
+        input: GetSecretValueRequest,
+    ) -> Result<GetSecretValueResponse, ApiError> {
+        let secret_id = input.secret_id.unwrap_or_default();
+        self.with_region(ctx, |r, now| {
+            read_value(
+                r,
+                &secret_id,
+                input.version_id.as_deref(),
+                input.version_stage.as_deref(),
+                now,
+            )
+        })
+    }
+
+    fn put_secret_value(
+        &self,
+        ctx: &RequestContext,
+        input: PutSecretValueRequest,
+    ) -> Result<PutSecretValueResponse, ApiError> {
+        self.with_region(ctx, |r, now| put_secret_value(r, input, now))
+    }
+
+    fn describe_secret(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeSecretRequest,
+    ) -> Result<DescribeSecretResponse, ApiError> {
+        self.with_region(ctx, |r, _| describe_secret(r, input))
+    }
+
+    fn delete_secret(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteSecretRequest,
+    ) -> Result<DeleteSecretResponse, ApiError> {
+        self.with_region(ctx, |r, now| delete_secret(r, input, now))
+    }
+}
+
 // ---- errors, worded as Secrets Manager words them ------------------------
 
 pub const NOT_FOUND_MESSAGE: &str = "Secrets Manager can't find the specified secret.";
 
-fn not_found() -> ApiError {
-    error("ResourceNotFoundException", NOT_FOUND_MESSAGE)
+fn error(code: ErrorCode, message: impl Into<String>) -> ApiError {
+    wire::error(code.as_str(), code.status(), message)
+}
+
+pub fn not_found() -> ApiError {
+    error(ErrorCode::ResourceNotFoundException, NOT_FOUND_MESSAGE)
 }
 
 fn marked_for_deletion() -> ApiError {
     error(
-        "InvalidRequestException",
+        ErrorCode::InvalidRequestException,
         "You can't perform this operation on the secret because it was marked for deletion.",
     )
 }
 
 fn invalid_parameter(message: impl Into<String>) -> ApiError {
-    error("InvalidParameterException", message)
+    error(ErrorCode::InvalidParameterException, message)
 }
 
-fn not_supported(op: &str) -> ApiError {
+/// Secrets Manager's answer to a request it refuses before the service sees
+/// it (its model declares no such shape, AWS sends it all the same).
+fn validation(message: impl Into<String>) -> ApiError {
+    wire::error("ValidationException", 400, message)
+}
+
+/// The answer of every operation of the model ecsbox does not serve.
+pub fn not_supported(op: Operation) -> ApiError {
     error(
-        "InvalidRequestException",
-        format!("ecsbox does not support the Secrets Manager operation {op} yet."),
+        ErrorCode::InvalidRequestException,
+        format!(
+            "ecsbox does not support the Secrets Manager operation {} yet.",
+            op.name()
+        ),
     )
 }
 
@@ -140,7 +246,7 @@ impl Secret {
         if let Some(id) = version_id {
             let version = self.versions.iter().find(|v| v.id == id).ok_or_else(|| {
                 error(
-                    "ResourceNotFoundException",
+                    ErrorCode::ResourceNotFoundException,
                     format!(
                         "Secrets Manager can't find the specified secret value for VersionId: {id}"
                     ),
@@ -148,7 +254,7 @@ impl Secret {
             })?;
             if let Some(stage) = stage.filter(|s| !version.stages.iter().any(|x| x == s)) {
                 return Err(error(
-                    "InvalidRequestException",
+                    ErrorCode::InvalidRequestException,
                     format!("You provided a VersionStage ({stage}) that is not associated to the provided VersionId ({id})."),
                 ));
             }
@@ -156,7 +262,10 @@ impl Secret {
         }
         let stage = stage.unwrap_or(CURRENT);
         self.versions.iter().find(|v| v.stages.iter().any(|s| s == stage)).ok_or_else(|| {
-            error("ResourceNotFoundException", format!("Secrets Manager can't find the specified secret value for staging label: {stage}"))
+            error(
+                ErrorCode::ResourceNotFoundException,
+                format!("Secrets Manager can't find the specified secret value for staging label: {stage}"),
+            )
         })
     }
 
@@ -200,161 +309,23 @@ impl Secret {
     }
 }
 
-// ---- wire shapes -------------------------------------------------------------
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Tag {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateSecretRequest {
-    pub name: Option<String>,
-    pub client_request_token: Option<String>,
-    pub description: Option<String>,
-    pub kms_key_id: Option<String>,
-    pub secret_binary: Option<String>,
-    pub secret_string: Option<String>,
-    pub tags: Option<Vec<Tag>>,
-}
-
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateSecretResponse {
-    #[serde(rename = "ARN")]
-    pub arn: String,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version_id: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetSecretValueRequest {
-    pub secret_id: Option<String>,
-    pub version_id: Option<String>,
-    pub version_stage: Option<String>,
-}
-
-#[derive(Debug, Default, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetSecretValueResponse {
-    #[serde(rename = "ARN")]
-    pub arn: String,
-    pub name: String,
-    pub version_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret_string: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret_binary: Option<String>,
-    pub version_stages: Vec<String>,
-    pub created_date: f64,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PutSecretValueRequest {
-    pub secret_id: Option<String>,
-    pub client_request_token: Option<String>,
-    pub secret_binary: Option<String>,
-    pub secret_string: Option<String>,
-    pub version_stages: Option<Vec<String>>,
-}
-
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PutSecretValueResponse {
-    #[serde(rename = "ARN")]
-    pub arn: String,
-    pub name: String,
-    pub version_id: String,
-    pub version_stages: Vec<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SecretIdRequest {
-    pub secret_id: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribeSecretResponse {
-    #[serde(rename = "ARN")]
-    pub arn: String,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kms_key_id: Option<String>,
-    pub last_changed_date: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_accessed_date: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deleted_date: Option<f64>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<Tag>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version_ids_to_stages: Option<BTreeMap<String, Vec<String>>>,
-    pub created_date: f64,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DeleteSecretRequest {
-    pub secret_id: Option<String>,
-    pub recovery_window_in_days: Option<i64>,
-    pub force_delete_without_recovery: Option<bool>,
-}
-
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DeleteSecretResponse {
-    #[serde(rename = "ARN")]
-    pub arn: String,
-    pub name: String,
-    pub deletion_date: f64,
-}
-
 // ---- operations ------------------------------------------------------------
-
-pub(super) fn call(region: &mut RegionSecrets, op: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let now = crate::clock::now_secs();
-    region.secrets.purge_expired(now);
-    match op {
-        "CreateSecret" => wire::encode(&create_secret(region, wire::decode(body)?, now)?),
-        "GetSecretValue" => wire::encode(&get_secret_value(region, wire::decode(body)?, now)?),
-        "PutSecretValue" => wire::encode(&put_secret_value(region, wire::decode(body)?, now)?),
-        "DescribeSecret" => wire::encode(&describe_secret(region, wire::decode(body)?)?),
-        "DeleteSecret" => wire::encode(&delete_secret(region, wire::decode(body)?, now)?),
-        _ => Err(not_supported(op)),
-    }
-}
 
 pub fn create_secret(
     region: &mut RegionSecrets,
     input: CreateSecretRequest,
     now: f64,
 ) -> Result<CreateSecretResponse, ApiError> {
-    let name = required(&input.name, "name")?.clone();
+    let name = input.name.unwrap_or_default();
     validate_name(&name)?;
-    if let Some(d) = input
-        .description
-        .as_deref()
-        .filter(|d| d.chars().count() > 2048)
-    {
-        return Err(error("ValidationException", format!("1 validation error detected: Value '{d}' at 'description' failed to satisfy constraint: Member must have length less than or equal to 2048")));
-    }
     let value = secret_value(input.secret_string, input.secret_binary)?;
-    let token = input.client_request_token.map(validate_token).transpose()?;
+    let token = input.client_request_token;
     if let Some(existing) = region.secrets.by_name.get(&name) {
         if existing.is_deleted() {
-            return Err(error("InvalidRequestException", "You can't create this secret because a secret with this name is already scheduled for deletion."));
+            return Err(error(
+                ErrorCode::InvalidRequestException,
+                "You can't create this secret because a secret with this name is already scheduled for deletion.",
+            ));
         }
         // A retry of the same call (the SDKs send the same token) changes nothing.
         if let Some(v) = token
@@ -363,14 +334,15 @@ pub fn create_secret(
         {
             if Some(&v.value) == value.as_ref() {
                 return Ok(CreateSecretResponse {
-                    arn: existing.arn.clone(),
-                    name,
+                    arn: Some(existing.arn.clone()),
+                    name: Some(name),
                     version_id: Some(v.id.clone()),
+                    ..Default::default()
                 });
             }
         }
         return Err(error(
-            "ResourceExistsException",
+            ErrorCode::ResourceExistsException,
             format!("The operation failed because the secret {name} already exists."),
         ));
     }
@@ -399,25 +371,11 @@ pub fn create_secret(
     });
     region.secrets.by_name.insert(name.clone(), secret);
     Ok(CreateSecretResponse {
-        arn,
-        name,
+        arn: Some(arn),
+        name: Some(name),
         version_id,
+        ..Default::default()
     })
-}
-
-pub fn get_secret_value(
-    region: &mut RegionSecrets,
-    input: GetSecretValueRequest,
-    now: f64,
-) -> Result<GetSecretValueResponse, ApiError> {
-    let secret_id = required(&input.secret_id, "secretId")?;
-    read_value(
-        region,
-        secret_id,
-        input.version_id.as_deref(),
-        input.version_stage.as_deref(),
-        now,
-    )
 }
 
 /// GetSecretValue's answer for one secret, as a task's secrets read it too.
@@ -443,13 +401,13 @@ pub fn read_value(
         SecretValue::Binary(b) => (None, Some(b)),
     };
     Ok(GetSecretValueResponse {
-        arn: secret.arn.clone(),
-        name: secret.name.clone(),
-        version_id: version.id,
+        arn: Some(secret.arn.clone()),
+        name: Some(secret.name.clone()),
+        version_id: Some(version.id),
         secret_string,
         secret_binary,
-        version_stages: version.stages,
-        created_date: version.created,
+        version_stages: Some(version.stages),
+        created_date: Some(version.created),
     })
 }
 
@@ -458,18 +416,14 @@ pub fn put_secret_value(
     input: PutSecretValueRequest,
     now: f64,
 ) -> Result<PutSecretValueResponse, ApiError> {
-    let secret_id = required(&input.secret_id, "secretId")?.clone();
+    let secret_id = input.secret_id.unwrap_or_default();
     let value = secret_value(input.secret_string, input.secret_binary)?.ok_or_else(|| {
         invalid_parameter("You must provide either SecretString or SecretBinary.")
     })?;
-    let token = input.client_request_token.map(validate_token).transpose()?;
-    let stages = match input.version_stages {
-        Some(stages) if stages.is_empty() || stages.len() > 20 => {
-            return Err(error("ValidationException", "1 validation error detected: Value at 'versionStages' failed to satisfy constraint: Member must have length between 1 and 20"));
-        }
-        Some(stages) => stages,
-        None => vec![CURRENT.to_string()],
-    };
+    let token = input.client_request_token;
+    let stages = input
+        .version_stages
+        .unwrap_or_else(|| vec![CURRENT.to_string()]);
     let secret = region
         .secrets
         .find_mut((&region.account, &region.region), &secret_id)
@@ -485,47 +439,48 @@ pub fn put_secret_value(
         // it would rewrite history, which AWS refuses.
         if existing.value != value {
             return Err(error(
-                "ResourceExistsException",
+                ErrorCode::ResourceExistsException,
                 "You can't modify an existing version, you can only create new versions.",
             ));
         }
         return Ok(PutSecretValueResponse {
-            arn: secret.arn.clone(),
-            name: secret.name.clone(),
-            version_id: existing.id.clone(),
-            version_stages: existing.stages.clone(),
+            arn: Some(secret.arn.clone()),
+            name: Some(secret.name.clone()),
+            version_id: Some(existing.id.clone()),
+            version_stages: Some(existing.stages.clone()),
         });
     }
     let id = token.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     secret.add_version(id.clone(), value, stages.clone(), now);
     Ok(PutSecretValueResponse {
-        arn: secret.arn.clone(),
-        name: secret.name.clone(),
-        version_id: id,
-        version_stages: stages,
+        arn: Some(secret.arn.clone()),
+        name: Some(secret.name.clone()),
+        version_id: Some(id),
+        version_stages: Some(stages),
     })
 }
 
 pub fn describe_secret(
     region: &mut RegionSecrets,
-    input: SecretIdRequest,
+    input: DescribeSecretRequest,
 ) -> Result<DescribeSecretResponse, ApiError> {
-    let secret_id = required(&input.secret_id, "secretId")?;
+    let secret_id = input.secret_id.unwrap_or_default();
     let secret = region
         .secrets
-        .find((&region.account, &region.region), secret_id)
+        .find((&region.account, &region.region), &secret_id)
         .ok_or_else(not_found)?;
     Ok(DescribeSecretResponse {
-        arn: secret.arn.clone(),
-        name: secret.name.clone(),
+        arn: Some(secret.arn.clone()),
+        name: Some(secret.name.clone()),
         description: secret.description.clone(),
         kms_key_id: secret.kms_key_id.clone(),
-        last_changed_date: secret.last_changed,
+        last_changed_date: Some(secret.last_changed),
         last_accessed_date: secret.last_accessed,
         deleted_date: secret.deletion.map(|d| d.deleted_at),
-        tags: secret.tags.clone(),
+        tags: (!secret.tags.is_empty()).then(|| secret.tags.clone()),
         version_ids_to_stages: secret.version_ids_to_stages(),
-        created_date: secret.created,
+        created_date: Some(secret.created),
+        ..Default::default()
     })
 }
 
@@ -534,7 +489,7 @@ pub fn delete_secret(
     input: DeleteSecretRequest,
     now: f64,
 ) -> Result<DeleteSecretResponse, ApiError> {
-    let secret_id = required(&input.secret_id, "secretId")?.clone();
+    let secret_id = input.secret_id.unwrap_or_default();
     let force = input.force_delete_without_recovery.unwrap_or(false);
     if let Some(days) = input.recovery_window_in_days {
         if !(7..=30).contains(&days) {
@@ -558,9 +513,9 @@ pub fn delete_secret(
                 arn_suffix()
             );
             return Ok(DeleteSecretResponse {
-                arn,
-                name: secret_id,
-                deletion_date: now,
+                arn: Some(arn),
+                name: Some(secret_id),
+                deletion_date: Some(now),
             });
         }
         return Err(not_found());
@@ -569,9 +524,9 @@ pub fn delete_secret(
     if force {
         region.secrets.by_name.remove(&name);
         return Ok(DeleteSecretResponse {
-            arn,
-            name,
-            deletion_date: now,
+            arn: Some(arn),
+            name: Some(name),
+            deletion_date: Some(now),
         });
     }
     if secret.is_deleted() {
@@ -584,31 +539,27 @@ pub fn delete_secret(
     };
     secret.deletion = Some(deletion);
     Ok(DeleteSecretResponse {
-        arn,
-        name,
-        deletion_date: deletion.purge_at,
+        arn: Some(arn),
+        name: Some(name),
+        deletion_date: Some(deletion.purge_at),
     })
 }
 
 // ---- validation and names --------------------------------------------------
+// The model checks lengths (name 1-512, description, SecretString 1-65536,
+// ClientRequestToken 32-64, VersionStages 1-20) before a handler runs; what
+// follows is what it cannot say.
 
-/// Names: 1 to 512 of letters, digits and `/_+=.@-`, as AWS allows.
+/// Names: letters, digits and `/_+=.@-`, as AWS allows (the model gives
+/// no pattern).
 fn validate_name(name: &str) -> Result<(), ApiError> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c);
-    if name.is_empty() || name.len() > 512 || !name.chars().all(allowed) {
-        return Err(error("ValidationException", "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!"));
-    }
-    Ok(())
-}
-
-/// A ClientRequestToken becomes the version id: 32 to 64 characters.
-fn validate_token(token: String) -> Result<String, ApiError> {
-    if !(32..=64).contains(&token.chars().count()) {
-        return Err(invalid_parameter(
-            "ClientRequestToken must be 32-64 characters long.",
+    if !name.chars().all(allowed) {
+        return Err(validation(
+            "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!",
         ));
     }
-    Ok(token)
+    Ok(())
 }
 
 /// The one value a request carries: a string or a binary, never both.
@@ -617,11 +568,9 @@ fn secret_value(
     binary: Option<String>,
 ) -> Result<Option<SecretValue>, ApiError> {
     match (string, binary) {
-        (Some(_), Some(_)) => Err(invalid_parameter("You can't specify both a binary secret value and a string secret value in the same secret.")),
-        (Some(s), None) if s.is_empty() || s.len() > 65_536 => Err(error(
-            "ValidationException",
-            "1 validation error detected: Value at 'secretString' failed to satisfy constraint: Member must have length between 1 and 65536",
-        )),
+        (Some(_), Some(_)) => {
+            Err(invalid_parameter("You can't specify both a binary secret value and a string secret value in the same secret."))
+        }
         (Some(s), None) => Ok(Some(SecretValue::String(s))),
         (None, Some(b)) if !is_base64(&b) => Err(ApiError::serialization("SecretBinary is not valid base64.")),
         (None, Some(b)) => Ok(Some(SecretValue::Binary(b))),
@@ -672,15 +621,15 @@ mod tests {
     fn a_secret_is_found_by_name_full_arn_and_partial_arn() {
         let mut r = region();
         let created = create(&mut r, "db/password", "s3cret");
-        assert!(created
-            .arn
+        let created_arn = created.arn.unwrap();
+        assert!(created_arn
             .starts_with("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db/password-"));
         assert_eq!(
-            created.arn.len(),
+            created_arn.len(),
             "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db/password-".len() + 6
         );
         let partial = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db/password";
-        for id in ["db/password", created.arn.as_str(), partial] {
+        for id in ["db/password", created_arn.as_str(), partial] {
             assert_eq!(
                 get(&mut r, id).unwrap().secret_string.as_deref(),
                 Some("s3cret"),
@@ -688,7 +637,7 @@ mod tests {
             );
         }
         // Another region's or account's ARN does not reach this store.
-        let elsewhere = created.arn.replace("eu-west-1", "us-east-1");
+        let elsewhere = created_arn.replace("eu-west-1", "us-east-1");
         assert_eq!(
             get(&mut r, &elsewhere).unwrap_err().code,
             "ResourceNotFoundException"
@@ -705,7 +654,10 @@ mod tests {
                 secret_string: Some(v.into()),
                 ..Default::default()
             };
-            put_secret_value(r, input, 1500.0).unwrap().version_id
+            put_secret_value(r, input, 1500.0)
+                .unwrap()
+                .version_id
+                .unwrap()
         };
         let second = put(&mut r, "two");
         assert_eq!(
@@ -715,15 +667,15 @@ mod tests {
         let previous = read_value(&mut r, "api-key", None, Some(PREVIOUS), 2000.0).unwrap();
         assert_eq!(
             (
-                previous.version_id.as_str(),
+                previous.version_id.as_deref(),
                 previous.secret_string.as_deref()
             ),
-            (first.as_str(), Some("one"))
+            (Some(first.as_str()), Some("one"))
         );
         let third = put(&mut r, "three");
         let stages = describe_secret(
             &mut r,
-            SecretIdRequest {
+            DescribeSecretRequest {
                 secret_id: Some("api-key".into()),
             },
         )
@@ -754,21 +706,22 @@ mod tests {
             ..Default::default()
         };
         let deleted = delete_secret(&mut r, input, 1000.0).unwrap();
-        assert_eq!(deleted.deletion_date, 1000.0 + 7.0 * SECONDS_PER_DAY);
+        let deletion_date = deleted.deletion_date.unwrap();
+        assert_eq!(deletion_date, 1000.0 + 7.0 * SECONDS_PER_DAY);
         assert_eq!(
             get(&mut r, "old").unwrap_err().code,
             "InvalidRequestException"
         );
         assert!(describe_secret(
             &mut r,
-            SecretIdRequest {
+            DescribeSecretRequest {
                 secret_id: Some("old".into())
             }
         )
         .unwrap()
         .deleted_date
         .is_some());
-        let after_window = deleted.deletion_date + 1.0;
+        let after_window = deletion_date + 1.0;
         assert_eq!(
             read_value(&mut r, "old", None, None, after_window)
                 .unwrap_err()
@@ -791,10 +744,10 @@ mod tests {
             };
             put_secret_value(r, input, 1500.0)
         };
-        assert_eq!(put(&mut r, "b").unwrap().version_id, token);
+        assert_eq!(put(&mut r, "b").unwrap().version_id.as_ref(), Some(&token));
         assert_eq!(
-            put(&mut r, "b").unwrap().version_id,
-            token,
+            put(&mut r, "b").unwrap().version_id.as_ref(),
+            Some(&token),
             "a retry is accepted"
         );
         assert_eq!(

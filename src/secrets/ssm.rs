@@ -7,31 +7,110 @@
 //! with one) and an optional `:VERSION` selector. SecureString values are
 //! stored as given; without WithDecryption a read answers an opaque stand-in
 //! for the ciphertext, never the value.
+//!
+//! `Ssm` implements the generated `SsmApi`; requests reach the handlers
+//! decoded and checked against the model (required members, lengths, the
+//! Type and Tier enums, MaxResults), so the checks here are the ones the
+//! model cannot say.
 
-use super::wire::{self, error, required};
-use super::RegionSecrets;
-use crate::protocol::ApiError;
+use super::ssm_generated::{self as generated, SsmApi};
+use super::wire;
+use super::{RegionSecrets, SecretsStore};
+use crate::model::ssm::operations::{ErrorCode, Operation};
+use crate::model::ssm::shapes::{
+    DeleteParameterRequest, DeleteParameterResult, GetParameterRequest, GetParameterResult,
+    GetParametersByPathRequest, GetParametersByPathResult, GetParametersRequest,
+    GetParametersResult, Parameter as ParameterView, PutParameterRequest, PutParameterResult, Tag,
+};
+use crate::protocol::{ApiError, RequestContext};
 use crate::store::page_token;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Versions AWS keeps per parameter.
 const MAX_VERSIONS: usize = 100;
 const MAX_LEVELS: usize = 15;
-const TYPES: [&str; 3] = ["String", "StringList", "SecureString"];
 const DATA_TYPES: [&str; 3] = ["text", "aws:ec2:image", "aws:ssm:integration"];
 const STANDARD_MAX_VALUE: usize = 4096;
 const ADVANCED_MAX_VALUE: usize = 8192;
+/// GetParametersByPath's page when the caller names none.
+const DEFAULT_PAGE: usize = 10;
+
+// ---- the service -------------------------------------------------------------
+
+/// SSM Parameter Store on ecsbox's port (target prefix `AmazonSSM`).
+pub struct Ssm {
+    store: Arc<SecretsStore>,
+}
+
+crate::aws_service!(Ssm, crate::model::ssm::operations, generated::dispatch);
+
+impl Ssm {
+    pub fn new(store: Arc<SecretsStore>) -> Self {
+        Ssm { store }
+    }
+}
+
+impl SsmApi for Ssm {
+    fn put_parameter(
+        &self,
+        ctx: &RequestContext,
+        input: PutParameterRequest,
+    ) -> Result<PutParameterResult, ApiError> {
+        self.store
+            .with_region(ctx, |r| put_parameter(r, input, crate::clock::now_secs()))
+    }
+
+    fn get_parameter(
+        &self,
+        ctx: &RequestContext,
+        input: GetParameterRequest,
+    ) -> Result<GetParameterResult, ApiError> {
+        self.store.with_region(ctx, |r| get_parameter(r, input))
+    }
+
+    fn get_parameters(
+        &self,
+        ctx: &RequestContext,
+        input: GetParametersRequest,
+    ) -> Result<GetParametersResult, ApiError> {
+        self.store.with_region(ctx, |r| get_parameters(r, input))
+    }
+
+    fn get_parameters_by_path(
+        &self,
+        ctx: &RequestContext,
+        input: GetParametersByPathRequest,
+    ) -> Result<GetParametersByPathResult, ApiError> {
+        self.store
+            .with_region(ctx, |r| get_parameters_by_path(r, input))
+    }
+
+    fn delete_parameter(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteParameterRequest,
+    ) -> Result<DeleteParameterResult, ApiError> {
+        self.store.with_region(ctx, |r| delete_parameter(r, input))
+    }
+}
 
 // ---- errors ------------------------------------------------------------------
 
+fn error(code: ErrorCode, message: impl Into<String>) -> ApiError {
+    wire::error(code.as_str(), code.status(), message)
+}
+
 fn validation(message: impl Into<String>) -> ApiError {
-    error("ValidationException", message)
+    error(ErrorCode::ValidationException, message)
 }
 
 fn parameter_not_found(name: &str) -> ApiError {
-    error("ParameterNotFound", format!("Parameter {name} not found."))
+    error(
+        ErrorCode::ParameterNotFound,
+        format!("Parameter {name} not found."),
+    )
 }
 
 /// AWS's answer to a name it cannot store, whatever the reason.
@@ -51,10 +130,14 @@ fn invalid_path() -> ApiError {
     )
 }
 
-fn not_supported(op: &str) -> ApiError {
+/// The answer of every operation of the model ecsbox does not serve.
+pub fn not_supported(op: Operation) -> ApiError {
     error(
-        "UnsupportedOperationException",
-        format!("ecsbox does not support the SSM operation {op} yet."),
+        ErrorCode::UnsupportedOperationException,
+        format!(
+            "ecsbox does not support the SSM operation {} yet.",
+            op.name()
+        ),
     )
 }
 
@@ -160,144 +243,18 @@ fn parse_reference(at: (&str, &str), reference: &str) -> Option<(Vec<String>, Op
     Some((names, selector))
 }
 
-// ---- wire shapes ---------------------------------------------------------------
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Tag {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PutParameterRequest {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub value: Option<String>,
-    pub r#type: Option<String>,
-    pub key_id: Option<String>,
-    pub overwrite: Option<bool>,
-    pub allowed_pattern: Option<String>,
-    pub tags: Option<Vec<Tag>>,
-    pub tier: Option<String>,
-    pub policies: Option<String>,
-    pub data_type: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PutParameterResponse {
-    pub version: i64,
-    pub tier: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetParameterRequest {
-    pub name: Option<String>,
-    pub with_decryption: Option<bool>,
-}
-
-/// The `Parameter` shape of GetParameter and friends.
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ParameterView {
-    pub name: String,
-    #[serde(rename = "Type")]
-    pub r#type: String,
-    pub value: String,
-    pub version: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub selector: Option<String>,
-    pub last_modified_date: f64,
-    #[serde(rename = "ARN")]
-    pub arn: String,
-    pub data_type: String,
-}
-
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetParameterResponse {
-    pub parameter: ParameterView,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetParametersRequest {
-    pub names: Option<Vec<String>>,
-    pub with_decryption: Option<bool>,
-}
-
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetParametersResponse {
-    pub parameters: Vec<ParameterView>,
-    pub invalid_parameters: Vec<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetParametersByPathRequest {
-    pub path: Option<String>,
-    pub recursive: Option<bool>,
-    pub parameter_filters: Option<Vec<serde_json::Value>>,
-    pub with_decryption: Option<bool>,
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetParametersByPathResponse {
-    pub parameters: Vec<ParameterView>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_token: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DeleteParameterRequest {
-    pub name: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize)]
-pub struct Empty {}
-
 // ---- operations ----------------------------------------------------------------
-
-pub(super) fn call(region: &mut RegionSecrets, op: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    match op {
-        "PutParameter" => wire::encode(&put_parameter(region, wire::decode(body)?, crate::clock::now_secs())?),
-        "GetParameter" => wire::encode(&get_parameter(region, wire::decode(body)?)?),
-        "GetParameters" => wire::encode(&get_parameters(region, wire::decode(body)?)?),
-        "GetParametersByPath" => {
-            wire::encode(&get_parameters_by_path(region, wire::decode(body)?)?)
-        }
-        "DeleteParameter" => wire::encode(&delete_parameter(region, wire::decode(body)?)?),
-        _ => Err(not_supported(op)),
-    }
-}
 
 pub fn put_parameter(
     region: &mut RegionSecrets,
     input: PutParameterRequest,
     now: f64,
-) -> Result<PutParameterResponse, ApiError> {
-    let name = required(&input.name, "name")?.clone();
-    let value = required(&input.value, "value")?.clone();
+) -> Result<PutParameterResult, ApiError> {
+    let name = input.name.unwrap_or_default();
+    let value = input.value.unwrap_or_default();
     validate_name(&name)?;
     if value.is_empty() {
         return Err(validation("1 validation error detected: Value '' at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1."));
-    }
-    if input
-        .description
-        .as_deref()
-        .is_some_and(|d| d.chars().count() > 1024)
-    {
-        return Err(validation("1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to 1024"));
     }
     if input.policies.is_some() {
         return Err(validation(
@@ -318,14 +275,12 @@ pub fn put_parameter(
         .map(|p| p.latest().clone());
     if previous.is_some() && !overwrite {
         return Err(error(
-            "ParameterAlreadyExists",
+            ErrorCode::ParameterAlreadyExists,
             "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.",
         ));
     }
+    // The model's enum has already refused any other type.
     let r#type = match (input.r#type, &previous) {
-        (Some(t), _) if !TYPES.contains(&t.as_str()) => {
-            return Err(validation(format!("1 validation error detected: Value '{t}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]")));
-        }
         (Some(t), _) => t,
         (None, Some(p)) => p.r#type.clone(),
         (None, None) => {
@@ -381,59 +336,62 @@ pub fn put_parameter(
     if parameter.versions.len() > MAX_VERSIONS {
         parameter.versions.remove(0);
     }
-    Ok(PutParameterResponse { version, tier })
+    Ok(PutParameterResult {
+        version: Some(version),
+        tier: Some(tier),
+    })
 }
 
 pub fn get_parameter(
     region: &mut RegionSecrets,
     input: GetParameterRequest,
-) -> Result<GetParameterResponse, ApiError> {
-    let reference = required(&input.name, "name")?;
+) -> Result<GetParameterResult, ApiError> {
+    let reference = input.name.unwrap_or_default();
     let decrypt = input.with_decryption.unwrap_or(false);
-    match view(region, reference, decrypt) {
-        Ok(parameter) => Ok(GetParameterResponse { parameter }),
-        Err(Missing::Parameter) => Err(parameter_not_found(reference)),
-        Err(Missing::Version(message)) => Err(error("ParameterVersionNotFound", message)),
+    match view(region, &reference, decrypt) {
+        Ok(parameter) => Ok(GetParameterResult {
+            parameter: Some(parameter),
+        }),
+        Err(Missing::Parameter) => Err(parameter_not_found(&reference)),
+        Err(Missing::Version(message)) => Err(error(ErrorCode::ParameterVersionNotFound, message)),
     }
 }
 
+/// Both lists are always in the answer, empty or not, as AWS sends them.
 pub fn get_parameters(
     region: &mut RegionSecrets,
     input: GetParametersRequest,
-) -> Result<GetParametersResponse, ApiError> {
-    let names = required(&input.names, "names")?;
-    if names.is_empty() || names.len() > 10 {
-        return Err(validation(format!(
-            "1 validation error detected: Value '[{}]' at 'names' failed to satisfy constraint: Member must have length between 1 and 10",
-            names.join(", ")
-        )));
-    }
+) -> Result<GetParametersResult, ApiError> {
+    let names = input.names.unwrap_or_default();
     let decrypt = input.with_decryption.unwrap_or(false);
-    let mut out = GetParametersResponse::default();
+    let (mut parameters, mut invalid) = (Vec::new(), Vec::new());
     for (i, reference) in names.iter().enumerate() {
         if names[..i].contains(reference) {
             continue;
         }
         match view(region, reference, decrypt) {
-            Ok(p) => out.parameters.push(p),
-            Err(_) => out.invalid_parameters.push(reference.clone()),
+            Ok(p) => parameters.push(p),
+            Err(_) => invalid.push(reference.clone()),
         }
     }
-    Ok(out)
+    Ok(GetParametersResult {
+        parameters: Some(parameters),
+        invalid_parameters: Some(invalid),
+    })
 }
 
 /// What a task's `secrets` entry naming a parameter reads: the decrypted
 /// value, or None when the reference names nothing.
 pub fn read_value(region: &RegionSecrets, reference: &str) -> Option<String> {
-    view(region, reference, true).ok().map(|p| p.value)
+    view(region, reference, true).ok().and_then(|p| p.value)
 }
 
 pub fn get_parameters_by_path(
     region: &mut RegionSecrets,
     input: GetParametersByPathRequest,
-) -> Result<GetParametersByPathResponse, ApiError> {
-    let path = required(&input.path, "path")?;
-    if !is_valid_path(path) {
+) -> Result<GetParametersByPathResult, ApiError> {
+    let path = input.path.unwrap_or_default();
+    if !is_valid_path(&path) {
         return Err(invalid_path());
     }
     if input
@@ -442,21 +400,20 @@ pub fn get_parameters_by_path(
         .is_some_and(|f| !f.is_empty())
     {
         return Err(error(
-            "InvalidFilterKey",
+            ErrorCode::InvalidFilterKey,
             "ecsbox does not support ParameterFilters in GetParametersByPath yet.",
         ));
     }
-    let size = match input.max_results {
-        None => 10,
-        Some(n @ 1..=10) => n as usize,
-        Some(n) => return Err(validation(format!("1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 10"))),
-    };
+    // The model bounds MaxResults to 1..=10.
+    let size = input.max_results.map_or(DEFAULT_PAGE, |n| n as usize);
     let after = match input.next_token.as_deref().filter(|t| !t.is_empty()) {
         None => None,
-        Some(token) => Some(
-            page_token::decode(token)
-                .ok_or_else(|| error("InvalidNextToken", "The specified token is not valid."))?,
-        ),
+        Some(token) => Some(page_token::decode(token).ok_or_else(|| {
+            error(
+                ErrorCode::InvalidNextToken,
+                "The specified token is not valid.",
+            )
+        })?),
     };
     let recursive = input.recursive.unwrap_or(false);
     let decrypt = input.with_decryption.unwrap_or(false);
@@ -475,8 +432,8 @@ pub fn get_parameters_by_path(
         .filter_map(|n| region.parameters.by_name.get(n))
         .map(|p| render(at, p, p.latest(), None, decrypt))
         .collect();
-    Ok(GetParametersByPathResponse {
-        parameters,
+    Ok(GetParametersByPathResult {
+        parameters: Some(parameters),
         next_token,
     })
 }
@@ -484,11 +441,11 @@ pub fn get_parameters_by_path(
 pub fn delete_parameter(
     region: &mut RegionSecrets,
     input: DeleteParameterRequest,
-) -> Result<Empty, ApiError> {
-    let name = required(&input.name, "name")?;
-    match region.parameters.by_name.remove(name) {
-        Some(_) => Ok(Empty {}),
-        None => Err(parameter_not_found(name)),
+) -> Result<DeleteParameterResult, ApiError> {
+    let name = input.name.unwrap_or_default();
+    match region.parameters.by_name.remove(&name) {
+        Some(_) => Ok(DeleteParameterResult {}),
+        None => Err(parameter_not_found(&name)),
     }
 }
 
@@ -517,14 +474,15 @@ fn render(
         version.value.clone()
     };
     ParameterView {
-        name: parameter.name.clone(),
-        r#type: version.r#type.clone(),
-        value,
-        version: version.version,
+        name: Some(parameter.name.clone()),
+        r#type: Some(version.r#type.clone()),
+        value: Some(value),
+        version: Some(version.version),
         selector,
-        last_modified_date: version.last_modified,
-        arn: parameter_arn(at, &parameter.name),
-        data_type: version.data_type.clone(),
+        last_modified_date: Some(version.last_modified),
+        arn: Some(parameter_arn(at, &parameter.name)),
+        data_type: Some(version.data_type.clone()),
+        source_result: None,
     }
 }
 
@@ -543,11 +501,9 @@ fn ciphertext(value: &str) -> String {
 }
 
 /// Letters, digits and `.-_` in up to 15 `/`-separated levels; a
-/// hierarchical name starts with `/`; no name begins with aws or ssm.
+/// hierarchical name starts with `/`; no name begins with aws or ssm. (Its
+/// length, 1 to 2048, is the model's to check.)
 fn validate_name(name: &str) -> Result<(), ApiError> {
-    if name.is_empty() || name.chars().count() > 2048 {
-        return Err(validation("1 validation error detected: Value at 'name' failed to satisfy constraint: Member must have length between 1 and 2048"));
-    }
     if name.contains('/') && !name.starts_with('/') {
         return Err(validation("Parameter name must be a fully qualified name."));
     }
@@ -564,7 +520,7 @@ fn validate_name(name: &str) -> Result<(), ApiError> {
     }
     if segments.len() > MAX_LEVELS {
         return Err(error(
-            "HierarchyLevelLimitExceededException",
+            ErrorCode::HierarchyLevelLimitExceededException,
             format!("A hierarchy can have a maximum of {MAX_LEVELS} levels."),
         ));
     }
@@ -610,6 +566,7 @@ fn tier(requested: Option<&str>, previous: Option<&str>, value: &str) -> Result<
         (Some("Intelligent-Tiering") | None, Some("Advanced")) => "Advanced",
         (Some("Intelligent-Tiering"), _) if len > STANDARD_MAX_VALUE => "Advanced",
         (Some("Intelligent-Tiering") | None, _) => "Standard",
+        // Never reached from the wire: the model's enum refuses other tiers first.
         (Some(other), _) => {
             return Err(validation(format!("1 validation error detected: Value '{other}' at 'tier' failed to satisfy constraint: Member must satisfy enum value set: [Standard, Advanced, Intelligent-Tiering]")));
         }
@@ -633,18 +590,27 @@ mod tests {
         RegionSecrets::new("123456789012", "eu-west-1")
     }
 
+    /// PutParameter as the wire runs it: the model's checks, then the handler.
     fn put(
         r: &mut RegionSecrets,
         name: &str,
         value: &str,
         t: &str,
-    ) -> Result<PutParameterResponse, ApiError> {
+    ) -> Result<PutParameterResult, ApiError> {
+        use crate::model::validate::Validate;
         let input = PutParameterRequest {
             name: Some(name.into()),
             value: Some(value.into()),
             r#type: Some(t.into()),
             ..Default::default()
         };
+        let errors = input.validate();
+        if !errors.is_empty() {
+            return Err(crate::protocol::validation_error(
+                "ValidationException",
+                &errors,
+            ));
+        }
         put_parameter(r, input, 1000.0)
     }
 
@@ -659,7 +625,10 @@ mod tests {
             overwrite: Some(true),
             ..Default::default()
         };
-        assert_eq!(put_parameter(&mut r, input, 1001.0).unwrap().version, 2);
+        assert_eq!(
+            put_parameter(&mut r, input, 1001.0).unwrap().version,
+            Some(2)
+        );
         assert_eq!(read_value(&r, "/prod/db/password").as_deref(), Some("p2"));
         assert_eq!(read_value(&r, "/prod/db/password:1").as_deref(), Some("p1"));
         assert_eq!(
@@ -709,7 +678,9 @@ mod tests {
             )
             .unwrap()
             .parameter
+            .unwrap()
             .value
+            .unwrap()
         };
         assert_eq!(get(&mut r, true), "hunter2");
         let hidden = get(&mut r, false);
@@ -754,8 +725,9 @@ mod tests {
             get_parameters_by_path(r, input)
                 .unwrap()
                 .parameters
+                .unwrap()
                 .into_iter()
-                .map(|p| p.name)
+                .map(|p| p.name.unwrap())
                 .collect::<Vec<_>>()
         };
         assert_eq!(list(&mut r, "/app", false), ["/app/a", "/app/b"]);

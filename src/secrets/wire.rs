@@ -1,61 +1,16 @@
-//! What the two services share on the wire: JSON 1.1 bodies, their errors,
-//! timestamps and ARNs.
+//! What the two services share: their errors, ARNs and the base64 that
+//! stands in for ciphertext. Requests and answers are the generated shapes.
 
 use crate::protocol::ApiError;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 
-/// One of the service's own exceptions. Both services answer every client
-/// error with HTTP 400.
-pub fn error(code: &'static str, message: impl Into<String>) -> ApiError {
+/// One of the service's own exceptions, with the code and status its model
+/// gives it (`as_str`, `status` of the generated `ErrorCode`).
+pub fn error(code: &'static str, status: u16, message: impl Into<String>) -> ApiError {
     ApiError {
         code,
         message: message.into(),
-        status: 400,
+        status,
     }
-}
-
-/// The request body as the operation's input. An empty body stands for `{}`;
-/// a body that is not that JSON is a `SerializationException`, as AWS's
-/// front end answers.
-pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let body: &[u8] = if body.iter().all(|b| b.is_ascii_whitespace()) {
-        b"{}"
-    } else {
-        body
-    };
-    serde_json::from_slice(body).map_err(|e| {
-        let what = if e.is_syntax() || e.is_eof() {
-            "is not valid JSON"
-        } else {
-            "does not match the operation's input"
-        };
-        ApiError::serialization(format!("The request body {what}: {e}"))
-    })
-}
-
-pub fn encode<T: Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(output)
-        .map_err(|e| error_internal(format!("could not encode the answer: {e}")))
-}
-
-fn error_internal(message: String) -> ApiError {
-    ApiError {
-        code: "InternalServiceError",
-        message,
-        status: 500,
-    }
-}
-
-/// A member the model requires, or AWS's validation message for its absence
-/// (`member` as AWS spells it there: the first letter lower case).
-pub fn required<'a, T>(value: &'a Option<T>, member: &str) -> Result<&'a T, ApiError> {
-    value.as_ref().ok_or_else(|| {
-        error(
-            "ValidationException",
-            format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"),
-        )
-    })
 }
 
 /// The parts of `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`; the
@@ -136,16 +91,5 @@ mod tests {
         assert_eq!(arn.resource, "secret:db-AbCdEf:password::");
         assert_eq!(parse_arn("not-an-arn"), None);
         assert_eq!(parse_arn("arn:aws:ssm"), None);
-    }
-
-    #[test]
-    fn a_missing_member_is_named_as_aws_does() {
-        let err = required::<String>(&None, "secretId").unwrap_err();
-        assert_eq!(err.code, "ValidationException");
-        assert!(
-            err.message.contains("Value null at 'secretId'"),
-            "{}",
-            err.message
-        );
     }
 }

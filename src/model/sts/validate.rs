@@ -15,15 +15,15 @@ impl Validate for AssumeRoleRequest {
         match &self.role_arn {
             None => missing(&join(path, "roleArn"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(20.0), Some(2048.0), &join(path, "roleArn"), errors);
-                check_pattern(v, &PATTERNS[0], &join(path, "roleArn"), errors);
+                check_length(Some(v), v.chars().count(), Some(20.0), Some(2048.0), &join(path, "roleArn"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "roleArn"), errors);
             }
         }
         match &self.role_session_name {
             None => missing(&join(path, "roleSessionName"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(2.0), Some(64.0), &join(path, "roleSessionName"), errors);
-                check_pattern(v, &PATTERNS[1], &join(path, "roleSessionName"), errors);
+                check_length(Some(v), v.chars().count(), Some(2.0), Some(64.0), &join(path, "roleSessionName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[1], &join(path, "roleSessionName"), errors);
             }
         }
         if let Some(v) = &self.policy_arns {
@@ -32,43 +32,43 @@ impl Validate for AssumeRoleRequest {
             }
         }
         if let Some(v) = &self.policy {
-            check_length(v, v.chars().count(), Some(1.0), None, &join(path, "policy"), errors);
-            check_pattern(v, &PATTERNS[2], &join(path, "policy"), errors);
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "policy"), errors);
+            check_pattern(v, Some(v), &PATTERNS[2], &join(path, "policy"), errors);
         }
         if let Some(v) = &self.duration_seconds {
             check_range(*v as f64, Some(900.0), Some(43200.0), &join(path, "durationSeconds"), errors);
         }
         if let Some(v) = &self.tags {
-            check_length(&format!("{:?}", v), v.len(), None, Some(50.0), &join(path, "tags"), errors);
+            check_length(Some(&format!("{:?}", v)), v.len(), None, Some(50.0), &join(path, "tags"), errors);
             for (i0, item0) in v.iter().enumerate() {
                 item0.validate_at(&format!("{}.{}", &join(path, "tags"), i0 + 1), errors);
             }
         }
         if let Some(v) = &self.transitive_tag_keys {
-            check_length(&format!("{:?}", v), v.len(), None, Some(50.0), &join(path, "transitiveTagKeys"), errors);
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), None, Some(50.0), &join(path, "transitiveTagKeys"), errors);
             for (i0, item0) in v.iter().enumerate() {
-                check_length(item0, item0.chars().count(), Some(1.0), Some(128.0), &format!("{}.{}", &join(path, "transitiveTagKeys"), i0 + 1), errors);
-                check_pattern(item0, &PATTERNS[3], &format!("{}.{}", &join(path, "transitiveTagKeys"), i0 + 1), errors);
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(128.0), &format!("{}.{}", &join(path, "transitiveTagKeys"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[3], &format!("{}.{}", &join(path, "transitiveTagKeys"), i0 + 1), errors);
             }
         }
         if let Some(v) = &self.external_id {
-            check_length(v, v.chars().count(), Some(2.0), Some(1224.0), &join(path, "externalId"), errors);
-            check_pattern(v, &PATTERNS[4], &join(path, "externalId"), errors);
+            check_length(Some(v), v.chars().count(), Some(2.0), Some(1224.0), &join(path, "externalId"), errors);
+            check_pattern(v, Some(v), &PATTERNS[4], &join(path, "externalId"), errors);
         }
         if let Some(v) = &self.serial_number {
-            check_length(v, v.chars().count(), Some(9.0), Some(256.0), &join(path, "serialNumber"), errors);
-            check_pattern(v, &PATTERNS[5], &join(path, "serialNumber"), errors);
+            check_length(Some(v), v.chars().count(), Some(9.0), Some(256.0), &join(path, "serialNumber"), errors);
+            check_pattern(v, Some(v), &PATTERNS[5], &join(path, "serialNumber"), errors);
         }
         if let Some(v) = &self.token_code {
-            check_length(v, v.chars().count(), Some(6.0), Some(6.0), &join(path, "tokenCode"), errors);
-            check_pattern(v, &PATTERNS[6], &join(path, "tokenCode"), errors);
+            check_length(Some(v), v.chars().count(), Some(6.0), Some(6.0), &join(path, "tokenCode"), errors);
+            check_pattern(v, Some(v), &PATTERNS[6], &join(path, "tokenCode"), errors);
         }
         if let Some(v) = &self.source_identity {
-            check_length(v, v.chars().count(), Some(2.0), Some(64.0), &join(path, "sourceIdentity"), errors);
-            check_pattern(v, &PATTERNS[1], &join(path, "sourceIdentity"), errors);
+            check_length(Some(v), v.chars().count(), Some(2.0), Some(64.0), &join(path, "sourceIdentity"), errors);
+            check_pattern(v, Some(v), &PATTERNS[1], &join(path, "sourceIdentity"), errors);
         }
         if let Some(v) = &self.provided_contexts {
-            check_length(&format!("{:?}", v), v.len(), Some(1.0), Some(5.0), &join(path, "providedContexts"), errors);
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(5.0), &join(path, "providedContexts"), errors);
             for (i0, item0) in v.iter().enumerate() {
                 item0.validate_at(&format!("{}.{}", &join(path, "providedContexts"), i0 + 1), errors);
             }
@@ -84,21 +84,21 @@ impl Validate for AssumeRoleWithSAMLRequest {
         match &self.role_arn {
             None => missing(&join(path, "roleArn"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(20.0), Some(2048.0), &join(path, "roleArn"), errors);
-                check_pattern(v, &PATTERNS[0], &join(path, "roleArn"), errors);
+                check_length(Some(v), v.chars().count(), Some(20.0), Some(2048.0), &join(path, "roleArn"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "roleArn"), errors);
             }
         }
         match &self.principal_arn {
             None => missing(&join(path, "principalArn"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(20.0), Some(2048.0), &join(path, "principalArn"), errors);
-                check_pattern(v, &PATTERNS[0], &join(path, "principalArn"), errors);
+                check_length(Some(v), v.chars().count(), Some(20.0), Some(2048.0), &join(path, "principalArn"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "principalArn"), errors);
             }
         }
         match &self.saml_assertion {
             None => missing(&join(path, "sAMLAssertion"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(4.0), Some(100000.0), &join(path, "sAMLAssertion"), errors);
+                check_length(None, v.chars().count(), Some(4.0), Some(100000.0), &join(path, "sAMLAssertion"), errors);
             }
         }
         if let Some(v) = &self.policy_arns {
@@ -107,8 +107,8 @@ impl Validate for AssumeRoleWithSAMLRequest {
             }
         }
         if let Some(v) = &self.policy {
-            check_length(v, v.chars().count(), Some(1.0), Some(2048.0), &join(path, "policy"), errors);
-            check_pattern(v, &PATTERNS[2], &join(path, "policy"), errors);
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "policy"), errors);
+            check_pattern(v, Some(v), &PATTERNS[2], &join(path, "policy"), errors);
         }
         if let Some(v) = &self.duration_seconds {
             check_range(*v as f64, Some(900.0), Some(43200.0), &join(path, "durationSeconds"), errors);
@@ -124,25 +124,25 @@ impl Validate for AssumeRoleWithWebIdentityRequest {
         match &self.role_arn {
             None => missing(&join(path, "roleArn"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(20.0), Some(2048.0), &join(path, "roleArn"), errors);
-                check_pattern(v, &PATTERNS[0], &join(path, "roleArn"), errors);
+                check_length(Some(v), v.chars().count(), Some(20.0), Some(2048.0), &join(path, "roleArn"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "roleArn"), errors);
             }
         }
         match &self.role_session_name {
             None => missing(&join(path, "roleSessionName"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(2.0), Some(64.0), &join(path, "roleSessionName"), errors);
-                check_pattern(v, &PATTERNS[1], &join(path, "roleSessionName"), errors);
+                check_length(Some(v), v.chars().count(), Some(2.0), Some(64.0), &join(path, "roleSessionName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[1], &join(path, "roleSessionName"), errors);
             }
         }
         match &self.web_identity_token {
             None => missing(&join(path, "webIdentityToken"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(4.0), Some(20000.0), &join(path, "webIdentityToken"), errors);
+                check_length(None, v.chars().count(), Some(4.0), Some(20000.0), &join(path, "webIdentityToken"), errors);
             }
         }
         if let Some(v) = &self.provider_id {
-            check_length(v, v.chars().count(), Some(4.0), Some(2048.0), &join(path, "providerId"), errors);
+            check_length(Some(v), v.chars().count(), Some(4.0), Some(2048.0), &join(path, "providerId"), errors);
         }
         if let Some(v) = &self.policy_arns {
             for (i0, item0) in v.iter().enumerate() {
@@ -150,8 +150,8 @@ impl Validate for AssumeRoleWithWebIdentityRequest {
             }
         }
         if let Some(v) = &self.policy {
-            check_length(v, v.chars().count(), Some(1.0), Some(2048.0), &join(path, "policy"), errors);
-            check_pattern(v, &PATTERNS[2], &join(path, "policy"), errors);
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "policy"), errors);
+            check_pattern(v, Some(v), &PATTERNS[2], &join(path, "policy"), errors);
         }
         if let Some(v) = &self.duration_seconds {
             check_range(*v as f64, Some(900.0), Some(43200.0), &join(path, "durationSeconds"), errors);
@@ -167,7 +167,7 @@ impl Validate for AssumeRootRequest {
         match &self.target_principal {
             None => missing(&join(path, "targetPrincipal"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(12.0), Some(2048.0), &join(path, "targetPrincipal"), errors);
+                check_length(Some(v), v.chars().count(), Some(12.0), Some(2048.0), &join(path, "targetPrincipal"), errors);
             }
         }
         match &self.task_policy_arn {
@@ -190,7 +190,7 @@ impl Validate for DecodeAuthorizationMessageRequest {
         match &self.encoded_message {
             None => missing(&join(path, "encodedMessage"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(1.0), Some(10240.0), &join(path, "encodedMessage"), errors);
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(10240.0), &join(path, "encodedMessage"), errors);
             }
         }
     }
@@ -201,8 +201,8 @@ impl Validate for GetAccessKeyInfoRequest {
         match &self.access_key_id {
             None => missing(&join(path, "accessKeyId"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(16.0), Some(128.0), &join(path, "accessKeyId"), errors);
-                check_pattern(v, &PATTERNS[7], &join(path, "accessKeyId"), errors);
+                check_length(Some(v), v.chars().count(), Some(16.0), Some(128.0), &join(path, "accessKeyId"), errors);
+                check_pattern(v, Some(v), &PATTERNS[7], &join(path, "accessKeyId"), errors);
             }
         }
     }
@@ -227,13 +227,13 @@ impl Validate for GetFederationTokenRequest {
         match &self.name {
             None => missing(&join(path, "name"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(2.0), Some(32.0), &join(path, "name"), errors);
-                check_pattern(v, &PATTERNS[1], &join(path, "name"), errors);
+                check_length(Some(v), v.chars().count(), Some(2.0), Some(32.0), &join(path, "name"), errors);
+                check_pattern(v, Some(v), &PATTERNS[1], &join(path, "name"), errors);
             }
         }
         if let Some(v) = &self.policy {
-            check_length(v, v.chars().count(), Some(1.0), Some(2048.0), &join(path, "policy"), errors);
-            check_pattern(v, &PATTERNS[2], &join(path, "policy"), errors);
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "policy"), errors);
+            check_pattern(v, Some(v), &PATTERNS[2], &join(path, "policy"), errors);
         }
         if let Some(v) = &self.policy_arns {
             for (i0, item0) in v.iter().enumerate() {
@@ -244,7 +244,7 @@ impl Validate for GetFederationTokenRequest {
             check_range(*v as f64, Some(900.0), Some(129600.0), &join(path, "durationSeconds"), errors);
         }
         if let Some(v) = &self.tags {
-            check_length(&format!("{:?}", v), v.len(), None, Some(50.0), &join(path, "tags"), errors);
+            check_length(Some(&format!("{:?}", v)), v.len(), None, Some(50.0), &join(path, "tags"), errors);
             for (i0, item0) in v.iter().enumerate() {
                 item0.validate_at(&format!("{}.{}", &join(path, "tags"), i0 + 1), errors);
             }
@@ -261,12 +261,12 @@ impl Validate for GetSessionTokenRequest {
             check_range(*v as f64, Some(900.0), Some(129600.0), &join(path, "durationSeconds"), errors);
         }
         if let Some(v) = &self.serial_number {
-            check_length(v, v.chars().count(), Some(9.0), Some(256.0), &join(path, "serialNumber"), errors);
-            check_pattern(v, &PATTERNS[5], &join(path, "serialNumber"), errors);
+            check_length(Some(v), v.chars().count(), Some(9.0), Some(256.0), &join(path, "serialNumber"), errors);
+            check_pattern(v, Some(v), &PATTERNS[5], &join(path, "serialNumber"), errors);
         }
         if let Some(v) = &self.token_code {
-            check_length(v, v.chars().count(), Some(6.0), Some(6.0), &join(path, "tokenCode"), errors);
-            check_pattern(v, &PATTERNS[6], &join(path, "tokenCode"), errors);
+            check_length(Some(v), v.chars().count(), Some(6.0), Some(6.0), &join(path, "tokenCode"), errors);
+            check_pattern(v, Some(v), &PATTERNS[6], &join(path, "tokenCode"), errors);
         }
         if let Some(v) = &self.minimum_session_token_size {
             check_range(*v as f64, Some(0.0), Some(4096.0), &join(path, "minimumSessionTokenSize"), errors);
@@ -279,9 +279,9 @@ impl Validate for GetWebIdentityTokenRequest {
         match &self.audience {
             None => missing(&join(path, "audience"), errors),
             Some(v) => {
-                check_length(&format!("{:?}", v), v.len(), Some(1.0), Some(10.0), &join(path, "audience"), errors);
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(10.0), &join(path, "audience"), errors);
                 for (i0, item0) in v.iter().enumerate() {
-                    check_length(item0, item0.chars().count(), Some(1.0), Some(1000.0), &format!("{}.{}", &join(path, "audience"), i0 + 1), errors);
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), Some(1000.0), &format!("{}.{}", &join(path, "audience"), i0 + 1), errors);
                 }
             }
         }
@@ -291,11 +291,11 @@ impl Validate for GetWebIdentityTokenRequest {
         match &self.signing_algorithm {
             None => missing(&join(path, "signingAlgorithm"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(5.0), Some(5.0), &join(path, "signingAlgorithm"), errors);
+                check_length(Some(v), v.chars().count(), Some(5.0), Some(5.0), &join(path, "signingAlgorithm"), errors);
             }
         }
         if let Some(v) = &self.tags {
-            check_length(&format!("{:?}", v), v.len(), None, Some(50.0), &join(path, "tags"), errors);
+            check_length(Some(&format!("{:?}", v)), v.len(), None, Some(50.0), &join(path, "tags"), errors);
             for (i0, item0) in v.iter().enumerate() {
                 item0.validate_at(&format!("{}.{}", &join(path, "tags"), i0 + 1), errors);
             }
@@ -306,8 +306,8 @@ impl Validate for GetWebIdentityTokenRequest {
 impl Validate for PolicyDescriptorType {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
         if let Some(v) = &self.arn {
-            check_length(v, v.chars().count(), Some(20.0), Some(2048.0), &join(path, "arn"), errors);
-            check_pattern(v, &PATTERNS[0], &join(path, "arn"), errors);
+            check_length(Some(v), v.chars().count(), Some(20.0), Some(2048.0), &join(path, "arn"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "arn"), errors);
         }
     }
 }
@@ -315,11 +315,11 @@ impl Validate for PolicyDescriptorType {
 impl Validate for ProvidedContext {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
         if let Some(v) = &self.provider_arn {
-            check_length(v, v.chars().count(), Some(20.0), Some(2048.0), &join(path, "providerArn"), errors);
-            check_pattern(v, &PATTERNS[0], &join(path, "providerArn"), errors);
+            check_length(Some(v), v.chars().count(), Some(20.0), Some(2048.0), &join(path, "providerArn"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "providerArn"), errors);
         }
         if let Some(v) = &self.context_assertion {
-            check_length(v, v.chars().count(), Some(4.0), Some(2048.0), &join(path, "contextAssertion"), errors);
+            check_length(Some(v), v.chars().count(), Some(4.0), Some(2048.0), &join(path, "contextAssertion"), errors);
         }
     }
 }
@@ -329,15 +329,15 @@ impl Validate for Tag {
         match &self.key {
             None => missing(&join(path, "key"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(1.0), Some(128.0), &join(path, "key"), errors);
-                check_pattern(v, &PATTERNS[3], &join(path, "key"), errors);
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "key"), errors);
+                check_pattern(v, Some(v), &PATTERNS[3], &join(path, "key"), errors);
             }
         }
         match &self.value {
             None => missing(&join(path, "value"), errors),
             Some(v) => {
-                check_length(v, v.chars().count(), Some(0.0), Some(256.0), &join(path, "value"), errors);
-                check_pattern(v, &PATTERNS[8], &join(path, "value"), errors);
+                check_length(Some(v), v.chars().count(), Some(0.0), Some(256.0), &join(path, "value"), errors);
+                check_pattern(v, Some(v), &PATTERNS[8], &join(path, "value"), errors);
             }
         }
     }
