@@ -203,7 +203,29 @@ SSM = Service(
     gen_mod=True,
 )
 
-SERVICES = [ECS, LOGS, STS, EC2, SECRETS_MANAGER, SSM]
+CLOUDWATCH = Service(
+    label="CloudWatch",
+    model="cloudwatch-2010-08-01.service-2.json.gz",
+    model_dir="src/model/cloudwatch",
+    model_mod="crate::model::cloudwatch",
+    api_path="src/services/cloudwatch/generated.rs",
+    trait="CloudWatchApi",
+    api_doc="//! The CloudWatch API as a trait: one method per operation whose shapes\n"
+            "//! ecsbox generates (codegen/generate.py `CLOUDWATCH_OPS`). Those methods\n"
+            "//! default to, and every other operation of the model answers, an\n"
+            "//! `InvalidAction` naming the operation. CloudWatch is spoken in three\n"
+            "//! protocols (Smithy RPC v2 CBOR, JSON 1.0, query); this trait sees none\n"
+            "//! of them.\n\n",
+    not_supported="ApiError::query_not_supported(\"cloudwatch\", Operation::{op}.name())",
+    owns_validate=False,
+    name="cloudwatch",
+    validation_error="InvalidParameterValue",
+    constraints=True,
+    typed_ops=["PutMetricData", "ListMetrics", "GetMetricStatistics"],
+    gen_mod=True,
+)
+
+SERVICES = [ECS, LOGS, STS, EC2, SECRETS_MANAGER, SSM, CLOUDWATCH]
 
 RUST_KEYWORDS = set(keyword.kwlist) | {
     "type", "match", "ref", "self", "struct", "enum", "mod", "fn", "impl", "trait",
@@ -264,9 +286,20 @@ class Gen:
             assert not missing, f"not in the {svc.label} model: {missing}"
 
     @property
+    def protocols(self) -> list:
+        """Every protocol the service is spoken in, the preferred first."""
+        return self.meta.get("protocols", [self.protocol])
+
+    @property
     def xml_protocol(self) -> bool:
         """Whether requests are forms and answers XML (query, ec2)."""
         return self.protocol in ("query", "ec2")
+
+    @property
+    def needs_table(self) -> bool:
+        """Whether the protocol layer needs the shape table: forms and XML
+        (query, ec2), and CBOR (timestamps and blobs are typed there)."""
+        return any(p in ("query", "ec2", "smithy-rpc-v2-cbor") for p in self.protocols)
 
     def path_name(self, member: str) -> str:
         """A member as AWS names it in a validation message: with a
@@ -568,13 +601,17 @@ class Gen:
             out.append(f'pub const TARGET_PREFIX: &str = "{prefix}";\n')
         out.append(f'/// The signing name a SigV4 credential scope must carry.\n')
         out.append(f'pub const SIGNING_NAME: &str = "{signing}";\n\n')
-        protocol = {"json": "Json", "query": "Query", "ec2": "Ec2", "rest-json": "RestJson",
-                    "smithy-rpc-v2-cbor": "Cbor"}[self.protocol]
+        rust_protocol = {"json": "Json", "query": "Query", "ec2": "Ec2", "rest-json": "RestJson",
+                         "smithy-rpc-v2-cbor": "Cbor"}
+        protocol = rust_protocol[self.protocol]
         out.append("/// How the service is spoken on the wire, from the model's metadata.\n")
         out.append("pub static SERVICE: ServiceMeta = ServiceMeta {\n")
         out.append(f'    name: "{self.svc.name}",\n')
         out.append(f'    label: "{self.svc.label}",\n')
         out.append(f"    protocol: Protocol::{protocol},\n")
+        others = ", ".join(f"Protocol::{rust_protocol[p]}" for p in self.protocols)
+        out.append(f"    protocols: &[{others}],\n")
+        out.append(f"    query_compatible: {str('awsQueryCompatible' in meta).lower()},\n")
         out.append(f'    json_version: "{meta.get("jsonVersion", "")}",\n')
         out.append(f'    target_prefix: "{prefix}",\n')
         out.append(f'    signing_name: "{signing}",\n')
@@ -585,7 +622,7 @@ class Gen:
             ns += "/"
         out.append(f'    xml_namespace: "{ns}",\n')
         out.append(f'    validation_error: "{self.svc.validation_error}",\n')
-        if self.xml_protocol:
+        if self.needs_table:
             out.append("    shapes: &super::wire::SHAPES,\n")
         else:
             out.append("    shapes: &[],\n")
@@ -610,7 +647,7 @@ class Gen:
         out.append("    /// What the XML and form protocols need of the operation: its input\n")
         out.append("    /// and output shapes (indexes into `SERVICE.shapes`) and result wrapper.\n")
         out.append("    pub fn wire(self) -> OpWire {\n        match self {\n")
-        index = {n: i for i, n in enumerate(self.typed_shapes())} if self.xml_protocol else {}
+        index = {n: i for i, n in enumerate(self.typed_shapes())} if self.needs_table else {}
         for n in names:
             op = self.all_ops[n]
             inp = index.get(op.get("input", {}).get("shape")) if n in self.ops else None
@@ -633,6 +670,13 @@ class Gen:
             code = self.shapes[e].get("error", {}).get("code", e) if self.xml_protocol else e
             out.append(f'            ErrorCode::{e} => "{code}",\n')
         out.append("        }\n    }\n\n")
+        if not self.xml_protocol and "query" in self.protocols:
+            out.append("    /// The code a query caller gets (and that `x-amzn-query-error` names to\n")
+            out.append("    /// JSON and CBOR callers of a query-compatible service).\n")
+            out.append("    pub fn query_code(self) -> &'static str {\n        match self {\n")
+            for e in errs:
+                out.append(f'            ErrorCode::{e} => "{self.shapes[e].get("error", {}).get("code", e)}",\n')
+            out.append("        }\n    }\n\n")
         out.append("    /// The HTTP status AWS answers with: 500 for a fault, 400 for a client error.\n")
         out.append("    pub fn status(self) -> u16 {\n        match self {\n")
         for e in errs:
@@ -683,7 +727,7 @@ class Gen:
         return "".join(out)
 
     def gen_mod(self) -> str:
-        wire = "#[rustfmt::skip]\npub mod wire;\n" if self.xml_protocol else ""
+        wire = "#[rustfmt::skip]\npub mod wire;\n" if self.needs_table else ""
         return (self.svc.header +
                 f"//! Shapes, enums, validation, operations and error codes generated from the\n"
                 f"//! pinned {self.svc.label} service model by `codegen/generate.py`. Nothing here is\n"
@@ -736,7 +780,7 @@ def generated_files(svc: Service) -> dict:
         f"{d}/operations.rs": g.gen_operations(),
         svc.api_path: g.gen_api(),
     }
-    if g.xml_protocol:
+    if g.needs_table:
         files[f"{d}/wire.rs"] = g.gen_wire()
     if svc.gen_mod:
         files[f"{d}/mod.rs"] = g.gen_mod()

@@ -24,6 +24,7 @@ use crate::model::schema::{Protocol, ServiceMeta};
 use crate::protocol::{xml, ApiError, Form, RequestContext, Wire};
 use crate::runtime::ContainerRuntime;
 use crate::secrets::{SecretsManager, SecretsStore, Ssm};
+use crate::services::cloudwatch::CloudWatch;
 use crate::services::ec2::Ec2;
 use crate::services::sts::Sts;
 use crate::services::AwsService;
@@ -52,6 +53,7 @@ pub struct App {
     /// CloudWatch Logs, with a store of its own (`logs::store` says why).
     pub logs: Arc<Logs>,
     pub ec2: Arc<Ec2>,
+    pub cloudwatch: Arc<CloudWatch>,
     /// Secrets Manager secrets and SSM parameters (`secrets` says why a
     /// store of their own); tasks read them for their containers' `secrets`.
     pub secrets: Arc<SecretsStore>,
@@ -88,6 +90,7 @@ impl App {
         scheduler.spawn();
         let logs = Arc::new(Logs::new(log_store));
         let ec2 = Arc::new(Ec2::new(store.clone()));
+        let cloudwatch = Arc::new(CloudWatch::new());
         let services: Vec<Arc<dyn AwsService>> = vec![
             Arc::new(Ecs::new(store.clone(), effects_tx)),
             logs.clone(),
@@ -95,8 +98,9 @@ impl App {
             Arc::new(Ssm::new(secrets.clone())),
             Arc::new(Sts::new(auth.temporary())),
             ec2.clone(),
+            cloudwatch.clone(),
         ];
-        Ok(Arc::new(App { auth, services, logs, ec2, secrets, store, tasks, metadata, config }))
+        Ok(Arc::new(App { auth, services, logs, ec2, cloudwatch, secrets, store, tasks, metadata, config }))
     }
 
     /// Forgets all state and removes every container and network this
@@ -106,6 +110,7 @@ impl App {
         self.logs.store().reset();
         self.secrets.reset();
         self.ec2.reset();
+        self.cloudwatch.reset();
         self.auth.temporary().clear();
         self.tasks.forget_tasks();
         self.metadata.forget_all();
@@ -209,6 +214,10 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
             return error_response(&err, &request_id);
         }
     };
+    let body = match crate::protocol::content_encoding::decode(&parts.headers, body, MAX_BODY) {
+        Ok(body) => body,
+        Err(err) => return error_response(&err, &request_id),
+    };
     let path = parts.uri.path();
     match (&parts.method, path) {
         (&Method::GET, "/_ecsbox/health") | (&Method::GET, "/_localstack/health") | (&Method::HEAD, "/_ecsbox/health") => {
@@ -304,15 +313,17 @@ fn aws_call(app: &App, parts: &http::request::Parts, body: &Bytes, request_id: &
         return fail(unknown_operation(route.protocol, meta, &route.op_name));
     };
     let ctx = RequestContext { account: caller.account, region: caller.region, request_id: request_id.to_string(), access_key: caller.access_key };
-    let wire = Wire { service: meta, op, body, form: route.form.as_ref(), request_id };
+    let wire = Wire { service: meta, protocol: route.protocol, op, body, form: route.form.as_ref(), request_id };
     match service.call(&ctx, &wire) {
-        Ok(bytes) => {
-            let content_type = match route.protocol {
-                Protocol::Query | Protocol::Ec2 => "text/xml",
-                _ => meta.json_content_type(),
-            };
-            json_response(StatusCode::OK, bytes.into(), request_id, content_type)
-        }
+        Ok(bytes) => match route.protocol {
+            Protocol::Query | Protocol::Ec2 => json_response(StatusCode::OK, bytes.into(), request_id, "text/xml"),
+            Protocol::Cbor => {
+                let mut resp = json_response(StatusCode::OK, bytes.into(), request_id, "application/cbor");
+                resp.headers_mut().insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
+                resp
+            }
+            _ => json_response(StatusCode::OK, bytes.into(), request_id, meta.json_content_type()),
+        },
         Err(e) => fail(e),
     }
 }
@@ -329,7 +340,7 @@ fn route<'a>(app: &'a App, parts: &http::request::Parts, body: &Bytes) -> Result
         let Some((prefix, op_name)) = target.rsplit_once('.') else {
             return Err(json_err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown or missing X-Amz-Target '{target}'."))));
         };
-        let service = app.services.iter().find(|s| s.meta().target_prefix == prefix).ok_or_else(|| {
+        let service = app.services.iter().find(|s| s.meta().target_prefix == prefix && s.meta().speaks(Protocol::Json)).ok_or_else(|| {
             json_err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown service in X-Amz-Target '{target}': ecsbox does not serve it.")))
         })?;
         return Ok(Route { protocol: Protocol::Json, service: Some(service), op_name: op_name.to_string(), form: None });
@@ -341,10 +352,14 @@ fn route<'a>(app: &'a App, parts: &http::request::Parts, body: &Bytes) -> Result
             (Some("service"), Some(s), Some("operation"), Some(o)) => (s.to_string(), o.to_string()),
             _ => (String::new(), String::new()),
         };
-        return Err((
-            Protocol::Cbor,
-            ApiError::protocol("UnknownOperationException", 404, format!("ecsbox does not serve the {name} service over rpc-v2-cbor (operation {op}).")),
-        ));
+        let service = app.services.iter().find(|s| s.meta().target_prefix == name && s.meta().speaks(Protocol::Cbor));
+        return match service {
+            Some(service) if parts.method == Method::POST => Ok(Route { protocol: Protocol::Cbor, service: Some(service), op_name: op, form: None }),
+            _ => Err((
+                Protocol::Cbor,
+                ApiError::protocol("UnknownOperationException", 404, format!("ecsbox does not serve the {name} service over rpc-v2-cbor (operation {op}).")),
+            )),
+        };
     }
     // A form: query or ec2.
     let is_form = header("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
@@ -359,7 +374,7 @@ fn route<'a>(app: &'a App, parts: &http::request::Parts, body: &Bytes) -> Result
         // The credential scope names the service; an unsigned request is
         // known by the API version it carries.
         let scope = header("authorization").and_then(|h| crate::auth::parse_authorization(h).ok()).map(|a| a.service);
-        let is_form_service = |s: &&Arc<dyn AwsService>| matches!(s.meta().protocol, Protocol::Query | Protocol::Ec2);
+        let is_form_service = |s: &&Arc<dyn AwsService>| s.meta().speaks(Protocol::Query) || s.meta().speaks(Protocol::Ec2);
         let service = match &scope {
             Some(scope) => app.services.iter().filter(is_form_service).find(|s| s.meta().signing_name == scope),
             None => app.services.iter().filter(is_form_service).find(|s| s.meta().api_version == version),
@@ -368,7 +383,8 @@ fn route<'a>(app: &'a App, parts: &http::request::Parts, body: &Bytes) -> Result
             let named = scope.map(|s| format!("the {s} service")).unwrap_or_else(|| format!("the service of API version '{version}'"));
             return Err(query_err(ApiError::protocol("InvalidAction", 400, format!("ecsbox does not serve {named} (action {action})."))));
         };
-        return Ok(Route { protocol: service.meta().protocol, service: Some(service), op_name: action, form: Some(form) });
+        let protocol = if service.meta().protocol == Protocol::Ec2 { Protocol::Ec2 } else { Protocol::Query };
+        return Ok(Route { protocol, service: Some(service), op_name: action, form: Some(form) });
     }
     Err((Protocol::Json, ApiError::protocol("UnknownOperationException", 404, format!("No operation at {} {}.", parts.method, parts.uri.path()))))
 }
@@ -396,6 +412,20 @@ fn json_response(status: StatusCode, body: Bytes, request_id: &str, content_type
 
 /// The error contract of each protocol, in one place.
 fn error_in(protocol: Protocol, service: Option<&ServiceMeta>, err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
+    let mut resp = error_body_in(protocol, service, err, request_id);
+    // A former query service answering in JSON or CBOR names the query
+    // error code too, which is the code its SDKs report (botocore's
+    // `_do_query_compatible_error_parse`).
+    if service.is_some_and(|s| s.query_compatible) && matches!(protocol, Protocol::Json | Protocol::Cbor) {
+        let kind = if err.status >= 500 { "Receiver" } else { "Sender" };
+        if let Ok(v) = HeaderValue::from_str(&format!("{};{kind}", err.code)) {
+            resp.headers_mut().insert("x-amzn-query-error", v);
+        }
+    }
+    resp
+}
+
+fn error_body_in(protocol: Protocol, service: Option<&ServiceMeta>, err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
     match protocol {
         Protocol::Query | Protocol::Ec2 => {

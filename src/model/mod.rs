@@ -4,6 +4,8 @@
 
 #[rustfmt::skip]
 pub mod enums;
+/// The CloudWatch model (the operations ecsbox types: codegen's CLOUDWATCH).
+pub mod cloudwatch;
 /// The EC2 model (the operations ecsbox types: codegen's `EC2_OPS`).
 pub mod ec2;
 /// The CloudWatch Logs model, generated the same way.

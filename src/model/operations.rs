@@ -14,6 +14,8 @@ pub static SERVICE: ServiceMeta = ServiceMeta {
     name: "ecs",
     label: "ECS",
     protocol: Protocol::Json,
+    protocols: &[Protocol::Json],
+    query_compatible: false,
     json_version: "1.1",
     target_prefix: "AmazonEC2ContainerServiceV20141113",
     signing_name: "ecs",

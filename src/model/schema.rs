@@ -39,7 +39,14 @@ pub struct ServiceMeta {
     pub name: &'static str,
     /// How messages name the service.
     pub label: &'static str,
+    /// The protocol the model prefers (`metadata.protocol`).
     pub protocol: Protocol,
+    /// Every protocol the service is spoken in (`metadata.protocols`):
+    /// CloudWatch's are CBOR, JSON 1.0 and query.
+    pub protocols: &'static [Protocol],
+    /// A former query service now spoken in JSON or CBOR too: its errors
+    /// carry `x-amzn-query-error` so SDKs see the query error codes.
+    pub query_compatible: bool,
     /// "1.0" or "1.1" for JSON services, else empty.
     pub json_version: &'static str,
     /// The `X-Amz-Target` prefix of a JSON service, else empty.
@@ -58,6 +65,10 @@ pub struct ServiceMeta {
 }
 
 impl ServiceMeta {
+    pub fn speaks(&self, protocol: Protocol) -> bool {
+        self.protocols.contains(&protocol)
+    }
+
     pub fn shape(&self, index: u16) -> &'static Shape {
         &self.shapes[index as usize]
     }

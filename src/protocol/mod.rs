@@ -6,8 +6,11 @@
 //! - `json`: AWS JSON 1.0 and 1.1 (ECS, Logs, Secrets Manager, SSM).
 //! - `query`: the query and ec2 protocols' forms (STS, EC2).
 //! - `xml`: their answers and error documents.
+//! - `cbor`: Smithy RPC v2 CBOR bodies (CloudWatch).
 //! - `crate::model::schema`: what the generated code tells this layer of each service.
 
+pub mod cbor;
+pub mod content_encoding;
 mod error;
 mod json;
 pub mod query;
@@ -39,8 +42,10 @@ pub struct RequestContext {
 /// decoded into the operation's input and to encode its answer.
 pub struct Wire<'a> {
     pub service: &'static ServiceMeta,
+    /// The protocol this request came in (one of `service.protocols`).
+    pub protocol: Protocol,
     pub op: OpWire,
-    /// The body of a JSON request.
+    /// The body of a JSON or CBOR request.
     pub body: &'a [u8],
     /// The form of a query or ec2 request.
     pub form: Option<&'a Form>,
@@ -52,18 +57,19 @@ impl Wire<'_> {
     /// model's constraints. A request that breaks them gets the service's
     /// validation exception, with every problem in AWS's words.
     pub fn decode<T: DeserializeOwned + Validate>(&self) -> Result<T, ApiError> {
-        let input: T = match (self.service.protocol, self.form, self.op.input) {
-            (Protocol::Query | Protocol::Ec2, Some(form), Some(shape)) => {
-                let value = query::decode(form, self.service, shape)?;
-                serde_json::from_value(value).map_err(|e| ApiError::protocol(self.service.validation_error, 400, format!("The request does not match the operation's input: {e}")))?
-            }
+        let from_value = |value| {
+            serde_json::from_value(value).map_err(|e| ApiError::protocol(self.service.validation_error, 400, format!("The request does not match the operation's input: {e}")))
+        };
+        let input: T = match (self.protocol, self.form, self.op.input) {
+            (Protocol::Query | Protocol::Ec2, Some(form), Some(shape)) => from_value(query::decode(form, self.service, shape)?)?,
+            (Protocol::Cbor, _, _) => from_value(cbor::decode(self.body)?)?,
             _ => json::decode(self.body)?,
         };
         let errors = input.validate();
         if errors.is_empty() {
             return Ok(input);
         }
-        if self.service.protocol == Protocol::Ec2 {
+        if self.protocol == Protocol::Ec2 {
             return Err(ec2_validation_error(&errors[0]));
         }
         Err(validation_error(self.service.validation_error, &errors))
@@ -71,19 +77,18 @@ impl Wire<'_> {
 
     /// The answer to a successful call.
     pub fn encode<T: Serialize>(&self, output: &T) -> Result<Vec<u8>, ApiError> {
-        match self.service.protocol {
-            Protocol::Query | Protocol::Ec2 => {
-                let value = serde_json::to_value(output).map_err(|e| ApiError::internal(format!("could not encode the answer: {e}")))?;
-                Ok(xml::encode_output(self.service, &self.op, Some(&value), self.request_id).into_bytes())
-            }
+        let value = || serde_json::to_value(output).map_err(|e| ApiError::internal(format!("could not encode the answer: {e}")));
+        match self.protocol {
+            Protocol::Query | Protocol::Ec2 => Ok(xml::encode_output(self.service, &self.op, Some(&value()?), self.request_id).into_bytes()),
+            Protocol::Cbor => Ok(cbor::encode(self.service, self.op.output, &value()?)),
             _ => encode_output(output),
         }
     }
 
-    /// The answer of an operation without output: an empty body in JSON,
-    /// the bare response element in XML.
+    /// The answer of an operation without output: an empty body in JSON
+    /// and CBOR, the bare response element in XML.
     pub fn encode_empty(&self) -> Result<Vec<u8>, ApiError> {
-        match self.service.protocol {
+        match self.protocol {
             Protocol::Query | Protocol::Ec2 => Ok(xml::encode_output(self.service, &self.op, None, self.request_id).into_bytes()),
             _ => Ok(Vec::new()),
         }

@@ -7,9 +7,11 @@
 //!
 //! - `sts`: GetCallerIdentity and AssumeRole (query protocol).
 //! - `ec2`: the network lookups ECS users make (ec2 protocol).
+//! - `cloudwatch`: metrics (Smithy RPC v2 CBOR, JSON 1.0 and query).
 //! - ECS (`crate::api`), CloudWatch Logs (`crate::logs`), Secrets Manager
 //!   and SSM (`crate::secrets`) implement the trait here too.
 
+pub mod cloudwatch;
 pub mod ec2;
 pub mod sts;
 

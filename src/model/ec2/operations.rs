@@ -12,6 +12,8 @@ pub static SERVICE: ServiceMeta = ServiceMeta {
     name: "ec2",
     label: "EC2",
     protocol: Protocol::Ec2,
+    protocols: &[Protocol::Ec2],
+    query_compatible: false,
     json_version: "",
     target_prefix: "",
     signing_name: "ec2",

@@ -14,6 +14,8 @@ pub static SERVICE: ServiceMeta = ServiceMeta {
     name: "logs",
     label: "CloudWatch Logs",
     protocol: Protocol::Json,
+    protocols: &[Protocol::Json],
+    query_compatible: false,
     json_version: "1.1",
     target_prefix: "Logs_20140328",
     signing_name: "logs",

@@ -14,6 +14,8 @@ pub static SERVICE: ServiceMeta = ServiceMeta {
     name: "secretsmanager",
     label: "Secrets Manager",
     protocol: Protocol::Json,
+    protocols: &[Protocol::Json],
+    query_compatible: false,
     json_version: "1.1",
     target_prefix: "secretsmanager",
     signing_name: "secretsmanager",

@@ -12,6 +12,8 @@ pub static SERVICE: ServiceMeta = ServiceMeta {
     name: "sts",
     label: "STS",
     protocol: Protocol::Query,
+    protocols: &[Protocol::Query],
+    query_compatible: false,
     json_version: "",
     target_prefix: "",
     signing_name: "sts",
