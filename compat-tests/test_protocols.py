@@ -20,7 +20,9 @@ from harness import assert_aws_error, raises_aws
 
 STS_VERSION = "2011-06-15"
 EC2_VERSION = "2016-11-15"
-CBOR_PATH = "/service/GraniteServiceVersion20100801/operation/GetMetricData"
+# A Smithy service ecsbox does not serve (CloudWatch, which it serves, is in
+# test_cloudwatch.py).
+CBOR_PATH = "/service/NotAServiceVersion20200101/operation/DoSomething"
 
 
 def json_call(endpoint: str, target: str, service: str, body: bytes = b"{}",
@@ -236,16 +238,18 @@ def test_cbor_gets_a_cbor_error_naming_the_service(endpoint):
     assert rest == b""
     assert body["__type"] == "UnknownOperationException"
     # ecsbox's own words, naming service and operation.
-    assert "GraniteServiceVersion20100801" in body["message"] and "GetMetricData" in body["message"]
+    assert "NotAServiceVersion20200101" in body["message"] and "DoSomething" in body["message"]
 
 
 def test_cbor_errors_parse_with_boto3(endpoint):
-    # botocore 1.44's CloudWatch speaks Smithy RPC v2 CBOR.
+    # botocore 1.44's CloudWatch speaks Smithy RPC v2 CBOR; GetMetricData is
+    # an operation ecsbox has not built: an error naming it, in CBOR.
     cloudwatch = harness.aws_client(endpoint, "cloudwatch")
     assert cloudwatch.meta.service_model.protocol == "smithy-rpc-v2-cbor"
     now = datetime.datetime.now(datetime.timezone.utc)
-    with raises_aws("UnknownOperationException"):
+    with raises_aws("InvalidAction") as e:
         cloudwatch.get_metric_data(MetricDataQueries=[], StartTime=now - datetime.timedelta(hours=1), EndTime=now)
+    assert "GetMetricData" in e.value.response["Error"]["Message"]
 
 
 def test_cbor_with_a_path_that_is_not_an_operation(endpoint):
@@ -261,7 +265,7 @@ def test_health_lists_every_service_served(endpoint):
     resp = harness.http_request(endpoint, "GET", "/_ecsbox/health")
     assert resp.status == 200
     health = resp.json()
-    assert sorted(health["services"]) == sorted(["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2"])
+    assert sorted(health["services"]) == sorted(["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2", "cloudwatch"])
     assert set(health["services"].values()) == {"running"}
     # LocalStack's path answers the same.
     assert json.loads(harness.http_request(endpoint, "GET", "/_localstack/health").body)["services"] == health["services"]
@@ -275,6 +279,7 @@ def test_health_lists_every_service_served(endpoint):
     ("ssm", lambda c: c.get_parameters(Names=["/health/none"])),
     ("sts", lambda c: c.get_caller_identity()),
     ("ec2", lambda c: c.describe_availability_zones()),
+    ("cloudwatch", lambda c: c.list_metrics()),
 ])
 def test_every_service_in_health_answers_its_sdk(endpoint, service, call):
     out = call(harness.aws_client(endpoint, service))

@@ -32,7 +32,10 @@ fn every_model_operation_is_listed() {
 /// silently be lost.
 #[test]
 fn every_checked_pattern_compiles() {
-    let tables: [(&str, &[ecsbox::model::validate::Pattern]); 4] = [
+    let tables: [(&str, &[ecsbox::model::validate::Pattern]); 7] = [
+        ("ecs", &ecsbox::model::validate::PATTERNS),
+        ("logs", &ecsbox::model::logs::validate::PATTERNS),
+        ("cloudwatch", &ecsbox::model::cloudwatch::validate::PATTERNS),
         ("sts", &ecsbox::model::sts::validate::PATTERNS),
         ("ec2", &ecsbox::model::ec2::validate::PATTERNS),
         ("secretsmanager", &ecsbox::model::secretsmanager::validate::PATTERNS),

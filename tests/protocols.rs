@@ -140,33 +140,76 @@ async fn json_unknown_service_and_cbor_answer_in_their_protocols() {
     assert!(r.json()["message"].as_str().unwrap().contains("Nope_20200101"));
 
     let headers = [("smithy-protocol", "rpc-v2-cbor"), ("content-type", "application/cbor")];
-    let r = server.raw("POST", "/service/GraniteServiceVersion20100801/operation/GetMetricData", &headers, b"\xa0").await;
+    let r = server.raw("POST", "/service/NotAServiceVersion20200101/operation/DoIt", &headers, b"\xa0").await;
     assert_eq!(r.header("smithy-protocol"), Some("rpc-v2-cbor"));
     assert_eq!(r.header("content-type"), Some("application/cbor"));
     let doc: std::collections::BTreeMap<String, String> = ciborium::from_reader(r.bytes.as_slice()).expect("a CBOR map");
     assert_eq!(doc["__type"], "UnknownOperationException");
-    assert!(doc["message"].contains("GraniteServiceVersion20100801"), "{doc:?}");
+    assert!(doc["message"].contains("NotAServiceVersion20200101"), "{doc:?}");
 }
 
 #[tokio::test]
 async fn health_lists_every_service() {
     let server = TestServer::start().await;
     let j = server.raw("GET", "/_ecsbox/health", &[], b"").await.json();
-    for name in ["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2"] {
+    for name in ["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2", "cloudwatch"] {
         assert_eq!(j["services"][name], "running", "{name}: {j}");
     }
 }
 
-#[test]
-fn every_model_pattern_compiles() {
-    for (service, patterns) in [
-        ("ecs", &ecsbox::model::validate::PATTERNS[..]),
-        ("logs", &ecsbox::model::logs::validate::PATTERNS[..]),
-        ("sts", &ecsbox::model::sts::validate::PATTERNS[..]),
-        ("ec2", &ecsbox::model::ec2::validate::PATTERNS[..]),
-    ] {
-        for p in patterns {
-            assert!(p.regex().is_some(), "{service}: pattern {} does not compile", p.source);
-        }
-    }
+/// A signed CBOR call of CloudWatch, as botocore sends it.
+async fn cbor(server: &TestServer, op: &str, body: &ciborium::Value) -> RawResponse {
+    let mut bytes = Vec::new();
+    ciborium::into_writer(body, &mut bytes).unwrap();
+    let date = ecsbox::auth::sigv4::format_amz_date(std::time::SystemTime::now());
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=123456789012/{}/us-east-1/monitoring/aws4_request, SignedHeaders=host;x-amz-date, Signature={}",
+        &date[..8],
+        "0".repeat(64)
+    );
+    let headers = [("smithy-protocol", "rpc-v2-cbor"), ("content-type", "application/cbor"), ("x-amz-date", &date), ("authorization", &auth)];
+    server.raw("POST", &format!("/service/GraniteServiceVersion20100801/operation/{op}"), &headers, &bytes).await
+}
+
+#[tokio::test]
+async fn cloudwatch_round_trips_in_cbor_with_tagged_timestamps() {
+    use ciborium::Value as C;
+    let server = TestServer::start().await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let text = |s: &str| C::Text(s.into());
+    let datum = C::Map(vec![
+        (text("MetricName"), text("Latency")),
+        (text("Value"), C::Float(42.0)),
+        (text("Timestamp"), C::Tag(1, Box::new(C::Float(now)))),
+    ]);
+    let put = C::Map(vec![(text("Namespace"), text("App")), (text("MetricData"), C::Array(vec![datum]))]);
+    let r = cbor(&server, "PutMetricData", &put).await;
+    assert_eq!(r.status, 200, "{:?}", r.bytes);
+    assert_eq!(r.header("smithy-protocol"), Some("rpc-v2-cbor"));
+
+    let get = C::Map(vec![
+        (text("Namespace"), text("App")),
+        (text("MetricName"), text("Latency")),
+        (text("StartTime"), C::Tag(1, Box::new(C::Float(now - 600.0)))),
+        (text("EndTime"), C::Tag(1, Box::new(C::Float(now + 600.0)))),
+        (text("Period"), C::Integer(60.into())),
+        (text("Statistics"), C::Array(vec![text("Maximum")])),
+    ]);
+    let r = cbor(&server, "GetMetricStatistics", &get).await;
+    assert_eq!(r.status, 200);
+    let answer: C = ciborium::from_reader(r.bytes.as_slice()).unwrap();
+    let points = answer.as_map().unwrap().iter().find(|(k, _)| k.as_text() == Some("Datapoints")).unwrap().1.as_array().unwrap().clone();
+    assert_eq!(points.len(), 1);
+    let point = points[0].as_map().unwrap();
+    let field = |name: &str| point.iter().find(|(k, _)| k.as_text() == Some(name)).map(|(_, v)| v.clone()).unwrap();
+    assert_eq!(field("Maximum"), C::Float(42.0));
+    // Timestamps go back as tag 1, on a whole minute.
+    let C::Tag(1, at) = field("Timestamp") else { panic!("the timestamp is not tag 1") };
+    assert_eq!(at.as_float().unwrap() % 60.0, 0.0);
+
+    // A query-compatible error: the query code in x-amzn-query-error.
+    let put = C::Map(vec![(text("Namespace"), text("AWS/ECS")), (text("MetricData"), C::Array(vec![C::Map(vec![(text("MetricName"), text("x")), (text("Value"), C::Float(1.0))])]))]);
+    let r = cbor(&server, "PutMetricData", &put).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.header("x-amzn-query-error"), Some("InvalidParameterValue;Sender"));
 }

@@ -164,13 +164,13 @@ impl CloudWatchApi for CloudWatch {
             return Err(invalid("The parameter Period must be 1, 5, 10, 30 or a multiple of 60.".into()));
         }
         let (start, end) = (input.start_time.unwrap_or(0.0), input.end_time.unwrap_or(0.0));
+        if start >= end {
+            return Err(invalid("The parameter StartTime must be less than the parameter EndTime.".into()));
+        }
         // CloudWatch rounds the start down to a whole minute (a whole
         // high-resolution period), so datapoints fall on clock boundaries.
         let grain = f64::from(period.min(60));
         let start = (start / grain).floor() * grain;
-        if start >= end {
-            return Err(invalid("The parameter StartTime must be less than the parameter EndTime.".into()));
-        }
         let statistics = input.statistics.unwrap_or_default();
         let extended = input.extended_statistics.unwrap_or_default();
         if statistics.is_empty() == extended.is_empty() {
