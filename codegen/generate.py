@@ -563,15 +563,16 @@ class Gen:
                 f = field_name(member)
                 shown = self.path_name(member)
                 checks = self.check_expr(ref["shape"], "v", f"&join(path, \"{shown}\")", 0)
-                if member in required:
+                if member in required and not checks:
+                    out.append(f"        if self.{f}.is_none() {{\n")
+                    out.append(f"            missing(&join(path, \"{shown}\"), errors);\n")
+                    out.append("        }\n")
+                elif member in required:
                     out.append(f"        match &self.{f} {{\n")
                     out.append(f"            None => missing(&join(path, \"{shown}\"), errors),\n")
-                    if checks:
-                        out.append("            Some(v) => {\n")
-                        out.extend(f"                {l}\n" for l in checks)
-                        out.append("            }\n")
-                    else:
-                        out.append("            Some(_) => {}\n")
+                    out.append("            Some(v) => {\n")
+                    out.extend(f"                {l}\n" for l in checks)
+                    out.append("            }\n")
                     out.append("        }\n")
                 elif checks:
                     out.append(f"        if let Some(v) = &self.{f} {{\n")

@@ -3,7 +3,6 @@
 //! two tasks, and a read-only mount refusing writes.
 #[path = "common/docker.rs"]
 mod docker_common;
-#[allow(dead_code)]
 mod common;
 
 use aws_sdk_ecs::types::{ContainerDefinition, KeyValuePair, LogConfiguration, LogDriver, MountPoint, Secret};

@@ -265,9 +265,7 @@ async fn a_three_task_service_becomes_stable_and_replaces_a_killed_container() {
         "each awsvpc task has its own address: {ips:?}"
     );
     let svc = wait_service(&s, CLUSTER, "web", "said it is steady", |s| {
-        events(s)
-            .iter()
-            .any(|e| *e == "(service web) has reached a steady state.")
+        events(s).contains(&"(service web) has reached a steady state.")
     })
     .await;
     let started: Vec<&str> = events(&svc)
@@ -1067,7 +1065,7 @@ async fn the_deployment_history_answers_consistently_after_an_update() {
     let v2 = done.task_definition().unwrap().to_string();
 
     let listed = s.ecs.list_services().cluster(CLUSTER).send().await.unwrap();
-    assert_eq!(listed.service_arns(), [service_arn.clone()]);
+    assert_eq!(listed.service_arns(), std::slice::from_ref(&service_arn));
     let described = s
         .ecs
         .describe_services()

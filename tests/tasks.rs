@@ -171,9 +171,9 @@ async fn list_tasks_filters() {
     wait_for(&s.ecs, &api, |t| status(t) == "STOPPED").await;
 
     let running = s.ecs.list_tasks().cluster("c").send().await.unwrap();
-    assert_eq!(running.task_arns(), &[web.clone()]);
+    assert_eq!(running.task_arns(), std::slice::from_ref(&web));
     let stopped = s.ecs.list_tasks().cluster("c").desired_status(DesiredStatus::Stopped).send().await.unwrap();
-    assert_eq!(stopped.task_arns(), &[api.clone()]);
+    assert_eq!(stopped.task_arns(), std::slice::from_ref(&api));
     let by_family = s.ecs.list_tasks().cluster("c").family("api").desired_status(DesiredStatus::Stopped).send().await.unwrap();
     assert_eq!(by_family.task_arns().len(), 1);
     let by_starter = s.ecs.list_tasks().cluster("c").started_by("someone-else").send().await.unwrap();

@@ -107,35 +107,30 @@ impl Validate for AdvancedConfiguration {
 
 impl Validate for AssociateGatewayWithClusterRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.gateway {
-            None => missing(&join(path, "gateway"), errors),
-            Some(_) => {}
+        if self.gateway.is_none() {
+            missing(&join(path, "gateway"), errors);
         }
-        match &self.cluster {
-            None => missing(&join(path, "cluster"), errors),
-            Some(_) => {}
+        if self.cluster.is_none() {
+            missing(&join(path, "cluster"), errors);
         }
     }
 }
 
 impl Validate for AttachmentStateChange {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.attachment_arn {
-            None => missing(&join(path, "attachmentArn"), errors),
-            Some(_) => {}
+        if self.attachment_arn.is_none() {
+            missing(&join(path, "attachmentArn"), errors);
         }
-        match &self.status {
-            None => missing(&join(path, "status"), errors),
-            Some(_) => {}
+        if self.status.is_none() {
+            missing(&join(path, "status"), errors);
         }
     }
 }
 
 impl Validate for Attribute {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
         if let Some(v) = &self.target_type {
             check_enum(v, enums::TARGET_TYPE, &join(path, "targetType"), errors);
@@ -153,9 +148,8 @@ impl Validate for AutoRepairConfiguration {
 
 impl Validate for AutoScalingGroupProvider {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.auto_scaling_group_arn {
-            None => missing(&join(path, "autoScalingGroupArn"), errors),
-            Some(_) => {}
+        if self.auto_scaling_group_arn.is_none() {
+            missing(&join(path, "autoScalingGroupArn"), errors);
         }
         if let Some(v) = &self.managed_scaling {
             v.validate_at(&join(path, "managedScaling"), errors);
@@ -185,9 +179,8 @@ impl Validate for AutoScalingGroupProviderUpdate {
 
 impl Validate for AwsVpcConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.subnets {
-            None => missing(&join(path, "subnets"), errors),
-            Some(_) => {}
+        if self.subnets.is_none() {
+            missing(&join(path, "subnets"), errors);
         }
         if let Some(v) = &self.assign_public_ip {
             check_enum(v, enums::ASSIGN_PUBLIC_IP, &join(path, "assignPublicIp"), errors);
@@ -207,9 +200,8 @@ impl Validate for CanaryConfiguration {
 
 impl Validate for CapacityProviderStrategyItem {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.capacity_provider {
-            None => missing(&join(path, "capacityProvider"), errors),
-            Some(_) => {}
+        if self.capacity_provider.is_none() {
+            missing(&join(path, "capacityProvider"), errors);
         }
     }
 }
@@ -235,9 +227,8 @@ impl Validate for ClusterConfiguration {
 
 impl Validate for ClusterServiceConnectDefaultsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.namespace {
-            None => missing(&join(path, "namespace"), errors),
-            Some(_) => {}
+        if self.namespace.is_none() {
+            missing(&join(path, "namespace"), errors);
         }
     }
 }
@@ -333,9 +324,8 @@ impl Validate for ContainerDefinition {
 
 impl Validate for ContainerDependency {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.container_name {
-            None => missing(&join(path, "containerName"), errors),
-            Some(_) => {}
+        if self.container_name.is_none() {
+            missing(&join(path, "containerName"), errors);
         }
         match &self.condition {
             None => missing(&join(path, "condition"), errors),
@@ -368,9 +358,8 @@ impl Validate for ContainerOverride {
 
 impl Validate for ContainerRestartPolicy {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.enabled {
-            None => missing(&join(path, "enabled"), errors),
-            Some(_) => {}
+        if self.enabled.is_none() {
+            missing(&join(path, "enabled"), errors);
         }
     }
 }
@@ -387,13 +376,11 @@ impl Validate for ContainerStateChange {
 
 impl Validate for ContinueServiceDeploymentRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.service_deployment_arn {
-            None => missing(&join(path, "serviceDeploymentArn"), errors),
-            Some(_) => {}
+        if self.service_deployment_arn.is_none() {
+            missing(&join(path, "serviceDeploymentArn"), errors);
         }
-        match &self.hook_id {
-            None => missing(&join(path, "hookId"), errors),
-            Some(_) => {}
+        if self.hook_id.is_none() {
+            missing(&join(path, "hookId"), errors);
         }
         if let Some(v) = &self.action {
             check_enum(v, enums::DEPLOYMENT_LIFECYCLE_HOOK_ACTION, &join(path, "action"), errors);
@@ -403,9 +390,8 @@ impl Validate for ContinueServiceDeploymentRequest {
 
 impl Validate for CreateCapacityProviderRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
         if let Some(v) = &self.auto_scaling_group_provider {
             v.validate_at(&join(path, "autoScalingGroupProvider"), errors);
@@ -449,17 +435,14 @@ impl Validate for CreateClusterRequest {
 
 impl Validate for CreateDaemonRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.daemon_name {
-            None => missing(&join(path, "daemonName"), errors),
-            Some(_) => {}
+        if self.daemon_name.is_none() {
+            missing(&join(path, "daemonName"), errors);
         }
-        match &self.daemon_task_definition_arn {
-            None => missing(&join(path, "daemonTaskDefinitionArn"), errors),
-            Some(_) => {}
+        if self.daemon_task_definition_arn.is_none() {
+            missing(&join(path, "daemonTaskDefinitionArn"), errors);
         }
-        match &self.capacity_provider_arns {
-            None => missing(&join(path, "capacityProviderArns"), errors),
-            Some(_) => {}
+        if self.capacity_provider_arns.is_none() {
+            missing(&join(path, "capacityProviderArns"), errors);
         }
         if let Some(v) = &self.deployment_configuration {
             v.validate_at(&join(path, "deploymentConfiguration"), errors);
@@ -477,9 +460,8 @@ impl Validate for CreateDaemonRequest {
 
 impl Validate for CreateExpressGatewayServiceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.infrastructure_role_arn {
-            None => missing(&join(path, "infrastructureRoleArn"), errors),
-            Some(_) => {}
+        if self.infrastructure_role_arn.is_none() {
+            missing(&join(path, "infrastructureRoleArn"), errors);
         }
         if let Some(v) = &self.primary_container {
             v.validate_at(&join(path, "primaryContainer"), errors);
@@ -503,13 +485,11 @@ impl Validate for CreateExpressGatewayServiceRequest {
 
 impl Validate for CreateGatewayRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
-        match &self.infrastructure_role_arn {
-            None => missing(&join(path, "infrastructureRoleArn"), errors),
-            Some(_) => {}
+        if self.infrastructure_role_arn.is_none() {
+            missing(&join(path, "infrastructureRoleArn"), errors);
         }
         match &self.configuration {
             None => missing(&join(path, "configuration"), errors),
@@ -530,9 +510,8 @@ impl Validate for CreateGatewayRequest {
 
 impl Validate for CreateManagedInstancesProviderConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.infrastructure_role_arn {
-            None => missing(&join(path, "infrastructureRoleArn"), errors),
-            Some(_) => {}
+        if self.infrastructure_role_arn.is_none() {
+            missing(&join(path, "infrastructureRoleArn"), errors);
         }
         match &self.instance_launch_template {
             None => missing(&join(path, "instanceLaunchTemplate"), errors),
@@ -554,9 +533,8 @@ impl Validate for CreateManagedInstancesProviderConfiguration {
 
 impl Validate for CreateServiceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.service_name {
-            None => missing(&join(path, "serviceName"), errors),
-            Some(_) => {}
+        if self.service_name.is_none() {
+            missing(&join(path, "serviceName"), errors);
         }
         if let Some(v) = &self.availability_zone_rebalancing {
             check_enum(v, enums::AVAILABILITY_ZONE_REBALANCING, &join(path, "availabilityZoneRebalancing"), errors);
@@ -635,17 +613,14 @@ impl Validate for CreateServiceRequest {
 
 impl Validate for CreateTaskSetRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.service {
-            None => missing(&join(path, "service"), errors),
-            Some(_) => {}
+        if self.service.is_none() {
+            missing(&join(path, "service"), errors);
         }
-        match &self.cluster {
-            None => missing(&join(path, "cluster"), errors),
-            Some(_) => {}
+        if self.cluster.is_none() {
+            missing(&join(path, "cluster"), errors);
         }
-        match &self.task_definition {
-            None => missing(&join(path, "taskDefinition"), errors),
-            Some(_) => {}
+        if self.task_definition.is_none() {
+            missing(&join(path, "taskDefinition"), errors);
         }
         if let Some(v) = &self.network_configuration {
             v.validate_at(&join(path, "networkConfiguration"), errors);
@@ -691,9 +666,8 @@ impl Validate for DaemonAlarmConfiguration {
 
 impl Validate for DaemonContainerDefinition {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.image {
-            None => missing(&join(path, "image"), errors),
-            Some(_) => {}
+        if self.image.is_none() {
+            missing(&join(path, "image"), errors);
         }
         if let Some(v) = &self.repository_credentials {
             v.validate_at(&join(path, "repositoryCredentials"), errors);
@@ -814,119 +788,103 @@ impl Validate for DeleteAttributesRequest {
 
 impl Validate for DeleteCapacityProviderRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.capacity_provider {
-            None => missing(&join(path, "capacityProvider"), errors),
-            Some(_) => {}
+        if self.capacity_provider.is_none() {
+            missing(&join(path, "capacityProvider"), errors);
         }
     }
 }
 
 impl Validate for DeleteClusterRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.cluster {
-            None => missing(&join(path, "cluster"), errors),
-            Some(_) => {}
+        if self.cluster.is_none() {
+            missing(&join(path, "cluster"), errors);
         }
     }
 }
 
 impl Validate for DeleteDaemonRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.daemon_arn {
-            None => missing(&join(path, "daemonArn"), errors),
-            Some(_) => {}
+        if self.daemon_arn.is_none() {
+            missing(&join(path, "daemonArn"), errors);
         }
     }
 }
 
 impl Validate for DeleteDaemonTaskDefinitionRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.daemon_task_definition {
-            None => missing(&join(path, "daemonTaskDefinition"), errors),
-            Some(_) => {}
+        if self.daemon_task_definition.is_none() {
+            missing(&join(path, "daemonTaskDefinition"), errors);
         }
     }
 }
 
 impl Validate for DeleteExpressGatewayServiceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.service_arn {
-            None => missing(&join(path, "serviceArn"), errors),
-            Some(_) => {}
+        if self.service_arn.is_none() {
+            missing(&join(path, "serviceArn"), errors);
         }
     }
 }
 
 impl Validate for DeleteGatewayRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.gateway {
-            None => missing(&join(path, "gateway"), errors),
-            Some(_) => {}
+        if self.gateway.is_none() {
+            missing(&join(path, "gateway"), errors);
         }
     }
 }
 
 impl Validate for DeleteServiceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.service {
-            None => missing(&join(path, "service"), errors),
-            Some(_) => {}
+        if self.service.is_none() {
+            missing(&join(path, "service"), errors);
         }
     }
 }
 
 impl Validate for DeleteTaskDefinitionsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.task_definitions {
-            None => missing(&join(path, "taskDefinitions"), errors),
-            Some(_) => {}
+        if self.task_definitions.is_none() {
+            missing(&join(path, "taskDefinitions"), errors);
         }
     }
 }
 
 impl Validate for DeleteTaskSetRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.cluster {
-            None => missing(&join(path, "cluster"), errors),
-            Some(_) => {}
+        if self.cluster.is_none() {
+            missing(&join(path, "cluster"), errors);
         }
-        match &self.service {
-            None => missing(&join(path, "service"), errors),
-            Some(_) => {}
+        if self.service.is_none() {
+            missing(&join(path, "service"), errors);
         }
-        match &self.task_set {
-            None => missing(&join(path, "taskSet"), errors),
-            Some(_) => {}
+        if self.task_set.is_none() {
+            missing(&join(path, "taskSet"), errors);
         }
     }
 }
 
 impl Validate for DeploymentAlarms {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.alarm_names {
-            None => missing(&join(path, "alarmNames"), errors),
-            Some(_) => {}
+        if self.alarm_names.is_none() {
+            missing(&join(path, "alarmNames"), errors);
         }
-        match &self.rollback {
-            None => missing(&join(path, "rollback"), errors),
-            Some(_) => {}
+        if self.rollback.is_none() {
+            missing(&join(path, "rollback"), errors);
         }
-        match &self.enable {
-            None => missing(&join(path, "enable"), errors),
-            Some(_) => {}
+        if self.enable.is_none() {
+            missing(&join(path, "enable"), errors);
         }
     }
 }
 
 impl Validate for DeploymentCircuitBreaker {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.enable {
-            None => missing(&join(path, "enable"), errors),
-            Some(_) => {}
+        if self.enable.is_none() {
+            missing(&join(path, "enable"), errors);
         }
-        match &self.rollback {
-            None => missing(&join(path, "rollback"), errors),
-            Some(_) => {}
+        if self.rollback.is_none() {
+            missing(&join(path, "rollback"), errors);
         }
         if let Some(v) = &self.threshold_configuration {
             v.validate_at(&join(path, "thresholdConfiguration"), errors);
@@ -975,9 +933,8 @@ impl Validate for DeploymentController {
 
 impl Validate for DeploymentEarlySuccessCriteria {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.enable {
-            None => missing(&join(path, "enable"), errors),
-            Some(_) => {}
+        if self.enable.is_none() {
+            missing(&join(path, "enable"), errors);
         }
         if let Some(v) = &self.source_service_revision_cleanup {
             check_enum(v, enums::SERVICE_REVISION_CLEANUP, &join(path, "sourceServiceRevisionCleanup"), errors);
@@ -1014,18 +971,16 @@ impl Validate for DeploymentLifecycleHookTimeoutConfiguration {
 
 impl Validate for DeregisterContainerInstanceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.container_instance {
-            None => missing(&join(path, "containerInstance"), errors),
-            Some(_) => {}
+        if self.container_instance.is_none() {
+            missing(&join(path, "containerInstance"), errors);
         }
     }
 }
 
 impl Validate for DeregisterTaskDefinitionRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.task_definition {
-            None => missing(&join(path, "taskDefinition"), errors),
-            Some(_) => {}
+        if self.task_definition.is_none() {
+            missing(&join(path, "taskDefinition"), errors);
         }
     }
 }
@@ -1052,9 +1007,8 @@ impl Validate for DescribeClustersRequest {
 
 impl Validate for DescribeContainerInstancesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.container_instances {
-            None => missing(&join(path, "containerInstances"), errors),
-            Some(_) => {}
+        if self.container_instances.is_none() {
+            missing(&join(path, "containerInstances"), errors);
         }
         if let Some(v) = &self.include {
             for (i0, item0) in v.iter().enumerate() {
@@ -1066,45 +1020,40 @@ impl Validate for DescribeContainerInstancesRequest {
 
 impl Validate for DescribeDaemonDeploymentsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.daemon_deployment_arns {
-            None => missing(&join(path, "daemonDeploymentArns"), errors),
-            Some(_) => {}
+        if self.daemon_deployment_arns.is_none() {
+            missing(&join(path, "daemonDeploymentArns"), errors);
         }
     }
 }
 
 impl Validate for DescribeDaemonRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.daemon_arn {
-            None => missing(&join(path, "daemonArn"), errors),
-            Some(_) => {}
+        if self.daemon_arn.is_none() {
+            missing(&join(path, "daemonArn"), errors);
         }
     }
 }
 
 impl Validate for DescribeDaemonRevisionsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.daemon_revision_arns {
-            None => missing(&join(path, "daemonRevisionArns"), errors),
-            Some(_) => {}
+        if self.daemon_revision_arns.is_none() {
+            missing(&join(path, "daemonRevisionArns"), errors);
         }
     }
 }
 
 impl Validate for DescribeDaemonTaskDefinitionRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.daemon_task_definition {
-            None => missing(&join(path, "daemonTaskDefinition"), errors),
-            Some(_) => {}
+        if self.daemon_task_definition.is_none() {
+            missing(&join(path, "daemonTaskDefinition"), errors);
         }
     }
 }
 
 impl Validate for DescribeExpressGatewayServiceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.service_arn {
-            None => missing(&join(path, "serviceArn"), errors),
-            Some(_) => {}
+        if self.service_arn.is_none() {
+            missing(&join(path, "serviceArn"), errors);
         }
         if let Some(v) = &self.include {
             for (i0, item0) in v.iter().enumerate() {
@@ -1116,54 +1065,48 @@ impl Validate for DescribeExpressGatewayServiceRequest {
 
 impl Validate for DescribeGatewayRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.gateway {
-            None => missing(&join(path, "gateway"), errors),
-            Some(_) => {}
+        if self.gateway.is_none() {
+            missing(&join(path, "gateway"), errors);
         }
     }
 }
 
 impl Validate for DescribeGatewayResourcesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.gateway {
-            None => missing(&join(path, "gateway"), errors),
-            Some(_) => {}
+        if self.gateway.is_none() {
+            missing(&join(path, "gateway"), errors);
         }
     }
 }
 
 impl Validate for DescribeGatewayRouteRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.gateway_route_arn {
-            None => missing(&join(path, "gatewayRouteArn"), errors),
-            Some(_) => {}
+        if self.gateway_route_arn.is_none() {
+            missing(&join(path, "gatewayRouteArn"), errors);
         }
     }
 }
 
 impl Validate for DescribeServiceDeploymentsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.service_deployment_arns {
-            None => missing(&join(path, "serviceDeploymentArns"), errors),
-            Some(_) => {}
+        if self.service_deployment_arns.is_none() {
+            missing(&join(path, "serviceDeploymentArns"), errors);
         }
     }
 }
 
 impl Validate for DescribeServiceRevisionsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.service_revision_arns {
-            None => missing(&join(path, "serviceRevisionArns"), errors),
-            Some(_) => {}
+        if self.service_revision_arns.is_none() {
+            missing(&join(path, "serviceRevisionArns"), errors);
         }
     }
 }
 
 impl Validate for DescribeServicesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.services {
-            None => missing(&join(path, "services"), errors),
-            Some(_) => {}
+        if self.services.is_none() {
+            missing(&join(path, "services"), errors);
         }
         if let Some(v) = &self.include {
             for (i0, item0) in v.iter().enumerate() {
@@ -1175,9 +1118,8 @@ impl Validate for DescribeServicesRequest {
 
 impl Validate for DescribeTaskDefinitionRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.task_definition {
-            None => missing(&join(path, "taskDefinition"), errors),
-            Some(_) => {}
+        if self.task_definition.is_none() {
+            missing(&join(path, "taskDefinition"), errors);
         }
         if let Some(v) = &self.include {
             for (i0, item0) in v.iter().enumerate() {
@@ -1189,13 +1131,11 @@ impl Validate for DescribeTaskDefinitionRequest {
 
 impl Validate for DescribeTaskSetsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.cluster {
-            None => missing(&join(path, "cluster"), errors),
-            Some(_) => {}
+        if self.cluster.is_none() {
+            missing(&join(path, "cluster"), errors);
         }
-        match &self.service {
-            None => missing(&join(path, "service"), errors),
-            Some(_) => {}
+        if self.service.is_none() {
+            missing(&join(path, "service"), errors);
         }
         if let Some(v) = &self.include {
             for (i0, item0) in v.iter().enumerate() {
@@ -1207,9 +1147,8 @@ impl Validate for DescribeTaskSetsRequest {
 
 impl Validate for DescribeTasksRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.tasks {
-            None => missing(&join(path, "tasks"), errors),
-            Some(_) => {}
+        if self.tasks.is_none() {
+            missing(&join(path, "tasks"), errors);
         }
         if let Some(v) = &self.include {
             for (i0, item0) in v.iter().enumerate() {
@@ -1221,9 +1160,8 @@ impl Validate for DescribeTasksRequest {
 
 impl Validate for Device {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.host_path {
-            None => missing(&join(path, "hostPath"), errors),
-            Some(_) => {}
+        if self.host_path.is_none() {
+            missing(&join(path, "hostPath"), errors);
         }
         if let Some(v) = &self.permissions {
             for (i0, item0) in v.iter().enumerate() {
@@ -1235,13 +1173,11 @@ impl Validate for Device {
 
 impl Validate for DisassociateGatewayFromClusterRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.gateway {
-            None => missing(&join(path, "gateway"), errors),
-            Some(_) => {}
+        if self.gateway.is_none() {
+            missing(&join(path, "gateway"), errors);
         }
-        match &self.cluster {
-            None => missing(&join(path, "cluster"), errors),
-            Some(_) => {}
+        if self.cluster.is_none() {
+            missing(&join(path, "cluster"), errors);
         }
     }
 }
@@ -1288,9 +1224,8 @@ impl Validate for EFSAuthorizationConfig {
 
 impl Validate for EFSVolumeConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.file_system_id {
-            None => missing(&join(path, "fileSystemId"), errors),
-            Some(_) => {}
+        if self.file_system_id.is_none() {
+            missing(&join(path, "fileSystemId"), errors);
         }
         if let Some(v) = &self.transit_encryption {
             check_enum(v, enums::EFS_TRANSIT_ENCRYPTION, &join(path, "transitEncryption"), errors);
@@ -1303,9 +1238,8 @@ impl Validate for EFSVolumeConfiguration {
 
 impl Validate for EnvironmentFile {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.value {
-            None => missing(&join(path, "value"), errors),
-            Some(_) => {}
+        if self.value.is_none() {
+            missing(&join(path, "value"), errors);
         }
         match &self.r#type {
             None => missing(&join(path, "type"), errors),
@@ -1318,9 +1252,8 @@ impl Validate for EnvironmentFile {
 
 impl Validate for EphemeralStorage {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.size_in_gi_b {
-            None => missing(&join(path, "sizeInGiB"), errors),
-            Some(_) => {}
+        if self.size_in_gi_b.is_none() {
+            missing(&join(path, "sizeInGiB"), errors);
         }
     }
 }
@@ -1343,26 +1276,22 @@ impl Validate for ExecuteCommandLogConfiguration {
 
 impl Validate for ExecuteCommandRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.command {
-            None => missing(&join(path, "command"), errors),
-            Some(_) => {}
+        if self.command.is_none() {
+            missing(&join(path, "command"), errors);
         }
-        match &self.interactive {
-            None => missing(&join(path, "interactive"), errors),
-            Some(_) => {}
+        if self.interactive.is_none() {
+            missing(&join(path, "interactive"), errors);
         }
-        match &self.task {
-            None => missing(&join(path, "task"), errors),
-            Some(_) => {}
+        if self.task.is_none() {
+            missing(&join(path, "task"), errors);
         }
     }
 }
 
 impl Validate for ExpressGatewayContainer {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.image {
-            None => missing(&join(path, "image"), errors),
-            Some(_) => {}
+        if self.image.is_none() {
+            missing(&join(path, "image"), errors);
         }
         if let Some(v) = &self.aws_logs_configuration {
             v.validate_at(&join(path, "awsLogsConfiguration"), errors);
@@ -1398,13 +1327,11 @@ impl Validate for ExpressGatewayScalingTarget {
 
 impl Validate for ExpressGatewayServiceAwsLogsConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group {
-            None => missing(&join(path, "logGroup"), errors),
-            Some(_) => {}
+        if self.log_group.is_none() {
+            missing(&join(path, "logGroup"), errors);
         }
-        match &self.log_stream_prefix {
-            None => missing(&join(path, "logStreamPrefix"), errors),
-            Some(_) => {}
+        if self.log_stream_prefix.is_none() {
+            missing(&join(path, "logStreamPrefix"), errors);
         }
     }
 }
@@ -1416,26 +1343,22 @@ impl Validate for ExpressGatewayServiceNetworkConfiguration {
 
 impl Validate for FSxWindowsFileServerAuthorizationConfig {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.credentials_parameter {
-            None => missing(&join(path, "credentialsParameter"), errors),
-            Some(_) => {}
+        if self.credentials_parameter.is_none() {
+            missing(&join(path, "credentialsParameter"), errors);
         }
-        match &self.domain {
-            None => missing(&join(path, "domain"), errors),
-            Some(_) => {}
+        if self.domain.is_none() {
+            missing(&join(path, "domain"), errors);
         }
     }
 }
 
 impl Validate for FSxWindowsFileServerVolumeConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.file_system_id {
-            None => missing(&join(path, "fileSystemId"), errors),
-            Some(_) => {}
+        if self.file_system_id.is_none() {
+            missing(&join(path, "fileSystemId"), errors);
         }
-        match &self.root_directory {
-            None => missing(&join(path, "rootDirectory"), errors),
-            Some(_) => {}
+        if self.root_directory.is_none() {
+            missing(&join(path, "rootDirectory"), errors);
         }
         match &self.authorization_config {
             None => missing(&join(path, "authorizationConfig"), errors),
@@ -1475,9 +1398,8 @@ impl Validate for GatewayConfiguration {
 
 impl Validate for GatewayConnector {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.port_name {
-            None => missing(&join(path, "portName"), errors),
-            Some(_) => {}
+        if self.port_name.is_none() {
+            missing(&join(path, "portName"), errors);
         }
         if let Some(v) = &self.health_check {
             v.validate_at(&join(path, "healthCheck"), errors);
@@ -1540,9 +1462,8 @@ impl Validate for GatewayElbAccessLogDestination {
 
 impl Validate for GatewayElbAccessLogS3Destination {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.bucket {
-            None => missing(&join(path, "bucket"), errors),
-            Some(_) => {}
+        if self.bucket.is_none() {
+            missing(&join(path, "bucket"), errors);
         }
     }
 }
@@ -1557,31 +1478,27 @@ impl Validate for GatewayElbNetworkConfiguration {
 
 impl Validate for GatewayTestTrafficHeader {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
-        match &self.values {
-            None => missing(&join(path, "values"), errors),
-            Some(_) => {}
+        if self.values.is_none() {
+            missing(&join(path, "values"), errors);
         }
     }
 }
 
 impl Validate for GetTaskProtectionRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.cluster {
-            None => missing(&join(path, "cluster"), errors),
-            Some(_) => {}
+        if self.cluster.is_none() {
+            missing(&join(path, "cluster"), errors);
         }
     }
 }
 
 impl Validate for HealthCheck {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.command {
-            None => missing(&join(path, "command"), errors),
-            Some(_) => {}
+        if self.command.is_none() {
+            missing(&join(path, "command"), errors);
         }
     }
 }
@@ -1593,13 +1510,11 @@ impl Validate for HookDetails {
 
 impl Validate for HostEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.hostname {
-            None => missing(&join(path, "hostname"), errors),
-            Some(_) => {}
+        if self.hostname.is_none() {
+            missing(&join(path, "hostname"), errors);
         }
-        match &self.ip_address {
-            None => missing(&join(path, "ipAddress"), errors),
-            Some(_) => {}
+        if self.ip_address.is_none() {
+            missing(&join(path, "ipAddress"), errors);
         }
     }
 }
@@ -1634,13 +1549,11 @@ impl Validate for HostVolumeProperties {
 
 impl Validate for InferenceAccelerator {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.device_name {
-            None => missing(&join(path, "deviceName"), errors),
-            Some(_) => {}
+        if self.device_name.is_none() {
+            missing(&join(path, "deviceName"), errors);
         }
-        match &self.device_type {
-            None => missing(&join(path, "deviceType"), errors),
-            Some(_) => {}
+        if self.device_type.is_none() {
+            missing(&join(path, "deviceType"), errors);
         }
     }
 }
@@ -1657,9 +1570,8 @@ impl Validate for InfrastructureOptimization {
 
 impl Validate for InstanceLaunchTemplate {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.ec2_instance_profile_arn {
-            None => missing(&join(path, "ec2InstanceProfileArn"), errors),
-            Some(_) => {}
+        if self.ec2_instance_profile_arn.is_none() {
+            missing(&join(path, "ec2InstanceProfileArn"), errors);
         }
         match &self.network_configuration {
             None => missing(&join(path, "networkConfiguration"), errors),
@@ -1855,9 +1767,8 @@ impl Validate for ListContainerInstancesRequest {
 
 impl Validate for ListDaemonDeploymentsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.daemon_arn {
-            None => missing(&join(path, "daemonArn"), errors),
-            Some(_) => {}
+        if self.daemon_arn.is_none() {
+            missing(&join(path, "daemonArn"), errors);
         }
         if let Some(v) = &self.status {
             for (i0, item0) in v.iter().enumerate() {
@@ -1921,9 +1832,8 @@ impl Validate for ListGatewaysRequest {
 
 impl Validate for ListServiceDeploymentsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.service {
-            None => missing(&join(path, "service"), errors),
-            Some(_) => {}
+        if self.service.is_none() {
+            missing(&join(path, "service"), errors);
         }
         if let Some(v) = &self.status {
             for (i0, item0) in v.iter().enumerate() {
@@ -1938,9 +1848,8 @@ impl Validate for ListServiceDeploymentsRequest {
 
 impl Validate for ListServicesByNamespaceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.namespace {
-            None => missing(&join(path, "namespace"), errors),
-            Some(_) => {}
+        if self.namespace.is_none() {
+            missing(&join(path, "namespace"), errors);
         }
     }
 }
@@ -1961,9 +1870,8 @@ impl Validate for ListServicesRequest {
 
 impl Validate for ListTagsForResourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.resource_arn {
-            None => missing(&join(path, "resourceArn"), errors),
-            Some(_) => {}
+        if self.resource_arn.is_none() {
+            missing(&join(path, "resourceArn"), errors);
         }
     }
 }
@@ -2035,9 +1943,8 @@ impl Validate for LogDriverVolumeConfiguration {
 
 impl Validate for ManagedAgentStateChange {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.container_name {
-            None => missing(&join(path, "containerName"), errors),
-            Some(_) => {}
+        if self.container_name.is_none() {
+            missing(&join(path, "containerName"), errors);
         }
         match &self.managed_agent_name {
             None => missing(&join(path, "managedAgentName"), errors),
@@ -2045,9 +1952,8 @@ impl Validate for ManagedAgentStateChange {
                 check_enum(v, enums::MANAGED_AGENT_NAME, &join(path, "managedAgentName"), errors);
             }
         }
-        match &self.status {
-            None => missing(&join(path, "status"), errors),
-            Some(_) => {}
+        if self.status.is_none() {
+            missing(&join(path, "status"), errors);
         }
     }
 }
@@ -2087,22 +1993,19 @@ impl Validate for MemoryGiBPerVCpuRequest {
 
 impl Validate for MemoryMiBRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.min {
-            None => missing(&join(path, "min"), errors),
-            Some(_) => {}
+        if self.min.is_none() {
+            missing(&join(path, "min"), errors);
         }
     }
 }
 
 impl Validate for MetricConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.metric_names {
-            None => missing(&join(path, "metricNames"), errors),
-            Some(_) => {}
+        if self.metric_names.is_none() {
+            missing(&join(path, "metricNames"), errors);
         }
-        match &self.resolution_seconds {
-            None => missing(&join(path, "resolutionSeconds"), errors),
-            Some(_) => {}
+        if self.resolution_seconds.is_none() {
+            missing(&join(path, "resolutionSeconds"), errors);
         }
     }
 }
@@ -2150,9 +2053,8 @@ impl Validate for NetworkInterfaceCountRequest {
 
 impl Validate for NvidiaMpsAllocation {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.memory {
-            None => missing(&join(path, "memory"), errors),
-            Some(_) => {}
+        if self.memory.is_none() {
+            missing(&join(path, "memory"), errors);
         }
     }
 }
@@ -2175,9 +2077,8 @@ impl Validate for PlacementStrategy {
 
 impl Validate for PlatformDevice {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.id {
-            None => missing(&join(path, "id"), errors),
-            Some(_) => {}
+        if self.id.is_none() {
+            missing(&join(path, "id"), errors);
         }
         match &self.r#type {
             None => missing(&join(path, "type"), errors),
@@ -2204,9 +2105,8 @@ impl Validate for ProxyConfiguration {
         if let Some(v) = &self.r#type {
             check_enum(v, enums::PROXY_CONFIGURATION_TYPE, &join(path, "type"), errors);
         }
-        match &self.container_name {
-            None => missing(&join(path, "containerName"), errors),
-            Some(_) => {}
+        if self.container_name.is_none() {
+            missing(&join(path, "containerName"), errors);
         }
         if let Some(v) = &self.properties {
             for (i0, item0) in v.iter().enumerate() {
@@ -2224,9 +2124,8 @@ impl Validate for PutAccountSettingDefaultRequest {
                 check_enum(v, enums::SETTING_NAME, &join(path, "name"), errors);
             }
         }
-        match &self.value {
-            None => missing(&join(path, "value"), errors),
-            Some(_) => {}
+        if self.value.is_none() {
+            missing(&join(path, "value"), errors);
         }
     }
 }
@@ -2239,9 +2138,8 @@ impl Validate for PutAccountSettingRequest {
                 check_enum(v, enums::SETTING_NAME, &join(path, "name"), errors);
             }
         }
-        match &self.value {
-            None => missing(&join(path, "value"), errors),
-            Some(_) => {}
+        if self.value.is_none() {
+            missing(&join(path, "value"), errors);
         }
     }
 }
@@ -2261,13 +2159,11 @@ impl Validate for PutAttributesRequest {
 
 impl Validate for PutClusterCapacityProvidersRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.cluster {
-            None => missing(&join(path, "cluster"), errors),
-            Some(_) => {}
+        if self.cluster.is_none() {
+            missing(&join(path, "cluster"), errors);
         }
-        match &self.capacity_providers {
-            None => missing(&join(path, "capacityProviders"), errors),
-            Some(_) => {}
+        if self.capacity_providers.is_none() {
+            missing(&join(path, "capacityProviders"), errors);
         }
         match &self.default_capacity_provider_strategy {
             None => missing(&join(path, "defaultCapacityProviderStrategy"), errors),
@@ -2310,9 +2206,8 @@ impl Validate for RegisterContainerInstanceRequest {
 
 impl Validate for RegisterDaemonTaskDefinitionRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.family {
-            None => missing(&join(path, "family"), errors),
-            Some(_) => {}
+        if self.family.is_none() {
+            missing(&join(path, "family"), errors);
         }
         match &self.container_definitions {
             None => missing(&join(path, "containerDefinitions"), errors),
@@ -2343,9 +2238,8 @@ impl Validate for RegisterDaemonTaskDefinitionRequest {
 
 impl Validate for RegisterTaskDefinitionRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.family {
-            None => missing(&join(path, "family"), errors),
-            Some(_) => {}
+        if self.family.is_none() {
+            missing(&join(path, "family"), errors);
         }
         if let Some(v) = &self.network_mode {
             check_enum(v, enums::NETWORK_MODE, &join(path, "networkMode"), errors);
@@ -2406,9 +2300,8 @@ impl Validate for RegisterTaskDefinitionRequest {
 
 impl Validate for RepositoryCredentials {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.credentials_parameter {
-            None => missing(&join(path, "credentialsParameter"), errors),
-            Some(_) => {}
+        if self.credentials_parameter.is_none() {
+            missing(&join(path, "credentialsParameter"), errors);
         }
     }
 }
@@ -2466,9 +2359,8 @@ impl Validate for RunTaskRequest {
                 item0.validate_at(&format!("{}.{}", &join(path, "tags"), i0 + 1), errors);
             }
         }
-        match &self.task_definition {
-            None => missing(&join(path, "taskDefinition"), errors),
-            Some(_) => {}
+        if self.task_definition.is_none() {
+            missing(&join(path, "taskDefinition"), errors);
         }
         if let Some(v) = &self.volume_configurations {
             for (i0, item0) in v.iter().enumerate() {
@@ -2491,9 +2383,8 @@ impl Validate for RuntimePlatform {
 
 impl Validate for S3FilesVolumeConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.file_system_arn {
-            None => missing(&join(path, "fileSystemArn"), errors),
-            Some(_) => {}
+        if self.file_system_arn.is_none() {
+            missing(&join(path, "fileSystemArn"), errors);
         }
     }
 }
@@ -2508,13 +2399,11 @@ impl Validate for Scale {
 
 impl Validate for Secret {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
-        match &self.value_from {
-            None => missing(&join(path, "valueFrom"), errors),
-            Some(_) => {}
+        if self.value_from.is_none() {
+            missing(&join(path, "valueFrom"), errors);
         }
     }
 }
@@ -2535,9 +2424,8 @@ impl Validate for ServiceConnectAccessLogConfiguration {
 
 impl Validate for ServiceConnectClientAlias {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.port {
-            None => missing(&join(path, "port"), errors),
-            Some(_) => {}
+        if self.port.is_none() {
+            missing(&join(path, "port"), errors);
         }
         if let Some(v) = &self.test_traffic_rules {
             v.validate_at(&join(path, "testTrafficRules"), errors);
@@ -2547,9 +2435,8 @@ impl Validate for ServiceConnectClientAlias {
 
 impl Validate for ServiceConnectConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.enabled {
-            None => missing(&join(path, "enabled"), errors),
-            Some(_) => {}
+        if self.enabled.is_none() {
+            missing(&join(path, "enabled"), errors);
         }
         if let Some(v) = &self.services {
             for (i0, item0) in v.iter().enumerate() {
@@ -2580,9 +2467,8 @@ impl Validate for ServiceConnectContainerConfiguration {
 
 impl Validate for ServiceConnectService {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.port_name {
-            None => missing(&join(path, "portName"), errors),
-            Some(_) => {}
+        if self.port_name.is_none() {
+            missing(&join(path, "portName"), errors);
         }
         if let Some(v) = &self.client_aliases {
             for (i0, item0) in v.iter().enumerate() {
@@ -2600,18 +2486,16 @@ impl Validate for ServiceConnectService {
 
 impl Validate for ServiceConnectTestTrafficHeaderMatchRules {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.exact {
-            None => missing(&join(path, "exact"), errors),
-            Some(_) => {}
+        if self.exact.is_none() {
+            missing(&join(path, "exact"), errors);
         }
     }
 }
 
 impl Validate for ServiceConnectTestTrafficHeaderRules {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
         if let Some(v) = &self.value {
             v.validate_at(&join(path, "value"), errors);
@@ -2653,9 +2537,8 @@ impl Validate for ServiceManagedEBSVolumeConfiguration {
                 item0.validate_at(&format!("{}.{}", &join(path, "tagSpecifications"), i0 + 1), errors);
             }
         }
-        match &self.role_arn {
-            None => missing(&join(path, "roleArn"), errors),
-            Some(_) => {}
+        if self.role_arn.is_none() {
+            missing(&join(path, "roleArn"), errors);
         }
         if let Some(v) = &self.filesystem_type {
             check_enum(v, enums::TASK_FILESYSTEM_TYPE, &join(path, "filesystemType"), errors);
@@ -2670,9 +2553,8 @@ impl Validate for ServiceRegistry {
 
 impl Validate for ServiceVolumeConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
         if let Some(v) = &self.managed_ebs_volume {
             v.validate_at(&join(path, "managedEBSVolume"), errors);
@@ -2690,9 +2572,8 @@ impl Validate for SharingStrategy {
 
 impl Validate for StartTaskRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.container_instances {
-            None => missing(&join(path, "containerInstances"), errors),
-            Some(_) => {}
+        if self.container_instances.is_none() {
+            missing(&join(path, "containerInstances"), errors);
         }
         if let Some(v) = &self.network_configuration {
             v.validate_at(&join(path, "networkConfiguration"), errors);
@@ -2708,9 +2589,8 @@ impl Validate for StartTaskRequest {
                 item0.validate_at(&format!("{}.{}", &join(path, "tags"), i0 + 1), errors);
             }
         }
-        match &self.task_definition {
-            None => missing(&join(path, "taskDefinition"), errors),
-            Some(_) => {}
+        if self.task_definition.is_none() {
+            missing(&join(path, "taskDefinition"), errors);
         }
         if let Some(v) = &self.volume_configurations {
             for (i0, item0) in v.iter().enumerate() {
@@ -2722,9 +2602,8 @@ impl Validate for StartTaskRequest {
 
 impl Validate for StopServiceDeploymentRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.service_deployment_arn {
-            None => missing(&join(path, "serviceDeploymentArn"), errors),
-            Some(_) => {}
+        if self.service_deployment_arn.is_none() {
+            missing(&join(path, "serviceDeploymentArn"), errors);
         }
         if let Some(v) = &self.stop_type {
             check_enum(v, enums::STOP_SERVICE_DEPLOYMENT_STOP_TYPE, &join(path, "stopType"), errors);
@@ -2734,9 +2613,8 @@ impl Validate for StopServiceDeploymentRequest {
 
 impl Validate for StopTaskRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.task {
-            None => missing(&join(path, "task"), errors),
-            Some(_) => {}
+        if self.task.is_none() {
+            missing(&join(path, "task"), errors);
         }
     }
 }
@@ -2796,9 +2674,8 @@ impl Validate for Tag {
 
 impl Validate for TagResourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.resource_arn {
-            None => missing(&join(path, "resourceArn"), errors),
-            Some(_) => {}
+        if self.resource_arn.is_none() {
+            missing(&join(path, "resourceArn"), errors);
         }
         match &self.tags {
             None => missing(&join(path, "tags"), errors),
@@ -2826,9 +2703,8 @@ impl Validate for TaskManagedEBSVolumeConfiguration {
                 item0.validate_at(&format!("{}.{}", &join(path, "tagSpecifications"), i0 + 1), errors);
             }
         }
-        match &self.role_arn {
-            None => missing(&join(path, "roleArn"), errors),
-            Some(_) => {}
+        if self.role_arn.is_none() {
+            missing(&join(path, "roleArn"), errors);
         }
         if let Some(v) = &self.termination_policy {
             v.validate_at(&join(path, "terminationPolicy"), errors);
@@ -2841,9 +2717,8 @@ impl Validate for TaskManagedEBSVolumeConfiguration {
 
 impl Validate for TaskManagedEBSVolumeTerminationPolicy {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.delete_on_termination {
-            None => missing(&join(path, "deleteOnTermination"), errors),
-            Some(_) => {}
+        if self.delete_on_termination.is_none() {
+            missing(&join(path, "deleteOnTermination"), errors);
         }
     }
 }
@@ -2868,9 +2743,8 @@ impl Validate for TaskOverride {
 
 impl Validate for TaskVolumeConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
         if let Some(v) = &self.managed_ebs_volume {
             v.validate_at(&join(path, "managedEBSVolume"), errors);
@@ -2886,9 +2760,8 @@ impl Validate for ThresholdConfiguration {
                 check_enum(v, enums::THRESHOLD_TYPE, &join(path, "type"), errors);
             }
         }
-        match &self.value {
-            None => missing(&join(path, "value"), errors),
-            Some(_) => {}
+        if self.value.is_none() {
+            missing(&join(path, "value"), errors);
         }
     }
 }
@@ -2900,13 +2773,11 @@ impl Validate for TimeoutConfiguration {
 
 impl Validate for Tmpfs {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.container_path {
-            None => missing(&join(path, "containerPath"), errors),
-            Some(_) => {}
+        if self.container_path.is_none() {
+            missing(&join(path, "containerPath"), errors);
         }
-        match &self.size {
-            None => missing(&join(path, "size"), errors),
-            Some(_) => {}
+        if self.size.is_none() {
+            missing(&join(path, "size"), errors);
         }
     }
 }
@@ -2935,35 +2806,30 @@ impl Validate for Ulimit {
                 check_enum(v, enums::ULIMIT_NAME, &join(path, "name"), errors);
             }
         }
-        match &self.soft_limit {
-            None => missing(&join(path, "softLimit"), errors),
-            Some(_) => {}
+        if self.soft_limit.is_none() {
+            missing(&join(path, "softLimit"), errors);
         }
-        match &self.hard_limit {
-            None => missing(&join(path, "hardLimit"), errors),
-            Some(_) => {}
+        if self.hard_limit.is_none() {
+            missing(&join(path, "hardLimit"), errors);
         }
     }
 }
 
 impl Validate for UntagResourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.resource_arn {
-            None => missing(&join(path, "resourceArn"), errors),
-            Some(_) => {}
+        if self.resource_arn.is_none() {
+            missing(&join(path, "resourceArn"), errors);
         }
-        match &self.tag_keys {
-            None => missing(&join(path, "tagKeys"), errors),
-            Some(_) => {}
+        if self.tag_keys.is_none() {
+            missing(&join(path, "tagKeys"), errors);
         }
     }
 }
 
 impl Validate for UpdateCapacityProviderRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
         if let Some(v) = &self.auto_scaling_group_provider {
             v.validate_at(&join(path, "autoScalingGroupProvider"), errors);
@@ -2976,9 +2842,8 @@ impl Validate for UpdateCapacityProviderRequest {
 
 impl Validate for UpdateClusterRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.cluster {
-            None => missing(&join(path, "cluster"), errors),
-            Some(_) => {}
+        if self.cluster.is_none() {
+            missing(&join(path, "cluster"), errors);
         }
         if let Some(v) = &self.settings {
             for (i0, item0) in v.iter().enumerate() {
@@ -2996,9 +2861,8 @@ impl Validate for UpdateClusterRequest {
 
 impl Validate for UpdateClusterSettingsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.cluster {
-            None => missing(&join(path, "cluster"), errors),
-            Some(_) => {}
+        if self.cluster.is_none() {
+            missing(&join(path, "cluster"), errors);
         }
         match &self.settings {
             None => missing(&join(path, "settings"), errors),
@@ -3013,18 +2877,16 @@ impl Validate for UpdateClusterSettingsRequest {
 
 impl Validate for UpdateContainerAgentRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.container_instance {
-            None => missing(&join(path, "containerInstance"), errors),
-            Some(_) => {}
+        if self.container_instance.is_none() {
+            missing(&join(path, "containerInstance"), errors);
         }
     }
 }
 
 impl Validate for UpdateContainerInstancesStateRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.container_instances {
-            None => missing(&join(path, "containerInstances"), errors),
-            Some(_) => {}
+        if self.container_instances.is_none() {
+            missing(&join(path, "containerInstances"), errors);
         }
         match &self.status {
             None => missing(&join(path, "status"), errors),
@@ -3037,17 +2899,14 @@ impl Validate for UpdateContainerInstancesStateRequest {
 
 impl Validate for UpdateDaemonRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.daemon_arn {
-            None => missing(&join(path, "daemonArn"), errors),
-            Some(_) => {}
+        if self.daemon_arn.is_none() {
+            missing(&join(path, "daemonArn"), errors);
         }
-        match &self.daemon_task_definition_arn {
-            None => missing(&join(path, "daemonTaskDefinitionArn"), errors),
-            Some(_) => {}
+        if self.daemon_task_definition_arn.is_none() {
+            missing(&join(path, "daemonTaskDefinitionArn"), errors);
         }
-        match &self.capacity_provider_arns {
-            None => missing(&join(path, "capacityProviderArns"), errors),
-            Some(_) => {}
+        if self.capacity_provider_arns.is_none() {
+            missing(&join(path, "capacityProviderArns"), errors);
         }
         if let Some(v) = &self.deployment_configuration {
             v.validate_at(&join(path, "deploymentConfiguration"), errors);
@@ -3060,9 +2919,8 @@ impl Validate for UpdateDaemonRequest {
 
 impl Validate for UpdateExpressGatewayServiceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.service_arn {
-            None => missing(&join(path, "serviceArn"), errors),
-            Some(_) => {}
+        if self.service_arn.is_none() {
+            missing(&join(path, "serviceArn"), errors);
         }
         if let Some(v) = &self.primary_container {
             v.validate_at(&join(path, "primaryContainer"), errors);
@@ -3111,9 +2969,8 @@ impl Validate for UpdateGatewayNetworkConfiguration {
 
 impl Validate for UpdateGatewayRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.gateway {
-            None => missing(&join(path, "gateway"), errors),
-            Some(_) => {}
+        if self.gateway.is_none() {
+            missing(&join(path, "gateway"), errors);
         }
         if let Some(v) = &self.configuration {
             v.validate_at(&join(path, "configuration"), errors);
@@ -3126,9 +2983,8 @@ impl Validate for UpdateGatewayRequest {
 
 impl Validate for UpdateManagedInstancesProviderConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.infrastructure_role_arn {
-            None => missing(&join(path, "infrastructureRoleArn"), errors),
-            Some(_) => {}
+        if self.infrastructure_role_arn.is_none() {
+            missing(&join(path, "infrastructureRoleArn"), errors);
         }
         match &self.instance_launch_template {
             None => missing(&join(path, "instanceLaunchTemplate"), errors),
@@ -3150,26 +3006,22 @@ impl Validate for UpdateManagedInstancesProviderConfiguration {
 
 impl Validate for UpdateServicePrimaryTaskSetRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.cluster {
-            None => missing(&join(path, "cluster"), errors),
-            Some(_) => {}
+        if self.cluster.is_none() {
+            missing(&join(path, "cluster"), errors);
         }
-        match &self.service {
-            None => missing(&join(path, "service"), errors),
-            Some(_) => {}
+        if self.service.is_none() {
+            missing(&join(path, "service"), errors);
         }
-        match &self.primary_task_set {
-            None => missing(&join(path, "primaryTaskSet"), errors),
-            Some(_) => {}
+        if self.primary_task_set.is_none() {
+            missing(&join(path, "primaryTaskSet"), errors);
         }
     }
 }
 
 impl Validate for UpdateServiceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.service {
-            None => missing(&join(path, "service"), errors),
-            Some(_) => {}
+        if self.service.is_none() {
+            missing(&join(path, "service"), errors);
         }
         if let Some(v) = &self.capacity_provider_strategy {
             for (i0, item0) in v.iter().enumerate() {
@@ -3237,34 +3089,28 @@ impl Validate for UpdateServiceRequest {
 
 impl Validate for UpdateTaskProtectionRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.cluster {
-            None => missing(&join(path, "cluster"), errors),
-            Some(_) => {}
+        if self.cluster.is_none() {
+            missing(&join(path, "cluster"), errors);
         }
-        match &self.tasks {
-            None => missing(&join(path, "tasks"), errors),
-            Some(_) => {}
+        if self.tasks.is_none() {
+            missing(&join(path, "tasks"), errors);
         }
-        match &self.protection_enabled {
-            None => missing(&join(path, "protectionEnabled"), errors),
-            Some(_) => {}
+        if self.protection_enabled.is_none() {
+            missing(&join(path, "protectionEnabled"), errors);
         }
     }
 }
 
 impl Validate for UpdateTaskSetRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.cluster {
-            None => missing(&join(path, "cluster"), errors),
-            Some(_) => {}
+        if self.cluster.is_none() {
+            missing(&join(path, "cluster"), errors);
         }
-        match &self.service {
-            None => missing(&join(path, "service"), errors),
-            Some(_) => {}
+        if self.service.is_none() {
+            missing(&join(path, "service"), errors);
         }
-        match &self.task_set {
-            None => missing(&join(path, "taskSet"), errors),
-            Some(_) => {}
+        if self.task_set.is_none() {
+            missing(&join(path, "taskSet"), errors);
         }
         match &self.scale {
             None => missing(&join(path, "scale"), errors),
@@ -3277,9 +3123,8 @@ impl Validate for UpdateTaskSetRequest {
 
 impl Validate for VCpuCountRangeRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.min {
-            None => missing(&join(path, "min"), errors),
-            Some(_) => {}
+        if self.min.is_none() {
+            missing(&join(path, "min"), errors);
         }
     }
 }
@@ -3321,17 +3166,14 @@ impl Validate for VpcLatticeAdvancedConfiguration {
 
 impl Validate for VpcLatticeConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.role_arn {
-            None => missing(&join(path, "roleArn"), errors),
-            Some(_) => {}
+        if self.role_arn.is_none() {
+            missing(&join(path, "roleArn"), errors);
         }
-        match &self.target_group_arn {
-            None => missing(&join(path, "targetGroupArn"), errors),
-            Some(_) => {}
+        if self.target_group_arn.is_none() {
+            missing(&join(path, "targetGroupArn"), errors);
         }
-        match &self.port_name {
-            None => missing(&join(path, "portName"), errors),
-            Some(_) => {}
+        if self.port_name.is_none() {
+            missing(&join(path, "portName"), errors);
         }
         if let Some(v) = &self.advanced_configuration {
             v.validate_at(&join(path, "advancedConfiguration"), errors);

@@ -92,13 +92,11 @@ impl Validate for GetMetricStatisticsInput {
                 item0.validate_at(&format!("{}.{}", &join(path, "dimensions"), i0 + 1), errors);
             }
         }
-        match &self.start_time {
-            None => missing(&join(path, "startTime"), errors),
-            Some(_) => {}
+        if self.start_time.is_none() {
+            missing(&join(path, "startTime"), errors);
         }
-        match &self.end_time {
-            None => missing(&join(path, "endTime"), errors),
-            Some(_) => {}
+        if self.end_time.is_none() {
+            missing(&join(path, "endTime"), errors);
         }
         match &self.period {
             None => missing(&join(path, "period"), errors),
@@ -195,21 +193,17 @@ impl Validate for PutMetricDataInput {
 
 impl Validate for StatisticSet {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.sample_count {
-            None => missing(&join(path, "sampleCount"), errors),
-            Some(_) => {}
+        if self.sample_count.is_none() {
+            missing(&join(path, "sampleCount"), errors);
         }
-        match &self.sum {
-            None => missing(&join(path, "sum"), errors),
-            Some(_) => {}
+        if self.sum.is_none() {
+            missing(&join(path, "sum"), errors);
         }
-        match &self.minimum {
-            None => missing(&join(path, "minimum"), errors),
-            Some(_) => {}
+        if self.minimum.is_none() {
+            missing(&join(path, "minimum"), errors);
         }
-        match &self.maximum {
-            None => missing(&join(path, "maximum"), errors),
-            Some(_) => {}
+        if self.maximum.is_none() {
+            missing(&join(path, "maximum"), errors);
         }
     }
 }

@@ -12,13 +12,11 @@ use crate::model::validate::{check_enum, check_length, check_pattern, check_rang
 
 impl Validate for CreateSecurityGroupRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.description {
-            None => missing(&join(path, "description"), errors),
-            Some(_) => {}
+        if self.description.is_none() {
+            missing(&join(path, "description"), errors);
         }
-        match &self.group_name {
-            None => missing(&join(path, "groupName"), errors),
-            Some(_) => {}
+        if self.group_name.is_none() {
+            missing(&join(path, "groupName"), errors);
         }
         if let Some(v) = &self.tag_specifications {
             for (i0, item0) in v.iter().enumerate() {
@@ -35,18 +33,16 @@ impl Validate for CreateSubnetRequest {
                 item0.validate_at(&format!("{}.{}", &join(path, "tagSpecifications"), i0 + 1), errors);
             }
         }
-        match &self.vpc_id {
-            None => missing(&join(path, "vpcId"), errors),
-            Some(_) => {}
+        if self.vpc_id.is_none() {
+            missing(&join(path, "vpcId"), errors);
         }
     }
 }
 
 impl Validate for CreateTagsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.resources {
-            None => missing(&join(path, "resources"), errors),
-            Some(_) => {}
+        if self.resources.is_none() {
+            missing(&join(path, "resources"), errors);
         }
         match &self.tags {
             None => missing(&join(path, "tags"), errors),
@@ -82,18 +78,16 @@ impl Validate for DeleteSecurityGroupRequest {
 
 impl Validate for DeleteSubnetRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.subnet_id {
-            None => missing(&join(path, "subnetId"), errors),
-            Some(_) => {}
+        if self.subnet_id.is_none() {
+            missing(&join(path, "subnetId"), errors);
         }
     }
 }
 
 impl Validate for DeleteTagsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.resources {
-            None => missing(&join(path, "resources"), errors),
-            Some(_) => {}
+        if self.resources.is_none() {
+            missing(&join(path, "resources"), errors);
         }
         if let Some(v) = &self.tags {
             for (i0, item0) in v.iter().enumerate() {
@@ -105,9 +99,8 @@ impl Validate for DeleteTagsRequest {
 
 impl Validate for DeleteVpcRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.vpc_id {
-            None => missing(&join(path, "vpcId"), errors),
-            Some(_) => {}
+        if self.vpc_id.is_none() {
+            missing(&join(path, "vpcId"), errors);
         }
     }
 }

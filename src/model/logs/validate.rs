@@ -12,13 +12,11 @@ use crate::model::validate::{check_enum, check_length, check_pattern, check_rang
 
 impl Validate for AddKeyEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.key {
-            None => missing(&join(path, "key"), errors),
-            Some(_) => {}
+        if self.key.is_none() {
+            missing(&join(path, "key"), errors);
         }
-        match &self.value {
-            None => missing(&join(path, "value"), errors),
-            Some(_) => {}
+        if self.value.is_none() {
+            missing(&join(path, "value"), errors);
         }
     }
 }
@@ -38,18 +36,16 @@ impl Validate for AddKeys {
 
 impl Validate for AssociateKmsKeyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.kms_key_id {
-            None => missing(&join(path, "kmsKeyId"), errors),
-            Some(_) => {}
+        if self.kms_key_id.is_none() {
+            missing(&join(path, "kmsKeyId"), errors);
         }
     }
 }
 
 impl Validate for AssociateSourceToS3TableIntegrationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.integration_arn {
-            None => missing(&join(path, "integrationArn"), errors),
-            Some(_) => {}
+        if self.integration_arn.is_none() {
+            missing(&join(path, "integrationArn"), errors);
         }
         match &self.data_source {
             None => missing(&join(path, "dataSource"), errors),
@@ -67,18 +63,16 @@ impl Validate for CSV {
 
 impl Validate for CancelExportTaskRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.task_id {
-            None => missing(&join(path, "taskId"), errors),
-            Some(_) => {}
+        if self.task_id.is_none() {
+            missing(&join(path, "taskId"), errors);
         }
     }
 }
 
 impl Validate for CancelImportTaskRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.import_id {
-            None => missing(&join(path, "importId"), errors),
-            Some(_) => {}
+        if self.import_id.is_none() {
+            missing(&join(path, "importId"), errors);
         }
     }
 }
@@ -98,26 +92,22 @@ impl Validate for CopyValue {
 
 impl Validate for CopyValueEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.source {
-            None => missing(&join(path, "source"), errors),
-            Some(_) => {}
+        if self.source.is_none() {
+            missing(&join(path, "source"), errors);
         }
-        match &self.target {
-            None => missing(&join(path, "target"), errors),
-            Some(_) => {}
+        if self.target.is_none() {
+            missing(&join(path, "target"), errors);
         }
     }
 }
 
 impl Validate for CreateDeliveryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.delivery_source_name {
-            None => missing(&join(path, "deliverySourceName"), errors),
-            Some(_) => {}
+        if self.delivery_source_name.is_none() {
+            missing(&join(path, "deliverySourceName"), errors);
         }
-        match &self.delivery_destination_arn {
-            None => missing(&join(path, "deliveryDestinationArn"), errors),
-            Some(_) => {}
+        if self.delivery_destination_arn.is_none() {
+            missing(&join(path, "deliveryDestinationArn"), errors);
         }
         if let Some(v) = &self.s3_delivery_configuration {
             v.validate_at(&join(path, "s3DeliveryConfiguration"), errors);
@@ -127,34 +117,28 @@ impl Validate for CreateDeliveryRequest {
 
 impl Validate for CreateExportTaskRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
-        match &self.r#from {
-            None => missing(&join(path, "from"), errors),
-            Some(_) => {}
+        if self.r#from.is_none() {
+            missing(&join(path, "from"), errors);
         }
-        match &self.to {
-            None => missing(&join(path, "to"), errors),
-            Some(_) => {}
+        if self.to.is_none() {
+            missing(&join(path, "to"), errors);
         }
-        match &self.destination {
-            None => missing(&join(path, "destination"), errors),
-            Some(_) => {}
+        if self.destination.is_none() {
+            missing(&join(path, "destination"), errors);
         }
     }
 }
 
 impl Validate for CreateImportTaskRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.import_source_arn {
-            None => missing(&join(path, "importSourceArn"), errors),
-            Some(_) => {}
+        if self.import_source_arn.is_none() {
+            missing(&join(path, "importSourceArn"), errors);
         }
-        match &self.import_role_arn {
-            None => missing(&join(path, "importRoleArn"), errors),
-            Some(_) => {}
+        if self.import_role_arn.is_none() {
+            missing(&join(path, "importRoleArn"), errors);
         }
         if let Some(v) = &self.import_filter {
             v.validate_at(&join(path, "importFilter"), errors);
@@ -164,9 +148,8 @@ impl Validate for CreateImportTaskRequest {
 
 impl Validate for CreateLogAnomalyDetectorRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_arn_list {
-            None => missing(&join(path, "logGroupArnList"), errors),
-            Some(_) => {}
+        if self.log_group_arn_list.is_none() {
+            missing(&join(path, "logGroupArnList"), errors);
         }
         if let Some(v) = &self.evaluation_frequency {
             check_enum(v, enums::EVALUATION_FREQUENCY, &join(path, "evaluationFrequency"), errors);
@@ -176,9 +159,8 @@ impl Validate for CreateLogAnomalyDetectorRequest {
 
 impl Validate for CreateLogGroupRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
         if let Some(v) = &self.log_group_class {
             check_enum(v, enums::LOG_GROUP_CLASS, &join(path, "logGroupClass"), errors);
@@ -188,31 +170,27 @@ impl Validate for CreateLogGroupRequest {
 
 impl Validate for CreateLogStreamRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
-        match &self.log_stream_name {
-            None => missing(&join(path, "logStreamName"), errors),
-            Some(_) => {}
+        if self.log_stream_name.is_none() {
+            missing(&join(path, "logStreamName"), errors);
         }
     }
 }
 
 impl Validate for CreateLookupTableRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.lookup_table_name {
-            None => missing(&join(path, "lookupTableName"), errors),
-            Some(_) => {}
+        if self.lookup_table_name.is_none() {
+            missing(&join(path, "lookupTableName"), errors);
         }
     }
 }
 
 impl Validate for CreateScheduledQueryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
         match &self.query_language {
             None => missing(&join(path, "queryLanguage"), errors),
@@ -220,20 +198,17 @@ impl Validate for CreateScheduledQueryRequest {
                 check_enum(v, enums::QUERY_LANGUAGE, &join(path, "queryLanguage"), errors);
             }
         }
-        match &self.query_string {
-            None => missing(&join(path, "queryString"), errors),
-            Some(_) => {}
+        if self.query_string.is_none() {
+            missing(&join(path, "queryString"), errors);
         }
-        match &self.schedule_expression {
-            None => missing(&join(path, "scheduleExpression"), errors),
-            Some(_) => {}
+        if self.schedule_expression.is_none() {
+            missing(&join(path, "scheduleExpression"), errors);
         }
         if let Some(v) = &self.destination_configuration {
             v.validate_at(&join(path, "destinationConfiguration"), errors);
         }
-        match &self.execution_role_arn {
-            None => missing(&join(path, "executionRoleArn"), errors),
-            Some(_) => {}
+        if self.execution_role_arn.is_none() {
+            missing(&join(path, "executionRoleArn"), errors);
         }
         if let Some(v) = &self.state {
             check_enum(v, enums::SCHEDULED_QUERY_STATE, &join(path, "state"), errors);
@@ -243,44 +218,38 @@ impl Validate for CreateScheduledQueryRequest {
 
 impl Validate for DataSource {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
     }
 }
 
 impl Validate for DataSourceFilter {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
     }
 }
 
 impl Validate for DateTimeConverter {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.source {
-            None => missing(&join(path, "source"), errors),
-            Some(_) => {}
+        if self.source.is_none() {
+            missing(&join(path, "source"), errors);
         }
-        match &self.target {
-            None => missing(&join(path, "target"), errors),
-            Some(_) => {}
+        if self.target.is_none() {
+            missing(&join(path, "target"), errors);
         }
-        match &self.match_patterns {
-            None => missing(&join(path, "matchPatterns"), errors),
-            Some(_) => {}
+        if self.match_patterns.is_none() {
+            missing(&join(path, "matchPatterns"), errors);
         }
     }
 }
 
 impl Validate for DeleteAccountPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.policy_name {
-            None => missing(&join(path, "policyName"), errors),
-            Some(_) => {}
+        if self.policy_name.is_none() {
+            missing(&join(path, "policyName"), errors);
         }
         match &self.policy_type {
             None => missing(&join(path, "policyType"), errors),
@@ -293,143 +262,126 @@ impl Validate for DeleteAccountPolicyRequest {
 
 impl Validate for DeleteDataProtectionPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifier {
-            None => missing(&join(path, "logGroupIdentifier"), errors),
-            Some(_) => {}
+        if self.log_group_identifier.is_none() {
+            missing(&join(path, "logGroupIdentifier"), errors);
         }
     }
 }
 
 impl Validate for DeleteDeliveryDestinationPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.delivery_destination_name {
-            None => missing(&join(path, "deliveryDestinationName"), errors),
-            Some(_) => {}
+        if self.delivery_destination_name.is_none() {
+            missing(&join(path, "deliveryDestinationName"), errors);
         }
     }
 }
 
 impl Validate for DeleteDeliveryDestinationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
     }
 }
 
 impl Validate for DeleteDeliveryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.id {
-            None => missing(&join(path, "id"), errors),
-            Some(_) => {}
+        if self.id.is_none() {
+            missing(&join(path, "id"), errors);
         }
     }
 }
 
 impl Validate for DeleteDeliverySourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
     }
 }
 
 impl Validate for DeleteDestinationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.destination_name {
-            None => missing(&join(path, "destinationName"), errors),
-            Some(_) => {}
+        if self.destination_name.is_none() {
+            missing(&join(path, "destinationName"), errors);
         }
     }
 }
 
 impl Validate for DeleteIndexPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifier {
-            None => missing(&join(path, "logGroupIdentifier"), errors),
-            Some(_) => {}
+        if self.log_group_identifier.is_none() {
+            missing(&join(path, "logGroupIdentifier"), errors);
         }
     }
 }
 
 impl Validate for DeleteIntegrationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.integration_name {
-            None => missing(&join(path, "integrationName"), errors),
-            Some(_) => {}
+        if self.integration_name.is_none() {
+            missing(&join(path, "integrationName"), errors);
         }
     }
 }
 
 impl Validate for DeleteKeys {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.with_keys {
-            None => missing(&join(path, "withKeys"), errors),
-            Some(_) => {}
+        if self.with_keys.is_none() {
+            missing(&join(path, "withKeys"), errors);
         }
     }
 }
 
 impl Validate for DeleteLogAnomalyDetectorRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.anomaly_detector_arn {
-            None => missing(&join(path, "anomalyDetectorArn"), errors),
-            Some(_) => {}
+        if self.anomaly_detector_arn.is_none() {
+            missing(&join(path, "anomalyDetectorArn"), errors);
         }
     }
 }
 
 impl Validate for DeleteLogGroupRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
     }
 }
 
 impl Validate for DeleteLogStreamRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
-        match &self.log_stream_name {
-            None => missing(&join(path, "logStreamName"), errors),
-            Some(_) => {}
+        if self.log_stream_name.is_none() {
+            missing(&join(path, "logStreamName"), errors);
         }
     }
 }
 
 impl Validate for DeleteLookupTableRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.lookup_table_arn {
-            None => missing(&join(path, "lookupTableArn"), errors),
-            Some(_) => {}
+        if self.lookup_table_arn.is_none() {
+            missing(&join(path, "lookupTableArn"), errors);
         }
     }
 }
 
 impl Validate for DeleteMetricFilterRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
-        match &self.filter_name {
-            None => missing(&join(path, "filterName"), errors),
-            Some(_) => {}
+        if self.filter_name.is_none() {
+            missing(&join(path, "filterName"), errors);
         }
     }
 }
 
 impl Validate for DeleteQueryDefinitionRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.query_definition_id {
-            None => missing(&join(path, "queryDefinitionId"), errors),
-            Some(_) => {}
+        if self.query_definition_id.is_none() {
+            missing(&join(path, "queryDefinitionId"), errors);
         }
     }
 }
@@ -441,58 +393,51 @@ impl Validate for DeleteResourcePolicyRequest {
 
 impl Validate for DeleteRetentionPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
     }
 }
 
 impl Validate for DeleteScheduledQueryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.identifier {
-            None => missing(&join(path, "identifier"), errors),
-            Some(_) => {}
+        if self.identifier.is_none() {
+            missing(&join(path, "identifier"), errors);
         }
     }
 }
 
 impl Validate for DeleteSubscriptionFilterRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
-        match &self.filter_name {
-            None => missing(&join(path, "filterName"), errors),
-            Some(_) => {}
+        if self.filter_name.is_none() {
+            missing(&join(path, "filterName"), errors);
         }
     }
 }
 
 impl Validate for DeleteSyslogConfigurationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifier {
-            None => missing(&join(path, "logGroupIdentifier"), errors),
-            Some(_) => {}
+        if self.log_group_identifier.is_none() {
+            missing(&join(path, "logGroupIdentifier"), errors);
         }
     }
 }
 
 impl Validate for DeleteTransformerRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifier {
-            None => missing(&join(path, "logGroupIdentifier"), errors),
-            Some(_) => {}
+        if self.log_group_identifier.is_none() {
+            missing(&join(path, "logGroupIdentifier"), errors);
         }
     }
 }
 
 impl Validate for DeliveryDestinationConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.destination_resource_arn {
-            None => missing(&join(path, "destinationResourceArn"), errors),
-            Some(_) => {}
+        if self.destination_resource_arn.is_none() {
+            missing(&join(path, "destinationResourceArn"), errors);
         }
     }
 }
@@ -548,9 +493,8 @@ impl Validate for DescribeExportTasksRequest {
 
 impl Validate for DescribeFieldIndexesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifiers {
-            None => missing(&join(path, "logGroupIdentifiers"), errors),
-            Some(_) => {}
+        if self.log_group_identifiers.is_none() {
+            missing(&join(path, "logGroupIdentifiers"), errors);
         }
         if let Some(v) = &self.index_categories {
             for (i0, item0) in v.iter().enumerate() {
@@ -562,9 +506,8 @@ impl Validate for DescribeFieldIndexesRequest {
 
 impl Validate for DescribeImportTaskBatchesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.import_id {
-            None => missing(&join(path, "importId"), errors),
-            Some(_) => {}
+        if self.import_id.is_none() {
+            missing(&join(path, "importId"), errors);
         }
         if let Some(v) = &self.batch_import_status {
             for (i0, item0) in v.iter().enumerate() {
@@ -584,9 +527,8 @@ impl Validate for DescribeImportTasksRequest {
 
 impl Validate for DescribeIndexPoliciesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifiers {
-            None => missing(&join(path, "logGroupIdentifiers"), errors),
-            Some(_) => {}
+        if self.log_group_identifiers.is_none() {
+            missing(&join(path, "logGroupIdentifiers"), errors);
         }
     }
 }
@@ -646,9 +588,8 @@ impl Validate for DescribeResourcePoliciesRequest {
 
 impl Validate for DescribeSubscriptionFiltersRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
     }
 }
@@ -671,9 +612,8 @@ impl Validate for DisassociateKmsKeyRequest {
 
 impl Validate for DisassociateSourceFromS3TableIntegrationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.identifier {
-            None => missing(&join(path, "identifier"), errors),
-            Some(_) => {}
+        if self.identifier.is_none() {
+            missing(&join(path, "identifier"), errors);
         }
     }
 }
@@ -690,85 +630,75 @@ impl Validate for FilterLogEventsRequest {
 
 impl Validate for GetDataProtectionPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifier {
-            None => missing(&join(path, "logGroupIdentifier"), errors),
-            Some(_) => {}
+        if self.log_group_identifier.is_none() {
+            missing(&join(path, "logGroupIdentifier"), errors);
         }
     }
 }
 
 impl Validate for GetDeliveryDestinationPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.delivery_destination_name {
-            None => missing(&join(path, "deliveryDestinationName"), errors),
-            Some(_) => {}
+        if self.delivery_destination_name.is_none() {
+            missing(&join(path, "deliveryDestinationName"), errors);
         }
     }
 }
 
 impl Validate for GetDeliveryDestinationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
     }
 }
 
 impl Validate for GetDeliveryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.id {
-            None => missing(&join(path, "id"), errors),
-            Some(_) => {}
+        if self.id.is_none() {
+            missing(&join(path, "id"), errors);
         }
     }
 }
 
 impl Validate for GetDeliverySourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
     }
 }
 
 impl Validate for GetIntegrationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.integration_name {
-            None => missing(&join(path, "integrationName"), errors),
-            Some(_) => {}
+        if self.integration_name.is_none() {
+            missing(&join(path, "integrationName"), errors);
         }
     }
 }
 
 impl Validate for GetLogAnomalyDetectorRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.anomaly_detector_arn {
-            None => missing(&join(path, "anomalyDetectorArn"), errors),
-            Some(_) => {}
+        if self.anomaly_detector_arn.is_none() {
+            missing(&join(path, "anomalyDetectorArn"), errors);
         }
     }
 }
 
 impl Validate for GetLogEventsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_stream_name {
-            None => missing(&join(path, "logStreamName"), errors),
-            Some(_) => {}
+        if self.log_stream_name.is_none() {
+            missing(&join(path, "logStreamName"), errors);
         }
     }
 }
 
 impl Validate for GetLogFieldsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.data_source_name {
-            None => missing(&join(path, "dataSourceName"), errors),
-            Some(_) => {}
+        if self.data_source_name.is_none() {
+            missing(&join(path, "dataSourceName"), errors);
         }
-        match &self.data_source_type {
-            None => missing(&join(path, "dataSourceType"), errors),
-            Some(_) => {}
+        if self.data_source_type.is_none() {
+            missing(&join(path, "dataSourceType"), errors);
         }
     }
 }
@@ -780,53 +710,46 @@ impl Validate for GetLogGroupFieldsRequest {
 
 impl Validate for GetLogObjectRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_object_pointer {
-            None => missing(&join(path, "logObjectPointer"), errors),
-            Some(_) => {}
+        if self.log_object_pointer.is_none() {
+            missing(&join(path, "logObjectPointer"), errors);
         }
     }
 }
 
 impl Validate for GetLogRecordRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_record_pointer {
-            None => missing(&join(path, "logRecordPointer"), errors),
-            Some(_) => {}
+        if self.log_record_pointer.is_none() {
+            missing(&join(path, "logRecordPointer"), errors);
         }
     }
 }
 
 impl Validate for GetLookupTableRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.lookup_table_arn {
-            None => missing(&join(path, "lookupTableArn"), errors),
-            Some(_) => {}
+        if self.lookup_table_arn.is_none() {
+            missing(&join(path, "lookupTableArn"), errors);
         }
     }
 }
 
 impl Validate for GetQueryResultsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.query_id {
-            None => missing(&join(path, "queryId"), errors),
-            Some(_) => {}
+        if self.query_id.is_none() {
+            missing(&join(path, "queryId"), errors);
         }
     }
 }
 
 impl Validate for GetScheduledQueryHistoryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.identifier {
-            None => missing(&join(path, "identifier"), errors),
-            Some(_) => {}
+        if self.identifier.is_none() {
+            missing(&join(path, "identifier"), errors);
         }
-        match &self.start_time {
-            None => missing(&join(path, "startTime"), errors),
-            Some(_) => {}
+        if self.start_time.is_none() {
+            missing(&join(path, "startTime"), errors);
         }
-        match &self.end_time {
-            None => missing(&join(path, "endTime"), errors),
-            Some(_) => {}
+        if self.end_time.is_none() {
+            missing(&join(path, "endTime"), errors);
         }
         if let Some(v) = &self.execution_statuses {
             for (i0, item0) in v.iter().enumerate() {
@@ -838,9 +761,8 @@ impl Validate for GetScheduledQueryHistoryRequest {
 
 impl Validate for GetScheduledQueryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.identifier {
-            None => missing(&join(path, "identifier"), errors),
-            Some(_) => {}
+        if self.identifier.is_none() {
+            missing(&join(path, "identifier"), errors);
         }
     }
 }
@@ -852,18 +774,16 @@ impl Validate for GetStorageTierPolicyRequest {
 
 impl Validate for GetTransformerRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifier {
-            None => missing(&join(path, "logGroupIdentifier"), errors),
-            Some(_) => {}
+        if self.log_group_identifier.is_none() {
+            missing(&join(path, "logGroupIdentifier"), errors);
         }
     }
 }
 
 impl Validate for Grok {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.r#match {
-            None => missing(&join(path, "match"), errors),
-            Some(_) => {}
+        if self.r#match.is_none() {
+            missing(&join(path, "match"), errors);
         }
     }
 }
@@ -875,13 +795,11 @@ impl Validate for ImportFilter {
 
 impl Validate for InputLogEvent {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.timestamp {
-            None => missing(&join(path, "timestamp"), errors),
-            Some(_) => {}
+        if self.timestamp.is_none() {
+            missing(&join(path, "timestamp"), errors);
         }
-        match &self.message {
-            None => missing(&join(path, "message"), errors),
-            Some(_) => {}
+        if self.message.is_none() {
+            missing(&join(path, "message"), errors);
         }
     }
 }
@@ -931,9 +849,8 @@ impl Validate for ListLogAnomalyDetectorsRequest {
 
 impl Validate for ListLogGroupsForQueryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.query_id {
-            None => missing(&join(path, "queryId"), errors),
-            Some(_) => {}
+        if self.query_id.is_none() {
+            missing(&join(path, "queryId"), errors);
         }
     }
 }
@@ -969,9 +886,8 @@ impl Validate for ListScheduledQueriesRequest {
 
 impl Validate for ListSourcesForS3TableIntegrationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.integration_arn {
-            None => missing(&join(path, "integrationArn"), errors),
-            Some(_) => {}
+        if self.integration_arn.is_none() {
+            missing(&join(path, "integrationArn"), errors);
         }
     }
 }
@@ -983,31 +899,27 @@ impl Validate for ListSyslogConfigurationsRequest {
 
 impl Validate for ListTagsForResourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.resource_arn {
-            None => missing(&join(path, "resourceArn"), errors),
-            Some(_) => {}
+        if self.resource_arn.is_none() {
+            missing(&join(path, "resourceArn"), errors);
         }
     }
 }
 
 impl Validate for ListTagsLogGroupRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
     }
 }
 
 impl Validate for ListToMap {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.source {
-            None => missing(&join(path, "source"), errors),
-            Some(_) => {}
+        if self.source.is_none() {
+            missing(&join(path, "source"), errors);
         }
-        match &self.key {
-            None => missing(&join(path, "key"), errors),
-            Some(_) => {}
+        if self.key.is_none() {
+            missing(&join(path, "key"), errors);
         }
         if let Some(v) = &self.flattened_element {
             check_enum(v, enums::FLATTENED_ELEMENT, &join(path, "flattenedElement"), errors);
@@ -1017,39 +929,33 @@ impl Validate for ListToMap {
 
 impl Validate for LookupTableConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.table_name {
-            None => missing(&join(path, "tableName"), errors),
-            Some(_) => {}
+        if self.table_name.is_none() {
+            missing(&join(path, "tableName"), errors);
         }
-        match &self.role_arn {
-            None => missing(&join(path, "roleArn"), errors),
-            Some(_) => {}
+        if self.role_arn.is_none() {
+            missing(&join(path, "roleArn"), errors);
         }
     }
 }
 
 impl Validate for LowerCaseString {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.with_keys {
-            None => missing(&join(path, "withKeys"), errors),
-            Some(_) => {}
+        if self.with_keys.is_none() {
+            missing(&join(path, "withKeys"), errors);
         }
     }
 }
 
 impl Validate for MetricTransformation {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.metric_name {
-            None => missing(&join(path, "metricName"), errors),
-            Some(_) => {}
+        if self.metric_name.is_none() {
+            missing(&join(path, "metricName"), errors);
         }
-        match &self.metric_namespace {
-            None => missing(&join(path, "metricNamespace"), errors),
-            Some(_) => {}
+        if self.metric_namespace.is_none() {
+            missing(&join(path, "metricNamespace"), errors);
         }
-        match &self.metric_value {
-            None => missing(&join(path, "metricValue"), errors),
-            Some(_) => {}
+        if self.metric_value.is_none() {
+            missing(&join(path, "metricValue"), errors);
         }
         if let Some(v) = &self.unit {
             check_enum(v, enums::STANDARD_UNIT, &join(path, "unit"), errors);
@@ -1059,13 +965,11 @@ impl Validate for MetricTransformation {
 
 impl Validate for MoveKeyEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.source {
-            None => missing(&join(path, "source"), errors),
-            Some(_) => {}
+        if self.source.is_none() {
+            missing(&join(path, "source"), errors);
         }
-        match &self.target {
-            None => missing(&join(path, "target"), errors),
-            Some(_) => {}
+        if self.target.is_none() {
+            missing(&join(path, "target"), errors);
         }
     }
 }
@@ -1085,17 +989,14 @@ impl Validate for MoveKeys {
 
 impl Validate for OpenSearchResourceConfig {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.data_source_role_arn {
-            None => missing(&join(path, "dataSourceRoleArn"), errors),
-            Some(_) => {}
+        if self.data_source_role_arn.is_none() {
+            missing(&join(path, "dataSourceRoleArn"), errors);
         }
-        match &self.dashboard_viewer_principals {
-            None => missing(&join(path, "dashboardViewerPrincipals"), errors),
-            Some(_) => {}
+        if self.dashboard_viewer_principals.is_none() {
+            missing(&join(path, "dashboardViewerPrincipals"), errors);
         }
-        match &self.retention_days {
-            None => missing(&join(path, "retentionDays"), errors),
-            Some(_) => {}
+        if self.retention_days.is_none() {
+            missing(&join(path, "retentionDays"), errors);
         }
     }
 }
@@ -1228,13 +1129,11 @@ impl Validate for Processor {
 
 impl Validate for PutAccountPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.policy_name {
-            None => missing(&join(path, "policyName"), errors),
-            Some(_) => {}
+        if self.policy_name.is_none() {
+            missing(&join(path, "policyName"), errors);
         }
-        match &self.policy_document {
-            None => missing(&join(path, "policyDocument"), errors),
-            Some(_) => {}
+        if self.policy_document.is_none() {
+            missing(&join(path, "policyDocument"), errors);
         }
         match &self.policy_type {
             None => missing(&join(path, "policyType"), errors),
@@ -1250,48 +1149,41 @@ impl Validate for PutAccountPolicyRequest {
 
 impl Validate for PutBearerTokenAuthenticationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifier {
-            None => missing(&join(path, "logGroupIdentifier"), errors),
-            Some(_) => {}
+        if self.log_group_identifier.is_none() {
+            missing(&join(path, "logGroupIdentifier"), errors);
         }
-        match &self.bearer_token_authentication_enabled {
-            None => missing(&join(path, "bearerTokenAuthenticationEnabled"), errors),
-            Some(_) => {}
+        if self.bearer_token_authentication_enabled.is_none() {
+            missing(&join(path, "bearerTokenAuthenticationEnabled"), errors);
         }
     }
 }
 
 impl Validate for PutDataProtectionPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifier {
-            None => missing(&join(path, "logGroupIdentifier"), errors),
-            Some(_) => {}
+        if self.log_group_identifier.is_none() {
+            missing(&join(path, "logGroupIdentifier"), errors);
         }
-        match &self.policy_document {
-            None => missing(&join(path, "policyDocument"), errors),
-            Some(_) => {}
+        if self.policy_document.is_none() {
+            missing(&join(path, "policyDocument"), errors);
         }
     }
 }
 
 impl Validate for PutDeliveryDestinationPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.delivery_destination_name {
-            None => missing(&join(path, "deliveryDestinationName"), errors),
-            Some(_) => {}
+        if self.delivery_destination_name.is_none() {
+            missing(&join(path, "deliveryDestinationName"), errors);
         }
-        match &self.delivery_destination_policy {
-            None => missing(&join(path, "deliveryDestinationPolicy"), errors),
-            Some(_) => {}
+        if self.delivery_destination_policy.is_none() {
+            missing(&join(path, "deliveryDestinationPolicy"), errors);
         }
     }
 }
 
 impl Validate for PutDeliveryDestinationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
         if let Some(v) = &self.output_format {
             check_enum(v, enums::OUTPUT_FORMAT, &join(path, "outputFormat"), errors);
@@ -1307,69 +1199,58 @@ impl Validate for PutDeliveryDestinationRequest {
 
 impl Validate for PutDeliverySourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
-        match &self.resource_arn {
-            None => missing(&join(path, "resourceArn"), errors),
-            Some(_) => {}
+        if self.resource_arn.is_none() {
+            missing(&join(path, "resourceArn"), errors);
         }
-        match &self.log_type {
-            None => missing(&join(path, "logType"), errors),
-            Some(_) => {}
+        if self.log_type.is_none() {
+            missing(&join(path, "logType"), errors);
         }
     }
 }
 
 impl Validate for PutDestinationPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.destination_name {
-            None => missing(&join(path, "destinationName"), errors),
-            Some(_) => {}
+        if self.destination_name.is_none() {
+            missing(&join(path, "destinationName"), errors);
         }
-        match &self.access_policy {
-            None => missing(&join(path, "accessPolicy"), errors),
-            Some(_) => {}
+        if self.access_policy.is_none() {
+            missing(&join(path, "accessPolicy"), errors);
         }
     }
 }
 
 impl Validate for PutDestinationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.destination_name {
-            None => missing(&join(path, "destinationName"), errors),
-            Some(_) => {}
+        if self.destination_name.is_none() {
+            missing(&join(path, "destinationName"), errors);
         }
-        match &self.target_arn {
-            None => missing(&join(path, "targetArn"), errors),
-            Some(_) => {}
+        if self.target_arn.is_none() {
+            missing(&join(path, "targetArn"), errors);
         }
-        match &self.role_arn {
-            None => missing(&join(path, "roleArn"), errors),
-            Some(_) => {}
+        if self.role_arn.is_none() {
+            missing(&join(path, "roleArn"), errors);
         }
     }
 }
 
 impl Validate for PutIndexPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifier {
-            None => missing(&join(path, "logGroupIdentifier"), errors),
-            Some(_) => {}
+        if self.log_group_identifier.is_none() {
+            missing(&join(path, "logGroupIdentifier"), errors);
         }
-        match &self.policy_document {
-            None => missing(&join(path, "policyDocument"), errors),
-            Some(_) => {}
+        if self.policy_document.is_none() {
+            missing(&join(path, "policyDocument"), errors);
         }
     }
 }
 
 impl Validate for PutIntegrationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.integration_name {
-            None => missing(&join(path, "integrationName"), errors),
-            Some(_) => {}
+        if self.integration_name.is_none() {
+            missing(&join(path, "integrationName"), errors);
         }
         match &self.resource_config {
             None => missing(&join(path, "resourceConfig"), errors),
@@ -1388,13 +1269,11 @@ impl Validate for PutIntegrationRequest {
 
 impl Validate for PutLogEventsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
-        match &self.log_stream_name {
-            None => missing(&join(path, "logStreamName"), errors),
-            Some(_) => {}
+        if self.log_stream_name.is_none() {
+            missing(&join(path, "logStreamName"), errors);
         }
         match &self.log_events {
             None => missing(&join(path, "logEvents"), errors),
@@ -1412,30 +1291,25 @@ impl Validate for PutLogEventsRequest {
 
 impl Validate for PutLogGroupDeletionProtectionRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifier {
-            None => missing(&join(path, "logGroupIdentifier"), errors),
-            Some(_) => {}
+        if self.log_group_identifier.is_none() {
+            missing(&join(path, "logGroupIdentifier"), errors);
         }
-        match &self.deletion_protection_enabled {
-            None => missing(&join(path, "deletionProtectionEnabled"), errors),
-            Some(_) => {}
+        if self.deletion_protection_enabled.is_none() {
+            missing(&join(path, "deletionProtectionEnabled"), errors);
         }
     }
 }
 
 impl Validate for PutMetricFilterRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
-        match &self.filter_name {
-            None => missing(&join(path, "filterName"), errors),
-            Some(_) => {}
+        if self.filter_name.is_none() {
+            missing(&join(path, "filterName"), errors);
         }
-        match &self.filter_pattern {
-            None => missing(&join(path, "filterPattern"), errors),
-            Some(_) => {}
+        if self.filter_pattern.is_none() {
+            missing(&join(path, "filterPattern"), errors);
         }
         match &self.metric_transformations {
             None => missing(&join(path, "metricTransformations"), errors),
@@ -1453,13 +1327,11 @@ impl Validate for PutQueryDefinitionRequest {
         if let Some(v) = &self.query_language {
             check_enum(v, enums::QUERY_LANGUAGE, &join(path, "queryLanguage"), errors);
         }
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
-        match &self.query_string {
-            None => missing(&join(path, "queryString"), errors),
-            Some(_) => {}
+        if self.query_string.is_none() {
+            missing(&join(path, "queryString"), errors);
         }
         if let Some(v) = &self.parameters {
             for (i0, item0) in v.iter().enumerate() {
@@ -1476,13 +1348,11 @@ impl Validate for PutResourcePolicyRequest {
 
 impl Validate for PutRetentionPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
-        match &self.retention_in_days {
-            None => missing(&join(path, "retentionInDays"), errors),
-            Some(_) => {}
+        if self.retention_in_days.is_none() {
+            missing(&join(path, "retentionInDays"), errors);
         }
     }
 }
@@ -1500,21 +1370,17 @@ impl Validate for PutStorageTierPolicyRequest {
 
 impl Validate for PutSubscriptionFilterRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
-        match &self.filter_name {
-            None => missing(&join(path, "filterName"), errors),
-            Some(_) => {}
+        if self.filter_name.is_none() {
+            missing(&join(path, "filterName"), errors);
         }
-        match &self.filter_pattern {
-            None => missing(&join(path, "filterPattern"), errors),
-            Some(_) => {}
+        if self.filter_pattern.is_none() {
+            missing(&join(path, "filterPattern"), errors);
         }
-        match &self.destination_arn {
-            None => missing(&join(path, "destinationArn"), errors),
-            Some(_) => {}
+        if self.destination_arn.is_none() {
+            missing(&join(path, "destinationArn"), errors);
         }
         if let Some(v) = &self.distribution {
             check_enum(v, enums::DISTRIBUTION, &join(path, "distribution"), errors);
@@ -1524,18 +1390,16 @@ impl Validate for PutSubscriptionFilterRequest {
 
 impl Validate for PutSyslogConfigurationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifier {
-            None => missing(&join(path, "logGroupIdentifier"), errors),
-            Some(_) => {}
+        if self.log_group_identifier.is_none() {
+            missing(&join(path, "logGroupIdentifier"), errors);
         }
     }
 }
 
 impl Validate for PutTransformerRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifier {
-            None => missing(&join(path, "logGroupIdentifier"), errors),
-            Some(_) => {}
+        if self.log_group_identifier.is_none() {
+            missing(&join(path, "logGroupIdentifier"), errors);
         }
         match &self.transformer_config {
             None => missing(&join(path, "transformerConfig"), errors),
@@ -1550,22 +1414,19 @@ impl Validate for PutTransformerRequest {
 
 impl Validate for QueryParameter {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.name {
-            None => missing(&join(path, "name"), errors),
-            Some(_) => {}
+        if self.name.is_none() {
+            missing(&join(path, "name"), errors);
         }
     }
 }
 
 impl Validate for RenameKeyEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.key {
-            None => missing(&join(path, "key"), errors),
-            Some(_) => {}
+        if self.key.is_none() {
+            missing(&join(path, "key"), errors);
         }
-        match &self.rename_to {
-            None => missing(&join(path, "renameTo"), errors),
-            Some(_) => {}
+        if self.rename_to.is_none() {
+            missing(&join(path, "renameTo"), errors);
         }
     }
 }
@@ -1593,13 +1454,11 @@ impl Validate for ResourceConfig {
 
 impl Validate for S3Configuration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.destination_identifier {
-            None => missing(&join(path, "destinationIdentifier"), errors),
-            Some(_) => {}
+        if self.destination_identifier.is_none() {
+            missing(&join(path, "destinationIdentifier"), errors);
         }
-        match &self.role_arn {
-            None => missing(&join(path, "roleArn"), errors),
-            Some(_) => {}
+        if self.role_arn.is_none() {
+            missing(&join(path, "roleArn"), errors);
         }
     }
 }
@@ -1624,22 +1483,19 @@ impl Validate for SplitString {
 
 impl Validate for SplitStringEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.source {
-            None => missing(&join(path, "source"), errors),
-            Some(_) => {}
+        if self.source.is_none() {
+            missing(&join(path, "source"), errors);
         }
-        match &self.delimiter {
-            None => missing(&join(path, "delimiter"), errors),
-            Some(_) => {}
+        if self.delimiter.is_none() {
+            missing(&join(path, "delimiter"), errors);
         }
     }
 }
 
 impl Validate for StartLiveTailRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_identifiers {
-            None => missing(&join(path, "logGroupIdentifiers"), errors),
-            Some(_) => {}
+        if self.log_group_identifiers.is_none() {
+            missing(&join(path, "logGroupIdentifiers"), errors);
         }
     }
 }
@@ -1649,26 +1505,22 @@ impl Validate for StartQueryRequest {
         if let Some(v) = &self.query_language {
             check_enum(v, enums::QUERY_LANGUAGE, &join(path, "queryLanguage"), errors);
         }
-        match &self.start_time {
-            None => missing(&join(path, "startTime"), errors),
-            Some(_) => {}
+        if self.start_time.is_none() {
+            missing(&join(path, "startTime"), errors);
         }
-        match &self.end_time {
-            None => missing(&join(path, "endTime"), errors),
-            Some(_) => {}
+        if self.end_time.is_none() {
+            missing(&join(path, "endTime"), errors);
         }
-        match &self.query_string {
-            None => missing(&join(path, "queryString"), errors),
-            Some(_) => {}
+        if self.query_string.is_none() {
+            missing(&join(path, "queryString"), errors);
         }
     }
 }
 
 impl Validate for StopQueryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.query_id {
-            None => missing(&join(path, "queryId"), errors),
-            Some(_) => {}
+        if self.query_id.is_none() {
+            missing(&join(path, "queryId"), errors);
         }
     }
 }
@@ -1688,17 +1540,14 @@ impl Validate for SubstituteString {
 
 impl Validate for SubstituteStringEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.source {
-            None => missing(&join(path, "source"), errors),
-            Some(_) => {}
+        if self.source.is_none() {
+            missing(&join(path, "source"), errors);
         }
-        match &self.r#from {
-            None => missing(&join(path, "from"), errors),
-            Some(_) => {}
+        if self.r#from.is_none() {
+            missing(&join(path, "from"), errors);
         }
-        match &self.to {
-            None => missing(&join(path, "to"), errors),
-            Some(_) => {}
+        if self.to.is_none() {
+            missing(&join(path, "to"), errors);
         }
     }
 }
@@ -1713,48 +1562,41 @@ impl Validate for SuppressionPeriod {
 
 impl Validate for TagFilter {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.key {
-            None => missing(&join(path, "key"), errors),
-            Some(_) => {}
+        if self.key.is_none() {
+            missing(&join(path, "key"), errors);
         }
     }
 }
 
 impl Validate for TagLogGroupRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
-        match &self.tags {
-            None => missing(&join(path, "tags"), errors),
-            Some(_) => {}
+        if self.tags.is_none() {
+            missing(&join(path, "tags"), errors);
         }
     }
 }
 
 impl Validate for TagResourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.resource_arn {
-            None => missing(&join(path, "resourceArn"), errors),
-            Some(_) => {}
+        if self.resource_arn.is_none() {
+            missing(&join(path, "resourceArn"), errors);
         }
-        match &self.tags {
-            None => missing(&join(path, "tags"), errors),
-            Some(_) => {}
+        if self.tags.is_none() {
+            missing(&join(path, "tags"), errors);
         }
     }
 }
 
 impl Validate for TestMetricFilterRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.filter_pattern {
-            None => missing(&join(path, "filterPattern"), errors),
-            Some(_) => {}
+        if self.filter_pattern.is_none() {
+            missing(&join(path, "filterPattern"), errors);
         }
-        match &self.log_event_messages {
-            None => missing(&join(path, "logEventMessages"), errors),
-            Some(_) => {}
+        if self.log_event_messages.is_none() {
+            missing(&join(path, "logEventMessages"), errors);
         }
     }
 }
@@ -1769,18 +1611,16 @@ impl Validate for TestTransformerRequest {
                 }
             }
         }
-        match &self.log_event_messages {
-            None => missing(&join(path, "logEventMessages"), errors),
-            Some(_) => {}
+        if self.log_event_messages.is_none() {
+            missing(&join(path, "logEventMessages"), errors);
         }
     }
 }
 
 impl Validate for TrimString {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.with_keys {
-            None => missing(&join(path, "withKeys"), errors),
-            Some(_) => {}
+        if self.with_keys.is_none() {
+            missing(&join(path, "withKeys"), errors);
         }
     }
 }
@@ -1800,9 +1640,8 @@ impl Validate for TypeConverter {
 
 impl Validate for TypeConverterEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.key {
-            None => missing(&join(path, "key"), errors),
-            Some(_) => {}
+        if self.key.is_none() {
+            missing(&join(path, "key"), errors);
         }
         match &self.r#type {
             None => missing(&join(path, "type"), errors),
@@ -1815,35 +1654,30 @@ impl Validate for TypeConverterEntry {
 
 impl Validate for UntagLogGroupRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.log_group_name {
-            None => missing(&join(path, "logGroupName"), errors),
-            Some(_) => {}
+        if self.log_group_name.is_none() {
+            missing(&join(path, "logGroupName"), errors);
         }
-        match &self.tags {
-            None => missing(&join(path, "tags"), errors),
-            Some(_) => {}
+        if self.tags.is_none() {
+            missing(&join(path, "tags"), errors);
         }
     }
 }
 
 impl Validate for UntagResourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.resource_arn {
-            None => missing(&join(path, "resourceArn"), errors),
-            Some(_) => {}
+        if self.resource_arn.is_none() {
+            missing(&join(path, "resourceArn"), errors);
         }
-        match &self.tag_keys {
-            None => missing(&join(path, "tagKeys"), errors),
-            Some(_) => {}
+        if self.tag_keys.is_none() {
+            missing(&join(path, "tagKeys"), errors);
         }
     }
 }
 
 impl Validate for UpdateAnomalyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.anomaly_detector_arn {
-            None => missing(&join(path, "anomalyDetectorArn"), errors),
-            Some(_) => {}
+        if self.anomaly_detector_arn.is_none() {
+            missing(&join(path, "anomalyDetectorArn"), errors);
         }
         if let Some(v) = &self.suppression_type {
             check_enum(v, enums::SUPPRESSION_TYPE, &join(path, "suppressionType"), errors);
@@ -1856,9 +1690,8 @@ impl Validate for UpdateAnomalyRequest {
 
 impl Validate for UpdateDeliveryConfigurationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.id {
-            None => missing(&join(path, "id"), errors),
-            Some(_) => {}
+        if self.id.is_none() {
+            missing(&join(path, "id"), errors);
         }
         if let Some(v) = &self.s3_delivery_configuration {
             v.validate_at(&join(path, "s3DeliveryConfiguration"), errors);
@@ -1868,34 +1701,30 @@ impl Validate for UpdateDeliveryConfigurationRequest {
 
 impl Validate for UpdateLogAnomalyDetectorRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.anomaly_detector_arn {
-            None => missing(&join(path, "anomalyDetectorArn"), errors),
-            Some(_) => {}
+        if self.anomaly_detector_arn.is_none() {
+            missing(&join(path, "anomalyDetectorArn"), errors);
         }
         if let Some(v) = &self.evaluation_frequency {
             check_enum(v, enums::EVALUATION_FREQUENCY, &join(path, "evaluationFrequency"), errors);
         }
-        match &self.enabled {
-            None => missing(&join(path, "enabled"), errors),
-            Some(_) => {}
+        if self.enabled.is_none() {
+            missing(&join(path, "enabled"), errors);
         }
     }
 }
 
 impl Validate for UpdateLookupTableRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.lookup_table_arn {
-            None => missing(&join(path, "lookupTableArn"), errors),
-            Some(_) => {}
+        if self.lookup_table_arn.is_none() {
+            missing(&join(path, "lookupTableArn"), errors);
         }
     }
 }
 
 impl Validate for UpdateScheduledQueryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.identifier {
-            None => missing(&join(path, "identifier"), errors),
-            Some(_) => {}
+        if self.identifier.is_none() {
+            missing(&join(path, "identifier"), errors);
         }
         match &self.query_language {
             None => missing(&join(path, "queryLanguage"), errors),
@@ -1903,20 +1732,17 @@ impl Validate for UpdateScheduledQueryRequest {
                 check_enum(v, enums::QUERY_LANGUAGE, &join(path, "queryLanguage"), errors);
             }
         }
-        match &self.query_string {
-            None => missing(&join(path, "queryString"), errors),
-            Some(_) => {}
+        if self.query_string.is_none() {
+            missing(&join(path, "queryString"), errors);
         }
-        match &self.schedule_expression {
-            None => missing(&join(path, "scheduleExpression"), errors),
-            Some(_) => {}
+        if self.schedule_expression.is_none() {
+            missing(&join(path, "scheduleExpression"), errors);
         }
         if let Some(v) = &self.destination_configuration {
             v.validate_at(&join(path, "destinationConfiguration"), errors);
         }
-        match &self.execution_role_arn {
-            None => missing(&join(path, "executionRoleArn"), errors),
-            Some(_) => {}
+        if self.execution_role_arn.is_none() {
+            missing(&join(path, "executionRoleArn"), errors);
         }
         if let Some(v) = &self.state {
             check_enum(v, enums::SCHEDULED_QUERY_STATE, &join(path, "state"), errors);
@@ -1926,9 +1752,8 @@ impl Validate for UpdateScheduledQueryRequest {
 
 impl Validate for UpperCaseString {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.with_keys {
-            None => missing(&join(path, "withKeys"), errors),
-            Some(_) => {}
+        if self.with_keys.is_none() {
+            missing(&join(path, "withKeys"), errors);
         }
     }
 }

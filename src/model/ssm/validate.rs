@@ -97,9 +97,8 @@ impl Validate for PutParameterRequest {
         if let Some(v) = &self.description {
             check_length(Some(v), v.chars().count(), Some(0.0), Some(1024.0), &join(path, "description"), errors);
         }
-        match &self.value {
-            None => missing(&join(path, "value"), errors),
-            Some(_) => {}
+        if self.value.is_none() {
+            missing(&join(path, "value"), errors);
         }
         if let Some(v) = &self.r#type {
             check_enum(v, enums::PARAMETER_TYPE, &join(path, "type"), errors);

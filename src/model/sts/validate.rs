@@ -215,9 +215,8 @@ impl Validate for GetCallerIdentityRequest {
 
 impl Validate for GetDelegatedAccessTokenRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        match &self.trade_in_token {
-            None => missing(&join(path, "tradeInToken"), errors),
-            Some(_) => {}
+        if self.trade_in_token.is_none() {
+            missing(&join(path, "tradeInToken"), errors);
         }
     }
 }
