@@ -4,7 +4,7 @@
 //! no cycle):
 //!
 //! ```text
-//! server                         accept loop, routing by protocol, shutdown; wires everything
+//! server                         routing by protocol, shutdown; wires everything
 //! services                       the AwsService frame every service is served through;
 //!                                STS and EC2
 //! api                            ECS handlers: thin, turn DomainError into ApiError
@@ -17,6 +17,7 @@
 //! state                          ECS's per-(account, region) records and effects
 //! store                          the generic per-(account, region) store, page tokens
 //! runtime                        the only code that talks to Docker
+//! http_accept                    the one HTTP accept loop (the API's and the task endpoints')
 //! model, config, civil, clock    generated shapes; settings; calendar helpers; the clock
 //! ```
 //!
@@ -30,6 +31,7 @@ pub mod clock;
 pub mod config;
 pub mod controllers;
 pub mod domain;
+pub mod http_accept;
 pub mod metadata;
 pub mod logs;
 pub mod model;

@@ -1,5 +1,6 @@
-//! The HTTP front: accept loop, routing by protocol, the emulator's own
-//! endpoints, and the one place an `ApiError` becomes a response.
+//! The HTTP front: serving the API (through `http_accept`), routing by
+//! protocol, the emulator's own endpoints, shutdown in order, and the one
+//! place an `ApiError` becomes a response.
 //!
 //! Routing, as the SDKs send requests:
 //! - `X-Amz-Target: <prefix>.<Operation>`: AWS JSON 1.0/1.1, to the service
@@ -19,6 +20,7 @@ use crate::auth::{Authenticator, SignedRequest};
 use crate::config::Config;
 use crate::controllers::services::ServiceScheduler;
 use crate::controllers::tasks::{TaskController, TaskSettings};
+use crate::http_accept;
 use crate::logs::{LogStore, Logs};
 use crate::model::schema::{Protocol, ServiceMeta};
 use crate::protocol::{xml, ApiError, Form, RequestContext, Wire};
@@ -33,7 +35,6 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,6 +44,8 @@ use tokio::net::TcpListener;
 /// Largest request body read; AWS's own limit for ECS requests is far lower.
 const MAX_BODY: usize = 8 * 1024 * 1024;
 const JSON_11: &str = "application/x-amz-json-1.1";
+/// How long shutting down waits for the API's open connections.
+const OPEN_CONNECTIONS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub struct App {
     pub config: Config,
@@ -140,41 +143,18 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
             announce.config.instance_id,
         );
     });
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait, don't spin.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = &mut shutdown => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let service = hyper::service::service_fn(move |req| {
-            let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(handle(&app, req, peer).await) }
-        });
-        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!("connection from {peer}: {e}");
-            }
-        });
-    }
-    drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => tracing::warn!("gave up waiting for open connections"),
-    }
+    // Stops accepting, then waits for the open connections (requests in
+    // flight) before the task endpoints and the containers go.
+    let handler_app = app.clone();
+    let handler = move |req, peer| {
+        let app = handler_app.clone();
+        async move { handle(&app, req, peer).await }
+    };
+    let settings = http_accept::Settings {
+        log_prefix: "",
+        on_shutdown: http_accept::OpenConnections::Drain { up_to: OPEN_CONNECTIONS_WAIT },
+    };
+    http_accept::accept_loop(listener, handler, shutdown, settings).await;
     app.metadata.shutdown();
     if app.config.keep_containers {
         tracing::info!("leaving task containers in place (--keep-containers)");

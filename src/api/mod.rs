@@ -38,7 +38,7 @@ impl From<DomainError> for ApiError {
     }
 }
 
-/// Whether ecsbox implements `op` (derived from the `implemented!` list).
+/// Whether ecsbox implements `op` (derived from the `implemented_operations!` list).
 pub fn is_implemented(op: Operation) -> bool {
     IMPLEMENTED_METHODS.contains(&op.method_name())
 }
@@ -85,24 +85,10 @@ impl Ecs {
     }
 }
 
-/// One line per implemented operation. `implemented_operations()` below
-/// derives the README's table of operations from this list.
-macro_rules! implemented {
-    ($( $method:ident => $module:ident :: $func:ident ($input:ty) -> $output:ty ; )*) => {
-        impl EcsApi for Ecs {
-            $(
-                fn $method(&self, ctx: &RequestContext, input: $input) -> Result<$output, ApiError> {
-                    self.with_region(ctx, |state| $module::$func(state, input))
-                }
-            )*
-        }
+// One line per implemented operation (`crate::services` has the macro).
+crate::implemented_operations! {
+    impl EcsApi for Ecs, in with_region;
 
-        /// The operations ecsbox implements, by their generated method names.
-        pub const IMPLEMENTED_METHODS: &[&str] = &[$(stringify!($method)),*];
-    };
-}
-
-implemented! {
     create_cluster => clusters::create(CreateClusterRequest) -> CreateClusterResponse;
     describe_clusters => clusters::describe(DescribeClustersRequest) -> DescribeClustersResponse;
     list_clusters => clusters::list(ListClustersRequest) -> ListClustersResponse;

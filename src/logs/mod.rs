@@ -1,8 +1,8 @@
 //! CloudWatch Logs on ecsbox's port: `Logs` implements the generated
 //! `LogsApi` trait (target prefix `Logs_20140328`, signing name `logs`).
-//! Each implemented operation is one line of the `implemented!` list below;
-//! every other operation of the model answers an `InvalidOperationException`
-//! that names it.
+//! Each implemented operation is one line of the `implemented_operations!`
+//! list below; every other operation of the model answers an
+//! `InvalidOperationException` that names it.
 //!
 //! Handlers are synchronous and run under the lock of the caller's
 //! (account, region) in the `LogStore`, which is separate from the ECS
@@ -33,7 +33,7 @@ use crate::protocol::{ApiError, RequestContext, Wire};
 use std::sync::Arc;
 use store::LogsRegion;
 
-/// Whether ecsbox implements `op` (derived from the `implemented!` list).
+/// Whether ecsbox implements `op` (derived from the `implemented_operations!` list).
 pub fn is_implemented(op: Operation) -> bool {
     IMPLEMENTED_METHODS.contains(&op.method_name())
 }
@@ -70,23 +70,10 @@ impl Logs {
     }
 }
 
-/// One line per implemented operation.
-macro_rules! implemented {
-    ($( $method:ident => $module:ident :: $func:ident ($input:ty) -> $output:ty ; )*) => {
-        impl LogsApi for Logs {
-            $(
-                fn $method(&self, ctx: &RequestContext, input: $input) -> Result<$output, ApiError> {
-                    self.with_region(ctx, |state| $module::$func(state, input))
-                }
-            )*
-        }
+// One line per implemented operation (`crate::services` has the macro).
+crate::implemented_operations! {
+    impl LogsApi for Logs, in with_region;
 
-        /// The Logs operations ecsbox implements, by their generated method names.
-        pub const IMPLEMENTED_METHODS: &[&str] = &[$(stringify!($method)),*];
-    };
-}
-
-implemented! {
     create_log_group => groups::create(CreateLogGroupRequest) -> ();
     delete_log_group => groups::delete(DeleteLogGroupRequest) -> ();
     describe_log_groups => groups::describe(DescribeLogGroupsRequest) -> DescribeLogGroupsResponse;

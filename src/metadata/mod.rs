@@ -24,6 +24,7 @@ pub use crate::config::ECS_ENDPOINT_ADDRESS;
 pub use registry::ContainerToken;
 
 use crate::config::{Config, TaskEndpoints};
+use crate::http_accept;
 use crate::model::shapes::ContainerDefinition;
 use crate::runtime::ContainerRuntime;
 use crate::state::tasks::TaskRecord;
@@ -34,7 +35,6 @@ use futures_util::future::BoxFuture;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use registry::{RegisteredContainer, Registry};
 use responses::{EngineView, TaskView};
 use routes::{Route, Version};
@@ -234,39 +234,23 @@ impl Endpoints {
             Err(e) => return tracing::warn!("task endpoints cannot serve: {e}"),
         };
         let me = self.clone();
+        let handler = move |req, peer| {
+            let (me, api) = (me.clone(), api.clone());
+            async move { me.handle(req, peer, api.as_ref()).await }
+        };
         let mut stop = self.inner.stop.subscribe();
-        tokio::spawn(async move {
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            loop {
-                let (stream, peer) = tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok(conn) => conn,
-                        Err(e) => {
-                            tracing::warn!("task endpoints: accept failed: {e}");
-                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    },
-                    // The guard `wait_for` returns must not live across an await.
-                    _ = async { drop(stop.wait_for(|stopped| *stopped).await) } => break,
-                };
-                let (me, api) = (me.clone(), api.clone());
-                let service = hyper::service::service_fn(move |req| {
-                    let (me, api) = (me.clone(), api.clone());
-                    async move {
-                        Ok::<_, std::convert::Infallible>(me.handle(req, peer, api.as_ref()).await)
-                    }
-                });
-                let conn = builder
-                    .serve_connection(TokioIo::new(stream), service)
-                    .into_owned();
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!("task endpoints: connection from {peer}: {e}");
-                    }
-                });
-            }
-        });
+        // The guard `wait_for` returns must not live across an await.
+        let stopped = async move { drop(stop.wait_for(|stopped| *stopped).await) };
+        let settings = http_accept::Settings {
+            log_prefix: "task endpoints: ",
+            // `shutdown` comes before the task containers are stopped: during
+            // their stop timeout they may still use the connections they
+            // have open (credentials, API calls).
+            on_shutdown: http_accept::OpenConnections::LeaveOpen,
+        };
+        tokio::spawn(http_accept::accept_loop(
+            listener, handler, stopped, settings,
+        ));
     }
 
     /// Stops accepting connections.

@@ -51,3 +51,42 @@ macro_rules! aws_service {
         }
     };
 }
+
+/// Implements a service's generated trait for the operations listed, one
+/// line each, and lists them in `IMPLEMENTED_METHODS` (by generated method
+/// name), which the service's `is_implemented` reads; every operation not
+/// listed keeps the trait's default "not implemented" answer.
+///
+/// Each handler is `module::func(&mut state, input)`, run with the caller's
+/// region locked by the service's own method `$with_region(ctx, f)`, which
+/// also does whatever must follow the lock (ECS hands recorded effects to
+/// the controllers).
+///
+/// ```text
+/// crate::implemented_operations! {
+///     impl EcsApi for Ecs, in with_region;
+///     create_cluster => clusters::create(CreateClusterRequest) -> CreateClusterResponse;
+/// }
+/// ```
+#[macro_export]
+macro_rules! implemented_operations {
+    (
+        impl $api:ident for $ty:ty, in $with_region:ident;
+        $( $method:ident => $module:ident :: $func:ident ($input:ty) -> $output:ty ; )*
+    ) => {
+        impl $api for $ty {
+            $(
+                fn $method(
+                    &self,
+                    ctx: &$crate::protocol::RequestContext,
+                    input: $input,
+                ) -> Result<$output, $crate::protocol::ApiError> {
+                    self.$with_region(ctx, |state| $module::$func(state, input))
+                }
+            )*
+        }
+
+        /// The operations ecsbox implements, by their generated method names.
+        pub const IMPLEMENTED_METHODS: &[&str] = &[$(stringify!($method)),*];
+    };
+}
