@@ -4,11 +4,12 @@
 # what else it needs (the Python clients, into compat-tests/.venv).
 #
 #   1. generated code is fresh     python3 codegen/generate.py --check
-#   2. the binary builds           cargo build --locked
-#   3. the Rust tests              cargo test --locked --no-fail-fast
-#   4. the test images             scripts/build-test-images.sh (local, no registry)
-#   5. the compat tests            boto3, aws CLI, awslocal against the built binary
-#   6. the image                   scripts/build-image.sh (offline, FROM scratch), then
+#   2. the house rules             cargo fmt --check; cargo clippy --all-targets -- -D warnings
+#   3. the binary builds           cargo build --locked
+#   4. the Rust tests              cargo test --locked --no-fail-fast
+#   5. the test images             scripts/build-test-images.sh (local, no registry)
+#   6. the compat tests            boto3, aws CLI, awslocal against the built binary
+#   7. the image                   scripts/build-image.sh (offline, FROM scratch), then
 #                                  the testcontainers example test against it
 #
 # A failing step does not hide the others (except a failed build, which the
@@ -127,6 +128,8 @@ image_tests() {
 }
 
 step "generated code is fresh (codegen/generate.py --check)" "$PYTHON" codegen/generate.py --check
+step "formatting (cargo fmt --check)" cargo fmt --check
+step "lints (cargo clippy --locked --all-targets -- -D warnings)" cargo clippy --locked --all-targets -- -D warnings
 if ! step "build (cargo build --locked)" cargo build --locked; then
     summary
     exit 1
