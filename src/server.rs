@@ -89,7 +89,8 @@ impl App {
         let logs = Arc::new(Logs::new(log_store));
         let ec2 = Arc::new(Ec2::new(store.clone()));
         let services: Vec<Arc<dyn AwsService>> = vec![
-            Arc::new(Ecs::new(store.clone(), effects_tx)),
+            // ECS looks subnets and security groups up in EC2.
+            Arc::new(Ecs::new(store.clone(), effects_tx, ec2.clone())),
             logs.clone(),
             Arc::new(SecretsService { store: secrets.clone(), service: SecretsKind::SecretsManager }),
             Arc::new(SecretsService { store: secrets.clone(), service: SecretsKind::Ssm }),
