@@ -10,7 +10,6 @@ use crate::domain::{launch, validation};
 use crate::model::operations::ErrorCode;
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
-use crate::state::network::TaskNetwork;
 use crate::state::services::{new_deployment_id, DeploymentRecord, ServiceDeploymentStatus, ServiceRecord};
 use crate::state::tasks::{epoch_now, Effect};
 use crate::state::{arn, RegionState};
@@ -107,7 +106,6 @@ fn new_deployment(
     desired: i32,
     service: &Service,
     source_revision: Option<String>,
-    network: Option<TaskNetwork>,
 ) -> DeploymentRecord {
     let now = epoch_now();
     let id = new_deployment_id();
@@ -141,7 +139,8 @@ fn new_deployment(
         started_at: now,
         finished_at: None,
         rollback_of: None,
-        network,
+        // The caller's: the network as looked up for this deployment.
+        network: None,
     }
 }
 
@@ -225,7 +224,7 @@ pub fn create(state: &mut RegionState, request: WithNetwork<CreateServiceRequest
         availability_zone_rebalancing: Some(input.availability_zone_rebalancing.clone().unwrap_or_else(|| "DISABLED".into())),
         ..Default::default()
     };
-    let deployment = new_deployment(state, &cluster, &name, td, desired, &service, None, network);
+    let deployment = DeploymentRecord { network, ..new_deployment(state, &cluster, &name, td, desired, &service, None) };
     let record = ServiceRecord {
         service,
         name,
@@ -464,7 +463,7 @@ pub fn update(state: &mut RegionState, request: WithNetwork<UpdateServiceRequest
         for dep in record.deployments.iter_mut() {
             dep.deployment.status = Some("ACTIVE".into());
         }
-        let deployment = new_deployment(state, &cluster, &record.name, effective_td, desired, &record.service, source, network);
+        let deployment = DeploymentRecord { network, ..new_deployment(state, &cluster, &record.name, effective_td, desired, &record.service, source) };
         record.deployments.insert(0, deployment);
     }
     record.steady = false;

@@ -68,8 +68,14 @@ mod tests {
             ],
             security_groups: vec![],
         };
-        assert_eq!(network.subnet_for(Some("us-east-1b")).unwrap().id, "subnet-bbbbbbbb");
-        assert_eq!(network.subnet_for(Some("us-east-1c")).unwrap().id, "subnet-aaaaaaaa");
+        assert_eq!(
+            network.subnet_for(Some("us-east-1b")).unwrap().id,
+            "subnet-bbbbbbbb"
+        );
+        assert_eq!(
+            network.subnet_for(Some("us-east-1c")).unwrap().id,
+            "subnet-aaaaaaaa"
+        );
         assert_eq!(network.subnet_for(None).unwrap().id, "subnet-aaaaaaaa");
         assert!(TaskNetwork::default().subnet_for(None).is_none());
     }

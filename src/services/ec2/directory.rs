@@ -9,7 +9,10 @@ use crate::protocol::ApiError;
 use crate::state::network::SubnetInfo;
 
 fn refusal(e: ApiError) -> Ec2Refusal {
-    Ec2Refusal { code: e.code.to_string(), message: e.message }
+    Ec2Refusal {
+        code: e.code.to_string(),
+        message: e.message,
+    }
 }
 
 /// Whether EC2 refused an id for its form (not for being unknown).
@@ -18,7 +21,12 @@ fn is_malformed(e: &ApiError) -> bool {
 }
 
 impl NetworkDirectory for Ec2 {
-    fn subnet(&self, account: &str, region: &str, id: &str) -> Result<Option<SubnetInfo>, Ec2Refusal> {
+    fn subnet(
+        &self,
+        account: &str,
+        region: &str,
+        id: &str,
+    ) -> Result<Option<SubnetInfo>, Ec2Refusal> {
         let region = self.regions.region(account, region);
         let r = region.lock();
         match subnet_of(&r, id) {
@@ -31,7 +39,12 @@ impl NetworkDirectory for Ec2 {
         }
     }
 
-    fn check_security_group(&self, account: &str, region: &str, id: &str) -> Result<(), Ec2Refusal> {
+    fn check_security_group(
+        &self,
+        account: &str,
+        region: &str,
+        id: &str,
+    ) -> Result<(), Ec2Refusal> {
         let region = self.regions.region(account, region);
         let r = region.lock();
         match group_of(&r, id) {
@@ -40,7 +53,12 @@ impl NetworkDirectory for Ec2 {
         }
     }
 
-    fn default_security_group(&self, account: &str, region: &str, vpc_id: Option<&str>) -> Option<String> {
+    fn default_security_group(
+        &self,
+        account: &str,
+        region: &str,
+        vpc_id: Option<&str>,
+    ) -> Option<String> {
         let region = self.regions.region(account, region);
         let r = region.lock();
         let vpc_id = match vpc_id {
@@ -49,7 +67,10 @@ impl NetworkDirectory for Ec2 {
         };
         r.groups
             .values()
-            .find(|g| g.vpc_id.as_deref() == Some(vpc_id.as_str()) && g.group_name.as_deref() == Some("default"))
+            .find(|g| {
+                g.vpc_id.as_deref() == Some(vpc_id.as_str())
+                    && g.group_name.as_deref() == Some("default")
+            })
             .and_then(|g| g.group_id.clone())
     }
 }
