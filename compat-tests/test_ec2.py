@@ -502,7 +502,8 @@ def test_an_awsvpc_task_has_its_eni_while_it_runs(ec2, ecs):
         [eni] = ec2.describe_network_interfaces(NetworkInterfaceIds=[eni_id])["NetworkInterfaces"]
         assert eni["PrivateIpAddress"] == ip
         assert eni["SubnetId"] == subnet and eni["VpcId"] == net["vpc"]
-        assert eni["AvailabilityZone"] == "us-east-1b"
+        assert eni["AvailabilityZone"] == "us-east-1b" and task["availabilityZone"] == "us-east-1b"
+        assert eni["Groups"] == [{"GroupId": net["group"], "GroupName": "default"}]
         assert eni["MacAddress"] == harness.eni_detail(task, "macAddress")
         by_ip = ec2.describe_network_interfaces(Filters=[{"Name": "private-ip-address", "Values": [ip]}])
         assert [e["NetworkInterfaceId"] for e in by_ip["NetworkInterfaces"]] == [eni_id]
@@ -513,3 +514,66 @@ def test_an_awsvpc_task_has_its_eni_while_it_runs(ec2, ecs):
     with raises_aws("InvalidNetworkInterfaceID.NotFound"):
         ec2.describe_network_interfaces(NetworkInterfaceIds=[eni_id])
     ecs.delete_cluster(cluster="eni")
+
+
+@pytest.mark.usefixtures("busybox_image", "no_containers_left")
+def test_a_task_in_a_created_subnet_with_a_created_group_shows_both_on_its_eni(ec2, ecs, vpc):
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.7.0/24", AvailabilityZone="us-east-1c")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="tasks", Description="the task's", VpcId=vpc)["GroupId"]
+    ecs.create_cluster(clusterName="eni2")
+    ecs.register_task_definition(
+        family="eni2", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        containerDefinitions=[{"name": "app", "image": harness.BUSYBOX_IMAGE, "essential": True,
+                               "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]}])
+    out = ecs.run_task(cluster="eni2", taskDefinition="eni2", launchType="FARGATE",
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}})
+    assert out["failures"] == [], out["failures"]
+    arn = out["tasks"][0]["taskArn"]
+    # The subnet decides the zone, as on AWS.
+    assert out["tasks"][0]["availabilityZone"] == "us-east-1c"
+    waiter = {"Delay": 1, "MaxAttempts": 60}
+    try:
+        ecs.get_waiter("tasks_running").wait(cluster="eni2", tasks=[arn], WaiterConfig=waiter)
+        [task] = ecs.describe_tasks(cluster="eni2", tasks=[arn])["tasks"]
+        [eni] = ec2.describe_network_interfaces(
+            Filters=[{"Name": "subnet-id", "Values": [subnet]}])["NetworkInterfaces"]
+        assert eni["NetworkInterfaceId"] == harness.eni_detail(task, "networkInterfaceId")
+        assert (eni["SubnetId"], eni["VpcId"], eni["AvailabilityZone"]) == (subnet, vpc, "us-east-1c")
+        assert eni["Groups"] == [{"GroupId": group, "GroupName": "tasks"}]
+        by_group = ec2.describe_network_interfaces(Filters=[{"Name": "group-id", "Values": [group]}])
+        assert [e["NetworkInterfaceId"] for e in by_group["NetworkInterfaces"]] == [eni["NetworkInterfaceId"]]
+    finally:
+        ecs.stop_task(cluster="eni2", task=arn, reason="test over")
+        ecs.get_waiter("tasks_stopped").wait(cluster="eni2", tasks=[arn], WaiterConfig=waiter)
+    ecs.delete_cluster(cluster="eni2")
+
+
+def test_ecs_refuses_malformed_subnet_and_group_ids_in_ec2s_words(ecs):
+    # ECS wraps EC2's error, as public reports of RunTask and CreateService
+    # failures quote it: "Error retrieving subnet information for [...]: ..."
+    # (hashicorp/terraform#27915, eddmann/serverless-fargate#20), EC2's part
+    # as "(Service: AmazonEC2; Status Code: 400; Error Code: ...; Request ID:
+    # ...; Proxy: null)" (aws/aws-cdk#20800).
+    ecs.create_cluster(clusterName="bad-ids")
+    ecs.register_task_definition(
+        family="bad-ids", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        containerDefinitions=[{"name": "app", "image": harness.BUSYBOX_IMAGE}])
+    cases = [
+        ({"subnets": ["subnet-local"]},
+         "Error retrieving subnet information for [subnet-local]: The subnet ID 'subnet-local' is malformed "
+         "(Service: AmazonEC2; Status Code: 400; Error Code: InvalidSubnetID.Malformed; Request ID: "),
+        ({"subnets": ["subnet-0123abcd"], "securityGroups": ["web"]},
+         "Error retrieving security group information for [web]: Invalid id: \"web\" (expecting \"sg-...\") "
+         "(Service: AmazonEC2; Status Code: 400; Error Code: InvalidGroupId.Malformed; Request ID: "),
+    ]
+    for awsvpc, words in cases:
+        network = {"awsvpcConfiguration": awsvpc}
+        with raises_aws("InvalidParameterException") as e:
+            ecs.run_task(cluster="bad-ids", taskDefinition="bad-ids", launchType="FARGATE", networkConfiguration=network)
+        message = e.value.response["Error"]["Message"]
+        assert message.startswith(words) and message.endswith("; Proxy: null)"), message
+        with raises_aws("InvalidParameterException") as e:
+            ecs.create_service(cluster="bad-ids", serviceName="s", taskDefinition="bad-ids", desiredCount=1,
+                               launchType="FARGATE", networkConfiguration=network)
+        assert e.value.response["Error"]["Message"].startswith(words)
+    ecs.delete_cluster(cluster="bad-ids")

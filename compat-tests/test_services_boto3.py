@@ -21,7 +21,7 @@ from harness import raises_aws
 pytestmark = pytest.mark.usefixtures("busybox_image", "no_containers_left")
 
 CLUSTER = "services-boto3"
-NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-0123abcd"]}}
 # PID 1 exits at once on SIGTERM, so replaced tasks never wait for a SIGKILL.
 SERVE = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
 

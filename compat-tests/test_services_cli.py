@@ -19,7 +19,7 @@ from harness import assert_cli_error, assert_cli_ok
 pytestmark = pytest.mark.usefixtures("busybox_image", "no_containers_left")
 
 CLUSTER = "services-cli"
-SUBNETS = "awsvpcConfiguration={subnets=[subnet-1]}"
+SUBNETS = "awsvpcConfiguration={subnets=[subnet-0123abcd]}"
 # PID 1 exits at once on SIGTERM, so draining never waits for a SIGKILL.
 SERVE = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
 

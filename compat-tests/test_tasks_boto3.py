@@ -18,7 +18,7 @@ from harness import raises_aws
 pytestmark = pytest.mark.usefixtures("busybox_image", "no_containers_left")
 
 CLUSTER = "tasks-boto3"
-NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-0123abcd"]}}
 PAGE = "hello from boto3"
 # A web server that stops at once on SIGTERM: the shell (PID 1) traps it,
 # so StopTask does not wait out the 30 s stopTimeout for a SIGKILL.

@@ -19,7 +19,7 @@ from harness import assert_cli_error, assert_cli_ok
 pytestmark = pytest.mark.usefixtures("busybox_image", "no_containers_left")
 
 CLUSTER = "tasks-cli"
-SUBNETS = "awsvpcConfiguration={subnets=[subnet-1]}"
+SUBNETS = "awsvpcConfiguration={subnets=[subnet-0123abcd]}"
 WEB_FIXTURE = harness.REPO / "fixtures" / "task-definitions" / "web.json"
 
 
@@ -68,7 +68,7 @@ def test_the_web_fixture_runs_answers_and_stops(aws, cluster):
     assert container["lastStatus"] == "RUNNING" and container["runtimeId"]
     ip = harness.eni_detail(task, "privateIPv4Address")
     assert ip, task["attachments"]
-    assert harness.eni_detail(task, "subnetId") == "subnet-1"
+    assert harness.eni_detail(task, "subnetId") == "subnet-0123abcd"
     assert container["networkInterfaces"][0]["privateIpv4Address"] == ip
     status, body = harness.http_get(ip, 8080)
     assert (status, body) == (200, b"hello from ecsbox\n")

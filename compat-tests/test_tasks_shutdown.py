@@ -44,7 +44,7 @@ def run_one_awsvpc_task(server) -> str:
         containerDefinitions=[{"name": "app", "image": harness.BUSYBOX_IMAGE, "command": ["sleep", "300"]}],
     )
     arn = ecs.run_task(cluster="c", taskDefinition="kept", launchType="FARGATE",
-                       networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})["tasks"][0]["taskArn"]
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-0123abcd"]}})["tasks"][0]["taskArn"]
     ecs.get_waiter("tasks_running").wait(cluster="c", tasks=[arn], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     deadline = time.monotonic() + 30
     while len(warm_holders(server)) < 2:

@@ -95,7 +95,8 @@ impl App {
         let ec2 = Arc::new(Ec2::new(store.clone()));
         let cloudwatch = Arc::new(CloudWatch::new());
         let services: Vec<Arc<dyn AwsService>> = vec![
-            Arc::new(Ecs::new(store.clone(), effects_tx)),
+            // ECS looks subnets and security groups up in EC2.
+            Arc::new(Ecs::new(store.clone(), effects_tx, ec2.clone())),
             logs.clone(),
             Arc::new(SecretsManager::new(secrets.clone())),
             Arc::new(Ssm::new(secrets.clone())),

@@ -206,7 +206,7 @@ async fn run_fargate(ecs: &Ecs, family: &str, overrides: Option<TaskOverride>) -
     let network = NetworkConfiguration::builder()
         .awsvpc_configuration(
             AwsVpcConfiguration::builder()
-                .subnets("subnet-12345")
+                .subnets("subnet-0123abcd")
                 .build()
                 .unwrap(),
         )

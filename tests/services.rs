@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 struct Setup {
-    _server: TestServer,
+    server: TestServer,
     fake: Arc<FakeRuntime>,
     ecs: aws_sdk_ecs::Client,
 }
@@ -26,7 +26,7 @@ async fn setup() -> Setup {
     let server = TestServer::start_on(Config::for_tests(), fake.clone()).await;
     let ecs = server.client();
     ecs.create_cluster().cluster_name("c").send().await.unwrap();
-    Setup { _server: server, fake, ecs }
+    Setup { server, fake, ecs }
 }
 
 async fn register(ecs: &aws_sdk_ecs::Client, image: &str) -> String {
@@ -48,7 +48,7 @@ async fn register(ecs: &aws_sdk_ecs::Client, image: &str) -> String {
 
 fn awsvpc() -> NetworkConfiguration {
     NetworkConfiguration::builder()
-        .awsvpc_configuration(AwsVpcConfiguration::builder().subnets("subnet-1").build().unwrap())
+        .awsvpc_configuration(AwsVpcConfiguration::builder().subnets("subnet-0123abcd").build().unwrap())
         .build()
 }
 
@@ -277,7 +277,7 @@ async fn ec2_setup(instances: &str) -> Setup {
         .send()
         .await
         .unwrap();
-    Setup { _server: server, fake, ecs }
+    Setup { server, fake, ecs }
 }
 
 async fn instances_of_running_tasks(ecs: &aws_sdk_ecs::Client, name: &str) -> Vec<String> {
@@ -377,4 +377,86 @@ async fn the_circuit_breaker_rolls_back_to_an_unsettled_previous_revision() {
     })
     .await;
     assert_eq!(svc.deployments()[0].task_definition(), Some(good.as_str()));
+}
+
+// ---- the network a service names, looked up in EC2 ----
+
+fn awsvpc_in(subnet: &str, groups: &[&str]) -> NetworkConfiguration {
+    let mut c = AwsVpcConfiguration::builder().subnets(subnet);
+    for g in groups {
+        c = c.security_groups(*g);
+    }
+    NetworkConfiguration::builder().awsvpc_configuration(c.build().unwrap()).build()
+}
+
+async fn create_in(ecs: &aws_sdk_ecs::Client, name: &str, network: NetworkConfiguration) -> Result<Service, String> {
+    ecs.create_service()
+        .cluster("c")
+        .service_name(name)
+        .task_definition("web")
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(network)
+        .send()
+        .await
+        .map(|out| out.service.unwrap())
+        .map_err(|e| format!("{}: {}", code(&e), common::message(&e)))
+}
+
+/// ECS's wrapping of EC2's error up to the request id (sources in
+/// tests/tasks.rs, `assert_wrapped_ec2_error`).
+fn assert_wrapped(got: &str, prefix: &str) {
+    assert!(got.starts_with(prefix), "{got}\nwanted it to start with\n{prefix}");
+    assert!(got.ends_with("; Proxy: null)"), "{got}");
+}
+
+#[tokio::test]
+async fn create_and_update_service_refuse_malformed_subnet_and_security_group_ids() {
+    let s = setup().await;
+    register(&s.ecs, "app:1").await;
+    let err = create_in(&s.ecs, "web", awsvpc_in("subnet-xyz", &[])).await.unwrap_err();
+    assert_wrapped(
+        &err,
+        "InvalidParameterException: Error retrieving subnet information for [subnet-xyz]: The subnet ID 'subnet-xyz' is malformed (Service: AmazonEC2; Status Code: 400; Error Code: InvalidSubnetID.Malformed; Request ID: ",
+    );
+    let err = create_in(&s.ecs, "web", awsvpc_in("subnet-0123abcd", &["sg-xyz"])).await.unwrap_err();
+    assert_wrapped(
+        &err,
+        "InvalidParameterException: Error retrieving security group information for [sg-xyz]: Invalid id: \"sg-xyz\" (expecting \"sg-...\") (Service: AmazonEC2; Status Code: 400; Error Code: InvalidGroupId.Malformed; Request ID: ",
+    );
+    let listed = s.ecs.list_services().cluster("c").send().await.unwrap();
+    assert!(listed.service_arns().is_empty(), "{listed:?}");
+
+    create_in(&s.ecs, "web", awsvpc()).await.unwrap();
+    let err = s
+        .ecs
+        .update_service()
+        .cluster("c")
+        .service("web")
+        .network_configuration(awsvpc_in("subnet-local", &[]))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "InvalidParameterException");
+    assert!(common::message(&err).starts_with("Error retrieving subnet information for [subnet-local]: The subnet ID 'subnet-local' is malformed"), "{err:?}");
+    assert_eq!(describe(&s.ecs, "web").await.deployments().len(), 1);
+}
+
+#[tokio::test]
+async fn a_services_tasks_go_in_its_known_subnets_zone() {
+    let s = setup().await;
+    register(&s.ecs, "app:1").await;
+    let r = s.server.ec2_raw("Action=DescribeSubnets&Filter.1.Name=availability-zone&Filter.1.Value.1=us-east-1c&Filter.2.Name=default-for-az&Filter.2.Value.1=true").await;
+    let subnet = common::xml_elements(&r.body, "subnetId")[0].clone();
+    create_in(&s.ecs, "web", awsvpc_in(&subnet, &[])).await.unwrap();
+    wait_for(&s.ecs, "web", "1 running", |s| s.running_count() == 1).await;
+    let arns = s.ecs.list_tasks().cluster("c").service_name("web").send().await.unwrap().task_arns().to_vec();
+    let task = s.ecs.describe_tasks().cluster("c").set_tasks(Some(arns)).send().await.unwrap().tasks()[0].clone();
+    assert_eq!(task.availability_zone(), Some("us-east-1c"));
+    // A new deployment that leaves the network alone keeps it.
+    s.ecs.update_service().cluster("c").service("web").force_new_deployment(true).send().await.unwrap();
+    wait_for(&s.ecs, "web", "the new deployment alone", |s| s.deployments().len() == 1 && s.running_count() == 1).await;
+    let arns = s.ecs.list_tasks().cluster("c").service_name("web").send().await.unwrap().task_arns().to_vec();
+    let tasks = s.ecs.describe_tasks().cluster("c").set_tasks(Some(arns)).send().await.unwrap();
+    assert!(tasks.tasks().iter().all(|t| t.availability_zone() == Some("us-east-1c")), "{tasks:?}");
 }

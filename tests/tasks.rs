@@ -6,7 +6,7 @@ use aws_sdk_ecs::types::{
     AwsVpcConfiguration, ContainerDefinition, ContainerOverride, DesiredStatus, LaunchType, NetworkConfiguration, NetworkMode,
     TaskOverride,
 };
-use common::{code, TestServer};
+use common::{code, xml_elements, TestServer};
 use ecsbox::config::Config;
 use ecsbox::runtime::fake::FakeRuntime;
 use std::sync::Arc;
@@ -43,7 +43,7 @@ async fn register(ecs: &aws_sdk_ecs::Client, family: &str, image: &str) {
 
 fn awsvpc() -> NetworkConfiguration {
     NetworkConfiguration::builder()
-        .awsvpc_configuration(AwsVpcConfiguration::builder().subnets("subnet-12345").build().unwrap())
+        .awsvpc_configuration(AwsVpcConfiguration::builder().subnets("subnet-0123abcd").build().unwrap())
         .build()
 }
 
@@ -239,4 +239,114 @@ async fn reset_forgets_tasks_and_removes_their_containers() {
     let r = s.server.raw("POST", "/_ecsbox/reset", &[], b"").await;
     assert_eq!(r.status, 200);
     assert!(s.fake.container_ids().is_empty(), "{:?}", s.fake.container_ids());
+}
+
+// ---- the network an awsvpc task names, looked up in EC2 ----
+
+fn awsvpc_in(subnets: &[&str], groups: &[&str]) -> NetworkConfiguration {
+    let mut c = AwsVpcConfiguration::builder();
+    for s in subnets {
+        c = c.subnets(*s);
+    }
+    for g in groups {
+        c = c.security_groups(*g);
+    }
+    NetworkConfiguration::builder().awsvpc_configuration(c.build().unwrap()).build()
+}
+
+async fn run_in(ecs: &aws_sdk_ecs::Client, cluster: &str, network: NetworkConfiguration) -> Result<aws_sdk_ecs::types::Task, String> {
+    ecs.run_task()
+        .cluster(cluster)
+        .task_definition("web")
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(network)
+        .send()
+        .await
+        .map(|out| out.tasks()[0].clone())
+        .map_err(|e| format!("{}: {}", code(&e), common::message(&e)))
+}
+
+/// The first of the default subnets in `zone`, and its VPC.
+async fn default_subnet(server: &TestServer, zone: &str) -> (String, String) {
+    let r = server
+        .ec2_raw(&format!("Action=DescribeSubnets&Filter.1.Name=availability-zone&Filter.1.Value.1={zone}&Filter.2.Name=default-for-az&Filter.2.Value.1=true"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    (xml_elements(&r.body, "subnetId")[0].clone(), xml_elements(&r.body, "vpcId")[0].clone())
+}
+
+/// The ECS message that wraps an EC2 error, as public reports of RunTask
+/// and CreateService failures quote it ("Error retrieving subnet information
+/// for [...]: ..." in hashicorp/terraform#27915 and
+/// eddmann/serverless-fargate#20; EC2's "(Service: AmazonEC2; Status Code:
+/// 400; Error Code: InvalidGroupId.Malformed; Request ID: ...; Proxy: null)"
+/// in aws/aws-cdk#20800): everything but the request id, which is new each
+/// time.
+fn assert_wrapped_ec2_error(got: &str, what: &str, ids: &str, ec2_message: &str, ec2_code: &str) {
+    let prefix = format!(
+        "InvalidParameterException: Error retrieving {what} information for [{ids}]: {ec2_message} (Service: AmazonEC2; Status Code: 400; Error Code: {ec2_code}; Request ID: "
+    );
+    assert!(got.starts_with(&prefix), "{got}\nwanted it to start with\n{prefix}");
+    let request_id = got[prefix.len()..].strip_suffix("; Proxy: null)").unwrap_or_else(|| panic!("{got}"));
+    assert!(uuid::Uuid::parse_str(request_id).is_ok(), "{got}");
+}
+
+#[tokio::test]
+async fn run_task_refuses_malformed_subnet_and_security_group_ids_in_ec2s_words() {
+    let s = setup().await;
+    register(&s.ecs, "web", "app:1").await;
+    let err = run_in(&s.ecs, "c", awsvpc_in(&["subnet-xyz"], &[])).await.unwrap_err();
+    assert_wrapped_ec2_error(&err, "subnet", "subnet-xyz", "The subnet ID 'subnet-xyz' is malformed", "InvalidSubnetID.Malformed");
+    // The list is the request's; EC2 names the first malformed id.
+    let err = run_in(&s.ecs, "c", awsvpc_in(&["subnet-0123abcd", "subnet-local"], &[])).await.unwrap_err();
+    assert_wrapped_ec2_error(&err, "subnet", "subnet-0123abcd, subnet-local", "The subnet ID 'subnet-local' is malformed", "InvalidSubnetID.Malformed");
+    let err = run_in(&s.ecs, "c", awsvpc_in(&["subnet-0123abcd"], &["sg-xyz"])).await.unwrap_err();
+    assert_wrapped_ec2_error(&err, "security group", "sg-xyz", "Invalid id: \"sg-xyz\" (expecting \"sg-...\")", "InvalidGroupId.Malformed");
+    // A missing cluster is reported first, as ECS checks it first.
+    let err = run_in(&s.ecs, "nope", awsvpc_in(&["subnet-xyz"], &[])).await.unwrap_err();
+    assert!(err.starts_with("ClusterNotFoundException"), "{err}");
+    // Nothing was launched.
+    assert!(s.ecs.list_tasks().cluster("c").send().await.unwrap().task_arns().is_empty());
+}
+
+#[tokio::test]
+async fn a_task_in_a_known_subnet_gets_its_zone_and_its_eni_the_subnets_vpc_and_default_group() {
+    let s = setup().await;
+    register(&s.ecs, "web", "app:1").await;
+    let (subnet, vpc) = default_subnet(&s.server, "us-east-1b").await;
+    let task = run_in(&s.ecs, "c", awsvpc_in(&[&subnet], &[])).await.unwrap();
+    assert_eq!(task.availability_zone(), Some("us-east-1b"));
+    let arn = task.task_arn().unwrap().to_string();
+    let t = wait_for(&s.ecs, &arn, |t| status(t) == "RUNNING").await;
+    let eni = &t.attachments()[0];
+    let detail = |k: &str| eni.details().iter().find(|d| d.name() == Some(k)).and_then(|d| d.value()).unwrap().to_string();
+    assert_eq!(detail("subnetId"), subnet);
+
+    let r = s.server.ec2_raw(&format!("Action=DescribeNetworkInterfaces&NetworkInterfaceId.1={}", detail("networkInterfaceId"))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(xml_elements(&r.body, "vpcId"), vec![vpc.clone()]);
+    assert_eq!(xml_elements(&r.body, "availabilityZone"), vec!["us-east-1b".to_string()]);
+    // No groups given: the VPC's default group, as AWS does.
+    let groups = s.server.ec2_raw(&format!("Action=DescribeSecurityGroups&Filter.1.Name=vpc-id&Filter.1.Value.1={vpc}&Filter.2.Name=group-name&Filter.2.Value.1=default")).await;
+    let default_group = xml_elements(&groups.body, "groupId")[0].clone();
+    assert_eq!(xml_elements(&r.body, "groupId"), vec![default_group]);
+    assert_eq!(xml_elements(&r.body, "groupName"), vec!["default".to_string()]);
+}
+
+#[tokio::test]
+async fn a_well_formed_id_ecsbox_does_not_know_is_accepted_and_its_groups_reported() {
+    // Scripts written for AWS carry the user's real ids: they run here too.
+    let s = setup().await;
+    register(&s.ecs, "web", "app:1").await;
+    let task = run_in(&s.ecs, "c", awsvpc_in(&["subnet-0123456789abcdef0"], &["sg-0123abcd", "sg-0123456789abcdef0"])).await.unwrap();
+    assert_eq!(task.availability_zone(), Some("us-east-1a"));
+    let arn = task.task_arn().unwrap().to_string();
+    wait_for(&s.ecs, &arn, |t| status(t) == "RUNNING").await;
+    let r = s.server.ec2_raw("Action=DescribeNetworkInterfaces&Filter.1.Name=subnet-id&Filter.1.Value.1=subnet-0123456789abcdef0").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(xml_elements(&r.body, "groupId"), vec!["sg-0123abcd".to_string(), "sg-0123456789abcdef0".to_string()]);
+    // Shown in the default VPC, in the task's zone.
+    let (_, default_vpc) = default_subnet(&s.server, "us-east-1a").await;
+    assert_eq!(xml_elements(&r.body, "vpcId"), vec![default_vpc]);
+    assert_eq!(xml_elements(&r.body, "availabilityZone"), vec!["us-east-1a".to_string()]);
 }

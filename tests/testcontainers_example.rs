@@ -79,7 +79,7 @@ async fn a_task_runs_beside_the_container_and_goes_with_it() {
         .send()
         .await
         .unwrap();
-    let vpc = AwsVpcConfiguration::builder().subnets("subnet-local").build().unwrap();
+    let vpc = AwsVpcConfiguration::builder().subnets("subnet-0123abcd").build().unwrap();
     let run = ecs
         .run_task()
         .cluster("web")

@@ -52,7 +52,7 @@ async fn run(s: &Setup, family: &str) -> aws_sdk_ecs::types::Task {
         .launch_type(LaunchType::Fargate)
         .network_configuration(
             NetworkConfiguration::builder()
-                .awsvpc_configuration(AwsVpcConfiguration::builder().subnets("subnet-1").build().unwrap())
+                .awsvpc_configuration(AwsVpcConfiguration::builder().subnets("subnet-0123abcd").build().unwrap())
                 .build(),
         )
         .send()

@@ -73,7 +73,7 @@ FAMILY = "bench-svc"
 REPLACE_SERVICE = "replace"
 ROLLOUT_SERVICE = "rollout"
 ROLLOUT_TASKS = 10
-NETWORK_CONFIGURATION = {"awsvpcConfiguration": {"subnets": ["subnet-local"]}}
+NETWORK_CONFIGURATION = {"awsvpcConfiguration": {"subnets": ["subnet-0123abcd"]}}
 DEPLOYMENT_CONFIGURATION = {"minimumHealthyPercent": 100, "maximumPercent": 200}
 # What ecsbox's container spec puts on the app container of a FARGATE task of
 # cpu 256 / memory 512 (controllers::container_spec): cpu shares (the agent's

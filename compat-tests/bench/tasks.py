@@ -184,7 +184,7 @@ class EngineEvents:
 def run_task(client, count):
     answer = client.must("RunTask", {
         "cluster": CLUSTER, "taskDefinition": FAMILY, "launchType": "FARGATE", "count": count,
-        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-local"]}},
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-0123abcd"]}},
     })
     if answer.get("failures") or len(answer.get("tasks", [])) != count:
         raise Broken(f"RunTask failed: {answer.get('failures')}")

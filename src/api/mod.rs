@@ -22,6 +22,7 @@ mod tasks;
 pub use generated::EcsApi;
 
 use crate::controllers::tasks::{EffectSender, RegionEffect};
+use crate::domain::network::{self, NetworkDirectory, NetworkLookup};
 use crate::domain::DomainError;
 use crate::model::operations::Operation;
 use crate::model::shapes::*;
@@ -61,11 +62,27 @@ pub struct Ecs {
     /// Where the work a call asks for (start a task, stop one) goes: the
     /// task controller.
     effects: EffectSender,
+    /// EC2's subnets and security groups, for awsvpc configurations.
+    network: Arc<dyn NetworkDirectory>,
+}
+
+/// A request and its awsvpc network as looked up in EC2: what the handlers
+/// of the calls that name a network receive.
+pub struct WithNetwork<T> {
+    pub input: T,
+    pub network: NetworkLookup,
 }
 
 impl Ecs {
-    pub fn new(store: Arc<Store>, effects: EffectSender) -> Self {
-        Ecs { store, effects }
+    pub fn new(store: Arc<Store>, effects: EffectSender, network: Arc<dyn NetworkDirectory>) -> Self {
+        Ecs { store, effects, network }
+    }
+
+    /// Looks up the network `config` names. Called before `with_region`:
+    /// EC2's region lock is taken and released here, never while ECS's is
+    /// held.
+    fn look_up_network(&self, ctx: &RequestContext, config: Option<&NetworkConfiguration>) -> NetworkLookup {
+        network::look_up(self.network.as_ref(), &ctx.account, &ctx.region, config)
     }
 
     /// Runs `f` with the caller's region state locked, then hands the
@@ -85,7 +102,10 @@ impl Ecs {
     }
 }
 
-// One line per implemented operation (`crate::services` has the macro).
+// One line per implemented operation (`crate::services` has the macro). An
+// operation marked `with network` has the awsvpc configuration in its
+// input's `network_configuration` looked up in EC2 first, and its handler
+// gets a `WithNetwork`.
 crate::implemented_operations! {
     impl EcsApi for Ecs, in with_region;
 
@@ -118,8 +138,8 @@ crate::implemented_operations! {
     list_account_settings => account_settings::list(ListAccountSettingsRequest) -> ListAccountSettingsResponse;
     delete_account_setting => account_settings::delete(DeleteAccountSettingRequest) -> DeleteAccountSettingResponse;
 
-    run_task => tasks::run(RunTaskRequest) -> RunTaskResponse;
-    start_task => tasks::start(StartTaskRequest) -> StartTaskResponse;
+    run_task => tasks::run(RunTaskRequest) -> RunTaskResponse, with network;
+    start_task => tasks::start(StartTaskRequest) -> StartTaskResponse, with network;
     stop_task => tasks::stop(StopTaskRequest) -> StopTaskResponse;
     describe_tasks => tasks::describe(DescribeTasksRequest) -> DescribeTasksResponse;
     list_tasks => tasks::list(ListTasksRequest) -> ListTasksResponse;
@@ -130,8 +150,8 @@ crate::implemented_operations! {
     list_container_instances => container_instances::list(ListContainerInstancesRequest) -> ListContainerInstancesResponse;
     update_container_instances_state => container_instances::update_state(UpdateContainerInstancesStateRequest) -> UpdateContainerInstancesStateResponse;
 
-    create_service => services::create(CreateServiceRequest) -> CreateServiceResponse;
-    update_service => services::update(UpdateServiceRequest) -> UpdateServiceResponse;
+    create_service => services::create(CreateServiceRequest) -> CreateServiceResponse, with network;
+    update_service => services::update(UpdateServiceRequest) -> UpdateServiceResponse, with network;
     delete_service => services::delete(DeleteServiceRequest) -> DeleteServiceResponse;
     describe_services => services::describe(DescribeServicesRequest) -> DescribeServicesResponse;
     list_services => services::list(ListServicesRequest) -> ListServicesResponse;

@@ -5,6 +5,7 @@
 //! scheduler (`controllers::services`) starts and stops the tasks.
 
 use super::pagination::{decode_token, page_size, take_page};
+use super::WithNetwork;
 use crate::domain::{launch, validation};
 use crate::model::operations::ErrorCode;
 use crate::model::shapes::*;
@@ -138,10 +139,13 @@ fn new_deployment(
         started_at: now,
         finished_at: None,
         rollback_of: None,
+        // The caller's: the network as looked up for this deployment.
+        network: None,
     }
 }
 
-pub fn create(state: &mut RegionState, input: CreateServiceRequest) -> Result<CreateServiceResponse, ApiError> {
+pub fn create(state: &mut RegionState, request: WithNetwork<CreateServiceRequest>) -> Result<CreateServiceResponse, ApiError> {
+    let WithNetwork { input, network } = request;
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let name = input.service_name.clone().unwrap_or_default();
     validation::resource_name("Service", &name)?;
@@ -179,6 +183,7 @@ pub fn create(state: &mut RegionState, input: CreateServiceRequest) -> Result<Cr
         return Err(ApiError::invalid_parameter("The daemon scheduling strategy is not supported with the Fargate launch type."));
     }
     launch::check_compatible(&td, &chosen, input.network_configuration.as_ref())?;
+    let network = network?;
     let deployment_configuration = deployment_configuration(input.deployment_configuration.clone(), daemon)?;
     check_attachments(&td, input.load_balancers.as_deref().unwrap_or(&[]), input.service_registries.as_deref().unwrap_or(&[]))?;
     let tags = input.tags.clone().unwrap_or_default();
@@ -219,7 +224,7 @@ pub fn create(state: &mut RegionState, input: CreateServiceRequest) -> Result<Cr
         availability_zone_rebalancing: Some(input.availability_zone_rebalancing.clone().unwrap_or_else(|| "DISABLED".into())),
         ..Default::default()
     };
-    let deployment = new_deployment(state, &cluster, &name, td, desired, &service, None);
+    let deployment = DeploymentRecord { network, ..new_deployment(state, &cluster, &name, td, desired, &service, None) };
     let record = ServiceRecord {
         service,
         name,
@@ -360,7 +365,8 @@ pub fn list_by_namespace(state: &mut RegionState, input: ListServicesByNamespace
     })
 }
 
-pub fn update(state: &mut RegionState, input: UpdateServiceRequest) -> Result<UpdateServiceResponse, ApiError> {
+pub fn update(state: &mut RegionState, request: WithNetwork<UpdateServiceRequest>) -> Result<UpdateServiceResponse, ApiError> {
+    let WithNetwork { input, network: new_network } = request;
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let key = service_key(state, &cluster, input.service.as_deref().unwrap_or(""));
     let record = state.services.get(&key).filter(|s| s.cluster == cluster).ok_or_else(not_found)?;
@@ -385,11 +391,13 @@ pub fn update(state: &mut RegionState, input: UpdateServiceRequest) -> Result<Up
         }
         None => None,
     };
-    let network = input.network_configuration.clone().or_else(|| record.service.network_configuration.clone());
+    let configuration = input.network_configuration.clone().or_else(|| record.service.network_configuration.clone());
     let launch_type = record.service.launch_type.clone();
     let chosen = launch::choose_launch_for(state, &cluster, launch_type.as_deref(), record.service.capacity_provider_strategy.as_deref())?;
     let effective_td = new_td.clone().unwrap_or_else(|| primary_td.clone());
-    launch::check_compatible(&effective_td, &chosen, network.as_ref())?;
+    launch::check_compatible(&effective_td, &chosen, configuration.as_ref())?;
+    // The new configuration as looked up, else the one the service runs.
+    let network = if input.network_configuration.is_some() { new_network? } else { record.primary().and_then(|d| d.network.clone()) };
     let deployment_configuration = match input.deployment_configuration.clone() {
         Some(c) => Some(deployment_configuration(Some(c), daemon)?),
         None => None,
@@ -455,7 +463,7 @@ pub fn update(state: &mut RegionState, input: UpdateServiceRequest) -> Result<Up
         for dep in record.deployments.iter_mut() {
             dep.deployment.status = Some("ACTIVE".into());
         }
-        let deployment = new_deployment(state, &cluster, &record.name, effective_td, desired, &record.service, source);
+        let deployment = DeploymentRecord { network, ..new_deployment(state, &cluster, &record.name, effective_td, desired, &record.service, source) };
         record.deployments.insert(0, deployment);
     }
     record.steady = false;

@@ -4,6 +4,7 @@
 //! (`controllers::tasks`) does the Docker work, asked through `Effect`s.
 
 use super::pagination::{decode_token, page_size, take_page};
+use super::WithNetwork;
 use crate::domain::launch::{launch, task_arn, Origin, Target};
 use crate::domain::slots::instance_arn;
 use crate::model::shapes::*;
@@ -16,13 +17,14 @@ fn active_cluster(state: &RegionState, reference: Option<&str>) -> Result<String
     state.active_cluster_name(reference).ok_or_else(ApiError::cluster_not_found)
 }
 
-pub fn run(state: &mut RegionState, input: RunTaskRequest) -> Result<RunTaskResponse, ApiError> {
-    let out = launch(state, input, Target::Placement, Origin::Standalone)?;
+pub fn run(state: &mut RegionState, request: WithNetwork<RunTaskRequest>) -> Result<RunTaskResponse, ApiError> {
+    let out = launch(state, request.input, request.network, Target::Placement, Origin::Standalone)?;
     Ok(RunTaskResponse { tasks: Some(out.tasks), failures: Some(out.failures) })
 }
 
 /// StartTask: RunTask's checks and records, on the named EC2 instances.
-pub fn start(state: &mut RegionState, input: StartTaskRequest) -> Result<StartTaskResponse, ApiError> {
+pub fn start(state: &mut RegionState, request: WithNetwork<StartTaskRequest>) -> Result<StartTaskResponse, ApiError> {
+    let WithNetwork { input, network } = request;
     let request = RunTaskRequest {
         cluster: input.cluster,
         count: Some(1),
@@ -41,7 +43,7 @@ pub fn start(state: &mut RegionState, input: StartTaskRequest) -> Result<StartTa
         ..Default::default()
     };
     let target = Target::Instances(input.container_instances.unwrap_or_default());
-    let out = launch(state, request, target, Origin::Standalone)?;
+    let out = launch(state, request, network, target, Origin::Standalone)?;
     Ok(StartTaskResponse { tasks: Some(out.tasks), failures: Some(out.failures) })
 }
 

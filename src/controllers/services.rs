@@ -387,7 +387,7 @@ fn start_tasks(
             let missing: Vec<String> = instances.iter().filter(|i| !covered.contains(i)).cloned().collect();
             for chunk in missing.chunks(10) {
                 let target = Target::Instances(chunk.to_vec());
-                let result = launch(state, RunTaskRequest { count: Some(1), ..request(1) }, target, Origin::Service);
+                let result = launch(state, RunTaskRequest { count: Some(1), ..request(1) }, Ok(primary.network.clone()), target, Origin::Service);
                 tally(result, &mut started, &mut problems);
             }
         }
@@ -396,7 +396,7 @@ fn start_tasks(
             while left > 0 {
                 let n = left.min(10);
                 left -= n;
-                if !tally(launch(state, request(n), Target::Placement, Origin::Service), &mut started, &mut problems) {
+                if !tally(launch(state, request(n), Ok(primary.network.clone()), Target::Placement, Origin::Service), &mut started, &mut problems) {
                     break;
                 }
             }

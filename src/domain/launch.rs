@@ -6,6 +6,7 @@
 
 use super::slots::{self, PlacementAsk, Slot};
 use super::task_definitions::resolve;
+use super::network::NetworkLookup;
 use super::validation;
 use super::DomainError;
 use crate::model::shapes::*;
@@ -231,15 +232,9 @@ fn container_views(
         .collect()
 }
 
-/// The ENI attachment an awsvpc task gets; its details (IP, MAC) are
-/// filled in by the controller once Docker has given them.
-fn eni_attachment(network: &NetworkConfiguration) -> Attachment {
-    let subnet = network
-        .awsvpc_configuration
-        .as_ref()
-        .and_then(|a| a.subnets.as_ref())
-        .and_then(|s| s.first().cloned())
-        .unwrap_or_default();
+/// The ENI attachment an awsvpc task gets, in `subnet`; its details (IP,
+/// MAC) are filled in by the controller once Docker has given them.
+fn eni_attachment(subnet: &str) -> Attachment {
     let eni = format!("eni-{}", &new_id()[..17]);
     let kv = |k: &str, v: String| KeyValuePair {
         name: Some(k.into()),
@@ -249,7 +244,10 @@ fn eni_attachment(network: &NetworkConfiguration) -> Attachment {
         id: Some(uuid::Uuid::new_v4().to_string()),
         r#type: Some("ElasticNetworkInterface".into()),
         status: Some("PRECREATED".into()),
-        details: Some(vec![kv("subnetId", subnet), kv("networkInterfaceId", eni)]),
+        details: Some(vec![
+            kv("subnetId", subnet.to_string()),
+            kv("networkInterfaceId", eni),
+        ]),
     }
 }
 
@@ -330,10 +328,13 @@ pub struct Launched {
 
 /// The one launch path of RunTask, StartTask and the service scheduler:
 /// resolves the task definition, checks it against the launch, places the
-/// tasks and creates their records.
+/// tasks and creates their records. `network` is the awsvpc configuration
+/// of `input` as looked up in EC2 before the region lock was taken
+/// (`domain::network`); a service's launches pass their deployment's.
 pub fn launch(
     state: &mut RegionState,
     input: RunTaskRequest,
+    network: NetworkLookup,
     target: Target,
     origin: Origin,
 ) -> Result<Launched, DomainError> {
@@ -353,6 +354,8 @@ pub fn launch(
     }
     let launch = choose_launch(state, &cluster, &input)?;
     check_compatible(&td, &launch, input.network_configuration.as_ref())?;
+    // check_compatible let a configuration through only for awsvpc.
+    let network = network?;
     let overrides = input.overrides.clone().unwrap_or_default();
     let definition = apply_overrides(td.clone(), &overrides)?;
     let td_arn = td.task_definition_arn.clone().unwrap_or_default();
@@ -372,6 +375,15 @@ pub fn launch(
 
     let mut tasks = Vec::new();
     for slot in slots {
+        let slot_zone = slot.as_ref().map(|s| s.availability_zone.clone());
+        let subnet = network.as_ref().and_then(|n| n.subnet_for(slot_zone.as_deref()));
+        // A subnet EC2 knows decides the zone (the ENI is in it); else the
+        // container instance's, else the region's first.
+        let availability_zone = subnet
+            .and_then(|s| s.known.as_ref())
+            .map(|k| k.availability_zone.clone())
+            .or(slot_zone)
+            .unwrap_or_else(|| format!("{}a", state.region));
         let id = new_id();
         let arn = task_arn(state, &cluster, &id);
         let task = Task {
@@ -396,18 +408,13 @@ pub fn launch(
             group: Some(group.clone()),
             started_by: input.started_by.clone(),
             attachments: Some(
-                input
-                    .network_configuration
+                network
                     .as_ref()
-                    .map(eni_attachment)
+                    .map(|_| eni_attachment(subnet.map(|s| s.id.as_str()).unwrap_or("")))
                     .into_iter()
                     .collect(),
             ),
-            availability_zone: Some(
-                slot.as_ref()
-                    .map(|s| s.availability_zone.clone())
-                    .unwrap_or_else(|| format!("{}a", state.region)),
-            ),
+            availability_zone: Some(availability_zone),
             container_instance_arn: slot.as_ref().map(|s| s.instance_arn.clone()),
             attributes: slot.as_ref().map(|_| {
                 vec![Attribute {
@@ -439,6 +446,10 @@ pub fn launch(
             definition: definition.clone(),
             runtime: TaskRuntime::default(),
             stopped_at: None,
+            security_groups: network
+                .as_ref()
+                .map(|n| n.security_groups.clone())
+                .unwrap_or_default(),
         };
         let mut view = record.task.clone();
         view.tags = Some(state.tags_of(&arn));
@@ -483,7 +494,7 @@ mod tests {
         );
         let net = NetworkConfiguration {
             awsvpc_configuration: Some(AwsVpcConfiguration {
-                subnets: Some(vec!["subnet-1".into()]),
+                subnets: Some(vec!["subnet-0123abcd".into()]),
                 ..Default::default()
             }),
         };

@@ -72,7 +72,7 @@ macro_rules! aws_service {
 macro_rules! implemented_operations {
     (
         impl $api:ident for $ty:ty, in $with_region:ident;
-        $( $method:ident => $module:ident :: $func:ident ($input:ty) -> $output:ty ; )*
+        $( $method:ident => $module:ident :: $func:ident ($input:ty) -> $output:ty $(, with $network:ident)? ; )*
     ) => {
         impl $api for $ty {
             $(
@@ -81,6 +81,14 @@ macro_rules! implemented_operations {
                     ctx: &$crate::protocol::RequestContext,
                     input: $input,
                 ) -> Result<$output, $crate::protocol::ApiError> {
+                    // `with network` (ECS's awsvpc calls): the service looks
+                    // the network configuration up first (in EC2), then takes
+                    // its own region lock, never both at once; the handler
+                    // gets a `WithNetwork` of the input and what was found.
+                    $(
+                        let $network = self.look_up_network(ctx, input.network_configuration.as_ref());
+                        let input = WithNetwork { input, network: $network };
+                    )?
                     self.$with_region(ctx, |state| $module::$func(state, input))
                 }
             )*

@@ -4,6 +4,7 @@
 pub mod arn;
 pub mod container_instances;
 pub mod lifecycle;
+pub mod network;
 pub mod services;
 pub mod tasks;
 mod region;

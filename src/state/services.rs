@@ -6,6 +6,7 @@
 //! (`ecs-svc/...`). Counts are derived from those records, never stored.
 
 use crate::model::shapes::{Deployment, Service, ServiceEvent, TaskDefinition};
+use crate::state::network::TaskNetwork;
 use crate::state::tasks::epoch_now;
 
 /// How many events a service keeps (AWS shows the latest 100).
@@ -58,6 +59,9 @@ pub struct DeploymentRecord {
     pub finished_at: Option<f64>,
     /// Set when this deployment rolls back a failed one.
     pub rollback_of: Option<String>,
+    /// The deployment's awsvpc network as looked up in EC2 when it was
+    /// asked for; the scheduler launches its tasks into it.
+    pub network: Option<TaskNetwork>,
 }
 
 impl DeploymentRecord {

@@ -69,6 +69,10 @@ pub struct TaskRecord {
     pub runtime: TaskRuntime,
     /// Set when the task reached STOPPED, to remove its containers later.
     pub stopped_at: Option<SystemTime>,
+    /// awsvpc: the security groups of the task's ENI (the configuration's,
+    /// or the VPC's default). Kept here, not in `task`: ECS's attachment
+    /// details do not carry them; EC2's DescribeNetworkInterfaces shows them.
+    pub security_groups: Vec<String>,
 }
 
 /// The names callers used before `crate::clock` answered for the time; code
@@ -131,6 +135,7 @@ mod tests {
             definition: TaskDefinition::default(),
             runtime: TaskRuntime::default(),
             stopped_at: None,
+            security_groups: Vec::new(),
         }
     }
 

@@ -395,7 +395,7 @@ pub fn awsvpc() -> NetworkConfiguration {
     NetworkConfiguration::builder()
         .awsvpc_configuration(
             AwsVpcConfiguration::builder()
-                .subnets("subnet-0e2a7")
+                .subnets("subnet-0e2a7bcd")
                 .build()
                 .unwrap(),
         )

@@ -108,6 +108,52 @@ impl TestServer {
         )
         .await
     }
+
+    /// A raw EC2 call: the form botocore's ec2 serializer POSTs, signed
+    /// (lenient) with the same key as `client()`, so it sees the same
+    /// account and region.
+    pub async fn ec2_raw(&self, form: &str) -> RawResponse {
+        let date = ecsbox::auth::sigv4::format_amz_date(std::time::SystemTime::now());
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDTEST/{}/us-east-1/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature={}",
+            &date[..8],
+            "0".repeat(64)
+        );
+        let body = format!("Version=2016-11-15&{form}");
+        self.raw(
+            "POST",
+            "/",
+            &[
+                ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
+                ("x-amz-date", &date),
+                ("authorization", &auth),
+            ],
+            body.as_bytes(),
+        )
+        .await
+    }
+}
+
+/// The texts of every `<name>` element of an XML answer, in order.
+pub fn xml_elements(xml: &str, name: &str) -> Vec<String> {
+    let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+    let mut out = vec![];
+    let mut rest = xml;
+    while let Some(start) = rest.find(&open) {
+        let after = &rest[start + open.len()..];
+        let Some(end) = after.find(&close) else { break };
+        out.push(after[..end].to_string());
+        rest = &after[end + close.len()..];
+    }
+    out
+}
+
+/// The message of an SDK error.
+pub fn message<E, R>(err: &aws_sdk_ecs::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_ecs::error::ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.message()).unwrap_or("").to_string()
 }
 
 #[derive(Debug)]

@@ -7,6 +7,7 @@
 //! (172.31.0.0/16), one default subnet per zone and a default security
 //! group, with ids that stay the same from run to run.
 
+mod directory;
 mod filters;
 #[rustfmt::skip]
 pub mod generated;
@@ -329,12 +330,13 @@ impl Ec2Api for Ec2 {
                 .map(|eni| {
                     let subnet = r.subnets.get(&eni.subnet_id);
                     let vpc_id = subnet.and_then(|s| s.vpc_id.clone()).or_else(|| default_vpc.as_ref().and_then(|v| v.vpc_id.clone()));
+                    let zone = subnet.and_then(|s| s.availability_zone.clone()).or_else(|| eni.availability_zone.clone());
                     let groups = eni
                         .security_groups
                         .iter()
                         .map(|id| GroupIdentifier { group_id: Some(id.clone()), group_name: r.groups.get(id).and_then(|g| g.group_name.clone()) })
                         .collect();
-                    eni.into_interface(&ctx.account, vpc_id, subnet.and_then(|s| s.availability_zone.clone()), groups)
+                    eni.into_interface(&ctx.account, vpc_id, zone, groups)
                 })
                 .collect();
             let ids = input.network_interface_ids.unwrap_or_default();

@@ -52,6 +52,8 @@ pub struct TaskEni {
     pub ip: String,
     pub mac: String,
     pub security_groups: Vec<String>,
+    /// The task's zone: an ENI in a subnet EC2 does not know is shown there.
+    pub availability_zone: Option<String>,
     pub status: String,
 }
 
@@ -77,8 +79,8 @@ pub fn task_enis(store: &Store, account: &str, region: &str) -> Vec<TaskEni> {
                 subnet_id: detail("subnetId"),
                 ip: detail("privateIPv4Address"),
                 mac: detail("macAddress"),
-                // ECS's task record keeps no security groups yet.
-                security_groups: Vec::new(),
+                security_groups: record.security_groups.clone(),
+                availability_zone: record.task.availability_zone.clone(),
                 status: if a.status.as_deref() == Some("ATTACHED") { "in-use".into() } else { "available".into() },
             });
         }
