@@ -141,7 +141,8 @@ impl Authenticator {
         if self.mode == SigV4Mode::Strict {
             let temporary = self.temporary.get(&auth.access_key);
             if let Some(t) = &temporary {
-                if t.expires < now {
+                // Expiry is on ecsbox's clock, the one AssumeRole set it by.
+                if t.expires < crate::clock::now_system() {
                     return Err(ApiError::protocol("ExpiredTokenException", 403, "The security token included in the request is expired"));
                 }
                 // Temporary keys are only good with the session token they

@@ -16,7 +16,7 @@ mod network;
 use crate::model::ec2::shapes::*;
 use crate::protocol::{ApiError, RequestContext};
 use crate::state::Store;
-use crate::store::RegionStore;
+use crate::store::{page_token, RegionStore};
 use filters::{matches, Filterable};
 use generated::Ec2Api;
 use network::Cidr;
@@ -116,7 +116,7 @@ impl Ec2Api for Ec2 {
                 r.vpc(id)?;
             }
             let found = select(r.vpcs.values(), &ids, |v| &v.vpc_id, input.filters.as_deref())?;
-            let (vpcs, next_token) = paginate(found, input.max_results, input.next_token.as_deref())?;
+            let (vpcs, next_token) = paginate(found, |v| v.vpc_id.clone().unwrap_or_default(), input.max_results, input.next_token.as_deref())?;
             Ok(DescribeVpcsResult { vpcs: Some(vpcs), next_token })
         })
     }
@@ -166,7 +166,7 @@ impl Ec2Api for Ec2 {
                 subnet_of(r, id)?;
             }
             let found = select(r.subnets.values(), &ids, |s| &s.subnet_id, input.filters.as_deref())?;
-            let (subnets, next_token) = paginate(found, input.max_results, input.next_token.as_deref())?;
+            let (subnets, next_token) = paginate(found, |s| s.subnet_id.clone().unwrap_or_default(), input.max_results, input.next_token.as_deref())?;
             Ok(DescribeSubnetsResult { subnets: Some(subnets), next_token })
         })
     }
@@ -238,7 +238,7 @@ impl Ec2Api for Ec2 {
                 }
                 found.retain(|g| names.iter().any(|n| g.group_name.as_deref() == Some(n)) && g.vpc_id == default_vpc);
             }
-            let (security_groups, next_token) = paginate(found, input.max_results, input.next_token.as_deref())?;
+            let (security_groups, next_token) = paginate(found, |g| g.group_id.clone().unwrap_or_default(), input.max_results, input.next_token.as_deref())?;
             Ok(DescribeSecurityGroupsResult { security_groups: Some(security_groups), next_token })
         })
     }
@@ -346,7 +346,7 @@ impl Ec2Api for Ec2 {
                 }
             }
             let found = select(interfaces.iter(), &ids, |i| &i.network_interface_id, input.filters.as_deref())?;
-            let (network_interfaces, next_token) = paginate(found, input.max_results, input.next_token.as_deref())?;
+            let (network_interfaces, next_token) = paginate(found, |i| i.network_interface_id.clone().unwrap_or_default(), input.max_results, input.next_token.as_deref())?;
             Ok(DescribeNetworkInterfacesResult { network_interfaces: Some(network_interfaces), next_token })
         })
     }
@@ -438,7 +438,12 @@ impl Ec2Api for Ec2 {
                     found.push(row.0);
                 }
             }
-            let (tags, next_token) = paginate(found, input.max_results, input.next_token.as_deref())?;
+            let (tags, next_token) = paginate(
+                found,
+                |t| format!("{}\u{0}{}", t.resource_id.as_deref().unwrap_or(""), t.key.as_deref().unwrap_or("")),
+                input.max_results,
+                input.next_token.as_deref(),
+            )?;
             Ok(DescribeTagsResult { tags: Some(tags), next_token })
         })
     }
@@ -648,22 +653,29 @@ fn select<'a, T: Filterable + Clone + 'a>(
     Ok(out)
 }
 
-/// One page of `items` from `token` on (EC2's MaxResults: 5 to 1000).
-fn paginate<T>(items: Vec<T>, max: Option<i32>, token: Option<&str>) -> Result<(Vec<T>, Option<String>), ApiError> {
-    let start = match token {
-        None => 0,
-        Some(t) => t.parse::<usize>().map_err(|_| ApiError::protocol("InvalidParameterValue", 400, format!("The token '{t}' is invalid")))?,
+/// One page of `items` after the one `token` names (EC2's MaxResults: 5 to
+/// 1000; none: everything). Items are ordered by `key_of`, which the shared
+/// page-token codec names the last one of a page by.
+fn paginate<T>(
+    mut items: Vec<T>,
+    key_of: impl Fn(&T) -> String,
+    max: Option<i32>,
+    token: Option<&str>,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let after = match token {
+        None => None,
+        Some(t) => Some(page_token::decode(t).ok_or_else(|| ApiError::protocol("InvalidParameterValue", 400, format!("The token '{t}' is invalid")))?),
     };
-    let Some(max) = max else {
-        return Ok((items.into_iter().skip(start).collect(), None));
-    };
-    if !(5..=1000).contains(&max) {
-        return Err(ApiError::protocol("InvalidParameterValue", 400, format!("Value ( {max} ) for parameter maxResults is invalid. Parameter must be between 5 and 1000.")));
+    if let Some(max) = max.filter(|m| !(5..=1000).contains(m)) {
+        return Err(ApiError::protocol(
+            "InvalidParameterValue",
+            400,
+            format!("Value ( {max} ) for parameter maxResults is invalid. Parameter must be between 5 and 1000."),
+        ));
     }
-    let total = items.len();
-    let page: Vec<T> = items.into_iter().skip(start).take(max as usize).collect();
-    let end = start + page.len();
-    Ok((page, (end < total).then(|| end.to_string())))
+    items.sort_by_key(|i| key_of(i));
+    let rest = items.into_iter().filter(|i| after.as_ref().is_none_or(|a| &key_of(i) > a));
+    Ok(page_token::take_page(rest, max.map_or(usize::MAX, |m| m as usize), &key_of))
 }
 
 /// EC2's answer to `DryRun=true`: the request would have worked.

@@ -12,7 +12,7 @@ use crate::model::sts::shapes::*;
 use crate::protocol::{ApiError, RequestContext};
 use generated::StsApi;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// AssumeRole's session length when the caller names none (AWS: 3600 s).
 const DEFAULT_DURATION: u64 = 3600;
@@ -53,7 +53,7 @@ impl StsApi for Sts {
             ApiError::protocol("ValidationError", 400, format!("{role_arn} is invalid: a role ARN looks like arn:aws:iam::123456789012:role/NAME"))
         })?;
         let duration = Duration::from_secs(input.duration_seconds.map(|d| d as u64).unwrap_or(DEFAULT_DURATION));
-        let expires = SystemTime::now() + duration;
+        let expires = crate::clock::now_system() + duration;
         let access_key = format!("ASIA{}", random_upper(16));
         let role_id = format!("AROA{}", random_upper(17));
         let credential = TemporaryCredential {
