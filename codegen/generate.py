@@ -16,10 +16,13 @@ EC2, Secrets Manager, SSM). Output per service (checked in, never edited by hand
   src/api/generated.rs     the EcsApi trait (one method per operation, each
                            defaulting to "not supported yet") and dispatch
 The other services go to src/model/<name>/ and their trait to the file named
-below. A service spoken in an XML or form protocol (query, ec2) also gets
-src/model/<name>/wire.rs: the shape table (member names, locationNames, list
-and map wrapping) that `protocol::query` decodes forms with and
-`protocol::xml` writes answers with.
+below. A service spoken in an XML or form protocol (query, ec2), in CBOR or in
+rest-json also gets src/model/<name>/wire.rs: the shape table (member names,
+locationNames, list and map wrapping, REST locations) that `protocol::query`
+decodes forms with, `protocol::xml` writes answers with and
+`protocol::rest_json` binds paths, query strings and headers with; a
+rest-json operation's `OpWire` carries its method, URI template, success
+status and payload members.
 
 A large model (EC2: 830 operations, 4,414 shapes) may name the operations
 whose shapes are generated (`typed_ops`); every other operation still exists
@@ -225,7 +228,41 @@ CLOUDWATCH = Service(
     gen_mod=True,
 )
 
-SERVICES = [ECS, LOGS, STS, EC2, SECRETS_MANAGER, SSM, CLOUDWATCH]
+# The EFS operations ECS users need to give tasks a file system by id
+# (src/services/efs/), the service that proves the rest-json protocol.
+EFS_OPS = [
+    "CreateFileSystem", "DescribeFileSystems", "DeleteFileSystem",
+    "TagResource", "UntagResource", "ListTagsForResource",
+    "CreateAccessPoint", "DescribeAccessPoints", "DeleteAccessPoint",
+]
+
+EFS = Service(
+    label="EFS",
+    model="efs-2015-02-01.service-2.json.gz",
+    model_dir="src/model/efs",
+    model_mod="crate::model::efs",
+    api_path="src/services/efs/generated.rs",
+    trait="EfsApi",
+    api_doc="//! The EFS API as a trait: one method per operation whose shapes ecsbox\n"
+            "//! generates (codegen/generate.py `EFS_OPS`). Those methods default to, and\n"
+            "//! every other operation of the model answers, a `BadRequest` naming the\n"
+            "//! operation. EFS is spoken in rest-json; this trait sees none of it.\n\n",
+    not_supported="crate::services::efs::not_supported(Operation::{op}.name())",
+    owns_validate=False,
+    name="efs",
+    # EFS answers a request that breaks the model with its `BadRequest`
+    # ("1 validation error detected: Value '' at 'creationToken' ...").
+    validation_error="BadRequest",
+    constraints=True,
+    typed_ops=EFS_OPS,
+    gen_mod=True,
+)
+
+SERVICES = [ECS, LOGS, STS, EC2, SECRETS_MANAGER, SSM, CLOUDWATCH, EFS]
+
+# The model's member `location`s (REST protocols) as `schema::Location`.
+LOCATIONS = {None: "Body", "uri": "Uri", "querystring": "Querystring", "header": "Header",
+             "headers": "Headers", "statusCode": "StatusCode"}
 
 RUST_KEYWORDS = set(keyword.kwlist) | {
     "type", "match", "ref", "self", "struct", "enum", "mod", "fn", "impl", "trait",
@@ -298,8 +335,26 @@ class Gen:
     @property
     def needs_table(self) -> bool:
         """Whether the protocol layer needs the shape table: forms and XML
-        (query, ec2), and CBOR (timestamps and blobs are typed there)."""
-        return any(p in ("query", "ec2", "smithy-rpc-v2-cbor") for p in self.protocols)
+        (query, ec2), CBOR (timestamps and blobs are typed there) and
+        rest-json (members bound to the path, query string and headers)."""
+        return any(p in ("query", "ec2", "smithy-rpc-v2-cbor", "rest-json") for p in self.protocols)
+
+    def http_binding(self, name: str) -> str:
+        """The `Http` of a rest-json operation (every operation, typed or
+        not, so that routing finds the untyped ones and answers them
+        "not supported"), else `None`."""
+        if "rest-json" not in self.protocols:
+            return "None"
+        op = self.all_ops[name]
+        http = op["http"]
+
+        def payload(key):
+            shape = op.get(key, {}).get("shape")
+            return self.opt_str(self.shapes[shape].get("payload") if shape else None)
+
+        return (f'Some(Http {{ method: "{http["method"]}", uri: {rust_str(http["requestUri"])}, '
+                f'response_code: {http.get("responseCode", 200)}, input_payload: {payload("input")}, '
+                f'output_payload: {payload("output")} }})')
 
     def path_name(self, member: str) -> str:
         """A member as AWS names it in a validation message: with a
@@ -593,7 +648,7 @@ class Gen:
         meta = self.meta
         out = [self.svc.header, f"//! The operations of the {self.svc.label} model, the error codes it declares\n"
                "//! and what the protocol layer needs to know of the service.\n\n"
-               "use crate::model::schema::{OpWire, Protocol, ServiceMeta};\n\n"]
+               f"use crate::model::schema::{{{'Http, ' if 'rest-json' in self.protocols else ''}OpWire, Protocol, ServiceMeta}};\n\n"]
         prefix = meta.get("targetPrefix", "")
         # The Logs model names no signingName: it signs as its endpoint prefix.
         signing = meta.get("signingName", meta["endpointPrefix"])
@@ -654,7 +709,7 @@ class Gen:
             inp = index.get(op.get("input", {}).get("shape")) if n in self.ops else None
             outp = index.get(op.get("output", {}).get("shape")) if n in self.ops else None
             wrapper = op.get("output", {}).get("resultWrapper")
-            out.append(f'            Operation::{n} => OpWire {{ name: "{n}", input: {rust_opt(inp)}, output: {rust_opt(outp)}, result_wrapper: {self.opt_str(wrapper)} }},\n')
+            out.append(f'            Operation::{n} => OpWire {{ name: "{n}", input: {rust_opt(inp)}, output: {rust_opt(outp)}, result_wrapper: {self.opt_str(wrapper)}, http: {self.http_binding(n)} }},\n')
         out.append("        }\n    }\n}\n\n")
         errs = sorted(k for k, v in self.shapes.items() if v.get("exception"))
         if not errs:
@@ -695,7 +750,7 @@ class Gen:
                "//! member names, their names on the wire, list and map wrapping. Shapes refer\n"
                "//! to each other by their index in `SHAPES`.\n\n"
                "#![allow(unused_imports)]\n\n"
-               "use crate::model::schema::{Kind, List, Map, Member, Shape};\n\n"
+               "use crate::model::schema::{Kind, List, Location, Map, Member, Shape};\n\n"
                f"pub static SHAPES: [Shape; {len(shapes)}] = [\n"]
         simple = {"string": "String", "integer": "Integer", "long": "Long", "float": "Float", "double": "Double",
                   "boolean": "Boolean", "timestamp": "Timestamp", "blob": "Blob"}
@@ -710,7 +765,7 @@ class Gen:
                     members.append(
                         f'Member {{ name: "{m}", shape: {index[ref["shape"]]}, xml_name: {self.opt_str(ref.get("locationName"))}, '
                         f'query_name: {self.opt_str(ref.get("queryName"))}, flattened: {str(flattened).lower()}, '
-                        f'attribute: {str(bool(ref.get("xmlAttribute"))).lower()} }}')
+                        f'attribute: {str(bool(ref.get("xmlAttribute"))).lower()}, location: Location::{LOCATIONS[ref.get("location")]} }}')
                 body = ", ".join(members)
                 kind = f"Kind::Structure(&[{body}])"
             elif t == "list":
