@@ -556,34 +556,386 @@ fn rename(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::efs::operations::{Operation, SERVICE};
-    use http::Request;
+    use crate::model::efs::operations::{Operation, SERVICE as EFS};
+    use crate::model::schema::{List, Map as MapShape, Protocol, Shape};
+    use serde_json::json;
 
     fn efs_ops() -> Vec<OpWire> {
         Operation::ALL.iter().map(|op| op.wire()).collect()
     }
 
+    fn parts(method: &str, uri: &str, headers: &[(&str, &str)]) -> http::request::Parts {
+        let mut request = http::Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(()).unwrap().into_parts().0
+    }
+
+    const fn member(
+        name: &'static str,
+        shape: u16,
+        wire: Option<&'static str>,
+        location: Location,
+    ) -> Member {
+        Member {
+            name,
+            shape,
+            xml_name: wire,
+            query_name: None,
+            flattened: false,
+            attribute: false,
+            location,
+        }
+    }
+
+    /// A service with every binding EFS lacks: a greedy label, header and
+    /// headers members, a query map, a payload, a status code member.
+    static SHAPES: [Shape; 10] = [
+        /* 0 */ Shape {
+            name: "String",
+            kind: Kind::String,
+        },
+        /* 1 */ Shape {
+            name: "Integer",
+            kind: Kind::Integer,
+        },
+        /* 2 */
+        Shape {
+            name: "Timestamp",
+            kind: Kind::Timestamp,
+        },
+        /* 3 */
+        Shape {
+            name: "Strings",
+            kind: Kind::List(List {
+                member: 0,
+                member_name: None,
+                flattened: false,
+            }),
+        },
+        /* 4 */
+        Shape {
+            name: "StringMap",
+            kind: Kind::Map(MapShape {
+                key: 0,
+                value: 0,
+                key_name: None,
+                value_name: None,
+                flattened: false,
+            }),
+        },
+        /* 5 */
+        Shape {
+            name: "PutInput",
+            kind: Kind::Structure(&[
+                member("Bucket", 0, Some("Bucket"), Location::Uri),
+                member("Key", 0, Some("Key"), Location::Uri),
+                member("Tags", 3, Some("tag"), Location::Querystring),
+                member("Limit", 1, Some("limit"), Location::Querystring),
+                member("Since", 2, Some("since"), Location::Querystring),
+                member("Extra", 4, None, Location::Querystring),
+                member("Token", 0, Some("x-amz-token"), Location::Header),
+                member("Modified", 2, Some("If-Modified-Since"), Location::Header),
+                member("Meta", 4, Some("x-amz-meta-"), Location::Headers),
+                member("Document", 6, None, Location::Body),
+            ]),
+        },
+        /* 6 */
+        Shape {
+            name: "Document",
+            kind: Kind::Structure(&[member("Name", 0, Some("name"), Location::Body)]),
+        },
+        /* 7 */
+        Shape {
+            name: "PutOutput",
+            kind: Kind::Structure(&[
+                member("Status", 1, None, Location::StatusCode),
+                member("ETag", 0, Some("ETag"), Location::Header),
+                member("Modified", 2, Some("Last-Modified"), Location::Header),
+                member("Items", 3, Some("items"), Location::Body),
+                member("Created", 2, None, Location::Body),
+            ]),
+        },
+        /* 8 */
+        Shape {
+            name: "GetInput",
+            kind: Kind::Structure(&[
+                member("Bucket", 0, Some("Bucket"), Location::Uri),
+                member("Body", 9, None, Location::Body),
+            ]),
+        },
+        /* 9 */ Shape {
+            name: "Blob",
+            kind: Kind::Blob,
+        },
+    ];
+
+    static TEST_SERVICE: ServiceMeta = ServiceMeta {
+        name: "test",
+        label: "Test",
+        protocol: Protocol::RestJson,
+        protocols: &[Protocol::RestJson],
+        query_compatible: false,
+        json_version: "",
+        target_prefix: "",
+        signing_name: "test",
+        api_version: "2020-01-01",
+        xml_namespace: "",
+        validation_error: "ValidationException",
+        shapes: &SHAPES,
+    };
+
+    const PUT: OpWire = OpWire {
+        name: "PutThing",
+        input: Some(5),
+        output: Some(7),
+        result_wrapper: None,
+        http: Some(Http {
+            method: "PUT",
+            uri: "/{Bucket}/{Key+}",
+            response_code: 201,
+            input_payload: Some("Document"),
+            output_payload: None,
+        }),
+    };
+
+    const TAGGING: OpWire = OpWire {
+        name: "PutTagging",
+        input: Some(8),
+        output: None,
+        result_wrapper: None,
+        http: Some(Http {
+            method: "PUT",
+            uri: "/{Bucket}?tagging",
+            response_code: 200,
+            input_payload: Some("Body"),
+            output_payload: None,
+        }),
+    };
+
+    const BUCKET: OpWire = OpWire {
+        name: "PutBucket",
+        http: Some(Http {
+            uri: "/{Bucket}",
+            ..TAGGING.http.unwrap()
+        }),
+        ..TAGGING
+    };
+
     #[test]
-    fn routes_by_method_and_template() {
-        let route_name =
-            |method, path, query| route(efs_ops(), method, path, query).map(|op| op.name);
+    fn routes_efs_by_method_and_template() {
+        let name = |method, path, query| route(efs_ops(), method, path, query).map(|op| op.name);
         assert_eq!(
-            route_name("POST", "/2015-02-01/file-systems", ""),
+            name("POST", "/2015-02-01/file-systems", ""),
             Some("CreateFileSystem")
         );
         assert_eq!(
-            route_name("GET", "/2015-02-01/file-systems", "MaxItems=2"),
+            name("GET", "/2015-02-01/file-systems", "MaxItems=2"),
             Some("DescribeFileSystems")
         );
         assert_eq!(
-            route_name(
+            name(
                 "DELETE",
                 "/2015-02-01/file-systems/fs-0123456789abcdef0",
                 ""
             ),
             Some("DeleteFileSystem")
         );
-        assert_eq!(route_name("DELETE", "/2015-02-01/file-systems/", ""), None);
-        assert_eq!(route_name("PATCH", "/2015-02-01/file-systems", ""), None);
+        assert_eq!(
+            name("GET", "/2015-02-01/resource-tags/fs-1", ""),
+            Some("ListTagsForResource")
+        );
+        // A label matches a non-empty segment only; the method must match.
+        assert_eq!(name("DELETE", "/2015-02-01/file-systems/", ""), None);
+        assert_eq!(name("PATCH", "/2015-02-01/file-systems", ""), None);
+        assert_eq!(
+            name("GET", "/2015-02-01/file-systems/fs-1/extra/more", ""),
+            None
+        );
+    }
+
+    #[test]
+    fn labels_are_percent_decoded_and_greedy_labels_take_the_rest() {
+        let m = match_uri("/{Bucket}/{Key+}", "/my%20bucket/a/b%2Fc/d.txt", "").unwrap();
+        assert_eq!(
+            m.labels,
+            [
+                ("Bucket".to_string(), "my bucket".to_string()),
+                ("Key".to_string(), "a/b/c/d.txt".to_string())
+            ]
+        );
+        assert!(
+            match_uri("/{Bucket}/{Key+}", "/bucket", "").is_none(),
+            "a greedy label needs a value"
+        );
+        assert!(match_uri("/{Bucket}/{Key+}", "/bucket/", "").is_none());
+        let m = match_uri(
+            "/2015-02-01/file-systems/{FileSystemId}",
+            "/2015-02-01/file-systems/fs%2D1",
+            "",
+        )
+        .unwrap();
+        assert_eq!(m.labels, [("FileSystemId".to_string(), "fs-1".to_string())]);
+    }
+
+    #[test]
+    fn a_literal_query_part_must_be_there_and_wins_when_it_is() {
+        let ops = [BUCKET, TAGGING];
+        assert_eq!(
+            route(ops, "PUT", "/b", "tagging").map(|op| op.name),
+            Some("PutTagging")
+        );
+        assert_eq!(
+            route(ops, "PUT", "/b", "tagging=&x=1").map(|op| op.name),
+            Some("PutTagging")
+        );
+        assert_eq!(
+            route(ops, "PUT", "/b", "").map(|op| op.name),
+            Some("PutBucket")
+        );
+        assert_eq!(
+            route([TAGGING], "PUT", "/b", "other").map(|op| op.name),
+            None
+        );
+    }
+
+    #[test]
+    fn decodes_labels_query_headers_and_payload() {
+        let request = parts(
+            "PUT",
+            "/bkt/dir/file%20name?tag=a&tag=b&limit=7&since=2026-12-06T07:10:04Z&color=red&tag=c",
+            &[
+                ("x-amz-token", "tok"),
+                ("if-modified-since", "Sun, 06 Dec 2026 07:10:04 GMT"),
+                ("x-amz-meta-owner", "me"),
+            ],
+        );
+        let value = decode(&TEST_SERVICE, &PUT, &request, br#"{"name": "doc"}"#).unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "Document": {"Name": "doc"},
+                "Bucket": "bkt",
+                "Key": "dir/file name",
+                "Tags": ["a", "b", "c"],
+                "Limit": 7,
+                "Since": 1_796_541_004.0,
+                "Extra": {"color": "red"},
+                "Token": "tok",
+                "Modified": 1_796_541_004.0,
+                "Meta": {"owner": "me"},
+            })
+        );
+    }
+
+    #[test]
+    fn a_blob_payload_is_the_raw_body() {
+        let value = decode(
+            &TEST_SERVICE,
+            &TAGGING,
+            &parts("PUT", "/b?tagging", &[]),
+            b"\x00raw",
+        )
+        .unwrap();
+        assert_eq!(
+            value,
+            json!({"Bucket": "b", "Body": BASE64.encode(b"\x00raw")})
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_the_member() {
+        let err = decode(
+            &TEST_SERVICE,
+            &PUT,
+            &parts("PUT", "/b/k?limit=many", &[]),
+            b"",
+        )
+        .unwrap_err();
+        assert_eq!((err.code, err.status), ("ValidationException", 400));
+        assert!(
+            err.message.contains("'limit'") && err.message.contains("many"),
+            "{}",
+            err.message
+        );
+        let err = decode(&TEST_SERVICE, &PUT, &parts("PUT", "/b/k", &[]), b"[1]").unwrap_err();
+        assert_eq!(err.code, "SerializationException");
+    }
+
+    #[test]
+    fn efs_body_query_and_labels() {
+        let create = Operation::CreateFileSystem.wire();
+        let value = decode(
+            &EFS,
+            &create,
+            &parts("POST", "/2015-02-01/file-systems", &[]),
+            br#"{"CreationToken": "t", "Bogus": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(value, json!({"CreationToken": "t"}));
+        let untag = Operation::UntagResource.wire();
+        let value = decode(
+            &EFS,
+            &untag,
+            &parts(
+                "DELETE",
+                "/2015-02-01/resource-tags/fs-1?tagKeys=a&tagKeys=b",
+                &[],
+            ),
+            b"",
+        )
+        .unwrap();
+        assert_eq!(value, json!({"ResourceId": "fs-1", "TagKeys": ["a", "b"]}));
+        let describe = Operation::DescribeFileSystems.wire();
+        let value = decode(
+            &EFS,
+            &describe,
+            &parts("GET", "/2015-02-01/file-systems?MaxItems=2&Marker=m", &[]),
+            b"",
+        )
+        .unwrap();
+        assert_eq!(value, json!({"MaxItems": 2, "Marker": "m"}));
+    }
+
+    #[test]
+    fn encodes_status_headers_and_the_unbound_members() {
+        let output = json!({"Status": 202, "ETag": "e1", "Modified": 1_796_541_004.5, "Items": ["x"], "Created": 1_796_541_004.5});
+        let reply = encode(&TEST_SERVICE, &PUT, output).unwrap();
+        assert_eq!(reply.status, 202);
+        assert_eq!(
+            reply.headers,
+            [
+                ("ETag".to_string(), "e1".to_string()),
+                (
+                    "Last-Modified".to_string(),
+                    "Sun, 06 Dec 2026 07:10:04 GMT".to_string()
+                )
+            ]
+        );
+        // Body timestamps stay epoch seconds; members go under their JSON keys.
+        let body: Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(body, json!({"items": ["x"], "Created": 1_796_541_004.5}));
+        // Without a status member, the operation's responseCode.
+        assert_eq!(encode(&TEST_SERVICE, &PUT, json!({})).unwrap().status, 201);
+    }
+
+    #[test]
+    fn efs_statuses_come_from_the_model() {
+        let create = Operation::CreateFileSystem.wire();
+        let reply = encode(
+            &EFS,
+            &create,
+            json!({"FileSystemId": "fs-1", "CreationTime": 1.5}),
+        )
+        .unwrap();
+        assert_eq!(reply.status, 201);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&reply.body).unwrap(),
+            json!({"FileSystemId": "fs-1", "CreationTime": 1.5})
+        );
+        let delete = encode_empty(&Operation::DeleteFileSystem.wire());
+        assert_eq!((delete.status, delete.body.len()), (204, 0));
+        assert_eq!(encode_empty(&Operation::TagResource.wire()).status, 200);
     }
 }
