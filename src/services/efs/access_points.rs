@@ -36,7 +36,7 @@ pub(super) fn create(
             .access_point_id
             .clone()
             .unwrap_or_default();
-        // ecsbox's words (README "Messages ecsbox wrote").
+        // ecsbox's words (AWS's are not documented).
         return Err(error(
             ErrorCode::AccessPointAlreadyExists,
             format!("Access point '{id}' already exists with client token '{token}'."),

@@ -77,7 +77,7 @@ pub(super) fn create(
             .file_system_id
             .clone()
             .unwrap_or_default();
-        // ecsbox's words (README "Messages ecsbox wrote"); AWS's error carries the id.
+        // ecsbox's words (AWS's are not documented); its error carries the id too.
         return Err(error(
             ErrorCode::FileSystemAlreadyExists,
             format!("File system '{id}' already exists with creation token '{token}'."),
