@@ -77,7 +77,8 @@ pub(super) fn create(
             .file_system_id
             .clone()
             .unwrap_or_default();
-        // ecsbox's words (AWS's are not documented); its error carries the id too.
+        // ecsbox's words (AWS's are not documented); AWS's error has a
+        // FileSystemId member, which here the message names instead.
         return Err(error(
             ErrorCode::FileSystemAlreadyExists,
             format!("File system '{id}' already exists with creation token '{token}'."),
