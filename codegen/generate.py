@@ -260,6 +260,19 @@ EFS = Service(
 
 SERVICES = [ECS, LOGS, STS, EC2, SECRETS_MANAGER, SSM, CLOUDWATCH, EFS]
 
+# Model patterns the regex crate cannot compile (it has no lookaround), each
+# with an equivalent it can (tests/generated_fresh.rs compiles them all).
+# EFS's access point RootDirectory path: up to four `/segment`s, none
+# starting with a dot (`(?!\.)+` before each).
+PATTERN_REWRITES = {
+    "^(\\/|(\\/(?!\\.)+[^$#<>;`|&?{}^*/\\n]+){1,4})$":
+        "^(\\/|(\\/[^.$#<>;`|&?{}^*/\\n][^$#<>;`|&?{}^*/\\n]*){1,4})$",
+    # EFS's tag keys: not starting with `aws:` in any case; spelled out
+    # letter by letter with class intersections (`[C&&[^aA]]`).
+    '^(?![aA]{1}[wW]{1}[sS]{1}:)([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)$':
+        '^(?:[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^aA]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*|[aA](?:|[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^wW]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*|[wW](?:|[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^sS]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*|[sS](?:|[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^:]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*))))$',
+}
+
 # The model's member `location`s (REST protocols) as `schema::Location`.
 LOCATIONS = {None: "Body", "uri": "Uri", "querystring": "Querystring", "header": "Header",
              "headers": "Headers", "statusCode": "StatusCode"}
@@ -589,15 +602,23 @@ class Gen:
                 "/// Java regular expressions; `tests/generated_fresh.rs` proves every one\n"
                 "/// compiles here, so `None` (no check) is never reached in practice.\n"
                 "pub struct Pattern {\n"
+                "    /// The model's pattern, as messages quote it.\n"
                 "    pub source: &'static str,\n"
+                "    /// What is compiled: the source, or an equivalent the regex crate\n"
+                "    /// reads where the source uses Java's lookaround (codegen's\n"
+                "    /// `PATTERN_REWRITES`).\n"
+                "    matched: &'static str,\n"
                 "    compiled: OnceLock<Option<regex::Regex>>,\n"
                 "}\n\n"
                 "impl Pattern {\n"
                 "    pub const fn new(source: &'static str) -> Pattern {\n"
-                "        Pattern { source, compiled: OnceLock::new() }\n"
+                "        Pattern { source, matched: source, compiled: OnceLock::new() }\n"
+                "    }\n\n"
+                "    pub const fn rewritten(source: &'static str, matched: &'static str) -> Pattern {\n"
+                "        Pattern { source, matched, compiled: OnceLock::new() }\n"
                 "    }\n\n"
                 "    pub fn regex(&self) -> Option<&regex::Regex> {\n"
-                "        self.compiled.get_or_init(|| regex::Regex::new(&format!(\"^(?:{})$\", self.source)).ok()).as_ref()\n"
+                "        self.compiled.get_or_init(|| regex::Regex::new(&format!(\"^(?:{})$\", self.matched)).ok()).as_ref()\n"
                 "    }\n"
                 "}\n\n"
                 "pub fn check_pattern(value: &str, shown: Option<&str>, pattern: &Pattern, path: &str, errors: &mut Vec<String>) {\n"
@@ -636,7 +657,8 @@ class Gen:
             out.append("    }\n}\n\n")
         out.append(f"/// The model's patterns, each compiled once on first use.\n")
         out.append(f"pub static PATTERNS: [Pattern; {len(self.patterns)}] = [\n")
-        out.extend(f"    Pattern::new({rust_str(p)}),\n" for p in self.patterns)
+        out.extend(f"    Pattern::rewritten({rust_str(p)}, {rust_str(PATTERN_REWRITES[p])}),\n" if p in PATTERN_REWRITES
+                   else f"    Pattern::new({rust_str(p)}),\n" for p in self.patterns)
         out.append("];\n")
         return "".join(out)
 

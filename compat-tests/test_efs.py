@@ -149,6 +149,11 @@ def test_access_points_of_a_file_system(efs):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     with raises_aws("FileSystemNotFound"):
         efs.create_access_point(ClientToken="ap-2", FileSystemId="fs-0123456789abcdef0")
+    # The model's pattern (Java lookahead, checked through an equivalent):
+    # no path segment may start with a dot.
+    with raises_aws("BadRequest") as e:
+        efs.create_access_point(ClientToken="ap-3", FileSystemId=fs_id, RootDirectory={"Path": "/app/.hidden"})
+    assert "rootDirectory.path" in e.value.response["Error"]["Message"]
 
 
 def test_deleting_a_file_system_forgets_its_access_points(efs):

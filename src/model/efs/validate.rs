@@ -285,7 +285,7 @@ pub static PATTERNS: [Pattern; 9] = [
     Pattern::new("^[0-7]{3,4}$"),
     Pattern::new("^(arn:aws[-a-z]*:elasticfilesystem:[0-9a-z-:]+:access-point/fsap-[0-9a-f]{8,40}|fsap-[0-9a-f]{8,40})$"),
     Pattern::new("^(arn:aws[-a-z]*:elasticfilesystem:[0-9a-z-:]+:(access-point/fsap|file-system/fs)-[0-9a-f]{8,40}|fs(ap)?-[0-9a-f]{8,40})$"),
-    Pattern::new("^(\\/|(\\/(?!\\.)+[^$#<>;`|&?{}^*/\\n]+){1,4})$"),
-    Pattern::new("^(?![aA]{1}[wW]{1}[sS]{1}:)([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)$"),
+    Pattern::rewritten("^(\\/|(\\/(?!\\.)+[^$#<>;`|&?{}^*/\\n]+){1,4})$", "^(\\/|(\\/[^.$#<>;`|&?{}^*/\\n][^$#<>;`|&?{}^*/\\n]*){1,4})$"),
+    Pattern::rewritten("^(?![aA]{1}[wW]{1}[sS]{1}:)([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)$", "^(?:[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^aA]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*|[aA](?:|[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^wW]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*|[wW](?:|[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^sS]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*|[sS](?:|[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^:]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*))))$"),
     Pattern::new("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
 ];

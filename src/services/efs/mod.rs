@@ -247,6 +247,51 @@ impl EfsApi for Efs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::validate::Validate;
+
+    /// Two of the model's patterns use Java lookahead and are checked
+    /// through equivalents (codegen's PATTERN_REWRITES): the same verdicts.
+    #[test]
+    fn lookahead_patterns_keep_their_meaning() {
+        let tag = |key: &str| {
+            Tag {
+                key: Some(key.into()),
+                value: Some("v".into()),
+            }
+            .validate()
+            .is_empty()
+        };
+        for ok in [
+            "Name",
+            "a",
+            "aw",
+            "aws",
+            "AWS",
+            "awsx:",
+            "aw:s",
+            "team:aws:x",
+            "ä:1",
+        ] {
+            assert!(tag(ok), "{ok}");
+        }
+        for refused in ["aws:x", "AWS:", "aWs:cloudformation", ""] {
+            assert!(!tag(refused), "{refused}");
+        }
+        let root = |path: &str| {
+            RootDirectory {
+                path: Some(path.into()),
+                creation_info: None,
+            }
+            .validate()
+            .is_empty()
+        };
+        for ok in ["/", "/app", "/a/b.c/d", "/a/b/c/d"] {
+            assert!(root(ok), "{ok}");
+        }
+        for refused in ["/.hidden", "/a/.b", "/a/b/c/d/e", "app", "/a*"] {
+            assert!(!root(refused), "{refused}");
+        }
+    }
 
     #[test]
     fn ids_have_aws_form_and_arns_name_them() {
