@@ -16,10 +16,13 @@ EC2, Secrets Manager, SSM). Output per service (checked in, never edited by hand
   src/api/generated.rs     the EcsApi trait (one method per operation, each
                            defaulting to "not supported yet") and dispatch
 The other services go to src/model/<name>/ and their trait to the file named
-below. A service spoken in an XML or form protocol (query, ec2) also gets
-src/model/<name>/wire.rs: the shape table (member names, locationNames, list
-and map wrapping) that `protocol::query` decodes forms with and
-`protocol::xml` writes answers with.
+below. A service spoken in an XML or form protocol (query, ec2), in CBOR or in
+rest-json also gets src/model/<name>/wire.rs: the shape table (member names,
+locationNames, list and map wrapping, REST locations) that `protocol::query`
+decodes forms with, `protocol::xml` writes answers with and
+`protocol::rest_json` binds paths, query strings and headers with; a
+rest-json operation's `OpWire` carries its method, URI template, success
+status and payload members.
 
 A large model (EC2: 830 operations, 4,414 shapes) may name the operations
 whose shapes are generated (`typed_ops`); every other operation still exists
@@ -225,7 +228,54 @@ CLOUDWATCH = Service(
     gen_mod=True,
 )
 
-SERVICES = [ECS, LOGS, STS, EC2, SECRETS_MANAGER, SSM, CLOUDWATCH]
+# The EFS operations ECS users need to give tasks a file system by id
+# (src/services/efs/), the service that proves the rest-json protocol.
+EFS_OPS = [
+    "CreateFileSystem", "DescribeFileSystems", "DeleteFileSystem",
+    "TagResource", "UntagResource", "ListTagsForResource",
+    "CreateAccessPoint", "DescribeAccessPoints", "DeleteAccessPoint",
+]
+
+EFS = Service(
+    label="EFS",
+    model="efs-2015-02-01.service-2.json.gz",
+    model_dir="src/model/efs",
+    model_mod="crate::model::efs",
+    api_path="src/services/efs/generated.rs",
+    trait="EfsApi",
+    api_doc="//! The EFS API as a trait: one method per operation whose shapes ecsbox\n"
+            "//! generates (codegen/generate.py `EFS_OPS`). Those methods default to, and\n"
+            "//! every other operation of the model answers, a `BadRequest` naming the\n"
+            "//! operation. EFS is spoken in rest-json; this trait sees none of it.\n\n",
+    not_supported="crate::services::efs::not_supported(Operation::{op}.name())",
+    owns_validate=False,
+    name="efs",
+    # EFS answers a request that breaks the model with its `BadRequest`
+    # ("1 validation error detected: Value '' at 'creationToken' ...").
+    validation_error="BadRequest",
+    constraints=True,
+    typed_ops=EFS_OPS,
+    gen_mod=True,
+)
+
+SERVICES = [ECS, LOGS, STS, EC2, SECRETS_MANAGER, SSM, CLOUDWATCH, EFS]
+
+# Model patterns the regex crate cannot compile (it has no lookaround), each
+# with an equivalent it can (tests/generated_fresh.rs compiles them all).
+# EFS's access point RootDirectory path: up to four `/segment`s, none
+# starting with a dot (`(?!\.)+` before each).
+PATTERN_REWRITES = {
+    "^(\\/|(\\/(?!\\.)+[^$#<>;`|&?{}^*/\\n]+){1,4})$":
+        "^(\\/|(\\/[^.$#<>;`|&?{}^*/\\n][^$#<>;`|&?{}^*/\\n]*){1,4})$",
+    # EFS's tag keys: not starting with `aws:` in any case; spelled out
+    # letter by letter with class intersections (`[C&&[^aA]]`).
+    '^(?![aA]{1}[wW]{1}[sS]{1}:)([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)$':
+        '^(?:[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^aA]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*|[aA](?:|[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^wW]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*|[wW](?:|[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^sS]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*|[sS](?:|[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^:]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*))))$',
+}
+
+# The model's member `location`s (REST protocols) as `schema::Location`.
+LOCATIONS = {None: "Body", "uri": "Uri", "querystring": "Querystring", "header": "Header",
+             "headers": "Headers", "statusCode": "StatusCode"}
 
 RUST_KEYWORDS = set(keyword.kwlist) | {
     "type", "match", "ref", "self", "struct", "enum", "mod", "fn", "impl", "trait",
@@ -298,8 +348,26 @@ class Gen:
     @property
     def needs_table(self) -> bool:
         """Whether the protocol layer needs the shape table: forms and XML
-        (query, ec2), and CBOR (timestamps and blobs are typed there)."""
-        return any(p in ("query", "ec2", "smithy-rpc-v2-cbor") for p in self.protocols)
+        (query, ec2), CBOR (timestamps and blobs are typed there) and
+        rest-json (members bound to the path, query string and headers)."""
+        return any(p in ("query", "ec2", "smithy-rpc-v2-cbor", "rest-json") for p in self.protocols)
+
+    def http_binding(self, name: str) -> str:
+        """The `Http` of a rest-json operation (every operation, typed or
+        not, so that routing finds the untyped ones and answers them
+        "not supported"), else `None`."""
+        if "rest-json" not in self.protocols:
+            return "None"
+        op = self.all_ops[name]
+        http = op["http"]
+
+        def payload(key):
+            shape = op.get(key, {}).get("shape")
+            return self.opt_str(self.shapes[shape].get("payload") if shape else None)
+
+        return (f'Some(Http {{ method: "{http["method"]}", uri: {rust_str(http["requestUri"])}, '
+                f'response_code: {http.get("responseCode", 200)}, input_payload: {payload("input")}, '
+                f'output_payload: {payload("output")} }})')
 
     def path_name(self, member: str) -> str:
         """A member as AWS names it in a validation message: with a
@@ -534,15 +602,23 @@ class Gen:
                 "/// Java regular expressions; `tests/generated_fresh.rs` proves every one\n"
                 "/// compiles here, so `None` (no check) is never reached in practice.\n"
                 "pub struct Pattern {\n"
+                "    /// The model's pattern, as messages quote it.\n"
                 "    pub source: &'static str,\n"
+                "    /// What is compiled: the source, or an equivalent the regex crate\n"
+                "    /// reads where the source uses Java's lookaround (codegen's\n"
+                "    /// `PATTERN_REWRITES`).\n"
+                "    matched: &'static str,\n"
                 "    compiled: OnceLock<Option<regex::Regex>>,\n"
                 "}\n\n"
                 "impl Pattern {\n"
                 "    pub const fn new(source: &'static str) -> Pattern {\n"
-                "        Pattern { source, compiled: OnceLock::new() }\n"
+                "        Pattern { source, matched: source, compiled: OnceLock::new() }\n"
+                "    }\n\n"
+                "    pub const fn rewritten(source: &'static str, matched: &'static str) -> Pattern {\n"
+                "        Pattern { source, matched, compiled: OnceLock::new() }\n"
                 "    }\n\n"
                 "    pub fn regex(&self) -> Option<&regex::Regex> {\n"
-                "        self.compiled.get_or_init(|| regex::Regex::new(&format!(\"^(?:{})$\", self.source)).ok()).as_ref()\n"
+                "        self.compiled.get_or_init(|| regex::Regex::new(&format!(\"^(?:{})$\", self.matched)).ok()).as_ref()\n"
                 "    }\n"
                 "}\n\n"
                 "pub fn check_pattern(value: &str, shown: Option<&str>, pattern: &Pattern, path: &str, errors: &mut Vec<String>) {\n"
@@ -581,7 +657,8 @@ class Gen:
             out.append("    }\n}\n\n")
         out.append(f"/// The model's patterns, each compiled once on first use.\n")
         out.append(f"pub static PATTERNS: [Pattern; {len(self.patterns)}] = [\n")
-        out.extend(f"    Pattern::new({rust_str(p)}),\n" for p in self.patterns)
+        out.extend(f"    Pattern::rewritten({rust_str(p)}, {rust_str(PATTERN_REWRITES[p])}),\n" if p in PATTERN_REWRITES
+                   else f"    Pattern::new({rust_str(p)}),\n" for p in self.patterns)
         out.append("];\n")
         return "".join(out)
 
@@ -593,7 +670,7 @@ class Gen:
         meta = self.meta
         out = [self.svc.header, f"//! The operations of the {self.svc.label} model, the error codes it declares\n"
                "//! and what the protocol layer needs to know of the service.\n\n"
-               "use crate::model::schema::{OpWire, Protocol, ServiceMeta};\n\n"]
+               f"use crate::model::schema::{{{'Http, ' if 'rest-json' in self.protocols else ''}OpWire, Protocol, ServiceMeta}};\n\n"]
         prefix = meta.get("targetPrefix", "")
         # The Logs model names no signingName: it signs as its endpoint prefix.
         signing = meta.get("signingName", meta["endpointPrefix"])
@@ -654,7 +731,7 @@ class Gen:
             inp = index.get(op.get("input", {}).get("shape")) if n in self.ops else None
             outp = index.get(op.get("output", {}).get("shape")) if n in self.ops else None
             wrapper = op.get("output", {}).get("resultWrapper")
-            out.append(f'            Operation::{n} => OpWire {{ name: "{n}", input: {rust_opt(inp)}, output: {rust_opt(outp)}, result_wrapper: {self.opt_str(wrapper)} }},\n')
+            out.append(f'            Operation::{n} => OpWire {{ name: "{n}", input: {rust_opt(inp)}, output: {rust_opt(outp)}, result_wrapper: {self.opt_str(wrapper)}, http: {self.http_binding(n)} }},\n')
         out.append("        }\n    }\n}\n\n")
         errs = sorted(k for k, v in self.shapes.items() if v.get("exception"))
         if not errs:
@@ -695,7 +772,7 @@ class Gen:
                "//! member names, their names on the wire, list and map wrapping. Shapes refer\n"
                "//! to each other by their index in `SHAPES`.\n\n"
                "#![allow(unused_imports)]\n\n"
-               "use crate::model::schema::{Kind, List, Map, Member, Shape};\n\n"
+               "use crate::model::schema::{Kind, List, Location, Map, Member, Shape};\n\n"
                f"pub static SHAPES: [Shape; {len(shapes)}] = [\n"]
         simple = {"string": "String", "integer": "Integer", "long": "Long", "float": "Float", "double": "Double",
                   "boolean": "Boolean", "timestamp": "Timestamp", "blob": "Blob"}
@@ -710,7 +787,7 @@ class Gen:
                     members.append(
                         f'Member {{ name: "{m}", shape: {index[ref["shape"]]}, xml_name: {self.opt_str(ref.get("locationName"))}, '
                         f'query_name: {self.opt_str(ref.get("queryName"))}, flattened: {str(flattened).lower()}, '
-                        f'attribute: {str(bool(ref.get("xmlAttribute"))).lower()} }}')
+                        f'attribute: {str(bool(ref.get("xmlAttribute"))).lower()}, location: Location::{LOCATIONS[ref.get("location")]} }}')
                 body = ", ".join(members)
                 kind = f"Kind::Structure(&[{body}])"
             elif t == "list":

@@ -265,7 +265,7 @@ def test_health_lists_every_service_served(endpoint):
     resp = harness.http_request(endpoint, "GET", "/_ecsbox/health")
     assert resp.status == 200
     health = resp.json()
-    assert sorted(health["services"]) == sorted(["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2", "cloudwatch"])
+    assert sorted(health["services"]) == sorted(["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2", "cloudwatch", "efs"])
     assert set(health["services"].values()) == {"running"}
     # LocalStack's path answers the same.
     assert json.loads(harness.http_request(endpoint, "GET", "/_localstack/health").body)["services"] == health["services"]
@@ -280,6 +280,7 @@ def test_health_lists_every_service_served(endpoint):
     ("sts", lambda c: c.get_caller_identity()),
     ("ec2", lambda c: c.describe_availability_zones()),
     ("cloudwatch", lambda c: c.list_metrics()),
+    ("efs", lambda c: c.describe_file_systems()),
 ])
 def test_every_service_in_health_answers_its_sdk(endpoint, service, call):
     out = call(harness.aws_client(endpoint, service))

@@ -8,8 +8,11 @@
 //! - a form (`Action=...&Version=...`, POSTed or in the query string): the
 //!   query and ec2 protocols, to the service the SigV4 credential scope
 //!   names, else to the one whose API version the form carries;
-//! - `smithy-protocol: rpc-v2-cbor`: Smithy RPC v2 CBOR (no service
-//!   ecsbox serves speaks it yet: answered with a CBOR error naming it);
+//! - `smithy-protocol: rpc-v2-cbor`: Smithy RPC v2 CBOR, to the service
+//!   the path names;
+//! - anything else: rest-json, by method and path against the URI templates
+//!   of the rest-json services (those the SigV4 credential scope names, when
+//!   it names one);
 //! - `/_ecsbox/*` (and the moto/LocalStack aliases): ecsbox's own.
 //!
 //! A request for a service ecsbox does not serve, or an operation its
@@ -23,11 +26,12 @@ use crate::controllers::tasks::{TaskController, TaskSettings};
 use crate::http_accept;
 use crate::logs::{LogStore, Logs};
 use crate::model::schema::{Protocol, ServiceMeta};
-use crate::protocol::{xml, ApiError, Form, RequestContext, Wire};
+use crate::protocol::{rest_json, xml, ApiError, Form, RequestContext, Wire};
 use crate::runtime::ContainerRuntime;
 use crate::secrets::{SecretsManager, SecretsStore, Ssm};
 use crate::services::cloudwatch::CloudWatch;
 use crate::services::ec2::Ec2;
+use crate::services::efs::Efs;
 use crate::services::sts::Sts;
 use crate::services::AwsService;
 use crate::state::{RegionSettings, Store};
@@ -57,6 +61,7 @@ pub struct App {
     pub logs: Arc<Logs>,
     pub ec2: Arc<Ec2>,
     pub cloudwatch: Arc<CloudWatch>,
+    pub efs: Arc<Efs>,
     /// Secrets Manager secrets and SSM parameters (`secrets` says why a
     /// store of their own); tasks read them for their containers' `secrets`.
     pub secrets: Arc<SecretsStore>,
@@ -94,6 +99,7 @@ impl App {
         let logs = Arc::new(Logs::new(log_store));
         let ec2 = Arc::new(Ec2::new(store.clone()));
         let cloudwatch = Arc::new(CloudWatch::new());
+        let efs = Arc::new(Efs::new());
         let services: Vec<Arc<dyn AwsService>> = vec![
             // ECS looks subnets and security groups up in EC2.
             Arc::new(Ecs::new(store.clone(), effects_tx, ec2.clone())),
@@ -103,8 +109,9 @@ impl App {
             Arc::new(Sts::new(auth.temporary())),
             ec2.clone(),
             cloudwatch.clone(),
+            efs.clone(),
         ];
-        Ok(Arc::new(App { auth, services, logs, ec2, cloudwatch, secrets, store, tasks, metadata, config }))
+        Ok(Arc::new(App { auth, services, logs, ec2, cloudwatch, efs, secrets, store, tasks, metadata, config }))
     }
 
     /// Forgets all state and removes every container and network this
@@ -115,6 +122,7 @@ impl App {
         self.secrets.reset();
         self.ec2.reset();
         self.cloudwatch.reset();
+        self.efs.reset();
         self.auth.temporary().clear();
         self.tasks.forget_tasks();
         self.metadata.forget_all();
@@ -294,9 +302,10 @@ fn aws_call(app: &App, parts: &http::request::Parts, body: &Bytes, request_id: &
         return fail(unknown_operation(route.protocol, meta, &route.op_name));
     };
     let ctx = RequestContext { account: caller.account, region: caller.region, request_id: request_id.to_string(), access_key: caller.access_key };
-    let wire = Wire { service: meta, protocol: route.protocol, op, body, form: route.form.as_ref(), request_id };
+    let wire = Wire { service: meta, protocol: route.protocol, op, body, form: route.form.as_ref(), parts: Some(parts), request_id, rest_reply: Default::default() };
     match service.call(&ctx, &wire) {
         Ok(bytes) => match route.protocol {
+            Protocol::RestJson => rest_json_response(wire.rest_reply.take(), bytes, request_id),
             Protocol::Query | Protocol::Ec2 => json_response(StatusCode::OK, bytes.into(), request_id, "text/xml"),
             Protocol::Cbor => {
                 let mut resp = json_response(StatusCode::OK, bytes.into(), request_id, "application/cbor");
@@ -367,7 +376,49 @@ fn route<'a>(app: &'a App, parts: &http::request::Parts, body: &Bytes) -> Result
         let protocol = if service.meta().protocol == Protocol::Ec2 { Protocol::Ec2 } else { Protocol::Query };
         return Ok(Route { protocol, service: Some(service), op_name: action, form: Some(form) });
     }
-    Err((Protocol::Json, ApiError::protocol("UnknownOperationException", 404, format!("No operation at {} {}.", parts.method, parts.uri.path()))))
+    rest_json_route(app, parts)
+}
+
+/// A rest-json request: the operation whose method and URI template match,
+/// among the rest-json services the credential scope names (all of them
+/// when it names none).
+fn rest_json_route<'a>(app: &'a App, parts: &http::request::Parts) -> Result<Route<'a>, (Protocol, ApiError)> {
+    let (method, path, query) = (parts.method.as_str(), parts.uri.path(), parts.uri.query().unwrap_or(""));
+    let no_operation = || ApiError::protocol("UnknownOperationException", 404, format!("No operation at {method} {path}."));
+    let scope = parts.headers.get("authorization").and_then(|h| h.to_str().ok()).and_then(|h| crate::auth::parse_authorization(h).ok()).map(|a| a.service);
+    let candidates = app
+        .services
+        .iter()
+        .filter(|s| s.meta().speaks(Protocol::RestJson) && scope.as_ref().is_none_or(|scope| s.meta().signing_name == scope));
+    for service in candidates {
+        if let Some(op) = rest_json::route(service.operations(), method, path, query) {
+            return Ok(Route { protocol: Protocol::RestJson, service: Some(service), op_name: op.name.to_string(), form: None });
+        }
+    }
+    match scope {
+        // Signed for a service ecsbox does not serve at all.
+        Some(scope) if !app.services.iter().any(|s| s.meta().signing_name == scope) => Err((
+            Protocol::RestJson,
+            ApiError::protocol("UnknownOperationException", 404, format!("ecsbox does not serve the {scope} service (no operation at {method} {path}).")),
+        )),
+        Some(scope) if app.services.iter().any(|s| s.meta().signing_name == scope && s.meta().speaks(Protocol::RestJson)) => {
+            Err((Protocol::RestJson, no_operation()))
+        }
+        _ => Err((Protocol::Json, no_operation())),
+    }
+}
+
+/// A rest-json success: the operation's status, its header members, the body.
+fn rest_json_response(reply: Option<rest_json::Reply>, body: Vec<u8>, request_id: &str) -> Response<Full<Bytes>> {
+    let reply = reply.unwrap_or_else(|| rest_json::Reply { status: 200, headers: Vec::new(), body: Vec::new() });
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let mut resp = json_response(status, body.into(), request_id, rest_json::CONTENT_TYPE);
+    for (name, value) in reply.headers {
+        if let (Ok(name), Ok(value)) = (header::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            resp.headers_mut().insert(name, value);
+        }
+    }
+    resp
 }
 
 /// An operation name the service's model lacks, in each protocol's words.
@@ -419,6 +470,14 @@ fn error_body_in(protocol: Protocol, service: Option<&ServiceMeta>, err: &ApiErr
             ciborium::into_writer(&doc, &mut body).expect("a map of strings encodes");
             let mut resp = json_response(status, body.into(), request_id, "application/cbor");
             resp.headers_mut().insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
+            resp
+        }
+        // rest-json: the code in `x-amzn-ErrorType` (which botocore's
+        // RestJSONParser reads first) and `__type`, the status the model
+        // gives the error.
+        Protocol::RestJson => {
+            let mut resp = error_response(err, request_id);
+            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(rest_json::CONTENT_TYPE));
             resp
         }
         _ => {

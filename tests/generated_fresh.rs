@@ -32,7 +32,7 @@ fn every_model_operation_is_listed() {
 /// silently be lost.
 #[test]
 fn every_checked_pattern_compiles() {
-    let tables: [(&str, &[ecsbox::model::validate::Pattern]); 7] = [
+    let tables: [(&str, &[ecsbox::model::validate::Pattern]); 8] = [
         ("ecs", &ecsbox::model::validate::PATTERNS),
         ("logs", &ecsbox::model::logs::validate::PATTERNS),
         ("cloudwatch", &ecsbox::model::cloudwatch::validate::PATTERNS),
@@ -40,6 +40,7 @@ fn every_checked_pattern_compiles() {
         ("ec2", &ecsbox::model::ec2::validate::PATTERNS),
         ("secretsmanager", &ecsbox::model::secretsmanager::validate::PATTERNS),
         ("ssm", &ecsbox::model::ssm::validate::PATTERNS),
+        ("efs", &ecsbox::model::efs::validate::PATTERNS),
     ];
     for (service, patterns) in tables {
         for p in patterns {

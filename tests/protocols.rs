@@ -1,8 +1,9 @@
 //! Every protocol through raw HTTP: the query and ec2 forms round trip
 //! through STS and EC2 as botocore sends them, unknown services and actions
 //! get an error in the caller's own protocol, and the model's constraints
-//! are enforced with AWS's wording. (boto3 and the aws CLI drive the same
-//! services in compat-tests/test_sts.py, test_ec2.py and test_protocols.py.)
+//! are enforced with AWS's wording; rest-json routes by method and path
+//! through EFS. (boto3 and the aws CLI drive the same services in
+//! compat-tests/test_sts.py, test_ec2.py, test_efs.py and test_protocols.py.)
 mod common;
 
 use common::{RawResponse, TestServer};
@@ -152,7 +153,7 @@ async fn json_unknown_service_and_cbor_answer_in_their_protocols() {
 async fn health_lists_every_service() {
     let server = TestServer::start().await;
     let j = server.raw("GET", "/_ecsbox/health", &[], b"").await.json();
-    for name in ["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2", "cloudwatch"] {
+    for name in ["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2", "cloudwatch", "efs"] {
         assert_eq!(j["services"][name], "running", "{name}: {j}");
     }
 }
@@ -212,4 +213,75 @@ async fn cloudwatch_round_trips_in_cbor_with_tagged_timestamps() {
     let r = cbor(&server, "PutMetricData", &put).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.header("x-amzn-query-error"), Some("InvalidParameterValue;Sender"));
+}
+
+/// A rest-json call of EFS as botocore sends it, signed (lenient mode
+/// checks the header's shape) for `elasticfilesystem`, or unsigned.
+async fn efs(server: &TestServer, method: &str, path: &str, body: &[u8], signed: bool) -> RawResponse {
+    let date = ecsbox::auth::sigv4::format_amz_date(std::time::SystemTime::now());
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=123456789012/{}/us-east-1/elasticfilesystem/aws4_request, SignedHeaders=host;x-amz-date, Signature={}",
+        &date[..8],
+        "0".repeat(64)
+    );
+    let mut headers = vec![("content-type", "application/json"), ("x-amz-date", date.as_str())];
+    if signed {
+        headers.push(("authorization", &auth));
+    }
+    server.raw(method, path, &headers, body).await
+}
+
+#[tokio::test]
+async fn rest_json_routes_by_method_and_path_and_answers_the_models_status() {
+    let server = TestServer::start().await;
+    let r = efs(&server, "POST", "/2015-02-01/file-systems", br#"{"CreationToken": "t"}"#, true).await;
+    // CreateFileSystem's responseCode is 201.
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert!(r.header("x-amzn-requestid").is_some());
+    let id = r.json()["FileSystemId"].as_str().unwrap().to_string();
+    assert!(id.starts_with("fs-") && id.len() == 20, "{id}");
+    assert!(r.json()["CreationTime"].is_number(), "timestamps in the body are epoch seconds: {}", r.body);
+
+    let r = efs(&server, "GET", &format!("/2015-02-01/file-systems?FileSystemId={id}&MaxItems=1"), b"", true).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["FileSystems"][0]["CreationToken"], "t");
+
+    // DeleteFileSystem: 204, no body; then the model's 404 with the code in
+    // x-amzn-ErrorType, which botocore's RestJSONParser reads.
+    let r = efs(&server, "DELETE", &format!("/2015-02-01/file-systems/{id}"), b"", true).await;
+    assert_eq!((r.status, r.body.as_str()), (204, ""));
+    let r = efs(&server, "DELETE", &format!("/2015-02-01/file-systems/{id}"), b"", true).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(r.header("x-amzn-errortype"), Some("FileSystemNotFound"));
+    assert_eq!(r.json()["message"], format!("File system '{id}' does not exist."));
+
+    // Unsigned, the path alone finds the service, which asks for a signature
+    // in rest-json's error shape.
+    let r = efs(&server, "GET", "/2015-02-01/file-systems", b"", false).await;
+    assert_eq!((r.status, r.error_type().as_str()), (403, "MissingAuthenticationTokenException"), "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+}
+
+#[tokio::test]
+async fn rest_json_requests_ecsbox_cannot_route_get_json_errors_naming_them() {
+    let server = TestServer::start().await;
+    // A path EFS does not have, signed for EFS.
+    let r = efs(&server, "GET", "/2015-02-01/no-such-thing", b"", true).await;
+    assert_eq!((r.status, r.error_type().as_str()), (404, "UnknownOperationException"));
+    assert!(r.json()["message"].as_str().unwrap().contains("GET /2015-02-01/no-such-thing"), "{}", r.body);
+    // A rest-json service ecsbox does not serve (Lambda's ListFunctions).
+    let date = ecsbox::auth::sigv4::format_amz_date(std::time::SystemTime::now());
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=123456789012/{}/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature={}",
+        &date[..8],
+        "0".repeat(64)
+    );
+    let r = server.raw("GET", "/2015-03-31/functions/", &[("x-amz-date", &date), ("authorization", &auth)], b"").await;
+    assert_eq!((r.status, r.error_type().as_str()), (404, "UnknownOperationException"));
+    assert!(r.json()["message"].as_str().unwrap().contains("lambda"), "{}", r.body);
+    // An operation of the model ecsbox has not built: BadRequest naming it.
+    let r = efs(&server, "GET", "/2015-02-01/mount-targets?FileSystemId=fs-0123456789abcdef0", b"", true).await;
+    assert_eq!((r.status, r.error_type().as_str()), (400, "BadRequest"));
+    assert!(r.json()["message"].as_str().unwrap().contains("DescribeMountTargets"), "{}", r.body);
 }

@@ -1,8 +1,8 @@
 //! What the protocol layer knows of a service and its shapes. The generator
 //! writes one `ServiceMeta` per service (`model/<service>/operations.rs`)
-//! and, for services spoken in forms and XML, their shape table
-//! (`model/<service>/wire.rs`); the decoders and encoders in `protocol` read
-//! them, so no service writes wire code of its own.
+//! and, for services spoken in forms and XML, CBOR or rest-json, their shape
+//! table (`model/<service>/wire.rs`); the decoders and encoders in `protocol`
+//! read them, so no service writes wire code of its own.
 
 /// The protocols botocore's models name (`metadata.protocol`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +91,27 @@ pub struct OpWire {
     pub output: Option<u16>,
     /// The element a query answer wraps its output in (`AssumeRoleResult`).
     pub result_wrapper: Option<&'static str>,
+    /// Where the operation lives in REST (rest-json services only).
+    pub http: Option<Http>,
+}
+
+/// An operation's REST binding (the model's `http` trait), for routing a
+/// rest-json request and writing its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Http {
+    /// `GET`, `POST`, `PUT`, `DELETE`, ...
+    pub method: &'static str,
+    /// The path template: literal segments, `{Label}` (one segment) and
+    /// greedy `{Label+}` (the rest of the path), optionally followed by a
+    /// literal query part (`/{Bucket}?tagging`) the request must carry.
+    pub uri: &'static str,
+    /// The status of a successful answer (`responseCode`, default 200).
+    pub response_code: u16,
+    /// The input member that is the whole request body (the input
+    /// structure's `payload`), instead of a JSON object of the unbound members.
+    pub input_payload: Option<&'static str>,
+    /// The same for the output structure.
+    pub output_payload: Option<&'static str>,
 }
 
 #[derive(Debug)]
@@ -120,12 +141,34 @@ pub struct Member {
     /// serde name of the generated field.
     pub name: &'static str,
     pub shape: u16,
-    /// `locationName`: the member's element name in XML (and its form key).
+    /// `locationName`: the member's element name in XML (and its form
+    /// key); in rest-json its label, query key or header name when bound
+    /// (`location`), else its JSON key.
     pub xml_name: Option<&'static str>,
     /// `queryName`: EC2's form key where it differs.
     pub query_name: Option<&'static str>,
     pub flattened: bool,
     pub attribute: bool,
+    /// Where a rest-json request or answer carries the member.
+    pub location: Location,
+}
+
+/// The model's `location` of a member (REST protocols): the body unless
+/// bound to a part of the HTTP message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// In the JSON body (or the body itself when it is the payload).
+    Body,
+    /// A `{Label}` of the path.
+    Uri,
+    /// A query string key (a map member: every key not bound otherwise).
+    Querystring,
+    /// One header.
+    Header,
+    /// Every header starting with the member's `locationName` (a map).
+    Headers,
+    /// The HTTP status of an answer.
+    StatusCode,
 }
 
 #[derive(Debug)]

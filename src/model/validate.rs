@@ -70,17 +70,26 @@ pub fn check_range(value: f64, min: Option<f64>, max: Option<f64>, path: &str, e
 /// Java regular expressions; `tests/generated_fresh.rs` proves every one
 /// compiles here, so `None` (no check) is never reached in practice.
 pub struct Pattern {
+    /// The model's pattern, as messages quote it.
     pub source: &'static str,
+    /// What is compiled: the source, or an equivalent the regex crate
+    /// reads where the source uses Java's lookaround (codegen's
+    /// `PATTERN_REWRITES`).
+    matched: &'static str,
     compiled: OnceLock<Option<regex::Regex>>,
 }
 
 impl Pattern {
     pub const fn new(source: &'static str) -> Pattern {
-        Pattern { source, compiled: OnceLock::new() }
+        Pattern { source, matched: source, compiled: OnceLock::new() }
+    }
+
+    pub const fn rewritten(source: &'static str, matched: &'static str) -> Pattern {
+        Pattern { source, matched, compiled: OnceLock::new() }
     }
 
     pub fn regex(&self) -> Option<&regex::Regex> {
-        self.compiled.get_or_init(|| regex::Regex::new(&format!("^(?:{})$", self.source)).ok()).as_ref()
+        self.compiled.get_or_init(|| regex::Regex::new(&format!("^(?:{})$", self.matched)).ok()).as_ref()
     }
 }
 

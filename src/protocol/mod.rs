@@ -7,6 +7,8 @@
 //! - `query`: the query and ec2 protocols' forms (STS, EC2).
 //! - `xml`: their answers and error documents.
 //! - `cbor`: Smithy RPC v2 CBOR bodies (CloudWatch).
+//! - `rest_json`: REST with JSON bodies (EFS): members bound to the path,
+//!   query string and headers.
 //! - `crate::model::schema`: what the generated code tells this layer of each service.
 
 pub mod cbor;
@@ -14,6 +16,7 @@ pub mod content_encoding;
 mod error;
 mod json;
 pub mod query;
+pub mod rest_json;
 pub mod timestamps;
 pub mod xml;
 
@@ -25,6 +28,7 @@ use crate::model::validate::Validate;
 use crate::model::schema::{OpWire, Protocol, ServiceMeta};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::cell::RefCell;
 
 /// Who is calling and where: every operation's state lives in the store of
 /// one (account, region), taken from the request's credential scope.
@@ -49,7 +53,13 @@ pub struct Wire<'a> {
     pub body: &'a [u8],
     /// The form of a query or ec2 request.
     pub form: Option<&'a Form>,
+    /// The request line and headers, which rest-json binds members to.
+    pub parts: Option<&'a http::request::Parts>,
     pub request_id: &'a str,
+    /// What a rest-json answer carries besides its body (status, header
+    /// members), left here by `encode` for the server: the generated
+    /// dispatch answers the body's bytes only.
+    pub rest_reply: RefCell<Option<rest_json::Reply>>,
 }
 
 impl Wire<'_> {
@@ -63,6 +73,10 @@ impl Wire<'_> {
         let input: T = match (self.protocol, self.form, self.op.input) {
             (Protocol::Query | Protocol::Ec2, Some(form), Some(shape)) => from_value(query::decode(form, self.service, shape)?)?,
             (Protocol::Cbor, _, _) => from_value(cbor::decode(self.body)?)?,
+            (Protocol::RestJson, _, _) => {
+                let parts = self.parts.ok_or_else(|| ApiError::internal("a rest-json call without its request line"))?;
+                from_value(rest_json::decode(self.service, &self.op, parts, self.body)?)?
+            }
             _ => json::decode(self.body)?,
         };
         let errors = input.validate();
@@ -81,6 +95,7 @@ impl Wire<'_> {
         match self.protocol {
             Protocol::Query | Protocol::Ec2 => Ok(xml::encode_output(self.service, &self.op, Some(&value()?), self.request_id).into_bytes()),
             Protocol::Cbor => Ok(cbor::encode(self.service, self.op.output, &value()?)),
+            Protocol::RestJson => Ok(self.keep_rest_reply(rest_json::encode(self.service, &self.op, value()?)?)),
             _ => encode_output(output),
         }
     }
@@ -90,8 +105,16 @@ impl Wire<'_> {
     pub fn encode_empty(&self) -> Result<Vec<u8>, ApiError> {
         match self.protocol {
             Protocol::Query | Protocol::Ec2 => Ok(xml::encode_output(self.service, &self.op, None, self.request_id).into_bytes()),
+            Protocol::RestJson => Ok(self.keep_rest_reply(rest_json::encode_empty(&self.op))),
             _ => Ok(Vec::new()),
         }
+    }
+
+    /// Keeps a rest-json answer's status and headers for the server; answers its body.
+    fn keep_rest_reply(&self, mut reply: rest_json::Reply) -> Vec<u8> {
+        let body = std::mem::take(&mut reply.body);
+        *self.rest_reply.borrow_mut() = Some(reply);
+        body
     }
 }
 

@@ -8,11 +8,13 @@
 //! - `sts`: GetCallerIdentity and AssumeRole (query protocol).
 //! - `ec2`: the network lookups ECS users make (ec2 protocol).
 //! - `cloudwatch`: metrics (Smithy RPC v2 CBOR, JSON 1.0 and query).
+//! - `efs`: file systems tasks mount by id (rest-json).
 //! - ECS (`crate::api`), CloudWatch Logs (`crate::logs`), Secrets Manager
 //!   and SSM (`crate::secrets`) implement the trait here too.
 
 pub mod cloudwatch;
 pub mod ec2;
+pub mod efs;
 pub mod sts;
 
 use crate::model::schema::{OpWire, ServiceMeta};
@@ -23,6 +25,8 @@ pub trait AwsService: Send + Sync {
     fn meta(&self) -> &'static ServiceMeta;
     /// The operation of this name, if the service's model has it.
     fn operation(&self, name: &str) -> Option<OpWire>;
+    /// Every operation of the model (rest-json routing matches their URIs).
+    fn operations(&self) -> Vec<OpWire>;
     /// Runs the operation `wire.op` names.
     fn call(&self, ctx: &RequestContext, wire: &Wire) -> Result<Vec<u8>, ApiError>;
 }
@@ -41,6 +45,11 @@ macro_rules! aws_service {
             fn operation(&self, name: &str) -> Option<$crate::model::schema::OpWire> {
                 use $model as model;
                 model::Operation::from_name(name).map(model::Operation::wire)
+            }
+
+            fn operations(&self) -> Vec<$crate::model::schema::OpWire> {
+                use $model as model;
+                model::Operation::ALL.iter().map(|op| op.wire()).collect()
             }
 
             fn call(&self, ctx: &$crate::protocol::RequestContext, wire: &$crate::protocol::Wire) -> Result<Vec<u8>, $crate::protocol::ApiError> {

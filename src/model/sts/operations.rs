@@ -107,17 +107,17 @@ impl Operation {
     /// and output shapes (indexes into `SERVICE.shapes`) and result wrapper.
     pub fn wire(self) -> OpWire {
         match self {
-            Operation::AssumeRole => OpWire { name: "AssumeRole", input: Some(0), output: Some(1), result_wrapper: Some("AssumeRoleResult") },
-            Operation::AssumeRoleWithSAML => OpWire { name: "AssumeRoleWithSAML", input: Some(2), output: Some(3), result_wrapper: Some("AssumeRoleWithSAMLResult") },
-            Operation::AssumeRoleWithWebIdentity => OpWire { name: "AssumeRoleWithWebIdentity", input: Some(4), output: Some(5), result_wrapper: Some("AssumeRoleWithWebIdentityResult") },
-            Operation::AssumeRoot => OpWire { name: "AssumeRoot", input: Some(6), output: Some(7), result_wrapper: Some("AssumeRootResult") },
-            Operation::DecodeAuthorizationMessage => OpWire { name: "DecodeAuthorizationMessage", input: Some(11), output: Some(12), result_wrapper: Some("DecodeAuthorizationMessageResult") },
-            Operation::GetAccessKeyInfo => OpWire { name: "GetAccessKeyInfo", input: Some(16), output: Some(17), result_wrapper: Some("GetAccessKeyInfoResult") },
-            Operation::GetCallerIdentity => OpWire { name: "GetCallerIdentity", input: Some(18), output: Some(19), result_wrapper: Some("GetCallerIdentityResult") },
-            Operation::GetDelegatedAccessToken => OpWire { name: "GetDelegatedAccessToken", input: Some(20), output: Some(21), result_wrapper: Some("GetDelegatedAccessTokenResult") },
-            Operation::GetFederationToken => OpWire { name: "GetFederationToken", input: Some(22), output: Some(23), result_wrapper: Some("GetFederationTokenResult") },
-            Operation::GetSessionToken => OpWire { name: "GetSessionToken", input: Some(24), output: Some(25), result_wrapper: Some("GetSessionTokenResult") },
-            Operation::GetWebIdentityToken => OpWire { name: "GetWebIdentityToken", input: Some(26), output: Some(27), result_wrapper: Some("GetWebIdentityTokenResult") },
+            Operation::AssumeRole => OpWire { name: "AssumeRole", input: Some(0), output: Some(1), result_wrapper: Some("AssumeRoleResult"), http: None },
+            Operation::AssumeRoleWithSAML => OpWire { name: "AssumeRoleWithSAML", input: Some(2), output: Some(3), result_wrapper: Some("AssumeRoleWithSAMLResult"), http: None },
+            Operation::AssumeRoleWithWebIdentity => OpWire { name: "AssumeRoleWithWebIdentity", input: Some(4), output: Some(5), result_wrapper: Some("AssumeRoleWithWebIdentityResult"), http: None },
+            Operation::AssumeRoot => OpWire { name: "AssumeRoot", input: Some(6), output: Some(7), result_wrapper: Some("AssumeRootResult"), http: None },
+            Operation::DecodeAuthorizationMessage => OpWire { name: "DecodeAuthorizationMessage", input: Some(11), output: Some(12), result_wrapper: Some("DecodeAuthorizationMessageResult"), http: None },
+            Operation::GetAccessKeyInfo => OpWire { name: "GetAccessKeyInfo", input: Some(16), output: Some(17), result_wrapper: Some("GetAccessKeyInfoResult"), http: None },
+            Operation::GetCallerIdentity => OpWire { name: "GetCallerIdentity", input: Some(18), output: Some(19), result_wrapper: Some("GetCallerIdentityResult"), http: None },
+            Operation::GetDelegatedAccessToken => OpWire { name: "GetDelegatedAccessToken", input: Some(20), output: Some(21), result_wrapper: Some("GetDelegatedAccessTokenResult"), http: None },
+            Operation::GetFederationToken => OpWire { name: "GetFederationToken", input: Some(22), output: Some(23), result_wrapper: Some("GetFederationTokenResult"), http: None },
+            Operation::GetSessionToken => OpWire { name: "GetSessionToken", input: Some(24), output: Some(25), result_wrapper: Some("GetSessionTokenResult"), http: None },
+            Operation::GetWebIdentityToken => OpWire { name: "GetWebIdentityToken", input: Some(26), output: Some(27), result_wrapper: Some("GetWebIdentityTokenResult"), http: None },
         }
     }
 }
