@@ -19,6 +19,8 @@
 //! runtime                        the only code that talks to Docker
 //! http_accept                    the one HTTP accept loop (the API's and the task endpoints')
 //! model, config, civil, clock    generated shapes; settings; calendar helpers; the clock
+//! tags                           the tag set a resource holds and AWS's tag rules, for
+//!                                every service (each words its own errors)
 //! ```
 //!
 //! Neither `domain` nor `controllers` uses `api` or `protocol::ApiError`:
@@ -42,5 +44,6 @@ pub mod server;
 pub mod services;
 pub mod state;
 pub mod store;
+pub mod tags;
 #[cfg(feature = "testcontainers")]
 pub mod testcontainers;
