@@ -205,8 +205,7 @@ pub fn create(
     let given = input.auto_scaling_group_provider.ok_or_else(|| {
         ApiError::invalid_parameter("autoScalingGroupProvider is required: ecsbox supports Auto Scaling group capacity providers.")
     })?;
-    let tags = input.tags.unwrap_or_default();
-    validation::tags(&tags)?;
+    let tags = validation::tags(&input.tags.unwrap_or_default())?;
     let asg_arn = given.auto_scaling_group_arn.clone().unwrap_or_default();
     if asg_arn.is_empty() {
         return Err(ApiError::invalid_parameter(

@@ -98,7 +98,7 @@ pub fn create(state: &mut RegionState, input: CreateClusterRequest) -> Result<Cr
     let name = input.cluster_name.unwrap_or_else(|| "default".to_string());
     validation::resource_name("Cluster", &name)?;
     let tags = input.tags.unwrap_or_default();
-    validation::tags(&tags)?;
+    let tag_set = validation::tags(&tags)?;
     let settings = input.settings.unwrap_or_default();
     check_settings(&settings)?;
     let providers = input.capacity_providers.unwrap_or_default();
@@ -127,10 +127,10 @@ pub fn create(state: &mut RegionState, input: CreateClusterRequest) -> Result<Cr
     };
     state.clusters.insert(name.clone(), cluster);
     container_instances::add_virtual_instances(state, &name, virtual_instances);
-    if tags.is_empty() {
+    if tag_set.is_empty() {
         state.tags.remove(&cluster_arn);
     } else {
-        state.tags.insert(cluster_arn, tags);
+        state.tags.insert(cluster_arn, tag_set);
     }
     Ok(CreateClusterResponse { cluster: Some(full_view(state, &name)) })
 }

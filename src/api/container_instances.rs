@@ -277,8 +277,7 @@ pub fn register(
 ) -> Result<RegisterContainerInstanceResponse, ApiError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let identity = identity_document(input.instance_identity_document.as_deref())?;
-    let tags = input.tags.unwrap_or_default();
-    validation::tags(&tags)?;
+    let tags = validation::tags(&input.tags.unwrap_or_default())?;
     let type_name = identity
         .instance_type
         .clone()

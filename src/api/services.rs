@@ -186,8 +186,7 @@ pub fn create(state: &mut RegionState, request: WithNetwork<CreateServiceRequest
     let network = network?;
     let deployment_configuration = deployment_configuration(input.deployment_configuration.clone(), daemon)?;
     check_attachments(&td, input.load_balancers.as_deref().unwrap_or(&[]), input.service_registries.as_deref().unwrap_or(&[]))?;
-    let tags = input.tags.clone().unwrap_or_default();
-    validation::tags(&tags)?;
+    let tags = validation::tags(input.tags.as_deref().unwrap_or_default())?;
     if let Some(grace) = input.health_check_grace_period_seconds {
         if !(0..=2_147_483_647).contains(&grace) {
             return Err(ApiError::invalid_parameter("healthCheckGracePeriodSeconds must be 0 or more."));

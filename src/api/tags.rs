@@ -2,7 +2,8 @@
 //! resource ARN (`RegionState::tags`); this module decides which ARNs name a
 //! taggable resource that exists, with the exception AWS gives when not.
 
-use crate::domain::validation::{self, MAX_TAGS};
+use crate::domain::validation;
+use crate::tags::{TagViolation, MAX_TAGS_PER_RESOURCE};
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
 use crate::state::{arn, RegionState};
@@ -90,16 +91,13 @@ pub fn tag(
     input: TagResourceRequest,
 ) -> Result<TagResourceResponse, ApiError> {
     let key = existing_resource(state, input.resource_arn.as_deref().unwrap_or(""))?;
-    let new = input.tags.unwrap_or_default();
-    validation::tags(&new)?;
-    let mut merged = state.tags_of(&key);
-    validation::merge_tags(&mut merged, new);
-    if merged.len() > MAX_TAGS {
-        return Err(ApiError::invalid_parameter(format!(
-            "A resource can have at most {MAX_TAGS} tags; adding these would give it {}.",
-            merged.len()
-        )));
-    }
+    let new = validation::tags(&input.tags.unwrap_or_default())?;
+    let merged = state.tag_set_of(&key).merged_within_limit(new).map_err(|v| match v {
+        TagViolation::TooMany { count } => ApiError::invalid_parameter(format!(
+            "A resource can have at most {MAX_TAGS_PER_RESOURCE} tags; adding these would give it {count}."
+        )),
+        other => validation::tag_error(other).into(),
+    })?;
     if !merged.is_empty() {
         state.tags.insert(key, merged);
     }
@@ -114,7 +112,7 @@ pub fn untag(
     let remove = input.tag_keys.unwrap_or_default();
     // Keys the resource does not have are simply not there to remove.
     if let Some(tags) = state.tags.get_mut(&key) {
-        tags.retain(|t| !remove.iter().any(|k| Some(k) == t.key.as_ref()));
+        tags.remove_keys(remove.iter().map(String::as_str));
         if tags.is_empty() {
             state.tags.remove(&key);
         }

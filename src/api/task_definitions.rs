@@ -33,7 +33,7 @@ fn now() -> f64 {
 pub fn register(state: &mut RegionState, input: RegisterTaskDefinitionRequest) -> Result<RegisterTaskDefinitionResponse, ApiError> {
     let size = rules::check(&input)?;
     let tags = input.tags.clone().unwrap_or_default();
-    validation::tags(&tags)?;
+    let tag_set = validation::tags(&tags)?;
 
     let family = input.family.clone().unwrap_or_default();
     let revision = state.last_revision.get(&family).copied().unwrap_or(0) + 1;
@@ -41,8 +41,8 @@ pub fn register(state: &mut RegionState, input: RegisterTaskDefinitionRequest) -
     let definition_arn = definition.task_definition_arn.clone().unwrap_or_default();
     state.last_revision.insert(family.clone(), revision);
     state.task_definitions.insert((family, revision), definition.clone());
-    if !tags.is_empty() {
-        state.tags.insert(definition_arn, tags.clone());
+    if !tag_set.is_empty() {
+        state.tags.insert(definition_arn, tag_set);
     }
     Ok(RegisterTaskDefinitionResponse { task_definition: Some(definition), tags: Some(tags) })
 }

@@ -13,6 +13,7 @@ use crate::model::shapes::*;
 use crate::state::lifecycle::TaskStatus;
 use crate::state::tasks::{epoch_now, Effect, TaskRecord, TaskRuntime};
 use crate::state::{arn, RegionState};
+use crate::tags::TagSet;
 
 /// How a task is launched: the launch type, and the capacity provider that
 /// chose it when a strategy was used.
@@ -258,11 +259,11 @@ fn task_tags(
     cluster: &str,
     td_arn: &str,
     input: &RunTaskRequest,
-) -> Result<Vec<Tag>, DomainError> {
-    let mut tags = input.tags.clone().unwrap_or_default();
-    validation::tags(&tags)?;
+) -> Result<TagSet, DomainError> {
+    let mut tags = validation::tags(input.tags.as_deref().unwrap_or_default())?;
     match input.propagate_tags.as_deref() {
-        Some("TASK_DEFINITION") => validation::merge_tags(&mut tags, state.tags_of(td_arn)),
+        // The task definition's value wins over the task's own for a key both have.
+        Some("TASK_DEFINITION") => tags.merge(state.tag_set_of(td_arn)),
         Some("SERVICE") => {
             return Err(DomainError::invalid_parameter(
                 "propagateTags SERVICE is only valid for tasks started by a service.",
@@ -271,10 +272,7 @@ fn task_tags(
         _ => {}
     }
     if input.enable_ecs_managed_tags == Some(true) {
-        tags.push(Tag {
-            key: Some("aws:ecs:clusterName".into()),
-            value: Some(cluster.to_string()),
-        });
+        tags.insert("aws:ecs:clusterName".into(), cluster.to_string());
     }
     Ok(tags)
 }

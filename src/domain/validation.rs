@@ -3,43 +3,46 @@
 
 use super::DomainError;
 use crate::model::shapes::{CapacityProviderStrategyItem, Tag};
+use crate::tags::{pairs_of, Rules, TagSet, TagViolation, MAX_TAGS_PER_RESOURCE};
 
-pub const MAX_TAGS: usize = 50;
+/// ECS's tag rules beyond the lengths: the `aws:` prefix is AWS's, and a
+/// key may not be given twice in one request. ECS in AWS also restricts
+/// the characters; ecsbox has never checked them (README, "Known
+/// differences from AWS"), so that rule stays off.
+const RULES: Rules = Rules { characters: false, reserved_prefix: true, unique_keys: true };
 
-/// AWS's tag rules: at most 50, keys 1-128 and values 0-256 characters,
-/// keys unique, and the `aws:` prefix reserved.
-pub fn tags(tags: &[Tag]) -> Result<(), DomainError> {
-    if tags.len() > MAX_TAGS {
-        return Err(DomainError::invalid_parameter(format!("A resource can have at most {MAX_TAGS} tags; {} were given.", tags.len())));
-    }
-    let mut seen = std::collections::HashSet::new();
-    for tag in tags {
-        let key = tag.key.as_deref().unwrap_or("");
-        let value = tag.value.as_deref().unwrap_or("");
-        if key.is_empty() || key.chars().count() > 128 {
-            return Err(DomainError::invalid_parameter(format!("Tag keys must be 1 to 128 characters long; got '{key}'.")));
-        }
-        if value.chars().count() > 256 {
-            return Err(DomainError::invalid_parameter(format!("The value of tag '{key}' is longer than 256 characters.")));
-        }
-        if key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(DomainError::invalid_parameter(format!("Tag keys beginning with 'aws:' are reserved for AWS use; '{key}' cannot be set.")));
-        }
-        if !seen.insert(key) {
-            return Err(DomainError::invalid_parameter(format!("Tag key '{key}' is given more than once.")));
-        }
-    }
-    Ok(())
+/// The tags of a create or run request, checked by AWS's rules (at most 50,
+/// keys 1-128 and values 0-256 characters, keys unique, the `aws:` prefix
+/// reserved), as the set the resource will hold.
+pub fn tags(tags: &[Tag]) -> Result<TagSet, DomainError> {
+    crate::tags::check_count(tags.len()).map_err(tag_error)?;
+    crate::tags::check(pairs_of(tags), RULES).map_err(tag_error)?;
+    Ok(TagSet::from_shapes(tags))
 }
 
-/// Merges `new` tags into `existing`: a key already present gets the new value.
-pub fn merge_tags(existing: &mut Vec<Tag>, new: Vec<Tag>) {
-    for tag in new {
-        match existing.iter_mut().find(|t| t.key == tag.key) {
-            Some(t) => t.value = tag.value,
-            None => existing.push(tag),
+/// ECS's words for a broken tag rule (the count as given in one request;
+/// TagResource words a count after merging itself).
+pub fn tag_error(violation: TagViolation) -> DomainError {
+    let message = match violation {
+        TagViolation::TooMany { count } => {
+            format!("A resource can have at most {MAX_TAGS_PER_RESOURCE} tags; {count} were given.")
         }
-    }
+        TagViolation::EmptyKey => "Tag keys must be 1 to 128 characters long; got ''.".to_string(),
+        TagViolation::KeyTooLong { key } => format!("Tag keys must be 1 to 128 characters long; got '{key}'."),
+        TagViolation::ValueTooLong { key, .. } => format!("The value of tag '{key}' is longer than 256 characters."),
+        TagViolation::ReservedKey { key } => {
+            format!("Tag keys beginning with 'aws:' are reserved for AWS use; '{key}' cannot be set.")
+        }
+        TagViolation::DuplicateKey { key } => format!("Tag key '{key}' is given more than once."),
+        // Not among ECS's rules (`RULES`); worded in case they are turned on.
+        TagViolation::KeyCharacters { key } => format!(
+            "Tag key '{key}' may contain only letters, numbers, spaces and the characters _ . : / = + - @."
+        ),
+        TagViolation::ValueCharacters { key, .. } => format!(
+            "The value of tag '{key}' may contain only letters, numbers, spaces and the characters _ . : / = + - @."
+        ),
+    };
+    DomainError::invalid_parameter(message)
 }
 
 /// Names of clusters, capacity providers and families: letters, digits,

@@ -5,6 +5,7 @@ use super::lifecycle::TaskStatus;
 use super::services::ServiceRecord;
 use super::tasks::{Effect, TaskRecord};
 use crate::model::shapes::{Attribute, CapacityProvider, Cluster, Tag, TaskDefinition};
+use crate::tags::{TagSet, TagShape};
 use std::collections::{BTreeMap, HashMap};
 
 pub struct RegionState {
@@ -23,7 +24,7 @@ pub struct RegionState {
     /// they always exist).
     pub capacity_providers: BTreeMap<String, CapacityProvider>,
     /// Tags by resource ARN, for every taggable resource.
-    pub tags: HashMap<String, Vec<Tag>>,
+    pub tags: HashMap<String, TagSet>,
     /// Account settings: the account default per setting name, and the
     /// values set for one principal (`principal ARN`, setting name).
     pub account_setting_defaults: BTreeMap<String, String>,
@@ -88,8 +89,28 @@ impl RegionState {
         }
     }
 
+    /// The tags of a resource, as ECS answers them.
     pub fn tags_of(&self, arn: &str) -> Vec<Tag> {
+        self.tags.get(arn).map(TagSet::to_shapes).unwrap_or_default()
+    }
+
+    /// The tags of a resource, to change.
+    pub fn tag_set_of(&self, arn: &str) -> TagSet {
         self.tags.get(arn).cloned().unwrap_or_default()
+    }
+}
+
+/// ECS's `Tag` shape (`{"key": .., "value": ..}`) as the shared `TagSet`
+/// reads and writes it.
+impl TagShape for Tag {
+    fn tag_key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+    fn tag_value(&self) -> Option<&str> {
+        self.value.as_deref()
+    }
+    fn from_pair(key: String, value: String) -> Self {
+        Tag { key: Some(key), value: Some(value) }
     }
 }
 
