@@ -34,13 +34,10 @@ pub fn tag_error(violation: TagViolation) -> DomainError {
             format!("Tag keys beginning with 'aws:' are reserved for AWS use; '{key}' cannot be set.")
         }
         TagViolation::DuplicateKey { key } => format!("Tag key '{key}' is given more than once."),
-        // Not among ECS's rules (`RULES`); worded in case they are turned on.
-        TagViolation::KeyCharacters { key } => format!(
-            "Tag key '{key}' may contain only letters, numbers, spaces and the characters _ . : / = + - @."
-        ),
-        TagViolation::ValueCharacters { key, .. } => format!(
-            "The value of tag '{key}' may contain only letters, numbers, spaces and the characters _ . : / = + - @."
-        ),
+        // Not among ECS's rules (`RULES`): the rule's own description.
+        other @ (TagViolation::KeyCharacters { .. } | TagViolation::ValueCharacters { .. }) => {
+            format!("Invalid tag: {other}.")
+        }
     };
     DomainError::invalid_parameter(message)
 }

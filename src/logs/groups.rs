@@ -16,7 +16,7 @@ pub fn create(state: &mut LogsRegion, input: CreateLogGroupRequest) -> Result<()
     validation::new_group_name(&name)?;
     if let Some(tags) = &input.tags {
         validation::tags(tags)?;
-        super::tags::check_count(tags.len())?;
+        crate::tags::check_count(tags.len()).map_err(validation::tag_error)?;
     }
     if state.groups.contains_key(&name) {
         return Err(group_exists());
@@ -25,7 +25,7 @@ pub fn create(state: &mut LogsRegion, input: CreateLogGroupRequest) -> Result<()
     group.kms_key_id = input.kms_key_id;
     group.log_group_class = input.log_group_class.unwrap_or_else(|| "STANDARD".to_string());
     group.deletion_protection = input.deletion_protection_enabled.unwrap_or(false);
-    group.tags = input.tags.unwrap_or_default();
+    group.tags = input.tags.unwrap_or_default().into_iter().collect();
     state.groups.insert(name, group);
     Ok(())
 }

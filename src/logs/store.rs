@@ -13,6 +13,7 @@
 
 use crate::clock;
 use crate::store::RegionStore;
+use crate::tags::TagSet;
 use std::collections::BTreeMap;
 
 /// The logs of every (account, region), created empty on first use.
@@ -66,7 +67,7 @@ impl LogsRegion {
             kms_key_id: None,
             log_group_class: "STANDARD".to_string(),
             deletion_protection: false,
-            tags: BTreeMap::new(),
+            tags: TagSet::new(),
             streams: BTreeMap::new(),
             name: name.to_string(),
         }
@@ -95,7 +96,7 @@ pub struct GroupRecord {
     pub kms_key_id: Option<String>,
     pub log_group_class: String,
     pub deletion_protection: bool,
-    pub tags: BTreeMap<String, String>,
+    pub tags: TagSet,
     /// Streams by name, in the order DescribeLogStreams lists them by default.
     pub streams: BTreeMap<String, StreamRecord>,
 }

@@ -2,26 +2,12 @@
 //! ListTagsForResource) and by name (the older TagLogGroup, UntagLogGroup,
 //! ListTagsLogGroup). Both name the same tags.
 
-use super::errors::{group_not_found, logs};
+use super::errors::group_not_found;
 use super::store::{GroupRecord, LogsRegion};
 use super::validation;
-use crate::model::logs::operations::ErrorCode;
 use crate::model::logs::shapes::*;
 use crate::protocol::ApiError;
 use std::collections::BTreeMap;
-
-/// How many tags a log group may carry.
-const MAX_TAGS: usize = 50;
-
-pub fn check_count(count: usize) -> Result<(), ApiError> {
-    if count > MAX_TAGS {
-        return Err(logs(
-            ErrorCode::TooManyTagsException,
-            format!("A log group can have at most {MAX_TAGS} tags; this request would leave it with {count}."),
-        ));
-    }
-    Ok(())
-}
 
 fn group_by_arn<'a>(state: &'a mut LogsRegion, arn: Option<&str>) -> Result<&'a mut GroupRecord, ApiError> {
     let name = validation::group_from_arn(state, arn.unwrap_or_default())?;
@@ -37,9 +23,7 @@ fn group_by_name<'a>(state: &'a mut LogsRegion, name: Option<&str>) -> Result<&'
 /// Adds or overwrites tags; nothing changes when the result would be invalid.
 fn add(group: &mut GroupRecord, tags: BTreeMap<String, String>) -> Result<(), ApiError> {
     validation::tags(&tags)?;
-    let new_keys = tags.keys().filter(|k| !group.tags.contains_key(*k)).count();
-    check_count(group.tags.len() + new_keys)?;
-    group.tags.extend(tags);
+    group.tags = group.tags.merged_within_limit(tags).map_err(validation::tag_error)?;
     Ok(())
 }
 
@@ -50,9 +34,7 @@ pub fn tag_resource(state: &mut LogsRegion, input: TagResourceRequest) -> Result
 
 pub fn untag_resource(state: &mut LogsRegion, input: UntagResourceRequest) -> Result<(), ApiError> {
     let group = group_by_arn(state, input.resource_arn.as_deref())?;
-    for key in input.tag_keys.unwrap_or_default() {
-        group.tags.remove(&key);
-    }
+    group.tags.remove_keys(input.tag_keys.iter().flatten().map(String::as_str));
     Ok(())
 }
 
@@ -61,7 +43,7 @@ pub fn list_tags_for_resource(
     input: ListTagsForResourceRequest,
 ) -> Result<ListTagsForResourceResponse, ApiError> {
     let group = group_by_arn(state, input.resource_arn.as_deref())?;
-    Ok(ListTagsForResourceResponse { tags: Some(group.tags.clone()) })
+    Ok(ListTagsForResourceResponse { tags: Some(group.tags.to_map()) })
 }
 
 pub fn tag_log_group(state: &mut LogsRegion, input: TagLogGroupRequest) -> Result<(), ApiError> {
@@ -71,9 +53,7 @@ pub fn tag_log_group(state: &mut LogsRegion, input: TagLogGroupRequest) -> Resul
 
 pub fn untag_log_group(state: &mut LogsRegion, input: UntagLogGroupRequest) -> Result<(), ApiError> {
     let group = group_by_name(state, input.log_group_name.as_deref())?;
-    for key in input.tags.unwrap_or_default() {
-        group.tags.remove(&key);
-    }
+    group.tags.remove_keys(input.tags.iter().flatten().map(String::as_str));
     Ok(())
 }
 
@@ -82,5 +62,5 @@ pub fn list_tags_log_group(
     input: ListTagsLogGroupRequest,
 ) -> Result<ListTagsLogGroupResponse, ApiError> {
     let group = group_by_name(state, input.log_group_name.as_deref())?;
-    Ok(ListTagsLogGroupResponse { tags: Some(group.tags.clone()) })
+    Ok(ListTagsLogGroupResponse { tags: Some(group.tags.to_map()) })
 }

@@ -3,9 +3,11 @@
 //! AWS's `1 validation error detected: ...` wording; and how a log group is
 //! named in a request (name, or ARN in `logGroupIdentifier`/`resourceArn`).
 
-use super::errors::{constraint, group_not_found, invalid_parameter};
+use super::errors::{constraint, group_not_found, invalid_parameter, logs};
 use super::store::LogsRegion;
+use crate::model::logs::operations::ErrorCode;
 use crate::protocol::ApiError;
+use crate::tags::{Rules, TagViolation, MAX_KEY_CHARS, MAX_TAGS_PER_RESOURCE, MAX_VALUE_CHARS};
 use std::collections::BTreeMap;
 
 const GROUP_PATTERN: &str = r"[\.\-_/#A-Za-z0-9]+";
@@ -70,31 +72,44 @@ pub fn retention(days: i32) -> Result<(), ApiError> {
     Err(constraint(days, "retentionInDays", &format!("satisfy enum value set: [{}]", allowed.join(", "))))
 }
 
+/// Logs checks the characters of tags, not the `aws:` prefix; a map cannot
+/// give a key twice.
+const TAG_RULES: Rules = Rules { characters: true, reserved_prefix: false, unique_keys: false };
+
 /// Tag keys of 1 to 128 and values of up to 256 letters, digits, spaces and
 /// `_.:/=+-@`.
 pub fn tags(tags: &BTreeMap<String, String>) -> Result<(), ApiError> {
-    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
-    for (key, value) in tags {
-        length(key, "tags", 128)?;
-        if !key.chars().all(allowed) {
-            return Err(constraint(
-                key,
-                "tags",
-                r"satisfy regular expression pattern: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$",
-            ));
+    crate::tags::check(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())), TAG_RULES).map_err(tag_error)
+}
+
+/// Logs' words for a broken tag rule: the model's constraint wording, and
+/// `TooManyTagsException` for a count over the limit.
+pub fn tag_error(violation: TagViolation) -> ApiError {
+    match violation {
+        TagViolation::EmptyKey => constraint("", "tags", "have length greater than or equal to 1"),
+        TagViolation::KeyTooLong { key } => {
+            constraint(key, "tags", &format!("have length less than or equal to {MAX_KEY_CHARS}"))
         }
-        if value.chars().count() > 256 {
-            return Err(constraint(value, "tags", "have length less than or equal to 256"));
+        TagViolation::KeyCharacters { key } => {
+            constraint(key, "tags", r"satisfy regular expression pattern: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$")
         }
-        if !value.chars().all(allowed) {
-            return Err(constraint(
-                value,
-                "tags",
-                r"satisfy regular expression pattern: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$",
-            ));
+        TagViolation::ValueTooLong { value, .. } => {
+            constraint(value, "tags", &format!("have length less than or equal to {MAX_VALUE_CHARS}"))
+        }
+        TagViolation::ValueCharacters { value, .. } => {
+            constraint(value, "tags", r"satisfy regular expression pattern: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$")
+        }
+        TagViolation::TooMany { count } => logs(
+            ErrorCode::TooManyTagsException,
+            format!(
+                "A log group can have at most {MAX_TAGS_PER_RESOURCE} tags; this request would leave it with {count}."
+            ),
+        ),
+        // Not among Logs' rules (`TAG_RULES`): the rule's own description.
+        other @ (TagViolation::ReservedKey { .. } | TagViolation::DuplicateKey { .. }) => {
+            invalid_parameter(format!("Invalid tag: {other}."))
         }
     }
-    Ok(())
 }
 
 /// The log group name a log group ARN of this region names
