@@ -17,6 +17,7 @@ use super::{RegionSecrets, SecretsStore};
 use crate::model::secretsmanager::operations::{ErrorCode, Operation};
 use crate::model::secretsmanager::shapes::*;
 use crate::protocol::{ApiError, RequestContext};
+use crate::tags::{TagSet, TagShape};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -109,6 +110,23 @@ impl SecretsManagerApi for SecretsManager {
     }
 }
 
+/// Secrets Manager's `Tag` shape (`{"Key": .., "Value": ..}`) as the shared
+/// `TagSet` reads and writes it.
+impl TagShape for Tag {
+    fn tag_key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+    fn tag_value(&self) -> Option<&str> {
+        self.value.as_deref()
+    }
+    fn from_pair(key: String, value: String) -> Self {
+        Tag {
+            key: Some(key),
+            value: Some(value),
+        }
+    }
+}
+
 // ---- errors, worded as Secrets Manager words them ------------------------
 
 pub const NOT_FOUND_MESSAGE: &str = "Secrets Manager can't find the specified secret.";
@@ -163,7 +181,7 @@ pub struct Secret {
     pub arn: String,
     pub description: Option<String>,
     pub kms_key_id: Option<String>,
-    pub tags: Vec<Tag>,
+    pub tags: TagSet,
     pub created: f64,
     pub last_changed: f64,
     /// Midnight (UTC) of the last day the value was read, as AWS reports it.
@@ -357,7 +375,7 @@ pub fn create_secret(
         arn: arn.clone(),
         description: input.description,
         kms_key_id: input.kms_key_id,
-        tags: input.tags.unwrap_or_default(),
+        tags: TagSet::from_shapes(input.tags.as_deref().unwrap_or_default()),
         created: now,
         last_changed: now,
         last_accessed: None,
@@ -477,7 +495,7 @@ pub fn describe_secret(
         last_changed_date: Some(secret.last_changed),
         last_accessed_date: secret.last_accessed,
         deleted_date: secret.deletion.map(|d| d.deleted_at),
-        tags: (!secret.tags.is_empty()).then(|| secret.tags.clone()),
+        tags: (!secret.tags.is_empty()).then(|| secret.tags.to_shapes()),
         version_ids_to_stages: secret.version_ids_to_stages(),
         created_date: Some(secret.created),
         ..Default::default()

@@ -24,6 +24,7 @@ use crate::model::ssm::shapes::{
 };
 use crate::protocol::{ApiError, RequestContext};
 use crate::store::page_token;
+use crate::tags::{TagSet, TagShape};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -152,9 +153,27 @@ pub struct Parameters {
 #[derive(Debug, Clone)]
 pub struct Parameter {
     pub name: String,
-    pub tags: Vec<Tag>,
+    /// What PutParameter gave; no operation ecsbox serves reads them yet.
+    pub tags: TagSet,
     /// Oldest first; never empty.
     pub versions: Vec<ParameterVersion>,
+}
+
+/// SSM's `Tag` shape (`{"Key": .., "Value": ..}`) as the shared `TagSet`
+/// reads and writes it.
+impl TagShape for Tag {
+    fn tag_key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+    fn tag_value(&self) -> Option<&str> {
+        self.value.as_deref()
+    }
+    fn from_pair(key: String, value: String) -> Self {
+        Tag {
+            key: Some(key),
+            value: Some(value),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -329,7 +348,7 @@ pub fn put_parameter(
         .entry(name.clone())
         .or_insert_with(|| Parameter {
             name,
-            tags: input.tags.unwrap_or_default(),
+            tags: TagSet::from_shapes(input.tags.as_deref().unwrap_or_default()),
             versions: Vec::new(),
         });
     parameter.versions.push(entry);

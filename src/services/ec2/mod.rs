@@ -17,6 +17,7 @@ use crate::model::ec2::shapes::*;
 use crate::protocol::{ApiError, RequestContext};
 use crate::state::Store;
 use crate::store::{page_token, RegionStore};
+use crate::tags::{TagSet, TagShape};
 use filters::{matches, Filterable};
 use generated::Ec2Api;
 use network::Cidr;
@@ -91,6 +92,16 @@ impl Ec2Region {
 
     fn vpc(&self, id: &str) -> Result<&Vpc, ApiError> {
         self.vpcs.get(id).ok_or_else(|| not_found("InvalidVpcID.NotFound", format!("The vpc ID '{id}' does not exist")))
+    }
+
+    /// Changes the tags of the VPC, subnet or security group `id` as a
+    /// `TagSet` (the resource keeps them in its answer shape).
+    fn change_tags(&mut self, id: &str, change: impl FnOnce(&mut TagSet)) -> Result<(), ApiError> {
+        let slot = self.tags_mut(id)?;
+        let mut tags = TagSet::from_shapes(slot.as_deref().unwrap_or_default());
+        change(&mut tags);
+        *slot = Some(tags.to_shapes());
+        Ok(())
     }
 
     fn tags_mut(&mut self, id: &str) -> Result<&mut Option<Vec<Tag>>, ApiError> {
@@ -381,20 +392,16 @@ impl Ec2Api for Ec2 {
 
     fn create_tags(&self, ctx: &RequestContext, input: CreateTagsRequest) -> Result<(), ApiError> {
         dry_run(input.dry_run)?;
-        let new_tags = input.tags.unwrap_or_default();
+        // A key given twice: the last value wins, as merging one by one would.
+        let new_tags = TagSet::from_shapes(input.tags.as_deref().unwrap_or_default());
         self.with_region(ctx, |r| {
             let resources = input.resources.unwrap_or_default();
+            // Every resource must exist before any is tagged.
             for id in &resources {
                 r.tags_mut(id)?;
             }
             for id in &resources {
-                let tags = r.tags_mut(id)?.get_or_insert_with(Vec::new);
-                for tag in &new_tags {
-                    match tags.iter_mut().find(|t| t.key == tag.key) {
-                        Some(t) => t.value = Some(tag.value.clone().unwrap_or_default()),
-                        None => tags.push(Tag { key: tag.key.clone(), value: Some(tag.value.clone().unwrap_or_default()) }),
-                    }
-                }
+                r.change_tags(id, |tags| tags.merge(new_tags.clone()))?;
             }
             Ok(())
         })
@@ -408,13 +415,16 @@ impl Ec2Api for Ec2 {
                 r.tags_mut(id)?;
             }
             for id in &resources {
-                let tags = r.tags_mut(id)?.get_or_insert_with(Vec::new);
-                match &input.tags {
+                r.change_tags(id, |tags| match &input.tags {
                     // No tags named: every tag goes.
                     None => tags.clear(),
                     // A tag with a value goes only if the value matches.
-                    Some(gone) => tags.retain(|t| !gone.iter().any(|g| g.key == t.key && (g.value.is_none() || g.value == t.value))),
-                }
+                    Some(gone) => {
+                        for g in gone {
+                            tags.remove_matching(g.key.as_deref().unwrap_or_default(), g.value.as_deref());
+                        }
+                    }
+                })?;
             }
             Ok(())
         })
@@ -763,13 +773,30 @@ fn zone_by_id(region: &str, id: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::protocol("InvalidParameterValue", 400, format!("Value ({id}) for parameter availabilityZoneId is invalid.")))
 }
 
+/// The tags of `TagSpecifications` for a new resource of `resource_type`,
+/// merged as CreateTags merges them.
 fn tags_for(specs: Option<&[TagSpecification]>, resource_type: &str) -> Vec<Tag> {
     specs
         .unwrap_or(&[])
         .iter()
         .filter(|s| s.resource_type.as_deref().is_none_or(|t| t == resource_type))
-        .flat_map(|s| s.tags.clone().unwrap_or_default())
-        .collect()
+        .flat_map(|s| s.tags.as_deref().unwrap_or_default().iter().map(crate::tags::pair_of))
+        .collect::<TagSet>()
+        .to_shapes()
+}
+
+/// EC2's `Tag` shape (`Tag.N.Key`/`Tag.N.Value` in, `<item><key>` out) as
+/// the shared `TagSet` reads and writes it.
+impl TagShape for Tag {
+    fn tag_key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+    fn tag_value(&self) -> Option<&str> {
+        self.value.as_deref()
+    }
+    fn from_pair(key: String, value: String) -> Self {
+        Tag { key: Some(key), value: Some(value) }
+    }
 }
 
 /// A new random id: `PREFIX-` and 17 hex digits.
