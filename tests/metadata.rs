@@ -764,7 +764,7 @@ async fn a_bridge_task_of_a_service_on_an_instance() {
         .region(ACCOUNT, REGION)
         .lock()
         .tags
-        .insert(instance.clone(), vec![rack]);
+        .insert(instance.clone(), ecsbox::tags::TagSet::from_shapes(&[rack]));
     s.ecs
         .register_task_definition()
         .family("api")
