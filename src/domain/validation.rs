@@ -129,6 +129,32 @@ mod tests {
         assert!(tags(&[tag("a", "1"), tag("a", "2")]).is_err());
     }
 
+    /// ECS's words for each broken rule, byte for byte as ecsbox has always
+    /// sent them (ecsbox's own words; AWS's are not on record here).
+    #[test]
+    fn tag_messages() {
+        let message = |given: Vec<Tag>| tags(&given).unwrap_err().message;
+        let k129 = "k".repeat(129);
+        let cases = [
+            (vec![tag("aws:x", "1")], "Tag keys beginning with 'aws:' are reserved for AWS use; 'aws:x' cannot be set.".to_string()),
+            (vec![tag("AWS:x", "1")], "Tag keys beginning with 'aws:' are reserved for AWS use; 'AWS:x' cannot be set.".to_string()),
+            (vec![tag("", "1")], "Tag keys must be 1 to 128 characters long; got ''.".to_string()),
+            (vec![tag(&k129, "1")], format!("Tag keys must be 1 to 128 characters long; got '{k129}'.")),
+            (vec![tag("a", &"v".repeat(257))], "The value of tag 'a' is longer than 256 characters.".to_string()),
+            (vec![tag("a", "1"), tag("a", "2")], "Tag key 'a' is given more than once.".to_string()),
+            ((0..51).map(|i| tag(&i.to_string(), "")).collect(), "A resource can have at most 50 tags; 51 were given.".to_string()),
+            // The count of the request before any tag's own rules.
+            ((0..51).map(|_| tag("", "")).collect(), "A resource can have at most 50 tags; 51 were given.".to_string()),
+        ];
+        for (given, expected) in cases {
+            assert_eq!(message(given), expected);
+        }
+        let fifty: Vec<Tag> = (0..50).map(|i| tag(&format!("k{i}"), &"v".repeat(256))).collect();
+        assert_eq!(tags(&fifty).unwrap().len(), 50);
+        // Characters are not among ECS's rules in ecsbox.
+        assert!(tags(&[tag("a*b", "#")]).is_ok());
+    }
+
     #[test]
     fn names() {
         assert!(resource_name("Cluster", "my-cluster_1").is_ok());

@@ -181,6 +181,33 @@ mod tests {
         assert!(stream_name("", "logStreamName").is_err());
     }
 
+    /// Logs' words for each broken tag rule, byte for byte as ecsbox has
+    /// always sent them.
+    #[test]
+    fn tag_messages() {
+        let map = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let err = |pairs: &[(&str, &str)]| tags(&map(pairs)).unwrap_err();
+        let prefix = "1 validation error detected: Value";
+        let cases: [(&[(&str, &str)], String); 5] = [
+            (&[("", "v")], format!("{prefix} '' at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1")),
+            (&[("a*", "v")], format!(r"{prefix} 'a*' at 'tags' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([\p{{L}}\p{{Z}}\p{{N}}_.:/=+\-@]+)$")),
+            (&[("a", "v#")], format!(r"{prefix} 'v#' at 'tags' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([\p{{L}}\p{{Z}}\p{{N}}_.:/=+\-@]*)$")),
+            (&[("a", &"v".repeat(257))], format!("{prefix} '{}' at 'tags' failed to satisfy constraint: Member must have length less than or equal to 256", "v".repeat(257))),
+            (&[(&"k".repeat(129), "v")], format!("{prefix} '{}' at 'tags' failed to satisfy constraint: Member must have length less than or equal to 128", "k".repeat(129))),
+        ];
+        for (given, expected) in cases {
+            let e = err(given);
+            assert_eq!((e.code, e.message), ("InvalidParameterException", expected));
+        }
+        // The aws: prefix is not among Logs' rules.
+        assert!(tags(&map(&[("aws:x", "")])).is_ok());
+        let too_many = tag_error(TagViolation::TooMany { count: 51 });
+        assert_eq!(
+            (too_many.code, too_many.message.as_str()),
+            ("TooManyTagsException", "A log group can have at most 50 tags; this request would leave it with 51.")
+        );
+    }
+
     #[test]
     fn only_aws_retention_periods_are_accepted() {
         assert!(retention(14).is_ok());
