@@ -8,6 +8,7 @@ use super::{
 use crate::model::efs::shapes::*;
 use crate::protocol::ApiError;
 use crate::store::page_token;
+use crate::tags::{pair_of, TagSet, TagShape};
 
 /// The tags and name of the resource an id names, or its kind's not-found error.
 fn tags_of<'a>(
@@ -29,27 +30,40 @@ fn tags_of<'a>(
     Ok((&mut fs.description.tags, &mut fs.description.name))
 }
 
-/// Adds the tags, replacing the values of keys already there.
-pub(super) fn tag(r: &mut EfsRegion, input: TagResourceRequest) -> Result<(), ApiError> {
-    let (tags, name) = tags_of(r, input.resource_id.as_deref().unwrap_or_default())?;
-    let tags = tags.get_or_insert_with(Vec::new);
-    for new in input.tags.unwrap_or_default() {
-        match tags.iter_mut().find(|t| t.key == new.key) {
-            Some(old) => old.value = new.value,
-            None => tags.push(new),
-        }
-    }
-    *name = name_tag(tags);
+/// Changes the resource's tags through the shared `TagSet` (a key given
+/// again replaces its value; order of first appearance kept), and keeps the
+/// `Name` EFS derives from the `Name` tag in step.
+fn change_tags(r: &mut EfsRegion, resource: &str, change: impl FnOnce(&mut TagSet)) -> Result<(), ApiError> {
+    let (tags, name) = tags_of(r, resource)?;
+    let mut set = TagSet::from_shapes(tags.as_deref().unwrap_or_default());
+    change(&mut set);
+    let shapes: Vec<Tag> = set.to_shapes();
+    *name = name_tag(&shapes);
+    *tags = Some(shapes);
     Ok(())
 }
 
+/// Adds the tags, replacing the values of keys already there.
+pub(super) fn tag(r: &mut EfsRegion, input: TagResourceRequest) -> Result<(), ApiError> {
+    let new: Vec<Tag> = input.tags.unwrap_or_default();
+    change_tags(r, input.resource_id.as_deref().unwrap_or_default(), |set| set.merge(new.iter().map(pair_of)))
+}
+
 pub(super) fn untag(r: &mut EfsRegion, input: UntagResourceRequest) -> Result<(), ApiError> {
-    let (tags, name) = tags_of(r, input.resource_id.as_deref().unwrap_or_default())?;
     let keys = input.tag_keys.unwrap_or_default();
-    let tags = tags.get_or_insert_with(Vec::new);
-    tags.retain(|t| !t.key.as_ref().is_some_and(|k| keys.contains(k)));
-    *name = name_tag(tags);
-    Ok(())
+    change_tags(r, input.resource_id.as_deref().unwrap_or_default(), |set| set.remove_keys(keys.iter().map(String::as_str)))
+}
+
+impl TagShape for Tag {
+    fn tag_key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+    fn tag_value(&self) -> Option<&str> {
+        self.value.as_deref()
+    }
+    fn from_pair(key: String, value: String) -> Self {
+        Tag { key: Some(key), value: Some(value) }
+    }
 }
 
 /// The resource's tags in the order they were added, paged by position.
