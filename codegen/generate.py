@@ -104,6 +104,7 @@ LOGS = Service(
     owns_validate=False,
     name="logs",
     validation_error="InvalidParameterException",
+    constraints=True,
 )
 
 STS = Service(

@@ -254,9 +254,14 @@ async fn tags_by_arn_and_by_name_are_the_same_tags() {
     logs.ok("CreateLogGroup", json!({ "logGroupName": "t", "tags": { "team": "a" } })).await;
     let arn = "arn:aws:logs:us-east-1:000000000000:log-group:t";
     logs.ok("TagResource", json!({ "resourceArn": arn, "tags": { "env": "dev" } })).await;
-    // The `arn` member's form, with `:*`, names the same group.
-    let listed = logs.ok("ListTagsForResource", json!({ "resourceArn": format!("{arn}:*") })).await;
+    let listed = logs.ok("ListTagsForResource", json!({ "resourceArn": arn })).await;
     assert_eq!(listed["tags"], json!({ "team": "a", "env": "dev" }));
+    // The `arn` member's form ends in `:*`, which the model's pattern for
+    // resourceArn (`[\w+=/:,.@-]*`) refuses, as AWS's validation does (the
+    // API reference: the ARN of a log group without the trailing `:*`).
+    let (code, message) = logs.err("ListTagsForResource", json!({ "resourceArn": format!("{arn}:*") })).await;
+    assert_eq!(code, "InvalidParameterException");
+    assert!(message.contains("Member must satisfy regular expression pattern: [\\w+=/:,.@-]*"), "{message}");
 
     logs.ok("TagLogGroup", json!({ "logGroupName": "t", "tags": { "env": "prod" } })).await;
     logs.ok("UntagResource", json!({ "resourceArn": arn, "tagKeys": ["team"] })).await;
@@ -583,8 +588,13 @@ async fn get_log_events_checks_its_inputs() {
     assert_eq!(message, "The specified log stream does not exist.");
     // The group may be named by ARN in logGroupIdentifier, but not both ways at once.
     let by_arn =
-        json!({ "logGroupIdentifier": "arn:aws:logs:us-east-1:000000000000:log-group:g:*", "logStreamName": "s" });
+        json!({ "logGroupIdentifier": "arn:aws:logs:us-east-1:000000000000:log-group:g", "logStreamName": "s" });
     assert_eq!(messages(&logs.ok("GetLogEvents", by_arn).await), ["e0"]);
+    // With the `:*` of DescribeLogGroups' `arn` member: the model's pattern
+    // for logGroupIdentifier (`[\w#+=/:,.@-]*`) refuses it.
+    let starred =
+        json!({ "logGroupIdentifier": "arn:aws:logs:us-east-1:000000000000:log-group:g:*", "logStreamName": "s" });
+    assert_eq!(logs.err("GetLogEvents", starred).await.0, "InvalidParameterException");
     let both = get(json!({ "logGroupIdentifier": "g" }));
     assert_eq!(logs.err("GetLogEvents", both).await.0, "InvalidParameterException");
 }

@@ -28,8 +28,6 @@ pub const MAX_PAGE_BYTES: usize = 1_048_576;
 pub fn put(state: &mut LogsRegion, input: PutLogEventsRequest) -> Result<PutLogEventsResponse, ApiError> {
     let group_name = input.log_group_name.unwrap_or_default();
     let stream_name = input.log_stream_name.unwrap_or_default();
-    validation::group_name(&group_name, "logGroupName")?;
-    validation::stream_name(&stream_name, "logStreamName")?;
     let events: Vec<(i64, String)> = input
         .log_events
         .unwrap_or_default()
@@ -126,7 +124,6 @@ pub fn get(state: &mut LogsRegion, input: GetLogEventsRequest) -> Result<GetLogE
     let group_name =
         validation::group_reference(state, input.log_group_name.as_deref(), input.log_group_identifier.as_deref())?;
     let stream_name = input.log_stream_name.unwrap_or_default();
-    validation::stream_name(&stream_name, "logStreamName")?;
     let limit = validation::limit(input.limit, MAX_GET_EVENTS, MAX_GET_EVENTS)?;
     let token = input.next_token.as_deref().map(decode_stream_token).transpose()?;
     let group = state.groups.get(&group_name).ok_or_else(group_not_found)?;

@@ -78,13 +78,9 @@ impl Selection {
                         &format!("have length {bound}"),
                     ));
                 }
-                for name in names {
-                    validation::stream_name(name, "logStreamNames")?;
-                }
                 Ok(Selection::Names(names.clone()))
             }
             (None, Some(prefix)) => {
-                validation::stream_name(prefix, "logStreamNamePrefix")?;
                 Ok(Selection::Prefix(prefix.clone()))
             }
             (None, None) => Ok(Selection::All),

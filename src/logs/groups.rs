@@ -13,7 +13,7 @@ const MAX_DESCRIBE: usize = 50;
 
 pub fn create(state: &mut LogsRegion, input: CreateLogGroupRequest) -> Result<(), ApiError> {
     let name = input.log_group_name.unwrap_or_default();
-    validation::new_group_name(&name)?;
+    validation::not_aws_group(&name)?;
     if let Some(tags) = &input.tags {
         validation::tags(tags)?;
         crate::tags::check_count(tags.len()).map_err(validation::tag_error)?;
@@ -32,7 +32,6 @@ pub fn create(state: &mut LogsRegion, input: CreateLogGroupRequest) -> Result<()
 
 pub fn delete(state: &mut LogsRegion, input: DeleteLogGroupRequest) -> Result<(), ApiError> {
     let name = input.log_group_name.unwrap_or_default();
-    validation::group_name(&name, "logGroupName")?;
     let group = state.groups.get(&name).ok_or_else(group_not_found)?;
     if group.deletion_protection {
         return Err(logs(
@@ -73,9 +72,6 @@ impl GroupFilter {
             return Err(invalid_parameter(
                 "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.",
             ));
-        }
-        if let Some(prefix) = &input.log_group_name_prefix {
-            validation::group_name(prefix, "logGroupNamePrefix")?;
         }
         if let Some(pattern) = &input.log_group_name_pattern {
             if !pattern.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b)) {
@@ -152,7 +148,6 @@ fn describe_group(state: &LogsRegion, group: &GroupRecord, brief: bool) -> LogGr
 
 pub fn put_retention(state: &mut LogsRegion, input: PutRetentionPolicyRequest) -> Result<(), ApiError> {
     let name = input.log_group_name.unwrap_or_default();
-    validation::group_name(&name, "logGroupName")?;
     let days = input.retention_in_days.unwrap_or_default();
     validation::retention(days)?;
     state.groups.get_mut(&name).ok_or_else(group_not_found)?.retention_in_days = Some(days);
@@ -161,7 +156,6 @@ pub fn put_retention(state: &mut LogsRegion, input: PutRetentionPolicyRequest) -
 
 pub fn delete_retention(state: &mut LogsRegion, input: DeleteRetentionPolicyRequest) -> Result<(), ApiError> {
     let name = input.log_group_name.unwrap_or_default();
-    validation::group_name(&name, "logGroupName")?;
     state.groups.get_mut(&name).ok_or_else(group_not_found)?.retention_in_days = None;
     Ok(())
 }

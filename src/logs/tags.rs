@@ -16,7 +16,6 @@ fn group_by_arn<'a>(state: &'a mut LogsRegion, arn: Option<&str>) -> Result<&'a 
 
 fn group_by_name<'a>(state: &'a mut LogsRegion, name: Option<&str>) -> Result<&'a mut GroupRecord, ApiError> {
     let name = name.unwrap_or_default();
-    validation::group_name(name, "logGroupName")?;
     state.groups.get_mut(name).ok_or_else(group_not_found)
 }
 

@@ -1,7 +1,10 @@
-//! The constraints of the Logs model the generator does not check (lengths,
-//! patterns, ranges), checked by hand for the members ecsbox uses, with
-//! AWS's `1 validation error detected: ...` wording; and how a log group is
-//! named in a request (name, or ARN in `logGroupIdentifier`/`resourceArn`).
+//! What the Logs model cannot say and the generated checks therefore do not:
+//! the `aws/` prefix of log group names, the retention periods AWS accepts,
+//! the tag rules in Logs' words, and how a log group is named in a request
+//! (name, or ARN in `logGroupIdentifier`/`resourceArn`). The name checks
+//! below also guard ecsbox's own awslogs driver, whose names come from task
+//! definitions rather than through the API's generated checks. Lengths,
+//! patterns and ranges of request members are the model's (generated).
 
 use super::errors::{constraint, group_not_found, invalid_parameter, logs};
 use super::store::LogsRegion;
@@ -36,9 +39,15 @@ pub fn group_name(value: &str, member: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// CreateLogGroup also refuses the prefix AWS keeps for its own groups.
+/// A name the awslogs driver creates a group under: the model's rules and
+/// the `aws/` prefix.
 pub fn new_group_name(value: &str) -> Result<(), ApiError> {
     group_name(value, "logGroupName")?;
+    not_aws_group(value)
+}
+
+/// CreateLogGroup refuses the prefix AWS keeps for its own groups.
+pub fn not_aws_group(value: &str) -> Result<(), ApiError> {
     if value.starts_with("aws/") {
         return Err(invalid_parameter("Log group names can't start with the string aws/."));
     }

@@ -12,11 +12,17 @@ use crate::model::validate::{check_enum, check_length, check_pattern, check_rang
 
 impl Validate for AddKeyEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.key.is_none() {
-            missing(&join(path, "key"), errors);
+        match &self.key {
+            None => missing(&join(path, "key"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "key"), errors);
+            }
         }
-        if self.value.is_none() {
-            missing(&join(path, "value"), errors);
+        match &self.value {
+            None => missing(&join(path, "value"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "value"), errors);
+            }
         }
     }
 }
@@ -26,6 +32,7 @@ impl Validate for AddKeys {
         match &self.entries {
             None => missing(&join(path, "entries"), errors),
             Some(v) => {
+                check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(5.0), &join(path, "entries"), errors);
                 for (i0, item0) in v.iter().enumerate() {
                     item0.validate_at(&format!("{}.{}", &join(path, "entries"), i0 + 1), errors);
                 }
@@ -36,8 +43,19 @@ impl Validate for AddKeys {
 
 impl Validate for AssociateKmsKeyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.kms_key_id.is_none() {
-            missing(&join(path, "kmsKeyId"), errors);
+        if let Some(v) = &self.log_group_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+        }
+        match &self.kms_key_id {
+            None => missing(&join(path, "kmsKeyId"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), None, Some(256.0), &join(path, "kmsKeyId"), errors);
+            }
+        }
+        if let Some(v) = &self.resource_identifier {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "resourceIdentifier"), errors);
+            check_pattern(v, Some(v), &PATTERNS[1], &join(path, "resourceIdentifier"), errors);
         }
     }
 }
@@ -58,21 +76,46 @@ impl Validate for AssociateSourceToS3TableIntegrationRequest {
 
 impl Validate for CSV {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.quote_character {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(1.0), &join(path, "quoteCharacter"), errors);
+        }
+        if let Some(v) = &self.delimiter {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(2.0), &join(path, "delimiter"), errors);
+        }
+        if let Some(v) = &self.columns {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), None, Some(100.0), &join(path, "columns"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(128.0), &format!("{}.{}", &join(path, "columns"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.source {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+        }
+        if let Some(v) = &self.destination {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "destination"), errors);
+        }
     }
 }
 
 impl Validate for CancelExportTaskRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.task_id.is_none() {
-            missing(&join(path, "taskId"), errors);
+        match &self.task_id {
+            None => missing(&join(path, "taskId"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "taskId"), errors);
+            }
         }
     }
 }
 
 impl Validate for CancelImportTaskRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.import_id.is_none() {
-            missing(&join(path, "importId"), errors);
+        match &self.import_id {
+            None => missing(&join(path, "importId"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "importId"), errors);
+                check_pattern(v, Some(v), &PATTERNS[2], &join(path, "importId"), errors);
+            }
         }
     }
 }
@@ -82,6 +125,7 @@ impl Validate for CopyValue {
         match &self.entries {
             None => missing(&join(path, "entries"), errors),
             Some(v) => {
+                check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(5.0), &join(path, "entries"), errors);
                 for (i0, item0) in v.iter().enumerate() {
                     item0.validate_at(&format!("{}.{}", &join(path, "entries"), i0 + 1), errors);
                 }
@@ -92,42 +136,88 @@ impl Validate for CopyValue {
 
 impl Validate for CopyValueEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.source.is_none() {
-            missing(&join(path, "source"), errors);
+        match &self.source {
+            None => missing(&join(path, "source"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+            }
         }
-        if self.target.is_none() {
-            missing(&join(path, "target"), errors);
+        match &self.target {
+            None => missing(&join(path, "target"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "target"), errors);
+            }
         }
     }
 }
 
 impl Validate for CreateDeliveryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.delivery_source_name.is_none() {
-            missing(&join(path, "deliverySourceName"), errors);
+        match &self.delivery_source_name {
+            None => missing(&join(path, "deliverySourceName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(60.0), &join(path, "deliverySourceName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[3], &join(path, "deliverySourceName"), errors);
+            }
         }
         if self.delivery_destination_arn.is_none() {
             missing(&join(path, "deliveryDestinationArn"), errors);
         }
+        if let Some(v) = &self.record_fields {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(0.0), Some(128.0), &join(path, "recordFields"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(64.0), &format!("{}.{}", &join(path, "recordFields"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.field_delimiter {
+            check_length(Some(v), v.chars().count(), Some(0.0), Some(5.0), &join(path, "fieldDelimiter"), errors);
+        }
         if let Some(v) = &self.s3_delivery_configuration {
             v.validate_at(&join(path, "s3DeliveryConfiguration"), errors);
+        }
+        if let Some(v) = &self.tags {
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(50.0), &join(path, "tags"), errors);
+            for (key0, item0) in v.iter() {
+                check_length(Some(item0), item0.chars().count(), None, Some(256.0), &format!("{}.{}", &join(path, "tags"), key0), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[4], &format!("{}.{}", &join(path, "tags"), key0), errors);
+            }
         }
     }
 }
 
 impl Validate for CreateExportTaskRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        if let Some(v) = &self.task_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "taskName"), errors);
         }
-        if self.r#from.is_none() {
-            missing(&join(path, "from"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
         }
-        if self.to.is_none() {
-            missing(&join(path, "to"), errors);
+        if let Some(v) = &self.log_stream_name_prefix {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logStreamNamePrefix"), errors);
+            check_pattern(v, Some(v), &PATTERNS[5], &join(path, "logStreamNamePrefix"), errors);
         }
-        if self.destination.is_none() {
-            missing(&join(path, "destination"), errors);
+        match &self.r#from {
+            None => missing(&join(path, "from"), errors),
+            Some(v) => {
+                check_range(*v as f64, Some(0.0), None, &join(path, "from"), errors);
+            }
+        }
+        match &self.to {
+            None => missing(&join(path, "to"), errors),
+            Some(v) => {
+                check_range(*v as f64, Some(0.0), None, &join(path, "to"), errors);
+            }
+        }
+        match &self.destination {
+            None => missing(&join(path, "destination"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "destination"), errors);
+            }
         }
     }
 }
@@ -137,8 +227,11 @@ impl Validate for CreateImportTaskRequest {
         if self.import_source_arn.is_none() {
             missing(&join(path, "importSourceArn"), errors);
         }
-        if self.import_role_arn.is_none() {
-            missing(&join(path, "importRoleArn"), errors);
+        match &self.import_role_arn {
+            None => missing(&join(path, "importRoleArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "importRoleArn"), errors);
+            }
         }
         if let Some(v) = &self.import_filter {
             v.validate_at(&join(path, "importFilter"), errors);
@@ -148,19 +241,59 @@ impl Validate for CreateImportTaskRequest {
 
 impl Validate for CreateLogAnomalyDetectorRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_arn_list.is_none() {
-            missing(&join(path, "logGroupArnList"), errors);
+        match &self.log_group_arn_list {
+            None => missing(&join(path, "logGroupArnList"), errors),
+            Some(v) => {
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), Some(2048.0), &format!("{}.{}", &join(path, "logGroupArnList"), i0 + 1), errors);
+                    check_pattern(item0, Some(item0), &PATTERNS[6], &format!("{}.{}", &join(path, "logGroupArnList"), i0 + 1), errors);
+                }
+            }
+        }
+        if let Some(v) = &self.detector_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "detectorName"), errors);
         }
         if let Some(v) = &self.evaluation_frequency {
             check_enum(v, enums::EVALUATION_FREQUENCY, &join(path, "evaluationFrequency"), errors);
+        }
+        if let Some(v) = &self.filter_pattern {
+            check_length(Some(v), v.chars().count(), Some(0.0), Some(1024.0), &join(path, "filterPattern"), errors);
+        }
+        if let Some(v) = &self.kms_key_id {
+            check_length(Some(v), v.chars().count(), None, Some(256.0), &join(path, "kmsKeyId"), errors);
+            check_pattern(v, Some(v), &PATTERNS[7], &join(path, "kmsKeyId"), errors);
+        }
+        if let Some(v) = &self.anomaly_visibility_time {
+            check_range(*v as f64, Some(7.0), Some(90.0), &join(path, "anomalyVisibilityTime"), errors);
+        }
+        if let Some(v) = &self.tags {
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(50.0), &join(path, "tags"), errors);
+            for (key0, item0) in v.iter() {
+                check_length(Some(item0), item0.chars().count(), None, Some(256.0), &format!("{}.{}", &join(path, "tags"), key0), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[4], &format!("{}.{}", &join(path, "tags"), key0), errors);
+            }
         }
     }
 }
 
 impl Validate for CreateLogGroupRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
+        }
+        if let Some(v) = &self.kms_key_id {
+            check_length(Some(v), v.chars().count(), None, Some(256.0), &join(path, "kmsKeyId"), errors);
+        }
+        if let Some(v) = &self.tags {
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(50.0), &join(path, "tags"), errors);
+            for (key0, item0) in v.iter() {
+                check_length(Some(item0), item0.chars().count(), None, Some(256.0), &format!("{}.{}", &join(path, "tags"), key0), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[4], &format!("{}.{}", &join(path, "tags"), key0), errors);
+            }
         }
         if let Some(v) = &self.log_group_class {
             check_enum(v, enums::LOG_GROUP_CLASS, &join(path, "logGroupClass"), errors);
@@ -170,27 +303,64 @@ impl Validate for CreateLogGroupRequest {
 
 impl Validate for CreateLogStreamRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
         }
-        if self.log_stream_name.is_none() {
-            missing(&join(path, "logStreamName"), errors);
+        match &self.log_stream_name {
+            None => missing(&join(path, "logStreamName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logStreamName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[5], &join(path, "logStreamName"), errors);
+            }
         }
     }
 }
 
 impl Validate for CreateLookupTableRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.lookup_table_name.is_none() {
-            missing(&join(path, "lookupTableName"), errors);
+        match &self.lookup_table_name {
+            None => missing(&join(path, "lookupTableName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "lookupTableName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[8], &join(path, "lookupTableName"), errors);
+            }
+        }
+        if let Some(v) = &self.description {
+            check_length(Some(v), v.chars().count(), Some(0.0), Some(1024.0), &join(path, "description"), errors);
+        }
+        if let Some(v) = &self.table_body {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(10485760.0), &join(path, "tableBody"), errors);
+        }
+        if let Some(v) = &self.query_id {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "queryId"), errors);
+        }
+        if let Some(v) = &self.kms_key_id {
+            check_length(Some(v), v.chars().count(), None, Some(256.0), &join(path, "kmsKeyId"), errors);
+        }
+        if let Some(v) = &self.tags {
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(50.0), &join(path, "tags"), errors);
+            for (key0, item0) in v.iter() {
+                check_length(Some(item0), item0.chars().count(), None, Some(256.0), &format!("{}.{}", &join(path, "tags"), key0), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[4], &format!("{}.{}", &join(path, "tags"), key0), errors);
+            }
         }
     }
 }
 
 impl Validate for CreateScheduledQueryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.name.is_none() {
-            missing(&join(path, "name"), errors);
+        match &self.name {
+            None => missing(&join(path, "name"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(300.0), &join(path, "name"), errors);
+            }
+        }
+        if let Some(v) = &self.description {
+            check_length(Some(v), v.chars().count(), None, Some(1024.0), &join(path, "description"), errors);
         }
         match &self.query_language {
             None => missing(&join(path, "queryLanguage"), errors),
@@ -198,20 +368,52 @@ impl Validate for CreateScheduledQueryRequest {
                 check_enum(v, enums::QUERY_LANGUAGE, &join(path, "queryLanguage"), errors);
             }
         }
-        if self.query_string.is_none() {
-            missing(&join(path, "queryString"), errors);
+        match &self.query_string {
+            None => missing(&join(path, "queryString"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(0.0), Some(10000.0), &join(path, "queryString"), errors);
+            }
         }
-        if self.schedule_expression.is_none() {
-            missing(&join(path, "scheduleExpression"), errors);
+        if let Some(v) = &self.log_group_identifiers {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(50.0), &join(path, "logGroupIdentifiers"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(2048.0), &format!("{}.{}", &join(path, "logGroupIdentifiers"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[6], &format!("{}.{}", &join(path, "logGroupIdentifiers"), i0 + 1), errors);
+            }
+        }
+        match &self.schedule_expression {
+            None => missing(&join(path, "scheduleExpression"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), None, Some(256.0), &join(path, "scheduleExpression"), errors);
+            }
+        }
+        if let Some(v) = &self.timezone {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "timezone"), errors);
         }
         if let Some(v) = &self.destination_configuration {
             v.validate_at(&join(path, "destinationConfiguration"), errors);
         }
-        if self.execution_role_arn.is_none() {
-            missing(&join(path, "executionRoleArn"), errors);
+        if let Some(v) = &self.schedule_start_time {
+            check_range(*v as f64, Some(0.0), None, &join(path, "scheduleStartTime"), errors);
+        }
+        if let Some(v) = &self.schedule_end_time {
+            check_range(*v as f64, Some(0.0), None, &join(path, "scheduleEndTime"), errors);
+        }
+        match &self.execution_role_arn {
+            None => missing(&join(path, "executionRoleArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "executionRoleArn"), errors);
+            }
         }
         if let Some(v) = &self.state {
             check_enum(v, enums::SCHEDULED_QUERY_STATE, &join(path, "state"), errors);
+        }
+        if let Some(v) = &self.tags {
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(50.0), &join(path, "tags"), errors);
+            for (key0, item0) in v.iter() {
+                check_length(Some(item0), item0.chars().count(), None, Some(256.0), &format!("{}.{}", &join(path, "tags"), key0), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[4], &format!("{}.{}", &join(path, "tags"), key0), errors);
+            }
         }
     }
 }
@@ -234,14 +436,38 @@ impl Validate for DataSourceFilter {
 
 impl Validate for DateTimeConverter {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.source.is_none() {
-            missing(&join(path, "source"), errors);
+        match &self.source {
+            None => missing(&join(path, "source"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+            }
         }
-        if self.target.is_none() {
-            missing(&join(path, "target"), errors);
+        match &self.target {
+            None => missing(&join(path, "target"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "target"), errors);
+            }
         }
-        if self.match_patterns.is_none() {
-            missing(&join(path, "matchPatterns"), errors);
+        if let Some(v) = &self.target_format {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(64.0), &join(path, "targetFormat"), errors);
+        }
+        match &self.match_patterns {
+            None => missing(&join(path, "matchPatterns"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(5.0), &join(path, "matchPatterns"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), None, &format!("{}.{}", &join(path, "matchPatterns"), i0 + 1), errors);
+                }
+            }
+        }
+        if let Some(v) = &self.source_timezone {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "sourceTimezone"), errors);
+        }
+        if let Some(v) = &self.target_timezone {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "targetTimezone"), errors);
+        }
+        if let Some(v) = &self.locale {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "locale"), errors);
         }
     }
 }
@@ -262,99 +488,153 @@ impl Validate for DeleteAccountPolicyRequest {
 
 impl Validate for DeleteDataProtectionPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifier.is_none() {
-            missing(&join(path, "logGroupIdentifier"), errors);
+        match &self.log_group_identifier {
+            None => missing(&join(path, "logGroupIdentifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteDeliveryDestinationPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.delivery_destination_name.is_none() {
-            missing(&join(path, "deliveryDestinationName"), errors);
+        match &self.delivery_destination_name {
+            None => missing(&join(path, "deliveryDestinationName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(60.0), &join(path, "deliveryDestinationName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[3], &join(path, "deliveryDestinationName"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteDeliveryDestinationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.name.is_none() {
-            missing(&join(path, "name"), errors);
+        match &self.name {
+            None => missing(&join(path, "name"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(60.0), &join(path, "name"), errors);
+                check_pattern(v, Some(v), &PATTERNS[3], &join(path, "name"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteDeliveryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.id.is_none() {
-            missing(&join(path, "id"), errors);
+        match &self.id {
+            None => missing(&join(path, "id"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(64.0), &join(path, "id"), errors);
+                check_pattern(v, Some(v), &PATTERNS[9], &join(path, "id"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteDeliverySourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.name.is_none() {
-            missing(&join(path, "name"), errors);
+        match &self.name {
+            None => missing(&join(path, "name"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(60.0), &join(path, "name"), errors);
+                check_pattern(v, Some(v), &PATTERNS[3], &join(path, "name"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteDestinationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.destination_name.is_none() {
-            missing(&join(path, "destinationName"), errors);
+        match &self.destination_name {
+            None => missing(&join(path, "destinationName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "destinationName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[5], &join(path, "destinationName"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteIndexPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifier.is_none() {
-            missing(&join(path, "logGroupIdentifier"), errors);
+        match &self.log_group_identifier {
+            None => missing(&join(path, "logGroupIdentifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteIntegrationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.integration_name.is_none() {
-            missing(&join(path, "integrationName"), errors);
+        match &self.integration_name {
+            None => missing(&join(path, "integrationName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(50.0), &join(path, "integrationName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "integrationName"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteKeys {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.with_keys.is_none() {
-            missing(&join(path, "withKeys"), errors);
+        match &self.with_keys {
+            None => missing(&join(path, "withKeys"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(5.0), &join(path, "withKeys"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), None, &format!("{}.{}", &join(path, "withKeys"), i0 + 1), errors);
+                }
+            }
         }
     }
 }
 
 impl Validate for DeleteLogAnomalyDetectorRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.anomaly_detector_arn.is_none() {
-            missing(&join(path, "anomalyDetectorArn"), errors);
+        match &self.anomaly_detector_arn {
+            None => missing(&join(path, "anomalyDetectorArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "anomalyDetectorArn"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "anomalyDetectorArn"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteLogGroupRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteLogStreamRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
         }
-        if self.log_stream_name.is_none() {
-            missing(&join(path, "logStreamName"), errors);
+        match &self.log_stream_name {
+            None => missing(&join(path, "logStreamName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logStreamName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[5], &join(path, "logStreamName"), errors);
+            }
         }
     }
 }
@@ -369,67 +649,107 @@ impl Validate for DeleteLookupTableRequest {
 
 impl Validate for DeleteMetricFilterRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
         }
-        if self.filter_name.is_none() {
-            missing(&join(path, "filterName"), errors);
+        match &self.filter_name {
+            None => missing(&join(path, "filterName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "filterName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[5], &join(path, "filterName"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteQueryDefinitionRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.query_definition_id.is_none() {
-            missing(&join(path, "queryDefinitionId"), errors);
+        match &self.query_definition_id {
+            None => missing(&join(path, "queryDefinitionId"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "queryDefinitionId"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteResourcePolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.expected_revision_id {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "expectedRevisionId"), errors);
+        }
     }
 }
 
 impl Validate for DeleteRetentionPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteScheduledQueryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.identifier.is_none() {
-            missing(&join(path, "identifier"), errors);
+        match &self.identifier {
+            None => missing(&join(path, "identifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(300.0), &join(path, "identifier"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteSubscriptionFilterRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
         }
-        if self.filter_name.is_none() {
-            missing(&join(path, "filterName"), errors);
+        match &self.filter_name {
+            None => missing(&join(path, "filterName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "filterName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[5], &join(path, "filterName"), errors);
+            }
         }
     }
 }
 
 impl Validate for DeleteSyslogConfigurationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifier.is_none() {
-            missing(&join(path, "logGroupIdentifier"), errors);
+        match &self.log_group_identifier {
+            None => missing(&join(path, "logGroupIdentifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+            }
+        }
+        if let Some(v) = &self.vpc_endpoint_id {
+            check_pattern(v, Some(v), &PATTERNS[10], &join(path, "vpcEndpointId"), errors);
         }
     }
 }
 
 impl Validate for DeleteTransformerRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifier.is_none() {
-            missing(&join(path, "logGroupIdentifier"), errors);
+        match &self.log_group_identifier {
+            None => missing(&join(path, "logGroupIdentifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+            }
         }
     }
 }
@@ -450,119 +770,337 @@ impl Validate for DescribeAccountPoliciesRequest {
                 check_enum(v, enums::POLICY_TYPE, &join(path, "policyType"), errors);
             }
         }
+        if let Some(v) = &self.account_identifiers {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(0.0), Some(20.0), &join(path, "accountIdentifiers"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(12.0), Some(12.0), &format!("{}.{}", &join(path, "accountIdentifiers"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[11], &format!("{}.{}", &join(path, "accountIdentifiers"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
     }
 }
 
 impl Validate for DescribeConfigurationTemplatesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.service {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "service"), errors);
+            check_pattern(v, Some(v), &PATTERNS[12], &join(path, "service"), errors);
+        }
+        if let Some(v) = &self.log_types {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(10.0), &join(path, "logTypes"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(255.0), &format!("{}.{}", &join(path, "logTypes"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[13], &format!("{}.{}", &join(path, "logTypes"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.resource_types {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(10.0), &join(path, "resourceTypes"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(255.0), &format!("{}.{}", &join(path, "resourceTypes"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[14], &format!("{}.{}", &join(path, "resourceTypes"), i0 + 1), errors);
+            }
+        }
         if let Some(v) = &self.delivery_destination_types {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(4.0), &join(path, "deliveryDestinationTypes"), errors);
             for (i0, item0) in v.iter().enumerate() {
                 check_enum(item0, enums::DELIVERY_DESTINATION_TYPE, &format!("{}.{}", &join(path, "deliveryDestinationTypes"), i0 + 1), errors);
             }
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
         }
     }
 }
 
 impl Validate for DescribeDeliveriesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
+        }
+        if let Some(v) = &self.delivery_source_names {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(20.0), &join(path, "deliverySourceNames"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(60.0), &format!("{}.{}", &join(path, "deliverySourceNames"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[3], &format!("{}.{}", &join(path, "deliverySourceNames"), i0 + 1), errors);
+            }
+        }
     }
 }
 
 impl Validate for DescribeDeliveryDestinationsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
+        }
+        if let Some(v) = &self.names {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(20.0), &join(path, "names"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(60.0), &format!("{}.{}", &join(path, "names"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[3], &format!("{}.{}", &join(path, "names"), i0 + 1), errors);
+            }
+        }
     }
 }
 
 impl Validate for DescribeDeliverySourcesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
+        }
+        if let Some(v) = &self.resource_arns {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(20.0), &join(path, "resourceArns"), errors);
+        }
     }
 }
 
 impl Validate for DescribeDestinationsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.destination_name_prefix {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "destinationNamePrefix"), errors);
+            check_pattern(v, Some(v), &PATTERNS[5], &join(path, "destinationNamePrefix"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
+        }
     }
 }
 
 impl Validate for DescribeExportTasksRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.task_id {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "taskId"), errors);
+        }
         if let Some(v) = &self.status_code {
             check_enum(v, enums::EXPORT_TASK_STATUS_CODE, &join(path, "statusCode"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
         }
     }
 }
 
 impl Validate for DescribeFieldIndexesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifiers.is_none() {
-            missing(&join(path, "logGroupIdentifiers"), errors);
+        match &self.log_group_identifiers {
+            None => missing(&join(path, "logGroupIdentifiers"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(100.0), &join(path, "logGroupIdentifiers"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), Some(2048.0), &format!("{}.{}", &join(path, "logGroupIdentifiers"), i0 + 1), errors);
+                    check_pattern(item0, Some(item0), &PATTERNS[6], &format!("{}.{}", &join(path, "logGroupIdentifiers"), i0 + 1), errors);
+                }
+            }
         }
         if let Some(v) = &self.index_categories {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), None, Some(4.0), &join(path, "indexCategories"), errors);
             for (i0, item0) in v.iter().enumerate() {
                 check_enum(item0, enums::INDEX_CATEGORY, &format!("{}.{}", &join(path, "indexCategories"), i0 + 1), errors);
             }
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
         }
     }
 }
 
 impl Validate for DescribeImportTaskBatchesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.import_id.is_none() {
-            missing(&join(path, "importId"), errors);
+        match &self.import_id {
+            None => missing(&join(path, "importId"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "importId"), errors);
+                check_pattern(v, Some(v), &PATTERNS[2], &join(path, "importId"), errors);
+            }
         }
         if let Some(v) = &self.batch_import_status {
             for (i0, item0) in v.iter().enumerate() {
                 check_enum(item0, enums::IMPORT_STATUS, &format!("{}.{}", &join(path, "batchImportStatus"), i0 + 1), errors);
             }
         }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
     }
 }
 
 impl Validate for DescribeImportTasksRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.import_id {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "importId"), errors);
+            check_pattern(v, Some(v), &PATTERNS[2], &join(path, "importId"), errors);
+        }
         if let Some(v) = &self.import_status {
             check_enum(v, enums::IMPORT_STATUS, &join(path, "importStatus"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
         }
     }
 }
 
 impl Validate for DescribeIndexPoliciesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifiers.is_none() {
-            missing(&join(path, "logGroupIdentifiers"), errors);
+        match &self.log_group_identifiers {
+            None => missing(&join(path, "logGroupIdentifiers"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(1.0), &join(path, "logGroupIdentifiers"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), Some(2048.0), &format!("{}.{}", &join(path, "logGroupIdentifiers"), i0 + 1), errors);
+                    check_pattern(item0, Some(item0), &PATTERNS[6], &format!("{}.{}", &join(path, "logGroupIdentifiers"), i0 + 1), errors);
+                }
+            }
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
         }
     }
 }
 
 impl Validate for DescribeLogGroupsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.account_identifiers {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(0.0), Some(20.0), &join(path, "accountIdentifiers"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(12.0), Some(12.0), &format!("{}.{}", &join(path, "accountIdentifiers"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[11], &format!("{}.{}", &join(path, "accountIdentifiers"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.log_group_name_prefix {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupNamePrefix"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupNamePrefix"), errors);
+        }
+        if let Some(v) = &self.log_group_name_pattern {
+            check_length(Some(v), v.chars().count(), Some(0.0), Some(512.0), &join(path, "logGroupNamePattern"), errors);
+            check_pattern(v, Some(v), &PATTERNS[15], &join(path, "logGroupNamePattern"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
+        }
         if let Some(v) = &self.log_group_class {
             check_enum(v, enums::LOG_GROUP_CLASS, &join(path, "logGroupClass"), errors);
+        }
+        if let Some(v) = &self.log_group_identifiers {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(50.0), &join(path, "logGroupIdentifiers"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(2048.0), &format!("{}.{}", &join(path, "logGroupIdentifiers"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[6], &format!("{}.{}", &join(path, "logGroupIdentifiers"), i0 + 1), errors);
+            }
         }
     }
 }
 
 impl Validate for DescribeLogStreamsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.log_group_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+        }
+        if let Some(v) = &self.log_group_identifier {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+            check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+        }
+        if let Some(v) = &self.log_stream_name_prefix {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logStreamNamePrefix"), errors);
+            check_pattern(v, Some(v), &PATTERNS[5], &join(path, "logStreamNamePrefix"), errors);
+        }
         if let Some(v) = &self.order_by {
             check_enum(v, enums::ORDER_BY, &join(path, "orderBy"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
         }
     }
 }
 
 impl Validate for DescribeLookupTablesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.lookup_table_name_prefix {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "lookupTableNamePrefix"), errors);
+            check_pattern(v, Some(v), &PATTERNS[8], &join(path, "lookupTableNamePrefix"), errors);
+        }
+        if let Some(v) = &self.max_results {
+            check_range(*v as f64, None, Some(100.0), &join(path, "maxResults"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
     }
 }
 
 impl Validate for DescribeMetricFiltersRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.log_group_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+        }
+        if let Some(v) = &self.filter_name_prefix {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "filterNamePrefix"), errors);
+            check_pattern(v, Some(v), &PATTERNS[5], &join(path, "filterNamePrefix"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
+        }
+        if let Some(v) = &self.metric_name {
+            check_length(Some(v), v.chars().count(), None, Some(255.0), &join(path, "metricName"), errors);
+            check_pattern(v, Some(v), &PATTERNS[16], &join(path, "metricName"), errors);
+        }
+        if let Some(v) = &self.metric_namespace {
+            check_length(Some(v), v.chars().count(), None, Some(255.0), &join(path, "metricNamespace"), errors);
+            check_pattern(v, Some(v), &PATTERNS[16], &join(path, "metricNamespace"), errors);
+        }
     }
 }
 
 impl Validate for DescribeQueriesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.log_group_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+        }
         if let Some(v) = &self.status {
             check_enum(v, enums::QUERY_STATUS, &join(path, "status"), errors);
+        }
+        if let Some(v) = &self.max_results {
+            check_range(*v as f64, Some(1.0), Some(1000.0), &join(path, "maxResults"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
         }
         if let Some(v) = &self.query_language {
             check_enum(v, enums::QUERY_LANGUAGE, &join(path, "queryLanguage"), errors);
@@ -575,11 +1113,26 @@ impl Validate for DescribeQueryDefinitionsRequest {
         if let Some(v) = &self.query_language {
             check_enum(v, enums::QUERY_LANGUAGE, &join(path, "queryLanguage"), errors);
         }
+        if let Some(v) = &self.query_definition_name_prefix {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "queryDefinitionNamePrefix"), errors);
+        }
+        if let Some(v) = &self.max_results {
+            check_range(*v as f64, Some(1.0), Some(1000.0), &join(path, "maxResults"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
     }
 }
 
 impl Validate for DescribeResourcePoliciesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
+        }
         if let Some(v) = &self.policy_scope {
             check_enum(v, enums::POLICY_SCOPE, &join(path, "policyScope"), errors);
         }
@@ -588,8 +1141,22 @@ impl Validate for DescribeResourcePoliciesRequest {
 
 impl Validate for DescribeSubscriptionFiltersRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
+        }
+        if let Some(v) = &self.filter_name_prefix {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "filterNamePrefix"), errors);
+            check_pattern(v, Some(v), &PATTERNS[5], &join(path, "filterNamePrefix"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
         }
     }
 }
@@ -607,87 +1174,196 @@ impl Validate for DestinationConfiguration {
 
 impl Validate for DisassociateKmsKeyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.log_group_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+        }
+        if let Some(v) = &self.resource_identifier {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "resourceIdentifier"), errors);
+            check_pattern(v, Some(v), &PATTERNS[1], &join(path, "resourceIdentifier"), errors);
+        }
     }
 }
 
 impl Validate for DisassociateSourceFromS3TableIntegrationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.identifier.is_none() {
-            missing(&join(path, "identifier"), errors);
+        match &self.identifier {
+            None => missing(&join(path, "identifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "identifier"), errors);
+            }
         }
     }
 }
 
 impl Validate for Entity {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.key_attributes {
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(2.0), Some(4.0), &join(path, "keyAttributes"), errors);
+            for (key0, item0) in v.iter() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(512.0), &format!("{}.{}", &join(path, "keyAttributes"), key0), errors);
+            }
+        }
+        if let Some(v) = &self.attributes {
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(0.0), Some(10.0), &join(path, "attributes"), errors);
+            for (key0, item0) in v.iter() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(512.0), &format!("{}.{}", &join(path, "attributes"), key0), errors);
+            }
+        }
     }
 }
 
 impl Validate for FilterLogEventsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.log_group_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+        }
+        if let Some(v) = &self.log_group_identifier {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+            check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+        }
+        if let Some(v) = &self.log_stream_names {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(100.0), &join(path, "logStreamNames"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(512.0), &format!("{}.{}", &join(path, "logStreamNames"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[5], &format!("{}.{}", &join(path, "logStreamNames"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.log_stream_name_prefix {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logStreamNamePrefix"), errors);
+            check_pattern(v, Some(v), &PATTERNS[5], &join(path, "logStreamNamePrefix"), errors);
+        }
+        if let Some(v) = &self.start_time {
+            check_range(*v as f64, Some(0.0), None, &join(path, "startTime"), errors);
+        }
+        if let Some(v) = &self.end_time {
+            check_range(*v as f64, Some(0.0), None, &join(path, "endTime"), errors);
+        }
+        if let Some(v) = &self.filter_pattern {
+            check_length(Some(v), v.chars().count(), Some(0.0), Some(1024.0), &join(path, "filterPattern"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(10000.0), &join(path, "limit"), errors);
+        }
     }
 }
 
 impl Validate for GetDataProtectionPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifier.is_none() {
-            missing(&join(path, "logGroupIdentifier"), errors);
+        match &self.log_group_identifier {
+            None => missing(&join(path, "logGroupIdentifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+            }
         }
     }
 }
 
 impl Validate for GetDeliveryDestinationPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.delivery_destination_name.is_none() {
-            missing(&join(path, "deliveryDestinationName"), errors);
+        match &self.delivery_destination_name {
+            None => missing(&join(path, "deliveryDestinationName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(60.0), &join(path, "deliveryDestinationName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[3], &join(path, "deliveryDestinationName"), errors);
+            }
         }
     }
 }
 
 impl Validate for GetDeliveryDestinationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.name.is_none() {
-            missing(&join(path, "name"), errors);
+        match &self.name {
+            None => missing(&join(path, "name"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(60.0), &join(path, "name"), errors);
+                check_pattern(v, Some(v), &PATTERNS[3], &join(path, "name"), errors);
+            }
         }
     }
 }
 
 impl Validate for GetDeliveryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.id.is_none() {
-            missing(&join(path, "id"), errors);
+        match &self.id {
+            None => missing(&join(path, "id"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(64.0), &join(path, "id"), errors);
+                check_pattern(v, Some(v), &PATTERNS[9], &join(path, "id"), errors);
+            }
         }
     }
 }
 
 impl Validate for GetDeliverySourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.name.is_none() {
-            missing(&join(path, "name"), errors);
+        match &self.name {
+            None => missing(&join(path, "name"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(60.0), &join(path, "name"), errors);
+                check_pattern(v, Some(v), &PATTERNS[3], &join(path, "name"), errors);
+            }
         }
     }
 }
 
 impl Validate for GetIntegrationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.integration_name.is_none() {
-            missing(&join(path, "integrationName"), errors);
+        match &self.integration_name {
+            None => missing(&join(path, "integrationName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(50.0), &join(path, "integrationName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "integrationName"), errors);
+            }
         }
     }
 }
 
 impl Validate for GetLogAnomalyDetectorRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.anomaly_detector_arn.is_none() {
-            missing(&join(path, "anomalyDetectorArn"), errors);
+        match &self.anomaly_detector_arn {
+            None => missing(&join(path, "anomalyDetectorArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "anomalyDetectorArn"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "anomalyDetectorArn"), errors);
+            }
         }
     }
 }
 
 impl Validate for GetLogEventsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_stream_name.is_none() {
-            missing(&join(path, "logStreamName"), errors);
+        if let Some(v) = &self.log_group_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+        }
+        if let Some(v) = &self.log_group_identifier {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+            check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+        }
+        match &self.log_stream_name {
+            None => missing(&join(path, "logStreamName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logStreamName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[5], &join(path, "logStreamName"), errors);
+            }
+        }
+        if let Some(v) = &self.start_time {
+            check_range(*v as f64, Some(0.0), None, &join(path, "startTime"), errors);
+        }
+        if let Some(v) = &self.end_time {
+            check_range(*v as f64, Some(0.0), None, &join(path, "endTime"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(10000.0), &join(path, "limit"), errors);
         }
     }
 }
@@ -705,13 +1381,27 @@ impl Validate for GetLogFieldsRequest {
 
 impl Validate for GetLogGroupFieldsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.log_group_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+        }
+        if let Some(v) = &self.time {
+            check_range(*v as f64, Some(0.0), None, &join(path, "time"), errors);
+        }
+        if let Some(v) = &self.log_group_identifier {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+            check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+        }
     }
 }
 
 impl Validate for GetLogObjectRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_object_pointer.is_none() {
-            missing(&join(path, "logObjectPointer"), errors);
+        match &self.log_object_pointer {
+            None => missing(&join(path, "logObjectPointer"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logObjectPointer"), errors);
+            }
         }
     }
 }
@@ -734,35 +1424,62 @@ impl Validate for GetLookupTableRequest {
 
 impl Validate for GetQueryResultsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.query_id.is_none() {
-            missing(&join(path, "queryId"), errors);
+        match &self.query_id {
+            None => missing(&join(path, "queryId"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "queryId"), errors);
+            }
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), None, Some(1024.0), &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.max_items {
+            check_range(*v as f64, Some(0.0), Some(10000.0), &join(path, "maxItems"), errors);
         }
     }
 }
 
 impl Validate for GetScheduledQueryHistoryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.identifier.is_none() {
-            missing(&join(path, "identifier"), errors);
+        match &self.identifier {
+            None => missing(&join(path, "identifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(300.0), &join(path, "identifier"), errors);
+            }
         }
-        if self.start_time.is_none() {
-            missing(&join(path, "startTime"), errors);
+        match &self.start_time {
+            None => missing(&join(path, "startTime"), errors),
+            Some(v) => {
+                check_range(*v as f64, Some(0.0), None, &join(path, "startTime"), errors);
+            }
         }
-        if self.end_time.is_none() {
-            missing(&join(path, "endTime"), errors);
+        match &self.end_time {
+            None => missing(&join(path, "endTime"), errors),
+            Some(v) => {
+                check_range(*v as f64, Some(0.0), None, &join(path, "endTime"), errors);
+            }
         }
         if let Some(v) = &self.execution_statuses {
             for (i0, item0) in v.iter().enumerate() {
                 check_enum(item0, enums::EXECUTION_STATUS, &format!("{}.{}", &join(path, "executionStatuses"), i0 + 1), errors);
             }
         }
+        if let Some(v) = &self.max_results {
+            check_range(*v as f64, Some(1.0), Some(1000.0), &join(path, "maxResults"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
     }
 }
 
 impl Validate for GetScheduledQueryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.identifier.is_none() {
-            missing(&join(path, "identifier"), errors);
+        match &self.identifier {
+            None => missing(&join(path, "identifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(300.0), &join(path, "identifier"), errors);
+            }
         }
     }
 }
@@ -774,42 +1491,76 @@ impl Validate for GetStorageTierPolicyRequest {
 
 impl Validate for GetTransformerRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifier.is_none() {
-            missing(&join(path, "logGroupIdentifier"), errors);
+        match &self.log_group_identifier {
+            None => missing(&join(path, "logGroupIdentifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+            }
         }
     }
 }
 
 impl Validate for Grok {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.r#match.is_none() {
-            missing(&join(path, "match"), errors);
+        if let Some(v) = &self.source {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+        }
+        match &self.r#match {
+            None => missing(&join(path, "match"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "match"), errors);
+            }
         }
     }
 }
 
 impl Validate for ImportFilter {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.start_event_time {
+            check_range(*v as f64, Some(0.0), None, &join(path, "startEventTime"), errors);
+        }
+        if let Some(v) = &self.end_event_time {
+            check_range(*v as f64, Some(0.0), None, &join(path, "endEventTime"), errors);
+        }
     }
 }
 
 impl Validate for InputLogEvent {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.timestamp.is_none() {
-            missing(&join(path, "timestamp"), errors);
+        match &self.timestamp {
+            None => missing(&join(path, "timestamp"), errors),
+            Some(v) => {
+                check_range(*v as f64, Some(0.0), None, &join(path, "timestamp"), errors);
+            }
         }
-        if self.message.is_none() {
-            missing(&join(path, "message"), errors);
+        match &self.message {
+            None => missing(&join(path, "message"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "message"), errors);
+            }
         }
     }
 }
 
 impl Validate for ListAggregateLogGroupSummariesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.account_identifiers {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(0.0), Some(20.0), &join(path, "accountIdentifiers"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(12.0), Some(12.0), &format!("{}.{}", &join(path, "accountIdentifiers"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[11], &format!("{}.{}", &join(path, "accountIdentifiers"), i0 + 1), errors);
+            }
+        }
         if let Some(v) = &self.log_group_class {
             check_enum(v, enums::LOG_GROUP_CLASS, &join(path, "logGroupClass"), errors);
         }
+        if let Some(v) = &self.log_group_name_pattern {
+            check_length(Some(v), v.chars().count(), Some(3.0), Some(129.0), &join(path, "logGroupNamePattern"), errors);
+            check_pattern(v, Some(v), &PATTERNS[17], &join(path, "logGroupNamePattern"), errors);
+        }
         if let Some(v) = &self.data_sources {
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(5.0), &join(path, "dataSources"), errors);
             for (i0, item0) in v.iter().enumerate() {
                 item0.validate_at(&format!("{}.{}", &join(path, "dataSources"), i0 + 1), errors);
             }
@@ -820,19 +1571,39 @@ impl Validate for ListAggregateLogGroupSummariesRequest {
                 check_enum(v, enums::LIST_AGGREGATE_LOG_GROUP_SUMMARIES_GROUP_BY, &join(path, "groupBy"), errors);
             }
         }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
+        }
     }
 }
 
 impl Validate for ListAnomaliesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.anomaly_detector_arn {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "anomalyDetectorArn"), errors);
+            check_pattern(v, Some(v), &PATTERNS[6], &join(path, "anomalyDetectorArn"), errors);
+        }
         if let Some(v) = &self.suppression_state {
             check_enum(v, enums::SUPPRESSION_STATE, &join(path, "suppressionState"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
         }
     }
 }
 
 impl Validate for ListIntegrationsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.integration_name_prefix {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(50.0), &join(path, "integrationNamePrefix"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "integrationNamePrefix"), errors);
+        }
         if let Some(v) = &self.integration_type {
             check_enum(v, enums::INTEGRATION_TYPE, &join(path, "integrationType"), errors);
         }
@@ -844,28 +1615,73 @@ impl Validate for ListIntegrationsRequest {
 
 impl Validate for ListLogAnomalyDetectorsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.filter_log_group_arn {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "filterLogGroupArn"), errors);
+            check_pattern(v, Some(v), &PATTERNS[6], &join(path, "filterLogGroupArn"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(50.0), &join(path, "limit"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
     }
 }
 
 impl Validate for ListLogGroupsForQueryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.query_id.is_none() {
-            missing(&join(path, "queryId"), errors);
+        match &self.query_id {
+            None => missing(&join(path, "queryId"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "queryId"), errors);
+            }
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.max_results {
+            check_range(*v as f64, Some(50.0), Some(500.0), &join(path, "maxResults"), errors);
         }
     }
 }
 
 impl Validate for ListLogGroupsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.log_group_name_pattern {
+            check_length(Some(v), v.chars().count(), Some(3.0), Some(129.0), &join(path, "logGroupNamePattern"), errors);
+            check_pattern(v, Some(v), &PATTERNS[17], &join(path, "logGroupNamePattern"), errors);
+        }
         if let Some(v) = &self.log_group_class {
             check_enum(v, enums::LOG_GROUP_CLASS, &join(path, "logGroupClass"), errors);
         }
+        if let Some(v) = &self.account_identifiers {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(0.0), Some(20.0), &join(path, "accountIdentifiers"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(12.0), Some(12.0), &format!("{}.{}", &join(path, "accountIdentifiers"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[11], &format!("{}.{}", &join(path, "accountIdentifiers"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(1000.0), &join(path, "limit"), errors);
+        }
         if let Some(v) = &self.data_sources {
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(5.0), &join(path, "dataSources"), errors);
             for (i0, item0) in v.iter().enumerate() {
                 item0.validate_at(&format!("{}.{}", &join(path, "dataSources"), i0 + 1), errors);
             }
         }
+        if let Some(v) = &self.field_index_names {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(20.0), &join(path, "fieldIndexNames"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(512.0), &format!("{}.{}", &join(path, "fieldIndexNames"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[0], &format!("{}.{}", &join(path, "fieldIndexNames"), i0 + 1), errors);
+            }
+        }
         if let Some(v) = &self.log_group_tags {
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(5.0), &join(path, "logGroupTags"), errors);
             for (i0, item0) in v.iter().enumerate() {
                 item0.validate_at(&format!("{}.{}", &join(path, "logGroupTags"), i0 + 1), errors);
             }
@@ -875,6 +1691,12 @@ impl Validate for ListLogGroupsRequest {
 
 impl Validate for ListScheduledQueriesRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.max_results {
+            check_range(*v as f64, Some(1.0), Some(1000.0), &join(path, "maxResults"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
         if let Some(v) = &self.state {
             check_enum(v, enums::SCHEDULED_QUERY_STATE, &join(path, "state"), errors);
         }
@@ -889,37 +1711,76 @@ impl Validate for ListSourcesForS3TableIntegrationRequest {
         if self.integration_arn.is_none() {
             missing(&join(path, "integrationArn"), errors);
         }
+        if let Some(v) = &self.max_results {
+            check_range(*v as f64, Some(1.0), Some(100.0), &join(path, "maxResults"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
     }
 }
 
 impl Validate for ListSyslogConfigurationsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.log_group_identifier {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+            check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+        }
+        if let Some(v) = &self.vpc_endpoint_id {
+            check_pattern(v, Some(v), &PATTERNS[10], &join(path, "vpcEndpointId"), errors);
+        }
+        if let Some(v) = &self.next_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "nextToken"), errors);
+        }
+        if let Some(v) = &self.max_results {
+            check_range(*v as f64, Some(0.0), Some(50.0), &join(path, "maxResults"), errors);
+        }
     }
 }
 
 impl Validate for ListTagsForResourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.resource_arn.is_none() {
-            missing(&join(path, "resourceArn"), errors);
+        match &self.resource_arn {
+            None => missing(&join(path, "resourceArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(1011.0), &join(path, "resourceArn"), errors);
+                check_pattern(v, Some(v), &PATTERNS[18], &join(path, "resourceArn"), errors);
+            }
         }
     }
 }
 
 impl Validate for ListTagsLogGroupRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
         }
     }
 }
 
 impl Validate for ListToMap {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.source.is_none() {
-            missing(&join(path, "source"), errors);
+        match &self.source {
+            None => missing(&join(path, "source"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+            }
         }
-        if self.key.is_none() {
-            missing(&join(path, "key"), errors);
+        match &self.key {
+            None => missing(&join(path, "key"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "key"), errors);
+            }
+        }
+        if let Some(v) = &self.value_key {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "valueKey"), errors);
+        }
+        if let Some(v) = &self.target {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "target"), errors);
         }
         if let Some(v) = &self.flattened_element {
             check_enum(v, enums::FLATTENED_ELEMENT, &join(path, "flattenedElement"), errors);
@@ -929,33 +1790,75 @@ impl Validate for ListToMap {
 
 impl Validate for LookupTableConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.table_name.is_none() {
-            missing(&join(path, "tableName"), errors);
+        match &self.table_name {
+            None => missing(&join(path, "tableName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "tableName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[8], &join(path, "tableName"), errors);
+            }
         }
-        if self.role_arn.is_none() {
-            missing(&join(path, "roleArn"), errors);
+        match &self.role_arn {
+            None => missing(&join(path, "roleArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "roleArn"), errors);
+            }
+        }
+        if let Some(v) = &self.description {
+            check_length(Some(v), v.chars().count(), Some(0.0), Some(1024.0), &join(path, "description"), errors);
+        }
+        if let Some(v) = &self.kms_key_id {
+            check_length(Some(v), v.chars().count(), None, Some(256.0), &join(path, "kmsKeyId"), errors);
+        }
+        if let Some(v) = &self.tags {
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(50.0), &join(path, "tags"), errors);
+            for (key0, item0) in v.iter() {
+                check_length(Some(item0), item0.chars().count(), None, Some(256.0), &format!("{}.{}", &join(path, "tags"), key0), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[4], &format!("{}.{}", &join(path, "tags"), key0), errors);
+            }
         }
     }
 }
 
 impl Validate for LowerCaseString {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.with_keys.is_none() {
-            missing(&join(path, "withKeys"), errors);
+        match &self.with_keys {
+            None => missing(&join(path, "withKeys"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(10.0), &join(path, "withKeys"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), None, &format!("{}.{}", &join(path, "withKeys"), i0 + 1), errors);
+                }
+            }
         }
     }
 }
 
 impl Validate for MetricTransformation {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.metric_name.is_none() {
-            missing(&join(path, "metricName"), errors);
+        match &self.metric_name {
+            None => missing(&join(path, "metricName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), None, Some(255.0), &join(path, "metricName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[16], &join(path, "metricName"), errors);
+            }
         }
-        if self.metric_namespace.is_none() {
-            missing(&join(path, "metricNamespace"), errors);
+        match &self.metric_namespace {
+            None => missing(&join(path, "metricNamespace"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), None, Some(255.0), &join(path, "metricNamespace"), errors);
+                check_pattern(v, Some(v), &PATTERNS[16], &join(path, "metricNamespace"), errors);
+            }
         }
-        if self.metric_value.is_none() {
-            missing(&join(path, "metricValue"), errors);
+        match &self.metric_value {
+            None => missing(&join(path, "metricValue"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), None, Some(100.0), &join(path, "metricValue"), errors);
+            }
+        }
+        if let Some(v) = &self.dimensions {
+            for (key0, item0) in v.iter() {
+                check_length(Some(item0), item0.chars().count(), None, Some(255.0), &format!("{}.{}", &join(path, "dimensions"), key0), errors);
+            }
         }
         if let Some(v) = &self.unit {
             check_enum(v, enums::STANDARD_UNIT, &join(path, "unit"), errors);
@@ -965,11 +1868,17 @@ impl Validate for MetricTransformation {
 
 impl Validate for MoveKeyEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.source.is_none() {
-            missing(&join(path, "source"), errors);
+        match &self.source {
+            None => missing(&join(path, "source"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+            }
         }
-        if self.target.is_none() {
-            missing(&join(path, "target"), errors);
+        match &self.target {
+            None => missing(&join(path, "target"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "target"), errors);
+            }
         }
     }
 }
@@ -979,6 +1888,7 @@ impl Validate for MoveKeys {
         match &self.entries {
             None => missing(&join(path, "entries"), errors),
             Some(v) => {
+                check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(5.0), &join(path, "entries"), errors);
                 for (i0, item0) in v.iter().enumerate() {
                     item0.validate_at(&format!("{}.{}", &join(path, "entries"), i0 + 1), errors);
                 }
@@ -995,39 +1905,78 @@ impl Validate for OpenSearchResourceConfig {
         if self.dashboard_viewer_principals.is_none() {
             missing(&join(path, "dashboardViewerPrincipals"), errors);
         }
-        if self.retention_days.is_none() {
-            missing(&join(path, "retentionDays"), errors);
+        match &self.retention_days {
+            None => missing(&join(path, "retentionDays"), errors),
+            Some(v) => {
+                check_range(*v as f64, Some(1.0), Some(30.0), &join(path, "retentionDays"), errors);
+            }
         }
     }
 }
 
 impl Validate for ParseCloudfront {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.source {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+        }
     }
 }
 
 impl Validate for ParseJSON {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.source {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+        }
+        if let Some(v) = &self.destination {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "destination"), errors);
+        }
     }
 }
 
 impl Validate for ParseKeyValue {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.source {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+        }
+        if let Some(v) = &self.destination {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "destination"), errors);
+        }
+        if let Some(v) = &self.field_delimiter {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "fieldDelimiter"), errors);
+        }
+        if let Some(v) = &self.key_value_delimiter {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "keyValueDelimiter"), errors);
+        }
+        if let Some(v) = &self.key_prefix {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "keyPrefix"), errors);
+        }
+        if let Some(v) = &self.non_match_value {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "nonMatchValue"), errors);
+        }
     }
 }
 
 impl Validate for ParsePostgres {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.source {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+        }
     }
 }
 
 impl Validate for ParseRoute53 {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.source {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+        }
     }
 }
 
 impl Validate for ParseToOCSF {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.source {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+        }
         match &self.event_source {
             None => missing(&join(path, "eventSource"), errors),
             Some(v) => {
@@ -1040,16 +1989,26 @@ impl Validate for ParseToOCSF {
                 check_enum(v, enums::OCSF_VERSION, &join(path, "ocsfVersion"), errors);
             }
         }
+        if let Some(v) = &self.mapping_version {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(10.0), &join(path, "mappingVersion"), errors);
+            check_pattern(v, Some(v), &PATTERNS[19], &join(path, "mappingVersion"), errors);
+        }
     }
 }
 
 impl Validate for ParseVPC {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.source {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+        }
     }
 }
 
 impl Validate for ParseWAF {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.source {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+        }
     }
 }
 
@@ -1149,8 +2108,12 @@ impl Validate for PutAccountPolicyRequest {
 
 impl Validate for PutBearerTokenAuthenticationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifier.is_none() {
-            missing(&join(path, "logGroupIdentifier"), errors);
+        match &self.log_group_identifier {
+            None => missing(&join(path, "logGroupIdentifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+            }
         }
         if self.bearer_token_authentication_enabled.is_none() {
             missing(&join(path, "bearerTokenAuthenticationEnabled"), errors);
@@ -1160,8 +2123,12 @@ impl Validate for PutBearerTokenAuthenticationRequest {
 
 impl Validate for PutDataProtectionPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifier.is_none() {
-            missing(&join(path, "logGroupIdentifier"), errors);
+        match &self.log_group_identifier {
+            None => missing(&join(path, "logGroupIdentifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+            }
         }
         if self.policy_document.is_none() {
             missing(&join(path, "policyDocument"), errors);
@@ -1171,19 +2138,30 @@ impl Validate for PutDataProtectionPolicyRequest {
 
 impl Validate for PutDeliveryDestinationPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.delivery_destination_name.is_none() {
-            missing(&join(path, "deliveryDestinationName"), errors);
+        match &self.delivery_destination_name {
+            None => missing(&join(path, "deliveryDestinationName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(60.0), &join(path, "deliveryDestinationName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[3], &join(path, "deliveryDestinationName"), errors);
+            }
         }
-        if self.delivery_destination_policy.is_none() {
-            missing(&join(path, "deliveryDestinationPolicy"), errors);
+        match &self.delivery_destination_policy {
+            None => missing(&join(path, "deliveryDestinationPolicy"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(51200.0), &join(path, "deliveryDestinationPolicy"), errors);
+            }
         }
     }
 }
 
 impl Validate for PutDeliveryDestinationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.name.is_none() {
-            missing(&join(path, "name"), errors);
+        match &self.name {
+            None => missing(&join(path, "name"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(60.0), &join(path, "name"), errors);
+                check_pattern(v, Some(v), &PATTERNS[3], &join(path, "name"), errors);
+            }
         }
         if let Some(v) = &self.output_format {
             check_enum(v, enums::OUTPUT_FORMAT, &join(path, "outputFormat"), errors);
@@ -1194,63 +2172,125 @@ impl Validate for PutDeliveryDestinationRequest {
         if let Some(v) = &self.delivery_destination_type {
             check_enum(v, enums::DELIVERY_DESTINATION_TYPE, &join(path, "deliveryDestinationType"), errors);
         }
+        if let Some(v) = &self.tags {
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(50.0), &join(path, "tags"), errors);
+            for (key0, item0) in v.iter() {
+                check_length(Some(item0), item0.chars().count(), None, Some(256.0), &format!("{}.{}", &join(path, "tags"), key0), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[4], &format!("{}.{}", &join(path, "tags"), key0), errors);
+            }
+        }
     }
 }
 
 impl Validate for PutDeliverySourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.name.is_none() {
-            missing(&join(path, "name"), errors);
+        match &self.name {
+            None => missing(&join(path, "name"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(60.0), &join(path, "name"), errors);
+                check_pattern(v, Some(v), &PATTERNS[3], &join(path, "name"), errors);
+            }
         }
         if self.resource_arn.is_none() {
             missing(&join(path, "resourceArn"), errors);
         }
-        if self.log_type.is_none() {
-            missing(&join(path, "logType"), errors);
+        match &self.log_type {
+            None => missing(&join(path, "logType"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "logType"), errors);
+                check_pattern(v, Some(v), &PATTERNS[13], &join(path, "logType"), errors);
+            }
+        }
+        if let Some(v) = &self.tags {
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(50.0), &join(path, "tags"), errors);
+            for (key0, item0) in v.iter() {
+                check_length(Some(item0), item0.chars().count(), None, Some(256.0), &format!("{}.{}", &join(path, "tags"), key0), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[4], &format!("{}.{}", &join(path, "tags"), key0), errors);
+            }
+        }
+        if let Some(v) = &self.delivery_source_configuration {
+            for (key0, item0) in v.iter() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(255.0), &format!("{}.{}", &join(path, "deliverySourceConfiguration"), key0), errors);
+            }
         }
     }
 }
 
 impl Validate for PutDestinationPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.destination_name.is_none() {
-            missing(&join(path, "destinationName"), errors);
+        match &self.destination_name {
+            None => missing(&join(path, "destinationName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "destinationName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[5], &join(path, "destinationName"), errors);
+            }
         }
-        if self.access_policy.is_none() {
-            missing(&join(path, "accessPolicy"), errors);
+        match &self.access_policy {
+            None => missing(&join(path, "accessPolicy"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "accessPolicy"), errors);
+            }
         }
     }
 }
 
 impl Validate for PutDestinationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.destination_name.is_none() {
-            missing(&join(path, "destinationName"), errors);
+        match &self.destination_name {
+            None => missing(&join(path, "destinationName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "destinationName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[5], &join(path, "destinationName"), errors);
+            }
         }
-        if self.target_arn.is_none() {
-            missing(&join(path, "targetArn"), errors);
+        match &self.target_arn {
+            None => missing(&join(path, "targetArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "targetArn"), errors);
+            }
         }
-        if self.role_arn.is_none() {
-            missing(&join(path, "roleArn"), errors);
+        match &self.role_arn {
+            None => missing(&join(path, "roleArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "roleArn"), errors);
+            }
+        }
+        if let Some(v) = &self.tags {
+            check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(50.0), &join(path, "tags"), errors);
+            for (key0, item0) in v.iter() {
+                check_length(Some(item0), item0.chars().count(), None, Some(256.0), &format!("{}.{}", &join(path, "tags"), key0), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[4], &format!("{}.{}", &join(path, "tags"), key0), errors);
+            }
         }
     }
 }
 
 impl Validate for PutIndexPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifier.is_none() {
-            missing(&join(path, "logGroupIdentifier"), errors);
+        match &self.log_group_identifier {
+            None => missing(&join(path, "logGroupIdentifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+            }
         }
-        if self.policy_document.is_none() {
-            missing(&join(path, "policyDocument"), errors);
+        match &self.policy_document {
+            None => missing(&join(path, "policyDocument"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(51200.0), &join(path, "policyDocument"), errors);
+            }
         }
     }
 }
 
 impl Validate for PutIntegrationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.integration_name.is_none() {
-            missing(&join(path, "integrationName"), errors);
+        match &self.integration_name {
+            None => missing(&join(path, "integrationName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(50.0), &join(path, "integrationName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "integrationName"), errors);
+            }
         }
         match &self.resource_config {
             None => missing(&join(path, "resourceConfig"), errors),
@@ -1269,19 +2309,31 @@ impl Validate for PutIntegrationRequest {
 
 impl Validate for PutLogEventsRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
         }
-        if self.log_stream_name.is_none() {
-            missing(&join(path, "logStreamName"), errors);
+        match &self.log_stream_name {
+            None => missing(&join(path, "logStreamName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logStreamName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[5], &join(path, "logStreamName"), errors);
+            }
         }
         match &self.log_events {
             None => missing(&join(path, "logEvents"), errors),
             Some(v) => {
+                check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(10000.0), &join(path, "logEvents"), errors);
                 for (i0, item0) in v.iter().enumerate() {
                     item0.validate_at(&format!("{}.{}", &join(path, "logEvents"), i0 + 1), errors);
                 }
             }
+        }
+        if let Some(v) = &self.sequence_token {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "sequenceToken"), errors);
         }
         if let Some(v) = &self.entity {
             v.validate_at(&join(path, "entity"), errors);
@@ -1291,8 +2343,12 @@ impl Validate for PutLogEventsRequest {
 
 impl Validate for PutLogGroupDeletionProtectionRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifier.is_none() {
-            missing(&join(path, "logGroupIdentifier"), errors);
+        match &self.log_group_identifier {
+            None => missing(&join(path, "logGroupIdentifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+            }
         }
         if self.deletion_protection_enabled.is_none() {
             missing(&join(path, "deletionProtectionEnabled"), errors);
@@ -1302,22 +2358,37 @@ impl Validate for PutLogGroupDeletionProtectionRequest {
 
 impl Validate for PutMetricFilterRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
         }
-        if self.filter_name.is_none() {
-            missing(&join(path, "filterName"), errors);
+        match &self.filter_name {
+            None => missing(&join(path, "filterName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "filterName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[5], &join(path, "filterName"), errors);
+            }
         }
-        if self.filter_pattern.is_none() {
-            missing(&join(path, "filterPattern"), errors);
+        match &self.filter_pattern {
+            None => missing(&join(path, "filterPattern"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(0.0), Some(1024.0), &join(path, "filterPattern"), errors);
+            }
         }
         match &self.metric_transformations {
             None => missing(&join(path, "metricTransformations"), errors),
             Some(v) => {
+                check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(1.0), &join(path, "metricTransformations"), errors);
                 for (i0, item0) in v.iter().enumerate() {
                     item0.validate_at(&format!("{}.{}", &join(path, "metricTransformations"), i0 + 1), errors);
                 }
             }
+        }
+        if let Some(v) = &self.field_selection_criteria {
+            check_length(Some(v), v.chars().count(), Some(0.0), Some(2000.0), &join(path, "fieldSelectionCriteria"), errors);
         }
     }
 }
@@ -1327,13 +2398,33 @@ impl Validate for PutQueryDefinitionRequest {
         if let Some(v) = &self.query_language {
             check_enum(v, enums::QUERY_LANGUAGE, &join(path, "queryLanguage"), errors);
         }
-        if self.name.is_none() {
-            missing(&join(path, "name"), errors);
+        match &self.name {
+            None => missing(&join(path, "name"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "name"), errors);
+            }
         }
-        if self.query_string.is_none() {
-            missing(&join(path, "queryString"), errors);
+        if let Some(v) = &self.query_definition_id {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "queryDefinitionId"), errors);
+        }
+        if let Some(v) = &self.log_group_names {
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(512.0), &format!("{}.{}", &join(path, "logGroupNames"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[0], &format!("{}.{}", &join(path, "logGroupNames"), i0 + 1), errors);
+            }
+        }
+        match &self.query_string {
+            None => missing(&join(path, "queryString"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(10000.0), &join(path, "queryString"), errors);
+            }
+        }
+        if let Some(v) = &self.client_token {
+            check_length(Some(v), v.chars().count(), Some(36.0), Some(128.0), &join(path, "clientToken"), errors);
+            check_pattern(v, Some(v), &PATTERNS[20], &join(path, "clientToken"), errors);
         }
         if let Some(v) = &self.parameters {
+            check_length(Some(&format!("{:?}", v)), v.len(), None, Some(20.0), &join(path, "parameters"), errors);
             for (i0, item0) in v.iter().enumerate() {
                 item0.validate_at(&format!("{}.{}", &join(path, "parameters"), i0 + 1), errors);
             }
@@ -1343,13 +2434,23 @@ impl Validate for PutQueryDefinitionRequest {
 
 impl Validate for PutResourcePolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.policy_document {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(51200.0), &join(path, "policyDocument"), errors);
+        }
+        if let Some(v) = &self.expected_revision_id {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "expectedRevisionId"), errors);
+        }
     }
 }
 
 impl Validate for PutRetentionPolicyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
         }
         if self.retention_in_days.is_none() {
             missing(&join(path, "retentionInDays"), errors);
@@ -1370,40 +2471,72 @@ impl Validate for PutStorageTierPolicyRequest {
 
 impl Validate for PutSubscriptionFilterRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
         }
-        if self.filter_name.is_none() {
-            missing(&join(path, "filterName"), errors);
+        match &self.filter_name {
+            None => missing(&join(path, "filterName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "filterName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[5], &join(path, "filterName"), errors);
+            }
         }
-        if self.filter_pattern.is_none() {
-            missing(&join(path, "filterPattern"), errors);
+        match &self.filter_pattern {
+            None => missing(&join(path, "filterPattern"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(0.0), Some(1024.0), &join(path, "filterPattern"), errors);
+            }
         }
-        if self.destination_arn.is_none() {
-            missing(&join(path, "destinationArn"), errors);
+        match &self.destination_arn {
+            None => missing(&join(path, "destinationArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "destinationArn"), errors);
+            }
+        }
+        if let Some(v) = &self.role_arn {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "roleArn"), errors);
         }
         if let Some(v) = &self.distribution {
             check_enum(v, enums::DISTRIBUTION, &join(path, "distribution"), errors);
+        }
+        if let Some(v) = &self.field_selection_criteria {
+            check_length(Some(v), v.chars().count(), Some(0.0), Some(2000.0), &join(path, "fieldSelectionCriteria"), errors);
         }
     }
 }
 
 impl Validate for PutSyslogConfigurationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifier.is_none() {
-            missing(&join(path, "logGroupIdentifier"), errors);
+        match &self.log_group_identifier {
+            None => missing(&join(path, "logGroupIdentifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+            }
+        }
+        if let Some(v) = &self.vpc_endpoint_id {
+            check_pattern(v, Some(v), &PATTERNS[10], &join(path, "vpcEndpointId"), errors);
         }
     }
 }
 
 impl Validate for PutTransformerRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifier.is_none() {
-            missing(&join(path, "logGroupIdentifier"), errors);
+        match &self.log_group_identifier {
+            None => missing(&join(path, "logGroupIdentifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "logGroupIdentifier"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "logGroupIdentifier"), errors);
+            }
         }
         match &self.transformer_config {
             None => missing(&join(path, "transformerConfig"), errors),
             Some(v) => {
+                check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(20.0), &join(path, "transformerConfig"), errors);
                 for (i0, item0) in v.iter().enumerate() {
                     item0.validate_at(&format!("{}.{}", &join(path, "transformerConfig"), i0 + 1), errors);
                 }
@@ -1414,19 +2547,35 @@ impl Validate for PutTransformerRequest {
 
 impl Validate for QueryParameter {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.name.is_none() {
-            missing(&join(path, "name"), errors);
+        match &self.name {
+            None => missing(&join(path, "name"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "name"), errors);
+                check_pattern(v, Some(v), &PATTERNS[21], &join(path, "name"), errors);
+            }
+        }
+        if let Some(v) = &self.default_value {
+            check_length(Some(v), v.chars().count(), None, Some(1024.0), &join(path, "defaultValue"), errors);
+        }
+        if let Some(v) = &self.description {
+            check_length(Some(v), v.chars().count(), None, Some(512.0), &join(path, "description"), errors);
         }
     }
 }
 
 impl Validate for RenameKeyEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.key.is_none() {
-            missing(&join(path, "key"), errors);
+        match &self.key {
+            None => missing(&join(path, "key"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "key"), errors);
+            }
         }
-        if self.rename_to.is_none() {
-            missing(&join(path, "renameTo"), errors);
+        match &self.rename_to {
+            None => missing(&join(path, "renameTo"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "renameTo"), errors);
+            }
         }
     }
 }
@@ -1436,6 +2585,7 @@ impl Validate for RenameKeys {
         match &self.entries {
             None => missing(&join(path, "entries"), errors),
             Some(v) => {
+                check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(5.0), &join(path, "entries"), errors);
                 for (i0, item0) in v.iter().enumerate() {
                     item0.validate_at(&format!("{}.{}", &join(path, "entries"), i0 + 1), errors);
                 }
@@ -1454,17 +2604,34 @@ impl Validate for ResourceConfig {
 
 impl Validate for S3Configuration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.destination_identifier.is_none() {
-            missing(&join(path, "destinationIdentifier"), errors);
+        match &self.destination_identifier {
+            None => missing(&join(path, "destinationIdentifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), None, Some(1024.0), &join(path, "destinationIdentifier"), errors);
+                check_pattern(v, Some(v), &PATTERNS[22], &join(path, "destinationIdentifier"), errors);
+            }
         }
-        if self.role_arn.is_none() {
-            missing(&join(path, "roleArn"), errors);
+        match &self.role_arn {
+            None => missing(&join(path, "roleArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "roleArn"), errors);
+            }
+        }
+        if let Some(v) = &self.owner_account_id {
+            check_length(Some(v), v.chars().count(), Some(12.0), Some(12.0), &join(path, "ownerAccountId"), errors);
+            check_pattern(v, Some(v), &PATTERNS[11], &join(path, "ownerAccountId"), errors);
+        }
+        if let Some(v) = &self.kms_key_id {
+            check_length(Some(v), v.chars().count(), None, Some(256.0), &join(path, "kmsKeyId"), errors);
         }
     }
 }
 
 impl Validate for S3DeliveryConfiguration {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.suffix_path {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "suffixPath"), errors);
+        }
     }
 }
 
@@ -1473,6 +2640,7 @@ impl Validate for SplitString {
         match &self.entries {
             None => missing(&join(path, "entries"), errors),
             Some(v) => {
+                check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(10.0), &join(path, "entries"), errors);
                 for (i0, item0) in v.iter().enumerate() {
                     item0.validate_at(&format!("{}.{}", &join(path, "entries"), i0 + 1), errors);
                 }
@@ -1483,19 +2651,49 @@ impl Validate for SplitString {
 
 impl Validate for SplitStringEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.source.is_none() {
-            missing(&join(path, "source"), errors);
+        match &self.source {
+            None => missing(&join(path, "source"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+            }
         }
-        if self.delimiter.is_none() {
-            missing(&join(path, "delimiter"), errors);
+        match &self.delimiter {
+            None => missing(&join(path, "delimiter"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "delimiter"), errors);
+            }
         }
     }
 }
 
 impl Validate for StartLiveTailRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_identifiers.is_none() {
-            missing(&join(path, "logGroupIdentifiers"), errors);
+        match &self.log_group_identifiers {
+            None => missing(&join(path, "logGroupIdentifiers"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(10.0), &join(path, "logGroupIdentifiers"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), Some(2048.0), &format!("{}.{}", &join(path, "logGroupIdentifiers"), i0 + 1), errors);
+                    check_pattern(item0, Some(item0), &PATTERNS[6], &format!("{}.{}", &join(path, "logGroupIdentifiers"), i0 + 1), errors);
+                }
+            }
+        }
+        if let Some(v) = &self.log_stream_names {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(100.0), &join(path, "logStreamNames"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(512.0), &format!("{}.{}", &join(path, "logStreamNames"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[5], &format!("{}.{}", &join(path, "logStreamNames"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.log_stream_name_prefixes {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(100.0), &join(path, "logStreamNamePrefixes"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(512.0), &format!("{}.{}", &join(path, "logStreamNamePrefixes"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[5], &format!("{}.{}", &join(path, "logStreamNamePrefixes"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.log_event_filter_pattern {
+            check_length(Some(v), v.chars().count(), Some(0.0), Some(1024.0), &join(path, "logEventFilterPattern"), errors);
         }
     }
 }
@@ -1505,22 +2703,53 @@ impl Validate for StartQueryRequest {
         if let Some(v) = &self.query_language {
             check_enum(v, enums::QUERY_LANGUAGE, &join(path, "queryLanguage"), errors);
         }
-        if self.start_time.is_none() {
-            missing(&join(path, "startTime"), errors);
+        if let Some(v) = &self.log_group_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
         }
-        if self.end_time.is_none() {
-            missing(&join(path, "endTime"), errors);
+        if let Some(v) = &self.log_group_names {
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(512.0), &format!("{}.{}", &join(path, "logGroupNames"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[0], &format!("{}.{}", &join(path, "logGroupNames"), i0 + 1), errors);
+            }
         }
-        if self.query_string.is_none() {
-            missing(&join(path, "queryString"), errors);
+        if let Some(v) = &self.log_group_identifiers {
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(2048.0), &format!("{}.{}", &join(path, "logGroupIdentifiers"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[6], &format!("{}.{}", &join(path, "logGroupIdentifiers"), i0 + 1), errors);
+            }
+        }
+        match &self.start_time {
+            None => missing(&join(path, "startTime"), errors),
+            Some(v) => {
+                check_range(*v as f64, Some(0.0), None, &join(path, "startTime"), errors);
+            }
+        }
+        match &self.end_time {
+            None => missing(&join(path, "endTime"), errors),
+            Some(v) => {
+                check_range(*v as f64, Some(0.0), None, &join(path, "endTime"), errors);
+            }
+        }
+        match &self.query_string {
+            None => missing(&join(path, "queryString"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(0.0), Some(10000.0), &join(path, "queryString"), errors);
+            }
+        }
+        if let Some(v) = &self.limit {
+            check_range(*v as f64, Some(1.0), Some(100000.0), &join(path, "limit"), errors);
         }
     }
 }
 
 impl Validate for StopQueryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.query_id.is_none() {
-            missing(&join(path, "queryId"), errors);
+        match &self.query_id {
+            None => missing(&join(path, "queryId"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "queryId"), errors);
+            }
         }
     }
 }
@@ -1530,6 +2759,7 @@ impl Validate for SubstituteString {
         match &self.entries {
             None => missing(&join(path, "entries"), errors),
             Some(v) => {
+                check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(10.0), &join(path, "entries"), errors);
                 for (i0, item0) in v.iter().enumerate() {
                     item0.validate_at(&format!("{}.{}", &join(path, "entries"), i0 + 1), errors);
                 }
@@ -1540,14 +2770,23 @@ impl Validate for SubstituteString {
 
 impl Validate for SubstituteStringEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.source.is_none() {
-            missing(&join(path, "source"), errors);
+        match &self.source {
+            None => missing(&join(path, "source"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "source"), errors);
+            }
         }
-        if self.r#from.is_none() {
-            missing(&join(path, "from"), errors);
+        match &self.r#from {
+            None => missing(&join(path, "from"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "from"), errors);
+            }
         }
-        if self.to.is_none() {
-            missing(&join(path, "to"), errors);
+        match &self.to {
+            None => missing(&join(path, "to"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "to"), errors);
+            }
         }
     }
 }
@@ -1562,41 +2801,83 @@ impl Validate for SuppressionPeriod {
 
 impl Validate for TagFilter {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.key.is_none() {
-            missing(&join(path, "key"), errors);
+        match &self.key {
+            None => missing(&join(path, "key"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "key"), errors);
+                check_pattern(v, Some(v), &PATTERNS[23], &join(path, "key"), errors);
+            }
+        }
+        if let Some(v) = &self.values {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(0.0), Some(5.0), &join(path, "values"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(0.0), Some(259.0), &format!("{}.{}", &join(path, "values"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[24], &format!("{}.{}", &join(path, "values"), i0 + 1), errors);
+            }
         }
     }
 }
 
 impl Validate for TagLogGroupRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
         }
-        if self.tags.is_none() {
-            missing(&join(path, "tags"), errors);
+        match &self.tags {
+            None => missing(&join(path, "tags"), errors),
+            Some(v) => {
+                check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(50.0), &join(path, "tags"), errors);
+                for (key0, item0) in v.iter() {
+                    check_length(Some(item0), item0.chars().count(), None, Some(256.0), &format!("{}.{}", &join(path, "tags"), key0), errors);
+                    check_pattern(item0, Some(item0), &PATTERNS[4], &format!("{}.{}", &join(path, "tags"), key0), errors);
+                }
+            }
         }
     }
 }
 
 impl Validate for TagResourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.resource_arn.is_none() {
-            missing(&join(path, "resourceArn"), errors);
+        match &self.resource_arn {
+            None => missing(&join(path, "resourceArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(1011.0), &join(path, "resourceArn"), errors);
+                check_pattern(v, Some(v), &PATTERNS[18], &join(path, "resourceArn"), errors);
+            }
         }
-        if self.tags.is_none() {
-            missing(&join(path, "tags"), errors);
+        match &self.tags {
+            None => missing(&join(path, "tags"), errors),
+            Some(v) => {
+                check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(50.0), &join(path, "tags"), errors);
+                for (key0, item0) in v.iter() {
+                    check_length(Some(item0), item0.chars().count(), None, Some(256.0), &format!("{}.{}", &join(path, "tags"), key0), errors);
+                    check_pattern(item0, Some(item0), &PATTERNS[4], &format!("{}.{}", &join(path, "tags"), key0), errors);
+                }
+            }
         }
     }
 }
 
 impl Validate for TestMetricFilterRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.filter_pattern.is_none() {
-            missing(&join(path, "filterPattern"), errors);
+        match &self.filter_pattern {
+            None => missing(&join(path, "filterPattern"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(0.0), Some(1024.0), &join(path, "filterPattern"), errors);
+            }
         }
-        if self.log_event_messages.is_none() {
-            missing(&join(path, "logEventMessages"), errors);
+        match &self.log_event_messages {
+            None => missing(&join(path, "logEventMessages"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(50.0), &join(path, "logEventMessages"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), None, &format!("{}.{}", &join(path, "logEventMessages"), i0 + 1), errors);
+                }
+            }
         }
     }
 }
@@ -1606,21 +2887,34 @@ impl Validate for TestTransformerRequest {
         match &self.transformer_config {
             None => missing(&join(path, "transformerConfig"), errors),
             Some(v) => {
+                check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(20.0), &join(path, "transformerConfig"), errors);
                 for (i0, item0) in v.iter().enumerate() {
                     item0.validate_at(&format!("{}.{}", &join(path, "transformerConfig"), i0 + 1), errors);
                 }
             }
         }
-        if self.log_event_messages.is_none() {
-            missing(&join(path, "logEventMessages"), errors);
+        match &self.log_event_messages {
+            None => missing(&join(path, "logEventMessages"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(50.0), &join(path, "logEventMessages"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), None, &format!("{}.{}", &join(path, "logEventMessages"), i0 + 1), errors);
+                }
+            }
         }
     }
 }
 
 impl Validate for TrimString {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.with_keys.is_none() {
-            missing(&join(path, "withKeys"), errors);
+        match &self.with_keys {
+            None => missing(&join(path, "withKeys"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(10.0), &join(path, "withKeys"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), None, &format!("{}.{}", &join(path, "withKeys"), i0 + 1), errors);
+                }
+            }
         }
     }
 }
@@ -1630,6 +2924,7 @@ impl Validate for TypeConverter {
         match &self.entries {
             None => missing(&join(path, "entries"), errors),
             Some(v) => {
+                check_length(Some(&format!("{:?}", v)), v.len(), Some(1.0), Some(5.0), &join(path, "entries"), errors);
                 for (i0, item0) in v.iter().enumerate() {
                     item0.validate_at(&format!("{}.{}", &join(path, "entries"), i0 + 1), errors);
                 }
@@ -1640,8 +2935,11 @@ impl Validate for TypeConverter {
 
 impl Validate for TypeConverterEntry {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.key.is_none() {
-            missing(&join(path, "key"), errors);
+        match &self.key {
+            None => missing(&join(path, "key"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "key"), errors);
+            }
         }
         match &self.r#type {
             None => missing(&join(path, "type"), errors),
@@ -1654,30 +2952,62 @@ impl Validate for TypeConverterEntry {
 
 impl Validate for UntagLogGroupRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.log_group_name.is_none() {
-            missing(&join(path, "logGroupName"), errors);
+        match &self.log_group_name {
+            None => missing(&join(path, "logGroupName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(512.0), &join(path, "logGroupName"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "logGroupName"), errors);
+            }
         }
-        if self.tags.is_none() {
-            missing(&join(path, "tags"), errors);
+        match &self.tags {
+            None => missing(&join(path, "tags"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), None, &join(path, "tags"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), Some(128.0), &format!("{}.{}", &join(path, "tags"), i0 + 1), errors);
+                    check_pattern(item0, Some(item0), &PATTERNS[23], &format!("{}.{}", &join(path, "tags"), i0 + 1), errors);
+                }
+            }
         }
     }
 }
 
 impl Validate for UntagResourceRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.resource_arn.is_none() {
-            missing(&join(path, "resourceArn"), errors);
+        match &self.resource_arn {
+            None => missing(&join(path, "resourceArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(1011.0), &join(path, "resourceArn"), errors);
+                check_pattern(v, Some(v), &PATTERNS[18], &join(path, "resourceArn"), errors);
+            }
         }
-        if self.tag_keys.is_none() {
-            missing(&join(path, "tagKeys"), errors);
+        match &self.tag_keys {
+            None => missing(&join(path, "tagKeys"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(0.0), Some(50.0), &join(path, "tagKeys"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), Some(128.0), &format!("{}.{}", &join(path, "tagKeys"), i0 + 1), errors);
+                    check_pattern(item0, Some(item0), &PATTERNS[23], &format!("{}.{}", &join(path, "tagKeys"), i0 + 1), errors);
+                }
+            }
         }
     }
 }
 
 impl Validate for UpdateAnomalyRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.anomaly_detector_arn.is_none() {
-            missing(&join(path, "anomalyDetectorArn"), errors);
+        if let Some(v) = &self.anomaly_id {
+            check_length(Some(v), v.chars().count(), Some(36.0), Some(36.0), &join(path, "anomalyId"), errors);
+        }
+        if let Some(v) = &self.pattern_id {
+            check_length(Some(v), v.chars().count(), Some(32.0), Some(32.0), &join(path, "patternId"), errors);
+        }
+        match &self.anomaly_detector_arn {
+            None => missing(&join(path, "anomalyDetectorArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "anomalyDetectorArn"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "anomalyDetectorArn"), errors);
+            }
         }
         if let Some(v) = &self.suppression_type {
             check_enum(v, enums::SUPPRESSION_TYPE, &join(path, "suppressionType"), errors);
@@ -1690,8 +3020,21 @@ impl Validate for UpdateAnomalyRequest {
 
 impl Validate for UpdateDeliveryConfigurationRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.id.is_none() {
-            missing(&join(path, "id"), errors);
+        match &self.id {
+            None => missing(&join(path, "id"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(64.0), &join(path, "id"), errors);
+                check_pattern(v, Some(v), &PATTERNS[9], &join(path, "id"), errors);
+            }
+        }
+        if let Some(v) = &self.record_fields {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(0.0), Some(128.0), &join(path, "recordFields"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(64.0), &format!("{}.{}", &join(path, "recordFields"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.field_delimiter {
+            check_length(Some(v), v.chars().count(), Some(0.0), Some(5.0), &join(path, "fieldDelimiter"), errors);
         }
         if let Some(v) = &self.s3_delivery_configuration {
             v.validate_at(&join(path, "s3DeliveryConfiguration"), errors);
@@ -1701,11 +3044,21 @@ impl Validate for UpdateDeliveryConfigurationRequest {
 
 impl Validate for UpdateLogAnomalyDetectorRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.anomaly_detector_arn.is_none() {
-            missing(&join(path, "anomalyDetectorArn"), errors);
+        match &self.anomaly_detector_arn {
+            None => missing(&join(path, "anomalyDetectorArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "anomalyDetectorArn"), errors);
+                check_pattern(v, Some(v), &PATTERNS[6], &join(path, "anomalyDetectorArn"), errors);
+            }
         }
         if let Some(v) = &self.evaluation_frequency {
             check_enum(v, enums::EVALUATION_FREQUENCY, &join(path, "evaluationFrequency"), errors);
+        }
+        if let Some(v) = &self.filter_pattern {
+            check_length(Some(v), v.chars().count(), Some(0.0), Some(1024.0), &join(path, "filterPattern"), errors);
+        }
+        if let Some(v) = &self.anomaly_visibility_time {
+            check_range(*v as f64, Some(7.0), Some(90.0), &join(path, "anomalyVisibilityTime"), errors);
         }
         if self.enabled.is_none() {
             missing(&join(path, "enabled"), errors);
@@ -1718,13 +3071,31 @@ impl Validate for UpdateLookupTableRequest {
         if self.lookup_table_arn.is_none() {
             missing(&join(path, "lookupTableArn"), errors);
         }
+        if let Some(v) = &self.description {
+            check_length(Some(v), v.chars().count(), Some(0.0), Some(1024.0), &join(path, "description"), errors);
+        }
+        if let Some(v) = &self.table_body {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(10485760.0), &join(path, "tableBody"), errors);
+        }
+        if let Some(v) = &self.query_id {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(256.0), &join(path, "queryId"), errors);
+        }
+        if let Some(v) = &self.kms_key_id {
+            check_length(Some(v), v.chars().count(), None, Some(256.0), &join(path, "kmsKeyId"), errors);
+        }
     }
 }
 
 impl Validate for UpdateScheduledQueryRequest {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.identifier.is_none() {
-            missing(&join(path, "identifier"), errors);
+        match &self.identifier {
+            None => missing(&join(path, "identifier"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(300.0), &join(path, "identifier"), errors);
+            }
+        }
+        if let Some(v) = &self.description {
+            check_length(Some(v), v.chars().count(), None, Some(1024.0), &join(path, "description"), errors);
         }
         match &self.query_language {
             None => missing(&join(path, "queryLanguage"), errors),
@@ -1732,17 +3103,42 @@ impl Validate for UpdateScheduledQueryRequest {
                 check_enum(v, enums::QUERY_LANGUAGE, &join(path, "queryLanguage"), errors);
             }
         }
-        if self.query_string.is_none() {
-            missing(&join(path, "queryString"), errors);
+        match &self.query_string {
+            None => missing(&join(path, "queryString"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(0.0), Some(10000.0), &join(path, "queryString"), errors);
+            }
         }
-        if self.schedule_expression.is_none() {
-            missing(&join(path, "scheduleExpression"), errors);
+        if let Some(v) = &self.log_group_identifiers {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(50.0), &join(path, "logGroupIdentifiers"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(2048.0), &format!("{}.{}", &join(path, "logGroupIdentifiers"), i0 + 1), errors);
+                check_pattern(item0, Some(item0), &PATTERNS[6], &format!("{}.{}", &join(path, "logGroupIdentifiers"), i0 + 1), errors);
+            }
+        }
+        match &self.schedule_expression {
+            None => missing(&join(path, "scheduleExpression"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), None, Some(256.0), &join(path, "scheduleExpression"), errors);
+            }
+        }
+        if let Some(v) = &self.timezone {
+            check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "timezone"), errors);
         }
         if let Some(v) = &self.destination_configuration {
             v.validate_at(&join(path, "destinationConfiguration"), errors);
         }
-        if self.execution_role_arn.is_none() {
-            missing(&join(path, "executionRoleArn"), errors);
+        if let Some(v) = &self.schedule_start_time {
+            check_range(*v as f64, Some(0.0), None, &join(path, "scheduleStartTime"), errors);
+        }
+        if let Some(v) = &self.schedule_end_time {
+            check_range(*v as f64, Some(0.0), None, &join(path, "scheduleEndTime"), errors);
+        }
+        match &self.execution_role_arn {
+            None => missing(&join(path, "executionRoleArn"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), None, &join(path, "executionRoleArn"), errors);
+            }
         }
         if let Some(v) = &self.state {
             check_enum(v, enums::SCHEDULED_QUERY_STATE, &join(path, "state"), errors);
@@ -1752,12 +3148,43 @@ impl Validate for UpdateScheduledQueryRequest {
 
 impl Validate for UpperCaseString {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
-        if self.with_keys.is_none() {
-            missing(&join(path, "withKeys"), errors);
+        match &self.with_keys {
+            None => missing(&join(path, "withKeys"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(10.0), &join(path, "withKeys"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), None, &format!("{}.{}", &join(path, "withKeys"), i0 + 1), errors);
+                }
+            }
         }
     }
 }
 
 /// The model's patterns, each compiled once on first use.
-pub static PATTERNS: [Pattern; 0] = [
+pub static PATTERNS: [Pattern; 25] = [
+    Pattern::new("[\\.\\-_/#A-Za-z0-9]+"),
+    Pattern::new("[\\w+=/:,.@\\-\\*]*"),
+    Pattern::new("[\\-a-zA-Z0-9]+"),
+    Pattern::new("[\\w-]*"),
+    Pattern::new("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+    Pattern::new("[^:*]*"),
+    Pattern::new("[\\w#+=/:,.@-]*"),
+    Pattern::new("^arn:aws[a-z\\-]*:kms:[-a-z0-9]*:[0-9]*:key/[-a-z0-9]*$"),
+    Pattern::new("^[a-zA-Z0-9_]+$"),
+    Pattern::new("^[0-9A-Za-z]+$"),
+    Pattern::new("^vpce-[0-9a-f]{1,64}$"),
+    Pattern::new("^\\d{12}$"),
+    Pattern::new("[\\w_-]*"),
+    Pattern::new("[\\w]*"),
+    Pattern::new("[\\w-_]*"),
+    Pattern::new("[\\.\\-_/#A-Za-z0-9]*"),
+    Pattern::new("[^:*$]*"),
+    Pattern::new("(\\^?[\\.\\-_\\/#A-Za-z0-9]{3,24})(\\|\\^?[\\.\\-_\\/#A-Za-z0-9]{3,24}){0,4}"),
+    Pattern::new("[\\w+=/:,.@-]*"),
+    Pattern::new("^\\d+\\.\\d+(\\.\\d+)?$"),
+    Pattern::new("\\S{36,128}"),
+    Pattern::new("^[a-zA-Z_][a-zA-Z0-9_]*"),
+    Pattern::new("s3://[a-z0-9][\\.\\-a-z0-9]{1,61}[a-z0-9](/.*)?"),
+    Pattern::new("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)$"),
+    Pattern::new("^!?\\*?([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)\\*?$"),
 ];
