@@ -28,7 +28,6 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

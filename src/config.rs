@@ -29,7 +29,11 @@ pub enum TaskEndpoints {
 }
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "ecsbox", version, about = "A local emulator of Amazon ECS: point the aws CLI or any AWS SDK at it.")]
+#[command(
+    name = "ecsbox",
+    version,
+    about = "A local emulator of Amazon ECS: point the aws CLI or any AWS SDK at it."
+)]
 pub struct Config {
     /// Address to listen on; port 0 picks a free port (the startup line says which).
     #[arg(long, env = "ECSBOX_LISTEN", default_value = "127.0.0.1:4566")]
@@ -41,7 +45,12 @@ pub struct Config {
 
     /// Access keys accepted in strict mode, as AKID:SECRET (repeatable; the
     /// variable takes a comma-separated list).
-    #[arg(long = "credentials", env = "ECSBOX_CREDENTIALS", value_delimiter = ',', value_name = "AKID:SECRET")]
+    #[arg(
+        long = "credentials",
+        env = "ECSBOX_CREDENTIALS",
+        value_delimiter = ',',
+        value_name = "AKID:SECRET"
+    )]
     pub credentials: Vec<String>,
 
     /// Account of every access key that is not itself a 12-digit account id.
@@ -115,7 +124,17 @@ impl Config {
     /// `ECS_ENDPOINT_ADDRESS`.
     pub fn for_tests() -> Self {
         let id = format!("test-{}", uuid::Uuid::new_v4().simple());
-        Config::parse_from(["ecsbox", "--listen", "127.0.0.1:0", "--instance-id", &id, "--task-endpoint-listen", "127.0.0.1:0", "--warm-task-namespaces", "0"])
+        Config::parse_from([
+            "ecsbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--instance-id",
+            &id,
+            "--task-endpoint-listen",
+            "127.0.0.1:0",
+            "--warm-task-namespaces",
+            "0",
+        ])
     }
 
     /// (access key id, secret) pairs from --credentials; an entry without a
@@ -144,7 +163,12 @@ mod tests {
         assert_eq!(c.task_endpoints, TaskEndpoints::On);
         assert_eq!(c.task_endpoint_listen.to_string(), "169.254.170.2:80");
         assert!(!c.no_task_endpoint_url);
-        let off = Config::parse_from(["ecsbox", "--task-endpoints", "off", "--no-task-endpoint-url"]);
+        let off = Config::parse_from([
+            "ecsbox",
+            "--task-endpoints",
+            "off",
+            "--no-task-endpoint-url",
+        ]);
         assert_eq!(off.task_endpoints, TaskEndpoints::Off);
         assert!(off.no_task_endpoint_url);
         assert!(Config::for_tests().task_endpoint_listen.ip().is_loopback());
@@ -154,7 +178,12 @@ mod tests {
     fn container_instances_default_to_none_and_are_bounded() {
         let parse = |args: &[&str]| Config::try_parse_from([&["ecsbox"], args].concat());
         assert_eq!(parse(&[]).unwrap().container_instances, 0);
-        assert_eq!(parse(&["--container-instances", "3"]).unwrap().container_instances, 3);
+        assert_eq!(
+            parse(&["--container-instances", "3"])
+                .unwrap()
+                .container_instances,
+            3
+        );
         assert!(parse(&["--container-instances", "101"]).is_err());
         assert!(parse(&["--container-instances", "-1"]).is_err());
     }

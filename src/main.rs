@@ -8,7 +8,8 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() {
     let config = Config::parse();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_level));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_level));
     // Colours only for a person at a terminal, not in `docker logs` or CI logs.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -40,7 +41,9 @@ async fn main() {
 
 /// Whether ecsbox runs inside a container (Docker's and Podman's markers).
 fn in_container() -> bool {
-    ["/.dockerenv", "/run/.containerenv"].iter().any(|marker| std::path::Path::new(marker).exists())
+    ["/.dockerenv", "/run/.containerenv"]
+        .iter()
+        .any(|marker| std::path::Path::new(marker).exists())
 }
 
 /// In a container the runtime's advice about the Docker socket ("add your

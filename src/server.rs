@@ -79,9 +79,14 @@ impl App {
         Self::with_runtime(config, Arc::new(crate::runtime::lazy::LazyDocker::new()))
     }
 
-    pub fn with_runtime(config: Config, runtime: Arc<dyn ContainerRuntime>) -> Result<Arc<App>, String> {
+    pub fn with_runtime(
+        config: Config,
+        runtime: Arc<dyn ContainerRuntime>,
+    ) -> Result<Arc<App>, String> {
         let auth = Authenticator::new(&config)?;
-        let store = Arc::new(Store::with_settings(RegionSettings { container_instances: config.container_instances }));
+        let store = Arc::new(Store::with_settings(RegionSettings {
+            container_instances: config.container_instances,
+        }));
         let (effects_tx, effects_rx) = tokio::sync::mpsc::unbounded_channel();
         let settings = TaskSettings {
             cleanup_delay: std::time::Duration::from_secs(config.task_cleanup_delay),
@@ -91,8 +96,15 @@ impl App {
         let secrets = Arc::new(SecretsStore::new());
         let log_store = Arc::new(LogStore::new());
         let metadata = crate::metadata::Endpoints::new(&config, store.clone(), runtime.clone());
-        let tasks =
-            TaskController::new(store.clone(), runtime, config.instance_id.clone(), settings, secrets.clone(), log_store.clone(), metadata.clone());
+        let tasks = TaskController::new(
+            store.clone(),
+            runtime,
+            config.instance_id.clone(),
+            settings,
+            secrets.clone(),
+            log_store.clone(),
+            metadata.clone(),
+        );
         tasks.spawn(effects_rx);
         let scheduler = ServiceScheduler::new(store.clone(), tasks.changes(), effects_tx.clone());
         scheduler.spawn();
@@ -111,7 +123,19 @@ impl App {
             cloudwatch.clone(),
             efs.clone(),
         ];
-        Ok(Arc::new(App { auth, services, logs, ec2, cloudwatch, efs, secrets, store, tasks, metadata, config }))
+        Ok(Arc::new(App {
+            auth,
+            services,
+            logs,
+            ec2,
+            cloudwatch,
+            efs,
+            secrets,
+            store,
+            tasks,
+            metadata,
+            config,
+        }))
     }
 
     /// Forgets all state and removes every container and network this
@@ -132,7 +156,9 @@ impl App {
 
 /// Serves until `shutdown` resolves, then waits for open requests to finish.
 pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
-    let addr = listener.local_addr().expect("a bound listener has an address");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
     // The one startup line; tests and scripts read the address from it. It
     // waits for the engine handshake, which the accept loop below does not.
     // The task endpoints' listener also answers API calls from inside tasks.
@@ -161,7 +187,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     };
     let settings = http_accept::Settings {
         log_prefix: "",
-        on_shutdown: http_accept::OpenConnections::Drain { up_to: OPEN_CONNECTIONS_WAIT },
+        on_shutdown: http_accept::OpenConnections::Drain {
+            up_to: OPEN_CONNECTIONS_WAIT,
+        },
     };
     http_accept::accept_loop(listener, handler, shutdown, settings).await;
     app.metadata.shutdown();
@@ -179,7 +207,9 @@ pub async fn spawn_for_tests(
     config: Config,
     runtime: Arc<dyn ContainerRuntime>,
 ) -> (SocketAddr, Arc<App>, tokio::sync::oneshot::Sender<()>) {
-    let listener = TcpListener::bind(config.listen).await.expect("binding a test port");
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .expect("binding a test port");
     let addr = listener.local_addr().unwrap();
     let app = App::with_runtime(config, runtime).expect("valid test configuration");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -199,7 +229,9 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            let err = ApiError::serialization(format!("The request body could not be read or exceeds {MAX_BODY} bytes."));
+            let err = ApiError::serialization(format!(
+                "The request body could not be read or exceeds {MAX_BODY} bytes."
+            ));
             return error_response(&err, &request_id);
         }
     };
@@ -209,24 +241,54 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
     };
     let path = parts.uri.path();
     match (&parts.method, path) {
-        (&Method::GET, "/_ecsbox/health") | (&Method::GET, "/_localstack/health") | (&Method::HEAD, "/_ecsbox/health") => {
-            let services: serde_json::Map<_, _> =
-                app.services.iter().map(|s| (s.meta().name.to_string(), serde_json::Value::from("running"))).collect();
+        (&Method::GET, "/_ecsbox/health")
+        | (&Method::GET, "/_localstack/health")
+        | (&Method::HEAD, "/_ecsbox/health") => {
+            let services: serde_json::Map<_, _> = app
+                .services
+                .iter()
+                .map(|s| {
+                    (
+                        s.meta().name.to_string(),
+                        serde_json::Value::from("running"),
+                    )
+                })
+                .collect();
             let body = serde_json::json!({
                 "status": "running",
                 "version": env!("CARGO_PKG_VERSION"),
                 "services": services,
             });
-            json_response(StatusCode::OK, body.to_string().into(), &request_id, "application/json")
+            json_response(
+                StatusCode::OK,
+                body.to_string().into(),
+                &request_id,
+                "application/json",
+            )
         }
         (&Method::POST, "/_ecsbox/reset") | (&Method::POST, "/moto-api/reset") => {
             app.reset().await;
             tracing::info!("state reset");
-            json_response(StatusCode::OK, r#"{"reset":true}"#.into(), &request_id, "application/json")
+            json_response(
+                StatusCode::OK,
+                r#"{"reset":true}"#.into(),
+                &request_id,
+                "application/json",
+            )
         }
         (&Method::GET, "/_ecsbox/state") => {
-            let regions: Vec<_> = app.store.keys().into_iter().map(|(a, r)| serde_json::json!({"account": a, "region": r})).collect();
-            json_response(StatusCode::OK, serde_json::json!({ "stores": regions }).to_string().into(), &request_id, "application/json")
+            let regions: Vec<_> = app
+                .store
+                .keys()
+                .into_iter()
+                .map(|(a, r)| serde_json::json!({"account": a, "region": r}))
+                .collect();
+            json_response(
+                StatusCode::OK,
+                serde_json::json!({ "stores": regions }).to_string().into(),
+                &request_id,
+                "application/json",
+            )
         }
         _ => {
             let started = Instant::now();
@@ -257,7 +319,12 @@ struct CallLog {
 
 impl Default for CallLog {
     fn default() -> Self {
-        CallLog { service: "-", operation: "-".into(), account: "-".into(), region: "-".into() }
+        CallLog {
+            service: "-",
+            operation: "-".into(),
+            account: "-".into(),
+            region: "-".into(),
+        }
     }
 }
 
@@ -272,7 +339,13 @@ struct Route<'a> {
 
 /// One AWS API call: route, authenticate, decode, run, encode. Every error
 /// goes back in the caller's protocol.
-fn aws_call(app: &App, parts: &http::request::Parts, body: &Bytes, request_id: &str, log: &mut CallLog) -> Response<Full<Bytes>> {
+fn aws_call(
+    app: &App,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    request_id: &str,
+    log: &mut CallLog,
+) -> Response<Full<Bytes>> {
     let route = match route(app, parts, body) {
         Ok(route) => route,
         Err((protocol, err)) => return error_in(protocol, None, &err, request_id),
@@ -291,9 +364,14 @@ fn aws_call(app: &App, parts: &http::request::Parts, body: &Bytes, request_id: &
         headers: &parts.headers,
         body,
     };
-    let caller = match app.auth.authenticate(meta.signing_name, &signed, SystemTime::now()) {
+    let caller = match app
+        .auth
+        .authenticate(meta.signing_name, &signed, SystemTime::now())
+    {
         Ok(caller) => caller,
-        Err(e) if matches!(route.protocol, Protocol::Query | Protocol::Ec2) => return fail(e.in_query_words()),
+        Err(e) if matches!(route.protocol, Protocol::Query | Protocol::Ec2) => {
+            return fail(e.in_query_words())
+        }
         Err(e) => return fail(e),
     };
     log.account = caller.account.clone();
@@ -301,48 +379,108 @@ fn aws_call(app: &App, parts: &http::request::Parts, body: &Bytes, request_id: &
     let Some(op) = service.operation(&route.op_name) else {
         return fail(unknown_operation(route.protocol, meta, &route.op_name));
     };
-    let ctx = RequestContext { account: caller.account, region: caller.region, request_id: request_id.to_string(), access_key: caller.access_key };
-    let wire = Wire { service: meta, protocol: route.protocol, op, body, form: route.form.as_ref(), parts: Some(parts), request_id, rest_reply: Default::default() };
+    let ctx = RequestContext {
+        account: caller.account,
+        region: caller.region,
+        request_id: request_id.to_string(),
+        access_key: caller.access_key,
+    };
+    let wire = Wire {
+        service: meta,
+        protocol: route.protocol,
+        op,
+        body,
+        form: route.form.as_ref(),
+        parts: Some(parts),
+        request_id,
+        rest_reply: Default::default(),
+    };
     match service.call(&ctx, &wire) {
         Ok(bytes) => match route.protocol {
             Protocol::RestJson => rest_json_response(wire.rest_reply.take(), bytes, request_id),
-            Protocol::Query | Protocol::Ec2 => json_response(StatusCode::OK, bytes.into(), request_id, "text/xml"),
+            Protocol::Query | Protocol::Ec2 => {
+                json_response(StatusCode::OK, bytes.into(), request_id, "text/xml")
+            }
             Protocol::Cbor => {
-                let mut resp = json_response(StatusCode::OK, bytes.into(), request_id, "application/cbor");
-                resp.headers_mut().insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
+                let mut resp =
+                    json_response(StatusCode::OK, bytes.into(), request_id, "application/cbor");
+                resp.headers_mut()
+                    .insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
                 resp
             }
-            _ => json_response(StatusCode::OK, bytes.into(), request_id, meta.json_content_type()),
+            _ => json_response(
+                StatusCode::OK,
+                bytes.into(),
+                request_id,
+                meta.json_content_type(),
+            ),
         },
         Err(e) => fail(e),
     }
 }
 
 /// Which service and operation a request is for, by how its SDK sent it.
-fn route<'a>(app: &'a App, parts: &http::request::Parts, body: &Bytes) -> Result<Route<'a>, (Protocol, ApiError)> {
+fn route<'a>(
+    app: &'a App,
+    parts: &http::request::Parts,
+    body: &Bytes,
+) -> Result<Route<'a>, (Protocol, ApiError)> {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     // AWS JSON: the target names service and operation.
     if let Some(target) = header("x-amz-target") {
         let json_err = |e| (Protocol::Json, e);
         if parts.method != Method::POST || parts.uri.path() != "/" {
-            return Err(json_err(ApiError::protocol("UnknownOperationException", 404, format!("No operation at {} {}.", parts.method, parts.uri.path()))));
+            return Err(json_err(ApiError::protocol(
+                "UnknownOperationException",
+                404,
+                format!("No operation at {} {}.", parts.method, parts.uri.path()),
+            )));
         }
         let Some((prefix, op_name)) = target.rsplit_once('.') else {
-            return Err(json_err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown or missing X-Amz-Target '{target}'."))));
+            return Err(json_err(ApiError::protocol(
+                "UnknownOperationException",
+                400,
+                format!("Unknown or missing X-Amz-Target '{target}'."),
+            )));
         };
-        let service = app.services.iter().find(|s| s.meta().target_prefix == prefix && s.meta().speaks(Protocol::Json)).ok_or_else(|| {
-            json_err(ApiError::protocol("UnknownOperationException", 400, format!("Unknown service in X-Amz-Target '{target}': ecsbox does not serve it.")))
-        })?;
-        return Ok(Route { protocol: Protocol::Json, service: Some(service), op_name: op_name.to_string(), form: None });
+        let service = app
+            .services
+            .iter()
+            .find(|s| s.meta().target_prefix == prefix && s.meta().speaks(Protocol::Json))
+            .ok_or_else(|| {
+                json_err(ApiError::protocol(
+                    "UnknownOperationException",
+                    400,
+                    format!(
+                        "Unknown service in X-Amz-Target '{target}': ecsbox does not serve it."
+                    ),
+                ))
+            })?;
+        return Ok(Route {
+            protocol: Protocol::Json,
+            service: Some(service),
+            op_name: op_name.to_string(),
+            form: None,
+        });
     }
     // Smithy RPC v2 CBOR: /service/{Service}/operation/{Operation}.
     if header("smithy-protocol") == Some("rpc-v2-cbor") {
         let mut segments = parts.uri.path().trim_start_matches('/').split('/');
-        let (name, op) = match (segments.next(), segments.next(), segments.next(), segments.next()) {
-            (Some("service"), Some(s), Some("operation"), Some(o)) => (s.to_string(), o.to_string()),
+        let (name, op) = match (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) {
+            (Some("service"), Some(s), Some("operation"), Some(o)) => {
+                (s.to_string(), o.to_string())
+            }
             _ => (String::new(), String::new()),
         };
-        let service = app.services.iter().find(|s| s.meta().target_prefix == name && s.meta().speaks(Protocol::Cbor));
+        let service = app
+            .services
+            .iter()
+            .find(|s| s.meta().target_prefix == name && s.meta().speaks(Protocol::Cbor));
         return match service {
             Some(service) if parts.method == Method::POST => Ok(Route { protocol: Protocol::Cbor, service: Some(service), op_name: op, form: None }),
             _ => Err((
@@ -352,29 +490,68 @@ fn route<'a>(app: &'a App, parts: &http::request::Parts, body: &Bytes) -> Result
         };
     }
     // A form: query or ec2.
-    let is_form = header("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    let query_has_action = parts.uri.query().is_some_and(|q| q.split('&').any(|p| p.starts_with("Action=")));
+    let is_form =
+        header("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let query_has_action = parts
+        .uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("Action=")));
     if is_form || query_has_action {
-        let form = if is_form { Form::parse(body) } else { Form::parse(parts.uri.query().unwrap_or("").as_bytes()) };
+        let form = if is_form {
+            Form::parse(body)
+        } else {
+            Form::parse(parts.uri.query().unwrap_or("").as_bytes())
+        };
         let query_err = |e| (Protocol::Query, e);
         let Some(action) = form.get("Action").map(str::to_string) else {
-            return Err(query_err(ApiError::protocol("MissingAction", 400, "The request must contain the parameter Action")));
+            return Err(query_err(ApiError::protocol(
+                "MissingAction",
+                400,
+                "The request must contain the parameter Action",
+            )));
         };
         let version = form.get("Version").unwrap_or("").to_string();
         // The credential scope names the service; an unsigned request is
         // known by the API version it carries.
-        let scope = header("authorization").and_then(|h| crate::auth::parse_authorization(h).ok()).map(|a| a.service);
-        let is_form_service = |s: &&Arc<dyn AwsService>| s.meta().speaks(Protocol::Query) || s.meta().speaks(Protocol::Ec2);
+        let scope = header("authorization")
+            .and_then(|h| crate::auth::parse_authorization(h).ok())
+            .map(|a| a.service);
+        let is_form_service = |s: &&Arc<dyn AwsService>| {
+            s.meta().speaks(Protocol::Query) || s.meta().speaks(Protocol::Ec2)
+        };
         let service = match &scope {
-            Some(scope) => app.services.iter().filter(is_form_service).find(|s| s.meta().signing_name == scope),
-            None => app.services.iter().filter(is_form_service).find(|s| s.meta().api_version == version),
+            Some(scope) => app
+                .services
+                .iter()
+                .filter(is_form_service)
+                .find(|s| s.meta().signing_name == scope),
+            None => app
+                .services
+                .iter()
+                .filter(is_form_service)
+                .find(|s| s.meta().api_version == version),
         };
         let Some(service) = service else {
-            let named = scope.map(|s| format!("the {s} service")).unwrap_or_else(|| format!("the service of API version '{version}'"));
-            return Err(query_err(ApiError::protocol("InvalidAction", 400, format!("ecsbox does not serve {named} (action {action})."))));
+            let named = scope
+                .map(|s| format!("the {s} service"))
+                .unwrap_or_else(|| format!("the service of API version '{version}'"));
+            return Err(query_err(ApiError::protocol(
+                "InvalidAction",
+                400,
+                format!("ecsbox does not serve {named} (action {action})."),
+            )));
         };
-        let protocol = if service.meta().protocol == Protocol::Ec2 { Protocol::Ec2 } else { Protocol::Query };
-        return Ok(Route { protocol, service: Some(service), op_name: action, form: Some(form) });
+        let protocol = if service.meta().protocol == Protocol::Ec2 {
+            Protocol::Ec2
+        } else {
+            Protocol::Query
+        };
+        return Ok(Route {
+            protocol,
+            service: Some(service),
+            op_name: action,
+            form: Some(form),
+        });
     }
     rest_json_route(app, parts)
 }
@@ -382,26 +559,62 @@ fn route<'a>(app: &'a App, parts: &http::request::Parts, body: &Bytes) -> Result
 /// A rest-json request: the operation whose method and URI template match,
 /// among the rest-json services the credential scope names (all of them
 /// when it names none).
-fn rest_json_route<'a>(app: &'a App, parts: &http::request::Parts) -> Result<Route<'a>, (Protocol, ApiError)> {
-    let (method, path, query) = (parts.method.as_str(), parts.uri.path(), parts.uri.query().unwrap_or(""));
-    let no_operation = || ApiError::protocol("UnknownOperationException", 404, format!("No operation at {method} {path}."));
-    let scope = parts.headers.get("authorization").and_then(|h| h.to_str().ok()).and_then(|h| crate::auth::parse_authorization(h).ok()).map(|a| a.service);
-    let candidates = app
-        .services
-        .iter()
-        .filter(|s| s.meta().speaks(Protocol::RestJson) && scope.as_ref().is_none_or(|scope| s.meta().signing_name == scope));
+fn rest_json_route<'a>(
+    app: &'a App,
+    parts: &http::request::Parts,
+) -> Result<Route<'a>, (Protocol, ApiError)> {
+    let (method, path, query) = (
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query().unwrap_or(""),
+    );
+    let no_operation = || {
+        ApiError::protocol(
+            "UnknownOperationException",
+            404,
+            format!("No operation at {method} {path}."),
+        )
+    };
+    let scope = parts
+        .headers
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| crate::auth::parse_authorization(h).ok())
+        .map(|a| a.service);
+    let candidates = app.services.iter().filter(|s| {
+        s.meta().speaks(Protocol::RestJson)
+            && scope
+                .as_ref()
+                .is_none_or(|scope| s.meta().signing_name == scope)
+    });
     for service in candidates {
         if let Some(op) = rest_json::route(service.operations(), method, path, query) {
-            return Ok(Route { protocol: Protocol::RestJson, service: Some(service), op_name: op.name.to_string(), form: None });
+            return Ok(Route {
+                protocol: Protocol::RestJson,
+                service: Some(service),
+                op_name: op.name.to_string(),
+                form: None,
+            });
         }
     }
     match scope {
         // Signed for a service ecsbox does not serve at all.
         Some(scope) if !app.services.iter().any(|s| s.meta().signing_name == scope) => Err((
             Protocol::RestJson,
-            ApiError::protocol("UnknownOperationException", 404, format!("ecsbox does not serve the {scope} service (no operation at {method} {path}).")),
+            ApiError::protocol(
+                "UnknownOperationException",
+                404,
+                format!(
+                    "ecsbox does not serve the {scope} service (no operation at {method} {path})."
+                ),
+            ),
         )),
-        Some(scope) if app.services.iter().any(|s| s.meta().signing_name == scope && s.meta().speaks(Protocol::RestJson)) => {
+        Some(scope)
+            if app
+                .services
+                .iter()
+                .any(|s| s.meta().signing_name == scope && s.meta().speaks(Protocol::RestJson)) =>
+        {
             Err((Protocol::RestJson, no_operation()))
         }
         _ => Err((Protocol::Json, no_operation())),
@@ -409,12 +622,23 @@ fn rest_json_route<'a>(app: &'a App, parts: &http::request::Parts) -> Result<Rou
 }
 
 /// A rest-json success: the operation's status, its header members, the body.
-fn rest_json_response(reply: Option<rest_json::Reply>, body: Vec<u8>, request_id: &str) -> Response<Full<Bytes>> {
-    let reply = reply.unwrap_or_else(|| rest_json::Reply { status: 200, headers: Vec::new(), body: Vec::new() });
+fn rest_json_response(
+    reply: Option<rest_json::Reply>,
+    body: Vec<u8>,
+    request_id: &str,
+) -> Response<Full<Bytes>> {
+    let reply = reply.unwrap_or_else(|| rest_json::Reply {
+        status: 200,
+        headers: Vec::new(),
+        body: Vec::new(),
+    });
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     let mut resp = json_response(status, body.into(), request_id, rest_json::CONTENT_TYPE);
     for (name, value) in reply.headers {
-        if let (Ok(name), Ok(value)) = (header::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
             resp.headers_mut().insert(name, value);
         }
     }
@@ -425,13 +649,33 @@ fn rest_json_response(reply: Option<rest_json::Reply>, body: Vec<u8>, request_id
 fn unknown_operation(protocol: Protocol, meta: &ServiceMeta, op: &str) -> ApiError {
     match protocol {
         // EC2's own text for an action it does not have.
-        Protocol::Ec2 => ApiError::protocol("InvalidAction", 400, format!("The action {op} is not valid for this web service.")),
-        Protocol::Query => ApiError::protocol("InvalidAction", 400, format!("Could not find operation {op} for version {}", meta.api_version)),
-        _ => ApiError::protocol("UnknownOperationException", 400, format!("Unknown operation {op}.")),
+        Protocol::Ec2 => ApiError::protocol(
+            "InvalidAction",
+            400,
+            format!("The action {op} is not valid for this web service."),
+        ),
+        Protocol::Query => ApiError::protocol(
+            "InvalidAction",
+            400,
+            format!(
+                "Could not find operation {op} for version {}",
+                meta.api_version
+            ),
+        ),
+        _ => ApiError::protocol(
+            "UnknownOperationException",
+            400,
+            format!("Unknown operation {op}."),
+        ),
     }
 }
 
-fn json_response(status: StatusCode, body: Bytes, request_id: &str, content_type: &'static str) -> Response<Full<Bytes>> {
+fn json_response(
+    status: StatusCode,
+    body: Bytes,
+    request_id: &str,
+    content_type: &'static str,
+) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(body));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
@@ -443,13 +687,24 @@ fn json_response(status: StatusCode, body: Bytes, request_id: &str, content_type
 }
 
 /// The error contract of each protocol, in one place.
-fn error_in(protocol: Protocol, service: Option<&ServiceMeta>, err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
+fn error_in(
+    protocol: Protocol,
+    service: Option<&ServiceMeta>,
+    err: &ApiError,
+    request_id: &str,
+) -> Response<Full<Bytes>> {
     let mut resp = error_body_in(protocol, service, err, request_id);
     // A former query service answering in JSON or CBOR names the query
     // error code too, which is the code its SDKs report (botocore's
     // `_do_query_compatible_error_parse`).
-    if service.is_some_and(|s| s.query_compatible) && matches!(protocol, Protocol::Json | Protocol::Cbor) {
-        let kind = if err.status >= 500 { "Receiver" } else { "Sender" };
+    if service.is_some_and(|s| s.query_compatible)
+        && matches!(protocol, Protocol::Json | Protocol::Cbor)
+    {
+        let kind = if err.status >= 500 {
+            "Receiver"
+        } else {
+            "Sender"
+        };
         if let Ok(v) = HeaderValue::from_str(&format!("{};{kind}", err.code)) {
             resp.headers_mut().insert("x-amzn-query-error", v);
         }
@@ -457,19 +712,33 @@ fn error_in(protocol: Protocol, service: Option<&ServiceMeta>, err: &ApiError, r
     resp
 }
 
-fn error_body_in(protocol: Protocol, service: Option<&ServiceMeta>, err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
+fn error_body_in(
+    protocol: Protocol,
+    service: Option<&ServiceMeta>,
+    err: &ApiError,
+    request_id: &str,
+) -> Response<Full<Bytes>> {
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
     match protocol {
         Protocol::Query | Protocol::Ec2 => {
-            let body = xml::encode_error(protocol, service.map(|s| s.xml_namespace).unwrap_or(""), err, request_id);
+            let body = xml::encode_error(
+                protocol,
+                service.map(|s| s.xml_namespace).unwrap_or(""),
+                err,
+                request_id,
+            );
             json_response(status, body.into(), request_id, "text/xml")
         }
         Protocol::Cbor => {
             let mut body = Vec::new();
-            let doc = std::collections::BTreeMap::from([("__type", err.code), ("message", err.message.as_str())]);
+            let doc = std::collections::BTreeMap::from([
+                ("__type", err.code),
+                ("message", err.message.as_str()),
+            ]);
             ciborium::into_writer(&doc, &mut body).expect("a map of strings encodes");
             let mut resp = json_response(status, body.into(), request_id, "application/cbor");
-            resp.headers_mut().insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
+            resp.headers_mut()
+                .insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
             resp
         }
         // rest-json: the code in `x-amzn-ErrorType` (which botocore's
@@ -477,13 +746,19 @@ fn error_body_in(protocol: Protocol, service: Option<&ServiceMeta>, err: &ApiErr
         // gives the error.
         Protocol::RestJson => {
             let mut resp = error_response(err, request_id);
-            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(rest_json::CONTENT_TYPE));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(rest_json::CONTENT_TYPE),
+            );
             resp
         }
         _ => {
             let mut resp = error_response(err, request_id);
             if let Some(service) = service {
-                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(service.json_content_type()));
+                resp.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(service.json_content_type()),
+                );
             }
             resp
         }

@@ -51,7 +51,10 @@ impl Default for Ecsbox {
             name: "ecsbox".into(),
             tag: "latest".into(),
             env: vec![("ECSBOX_INSTANCE_ID".into(), instance_id)],
-            mounts: vec![Mount::bind_mount(socket.to_string_lossy(), SOCKET_IN_CONTAINER)],
+            mounts: vec![Mount::bind_mount(
+                socket.to_string_lossy(),
+                SOCKET_IN_CONTAINER,
+            )],
             socket,
         }
     }
@@ -82,7 +85,9 @@ impl Ecsbox {
         let request = ContainerRequest::from(self);
         match group {
             Some(gid) => request.with_host_config_modifier(move |host| {
-                host.group_add.get_or_insert_with(Vec::new).push(gid.to_string());
+                host.group_add
+                    .get_or_insert_with(Vec::new)
+                    .push(gid.to_string());
             }),
             None => request.with_user("0"),
         }
@@ -93,7 +98,11 @@ impl Ecsbox {
         let container = self.request().start().await?;
         let host = container.get_host().await?;
         let port = container.get_host_port_ipv4(PORT).await?;
-        Ok(RunningEcsbox { endpoint: format!("http://{host}:{port}"), container, stopped: false })
+        Ok(RunningEcsbox {
+            endpoint: format!("http://{host}:{port}"),
+            container,
+            stopped: false,
+        })
     }
 }
 
@@ -110,7 +119,9 @@ impl Image for Ecsbox {
         vec![WaitFor::message_on_stdout(STARTUP_LINE)]
     }
 
-    fn env_vars(&self) -> impl IntoIterator<Item = (impl Into<Cow<'_, str>>, impl Into<Cow<'_, str>>)> {
+    fn env_vars(
+        &self,
+    ) -> impl IntoIterator<Item = (impl Into<Cow<'_, str>>, impl Into<Cow<'_, str>>)> {
         self.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
@@ -138,7 +149,9 @@ const STOP_TIMEOUT_SECONDS: i32 = 20;
 impl RunningEcsbox {
     /// Stops ecsbox (it removes its task containers) and removes its container.
     pub async fn stop(mut self) -> Result<(), TestcontainersError> {
-        self.container.stop_with_timeout(Some(STOP_TIMEOUT_SECONDS)).await?;
+        self.container
+            .stop_with_timeout(Some(STOP_TIMEOUT_SECONDS))
+            .await?;
         self.stopped = true;
         Ok(())
     }
@@ -161,12 +174,23 @@ impl RunningEcsbox {
 
     /// The same with other keys or region; a 12-digit access key id is taken
     /// as the account id.
-    pub fn sdk_config_as(&self, access_key_id: &str, secret: &str, region: &str) -> aws_sdk_ecs::Config {
+    pub fn sdk_config_as(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+        region: &str,
+    ) -> aws_sdk_ecs::Config {
         aws_sdk_ecs::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
             .region(Region::new(region.to_string()))
-            .credentials_provider(Credentials::new(access_key_id, secret, None, None, "ecsbox-testcontainers"))
+            .credentials_provider(Credentials::new(
+                access_key_id,
+                secret,
+                None,
+                None,
+                "ecsbox-testcontainers",
+            ))
             .http_client(aws_smithy_http_client::Builder::new().build_http())
             .build()
     }
@@ -188,10 +212,18 @@ impl Drop for RunningEcsbox {
         }
         let id = self.container.id().to_string();
         let stopper = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             let docker = testcontainers::bollard::Docker::connect_with_defaults().ok()?;
-            let options = testcontainers::bollard::query_parameters::StopContainerOptionsBuilder::new().t(STOP_TIMEOUT_SECONDS).build();
-            runtime.block_on(docker.stop_container(&id, Some(options))).ok()
+            let options =
+                testcontainers::bollard::query_parameters::StopContainerOptionsBuilder::new()
+                    .t(STOP_TIMEOUT_SECONDS)
+                    .build();
+            runtime
+                .block_on(docker.stop_container(&id, Some(options)))
+                .ok()
         });
         let _ = stopper.join();
     }
@@ -199,7 +231,10 @@ impl Drop for RunningEcsbox {
 
 impl std::fmt::Debug for RunningEcsbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningEcsbox").field("endpoint", &self.endpoint).field("container", &self.container.id()).finish()
+        f.debug_struct("RunningEcsbox")
+            .field("endpoint", &self.endpoint)
+            .field("container", &self.container.id())
+            .finish()
     }
 }
 
@@ -211,7 +246,9 @@ fn host_socket() -> PathBuf {
         return PathBuf::from(path);
     }
     match std::env::var("DOCKER_HOST") {
-        Ok(host) if host.starts_with("unix://") => PathBuf::from(host.trim_start_matches("unix://")),
+        Ok(host) if host.starts_with("unix://") => {
+            PathBuf::from(host.trim_start_matches("unix://"))
+        }
         _ => PathBuf::from(SOCKET_IN_CONTAINER),
     }
 }
@@ -234,7 +271,12 @@ mod tests {
 
     #[test]
     fn every_instance_gets_its_own_id() {
-        let id = |e: &Ecsbox| e.env.iter().find(|(k, _)| k == "ECSBOX_INSTANCE_ID").map(|(_, v)| v.clone());
+        let id = |e: &Ecsbox| {
+            e.env
+                .iter()
+                .find(|(k, _)| k == "ECSBOX_INSTANCE_ID")
+                .map(|(_, v)| v.clone())
+        };
         let (a, b) = (Ecsbox::default(), Ecsbox::default());
         assert_ne!(id(&a), id(&b));
         assert!(id(&a).unwrap().starts_with("tc-"));
@@ -242,9 +284,18 @@ mod tests {
 
     #[test]
     fn a_setting_replaces_the_same_variable() {
-        let e = Ecsbox::default().with_setting("ECSBOX_INSTANCE_ID", "mine").with_setting("ECSBOX_SIGV4", "off");
-        let ids: Vec<_> = e.env.iter().filter(|(k, _)| k == "ECSBOX_INSTANCE_ID").collect();
-        assert_eq!(ids, [&("ECSBOX_INSTANCE_ID".to_string(), "mine".to_string())]);
+        let e = Ecsbox::default()
+            .with_setting("ECSBOX_INSTANCE_ID", "mine")
+            .with_setting("ECSBOX_SIGV4", "off");
+        let ids: Vec<_> = e
+            .env
+            .iter()
+            .filter(|(k, _)| k == "ECSBOX_INSTANCE_ID")
+            .collect();
+        assert_eq!(
+            ids,
+            [&("ECSBOX_INSTANCE_ID".to_string(), "mine".to_string())]
+        );
         assert!(e.env.contains(&("ECSBOX_SIGV4".into(), "off".into())));
     }
 }

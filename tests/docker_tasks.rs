@@ -11,8 +11,8 @@ mod docker_common;
 
 use aws_sdk_ecs::client::Waiters;
 use aws_sdk_ecs::types::{
-    ContainerCondition, ContainerDefinition, ContainerDependency, HealthCheck, HealthStatus, KeyValuePair, PortMapping,
-    Task, Ulimit, UlimitName,
+    ContainerCondition, ContainerDefinition, ContainerDependency, HealthCheck, HealthStatus,
+    KeyValuePair, PortMapping, Task, Ulimit, UlimitName,
 };
 use docker_common::*;
 use ecsbox::runtime::{ContainerRuntime, ContainerStatus, LabelFilter, OWNER_LABEL};
@@ -108,13 +108,18 @@ async fn containers_of_an_awsvpc_task_talk_over_localhost_and_the_host_reaches_i
     assert_eq!(t.last_status(), Some("RUNNING"), "{t:#?}");
     assert_eq!(container(&t, "client").exit_code(), Some(0), "{t:#?}");
     let logs = s.log_lines(&runtime_id(&t, "client")).await;
-    assert!(logs.iter().any(|l| l == "hello-from-web"), "client output: {logs:?}");
+    assert!(
+        logs.iter().any(|l| l == "hello-from-web"),
+        "client output: {logs:?}"
+    );
 
     // The host reaches the task on its ENI address.
     let ip = eni_ip(&t);
     for c in t.containers() {
         assert_eq!(
-            c.network_interfaces().first().and_then(|n| n.private_ipv4_address()),
+            c.network_interfaces()
+                .first()
+                .and_then(|n| n.private_ipv4_address()),
             Some(ip.as_str()),
             "{c:#?}"
         );
@@ -185,7 +190,8 @@ async fn two_copies_of_an_awsvpc_task_listen_on_the_same_port_without_collision(
 #[tokio::test]
 async fn run_task_with_a_count_starts_every_awsvpc_task() {
     let s = DockerServer::start().await;
-    s.register("many", vec![sh("main", "exec sleep 300").build()]).await;
+    s.register("many", vec![sh("main", "exec sleep 300").build()])
+        .await;
     let arns = s.run("many", 3).await;
     assert_eq!(arns.len(), 3);
     let mut ips = Vec::new();
@@ -208,7 +214,8 @@ async fn run_task_with_a_count_starts_every_awsvpc_task() {
 #[tokio::test]
 async fn an_essential_containers_exit_code_comes_back() {
     let s = DockerServer::start().await;
-    s.register("exit7", vec![sh("main", "echo bye; exit 7").build()]).await;
+    s.register("exit7", vec![sh("main", "echo bye; exit 7").build()])
+        .await;
     let arn = s.run_one("exit7").await;
 
     // `aws ecs wait tasks-stopped`, as the SDK has it.
@@ -227,7 +234,10 @@ async fn an_essential_containers_exit_code_comes_back() {
     assert_eq!(t.last_status(), Some("STOPPED"));
     assert_eq!(t.desired_status(), Some("STOPPED"));
     assert_eq!(stop_code(t), Some("EssentialContainerExited"), "{t:#?}");
-    assert_eq!(t.stopped_reason(), Some("Essential container in task exited"));
+    assert_eq!(
+        t.stopped_reason(),
+        Some("Essential container in task exited")
+    );
     let main = container(t, "main");
     assert_eq!(main.last_status(), Some("STOPPED"));
     assert_eq!(main.exit_code(), Some(7), "{main:#?}");
@@ -253,7 +263,9 @@ fn depends(on: &str, condition: ContainerCondition) -> ContainerDependency {
 async fn a_complete_dependency_starts_only_after_the_dependency_exited() {
     let s = DockerServer::start().await;
     // AWS: a container others wait on with COMPLETE or SUCCESS must not be essential.
-    let init = sh("init", "sleep 1; echo init-done").essential(false).build();
+    let init = sh("init", "sleep 1; echo init-done")
+        .essential(false)
+        .build();
     let app = sh("app", "exec sleep 300")
         .depends_on(depends("init", ContainerCondition::Complete))
         .build();
@@ -319,7 +331,10 @@ async fn a_success_dependency_exiting_non_zero_fails_the_task() {
     // The agent marks such a container exited with 143, as if SIGTERM ended it.
     assert_eq!(app.exit_code(), Some(143), "{app:#?}");
     assert_eq!(stop_code(&t), Some("EssentialContainerExited"), "{t:#?}");
-    assert_eq!(t.stopped_reason(), Some("Essential container in task exited"));
+    assert_eq!(
+        t.stopped_reason(),
+        Some("Essential container in task exited")
+    );
 }
 
 // ---- 5: health checks --------------------------------------------------------------
@@ -339,8 +354,12 @@ fn health(command: &str) -> HealthCheck {
 #[tokio::test]
 async fn a_failing_health_check_makes_the_container_and_the_task_unhealthy() {
     let s = DockerServer::start().await;
-    let sick = sh("sick", "exec sleep 300").health_check(health("exit 1")).build();
-    let fine = sh("fine", "exec sleep 300").health_check(health("exit 0")).build();
+    let sick = sh("sick", "exec sleep 300")
+        .health_check(health("exit 1"))
+        .build();
+    let fine = sh("fine", "exec sleep 300")
+        .health_check(health("exit 0"))
+        .build();
     s.register("health", vec![sick, fine]).await;
     let arn = s.run_one("health").await;
     s.wait_running(&arn).await;
@@ -367,21 +386,43 @@ async fn a_failing_health_check_makes_the_container_and_the_task_unhealthy() {
 #[tokio::test]
 async fn docker_kill_or_rm_of_an_essential_container_stops_its_task() {
     let s = DockerServer::start().await;
-    s.register("victim", vec![sh("main", "exec sleep 300").build(), sh("side", "exec sleep 300").essential(false).build()]).await;
+    s.register(
+        "victim",
+        vec![
+            sh("main", "exec sleep 300").build(),
+            sh("side", "exec sleep 300").essential(false).build(),
+        ],
+    )
+    .await;
     let arns = [s.run_one("victim").await, String::new()];
     let killed = s.wait_running(&arns[0]).await;
     let arns = [arns[0].clone(), s.run_one("victim").await];
     let removed = s.wait_running(&arns[1]).await;
 
     let out = docker_cli(&["kill", &runtime_id(&killed, "main")]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let t = s.wait_status(&arns[0], "STOPPED").await;
     assert_eq!(stop_code(&t), Some("EssentialContainerExited"), "{t:#?}");
-    assert_eq!(t.stopped_reason(), Some("Essential container in task exited"));
-    assert_eq!(container(&t, "main").exit_code(), Some(137), "SIGKILL: {t:#?}");
+    assert_eq!(
+        t.stopped_reason(),
+        Some("Essential container in task exited")
+    );
+    assert_eq!(
+        container(&t, "main").exit_code(),
+        Some(137),
+        "SIGKILL: {t:#?}"
+    );
 
     let out = docker_cli(&["rm", "-f", &runtime_id(&removed, "main")]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let t = s.wait_status(&arns[1], "STOPPED").await;
     assert_eq!(stop_code(&t), Some("EssentialContainerExited"), "{t:#?}");
     assert!(t.stopped_reason().is_some_and(|r| !r.is_empty()), "{t:#?}");
@@ -436,7 +477,10 @@ async fn a_missing_image_stops_the_task_with_cannot_pull_container_error() {
             started.elapsed()
         );
         let reason = t.stopped_reason().unwrap_or("");
-        assert!(reason.starts_with("CannotPullContainerError: "), "{reason:?}");
+        assert!(
+            reason.starts_with("CannotPullContainerError: "),
+            "{reason:?}"
+        );
         assert!(
             reason.contains("does-not-exist:1"),
             "the reason names the image: {reason:?}"
@@ -445,7 +489,8 @@ async fn a_missing_image_stops_the_task_with_cannot_pull_container_error() {
         let main = container(&t, "main");
         assert_eq!(main.last_status(), Some("STOPPED"));
         assert!(
-            main.reason().is_some_and(|r| r.starts_with("CannotPullContainerError")),
+            main.reason()
+                .is_some_and(|r| r.starts_with("CannotPullContainerError")),
             "container reason: {main:#?}"
         );
         // Nothing of it keeps running.
@@ -480,9 +525,13 @@ async fn limits_and_settings_reach_the_containers() {
     .environment(KeyValuePair::builder().name("FOO").value("bar baz").build())
     .build();
     let probe = "if touch /probe 2>/dev/null; then echo rootfs=writable; else echo rootfs=readonly; fi; exec sleep 300";
-    let ro = sh("ro", probe).readonly_root_filesystem(true).essential(false).build();
+    let ro = sh("ro", probe)
+        .readonly_root_filesystem(true)
+        .essential(false)
+        .build();
     let rw = sh("rw", probe).essential(false).build();
-    s.register_sized("limits", "512", "1024", vec![app, ro, rw]).await;
+    s.register_sized("limits", "512", "1024", vec![app, ro, rw])
+        .await;
     let arn = s.run_one("limits").await;
     let t = s.wait_running(&arn).await;
 
@@ -511,9 +560,17 @@ async fn limits_and_settings_reach_the_containers() {
         .filter_map(|v| v.as_str())
         .collect();
     assert!(env.contains(&"FOO=bar baz"), "{env:?}");
-    wait_for_log(&s, &app_id, &["1234", "/srv/app", "FOO=bar baz", "1000", "2000"]).await;
+    wait_for_log(
+        &s,
+        &app_id,
+        &["1234", "/srv/app", "FOO=bar baz", "1000", "2000"],
+    )
+    .await;
     let lines = s.log_lines(&app_id).await;
-    assert_eq!(lines, vec!["1234", "1234", "/srv/app", "FOO=bar baz", "1000", "2000"]);
+    assert_eq!(
+        lines,
+        vec!["1234", "1234", "/srv/app", "FOO=bar baz", "1000", "2000"]
+    );
 
     // A container without its own memory is held to the task's.
     let ro_id = runtime_id(&t, "ro");
@@ -534,7 +591,12 @@ async fn limits_and_settings_reach_the_containers() {
 // ---- 9: labels ---------------------------------------------------------------------
 
 fn revision_of(t: &Task) -> String {
-    t.task_definition_arn().unwrap().rsplit(':').next().unwrap().to_string()
+    t.task_definition_arn()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]
@@ -558,7 +620,10 @@ async fn every_task_container_carries_the_agents_labels_and_the_owner() {
             ("com.amazonaws.ecs.task-arn", arn.as_str()),
             ("com.amazonaws.ecs.container-name", name),
             ("com.amazonaws.ecs.task-definition-family", "labeled"),
-            ("com.amazonaws.ecs.task-definition-version", revision.as_str()),
+            (
+                "com.amazonaws.ecs.task-definition-version",
+                revision.as_str(),
+            ),
             (OWNER_LABEL, s.owner.as_str()),
         ];
         for (k, v) in want {
@@ -579,7 +644,14 @@ async fn every_task_container_carries_the_agents_labels_and_the_owner() {
 #[tokio::test]
 async fn the_namespace_holder_carries_the_agents_pause_labels() {
     let s = DockerServer::start().await;
-    s.register("paused", vec![sh("main", "exec sleep 300").build(), sh("side", "exec sleep 300").essential(false).build()]).await;
+    s.register(
+        "paused",
+        vec![
+            sh("main", "exec sleep 300").build(),
+            sh("side", "exec sleep 300").essential(false).build(),
+        ],
+    )
+    .await;
     let arn = s.run_one("paused").await;
     let t = s.wait_running(&arn).await;
     let holder = holder_of(&s, &arn).await;
@@ -589,7 +661,10 @@ async fn the_namespace_holder_carries_the_agents_pause_labels() {
         ("com.amazonaws.ecs.task-arn", arn.as_str()),
         ("com.amazonaws.ecs.container-name", "~internal~ecs~pause"),
         ("com.amazonaws.ecs.task-definition-family", "paused"),
-        ("com.amazonaws.ecs.task-definition-version", revision.as_str()),
+        (
+            "com.amazonaws.ecs.task-definition-version",
+            revision.as_str(),
+        ),
         (OWNER_LABEL, s.owner.as_str()),
     ];
     for (k, v) in want {
@@ -654,7 +729,11 @@ async fn stop_task_sends_sigterm_then_sigkill_after_the_stop_timeout() {
     );
     wait_for_log(&s, &runtime_id(&gt, "main"), &["got-term"]).await;
 
-    assert_eq!(container(&kt, "main").exit_code(), Some(137), "SIGKILL: {kt:#?}");
+    assert_eq!(
+        container(&kt, "main").exit_code(),
+        Some(137),
+        "SIGKILL: {kt:#?}"
+    );
     assert!(
         k_took >= Duration::from_secs(2),
         "SIGKILL only after stopTimeout; took {k_took:?}"
@@ -675,7 +754,8 @@ async fn stop_task_sends_sigterm_then_sigkill_after_the_stop_timeout() {
 #[tokio::test]
 async fn a_stopped_tasks_containers_are_removed_after_the_cleanup_delay() {
     let s = DockerServer::start_with(&["--task-cleanup-delay", "0"]).await;
-    s.register("brief", vec![sh("main", "exit 0").build()]).await;
+    s.register("brief", vec![sh("main", "exit 0").build()])
+        .await;
     let arn = s.run_one("brief").await;
     s.wait_status(&arn, "STOPPED").await;
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -684,7 +764,10 @@ async fn a_stopped_tasks_containers_are_removed_after_the_cleanup_delay() {
         if left.is_empty() {
             break;
         }
-        assert!(Instant::now() < deadline, "containers never removed: {left:#?}");
+        assert!(
+            Instant::now() < deadline,
+            "containers never removed: {left:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The task itself is still described (AWS keeps stopped tasks for an hour).
@@ -694,8 +777,14 @@ async fn a_stopped_tasks_containers_are_removed_after_the_cleanup_delay() {
 #[tokio::test]
 async fn reset_removes_running_tasks_containers_and_networks() {
     let s = DockerServer::start().await;
-    s.register("resettable", vec![sh("main", "exec sleep 300").build(), sh("side", "exec sleep 300").essential(false).build()])
-        .await;
+    s.register(
+        "resettable",
+        vec![
+            sh("main", "exec sleep 300").build(),
+            sh("side", "exec sleep 300").essential(false).build(),
+        ],
+    )
+    .await;
     for _ in 0..2 {
         let arn = s.run_one("resettable").await;
         s.wait_running(&arn).await;
@@ -712,7 +801,11 @@ async fn reset_removes_running_tasks_containers_and_networks() {
         "{:#?}",
         s.owned_containers().await
     );
-    assert!(s.owned_networks().await.is_empty(), "{:#?}", s.owned_networks().await);
+    assert!(
+        s.owned_networks().await.is_empty(),
+        "{:#?}",
+        s.owned_networks().await
+    );
 }
 
 /// A reset while a task is still starting must not leave containers the
@@ -720,16 +813,23 @@ async fn reset_removes_running_tasks_containers_and_networks() {
 #[tokio::test]
 async fn reset_while_a_task_starts_leaves_nothing_behind() {
     let s = DockerServer::start().await;
-    s.register("early", vec![sh("main", "exec sleep 300").build()]).await;
+    s.register("early", vec![sh("main", "exec sleep 300").build()])
+        .await;
     s.run_one("early").await;
     let r = s.server.raw("POST", "/_ecsbox/reset", &[], b"").await;
     assert_eq!(r.status, 200, "{}", r.body);
     // Give the interrupted start time to do whatever it still does.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let left = s.owned_containers().await;
-    assert!(left.is_empty(), "containers left behind after reset: {left:#?}");
+    assert!(
+        left.is_empty(),
+        "containers left behind after reset: {left:#?}"
+    );
     let left = s.owned_networks().await;
-    assert!(left.is_empty(), "networks left behind after reset: {left:#?}");
+    assert!(
+        left.is_empty(),
+        "networks left behind after reset: {left:#?}"
+    );
 }
 
 /// Runs one task on a server with instance id `owner`, then "crashes" it:
@@ -744,10 +844,22 @@ fn run_and_crash(owner: String) -> Vec<String> {
             .unwrap();
         let left = rt.block_on(async move {
             let s = DockerServer::start_as(&owner, &[], EngineGuard::new(vec![])).await;
-            s.register("left", vec![sh("main", "exec sleep 300").build(), sh("side", "exec sleep 300").essential(false).build()]).await;
+            s.register(
+                "left",
+                vec![
+                    sh("main", "exec sleep 300").build(),
+                    sh("side", "exec sleep 300").essential(false).build(),
+                ],
+            )
+            .await;
             let arn = s.run_one("left").await;
             s.wait_running(&arn).await;
-            let left: Vec<String> = s.owned_containers().await.into_iter().map(|c| c.id).collect();
+            let left: Vec<String> = s
+                .owned_containers()
+                .await
+                .into_iter()
+                .map(|c| c.id)
+                .collect();
             let DockerServer { server, guard, .. } = s;
             std::mem::forget(server);
             drop(guard);
@@ -768,9 +880,15 @@ async fn a_restart_with_the_same_instance_id_removes_only_its_own_leftovers() {
     let docker = engine().await;
     let left = {
         let owner = owner.clone();
-        tokio::task::spawn_blocking(move || run_and_crash(owner)).await.unwrap()
+        tokio::task::spawn_blocking(move || run_and_crash(owner))
+            .await
+            .unwrap()
     };
-    assert_eq!(left.len(), 3, "the task's two containers and its namespace holder");
+    assert_eq!(
+        left.len(),
+        3,
+        "the task's two containers and its namespace holder"
+    );
     for id in &left {
         assert_eq!(
             docker.inspect_container(id).await.unwrap().status,
@@ -792,7 +910,10 @@ async fn a_restart_with_the_same_instance_id_removes_only_its_own_leftovers() {
             if gone.as_ref().is_err_and(|e| e.is_not_found()) {
                 break;
             }
-            assert!(Instant::now() < deadline, "leftover {id} still there: {gone:?}");
+            assert!(
+                Instant::now() < deadline,
+                "leftover {id} still there: {gone:?}"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
@@ -801,7 +922,10 @@ async fn a_restart_with_the_same_instance_id_removes_only_its_own_leftovers() {
         if networks.is_empty() {
             break;
         }
-        assert!(Instant::now() < deadline, "leftover networks: {networks:#?}");
+        assert!(
+            Instant::now() < deadline,
+            "leftover networks: {networks:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     for id in [&other, &unlabeled] {
@@ -818,7 +942,8 @@ async fn a_restart_with_the_same_instance_id_removes_only_its_own_leftovers() {
         .unwrap();
     assert_eq!(foreign_left.len(), 1);
     // And the restarted instance runs tasks again.
-    s.register("again", vec![sh("main", "exec sleep 300").build()]).await;
+    s.register("again", vec![sh("main", "exec sleep 300").build()])
+        .await;
     let arn = s.run_one("again").await;
     s.wait_running(&arn).await;
 }
@@ -832,7 +957,14 @@ async fn two_instances_on_one_engine_keep_their_awsvpc_networks_apart() {
     let a = DockerServer::start().await;
     let b = DockerServer::start().await;
     for s in [&a, &b] {
-        s.register("net", vec![sh("main", "exec sleep 300").build(), sh("side", "exec sleep 300").essential(false).build()]).await;
+        s.register(
+            "net",
+            vec![
+                sh("main", "exec sleep 300").build(),
+                sh("side", "exec sleep 300").essential(false).build(),
+            ],
+        )
+        .await;
     }
     let arn_a = a.run_one("net").await;
     let arn_b = b.run_one("net").await;
@@ -840,7 +972,10 @@ async fn two_instances_on_one_engine_keep_their_awsvpc_networks_apart() {
     b.wait_running(&arn_b).await;
     for (s, arn) in [(&a, &arn_a), (&b, &arn_b)] {
         let holder = docker_inspect(&holder_of(s, arn).await.id).await;
-        let networks = holder["NetworkSettings"]["Networks"].as_object().unwrap().clone();
+        let networks = holder["NetworkSettings"]["Networks"]
+            .as_object()
+            .unwrap()
+            .clone();
         assert_eq!(networks.len(), 1, "{networks:#?}");
         for (name, endpoint) in networks {
             let id = endpoint["NetworkID"].as_str().unwrap().to_string();
@@ -868,7 +1003,10 @@ async fn two_instances_on_one_engine_keep_their_awsvpc_networks_apart() {
     );
 }
 
-async fn network_owner(docker: &ecsbox::runtime::docker::DockerRuntime, id: &str) -> Option<String> {
+async fn network_owner(
+    docker: &ecsbox::runtime::docker::DockerRuntime,
+    id: &str,
+) -> Option<String> {
     let all = docker.list_networks(&[]).await.unwrap();
     let labels: HashMap<String, String> = all
         .into_iter()
@@ -907,7 +1045,12 @@ fn web_on_8080(host: i32) -> ContainerDefinition {
         "mkdir -p /tmp/www && hostname > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www",
     )
     .memory(64)
-    .port_mappings(PortMapping::builder().container_port(8080).host_port(host).build())
+    .port_mappings(
+        PortMapping::builder()
+            .container_port(8080)
+            .host_port(host)
+            .build(),
+    )
     .build()
 }
 
@@ -923,7 +1066,8 @@ async fn bridge_tasks_get_dynamic_host_ports_reported_in_network_bindings() {
         let t = s.wait_running(arn).await;
         let port = host_port(&t, "web", 8080);
         assert_ne!(port, 0, "{t:#?}");
-        let body = http_get_eventually("127.0.0.1", port, "/index.html", Duration::from_secs(10)).await;
+        let body =
+            http_get_eventually("127.0.0.1", port, "/index.html", Duration::from_secs(10)).await;
         assert!(!body.trim().is_empty());
         ports.push(port);
     }
@@ -934,7 +1078,8 @@ async fn bridge_tasks_get_dynamic_host_ports_reported_in_network_bindings() {
 async fn bridge_tasks_publish_a_static_host_port() {
     let s = DockerServer::start_with(&["--container-instances", "1"]).await;
     let port = free_port();
-    s.register_bridge("static", vec![web_on_8080(port as i32)]).await;
+    s.register_bridge("static", vec![web_on_8080(port as i32)])
+        .await;
     let arn = s.run_ec2("static", 1).await.remove(0);
     let t = s.wait_running(&arn).await;
     assert_eq!(host_port(&t, "web", 8080), port, "{t:#?}");
@@ -950,7 +1095,8 @@ async fn bridge_tasks_publish_a_static_host_port() {
 #[tokio::test]
 async fn a_one_container_awsvpc_task_owns_its_address_without_a_holder() {
     let s = DockerServer::start().await;
-    s.register("solo", vec![sh("main", "exec httpd -f -p 8080").build()]).await;
+    s.register("solo", vec![sh("main", "exec httpd -f -p 8080").build()])
+        .await;
     let arn = s.run_one("solo").await;
     let task = s.wait_running(&arn).await;
     let containers = s.task_containers(&arn).await;
@@ -964,8 +1110,13 @@ async fn a_one_container_awsvpc_task_owns_its_address_without_a_holder() {
         .expect("an ENI address")
         .to_string();
     let inspected = docker_inspect(&containers[0].id).await;
-    let networks = inspected["NetworkSettings"]["Networks"].as_object().unwrap();
-    assert!(networks.values().any(|n| n["IPAddress"] == ip.as_str()), "{networks:#?}");
+    let networks = inspected["NetworkSettings"]["Networks"]
+        .as_object()
+        .unwrap();
+    assert!(
+        networks.values().any(|n| n["IPAddress"] == ip.as_str()),
+        "{networks:#?}"
+    );
     assert!(publishes_nothing(&inspected["NetworkSettings"]["Ports"]));
 }
 
@@ -979,14 +1130,23 @@ async fn warm_holders(s: &DockerServer) -> Vec<ecsbox::runtime::ContainerSummary
 }
 
 /// Polls until the pool holds a started holder that is not `except`.
-async fn wait_for_warm_holder(s: &DockerServer, except: Option<&str>) -> ecsbox::runtime::ContainerSummary {
+async fn wait_for_warm_holder(
+    s: &DockerServer,
+    except: Option<&str>,
+) -> ecsbox::runtime::ContainerSummary {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let warm = warm_holders(s).await;
-        if let Some(h) = warm.iter().find(|c| Some(c.id.as_str()) != except && c.status == ContainerStatus::Running) {
+        if let Some(h) = warm
+            .iter()
+            .find(|c| Some(c.id.as_str()) != except && c.status == ContainerStatus::Running)
+        {
             return h.clone();
         }
-        assert!(Instant::now() < deadline, "the warm pool never filled: {warm:#?}");
+        assert!(
+            Instant::now() < deadline,
+            "the warm pool never filled: {warm:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -1019,12 +1179,24 @@ async fn a_warm_namespace_holder_becomes_the_next_awsvpc_tasks_namespace() {
     let second = s.run_one("pooled").await;
     let task = s.wait_running(&second).await;
     let web = docker_inspect(&runtime_id(&task, "web")).await;
-    assert_eq!(web["HostConfig"]["NetworkMode"], format!("container:{}", warm.id), "web joined the warm holder");
+    assert_eq!(
+        web["HostConfig"]["NetworkMode"],
+        format!("container:{}", warm.id),
+        "web joined the warm holder"
+    );
     let holder = docker_inspect(&warm.id).await;
     let name = holder["Name"].as_str().unwrap().trim_start_matches('/');
     let task_id = second.rsplit('/').next().unwrap();
-    assert_eq!(name, format!("ecs-pooled-1-internalecspause-{}", &task_id[..12]), "renamed as the agent names it");
-    assert_eq!(eni_ip(&task), warm_ip, "the task's ENI address is the holder's");
+    assert_eq!(
+        name,
+        format!("ecs-pooled-1-internalecspause-{}", &task_id[..12]),
+        "renamed as the agent names it"
+    );
+    assert_eq!(
+        eni_ip(&task),
+        warm_ip,
+        "the task's ENI address is the holder's"
+    );
     let body = http_get_eventually(&warm_ip, 8080, "/index.html", Duration::from_secs(10)).await;
     assert_eq!(body.trim(), "pooled");
 
@@ -1033,23 +1205,45 @@ async fn a_warm_namespace_holder_becomes_the_next_awsvpc_tasks_namespace() {
     assert_ne!(refill.id, warm.id);
 
     // A stopped task takes its holder with it; the pool never hands it out.
-    s.ecs.stop_task().cluster(CLUSTER).task(&second).send().await.unwrap();
+    s.ecs
+        .stop_task()
+        .cluster(CLUSTER)
+        .task(&second)
+        .send()
+        .await
+        .unwrap();
     s.wait_status(&second, "STOPPED").await;
     let deadline = Instant::now() + Duration::from_secs(30);
-    while s.owned_containers().await.iter().any(|c| c.id == warm.id && c.status == ContainerStatus::Running) {
-        assert!(Instant::now() < deadline, "the stopped task's holder still runs");
+    while s
+        .owned_containers()
+        .await
+        .iter()
+        .any(|c| c.id == warm.id && c.status == ContainerStatus::Running)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the stopped task's holder still runs"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let third = s.run_one("pooled").await;
     let task = s.wait_running(&third).await;
     let web = docker_inspect(&runtime_id(&task, "web")).await;
-    assert_eq!(web["HostConfig"]["NetworkMode"], format!("container:{}", refill.id), "the next task took the refill");
+    assert_eq!(
+        web["HostConfig"]["NetworkMode"],
+        format!("container:{}", refill.id),
+        "the next task took the refill"
+    );
 
     let r = s.server.raw("POST", "/_ecsbox/reset", &[], b"").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let left = s.owned_containers().await;
     assert!(left.is_empty(), "containers left after reset: {left:#?}");
-    assert!(s.owned_networks().await.is_empty(), "{:#?}", s.owned_networks().await);
+    assert!(
+        s.owned_networks().await.is_empty(),
+        "{:#?}",
+        s.owned_networks().await
+    );
 }
 
 /// A reset right after an awsvpc task started, while the pool is filling:
@@ -1058,13 +1252,17 @@ async fn a_warm_namespace_holder_becomes_the_next_awsvpc_tasks_namespace() {
 #[tokio::test]
 async fn reset_while_the_pool_fills_leaves_nothing_behind() {
     let s = DockerServer::start_with(&["--warm-task-namespaces", "2"]).await;
-    s.register("filling", vec![sh("main", "exec sleep 300").build()]).await;
+    s.register("filling", vec![sh("main", "exec sleep 300").build()])
+        .await;
     let arn = s.run_one("filling").await;
     s.wait_running(&arn).await;
     let r = s.server.raw("POST", "/_ecsbox/reset", &[], b"").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let left = s.owned_containers().await;
-    assert!(left.is_empty(), "containers left behind by reset: {left:#?}");
+    assert!(
+        left.is_empty(),
+        "containers left behind by reset: {left:#?}"
+    );
     // Longer than making a holder takes (about 0.3 s on this engine).
     tokio::time::sleep(Duration::from_secs(2)).await;
     let left = s.owned_containers().await;
@@ -1074,7 +1272,12 @@ async fn reset_while_the_pool_fills_leaves_nothing_behind() {
 // ---- host and none network modes -------------------------------------------------
 
 /// Registers an EC2 task definition of one container in `mode`.
-async fn register_in_mode(s: &DockerServer, family: &str, mode: aws_sdk_ecs::types::NetworkMode, container: ContainerDefinition) {
+async fn register_in_mode(
+    s: &DockerServer,
+    family: &str,
+    mode: aws_sdk_ecs::types::NetworkMode,
+    container: ContainerDefinition,
+) {
     s.ecs
         .register_task_definition()
         .family(family)
@@ -1119,7 +1322,9 @@ async fn a_host_mode_task_listens_on_the_hosts_own_network() {
 #[tokio::test]
 async fn a_none_mode_task_has_only_loopback() {
     let s = DockerServer::start_with(&["--container-instances", "1"]).await;
-    let probe = sh("probe", "ls /sys/class/net; exec sleep 300").memory(32).build();
+    let probe = sh("probe", "ls /sys/class/net; exec sleep 300")
+        .memory(32)
+        .build();
     register_in_mode(&s, "isolated", aws_sdk_ecs::types::NetworkMode::None, probe).await;
     let arn = s.run_ec2("isolated", 1).await.remove(0);
     let t = s.wait_running(&arn).await;
@@ -1128,5 +1333,9 @@ async fn a_none_mode_task_has_only_loopback() {
     let j = docker_inspect(&id).await;
     assert_eq!(j["HostConfig"]["NetworkMode"], "none");
     let lines = wait_for_log(&s, &id, &["lo"]).await;
-    assert_eq!(lines, vec!["lo".to_string()], "interfaces besides loopback: {lines:?}");
+    assert_eq!(
+        lines,
+        vec!["lo".to_string()],
+        "interfaces besides loopback: {lines:?}"
+    );
 }

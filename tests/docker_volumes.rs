@@ -460,7 +460,12 @@ async fn volumes_from_gives_the_source_containers_mounts() {
     // fixed when both are written within the same instant.)
     let frozen_out = e.output(&task, "frozen").await;
     assert!(frozen_out.iter().any(|l| l == "shared"), "{frozen_out:?}");
-    assert!(frozen_out.iter().any(|l| l.contains("Read-only file system")), "{frozen_out:?}");
+    assert!(
+        frozen_out
+            .iter()
+            .any(|l| l.contains("Read-only file system")),
+        "{frozen_out:?}"
+    );
     assert_eq!(e.exit_code(&task, "frozen").await, 1);
     let mounts = e
         .rt()

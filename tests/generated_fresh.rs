@@ -18,7 +18,11 @@ fn generated_code_is_fresh() {
 
 #[test]
 fn every_model_operation_is_listed() {
-    let note = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/codegen/MODEL_VERSION")).unwrap();
+    let note = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/codegen/MODEL_VERSION"
+    ))
+    .unwrap();
     let count: usize = note
         .lines()
         .find_map(|l| l.strip_prefix("operations in this model: "))
@@ -38,13 +42,20 @@ fn every_checked_pattern_compiles() {
         ("cloudwatch", &ecsbox::model::cloudwatch::validate::PATTERNS),
         ("sts", &ecsbox::model::sts::validate::PATTERNS),
         ("ec2", &ecsbox::model::ec2::validate::PATTERNS),
-        ("secretsmanager", &ecsbox::model::secretsmanager::validate::PATTERNS),
+        (
+            "secretsmanager",
+            &ecsbox::model::secretsmanager::validate::PATTERNS,
+        ),
         ("ssm", &ecsbox::model::ssm::validate::PATTERNS),
         ("efs", &ecsbox::model::efs::validate::PATTERNS),
     ];
     for (service, patterns) in tables {
         for p in patterns {
-            assert!(p.regex().is_some(), "{service}: {} does not compile", p.source);
+            assert!(
+                p.regex().is_some(),
+                "{service}: {} does not compile",
+                p.source
+            );
         }
     }
 }

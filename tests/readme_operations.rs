@@ -62,8 +62,13 @@ fn readme_path() -> PathBuf {
 
 /// (start, end) byte offsets of the section, markers included.
 fn section(readme: &str) -> (usize, usize) {
-    let start = readme.find("<!-- operations:begin").expect("README.md has no `<!-- operations:begin` marker");
-    let end = readme[start..].find(END).map(|i| start + i + END.len()).expect("README.md has no `<!-- operations:end -->` marker");
+    let start = readme
+        .find("<!-- operations:begin")
+        .expect("README.md has no `<!-- operations:begin` marker");
+    let end = readme[start..]
+        .find(END)
+        .map(|i| start + i + END.len())
+        .expect("README.md has no `<!-- operations:end -->` marker");
     (start, end)
 }
 
@@ -87,8 +92,12 @@ fn readme_operations_table_matches_the_code() {
 #[test]
 fn partial_entries_name_implemented_operations() {
     for (name, _) in PARTIAL {
-        let op = Operation::from_name(name).unwrap_or_else(|| panic!("{name} is not an ECS operation"));
-        assert!(is_implemented(op), "{name} is listed as partial but not implemented: remove it from PARTIAL");
+        let op =
+            Operation::from_name(name).unwrap_or_else(|| panic!("{name} is not an ECS operation"));
+        assert!(
+            is_implemented(op),
+            "{name} is listed as partial but not implemented: remove it from PARTIAL"
+        );
     }
 }
 
@@ -96,7 +105,10 @@ fn partial_entries_name_implemented_operations() {
 fn every_operation_has_one_row() {
     let rendered = render();
     for op in Operation::ALL {
-        let rows = rendered.lines().filter(|l| l.starts_with(&format!("| [{}]", op.name()))).count();
+        let rows = rendered
+            .lines()
+            .filter(|l| l.starts_with(&format!("| [{}]", op.name())))
+            .count();
         assert_eq!(rows, 1, "{}", op.name());
     }
 }

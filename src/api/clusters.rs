@@ -14,7 +14,9 @@ const INACTIVE: &str = "INACTIVE";
 
 /// A cluster reference that names no ACTIVE cluster.
 fn not_found(state: &RegionState, reference: Option<&str>) -> Result<String, ApiError> {
-    state.active_cluster_name(reference).ok_or_else(ApiError::cluster_not_found)
+    state
+        .active_cluster_name(reference)
+        .ok_or_else(ApiError::cluster_not_found)
 }
 
 fn check_settings(settings: &[ClusterSetting]) -> Result<(), ApiError> {
@@ -41,14 +43,23 @@ fn merge_settings(existing: &mut Vec<ClusterSetting>, new: Vec<ClusterSetting>) 
 }
 
 fn default_settings() -> Vec<ClusterSetting> {
-    vec![ClusterSetting { name: Some("containerInsights".into()), value: Some("disabled".into()) }]
+    vec![ClusterSetting {
+        name: Some("containerInsights".into()),
+        value: Some("disabled".into()),
+    }]
 }
 
 /// Checks a set of capacity providers and a default strategy for a cluster.
-fn check_capacity_providers(state: &RegionState, providers: &[String], strategy: &[CapacityProviderStrategyItem]) -> Result<(), ApiError> {
+fn check_capacity_providers(
+    state: &RegionState,
+    providers: &[String],
+    strategy: &[CapacityProviderStrategyItem],
+) -> Result<(), ApiError> {
     for p in providers {
         if !state.capacity_provider_exists(p) {
-            return Err(ApiError::invalid_parameter(format!("The specified capacity provider '{p}' does not exist.")));
+            return Err(ApiError::invalid_parameter(format!(
+                "The specified capacity provider '{p}' does not exist."
+            )));
         }
     }
     validation::capacity_provider_strategy(strategy, |name| providers.iter().any(|p| p == name))
@@ -72,8 +83,16 @@ fn view(state: &RegionState, stored: &Cluster, include: &[String]) -> Cluster {
     c.pending_tasks_count = Some(counts.pending_tasks);
     c.active_services_count = Some(counts.active_services);
     let wants = |what: &str| include.iter().any(|i| i == what);
-    c.statistics = Some(if wants("STATISTICS") { counts.statistics() } else { vec![] });
-    c.tags = if wants("TAGS") { Some(state.tags_of(c.cluster_arn.as_deref().unwrap_or(""))) } else { None };
+    c.statistics = Some(if wants("STATISTICS") {
+        counts.statistics()
+    } else {
+        vec![]
+    });
+    c.tags = if wants("TAGS") {
+        Some(state.tags_of(c.cluster_arn.as_deref().unwrap_or("")))
+    } else {
+        None
+    };
     if !wants("SETTINGS") {
         c.settings = None;
     }
@@ -88,13 +107,23 @@ fn view(state: &RegionState, stored: &Cluster, include: &[String]) -> Cluster {
 
 /// The cluster as the mutating operations answer it: everything included.
 fn full_view(state: &RegionState, name: &str) -> Cluster {
-    let all = ["SETTINGS", "TAGS", "STATISTICS", "CONFIGURATIONS", "ATTACHMENTS"].map(String::from);
+    let all = [
+        "SETTINGS",
+        "TAGS",
+        "STATISTICS",
+        "CONFIGURATIONS",
+        "ATTACHMENTS",
+    ]
+    .map(String::from);
     let mut c = view(state, &state.clusters[name], &all);
     c.statistics = Some(vec![]);
     c
 }
 
-pub fn create(state: &mut RegionState, input: CreateClusterRequest) -> Result<CreateClusterResponse, ApiError> {
+pub fn create(
+    state: &mut RegionState,
+    input: CreateClusterRequest,
+) -> Result<CreateClusterResponse, ApiError> {
     let name = input.cluster_name.unwrap_or_else(|| "default".to_string());
     validation::resource_name("Cluster", &name)?;
     let tags = input.tags.unwrap_or_default();
@@ -108,7 +137,9 @@ pub fn create(state: &mut RegionState, input: CreateClusterRequest) -> Result<Cr
 
     // CreateCluster is idempotent: an ACTIVE cluster of that name is returned as it is.
     if state.active_cluster_name(Some(&name)).is_some() {
-        return Ok(CreateClusterResponse { cluster: Some(full_view(state, &name)) });
+        return Ok(CreateClusterResponse {
+            cluster: Some(full_view(state, &name)),
+        });
     }
     let cluster_arn = arn::cluster(&state.region, &state.account, &name);
     let mut all_settings = default_settings();
@@ -122,7 +153,11 @@ pub fn create(state: &mut RegionState, input: CreateClusterRequest) -> Result<Cr
         capacity_providers: Some(providers),
         default_capacity_provider_strategy: Some(strategy),
         attachments: Some(vec![]),
-        service_connect_defaults: input.service_connect_defaults.map(|d| ClusterServiceConnectDefaults { namespace: d.namespace }),
+        service_connect_defaults: input.service_connect_defaults.map(|d| {
+            ClusterServiceConnectDefaults {
+                namespace: d.namespace,
+            }
+        }),
         ..Default::default()
     };
     state.clusters.insert(name.clone(), cluster);
@@ -132,52 +167,80 @@ pub fn create(state: &mut RegionState, input: CreateClusterRequest) -> Result<Cr
     } else {
         state.tags.insert(cluster_arn, tag_set);
     }
-    Ok(CreateClusterResponse { cluster: Some(full_view(state, &name)) })
+    Ok(CreateClusterResponse {
+        cluster: Some(full_view(state, &name)),
+    })
 }
 
-pub fn describe(state: &mut RegionState, input: DescribeClustersRequest) -> Result<DescribeClustersResponse, ApiError> {
+pub fn describe(
+    state: &mut RegionState,
+    input: DescribeClustersRequest,
+) -> Result<DescribeClustersResponse, ApiError> {
     let include = input.include.unwrap_or_default();
-    let references = input.clusters.unwrap_or_else(|| vec!["default".to_string()]);
+    let references = input
+        .clusters
+        .unwrap_or_else(|| vec!["default".to_string()]);
     if references.len() > 100 {
-        return Err(ApiError::invalid_parameter("At most 100 clusters can be described at once."));
+        return Err(ApiError::invalid_parameter(
+            "At most 100 clusters can be described at once.",
+        ));
     }
     let (mut clusters, mut failures) = (vec![], vec![]);
     for reference in references {
         let found = arn::cluster_name(Some(&reference))
             .filter(|name| {
                 // An ARN must also name this account and region.
-                !reference.starts_with("arn:") || reference == arn::cluster(&state.region, &state.account, name)
+                !reference.starts_with("arn:")
+                    || reference == arn::cluster(&state.region, &state.account, name)
             })
             .and_then(|name| state.clusters.get(name));
         match found {
             Some(c) => clusters.push(view(state, c, &include)),
             None => {
                 let failed_arn = match arn::cluster_name(Some(&reference)) {
-                    Some(name) if !reference.starts_with("arn:") => arn::cluster(&state.region, &state.account, name),
+                    Some(name) if !reference.starts_with("arn:") => {
+                        arn::cluster(&state.region, &state.account, name)
+                    }
                     _ => reference.clone(),
                 };
-                failures.push(Failure { arn: Some(failed_arn), reason: Some("MISSING".into()), detail: None });
+                failures.push(Failure {
+                    arn: Some(failed_arn),
+                    reason: Some("MISSING".into()),
+                    detail: None,
+                });
             }
         }
     }
-    Ok(DescribeClustersResponse { clusters: Some(clusters), failures: Some(failures) })
+    Ok(DescribeClustersResponse {
+        clusters: Some(clusters),
+        failures: Some(failures),
+    })
 }
 
-pub fn list(state: &mut RegionState, input: ListClustersRequest) -> Result<ListClustersResponse, ApiError> {
+pub fn list(
+    state: &mut RegionState,
+    input: ListClustersRequest,
+) -> Result<ListClustersResponse, ApiError> {
     let size = page_size(input.max_results, 100, 100)?;
     let after = decode_token(input.next_token.as_deref())?;
-    let active = state
-        .clusters
-        .iter()
-        .filter(|(name, c)| c.status.as_deref() == Some(ACTIVE) && after.as_ref().is_none_or(|a| *name > a));
+    let active = state.clusters.iter().filter(|(name, c)| {
+        c.status.as_deref() == Some(ACTIVE) && after.as_ref().is_none_or(|a| *name > a)
+    });
     let (page, next_token) = take_page(active, size, |(name, _)| name.to_string());
     Ok(ListClustersResponse {
-        cluster_arns: Some(page.into_iter().map(|(_, c)| c.cluster_arn.clone().unwrap_or_default()).collect()),
+        cluster_arns: Some(
+            page.into_iter()
+                .map(|(_, c)| c.cluster_arn.clone().unwrap_or_default())
+                .collect(),
+        ),
         next_token,
     })
 }
 
-pub fn delete(state: &mut RegionState, input: DeleteClusterRequest) -> Result<DeleteClusterResponse, ApiError> {
+pub fn delete(
+    state: &mut RegionState,
+    input: DeleteClusterRequest,
+) -> Result<DeleteClusterResponse, ApiError> {
     let name = not_found(state, input.cluster.as_deref())?;
     let counts = state.cluster_counts(&name);
     // ecsbox's virtual instances go with their cluster; an agent's keep it.
@@ -188,12 +251,21 @@ pub fn delete(state: &mut RegionState, input: DeleteClusterRequest) -> Result<De
         ));
     }
     if counts.active_services + counts.draining_services > 0 {
-        return Err(ApiError::ecs(ErrorCode::ClusterContainsServicesException, "The Cluster cannot be deleted while Services are active."));
+        return Err(ApiError::ecs(
+            ErrorCode::ClusterContainsServicesException,
+            "The Cluster cannot be deleted while Services are active.",
+        ));
     }
     // A task still on its way down (STOPPING, DEPROVISIONING) is active too.
-    let live_tasks = state.tasks.values().any(|t| t.cluster == name && t.status != crate::state::lifecycle::TaskStatus::Stopped);
+    let live_tasks = state
+        .tasks
+        .values()
+        .any(|t| t.cluster == name && t.status != crate::state::lifecycle::TaskStatus::Stopped);
     if live_tasks {
-        return Err(ApiError::ecs(ErrorCode::ClusterContainsTasksException, "The Cluster cannot be deleted while Tasks are active."));
+        return Err(ApiError::ecs(
+            ErrorCode::ClusterContainsTasksException,
+            "The Cluster cannot be deleted while Tasks are active.",
+        ));
     }
     let cluster = state.clusters.get_mut(&name).expect("found above");
     cluster.status = Some(INACTIVE.into());
@@ -202,10 +274,15 @@ pub fn delete(state: &mut RegionState, input: DeleteClusterRequest) -> Result<De
     cluster.default_capacity_provider_strategy = Some(vec![]);
     state.attributes.remove(&name);
     container_instances::retire_virtual_instances(state, &name);
-    Ok(DeleteClusterResponse { cluster: Some(full_view(state, &name)) })
+    Ok(DeleteClusterResponse {
+        cluster: Some(full_view(state, &name)),
+    })
 }
 
-pub fn update(state: &mut RegionState, input: UpdateClusterRequest) -> Result<UpdateClusterResponse, ApiError> {
+pub fn update(
+    state: &mut RegionState,
+    input: UpdateClusterRequest,
+) -> Result<UpdateClusterResponse, ApiError> {
     let name = not_found(state, input.cluster.as_deref())?;
     let settings = input.settings.unwrap_or_default();
     check_settings(&settings)?;
@@ -214,19 +291,28 @@ pub fn update(state: &mut RegionState, input: UpdateClusterRequest) -> Result<Up
         cluster.configuration = Some(configuration);
     }
     if let Some(defaults) = input.service_connect_defaults {
-        cluster.service_connect_defaults = Some(ClusterServiceConnectDefaults { namespace: defaults.namespace });
+        cluster.service_connect_defaults = Some(ClusterServiceConnectDefaults {
+            namespace: defaults.namespace,
+        });
     }
     merge_settings(cluster.settings.get_or_insert_with(Vec::new), settings);
-    Ok(UpdateClusterResponse { cluster: Some(full_view(state, &name)) })
+    Ok(UpdateClusterResponse {
+        cluster: Some(full_view(state, &name)),
+    })
 }
 
-pub fn update_settings(state: &mut RegionState, input: UpdateClusterSettingsRequest) -> Result<UpdateClusterSettingsResponse, ApiError> {
+pub fn update_settings(
+    state: &mut RegionState,
+    input: UpdateClusterSettingsRequest,
+) -> Result<UpdateClusterSettingsResponse, ApiError> {
     let name = not_found(state, input.cluster.as_deref())?;
     let settings = input.settings.unwrap_or_default();
     check_settings(&settings)?;
     let cluster = state.clusters.get_mut(&name).expect("found above");
     merge_settings(cluster.settings.get_or_insert_with(Vec::new), settings);
-    Ok(UpdateClusterSettingsResponse { cluster: Some(full_view(state, &name)) })
+    Ok(UpdateClusterSettingsResponse {
+        cluster: Some(full_view(state, &name)),
+    })
 }
 
 pub fn put_capacity_providers(
@@ -243,19 +329,25 @@ pub fn put_capacity_providers(
             **n != name
                 && c.status.as_deref() == Some(ACTIVE)
                 && !validation::is_fargate_provider(p)
-                && c.capacity_providers.as_ref().is_some_and(|cps| cps.contains(p))
+                && c.capacity_providers
+                    .as_ref()
+                    .is_some_and(|cps| cps.contains(p))
         });
         if let Some((other, _)) = other {
             return Err(ApiError::ecs(
                 ErrorCode::ResourceInUseException,
-                format!("The capacity provider '{p}' is already associated with cluster '{other}'."),
+                format!(
+                    "The capacity provider '{p}' is already associated with cluster '{other}'."
+                ),
             ));
         }
     }
     let cluster = state.clusters.get_mut(&name).expect("found above");
     cluster.capacity_providers = Some(providers);
     cluster.default_capacity_provider_strategy = Some(strategy);
-    Ok(PutClusterCapacityProvidersResponse { cluster: Some(full_view(state, &name)) })
+    Ok(PutClusterCapacityProvidersResponse {
+        cluster: Some(full_view(state, &name)),
+    })
 }
 
 #[cfg(test)]
@@ -264,7 +356,13 @@ mod tests {
 
     #[test]
     fn enums_used_here_exist_in_the_model() {
-        for include in ["SETTINGS", "TAGS", "STATISTICS", "CONFIGURATIONS", "ATTACHMENTS"] {
+        for include in [
+            "SETTINGS",
+            "TAGS",
+            "STATISTICS",
+            "CONFIGURATIONS",
+            "ATTACHMENTS",
+        ] {
             assert!(enums::CLUSTER_FIELD.contains(&include), "{include}");
         }
     }

@@ -11,12 +11,13 @@ mod attributes;
 mod capacity_providers;
 mod clusters;
 mod container_instances;
+#[rustfmt::skip]
 pub mod generated;
 mod pagination;
-mod tags;
-mod task_definitions;
-mod task_definition_rules;
 mod services;
+mod tags;
+mod task_definition_rules;
+mod task_definitions;
 mod tasks;
 
 pub use generated::EcsApi;
@@ -48,7 +49,12 @@ pub fn is_implemented(op: Operation) -> bool {
 /// `UnsupportedFeatureException` before its input is looked at, so a caller
 /// learns that first rather than being told to fix a request that could
 /// never work.
-pub fn dispatch(ecs: &Ecs, ctx: &RequestContext, op: Operation, wire: &Wire) -> Result<Vec<u8>, ApiError> {
+pub fn dispatch(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    op: Operation,
+    wire: &Wire,
+) -> Result<Vec<u8>, ApiError> {
     if !is_implemented(op) {
         return Err(ApiError::not_supported(op));
     }
@@ -74,14 +80,26 @@ pub struct WithNetwork<T> {
 }
 
 impl Ecs {
-    pub fn new(store: Arc<Store>, effects: EffectSender, network: Arc<dyn NetworkDirectory>) -> Self {
-        Ecs { store, effects, network }
+    pub fn new(
+        store: Arc<Store>,
+        effects: EffectSender,
+        network: Arc<dyn NetworkDirectory>,
+    ) -> Self {
+        Ecs {
+            store,
+            effects,
+            network,
+        }
     }
 
     /// Looks up the network `config` names. Called before `with_region`:
     /// EC2's region lock is taken and released here, never while ECS's is
     /// held.
-    fn look_up_network(&self, ctx: &RequestContext, config: Option<&NetworkConfiguration>) -> NetworkLookup {
+    fn look_up_network(
+        &self,
+        ctx: &RequestContext,
+        config: Option<&NetworkConfiguration>,
+    ) -> NetworkLookup {
         network::look_up(self.network.as_ref(), &ctx.account, &ctx.region, config)
     }
 
@@ -96,7 +114,11 @@ impl Ecs {
             (out, std::mem::take(&mut guard.effects))
         };
         for effect in effects {
-            let _ = self.effects.send(RegionEffect { account: ctx.account.clone(), region: ctx.region.clone(), effect });
+            let _ = self.effects.send(RegionEffect {
+                account: ctx.account.clone(),
+                region: ctx.region.clone(),
+                effect,
+            });
         }
         out
     }

@@ -21,10 +21,12 @@ pub fn page_size(requested: Option<i32>, default: usize, max: usize) -> Result<u
 
 /// The key a `nextToken` stands for; a token we did not give is refused.
 pub fn decode_token(token: Option<&str>) -> Result<Option<String>, ApiError> {
-    let Some(token) = token.filter(|t| !t.is_empty()) else { return Ok(None) };
-    page_token::decode(token)
-        .map(Some)
-        .ok_or_else(|| ApiError::invalid_parameter("Invalid nextToken: it was not returned by a previous call."))
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    page_token::decode(token).map(Some).ok_or_else(|| {
+        ApiError::invalid_parameter("Invalid nextToken: it was not returned by a previous call.")
+    })
 }
 
 #[cfg(test)]
@@ -43,9 +45,18 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_refused() {
-        assert_eq!(page_size(Some(0), 100, 100).unwrap_err().code, "InvalidParameterException");
-        assert_eq!(page_size(Some(101), 100, 100).unwrap_err().code, "InvalidParameterException");
-        assert_eq!(decode_token(Some("zz-not-hex")).unwrap_err().code, "InvalidParameterException");
+        assert_eq!(
+            page_size(Some(0), 100, 100).unwrap_err().code,
+            "InvalidParameterException"
+        );
+        assert_eq!(
+            page_size(Some(101), 100, 100).unwrap_err().code,
+            "InvalidParameterException"
+        );
+        assert_eq!(
+            decode_token(Some("zz-not-hex")).unwrap_err().code,
+            "InvalidParameterException"
+        );
         assert_eq!(page_size(None, 100, 100).unwrap(), 100);
     }
 }

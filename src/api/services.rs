@@ -10,16 +10,23 @@ use crate::domain::{launch, validation};
 use crate::model::operations::ErrorCode;
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
-use crate::state::services::{new_deployment_id, DeploymentRecord, ServiceDeploymentStatus, ServiceRecord};
+use crate::state::services::{
+    new_deployment_id, DeploymentRecord, ServiceDeploymentStatus, ServiceRecord,
+};
 use crate::state::tasks::{epoch_now, Effect};
 use crate::state::{arn, RegionState};
 
 fn active_cluster(state: &RegionState, reference: Option<&str>) -> Result<String, ApiError> {
-    state.active_cluster_name(reference).ok_or_else(ApiError::cluster_not_found)
+    state
+        .active_cluster_name(reference)
+        .ok_or_else(ApiError::cluster_not_found)
 }
 
 fn service_arn(state: &RegionState, cluster: &str, name: &str) -> String {
-    format!("arn:aws:ecs:{}:{}:service/{cluster}/{name}", state.region, state.account)
+    format!(
+        "arn:aws:ecs:{}:{}:service/{cluster}/{name}",
+        state.region, state.account
+    )
 }
 
 /// The key of the service a reference (name or ARN) names in `cluster`.
@@ -37,13 +44,18 @@ fn not_found() -> ApiError {
 
 /// The service's deployment configuration with ECS's defaults filled in:
 /// REPLICA 100/200, DAEMON 0/100, circuit breaker off.
-fn deployment_configuration(given: Option<DeploymentConfiguration>, daemon: bool) -> Result<DeploymentConfiguration, ApiError> {
+fn deployment_configuration(
+    given: Option<DeploymentConfiguration>,
+    daemon: bool,
+) -> Result<DeploymentConfiguration, ApiError> {
     let mut c = given.unwrap_or_default();
     let (min, max) = if daemon { (0, 100) } else { (100, 200) };
     let min = *c.minimum_healthy_percent.get_or_insert(min);
     let max = *c.maximum_percent.get_or_insert(max);
     if !(0..=100).contains(&min) {
-        return Err(ApiError::invalid_parameter("minimumHealthyPercent must be between 0 and 100."));
+        return Err(ApiError::invalid_parameter(
+            "minimumHealthyPercent must be between 0 and 100.",
+        ));
     }
     if max < 100 || (daemon && max != 100) {
         return Err(ApiError::invalid_parameter(if daemon {
@@ -52,25 +64,38 @@ fn deployment_configuration(given: Option<DeploymentConfiguration>, daemon: bool
             "maximumPercent must be at least 100."
         }));
     }
-    c.deployment_circuit_breaker.get_or_insert(DeploymentCircuitBreaker {
-        enable: Some(false),
-        rollback: Some(false),
-        ..Default::default()
-    });
+    c.deployment_circuit_breaker
+        .get_or_insert(DeploymentCircuitBreaker {
+            enable: Some(false),
+            rollback: Some(false),
+            ..Default::default()
+        });
     Ok(c)
 }
 
 /// loadBalancers and serviceRegistries are checked and stored; they take
 /// effect when load balancing and service discovery exist.
-fn check_attachments(td: &TaskDefinition, lbs: &[LoadBalancer], registries: &[ServiceRegistry]) -> Result<(), ApiError> {
-    let container = |name: Option<&str>| td.container_definitions.iter().flatten().find(|c| c.name.as_deref() == name).cloned();
+fn check_attachments(
+    td: &TaskDefinition,
+    lbs: &[LoadBalancer],
+    registries: &[ServiceRegistry],
+) -> Result<(), ApiError> {
+    let container = |name: Option<&str>| {
+        td.container_definitions
+            .iter()
+            .flatten()
+            .find(|c| c.name.as_deref() == name)
+            .cloned()
+    };
     for lb in lbs {
         if lb.target_group_arn.is_none() && lb.load_balancer_name.is_none() {
             return Err(ApiError::invalid_parameter("A load balancer needs a targetGroupArn (or a loadBalancerName for a Classic Load Balancer)."));
         }
         if let Some(tg) = &lb.target_group_arn {
             if !tg.starts_with("arn:") || !tg.contains(":targetgroup/") {
-                return Err(ApiError::invalid_parameter(format!("'{tg}' is not a valid target group ARN.")));
+                return Err(ApiError::invalid_parameter(format!(
+                    "'{tg}' is not a valid target group ARN."
+                )));
             }
         }
         let Some(c) = container(lb.container_name.as_deref()) else {
@@ -80,7 +105,12 @@ fn check_attachments(td: &TaskDefinition, lbs: &[LoadBalancer], registries: &[Se
             )));
         };
         let port = lb.container_port.unwrap_or(0);
-        if !c.port_mappings.iter().flatten().any(|pm| pm.container_port == Some(port)) {
+        if !c
+            .port_mappings
+            .iter()
+            .flatten()
+            .any(|pm| pm.container_port == Some(port))
+        {
             return Err(ApiError::invalid_parameter(format!(
                 "The container {} did not have a container port {port} defined.",
                 c.name.as_deref().unwrap_or("")
@@ -88,11 +118,19 @@ fn check_attachments(td: &TaskDefinition, lbs: &[LoadBalancer], registries: &[Se
         }
     }
     for r in registries {
-        if !r.registry_arn.as_deref().is_some_and(|a| a.starts_with("arn:") && a.contains(":service/")) {
-            return Err(ApiError::invalid_parameter("A service registry needs the registryArn of a Cloud Map service."));
+        if !r
+            .registry_arn
+            .as_deref()
+            .is_some_and(|a| a.starts_with("arn:") && a.contains(":service/"))
+        {
+            return Err(ApiError::invalid_parameter(
+                "A service registry needs the registryArn of a Cloud Map service.",
+            ));
         }
         if r.container_name.is_some() && container(r.container_name.as_deref()).is_none() {
-            return Err(ApiError::invalid_parameter("The service registry names a container that is not in the task definition."));
+            return Err(ApiError::invalid_parameter(
+                "The service registry names a container that is not in the task definition.",
+            ));
         }
     }
     Ok(())
@@ -127,11 +165,21 @@ fn new_deployment(
             platform_family: service.platform_family.clone(),
             network_configuration: service.network_configuration.clone(),
             rollout_state: Some("IN_PROGRESS".into()),
-            rollout_state_reason: Some("ECS deployment ecs-svc/".to_string() + &short + " in progress."),
+            rollout_state_reason: Some(
+                "ECS deployment ecs-svc/".to_string() + &short + " in progress.",
+            ),
             ..Default::default()
         },
-        service_deployment_arn: format!("arn:aws:ecs:{}:{}:service-deployment/{cluster}/{name}/{}", state.region, state.account, &uuid::Uuid::new_v4().simple().to_string()[..22]),
-        service_revision_arn: format!("arn:aws:ecs:{}:{}:service-revision/{cluster}/{name}/{short}", state.region, state.account),
+        service_deployment_arn: format!(
+            "arn:aws:ecs:{}:{}:service-deployment/{cluster}/{name}/{}",
+            state.region,
+            state.account,
+            &uuid::Uuid::new_v4().simple().to_string()[..22]
+        ),
+        service_revision_arn: format!(
+            "arn:aws:ecs:{}:{}:service-revision/{cluster}/{name}/{short}",
+            state.region, state.account
+        ),
         definition: td,
         status: ServiceDeploymentStatus::InProgress,
         status_reason: None,
@@ -144,52 +192,94 @@ fn new_deployment(
     }
 }
 
-pub fn create(state: &mut RegionState, request: WithNetwork<CreateServiceRequest>) -> Result<CreateServiceResponse, ApiError> {
+pub fn create(
+    state: &mut RegionState,
+    request: WithNetwork<CreateServiceRequest>,
+) -> Result<CreateServiceResponse, ApiError> {
     let WithNetwork { input, network } = request;
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let name = input.service_name.clone().unwrap_or_default();
     validation::resource_name("Service", &name)?;
     let arn = service_arn(state, &cluster, &name);
-    if let Some(existing) = state.services.get(&arn).filter(|s| s.status() != "INACTIVE") {
+    if let Some(existing) = state
+        .services
+        .get(&arn)
+        .filter(|s| s.status() != "INACTIVE")
+    {
         // clientToken makes CreateService idempotent; anything else is a clash.
         if input.client_token.is_some() && existing.client_token == input.client_token {
-            return Ok(CreateServiceResponse { service: Some(view(state, existing)) });
+            return Ok(CreateServiceResponse {
+                service: Some(view(state, existing)),
+            });
         }
-        return Err(ApiError::invalid_parameter("Creation of service was not idempotent."));
+        return Err(ApiError::invalid_parameter(
+            "Creation of service was not idempotent.",
+        ));
     }
-    if let Some(controller) = input.deployment_controller.as_ref().and_then(|c| c.r#type.as_deref()) {
+    if let Some(controller) = input
+        .deployment_controller
+        .as_ref()
+        .and_then(|c| c.r#type.as_deref())
+    {
         if controller != "ECS" {
             return Err(ApiError::ecs(
                 ErrorCode::UnsupportedFeatureException,
-                format!("ecsbox supports only the ECS deployment controller, not {controller}, yet."),
+                format!(
+                    "ecsbox supports only the ECS deployment controller, not {controller}, yet."
+                ),
             ));
         }
     }
     let daemon = input.scheduling_strategy.as_deref() == Some("DAEMON");
     if daemon && input.desired_count.is_some() {
-        return Err(ApiError::invalid_parameter("The daemon scheduling strategy does not support a desired count for services."));
+        return Err(ApiError::invalid_parameter(
+            "The daemon scheduling strategy does not support a desired count for services.",
+        ));
     }
     // A DAEMON service's count is the number of its cluster's instances.
-    let desired = if daemon { state.active_container_instance_arns(&cluster).len() as i32 } else { input.desired_count.unwrap_or(0) };
+    let desired = if daemon {
+        state.active_container_instance_arns(&cluster).len() as i32
+    } else {
+        input.desired_count.unwrap_or(0)
+    };
     if desired < 0 {
-        return Err(ApiError::invalid_parameter("desiredCount must be 0 or more."));
+        return Err(ApiError::invalid_parameter(
+            "desiredCount must be 0 or more.",
+        ));
     }
-    let td = crate::domain::task_definitions::resolve(state, input.task_definition.as_deref().unwrap_or(""))?;
+    let td = crate::domain::task_definitions::resolve(
+        state,
+        input.task_definition.as_deref().unwrap_or(""),
+    )?;
     if td.status.as_deref() != Some("ACTIVE") {
         return Err(ApiError::client("TaskDefinition is inactive."));
     }
-    let chosen = launch::choose_launch_for(state, &cluster, input.launch_type.as_deref(), input.capacity_provider_strategy.as_deref())?;
+    let chosen = launch::choose_launch_for(
+        state,
+        &cluster,
+        input.launch_type.as_deref(),
+        input.capacity_provider_strategy.as_deref(),
+    )?;
     if daemon && chosen.launch_type == "FARGATE" {
-        return Err(ApiError::invalid_parameter("The daemon scheduling strategy is not supported with the Fargate launch type."));
+        return Err(ApiError::invalid_parameter(
+            "The daemon scheduling strategy is not supported with the Fargate launch type.",
+        ));
     }
     launch::check_compatible(&td, &chosen, input.network_configuration.as_ref())?;
     let network = network?;
-    let deployment_configuration = deployment_configuration(input.deployment_configuration.clone(), daemon)?;
-    check_attachments(&td, input.load_balancers.as_deref().unwrap_or(&[]), input.service_registries.as_deref().unwrap_or(&[]))?;
+    let deployment_configuration =
+        deployment_configuration(input.deployment_configuration.clone(), daemon)?;
+    check_attachments(
+        &td,
+        input.load_balancers.as_deref().unwrap_or(&[]),
+        input.service_registries.as_deref().unwrap_or(&[]),
+    )?;
     let tags = validation::tags(input.tags.as_deref().unwrap_or_default())?;
     if let Some(grace) = input.health_check_grace_period_seconds {
         if !(0..=2_147_483_647).contains(&grace) {
-            return Err(ApiError::invalid_parameter("healthCheckGracePeriodSeconds must be 0 or more."));
+            return Err(ApiError::invalid_parameter(
+                "healthCheckGracePeriodSeconds must be 0 or more.",
+            ));
         }
     }
 
@@ -202,9 +292,20 @@ pub fn create(state: &mut RegionState, request: WithNetwork<CreateServiceRequest
         service_registries: Some(input.service_registries.clone().unwrap_or_default()),
         status: Some("ACTIVE".into()),
         desired_count: Some(desired),
-        launch_type: chosen.capacity_provider.is_none().then(|| chosen.launch_type.to_string()),
-        capacity_provider_strategy: input.capacity_provider_strategy.clone().filter(|s| !s.is_empty()),
-        platform_version: fargate.then(|| input.platform_version.clone().unwrap_or_else(|| "LATEST".into())),
+        launch_type: chosen
+            .capacity_provider
+            .is_none()
+            .then(|| chosen.launch_type.to_string()),
+        capacity_provider_strategy: input
+            .capacity_provider_strategy
+            .clone()
+            .filter(|s| !s.is_empty()),
+        platform_version: fargate.then(|| {
+            input
+                .platform_version
+                .clone()
+                .unwrap_or_else(|| "LATEST".into())
+        }),
         platform_family: fargate.then(|| "Linux".into()),
         task_definition: td.task_definition_arn.clone(),
         deployment_configuration: Some(deployment_configuration),
@@ -216,14 +317,29 @@ pub fn create(state: &mut RegionState, request: WithNetwork<CreateServiceRequest
         network_configuration: input.network_configuration.clone(),
         health_check_grace_period_seconds: input.health_check_grace_period_seconds,
         scheduling_strategy: Some(if daemon { "DAEMON" } else { "REPLICA" }.into()),
-        deployment_controller: Some(DeploymentController { r#type: Some("ECS".into()) }),
+        deployment_controller: Some(DeploymentController {
+            r#type: Some("ECS".into()),
+        }),
         enable_ecs_managed_tags: Some(input.enable_ecs_managed_tags.unwrap_or(false)),
-        propagate_tags: Some(input.propagate_tags.clone().unwrap_or_else(|| "NONE".into())),
+        propagate_tags: Some(
+            input
+                .propagate_tags
+                .clone()
+                .unwrap_or_else(|| "NONE".into()),
+        ),
         enable_execute_command: Some(input.enable_execute_command.unwrap_or(false)),
-        availability_zone_rebalancing: Some(input.availability_zone_rebalancing.clone().unwrap_or_else(|| "DISABLED".into())),
+        availability_zone_rebalancing: Some(
+            input
+                .availability_zone_rebalancing
+                .clone()
+                .unwrap_or_else(|| "DISABLED".into()),
+        ),
         ..Default::default()
     };
-    let deployment = DeploymentRecord { network, ..new_deployment(state, &cluster, &name, td, desired, &service, None) };
+    let deployment = DeploymentRecord {
+        network,
+        ..new_deployment(state, &cluster, &name, td, desired, &service, None)
+    };
     let record = ServiceRecord {
         service,
         name,
@@ -242,13 +358,21 @@ pub fn create(state: &mut RegionState, request: WithNetwork<CreateServiceRequest
     let answer = view(state, &record);
     state.services.insert(arn, record);
     state.effects.push(Effect::Reconcile);
-    Ok(CreateServiceResponse { service: Some(answer) })
+    Ok(CreateServiceResponse {
+        service: Some(answer),
+    })
 }
 
 /// The tasks of a service: (deployment id, task record) pairs.
-fn service_tasks<'a>(state: &'a RegionState, record: &'a ServiceRecord) -> impl Iterator<Item = &'a crate::state::tasks::TaskRecord> + 'a {
+fn service_tasks<'a>(
+    state: &'a RegionState,
+    record: &'a ServiceRecord,
+) -> impl Iterator<Item = &'a crate::state::tasks::TaskRecord> + 'a {
     let group = record.group();
-    let prefix = format!("arn:aws:ecs:{}:{}:task/{}/", state.region, state.account, record.cluster);
+    let prefix = format!(
+        "arn:aws:ecs:{}:{}:task/{}/",
+        state.region, state.account, record.cluster
+    );
     state
         .tasks
         .range(prefix.clone()..)
@@ -265,7 +389,11 @@ pub fn view(state: &RegionState, record: &ServiceRecord) -> Service {
     let mut deployments: Vec<Deployment> = record
         .deployments
         .iter()
-        .map(|d| Deployment { running_count: Some(0), pending_count: Some(0), ..d.deployment.clone() })
+        .map(|d| Deployment {
+            running_count: Some(0),
+            pending_count: Some(0),
+            ..d.deployment.clone()
+        })
         .collect();
     for t in service_tasks(state, record).filter(|t| t.desired == TaskStatus::Running) {
         let is_running = t.status == TaskStatus::Running;
@@ -286,18 +414,29 @@ pub fn view(state: &RegionState, record: &ServiceRecord) -> Service {
     s.pending_count = Some(pending);
     s.deployments = Some(deployments);
     s.events = Some(record.events.clone());
-    s.task_definition = record.primary().and_then(|d| d.deployment.task_definition.clone());
+    s.task_definition = record
+        .primary()
+        .and_then(|d| d.deployment.task_definition.clone());
     s.task_sets = Some(vec![]);
     s
 }
 
-pub fn describe(state: &mut RegionState, input: DescribeServicesRequest) -> Result<DescribeServicesResponse, ApiError> {
+pub fn describe(
+    state: &mut RegionState,
+    input: DescribeServicesRequest,
+) -> Result<DescribeServicesResponse, ApiError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let references = input.services.unwrap_or_default();
     if references.is_empty() || references.len() > 10 {
-        return Err(ApiError::invalid_parameter("services must name between 1 and 10 services."));
+        return Err(ApiError::invalid_parameter(
+            "services must name between 1 and 10 services.",
+        ));
     }
-    let include_tags = input.include.unwrap_or_default().iter().any(|i| i == "TAGS");
+    let include_tags = input
+        .include
+        .unwrap_or_default()
+        .iter()
+        .any(|i| i == "TAGS");
     let (mut services, mut failures) = (vec![], vec![]);
     for reference in references {
         let key = service_key(state, &cluster, &reference);
@@ -309,13 +448,23 @@ pub fn describe(state: &mut RegionState, input: DescribeServicesRequest) -> Resu
                 }
                 services.push(s);
             }
-            None => failures.push(Failure { arn: Some(key), reason: Some("MISSING".into()), detail: None }),
+            None => failures.push(Failure {
+                arn: Some(key),
+                reason: Some("MISSING".into()),
+                detail: None,
+            }),
         }
     }
-    Ok(DescribeServicesResponse { services: Some(services), failures: Some(failures) })
+    Ok(DescribeServicesResponse {
+        services: Some(services),
+        failures: Some(failures),
+    })
 }
 
-pub fn list(state: &mut RegionState, input: ListServicesRequest) -> Result<ListServicesResponse, ApiError> {
+pub fn list(
+    state: &mut RegionState,
+    input: ListServicesRequest,
+) -> Result<ListServicesResponse, ApiError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let size = page_size(input.max_results, 10, 100)?;
     let after = decode_token(input.next_token.as_deref())?;
@@ -328,20 +477,41 @@ pub fn list(state: &mut RegionState, input: ListServicesRequest) -> Result<ListS
         .map(|(_, s)| s)
         .filter(|s| s.status() != "INACTIVE")
         .filter(|s| input.launch_type.is_none() || s.service.launch_type == input.launch_type)
-        .filter(|s| input.scheduling_strategy.is_none() || s.service.scheduling_strategy == input.scheduling_strategy);
-    let (page, next_token) = take_page(matching, size, |s| s.service.service_arn.clone().unwrap_or_default());
-    Ok(ListServicesResponse { service_arns: Some(page.into_iter().filter_map(|s| s.service.service_arn.clone()).collect()), next_token })
+        .filter(|s| {
+            input.scheduling_strategy.is_none()
+                || s.service.scheduling_strategy == input.scheduling_strategy
+        });
+    let (page, next_token) = take_page(matching, size, |s| {
+        s.service.service_arn.clone().unwrap_or_default()
+    });
+    Ok(ListServicesResponse {
+        service_arns: Some(
+            page.into_iter()
+                .filter_map(|s| s.service.service_arn.clone())
+                .collect(),
+        ),
+        next_token,
+    })
 }
 
-pub fn list_by_namespace(state: &mut RegionState, input: ListServicesByNamespaceRequest) -> Result<ListServicesByNamespaceResponse, ApiError> {
+pub fn list_by_namespace(
+    state: &mut RegionState,
+    input: ListServicesByNamespaceRequest,
+) -> Result<ListServicesByNamespaceResponse, ApiError> {
     let namespace = input.namespace.unwrap_or_default();
     let size = page_size(input.max_results, 10, 100)?;
     let after = decode_token(input.next_token.as_deref())?;
     let known = state.clusters.values().any(|c| {
-        c.service_connect_defaults.as_ref().and_then(|d| d.namespace.as_deref()).is_some_and(|n| n == namespace || n.ends_with(&format!("/{namespace}")))
+        c.service_connect_defaults
+            .as_ref()
+            .and_then(|d| d.namespace.as_deref())
+            .is_some_and(|n| n == namespace || n.ends_with(&format!("/{namespace}")))
     });
     if !known {
-        return Err(ApiError::ecs(ErrorCode::NamespaceNotFoundException, format!("The namespace {namespace} was not found.")));
+        return Err(ApiError::ecs(
+            ErrorCode::NamespaceNotFoundException,
+            format!("The namespace {namespace} was not found."),
+        ));
     }
     let in_namespace = |s: &ServiceRecord| {
         state
@@ -357,29 +527,55 @@ pub fn list_by_namespace(state: &mut RegionState, input: ListServicesByNamespace
         .filter(|(arn, _)| after.as_ref().is_none_or(|a| *arn > a))
         .map(|(_, s)| s)
         .filter(|s| s.status() == "ACTIVE" && in_namespace(s));
-    let (page, next_token) = take_page(matching, size, |s| s.service.service_arn.clone().unwrap_or_default());
+    let (page, next_token) = take_page(matching, size, |s| {
+        s.service.service_arn.clone().unwrap_or_default()
+    });
     Ok(ListServicesByNamespaceResponse {
-        service_arns: Some(page.into_iter().filter_map(|s| s.service.service_arn.clone()).collect()),
+        service_arns: Some(
+            page.into_iter()
+                .filter_map(|s| s.service.service_arn.clone())
+                .collect(),
+        ),
         next_token,
     })
 }
 
-pub fn update(state: &mut RegionState, request: WithNetwork<UpdateServiceRequest>) -> Result<UpdateServiceResponse, ApiError> {
-    let WithNetwork { input, network: new_network } = request;
+pub fn update(
+    state: &mut RegionState,
+    request: WithNetwork<UpdateServiceRequest>,
+) -> Result<UpdateServiceResponse, ApiError> {
+    let WithNetwork {
+        input,
+        network: new_network,
+    } = request;
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let key = service_key(state, &cluster, input.service.as_deref().unwrap_or(""));
-    let record = state.services.get(&key).filter(|s| s.cluster == cluster).ok_or_else(not_found)?;
+    let record = state
+        .services
+        .get(&key)
+        .filter(|s| s.cluster == cluster)
+        .ok_or_else(not_found)?;
     if record.status() != "ACTIVE" {
-        return Err(ApiError::ecs(ErrorCode::ServiceNotActiveException, "Service was not ACTIVE."));
+        return Err(ApiError::ecs(
+            ErrorCode::ServiceNotActiveException,
+            "Service was not ACTIVE.",
+        ));
     }
     let daemon = record.service.scheduling_strategy.as_deref() == Some("DAEMON");
     if daemon && input.desired_count.is_some() {
-        return Err(ApiError::invalid_parameter("The daemon scheduling strategy does not support a desired count for services."));
+        return Err(ApiError::invalid_parameter(
+            "The daemon scheduling strategy does not support a desired count for services.",
+        ));
     }
     if input.desired_count.is_some_and(|d| d < 0) {
-        return Err(ApiError::invalid_parameter("desiredCount must be 0 or more."));
+        return Err(ApiError::invalid_parameter(
+            "desiredCount must be 0 or more.",
+        ));
     }
-    let primary_td = record.primary().map(|d| d.definition.clone()).unwrap_or_default();
+    let primary_td = record
+        .primary()
+        .map(|d| d.definition.clone())
+        .unwrap_or_default();
     let new_td = match input.task_definition.as_deref() {
         Some(reference) => {
             let td = crate::domain::task_definitions::resolve(state, reference)?;
@@ -390,20 +586,38 @@ pub fn update(state: &mut RegionState, request: WithNetwork<UpdateServiceRequest
         }
         None => None,
     };
-    let configuration = input.network_configuration.clone().or_else(|| record.service.network_configuration.clone());
+    let configuration = input
+        .network_configuration
+        .clone()
+        .or_else(|| record.service.network_configuration.clone());
     let launch_type = record.service.launch_type.clone();
-    let chosen = launch::choose_launch_for(state, &cluster, launch_type.as_deref(), record.service.capacity_provider_strategy.as_deref())?;
+    let chosen = launch::choose_launch_for(
+        state,
+        &cluster,
+        launch_type.as_deref(),
+        record.service.capacity_provider_strategy.as_deref(),
+    )?;
     let effective_td = new_td.clone().unwrap_or_else(|| primary_td.clone());
     launch::check_compatible(&effective_td, &chosen, configuration.as_ref())?;
     // The new configuration as looked up, else the one the service runs.
-    let network = if input.network_configuration.is_some() { new_network? } else { record.primary().and_then(|d| d.network.clone()) };
+    let network = if input.network_configuration.is_some() {
+        new_network?
+    } else {
+        record.primary().and_then(|d| d.network.clone())
+    };
     let deployment_configuration = match input.deployment_configuration.clone() {
         Some(c) => Some(deployment_configuration(Some(c), daemon)?),
         None => None,
     };
-    check_attachments(&effective_td, input.load_balancers.as_deref().unwrap_or(&[]), input.service_registries.as_deref().unwrap_or(&[]))?;
+    check_attachments(
+        &effective_td,
+        input.load_balancers.as_deref().unwrap_or(&[]),
+        input.service_registries.as_deref().unwrap_or(&[]),
+    )?;
 
-    let changes_revision = new_td.as_ref().is_some_and(|td| td.task_definition_arn != primary_td.task_definition_arn)
+    let changes_revision = new_td
+        .as_ref()
+        .is_some_and(|td| td.task_definition_arn != primary_td.task_definition_arn)
         || input.network_configuration.is_some()
         || input.force_new_deployment == Some(true);
     let mut record = state.services.remove(&key).expect("found above");
@@ -448,13 +662,21 @@ pub fn update(state: &mut RegionState, request: WithNetwork<UpdateServiceRequest
         // superseded: it is what a rollback returns to.
         let at_count = {
             let described = view(state, &record);
-            described.deployments.as_deref().is_some_and(|d| d.len() == 1 && d[0].running_count == d[0].desired_count)
+            described
+                .deployments
+                .as_deref()
+                .is_some_and(|d| d.len() == 1 && d[0].running_count == d[0].desired_count)
         };
-        if let Some(primary) = record.deployments.first_mut().filter(|d| at_count && d.rollout_state() == "IN_PROGRESS") {
+        if let Some(primary) = record
+            .deployments
+            .first_mut()
+            .filter(|d| at_count && d.rollout_state() == "IN_PROGRESS")
+        {
             let now = epoch_now();
             let id = primary.id().to_string();
             primary.deployment.rollout_state = Some("COMPLETED".into());
-            primary.deployment.rollout_state_reason = Some(format!("ECS deployment {id} completed."));
+            primary.deployment.rollout_state_reason =
+                Some(format!("ECS deployment {id} completed."));
             primary.deployment.updated_at = Some(now);
             primary.finished_at = Some(now);
             primary.status = ServiceDeploymentStatus::Successful;
@@ -462,23 +684,45 @@ pub fn update(state: &mut RegionState, request: WithNetwork<UpdateServiceRequest
         for dep in record.deployments.iter_mut() {
             dep.deployment.status = Some("ACTIVE".into());
         }
-        let deployment = DeploymentRecord { network, ..new_deployment(state, &cluster, &record.name, effective_td, desired, &record.service, source) };
+        let deployment = DeploymentRecord {
+            network,
+            ..new_deployment(
+                state,
+                &cluster,
+                &record.name,
+                effective_td,
+                desired,
+                &record.service,
+                source,
+            )
+        };
         record.deployments.insert(0, deployment);
     }
     record.steady = false;
     let answer = view(state, &record);
     state.services.insert(key, record);
     state.effects.push(Effect::Reconcile);
-    Ok(UpdateServiceResponse { service: Some(answer) })
+    Ok(UpdateServiceResponse {
+        service: Some(answer),
+    })
 }
 
-pub fn delete(state: &mut RegionState, input: DeleteServiceRequest) -> Result<DeleteServiceResponse, ApiError> {
+pub fn delete(
+    state: &mut RegionState,
+    input: DeleteServiceRequest,
+) -> Result<DeleteServiceResponse, ApiError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let key = service_key(state, &cluster, input.service.as_deref().unwrap_or(""));
-    let record = state.services.get(&key).filter(|s| s.cluster == cluster && s.status() != "INACTIVE").ok_or_else(not_found)?;
+    let record = state
+        .services
+        .get(&key)
+        .filter(|s| s.cluster == cluster && s.status() != "INACTIVE")
+        .ok_or_else(not_found)?;
     let daemon = record.service.scheduling_strategy.as_deref() == Some("DAEMON");
     if !daemon && record.service.desired_count.unwrap_or(0) > 0 && input.force != Some(true) {
-        return Err(ApiError::invalid_parameter("The service cannot be stopped while it is scaled above 0."));
+        return Err(ApiError::invalid_parameter(
+            "The service cannot be stopped while it is scaled above 0.",
+        ));
     }
     let record = state.services.get_mut(&key).expect("found above");
     record.service.status = Some("DRAINING".into());
@@ -488,19 +732,32 @@ pub fn delete(state: &mut RegionState, input: DeleteServiceRequest) -> Result<De
     }
     let record = state.services[&key].clone();
     state.effects.push(Effect::Reconcile);
-    Ok(DeleteServiceResponse { service: Some(view(state, &record)) })
+    Ok(DeleteServiceResponse {
+        service: Some(view(state, &record)),
+    })
 }
 
 /// The service deployments ListServiceDeployments shows: a rollback is part
 /// of the deployment it rolls back (AWS makes no new service deployment or
 /// revision for it), so it is not listed on its own.
 fn all_deployments(record: &ServiceRecord) -> impl Iterator<Item = &DeploymentRecord> {
-    record.deployments.iter().chain(record.past_deployments.iter()).filter(|d| d.rollback_of.is_none())
+    record
+        .deployments
+        .iter()
+        .chain(record.past_deployments.iter())
+        .filter(|d| d.rollback_of.is_none())
 }
 
 /// The deployment that rolled `failed` back, if one did.
-fn rollback_of<'a>(record: &'a ServiceRecord, failed: &DeploymentRecord) -> Option<&'a DeploymentRecord> {
-    record.deployments.iter().chain(record.past_deployments.iter()).find(|d| d.rollback_of.as_deref() == Some(failed.id()))
+fn rollback_of<'a>(
+    record: &'a ServiceRecord,
+    failed: &DeploymentRecord,
+) -> Option<&'a DeploymentRecord> {
+    record
+        .deployments
+        .iter()
+        .chain(record.past_deployments.iter())
+        .find(|d| d.rollback_of.as_deref() == Some(failed.id()))
 }
 
 fn brief(record: &ServiceRecord, d: &DeploymentRecord) -> ServiceDeploymentBrief {
@@ -517,10 +774,17 @@ fn brief(record: &ServiceRecord, d: &DeploymentRecord) -> ServiceDeploymentBrief
     }
 }
 
-pub fn list_deployments(state: &mut RegionState, input: ListServiceDeploymentsRequest) -> Result<ListServiceDeploymentsResponse, ApiError> {
+pub fn list_deployments(
+    state: &mut RegionState,
+    input: ListServiceDeploymentsRequest,
+) -> Result<ListServiceDeploymentsResponse, ApiError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let key = service_key(state, &cluster, input.service.as_deref().unwrap_or(""));
-    let record = state.services.get(&key).filter(|s| s.cluster == cluster).ok_or_else(not_found)?;
+    let record = state
+        .services
+        .get(&key)
+        .filter(|s| s.cluster == cluster)
+        .ok_or_else(not_found)?;
     let size = page_size(input.max_results, 20, 100)?;
     let after = decode_token(input.next_token.as_deref())?;
     let statuses = input.status.unwrap_or_default();
@@ -528,7 +792,10 @@ pub fn list_deployments(state: &mut RegionState, input: ListServiceDeploymentsRe
     let mut seen_token = after.is_none();
     let matching = all_deployments(record)
         .filter(|d| statuses.is_empty() || statuses.iter().any(|s| s == d.status.as_str()))
-        .filter(|d| created.after.is_none_or(|a| d.started_at >= a) && created.before.is_none_or(|b| d.started_at <= b))
+        .filter(|d| {
+            created.after.is_none_or(|a| d.started_at >= a)
+                && created.before.is_none_or(|b| d.started_at <= b)
+        })
         .filter(|d| {
             if seen_token {
                 return true;
@@ -539,11 +806,21 @@ pub fn list_deployments(state: &mut RegionState, input: ListServiceDeploymentsRe
             false
         });
     let (page, next_token) = take_page(matching, size, |d| d.service_deployment_arn.clone());
-    Ok(ListServiceDeploymentsResponse { service_deployments: Some(page.into_iter().map(|d| brief(record, d)).collect()), next_token })
+    Ok(ListServiceDeploymentsResponse {
+        service_deployments: Some(page.into_iter().map(|d| brief(record, d)).collect()),
+        next_token,
+    })
 }
 
-fn find_deployment<'a>(state: &'a RegionState, arn: &str) -> Option<(&'a ServiceRecord, &'a DeploymentRecord)> {
-    state.services.values().find_map(|s| all_deployments(s).find(|d| d.service_deployment_arn == arn || d.service_revision_arn == arn).map(|d| (s, d)))
+fn find_deployment<'a>(
+    state: &'a RegionState,
+    arn: &str,
+) -> Option<(&'a ServiceRecord, &'a DeploymentRecord)> {
+    state.services.values().find_map(|s| {
+        all_deployments(s)
+            .find(|d| d.service_deployment_arn == arn || d.service_revision_arn == arn)
+            .map(|d| (s, d))
+    })
 }
 
 pub fn describe_deployments(
@@ -552,7 +829,9 @@ pub fn describe_deployments(
 ) -> Result<DescribeServiceDeploymentsResponse, ApiError> {
     let arns = input.service_deployment_arns.unwrap_or_default();
     if arns.is_empty() || arns.len() > 20 {
-        return Err(ApiError::invalid_parameter("serviceDeploymentArns must name between 1 and 20 service deployments."));
+        return Err(ApiError::invalid_parameter(
+            "serviceDeploymentArns must name between 1 and 20 service deployments.",
+        ));
     }
     let (mut found, mut failures) = (vec![], vec![]);
     for arn in arns {
@@ -566,7 +845,13 @@ pub fn describe_deployments(
                 finished_at: d.finished_at,
                 updated_at: d.deployment.updated_at,
                 source_service_revisions: Some(
-                    d.source_revision_arn.iter().map(|a| ServiceRevisionSummary { arn: Some(a.clone()), ..Default::default() }).collect(),
+                    d.source_revision_arn
+                        .iter()
+                        .map(|a| ServiceRevisionSummary {
+                            arn: Some(a.clone()),
+                            ..Default::default()
+                        })
+                        .collect(),
                 ),
                 target_service_revision: Some(ServiceRevisionSummary {
                     arn: Some(d.service_revision_arn.clone()),
@@ -586,34 +871,67 @@ pub fn describe_deployments(
                 deployment_circuit_breaker: circuit_breaker_of(s, d),
                 ..Default::default()
             }),
-            None => failures.push(Failure { arn: Some(arn), reason: Some("MISSING".into()), detail: None }),
+            None => failures.push(Failure {
+                arn: Some(arn),
+                reason: Some("MISSING".into()),
+                detail: None,
+            }),
         }
     }
-    Ok(DescribeServiceDeploymentsResponse { service_deployments: Some(found), failures: Some(failures) })
+    Ok(DescribeServiceDeploymentsResponse {
+        service_deployments: Some(found),
+        failures: Some(failures),
+    })
 }
 
 /// The circuit breaker's view of a service deployment: TRIGGERED when it
 /// failed it, with the failures counted and the threshold.
-fn circuit_breaker_of(s: &ServiceRecord, d: &DeploymentRecord) -> Option<ServiceDeploymentCircuitBreaker> {
-    let breaker = s.service.deployment_configuration.as_ref()?.deployment_circuit_breaker.as_ref()?;
+fn circuit_breaker_of(
+    s: &ServiceRecord,
+    d: &DeploymentRecord,
+) -> Option<ServiceDeploymentCircuitBreaker> {
+    let breaker = s
+        .service
+        .deployment_configuration
+        .as_ref()?
+        .deployment_circuit_breaker
+        .as_ref()?;
     if breaker.enable != Some(true) {
-        return Some(ServiceDeploymentCircuitBreaker { status: Some("DISABLED".into()), failure_count: Some(0), threshold: Some(0) });
+        return Some(ServiceDeploymentCircuitBreaker {
+            status: Some("DISABLED".into()),
+            failure_count: Some(0),
+            threshold: Some(0),
+        });
     }
     let desired = d.deployment.desired_count.unwrap_or(0).max(0) as u32;
     use crate::controllers::service_planner::{circuit_breaker_threshold, Threshold};
     let threshold = circuit_breaker_threshold(desired, Threshold::default()) as i32;
     let tripped = d.deployment.rollout_state.as_deref() == Some("FAILED");
     Some(ServiceDeploymentCircuitBreaker {
-        status: Some(if tripped { "TRIGGERED" } else if d.finished_at.is_some() { "MONITORING_COMPLETE" } else { "MONITORING" }.into()),
+        status: Some(
+            if tripped {
+                "TRIGGERED"
+            } else if d.finished_at.is_some() {
+                "MONITORING_COMPLETE"
+            } else {
+                "MONITORING"
+            }
+            .into(),
+        ),
         failure_count: d.deployment.failed_tasks,
         threshold: Some(threshold),
     })
 }
 
-pub fn describe_revisions(state: &mut RegionState, input: DescribeServiceRevisionsRequest) -> Result<DescribeServiceRevisionsResponse, ApiError> {
+pub fn describe_revisions(
+    state: &mut RegionState,
+    input: DescribeServiceRevisionsRequest,
+) -> Result<DescribeServiceRevisionsResponse, ApiError> {
     let arns = input.service_revision_arns.unwrap_or_default();
     if arns.is_empty() || arns.len() > 20 {
-        return Err(ApiError::invalid_parameter("serviceRevisionArns must name between 1 and 20 service revisions."));
+        return Err(ApiError::invalid_parameter(
+            "serviceRevisionArns must name between 1 and 20 service revisions.",
+        ));
     }
     let (mut found, mut failures) = (vec![], vec![]);
     for arn in arns {
@@ -635,37 +953,68 @@ pub fn describe_revisions(state: &mut RegionState, input: DescribeServiceRevisio
                         .container_definitions
                         .iter()
                         .flatten()
-                        .map(|c| ContainerImage { container_name: c.name.clone(), image: c.image.clone(), image_digest: None })
+                        .map(|c| ContainerImage {
+                            container_name: c.name.clone(),
+                            image: c.image.clone(),
+                            image_digest: None,
+                        })
                         .collect(),
                 ),
                 guard_duty_enabled: Some(false),
                 created_at: Some(d.started_at),
                 ..Default::default()
             }),
-            None => failures.push(Failure { arn: Some(arn), reason: Some("MISSING".into()), detail: None }),
+            None => failures.push(Failure {
+                arn: Some(arn),
+                reason: Some("MISSING".into()),
+                detail: None,
+            }),
         }
     }
-    Ok(DescribeServiceRevisionsResponse { service_revisions: Some(found), failures: Some(failures) })
+    Ok(DescribeServiceRevisionsResponse {
+        service_revisions: Some(found),
+        failures: Some(failures),
+    })
 }
 
-pub fn stop_deployment(state: &mut RegionState, input: StopServiceDeploymentRequest) -> Result<StopServiceDeploymentResponse, ApiError> {
+pub fn stop_deployment(
+    state: &mut RegionState,
+    input: StopServiceDeploymentRequest,
+) -> Result<StopServiceDeploymentResponse, ApiError> {
     let arn = input.service_deployment_arn.unwrap_or_default();
     let key = state
         .services
         .iter()
         .find(|(_, s)| all_deployments(s).any(|d| d.service_deployment_arn == arn))
         .map(|(k, _)| k.clone())
-        .ok_or_else(|| ApiError::ecs(ErrorCode::ServiceDeploymentNotFoundException, "The service deployment was not found."))?;
+        .ok_or_else(|| {
+            ApiError::ecs(
+                ErrorCode::ServiceDeploymentNotFoundException,
+                "The service deployment was not found.",
+            )
+        })?;
     let record = state.services.get_mut(&key).expect("found above");
-    let Some(d) = record.deployments.iter_mut().find(|d| d.service_deployment_arn == arn && d.is_primary()) else {
-        return Err(ApiError::ecs(ErrorCode::ConflictException, "The service deployment is not in progress and cannot be stopped."));
+    let Some(d) = record
+        .deployments
+        .iter_mut()
+        .find(|d| d.service_deployment_arn == arn && d.is_primary())
+    else {
+        return Err(ApiError::ecs(
+            ErrorCode::ConflictException,
+            "The service deployment is not in progress and cannot be stopped.",
+        ));
     };
     if d.status != ServiceDeploymentStatus::InProgress {
-        return Err(ApiError::ecs(ErrorCode::ConflictException, "The service deployment is not in progress and cannot be stopped."));
+        return Err(ApiError::ecs(
+            ErrorCode::ConflictException,
+            "The service deployment is not in progress and cannot be stopped.",
+        ));
     }
     // ROLLBACK (the default stop type): go back to the last completed revision.
     d.status = ServiceDeploymentStatus::RollbackRequested;
     d.status_reason = Some("Service deployment stopped by user; rolling back.".into());
     state.effects.push(Effect::Reconcile);
-    Ok(StopServiceDeploymentResponse { service_deployment_arn: Some(arn) })
+    Ok(StopServiceDeploymentResponse {
+        service_deployment_arn: Some(arn),
+    })
 }

@@ -3,10 +3,10 @@
 //! taggable resource that exists, with the exception AWS gives when not.
 
 use crate::domain::validation;
-use crate::tags::{TagViolation, MAX_TAGS_PER_RESOURCE};
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
 use crate::state::{arn, RegionState};
+use crate::tags::{TagViolation, MAX_TAGS_PER_RESOURCE};
 
 /// Checks that `resource_arn` names a taggable resource of this account and
 /// region that exists, and returns the ARN its tags are kept under (the

@@ -8,8 +8,10 @@
 //! wording AWS uses is known (quoted in issue trackers and the ECS guide) it
 //! is kept, with the detail a person needs to fix the definition added.
 
-use crate::model::shapes::{ContainerDefinition, PortMapping, RegisterTaskDefinitionRequest, Volume};
 use crate::domain::task_definitions::{parse_task_cpu, parse_task_memory};
+use crate::model::shapes::{
+    ContainerDefinition, PortMapping, RegisterTaskDefinitionRequest, Volume,
+};
 use crate::protocol::ApiError;
 use std::collections::HashSet;
 
@@ -54,17 +56,24 @@ fn client(message: impl Into<String>) -> Result<(), ApiError> {
 
 /// Family, container and volume names: letters, digits, hyphens, underscores.
 fn is_valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 255 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !name.is_empty()
+        && name.len() <= 255
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-const NAME_RULE: &str = "Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.";
+const NAME_RULE: &str =
+    "Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.";
 
 fn family(name: &str) -> Result<(), ApiError> {
     if name.is_empty() {
         return client("Family can not be blank.");
     }
     if !is_valid_name(name) {
-        return client(format!("Family contains invalid characters: '{name}'. {NAME_RULE}"));
+        return client(format!(
+            "Family contains invalid characters: '{name}'. {NAME_RULE}"
+        ));
     }
     Ok(())
 }
@@ -108,7 +117,8 @@ fn task_size(input: &RegisterTaskDefinitionRequest) -> Result<TaskSize, ApiError
 /// The Fargate cpu/memory table: for each task cpu, the memory values (MiB)
 /// Fargate offers.
 fn fargate_memory_ok(cpu: i32, memory: i32) -> bool {
-    let stepped = |min: i32, max: i32, step: i32| (min..=max).contains(&memory) && (memory - min) % step == 0;
+    let stepped =
+        |min: i32, max: i32, step: i32| (min..=max).contains(&memory) && (memory - min) % step == 0;
     match cpu {
         256 => [512, 1024, 2048].contains(&memory),
         512 => stepped(1024, 4096, 1024),
@@ -129,7 +139,11 @@ fn name_of(c: &ContainerDefinition) -> &str {
     c.name.as_deref().unwrap_or("")
 }
 
-fn containers_one_by_one(containers: &[ContainerDefinition], size: TaskSize, mode: &str) -> Result<(), ApiError> {
+fn containers_one_by_one(
+    containers: &[ContainerDefinition],
+    size: TaskSize,
+    mode: &str,
+) -> Result<(), ApiError> {
     for c in containers {
         container_identity(c)?;
         container_resources(c, size)?;
@@ -145,10 +159,14 @@ fn container_identity(c: &ContainerDefinition) -> Result<(), ApiError> {
         return client("Container.name should not be null or empty.");
     }
     if !is_valid_name(name) {
-        return client(format!("Container.name contains invalid characters: '{name}'. {NAME_RULE}"));
+        return client(format!(
+            "Container.name contains invalid characters: '{name}'. {NAME_RULE}"
+        ));
     }
     if c.image.as_deref().unwrap_or("").trim().is_empty() {
-        return client(format!("Container.image should not be null or empty: container '{name}' names no image."));
+        return client(format!(
+            "Container.image should not be null or empty: container '{name}' names no image."
+        ));
     }
     Ok(())
 }
@@ -157,9 +175,14 @@ fn container_resources(c: &ContainerDefinition, size: TaskSize) -> Result<(), Ap
     let name = name_of(c);
     let cpu = c.cpu.unwrap_or(0);
     if cpu < 0 {
-        return client(format!("Invalid 'cpu' setting for container '{name}': {cpu}. It must be 0 or more CPU units."));
+        return client(format!(
+            "Invalid 'cpu' setting for container '{name}': {cpu}. It must be 0 or more CPU units."
+        ));
     }
-    for (what, value) in [("memory", c.memory), ("memoryReservation", c.memory_reservation)] {
+    for (what, value) in [
+        ("memory", c.memory),
+        ("memoryReservation", c.memory_reservation),
+    ] {
         if let Some(v) = value.filter(|v| *v <= 0) {
             return client(format!("Invalid '{what}' setting for container '{name}': {v}. It must be a positive number of MiB."));
         }
@@ -181,11 +204,16 @@ fn container_resources(c: &ContainerDefinition, size: TaskSize) -> Result<(), Ap
     within_task(name, "memoryReservation", c.memory_reservation, size.memory)
 }
 
-fn within_task(name: &str, what: &str, container: Option<i32>, task: Option<i32>) -> Result<(), ApiError> {
+fn within_task(
+    name: &str,
+    what: &str,
+    container: Option<i32>,
+    task: Option<i32>,
+) -> Result<(), ApiError> {
     match (container, task) {
-        (Some(c), Some(t)) if c > t => {
-            client(format!("The '{what}' setting for container '{name}' is greater than for the task ({c} > {t})."))
-        }
+        (Some(c), Some(t)) if c > t => client(format!(
+            "The '{what}' setting for container '{name}' is greater than for the task ({c} > {t})."
+        )),
         _ => Ok(()),
     }
 }
@@ -194,7 +222,10 @@ fn unique_container_names(containers: &[ContainerDefinition]) -> Result<(), ApiE
     let mut seen = HashSet::new();
     for c in containers {
         if !seen.insert(name_of(c)) {
-            return client(format!("Container names must be unique within a Task Definition: '{}' is used twice.", name_of(c)));
+            return client(format!(
+                "Container names must be unique within a Task Definition: '{}' is used twice.",
+                name_of(c)
+            ));
         }
     }
     Ok(())
@@ -215,7 +246,10 @@ fn resource_totals(containers: &[ContainerDefinition], size: TaskSize) -> Result
     if let Some(task) = size.cpu.filter(|t| cpu > *t as i64) {
         return client(format!("The sum of the containers' 'cpu' settings ({cpu}) is greater than the task's 'cpu' ({task})."));
     }
-    let reserved: i64 = containers.iter().map(|c| c.memory_reservation.or(c.memory).unwrap_or(0) as i64).sum();
+    let reserved: i64 = containers
+        .iter()
+        .map(|c| c.memory_reservation.or(c.memory).unwrap_or(0) as i64)
+        .sum();
     if let Some(task) = size.memory.filter(|t| reserved > *t as i64) {
         return client(format!(
             "The memory the containers reserve together ({reserved} MiB) is greater than the task's 'memory' ({task} MiB)."
@@ -259,7 +293,9 @@ fn port_mapping(name: &str, pm: &PortMapping, mode: &str) -> Result<(), ApiError
     }
     if let Some(host) = pm.host_port {
         if !(0..=65535).contains(&host) {
-            return client(format!("Invalid 'hostPort' setting for container '{name}': {host}."));
+            return client(format!(
+                "Invalid 'hostPort' setting for container '{name}': {host}."
+            ));
         }
         // In awsvpc and host modes the container uses the port itself; there is no mapping.
         if (mode == "awsvpc" || mode == "host") && Some(host) != pm.container_port {
@@ -273,7 +309,9 @@ fn port_mapping(name: &str, pm: &PortMapping, mode: &str) -> Result<(), ApiError
 }
 
 fn port_range_ok(range: &str) -> bool {
-    let Some((from, to)) = range.split_once('-') else { return false };
+    let Some((from, to)) = range.split_once('-') else {
+        return false;
+    };
     match (from.trim().parse::<i32>(), to.trim().parse::<i32>()) {
         (Ok(f), Ok(t)) => 1 <= f && f < t && t <= 65535,
         _ => false,
@@ -306,7 +344,9 @@ fn volume_names(volumes: &[Volume]) -> Result<(), ApiError> {
             return client(format!("Invalid volume name '{name}'. {NAME_RULE}"));
         }
         if !seen.insert(name) {
-            return client(format!("Volume names must be unique within a Task Definition: '{name}' is declared twice."));
+            return client(format!(
+                "Volume names must be unique within a Task Definition: '{name}' is declared twice."
+            ));
         }
     }
     Ok(())
@@ -314,7 +354,11 @@ fn volume_names(volumes: &[Volume]) -> Result<(), ApiError> {
 
 /// dependsOn, links, volumesFrom, mountPoints and the proxy configuration
 /// must name containers and volumes of this task definition.
-fn references(input: &RegisterTaskDefinitionRequest, containers: &[ContainerDefinition], volumes: &[Volume]) -> Result<(), ApiError> {
+fn references(
+    input: &RegisterTaskDefinitionRequest,
+    containers: &[ContainerDefinition],
+    volumes: &[Volume],
+) -> Result<(), ApiError> {
     let names: HashSet<&str> = containers.iter().map(name_of).collect();
     let volume_names: HashSet<&str> = volumes.iter().filter_map(|v| v.name.as_deref()).collect();
     let other_container = |me: &str, target: &str| target != me && names.contains(target);
@@ -376,11 +420,17 @@ fn ephemeral_storage(input: &RegisterTaskDefinitionRequest) -> Result<(), ApiErr
 // ---- launch types ----
 
 fn requires(input: &RegisterTaskDefinitionRequest, launch_type: &str) -> bool {
-    input.requires_compatibilities.as_ref().is_some_and(|l| l.iter().any(|c| c == launch_type))
+    input
+        .requires_compatibilities
+        .as_ref()
+        .is_some_and(|l| l.iter().any(|c| c == launch_type))
 }
 
 /// Each launch type in requiresCompatibilities must be able to run the definition.
-fn launch_type_requirements(input: &RegisterTaskDefinitionRequest, size: TaskSize) -> Result<(), ApiError> {
+fn launch_type_requirements(
+    input: &RegisterTaskDefinitionRequest,
+    size: TaskSize,
+) -> Result<(), ApiError> {
     if requires(input, "FARGATE") {
         if let Some(problem) = fargate_problem(input, size) {
             return client(problem);
@@ -422,7 +472,9 @@ fn external_problem(input: &RegisterTaskDefinitionRequest) -> Option<String> {
 pub fn fargate_problem(input: &RegisterTaskDefinitionRequest, size: TaskSize) -> Option<String> {
     fargate_task_problem(input, size).or_else(|| {
         let containers = input.container_definitions.as_deref().unwrap_or_default();
-        containers.iter().find_map(|c| fargate_container_problem(input, c))
+        containers
+            .iter()
+            .find_map(|c| fargate_container_problem(input, c))
     })
 }
 
@@ -452,10 +504,21 @@ fn fargate_task_problem(input: &RegisterTaskDefinitionRequest, size: TaskSize) -
     if input.pid_mode.as_deref() == Some("host") {
         return Some("Tasks using the Fargate launch type do not support pidMode 'host'; use 'task' or leave it unset.".into());
     }
-    if input.placement_constraints.as_ref().is_some_and(|p| !p.is_empty()) {
-        return Some("Tasks using the Fargate launch type do not support task placement constraints.".into());
+    if input
+        .placement_constraints
+        .as_ref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        return Some(
+            "Tasks using the Fargate launch type do not support task placement constraints.".into(),
+        );
     }
-    input.volumes.as_deref().unwrap_or_default().iter().find_map(fargate_volume_problem)
+    input
+        .volumes
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find_map(fargate_volume_problem)
 }
 
 fn fargate_volume_problem(v: &Volume) -> Option<String> {
@@ -466,23 +529,41 @@ fn fargate_volume_problem(v: &Volume) -> Option<String> {
         ));
     }
     if v.docker_volume_configuration.is_some() {
-        return Some(format!("Fargate does not support dockerVolumeConfiguration: volume '{name}'."));
+        return Some(format!(
+            "Fargate does not support dockerVolumeConfiguration: volume '{name}'."
+        ));
     }
     None
 }
 
-fn fargate_container_problem(input: &RegisterTaskDefinitionRequest, c: &ContainerDefinition) -> Option<String> {
+fn fargate_container_problem(
+    input: &RegisterTaskDefinitionRequest,
+    c: &ContainerDefinition,
+) -> Option<String> {
     let name = name_of(c);
     if c.privileged == Some(true) {
         return Some(format!("Fargate does not support privileged containers: container '{name}' sets privileged=true."));
     }
-    if c.linux_parameters.as_ref().is_some_and(|l| l.devices.as_ref().is_some_and(|d| !d.is_empty())) {
-        return Some(format!("Fargate does not support linuxParameters.devices: container '{name}'."));
+    if c.linux_parameters
+        .as_ref()
+        .is_some_and(|l| l.devices.as_ref().is_some_and(|d| !d.is_empty()))
+    {
+        return Some(format!(
+            "Fargate does not support linuxParameters.devices: container '{name}'."
+        ));
     }
-    if c.resource_requirements.as_ref().is_some_and(|r| r.iter().any(|r| r.r#type.as_deref() == Some("GPU"))) {
-        return Some(format!("Fargate does not support GPU resource requirements: container '{name}'."));
+    if c.resource_requirements
+        .as_ref()
+        .is_some_and(|r| r.iter().any(|r| r.r#type.as_deref() == Some("GPU")))
+    {
+        return Some(format!(
+            "Fargate does not support GPU resource requirements: container '{name}'."
+        ));
     }
-    let log_driver = c.log_configuration.as_ref().and_then(|l| l.log_driver.as_deref());
+    let log_driver = c
+        .log_configuration
+        .as_ref()
+        .and_then(|l| l.log_driver.as_deref());
     if let Some(driver) = log_driver.filter(|d| !["awslogs", "splunk", "awsfirelens"].contains(d)) {
         return Some(format!("Fargate only supports the awslogs, splunk and awsfirelens log drivers: container '{name}' uses '{driver}'."));
     }
@@ -491,7 +572,10 @@ fn fargate_container_problem(input: &RegisterTaskDefinitionRequest, c: &Containe
         return Some("Fargate requires task definition to have execution role ARN to support log driver awslogs.".into());
     }
     if is_ecr_image(c.image.as_deref().unwrap_or("")) && !has_execution_role {
-        return Some("Fargate requires task definition to have execution role ARN to support ECR images.".into());
+        return Some(
+            "Fargate requires task definition to have execution role ARN to support ECR images."
+                .into(),
+        );
     }
     None
 }
@@ -507,11 +591,20 @@ mod tests {
     use super::*;
 
     fn container(name: &str) -> ContainerDefinition {
-        ContainerDefinition { name: Some(name.into()), image: Some("busybox".into()), memory: Some(128), ..Default::default() }
+        ContainerDefinition {
+            name: Some(name.into()),
+            image: Some("busybox".into()),
+            memory: Some(128),
+            ..Default::default()
+        }
     }
 
     fn request(containers: Vec<ContainerDefinition>) -> RegisterTaskDefinitionRequest {
-        RegisterTaskDefinitionRequest { family: Some("app".into()), container_definitions: Some(containers), ..Default::default() }
+        RegisterTaskDefinitionRequest {
+            family: Some("app".into()),
+            container_definitions: Some(containers),
+            ..Default::default()
+        }
     }
 
     fn fargate(cpu: &str, memory: &str) -> RegisterTaskDefinitionRequest {
@@ -526,32 +619,80 @@ mod tests {
 
     #[test]
     fn fargate_table() {
-        for (cpu, memory) in
-            [(256, 512), (256, 2048), (512, 4096), (1024, 8192), (2048, 16384), (4096, 30720), (8192, 20480), (16384, 122880)]
-        {
-            assert!(fargate_memory_ok(cpu, memory), "{cpu}/{memory} is in the table");
+        for (cpu, memory) in [
+            (256, 512),
+            (256, 2048),
+            (512, 4096),
+            (1024, 8192),
+            (2048, 16384),
+            (4096, 30720),
+            (8192, 20480),
+            (16384, 122880),
+        ] {
+            assert!(
+                fargate_memory_ok(cpu, memory),
+                "{cpu}/{memory} is in the table"
+            );
         }
-        for (cpu, memory) in [(256, 1536), (256, 4096), (512, 512), (4096, 31744), (8192, 17408), (16384, 36864), (300, 1024)] {
-            assert!(!fargate_memory_ok(cpu, memory), "{cpu}/{memory} is not in the table");
+        for (cpu, memory) in [
+            (256, 1536),
+            (256, 4096),
+            (512, 512),
+            (4096, 31744),
+            (8192, 17408),
+            (16384, 36864),
+            (300, 1024),
+        ] {
+            assert!(
+                !fargate_memory_ok(cpu, memory),
+                "{cpu}/{memory} is not in the table"
+            );
         }
     }
 
     #[test]
     fn fargate_definitions() {
-        assert_eq!(check(&fargate("1 vCPU", "2 GB")).unwrap(), TaskSize { cpu: Some(1024), memory: Some(2048) });
+        assert_eq!(
+            check(&fargate("1 vCPU", "2 GB")).unwrap(),
+            TaskSize {
+                cpu: Some(1024),
+                memory: Some(2048)
+            }
+        );
         let err = check(&fargate("256", "4096")).unwrap_err();
         assert_eq!(err.code, "ClientException");
-        assert!(err.message.starts_with("No Fargate configuration exists for given values: 256 CPU, 4096 memory"), "{}", err.message);
-        let bridge = RegisterTaskDefinitionRequest { network_mode: None, ..fargate("256", "512") };
-        assert_eq!(check(&bridge).unwrap_err().message, "Fargate only supports network mode 'awsvpc'.");
-        let no_cpu = RegisterTaskDefinitionRequest { cpu: None, ..fargate("256", "512") };
-        assert_eq!(check(&no_cpu).unwrap_err().message, "Fargate requires that 'cpu' be defined at the task level.");
+        assert!(
+            err.message.starts_with(
+                "No Fargate configuration exists for given values: 256 CPU, 4096 memory"
+            ),
+            "{}",
+            err.message
+        );
+        let bridge = RegisterTaskDefinitionRequest {
+            network_mode: None,
+            ..fargate("256", "512")
+        };
+        assert_eq!(
+            check(&bridge).unwrap_err().message,
+            "Fargate only supports network mode 'awsvpc'."
+        );
+        let no_cpu = RegisterTaskDefinitionRequest {
+            cpu: None,
+            ..fargate("256", "512")
+        };
+        assert_eq!(
+            check(&no_cpu).unwrap_err().message,
+            "Fargate requires that 'cpu' be defined at the task level."
+        );
     }
 
     #[test]
     fn compatibilities_follow_the_definition() {
         let ec2 = request(vec![container("web")]);
-        assert_eq!(compatibilities(&ec2, TaskSize::default()), ["EXTERNAL", "EC2"]);
+        assert_eq!(
+            compatibilities(&ec2, TaskSize::default()),
+            ["EXTERNAL", "EC2"]
+        );
         let f = fargate("256", "512");
         let size = check(&f).unwrap();
         assert_eq!(compatibilities(&f, size), ["EC2", "FARGATE"]);
@@ -565,35 +706,73 @@ mod tests {
     fn container_rules() {
         let mut no_memory = container("web");
         no_memory.memory = None;
-        assert!(check(&request(vec![no_memory.clone()])).unwrap_err().message.contains("'memory' or 'memoryReservation'"));
-        // A task-level memory makes the container setting optional.
-        let with_task_memory = RegisterTaskDefinitionRequest { memory: Some("512".into()), ..request(vec![no_memory]) };
-        assert!(check(&with_task_memory).is_ok());
-        assert!(check(&request(vec![container("a"), container("a")])).unwrap_err().message.starts_with("Container names must be unique"));
-        let mut lazy = container("a");
-        lazy.essential = Some(false);
-        assert!(check(&request(vec![lazy])).unwrap_err().message.contains("essential"));
-        assert!(check(&request((0..11).map(|i| container(&format!("c{i}"))).collect()))
+        assert!(check(&request(vec![no_memory.clone()]))
             .unwrap_err()
             .message
-            .starts_with("Too many containers"));
+            .contains("'memory' or 'memoryReservation'"));
+        // A task-level memory makes the container setting optional.
+        let with_task_memory = RegisterTaskDefinitionRequest {
+            memory: Some("512".into()),
+            ..request(vec![no_memory])
+        };
+        assert!(check(&with_task_memory).is_ok());
+        assert!(check(&request(vec![container("a"), container("a")]))
+            .unwrap_err()
+            .message
+            .starts_with("Container names must be unique"));
+        let mut lazy = container("a");
+        lazy.essential = Some(false);
+        assert!(check(&request(vec![lazy]))
+            .unwrap_err()
+            .message
+            .contains("essential"));
+        assert!(check(&request(
+            (0..11).map(|i| container(&format!("c{i}"))).collect()
+        ))
+        .unwrap_err()
+        .message
+        .starts_with("Too many containers"));
     }
 
     #[test]
     fn ports_follow_the_network_mode() {
         let mut web = container("web");
-        web.port_mappings = Some(vec![PortMapping { container_port: Some(80), host_port: Some(8080), ..Default::default() }]);
-        assert!(check(&request(vec![web.clone()])).is_ok(), "bridge maps ports");
-        let awsvpc = RegisterTaskDefinitionRequest { network_mode: Some("awsvpc".into()), ..request(vec![web.clone()]) };
-        assert!(check(&awsvpc).unwrap_err().message.starts_with("When networkMode=awsvpc, the host ports and container ports"));
-        web.port_mappings = Some(vec![PortMapping { container_port: Some(80), ..Default::default() }]);
-        let none = RegisterTaskDefinitionRequest { network_mode: Some("none".into()), ..request(vec![web]) };
-        assert!(check(&none).unwrap_err().message.contains("networkMode=none"));
+        web.port_mappings = Some(vec![PortMapping {
+            container_port: Some(80),
+            host_port: Some(8080),
+            ..Default::default()
+        }]);
+        assert!(
+            check(&request(vec![web.clone()])).is_ok(),
+            "bridge maps ports"
+        );
+        let awsvpc = RegisterTaskDefinitionRequest {
+            network_mode: Some("awsvpc".into()),
+            ..request(vec![web.clone()])
+        };
+        assert!(check(&awsvpc)
+            .unwrap_err()
+            .message
+            .starts_with("When networkMode=awsvpc, the host ports and container ports"));
+        web.port_mappings = Some(vec![PortMapping {
+            container_port: Some(80),
+            ..Default::default()
+        }]);
+        let none = RegisterTaskDefinitionRequest {
+            network_mode: Some("none".into()),
+            ..request(vec![web])
+        };
+        assert!(check(&none)
+            .unwrap_err()
+            .message
+            .contains("networkMode=none"));
     }
 
     #[test]
     fn ecr_images() {
-        assert!(is_ecr_image("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"));
+        assert!(is_ecr_image(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"
+        ));
         assert!(!is_ecr_image("public.ecr.aws/nginx/nginx"));
         assert!(!is_ecr_image("busybox"));
     }

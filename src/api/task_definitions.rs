@@ -9,9 +9,9 @@
 
 use super::pagination::{decode_token, page_size, take_page};
 use super::task_definition_rules::{self as rules, TaskSize};
+use crate::domain::task_definitions::{parse_reference, resolve, Reference};
 use crate::domain::validation;
 use crate::model::shapes::*;
-use crate::domain::task_definitions::{parse_reference, resolve, Reference};
 use crate::protocol::ApiError;
 use crate::state::{arn, RegionState};
 use std::ops::Bound;
@@ -30,7 +30,10 @@ fn now() -> f64 {
 
 // ---- Register ----
 
-pub fn register(state: &mut RegionState, input: RegisterTaskDefinitionRequest) -> Result<RegisterTaskDefinitionResponse, ApiError> {
+pub fn register(
+    state: &mut RegionState,
+    input: RegisterTaskDefinitionRequest,
+) -> Result<RegisterTaskDefinitionResponse, ApiError> {
     let size = rules::check(&input)?;
     let tags = input.tags.clone().unwrap_or_default();
     let tag_set = validation::tags(&tags)?;
@@ -40,17 +43,27 @@ pub fn register(state: &mut RegionState, input: RegisterTaskDefinitionRequest) -
     let definition = build(state, input, size, revision);
     let definition_arn = definition.task_definition_arn.clone().unwrap_or_default();
     state.last_revision.insert(family.clone(), revision);
-    state.task_definitions.insert((family, revision), definition.clone());
+    state
+        .task_definitions
+        .insert((family, revision), definition.clone());
     if !tag_set.is_empty() {
         state.tags.insert(definition_arn, tag_set);
     }
-    Ok(RegisterTaskDefinitionResponse { task_definition: Some(definition), tags: Some(tags) })
+    Ok(RegisterTaskDefinitionResponse {
+        task_definition: Some(definition),
+        tags: Some(tags),
+    })
 }
 
 /// The stored revision: every member of the request as given (task cpu and
 /// memory normalized to numbers), the defaults ECS fills in, and what ECS
 /// derives: ARN, status, compatibilities, required attributes, who and when.
-fn build(state: &RegionState, input: RegisterTaskDefinitionRequest, size: TaskSize, revision: i32) -> TaskDefinition {
+fn build(
+    state: &RegionState,
+    input: RegisterTaskDefinitionRequest,
+    size: TaskSize,
+    revision: i32,
+) -> TaskDefinition {
     let compatibilities = rules::compatibilities(&input, size);
     let mode = rules::network_mode(&input).to_string();
     // Destructured in full so that a member added to the model cannot be
@@ -77,16 +90,31 @@ fn build(state: &RegionState, input: RegisterTaskDefinitionRequest, size: TaskSi
         trusted_execution_configuration,
     } = input;
     let family = family.unwrap_or_default();
-    let containers = container_definitions.unwrap_or_default().into_iter().map(|c| with_defaults(c, &mode)).collect();
+    let containers = container_definitions
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| with_defaults(c, &mode))
+        .collect();
     let mut definition = TaskDefinition {
-        task_definition_arn: Some(arn::task_definition(&state.region, &state.account, &family, revision)),
+        task_definition_arn: Some(arn::task_definition(
+            &state.region,
+            &state.account,
+            &family,
+            revision,
+        )),
         container_definitions: Some(containers),
         family: Some(family),
         task_role_arn,
         execution_role_arn,
         network_mode,
         revision: Some(revision),
-        volumes: Some(volumes.unwrap_or_default().into_iter().map(volume_with_defaults).collect()),
+        volumes: Some(
+            volumes
+                .unwrap_or_default()
+                .into_iter()
+                .map(volume_with_defaults)
+                .collect(),
+        ),
         status: Some(ACTIVE.into()),
         requires_attributes: None,
         placement_constraints: Some(placement_constraints.unwrap_or_default()),
@@ -120,7 +148,12 @@ fn with_defaults(mut c: ContainerDefinition, network_mode: &str) -> ContainerDef
     c.cpu.get_or_insert(0);
     c.essential.get_or_insert(true);
     let ports = c.port_mappings.take().unwrap_or_default();
-    c.port_mappings = Some(ports.into_iter().map(|pm| complete_port_mapping(pm, network_mode)).collect());
+    c.port_mappings = Some(
+        ports
+            .into_iter()
+            .map(|pm| complete_port_mapping(pm, network_mode))
+            .collect(),
+    );
     c.environment.get_or_insert_with(Vec::new);
     c.mount_points.get_or_insert_with(Vec::new);
     c.volumes_from.get_or_insert_with(Vec::new);
@@ -168,7 +201,13 @@ fn required_attributes(td: &TaskDefinition) -> Vec<Attribute> {
     }
     let mut seen = std::collections::HashSet::new();
     names.retain(|n| seen.insert(n.clone()));
-    names.into_iter().map(|name| Attribute { name: Some(name), ..Default::default() }).collect()
+    names
+        .into_iter()
+        .map(|name| Attribute {
+            name: Some(name),
+            ..Default::default()
+        })
+        .collect()
 }
 
 fn task_attributes(td: &TaskDefinition, names: &mut Vec<String>) {
@@ -204,8 +243,14 @@ fn task_attributes(td: &TaskDefinition, names: &mut Vec<String>) {
 fn container_attributes(td: &TaskDefinition, c: &ContainerDefinition, names: &mut Vec<String>) {
     let has_execution_role = td.execution_role_arn.is_some();
     let mut add = |n: String| names.push(n);
-    if let Some(driver) = c.log_configuration.as_ref().and_then(|l| l.log_driver.as_deref()) {
-        add(format!("com.amazonaws.ecs.capability.logging-driver.{driver}"));
+    if let Some(driver) = c
+        .log_configuration
+        .as_ref()
+        .and_then(|l| l.log_driver.as_deref())
+    {
+        add(format!(
+            "com.amazonaws.ecs.capability.logging-driver.{driver}"
+        ));
         add(format!("{DOCKER_API}1.18"));
         if driver == "awslogs" {
             add(format!("{DOCKER_API}1.19"));
@@ -222,8 +267,14 @@ fn container_attributes(td: &TaskDefinition, c: &ContainerDefinition, names: &mu
     }
     for secret in c.secrets.as_deref().unwrap_or_default() {
         let from = secret.value_from.as_deref().unwrap_or("");
-        let store = if from.contains(":secretsmanager:") { "asm" } else { "ssm" };
-        add(format!("ecs.capability.secrets.{store}.environment-variables"));
+        let store = if from.contains(":secretsmanager:") {
+            "asm"
+        } else {
+            "ssm"
+        };
+        add(format!(
+            "ecs.capability.secrets.{store}.environment-variables"
+        ));
     }
     if c.repository_credentials.is_some() {
         add("com.amazonaws.ecs.capability.private-registry-authentication.secretsmanager".into());
@@ -238,7 +289,11 @@ fn container_attributes(td: &TaskDefinition, c: &ContainerDefinition, names: &mu
     if c.environment_files.as_ref().is_some_and(|e| !e.is_empty()) {
         add("ecs.capability.env-files.s3".into());
     }
-    if let Some(kind) = c.firelens_configuration.as_ref().and_then(|f| f.r#type.as_deref()) {
+    if let Some(kind) = c
+        .firelens_configuration
+        .as_ref()
+        .and_then(|f| f.r#type.as_deref())
+    {
         add(format!("ecs.capability.firelens.{kind}"));
     }
     docker_api_attributes(c, &mut add);
@@ -250,35 +305,60 @@ fn docker_api_attributes(c: &ContainerDefinition, add: &mut impl FnMut(String)) 
     if non_empty(&c.docker_security_options) || c.readonly_root_filesystem.is_some() {
         add(format!("{DOCKER_API}1.17"));
     }
-    if c.docker_labels.as_ref().is_some_and(|l| !l.is_empty()) || c.ulimits.as_ref().is_some_and(|u| !u.is_empty()) {
+    if c.docker_labels.as_ref().is_some_and(|l| !l.is_empty())
+        || c.ulimits.as_ref().is_some_and(|u| !u.is_empty())
+    {
         add(format!("{DOCKER_API}1.18"));
     }
     if c.memory_reservation.is_some() {
         add(format!("{DOCKER_API}1.21"));
     }
-    if c.linux_parameters.as_ref().is_some_and(|l| l.init_process_enabled.is_some()) {
+    if c.linux_parameters
+        .as_ref()
+        .is_some_and(|l| l.init_process_enabled.is_some())
+    {
         add(format!("{DOCKER_API}1.25"));
     }
 }
 
-pub fn describe(state: &mut RegionState, input: DescribeTaskDefinitionRequest) -> Result<DescribeTaskDefinitionResponse, ApiError> {
+pub fn describe(
+    state: &mut RegionState,
+    input: DescribeTaskDefinitionRequest,
+) -> Result<DescribeTaskDefinitionResponse, ApiError> {
     let definition = resolve(state, input.task_definition.as_deref().unwrap_or(""))?;
-    let with_tags = input.include.unwrap_or_default().iter().any(|i| i == "TAGS");
-    let tags = with_tags.then(|| state.tags_of(definition.task_definition_arn.as_deref().unwrap_or("")));
-    Ok(DescribeTaskDefinitionResponse { task_definition: Some(definition), tags })
+    let with_tags = input
+        .include
+        .unwrap_or_default()
+        .iter()
+        .any(|i| i == "TAGS");
+    let tags =
+        with_tags.then(|| state.tags_of(definition.task_definition_arn.as_deref().unwrap_or("")));
+    Ok(DescribeTaskDefinitionResponse {
+        task_definition: Some(definition),
+        tags,
+    })
 }
 
 // ---- ListTaskDefinitions ----
 
 /// A page token stands for the (family, revision) key last returned.
 fn revision_token_key(token: Option<&str>) -> Result<Option<(String, i32)>, ApiError> {
-    let bad = || ApiError::invalid_parameter("Invalid nextToken: it was not returned by a previous ListTaskDefinitions call.");
-    let Some(key) = decode_token(token)? else { return Ok(None) };
+    let bad = || {
+        ApiError::invalid_parameter(
+            "Invalid nextToken: it was not returned by a previous ListTaskDefinitions call.",
+        )
+    };
+    let Some(key) = decode_token(token)? else {
+        return Ok(None);
+    };
     let (family, rev) = key.rsplit_once(':').ok_or_else(bad)?;
     Ok(Some((family.to_string(), rev.parse().map_err(|_| bad())?)))
 }
 
-pub fn list(state: &mut RegionState, input: ListTaskDefinitionsRequest) -> Result<ListTaskDefinitionsResponse, ApiError> {
+pub fn list(
+    state: &mut RegionState,
+    input: ListTaskDefinitionsRequest,
+) -> Result<ListTaskDefinitionsResponse, ApiError> {
     let size = page_size(input.max_results, 100, 100)?;
     let after = revision_token_key(input.next_token.as_deref())?;
     let status = input.status.unwrap_or_else(|| ACTIVE.into());
@@ -287,31 +367,51 @@ pub fn list(state: &mut RegionState, input: ListTaskDefinitionsRequest) -> Resul
     let family = input.family_prefix.filter(|f| !f.is_empty());
     if let (Some(f), Some((token_family, _))) = (&family, &after) {
         if f != token_family {
-            return Err(ApiError::invalid_parameter("Invalid nextToken: it belongs to a listing of another family."));
+            return Err(ApiError::invalid_parameter(
+                "Invalid nextToken: it belongs to a listing of another family.",
+            ));
         }
     }
-    let family_start = family.as_ref().map(|f| Bound::Included((f.clone(), i32::MIN))).unwrap_or(Bound::Unbounded);
-    let family_end = family.as_ref().map(|f| Bound::Included((f.clone(), i32::MAX))).unwrap_or(Bound::Unbounded);
+    let family_start = family
+        .as_ref()
+        .map(|f| Bound::Included((f.clone(), i32::MIN)))
+        .unwrap_or(Bound::Unbounded);
+    let family_end = family
+        .as_ref()
+        .map(|f| Bound::Included((f.clone(), i32::MAX)))
+        .unwrap_or(Bound::Unbounded);
     let after = after.map(Bound::Excluded);
     let matching = |td: &&TaskDefinition| td.status.as_deref() == Some(status.as_str());
     fn definition<'a>((_, td): (&'a (String, i32), &'a TaskDefinition)) -> &'a TaskDefinition {
         td
     }
     let (page, next_token) = if descending {
-        let range = state.task_definitions.range((family_start, after.unwrap_or(family_end)));
+        let range = state
+            .task_definitions
+            .range((family_start, after.unwrap_or(family_end)));
         take_page(range.rev().map(definition).filter(matching), size, key_of)
     } else {
-        let range = state.task_definitions.range((after.unwrap_or(family_start), family_end));
+        let range = state
+            .task_definitions
+            .range((after.unwrap_or(family_start), family_end));
         take_page(range.map(definition).filter(matching), size, key_of)
     };
     Ok(ListTaskDefinitionsResponse {
-        task_definition_arns: Some(page.into_iter().map(|td| td.task_definition_arn.clone().unwrap_or_default()).collect()),
+        task_definition_arns: Some(
+            page.into_iter()
+                .map(|td| td.task_definition_arn.clone().unwrap_or_default())
+                .collect(),
+        ),
         next_token,
     })
 }
 
 fn key_of(td: &&TaskDefinition) -> String {
-    format!("{}:{}", td.family.as_deref().unwrap_or(""), td.revision.unwrap_or(0))
+    format!(
+        "{}:{}",
+        td.family.as_deref().unwrap_or(""),
+        td.revision.unwrap_or(0)
+    )
 }
 
 // ---- ListTaskDefinitionFamilies ----
@@ -354,10 +454,23 @@ pub fn list_families(
         Some(family) if family >= prefix => Bound::Excluded((family, i32::MAX)),
         _ => Bound::Included((prefix.clone(), i32::MIN)),
     };
-    let entries = state.task_definitions.range((start, Bound::Unbounded)).take_while(|((f, _), _)| f.starts_with(&prefix));
-    let families = Families { entries: entries.peekable() }.filter(|(_, active)| wanted(*active));
+    let entries = state
+        .task_definitions
+        .range((start, Bound::Unbounded))
+        .take_while(|((f, _), _)| f.starts_with(&prefix));
+    let families = Families {
+        entries: entries.peekable(),
+    }
+    .filter(|(_, active)| wanted(*active));
     let (page, next_token) = take_page(families, size, |(family, _)| family.to_string());
-    Ok(ListTaskDefinitionFamiliesResponse { families: Some(page.into_iter().map(|(family, _)| family.to_string()).collect()), next_token })
+    Ok(ListTaskDefinitionFamiliesResponse {
+        families: Some(
+            page.into_iter()
+                .map(|(family, _)| family.to_string())
+                .collect(),
+        ),
+        next_token,
+    })
 }
 
 // ---- Deregister and Delete ----
@@ -376,21 +489,33 @@ fn revision_key(state: &RegionState, reference: &str) -> Result<Option<(String, 
 
 const NO_SUCH_REVISION: &str = "The specified task definition does not exist.";
 
-pub fn deregister(state: &mut RegionState, input: DeregisterTaskDefinitionRequest) -> Result<DeregisterTaskDefinitionResponse, ApiError> {
+pub fn deregister(
+    state: &mut RegionState,
+    input: DeregisterTaskDefinitionRequest,
+) -> Result<DeregisterTaskDefinitionResponse, ApiError> {
     let reference = input.task_definition.unwrap_or_default();
     let key = revision_key(state, &reference)?;
     let definition = key
         .and_then(|k| state.task_definitions.get_mut(&k))
-        .ok_or_else(|| ApiError::client(format!("{NO_SUCH_REVISION} '{reference}' names no registered revision.")))?;
+        .ok_or_else(|| {
+            ApiError::client(format!(
+                "{NO_SUCH_REVISION} '{reference}' names no registered revision."
+            ))
+        })?;
     // Deregistering an INACTIVE revision again answers it as it is.
     if definition.status.as_deref() == Some(ACTIVE) {
         definition.status = Some(INACTIVE.into());
         definition.deregistered_at = Some(now());
     }
-    Ok(DeregisterTaskDefinitionResponse { task_definition: Some(definition.clone()) })
+    Ok(DeregisterTaskDefinitionResponse {
+        task_definition: Some(definition.clone()),
+    })
 }
 
-pub fn delete(state: &mut RegionState, input: DeleteTaskDefinitionsRequest) -> Result<DeleteTaskDefinitionsResponse, ApiError> {
+pub fn delete(
+    state: &mut RegionState,
+    input: DeleteTaskDefinitionsRequest,
+) -> Result<DeleteTaskDefinitionsResponse, ApiError> {
     let references = input.task_definitions.unwrap_or_default();
     if references.is_empty() || references.len() > MAX_DELETE {
         return Err(ApiError::invalid_parameter(format!(
@@ -402,17 +527,29 @@ pub fn delete(state: &mut RegionState, input: DeleteTaskDefinitionsRequest) -> R
     for reference in references {
         match delete_one(state, &reference) {
             Ok(definition) => deleted.push(definition),
-            Err(reason) => failures.push(Failure { arn: Some(failure_arn(state, &reference)), reason: Some(reason), detail: None }),
+            Err(reason) => failures.push(Failure {
+                arn: Some(failure_arn(state, &reference)),
+                reason: Some(reason),
+                detail: None,
+            }),
         }
     }
-    Ok(DeleteTaskDefinitionsResponse { task_definitions: Some(deleted), failures: Some(failures) })
+    Ok(DeleteTaskDefinitionsResponse {
+        task_definitions: Some(deleted),
+        failures: Some(failures),
+    })
 }
 
 /// Moves one INACTIVE revision to DELETE_IN_PROGRESS and answers it; it is
 /// gone once no task or service uses it. The family keeps its revision count.
 fn delete_one(state: &mut RegionState, reference: &str) -> Result<TaskDefinition, String> {
-    let key = revision_key(state, reference).map_err(|e| e.message)?.ok_or_else(|| NO_SUCH_REVISION.to_string())?;
-    let definition = state.task_definitions.get_mut(&key).ok_or_else(|| NO_SUCH_REVISION.to_string())?;
+    let key = revision_key(state, reference)
+        .map_err(|e| e.message)?
+        .ok_or_else(|| NO_SUCH_REVISION.to_string())?;
+    let definition = state
+        .task_definitions
+        .get_mut(&key)
+        .ok_or_else(|| NO_SUCH_REVISION.to_string())?;
     match definition.status.as_deref() {
         Some(ACTIVE) => {
             return Err("The specified task definition is still in ACTIVE status. Please deregister the target and try again.".into())
@@ -451,8 +588,12 @@ mod tests {
     }
 
     fn register_one(state: &mut RegionState, family: &str) -> TaskDefinition {
-        let container =
-            ContainerDefinition { name: Some("app".into()), image: Some("busybox".into()), memory: Some(64), ..Default::default() };
+        let container = ContainerDefinition {
+            name: Some("app".into()),
+            image: Some("busybox".into()),
+            memory: Some(64),
+            ..Default::default()
+        };
         let input = RegisterTaskDefinitionRequest {
             family: Some(family.into()),
             container_definitions: Some(vec![container]),
@@ -502,7 +643,13 @@ mod tests {
         for family in ["web", "web", "worker", "api"] {
             register_one(&mut s, family);
         }
-        deregister(&mut s, DeregisterTaskDefinitionRequest { task_definition: Some("api:1".into()) }).unwrap();
+        deregister(
+            &mut s,
+            DeregisterTaskDefinitionRequest {
+                task_definition: Some("api:1".into()),
+            },
+        )
+        .unwrap();
         let all = |s: &mut RegionState, status: Option<&str>, max: i32, token: Option<String>| {
             let input = ListTaskDefinitionFamiliesRequest {
                 status: status.map(String::from),
@@ -517,8 +664,14 @@ mod tests {
         let second = all(&mut s, None, 2, first.next_token);
         assert_eq!(second.families.unwrap(), ["worker"]);
         assert_eq!(second.next_token, None);
-        assert_eq!(all(&mut s, Some("ACTIVE"), 10, None).families.unwrap(), ["web", "worker"]);
-        assert_eq!(all(&mut s, Some("INACTIVE"), 10, None).families.unwrap(), ["api"]);
+        assert_eq!(
+            all(&mut s, Some("ACTIVE"), 10, None).families.unwrap(),
+            ["web", "worker"]
+        );
+        assert_eq!(
+            all(&mut s, Some("INACTIVE"), 10, None).families.unwrap(),
+            ["api"]
+        );
     }
 
     #[test]
@@ -528,10 +681,16 @@ mod tests {
             register_one(&mut s, "big");
         }
         let token = crate::api::pagination::encode_token("big:4998");
-        let input = ListTaskDefinitionsRequest { next_token: Some(token), ..Default::default() };
+        let input = ListTaskDefinitionsRequest {
+            next_token: Some(token),
+            ..Default::default()
+        };
         let page = list(&mut s, input).unwrap();
         let arns = page.task_definition_arns.unwrap();
-        assert!(arns[0].ends_with("/big:4999") && arns[1].ends_with("/big:5000") && arns.len() == 2, "{arns:?}");
+        assert!(
+            arns[0].ends_with("/big:4999") && arns[1].ends_with("/big:5000") && arns.len() == 2,
+            "{arns:?}"
+        );
         assert_eq!(page.next_token, None);
     }
 }

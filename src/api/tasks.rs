@@ -14,16 +14,33 @@ use crate::state::tasks::{Effect, StopCode};
 use crate::state::RegionState;
 
 fn active_cluster(state: &RegionState, reference: Option<&str>) -> Result<String, ApiError> {
-    state.active_cluster_name(reference).ok_or_else(ApiError::cluster_not_found)
+    state
+        .active_cluster_name(reference)
+        .ok_or_else(ApiError::cluster_not_found)
 }
 
-pub fn run(state: &mut RegionState, request: WithNetwork<RunTaskRequest>) -> Result<RunTaskResponse, ApiError> {
-    let out = launch(state, request.input, request.network, Target::Placement, Origin::Standalone)?;
-    Ok(RunTaskResponse { tasks: Some(out.tasks), failures: Some(out.failures) })
+pub fn run(
+    state: &mut RegionState,
+    request: WithNetwork<RunTaskRequest>,
+) -> Result<RunTaskResponse, ApiError> {
+    let out = launch(
+        state,
+        request.input,
+        request.network,
+        Target::Placement,
+        Origin::Standalone,
+    )?;
+    Ok(RunTaskResponse {
+        tasks: Some(out.tasks),
+        failures: Some(out.failures),
+    })
 }
 
 /// StartTask: RunTask's checks and records, on the named EC2 instances.
-pub fn start(state: &mut RegionState, request: WithNetwork<StartTaskRequest>) -> Result<StartTaskResponse, ApiError> {
+pub fn start(
+    state: &mut RegionState,
+    request: WithNetwork<StartTaskRequest>,
+) -> Result<StartTaskResponse, ApiError> {
     let WithNetwork { input, network } = request;
     let request = RunTaskRequest {
         cluster: input.cluster,
@@ -44,7 +61,10 @@ pub fn start(state: &mut RegionState, request: WithNetwork<StartTaskRequest>) ->
     };
     let target = Target::Instances(input.container_instances.unwrap_or_default());
     let out = launch(state, request, network, target, Origin::Standalone)?;
-    Ok(StartTaskResponse { tasks: Some(out.tasks), failures: Some(out.failures) })
+    Ok(StartTaskResponse {
+        tasks: Some(out.tasks),
+        failures: Some(out.failures),
+    })
 }
 
 fn with_tags(state: &RegionState, mut task: Task) -> Task {
@@ -65,50 +85,84 @@ fn task_key(state: &RegionState, cluster: &str, reference: &str) -> String {
 pub fn stop(state: &mut RegionState, input: StopTaskRequest) -> Result<StopTaskResponse, ApiError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let key = task_key(state, &cluster, input.task.as_deref().unwrap_or(""));
-    let reason = input.reason.unwrap_or_else(|| "Task stopped by user".into());
+    let reason = input
+        .reason
+        .unwrap_or_else(|| "Task stopped by user".into());
     if reason.len() > 255 {
-        return Err(ApiError::invalid_parameter("reason must be at most 255 characters."));
+        return Err(ApiError::invalid_parameter(
+            "reason must be at most 255 characters.",
+        ));
     }
     let Some(record) = state.tasks.get_mut(&key).filter(|r| r.cluster == cluster) else {
-        return Err(ApiError::invalid_parameter("The referenced task was not found."));
+        return Err(ApiError::invalid_parameter(
+            "The referenced task was not found.",
+        ));
     };
     if record.want_stopped(StopCode::UserInitiated, reason) {
-        state.effects.push(Effect::Stop { task_arn: key.clone() });
+        state.effects.push(Effect::Stop {
+            task_arn: key.clone(),
+        });
     }
     let task = state.tasks[&key].task.clone();
-    Ok(StopTaskResponse { task: Some(with_tags(state, task)) })
+    Ok(StopTaskResponse {
+        task: Some(with_tags(state, task)),
+    })
 }
 
-pub fn describe(state: &mut RegionState, input: DescribeTasksRequest) -> Result<DescribeTasksResponse, ApiError> {
+pub fn describe(
+    state: &mut RegionState,
+    input: DescribeTasksRequest,
+) -> Result<DescribeTasksResponse, ApiError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let references = input.tasks.unwrap_or_default();
     if references.is_empty() || references.len() > 100 {
-        return Err(ApiError::invalid_parameter("Tasks cannot be empty, and at most 100 tasks can be described at once."));
+        return Err(ApiError::invalid_parameter(
+            "Tasks cannot be empty, and at most 100 tasks can be described at once.",
+        ));
     }
-    let include_tags = input.include.unwrap_or_default().iter().any(|i| i == "TAGS");
+    let include_tags = input
+        .include
+        .unwrap_or_default()
+        .iter()
+        .any(|i| i == "TAGS");
     let (mut tasks, mut failures) = (vec![], vec![]);
     for reference in references {
         let key = task_key(state, &cluster, &reference);
         match state.tasks.get(&key).filter(|r| r.cluster == cluster) {
             Some(record) if include_tags => tasks.push(with_tags(state, record.task.clone())),
             Some(record) => tasks.push(record.task.clone()),
-            None => failures.push(Failure { arn: Some(key), reason: Some("MISSING".into()), detail: None }),
+            None => failures.push(Failure {
+                arn: Some(key),
+                reason: Some("MISSING".into()),
+                detail: None,
+            }),
         }
     }
-    Ok(DescribeTasksResponse { tasks: Some(tasks), failures: Some(failures) })
+    Ok(DescribeTasksResponse {
+        tasks: Some(tasks),
+        failures: Some(failures),
+    })
 }
 
-pub fn list(state: &mut RegionState, input: ListTasksRequest) -> Result<ListTasksResponse, ApiError> {
+pub fn list(
+    state: &mut RegionState,
+    input: ListTasksRequest,
+) -> Result<ListTasksResponse, ApiError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     if input.family.is_some() && input.service_name.is_some() {
-        return Err(ApiError::invalid_parameter("family and serviceName cannot be specified together."));
+        return Err(ApiError::invalid_parameter(
+            "family and serviceName cannot be specified together.",
+        ));
     }
     let size = page_size(input.max_results, 100, 100)?;
     let after = decode_token(input.next_token.as_deref())?;
     let desired = input.desired_status.as_deref().unwrap_or("RUNNING");
     let service_group = input.service_name.as_ref().map(|s| format!("service:{s}"));
     // An instance by ID or ARN, as tasks record it: by ARN.
-    let instance = input.container_instance.as_deref().map(|i| instance_arn(state, &cluster, i));
+    let instance = input
+        .container_instance
+        .as_deref()
+        .map(|i| instance_arn(state, &cluster, i));
     let prefix = task_arn(state, &cluster, "");
     let matching = state
         .tasks
@@ -124,11 +178,22 @@ pub fn list(state: &mut RegionState, input: ListTasksRequest) -> Result<ListTask
         .filter(|r| input.family.as_deref().is_none_or(|f| r.family() == f))
         .filter(|r| input.started_by.is_none() || r.task.started_by == input.started_by)
         .filter(|r| service_group.is_none() || r.task.group == service_group)
-        .filter(|r| input.launch_type.as_deref().is_none_or(|lt| r.launch_type() == lt))
+        .filter(|r| {
+            input
+                .launch_type
+                .as_deref()
+                .is_none_or(|lt| r.launch_type() == lt)
+        })
         .filter(|r| instance.is_none() || r.task.container_instance_arn == instance);
-    let (page, next_token) = take_page(matching, size, |r| r.task.task_arn.clone().unwrap_or_default());
+    let (page, next_token) = take_page(matching, size, |r| {
+        r.task.task_arn.clone().unwrap_or_default()
+    });
     Ok(ListTasksResponse {
-        task_arns: Some(page.into_iter().filter_map(|r| r.task.task_arn.clone()).collect()),
+        task_arns: Some(
+            page.into_iter()
+                .filter_map(|r| r.task.task_arn.clone())
+                .collect(),
+        ),
         next_token,
     })
 }

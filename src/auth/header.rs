@@ -35,15 +35,23 @@ pub fn parse_authorization(header: &str) -> Result<AuthorizationHeader, ApiError
             signature = Some(v);
         }
     }
-    let missing: Vec<&str> = [("Credential", credential.is_none()), ("SignedHeaders", signed_headers.is_none()), ("Signature", signature.is_none())]
-        .iter()
-        .filter(|(_, m)| *m)
-        .map(|(n, _)| *n)
-        .collect();
+    let missing: Vec<&str> = [
+        ("Credential", credential.is_none()),
+        ("SignedHeaders", signed_headers.is_none()),
+        ("Signature", signature.is_none()),
+    ]
+    .iter()
+    .filter(|(_, m)| *m)
+    .map(|(n, _)| *n)
+    .collect();
     if !missing.is_empty() {
         return Err(incomplete(format!(
             "Authorization header requires {} parameter(s). Authorization={header}",
-            missing.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(", ")
+            missing
+                .iter()
+                .map(|m| format!("'{m}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let credential = credential.unwrap_or_default();
@@ -54,7 +62,10 @@ pub fn parse_authorization(header: &str) -> Result<AuthorizationHeader, ApiError
         )));
     }
     if scope[1].len() != 8 || !scope[1].bytes().all(|b| b.is_ascii_digit()) {
-        return Err(incomplete(format!("Credential date must be YYYYMMDD. Got '{}'.", scope[1])));
+        return Err(incomplete(format!(
+            "Credential date must be YYYYMMDD. Got '{}'.",
+            scope[1]
+        )));
     }
     let signature = signature.unwrap_or_default();
     if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -65,7 +76,11 @@ pub fn parse_authorization(header: &str) -> Result<AuthorizationHeader, ApiError
         date: scope[1].to_string(),
         region: scope[2].to_string(),
         service: scope[3].to_string(),
-        signed_headers: signed_headers.unwrap_or_default().split(';').map(|h| h.trim().to_ascii_lowercase()).collect(),
+        signed_headers: signed_headers
+            .unwrap_or_default()
+            .split(';')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect(),
         signature: signature.to_ascii_lowercase(),
     })
 }
@@ -82,7 +97,10 @@ mod tests {
         assert_eq!(a.region, "us-east-1");
         assert_eq!(a.service, "ecs");
         assert_eq!(a.date, "20150830");
-        assert_eq!(a.signed_headers, vec!["content-type", "host", "x-amz-date", "x-amz-target"]);
+        assert_eq!(
+            a.signed_headers,
+            vec!["content-type", "host", "x-amz-date", "x-amz-target"]
+        );
     }
 
     #[test]

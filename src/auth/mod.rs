@@ -51,7 +51,11 @@ pub struct SignedRequest<'a> {
 }
 
 fn missing_token() -> ApiError {
-    ApiError::protocol("MissingAuthenticationTokenException", 403, "Missing Authentication Token")
+    ApiError::protocol(
+        "MissingAuthenticationTokenException",
+        403,
+        "Missing Authentication Token",
+    )
 }
 
 fn invalid_signature(message: impl Into<String>) -> ApiError {
@@ -92,8 +96,16 @@ impl Authenticator {
     }
 
     /// Checks a request meant for `service` (the signing name) and says who sent it.
-    pub fn authenticate(&self, service: &str, req: &SignedRequest<'_>, now: SystemTime) -> Result<Caller, ApiError> {
-        let header = req.headers.get(http::header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+    pub fn authenticate(
+        &self,
+        service: &str,
+        req: &SignedRequest<'_>,
+        now: SystemTime,
+    ) -> Result<Caller, ApiError> {
+        let header = req
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or(""));
         let Some(header) = header else {
             return match self.mode {
                 SigV4Mode::Off => Ok(Caller {
@@ -125,11 +137,18 @@ impl Authenticator {
             return Ok(caller);
         }
         if auth.service != service {
-            return Err(invalid_signature(format!("Credential should be scoped to correct service: '{service}'.")));
+            return Err(invalid_signature(format!(
+                "Credential should be scoped to correct service: '{service}'."
+            )));
         }
         let amz_date = request_date(req.headers)?;
-        let signed_at = sigv4::parse_amz_date(&amz_date)
-            .ok_or_else(|| ApiError::protocol("IncompleteSignatureException", 400, format!("Date must be in ISO-8601 'basic format'. Got '{amz_date}'.")))?;
+        let signed_at = sigv4::parse_amz_date(&amz_date).ok_or_else(|| {
+            ApiError::protocol(
+                "IncompleteSignatureException",
+                400,
+                format!("Date must be in ISO-8601 'basic format'. Got '{amz_date}'."),
+            )
+        })?;
         if !amz_date.starts_with(&auth.date) {
             return Err(invalid_signature(format!(
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{amz_date}'.",
@@ -143,16 +162,30 @@ impl Authenticator {
             if let Some(t) = &temporary {
                 // Expiry is on ecsbox's clock, the one AssumeRole set it by.
                 if t.expires < crate::clock::now_system() {
-                    return Err(ApiError::protocol("ExpiredTokenException", 403, "The security token included in the request is expired"));
+                    return Err(ApiError::protocol(
+                        "ExpiredTokenException",
+                        403,
+                        "The security token included in the request is expired",
+                    ));
                 }
                 // Temporary keys are only good with the session token they
                 // were issued with, as AWS requires.
-                let token = req.headers.get("x-amz-security-token").and_then(|v| v.to_str().ok());
+                let token = req
+                    .headers
+                    .get("x-amz-security-token")
+                    .and_then(|v| v.to_str().ok());
                 if token != Some(t.session_token.as_str()) {
-                    return Err(ApiError::protocol("UnrecognizedClientException", 403, "The security token included in the request is invalid."));
+                    return Err(ApiError::protocol(
+                        "UnrecognizedClientException",
+                        403,
+                        "The security token included in the request is invalid.",
+                    ));
                 }
             }
-            let secret = self.secrets.get(&auth.access_key).or(temporary.as_ref().map(|t| &t.secret));
+            let secret = self
+                .secrets
+                .get(&auth.access_key)
+                .or(temporary.as_ref().map(|t| &t.secret));
             let Some(secret) = secret else {
                 return Err(ApiError::protocol(
                     "UnrecognizedClientException",
@@ -168,7 +201,11 @@ impl Authenticator {
 
 /// A signature is good for 15 minutes either side of our clock; AWS words
 /// the two ways of missing differently.
-fn check_clock_skew(amz_date: &str, signed_at: SystemTime, now: SystemTime) -> Result<(), ApiError> {
+fn check_clock_skew(
+    amz_date: &str,
+    signed_at: SystemTime,
+    now: SystemTime,
+) -> Result<(), ApiError> {
     let now_s = sigv4::format_amz_date(now);
     match now.duration_since(signed_at) {
         Ok(age) if age > MAX_CLOCK_SKEW => Err(invalid_signature(format!(

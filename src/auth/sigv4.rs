@@ -7,7 +7,10 @@ mod canonical;
 #[cfg(test)]
 mod tests;
 
-pub use canonical::{canonical_headers, canonical_query, canonical_request, canonical_uri, payload_hash, UNSIGNED_PAYLOAD};
+pub use canonical::{
+    canonical_headers, canonical_query, canonical_request, canonical_uri, payload_hash,
+    UNSIGNED_PAYLOAD,
+};
 
 use super::{AuthorizationHeader, SignedRequest};
 use crate::civil::{civil_from_days, days_from_civil};
@@ -45,10 +48,18 @@ pub fn parse_amz_date(s: &str) -> Option<SystemTime> {
 
 /// Formats a time as `YYYYMMDDTHHMMSSZ`.
 pub fn format_amz_date(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
-    format!("{y:04}{mo:02}{d:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}{mo:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// `DATE/REGION/SERVICE/aws4_request`.
@@ -58,7 +69,9 @@ pub fn credential_scope(date: &str, region: &str, service: &str) -> String {
 
 /// The string the signature is the HMAC of.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    let hashed = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(canonical_request.as_bytes()));
+    let hashed = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        canonical_request.as_bytes(),
+    ));
     format!("{ALGORITHM}\n{amz_date}\n{scope}\n{hashed}")
 }
 
@@ -77,11 +90,17 @@ pub fn verify(
 ) -> Result<(), ApiError> {
     // Without the host a signature could be replayed against another endpoint.
     if !auth.signed_headers.iter().any(|h| h == "host") {
-        return Err(invalid_signature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."));
+        return Err(invalid_signature(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+        ));
     }
     let payload_hash = payload_hash(req.headers, req.body)?;
     let canonical = canonical_request(req, &auth.signed_headers, &payload_hash);
-    let to_sign = string_to_sign(amz_date, &credential_scope(&auth.date, &auth.region, &auth.service), &canonical);
+    let to_sign = string_to_sign(
+        amz_date,
+        &credential_scope(&auth.date, &auth.region, &auth.service),
+        &canonical,
+    );
     let key = generate_signing_key(secret, signed_at, &auth.region, &auth.service);
     let expected = calculate_signature(key, to_sign.as_bytes());
     if constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {

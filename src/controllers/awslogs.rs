@@ -40,10 +40,18 @@ pub fn target(container: &ContainerDefinition, task_region: &str) -> Option<Targ
     }
     let options = config.options.clone().unwrap_or_default();
     Some(Target {
-        region: options.get("awslogs-region").cloned().unwrap_or_else(|| task_region.to_string()),
+        region: options
+            .get("awslogs-region")
+            .cloned()
+            .unwrap_or_else(|| task_region.to_string()),
         group: options.get("awslogs-group").cloned().unwrap_or_default(),
-        prefix: options.get("awslogs-stream-prefix").cloned().filter(|p| !p.is_empty()),
-        create_group: options.get("awslogs-create-group").is_some_and(|v| v == "true"),
+        prefix: options
+            .get("awslogs-stream-prefix")
+            .cloned()
+            .filter(|p| !p.is_empty()),
+        create_group: options
+            .get("awslogs-create-group")
+            .is_some_and(|v| v == "true"),
     })
 }
 
@@ -65,16 +73,36 @@ pub fn prepare_group(store: &LogStore, account: &str, target: &Target) -> Result
 
 /// Copies a container's output into its stream until the container stops
 /// (the follow stream ends then, after its last line).
-pub fn follow(runtime: Arc<dyn ContainerRuntime>, store: Arc<LogStore>, account: String, target: Target, stream: String, container_id: String) {
+pub fn follow(
+    runtime: Arc<dyn ContainerRuntime>,
+    store: Arc<LogStore>,
+    account: String,
+    target: Target,
+    stream: String,
+    container_id: String,
+) {
     tokio::spawn(async move {
-        if let Err(e) = logs::ensure_stream(&store, &account, &target.region, &target.group, &stream) {
+        if let Err(e) =
+            logs::ensure_stream(&store, &account, &target.region, &target.group, &stream)
+        {
             tracing::warn!(group = %target.group, stream = %stream, "awslogs: {}", e.message);
             return;
         }
         let mut lines = runtime.follow_logs(&container_id);
         while let Some(line) = lines.next().await {
-            let ms = line.timestamp.and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_millis() as i64).unwrap_or(0);
-            if let Err(e) = logs::append(&store, &account, &target.region, &target.group, &stream, vec![(ms, line.message)]) {
+            let ms = line
+                .timestamp
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            if let Err(e) = logs::append(
+                &store,
+                &account,
+                &target.region,
+                &target.group,
+                &stream,
+                vec![(ms, line.message)],
+            ) {
                 // The group was deleted meanwhile: as the driver, stop writing.
                 tracing::warn!(group = %target.group, "awslogs: {}", e.message);
                 return;
@@ -94,7 +122,12 @@ mod tests {
             name: Some("web".into()),
             log_configuration: Some(LogConfiguration {
                 log_driver: Some("awslogs".into()),
-                options: Some(options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>()),
+                options: Some(
+                    options
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect::<BTreeMap<_, _>>(),
+                ),
                 ..Default::default()
             }),
             ..Default::default()
@@ -103,7 +136,14 @@ mod tests {
 
     #[test]
     fn streams_are_named_as_ecs_names_them() {
-        let t = target(&container(&[("awslogs-group", "/ecs/web"), ("awslogs-stream-prefix", "ecs")]), "eu-west-1").unwrap();
+        let t = target(
+            &container(&[
+                ("awslogs-group", "/ecs/web"),
+                ("awslogs-stream-prefix", "ecs"),
+            ]),
+            "eu-west-1",
+        )
+        .unwrap();
         assert_eq!(t.region, "eu-west-1");
         assert_eq!(t.stream("web", "abc123", "d0cker"), "ecs/web/abc123");
         let t = target(&container(&[("awslogs-group", "/ecs/web")]), "eu-west-1").unwrap();
@@ -114,10 +154,27 @@ mod tests {
     #[test]
     fn a_missing_group_fails_unless_it_may_be_created() {
         let store = LogStore::new();
-        let t = target(&container(&[("awslogs-group", "/ecs/web"), ("awslogs-stream-prefix", "ecs")]), "r").unwrap();
+        let t = target(
+            &container(&[
+                ("awslogs-group", "/ecs/web"),
+                ("awslogs-stream-prefix", "ecs"),
+            ]),
+            "r",
+        )
+        .unwrap();
         let err = prepare_group(&store, "1", &t).unwrap_err();
-        assert!(err.contains("The specified log group does not exist"), "{err}");
-        let t = target(&container(&[("awslogs-group", "/ecs/web"), ("awslogs-create-group", "true")]), "r").unwrap();
+        assert!(
+            err.contains("The specified log group does not exist"),
+            "{err}"
+        );
+        let t = target(
+            &container(&[
+                ("awslogs-group", "/ecs/web"),
+                ("awslogs-create-group", "true"),
+            ]),
+            "r",
+        )
+        .unwrap();
         prepare_group(&store, "1", &t).unwrap();
         assert!(logs::group_exists(&store, "1", "r", "/ecs/web"));
     }

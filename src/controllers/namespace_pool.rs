@@ -186,7 +186,10 @@ impl NamespacePool {
         if !pooled {
             // A reset happened meanwhile: nobody would ever take or remove
             // this one.
-            let _ = self.runtime.remove_container(&id, RemoveOptions::FORCE).await;
+            let _ = self
+                .runtime
+                .remove_container(&id, RemoveOptions::FORCE)
+                .await;
         }
         pooled
     }
@@ -195,9 +198,19 @@ impl NamespacePool {
     async fn make_holder(&self, network: &str) -> Result<String, String> {
         let suffix = uuid::Uuid::new_v4().simple().to_string();
         let name = format!("{WARM_NAME_PREFIX}{}", &suffix[..12]);
-        let id = create_holder(self.runtime.as_ref(), &self.owner, network, name, HashMap::new()).await?;
+        let id = create_holder(
+            self.runtime.as_ref(),
+            &self.owner,
+            network,
+            name,
+            HashMap::new(),
+        )
+        .await?;
         if let Err(e) = self.runtime.start_container(&id).await {
-            let _ = self.runtime.remove_container(&id, RemoveOptions::FORCE).await;
+            let _ = self
+                .runtime
+                .remove_container(&id, RemoveOptions::FORCE)
+                .await;
             return Err(e.to_string());
         }
         Ok(id)
@@ -230,15 +243,24 @@ pub async fn create_holder(
     name: String,
     mut labels: HashMap<String, String>,
 ) -> Result<String, String> {
-    let image = crate::runtime::pause::ensure_pause_image(runtime).await.map_err(|e| e.to_string())?;
+    let image = crate::runtime::pause::ensure_pause_image(runtime)
+        .await
+        .map_err(|e| e.to_string())?;
     labels.insert(OWNER_LABEL.to_string(), owner.to_string());
     labels.insert(ROLE_LABEL.to_string(), HOLDER_ROLE.to_string());
     let spec = ContainerSpec {
         name: Some(name),
         image,
         labels,
-        network_mode: NetworkMode::Network { name: network.to_string(), ipv4_address: None, aliases: vec![] },
+        network_mode: NetworkMode::Network {
+            name: network.to_string(),
+            ipv4_address: None,
+            aliases: vec![],
+        },
         ..Default::default()
     };
-    runtime.create_container(&spec).await.map_err(|e| e.to_string())
+    runtime
+        .create_container(&spec)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -63,7 +63,6 @@ pub enum StopReason {
     Unhealthy,
 }
 
-
 /// The next step for one service. `primary` is the id of its PRIMARY
 /// deployment; every other deployment is draining.
 pub fn plan(primary: &str, bounds: &Bounds, tasks: &[TaskView]) -> Plan {
@@ -75,14 +74,18 @@ pub fn plan(primary: &str, bounds: &Bounds, tasks: &[TaskView]) -> Plan {
         plan.stop.push((t.arn.clone(), StopReason::Unhealthy));
     }
     let alive: Vec<&TaskView> = alive.into_iter().filter(|t| !t.unhealthy).collect();
-    let (new, old): (Vec<&TaskView>, Vec<&TaskView>) = alive.iter().partition(|t| t.deployment == primary);
+    let (new, old): (Vec<&TaskView>, Vec<&TaskView>) =
+        alive.iter().partition(|t| t.deployment == primary);
 
     // Scale the primary deployment in: pending tasks before running ones.
     let mut new_alive = new.len() as u32;
     if new_alive > bounds.desired {
         let mut extra: Vec<&&TaskView> = new.iter().collect();
         extra.sort_by_key(|t| t.healthy);
-        for t in extra.into_iter().take((new_alive - bounds.desired) as usize) {
+        for t in extra
+            .into_iter()
+            .take((new_alive - bounds.desired) as usize)
+        {
             plan.stop.push((t.arn.clone(), StopReason::ScaleIn));
         }
         new_alive = bounds.desired;
@@ -144,11 +147,21 @@ mod tests {
     use super::*;
 
     fn task(n: usize, deployment: &str, healthy: bool) -> TaskView {
-        TaskView { arn: format!("t{n}-{deployment}"), deployment: deployment.into(), alive: true, healthy, unhealthy: false }
+        TaskView {
+            arn: format!("t{n}-{deployment}"),
+            deployment: deployment.into(),
+            alive: true,
+            healthy,
+            unhealthy: false,
+        }
     }
 
     fn bounds(desired: u32, min: u32, max: u32) -> Bounds {
-        Bounds { desired, minimum_healthy_percent: min, maximum_percent: max }
+        Bounds {
+            desired,
+            minimum_healthy_percent: min,
+            maximum_percent: max,
+        }
     }
 
     #[test]
@@ -239,7 +252,10 @@ mod tests {
         assert_eq!(circuit_breaker_threshold(10, default), 5);
         assert_eq!(circuit_breaker_threshold(11, default), 6);
         assert_eq!(circuit_breaker_threshold(1000, default), 200);
-        assert_eq!(circuit_breaker_threshold(1000, Threshold::UnboundedPercent(50)), 500);
+        assert_eq!(
+            circuit_breaker_threshold(1000, Threshold::UnboundedPercent(50)),
+            500
+        );
         assert_eq!(circuit_breaker_threshold(10, Threshold::Count(2)), 2);
     }
 }

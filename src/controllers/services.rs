@@ -40,7 +40,11 @@ pub struct ServiceScheduler {
 
 impl ServiceScheduler {
     pub fn new(store: Arc<Store>, changes: Arc<Notify>, effects: EffectSender) -> Arc<Self> {
-        Arc::new(ServiceScheduler { store, changes, effects })
+        Arc::new(ServiceScheduler {
+            store,
+            changes,
+            effects,
+        })
     }
 
     pub fn spawn(self: &Arc<Self>) {
@@ -78,7 +82,11 @@ impl ServiceScheduler {
                 std::mem::take(&mut state.effects)
             };
             for effect in effects {
-                let _ = self.effects.send(RegionEffect { account: account.clone(), region: region.clone(), effect });
+                let _ = self.effects.send(RegionEffect {
+                    account: account.clone(),
+                    region: region.clone(),
+                    effect,
+                });
             }
         }
         next
@@ -89,7 +97,12 @@ impl ServiceScheduler {
 fn task_view(t: &TaskRecord, grace: Duration, now: f64) -> (TaskView, Option<f64>) {
     let alive = t.desired == TaskStatus::Running && t.status != TaskStatus::Stopped;
     let running = t.status == TaskStatus::Running;
-    let has_checks = t.definition.container_definitions.iter().flatten().any(|c| c.essential.unwrap_or(true) && c.health_check.is_some());
+    let has_checks = t
+        .definition
+        .container_definitions
+        .iter()
+        .flatten()
+        .any(|c| c.essential.unwrap_or(true) && c.health_check.is_some());
     let health = t.task.health_status.as_deref().unwrap_or("UNKNOWN");
     let started = t.task.started_at.unwrap_or(now);
     let grace_ends = started + grace.as_secs_f64();
@@ -109,8 +122,10 @@ fn task_view(t: &TaskRecord, grace: Duration, now: f64) -> (TaskView, Option<f64
 /// essential container exited, or it failed its health checks.
 fn failed(t: &TaskRecord) -> bool {
     t.status == TaskStatus::Stopped
-        && (matches!(t.task.stop_code.as_deref(), Some("TaskFailedToStart") | Some("EssentialContainerExited"))
-            || t.task.stopped_reason.as_deref() == Some(UNHEALTHY_REASON))
+        && (matches!(
+            t.task.stop_code.as_deref(),
+            Some("TaskFailedToStart") | Some("EssentialContainerExited")
+        ) || t.task.stopped_reason.as_deref() == Some(UNHEALTHY_REASON))
 }
 
 const UNHEALTHY_REASON: &str = "Task failed container health checks";
@@ -139,9 +154,18 @@ fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
         return None;
     }
     let now = epoch_now();
-    let grace = Duration::from_secs(record.service.health_check_grace_period_seconds.unwrap_or(0).max(0) as u64);
+    let grace = Duration::from_secs(
+        record
+            .service
+            .health_check_grace_period_seconds
+            .unwrap_or(0)
+            .max(0) as u64,
+    );
     let group = record.group();
-    let prefix = format!("arn:aws:ecs:{}:{}:task/{}/", state.region, state.account, record.cluster);
+    let prefix = format!(
+        "arn:aws:ecs:{}:{}:task/{}/",
+        state.region, state.account, record.cluster
+    );
     let tasks: Vec<&TaskRecord> = state
         .tasks
         .range(prefix.clone()..)
@@ -156,7 +180,11 @@ fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
             let (mut v, wake) = task_view(t, grace, now);
             // A task on a DRAINING container instance is replaced like an old
             // deployment's: new tasks elsewhere first, within the bounds.
-            if t.task.container_instance_arn.as_deref().is_some_and(|i| state.container_instance_is_draining(i)) {
+            if t.task
+                .container_instance_arn
+                .as_deref()
+                .is_some_and(|i| state.container_instance_is_draining(i))
+            {
                 v.deployment = DRAINING_INSTANCE.to_string();
             }
             if let Some(w) = wake {
@@ -167,13 +195,22 @@ fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
         .collect();
     // A DRAINING service turns INACTIVE only once all its tasks have STOPPED.
     let all_stopped = tasks.iter().all(|t| t.status == TaskStatus::Stopped);
-    let failed_of = |deployment: &str| tasks.iter().filter(|t| t.task.started_by.as_deref() == Some(deployment) && failed(t)).count() as u32;
+    let failed_of = |deployment: &str| {
+        tasks
+            .iter()
+            .filter(|t| t.task.started_by.as_deref() == Some(deployment) && failed(t))
+            .count() as u32
+    };
     let instances = daemon_instances(state, &record);
 
     let mut record = record;
     circuit_breaker(state, &mut record, &failed_of);
 
-    let config = record.service.deployment_configuration.clone().unwrap_or_default();
+    let config = record
+        .service
+        .deployment_configuration
+        .clone()
+        .unwrap_or_default();
     let desired = match &instances {
         Some(list) if record.status() == "ACTIVE" => list.len() as u32,
         Some(_) => 0,
@@ -191,8 +228,13 @@ fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
         minimum_healthy_percent: config.minimum_healthy_percent.unwrap_or(100).max(0) as u32,
         maximum_percent: config.maximum_percent.unwrap_or(200).max(100) as u32,
     };
-    let primary = record.primary().map(|d| d.id().to_string()).unwrap_or_default();
-    let primary_failed = record.primary().is_some_and(|d| d.rollout_state() == "FAILED");
+    let primary = record
+        .primary()
+        .map(|d| d.id().to_string())
+        .unwrap_or_default();
+    let primary_failed = record
+        .primary()
+        .is_some_and(|d| d.rollout_state() == "FAILED");
     let mut plan: Plan = service_planner::plan(&primary, &bounds, &views);
     if primary_failed {
         plan.start = 0;
@@ -201,7 +243,10 @@ fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
     // The primary's newest RUNNING task must have settled (see SETTLE).
     let newest_start = tasks
         .iter()
-        .filter(|t| t.task.started_by.as_deref() == Some(primary.as_str()) && t.status == TaskStatus::Running)
+        .filter(|t| {
+            t.task.started_by.as_deref() == Some(primary.as_str())
+                && t.status == TaskStatus::Running
+        })
         .filter_map(|t| t.task.started_at)
         .fold(0.0_f64, f64::max);
     let settled = now - newest_start >= SETTLE;
@@ -215,10 +260,18 @@ fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
     if plan.start > 0 {
         retry = !start_tasks(state, &mut record, plan.start, instances.as_deref(), &views);
     }
-    settle_deployments(&mut record, &views, &plan, desired, all_stopped && plan.stop.is_empty(), settled);
+    settle_deployments(
+        &mut record,
+        &views,
+        &plan,
+        desired,
+        all_stopped && plan.stop.is_empty(),
+        settled,
+    );
     state.services.insert(key.to_string(), record);
 
-    let mut deadline = wake_at.map(|w| Instant::now() + Duration::from_secs_f64((w - now).max(0.0)));
+    let mut deadline =
+        wake_at.map(|w| Instant::now() + Duration::from_secs_f64((w - now).max(0.0)));
     if retry {
         let r = Instant::now() + PLACEMENT_RETRY;
         deadline = Some(deadline.map_or(r, |d| d.min(r)));
@@ -229,13 +282,20 @@ fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
 /// DAEMON services: the ACTIVE container instances of the cluster that
 /// should each run one task. None for REPLICA services.
 fn daemon_instances(state: &RegionState, record: &ServiceRecord) -> Option<Vec<String>> {
-    (record.service.scheduling_strategy.as_deref() == Some("DAEMON")).then(|| state.active_container_instance_arns(&record.cluster))
+    (record.service.scheduling_strategy.as_deref() == Some("DAEMON"))
+        .then(|| state.active_container_instance_arns(&record.cluster))
 }
 
 /// Trips the circuit breaker of the primary deployment when it has failed
 /// too often, and rolls back if asked (or when StopServiceDeployment asked).
-fn circuit_breaker(state: &RegionState, record: &mut ServiceRecord, failed_of: &dyn Fn(&str) -> u32) {
-    let Some(primary) = record.deployments.first() else { return };
+fn circuit_breaker(
+    state: &RegionState,
+    record: &mut ServiceRecord,
+    failed_of: &dyn Fn(&str) -> u32,
+) {
+    let Some(primary) = record.deployments.first() else {
+        return;
+    };
     let breaker = record
         .service
         .deployment_configuration
@@ -247,7 +307,11 @@ fn circuit_breaker(state: &RegionState, record: &mut ServiceRecord, failed_of: &
     let stop_requested = primary.status == ServiceDeploymentStatus::RollbackRequested;
     let tripped = breaker.enable == Some(true)
         && primary.rollout_state() == "IN_PROGRESS"
-        && failures >= service_planner::circuit_breaker_threshold(desired, threshold_of(breaker.threshold_configuration.as_ref()));
+        && failures
+            >= service_planner::circuit_breaker_threshold(
+                desired,
+                threshold_of(breaker.threshold_configuration.as_ref()),
+            );
     let primary_id = primary.id().to_string();
     {
         let d = &mut record.deployments[0];
@@ -268,10 +332,16 @@ fn circuit_breaker(state: &RegionState, record: &mut ServiceRecord, failed_of: &
         });
         d.deployment.updated_at = Some(epoch_now());
         d.finished_at = Some(epoch_now());
-        d.status = if rollback { ServiceDeploymentStatus::RollbackInProgress } else { ServiceDeploymentStatus::Stopped };
+        d.status = if rollback {
+            ServiceDeploymentStatus::RollbackInProgress
+        } else {
+            ServiceDeploymentStatus::Stopped
+        };
     }
     if tripped {
-        record.event(format!("(service {name}) (deployment {primary_id}) deployment failed: tasks failed to start."));
+        record.event(format!(
+            "(service {name}) (deployment {primary_id}) deployment failed: tasks failed to start."
+        ));
     }
     if !rollback {
         return;
@@ -296,7 +366,10 @@ fn circuit_breaker(state: &RegionState, record: &mut ServiceRecord, failed_of: &
     back.deployment.id = Some(new_id.clone());
     back.deployment.status = Some("PRIMARY".into());
     back.deployment.rollout_state = Some("IN_PROGRESS".into());
-    back.deployment.rollout_state_reason = Some(format!("ECS deployment circuit breaker: rolling back to deploymentId {}.", primary_id));
+    back.deployment.rollout_state_reason = Some(format!(
+        "ECS deployment circuit breaker: rolling back to deploymentId {}.",
+        primary_id
+    ));
     back.deployment.created_at = Some(now);
     back.deployment.updated_at = Some(now);
     back.deployment.desired_count = Some(desired as i32);
@@ -317,7 +390,9 @@ fn circuit_breaker(state: &RegionState, record: &mut ServiceRecord, failed_of: &
     for d in record.deployments.iter_mut() {
         d.deployment.status = Some("ACTIVE".into());
     }
-    record.event(format!("(service {name}) rolling back to deployment {new_id}."));
+    record.event(format!(
+        "(service {name}) rolling back to deployment {new_id}."
+    ));
     record.deployments.insert(0, back);
     record.steady = false;
 }
@@ -328,19 +403,32 @@ fn apply_stops(state: &mut RegionState, record: &mut ServiceRecord, plan: &Plan)
         let reason = match why {
             StopReason::Unhealthy => UNHEALTHY_REASON.to_string(),
             StopReason::ScaleIn | StopReason::Replaced => {
-                format!("Scaling activity initiated by (deployment {})", record.primary().map(|d| d.id()).unwrap_or(""))
+                format!(
+                    "Scaling activity initiated by (deployment {})",
+                    record.primary().map(|d| d.id()).unwrap_or("")
+                )
             }
         };
         if let Some(t) = state.tasks.get_mut(arn) {
             if t.want_stopped(StopCode::ServiceSchedulerInitiated, reason) {
-                state.effects.push(Effect::Stop { task_arn: arn.clone() });
+                state.effects.push(Effect::Stop {
+                    task_arn: arn.clone(),
+                });
                 stopped.push(arn.clone());
             }
         }
     }
     if !stopped.is_empty() {
-        let list: Vec<String> = stopped.iter().map(|a| format!("(task {})", short_id(a))).collect();
-        record.event(format!("(service {}) has stopped {} running tasks: {}.", record.name, stopped.len(), list.join(" ")));
+        let list: Vec<String> = stopped
+            .iter()
+            .map(|a| format!("(task {})", short_id(a)))
+            .collect();
+        record.event(format!(
+            "(service {}) has stopped {} running tasks: {}.",
+            record.name,
+            stopped.len(),
+            list.join(" ")
+        ));
         record.steady = false;
     }
 }
@@ -354,10 +442,16 @@ fn start_tasks(
     daemon_instances: Option<&[String]>,
     views: &[TaskView],
 ) -> bool {
-    let Some(primary) = record.primary().cloned() else { return true };
+    let Some(primary) = record.primary().cloned() else {
+        return true;
+    };
     let s = &record.service;
     let propagate = s.propagate_tags.as_deref() == Some("SERVICE");
-    let tags = if propagate { Some(state.tags_of(s.service_arn.as_deref().unwrap_or(""))) } else { None };
+    let tags = if propagate {
+        Some(state.tags_of(s.service_arn.as_deref().unwrap_or("")))
+    } else {
+        None
+    };
     let request = |n: u32| RunTaskRequest {
         cluster: Some(record.cluster.clone()),
         task_definition: primary.definition.task_definition_arn.clone(),
@@ -382,12 +476,30 @@ fn start_tasks(
             let covered: Vec<String> = views
                 .iter()
                 .filter(|v| v.alive)
-                .filter_map(|v| state.tasks.get(&v.arn).and_then(|t| t.task.container_instance_arn.clone()))
+                .filter_map(|v| {
+                    state
+                        .tasks
+                        .get(&v.arn)
+                        .and_then(|t| t.task.container_instance_arn.clone())
+                })
                 .collect();
-            let missing: Vec<String> = instances.iter().filter(|i| !covered.contains(i)).cloned().collect();
+            let missing: Vec<String> = instances
+                .iter()
+                .filter(|i| !covered.contains(i))
+                .cloned()
+                .collect();
             for chunk in missing.chunks(10) {
                 let target = Target::Instances(chunk.to_vec());
-                let result = launch(state, RunTaskRequest { count: Some(1), ..request(1) }, Ok(primary.network.clone()), target, Origin::Service);
+                let result = launch(
+                    state,
+                    RunTaskRequest {
+                        count: Some(1),
+                        ..request(1)
+                    },
+                    Ok(primary.network.clone()),
+                    target,
+                    Origin::Service,
+                );
                 tally(result, &mut started, &mut problems);
             }
         }
@@ -396,15 +508,33 @@ fn start_tasks(
             while left > 0 {
                 let n = left.min(10);
                 left -= n;
-                if !tally(launch(state, request(n), Ok(primary.network.clone()), Target::Placement, Origin::Service), &mut started, &mut problems) {
+                if !tally(
+                    launch(
+                        state,
+                        request(n),
+                        Ok(primary.network.clone()),
+                        Target::Placement,
+                        Origin::Service,
+                    ),
+                    &mut started,
+                    &mut problems,
+                ) {
                     break;
                 }
             }
         }
     }
     if !started.is_empty() {
-        let list: Vec<String> = started.iter().map(|a| format!("(task {})", short_id(a))).collect();
-        record.event(format!("(service {}) has started {} tasks: {}.", record.name, started.len(), list.join(" ")));
+        let list: Vec<String> = started
+            .iter()
+            .map(|a| format!("(task {})", short_id(a)))
+            .collect();
+        record.event(format!(
+            "(service {}) has started {} tasks: {}.",
+            record.name,
+            started.len(),
+            list.join(" ")
+        ));
         record.steady = false;
     }
     let all_placed = problems.is_empty();
@@ -419,11 +549,19 @@ fn start_tasks(
 
 /// Records what one launch did: the tasks it started, and why any could not
 /// be placed. False when the launch failed outright.
-fn tally(result: Result<Launched, DomainError>, started: &mut Vec<String>, problems: &mut Vec<String>) -> bool {
+fn tally(
+    result: Result<Launched, DomainError>,
+    started: &mut Vec<String>,
+    problems: &mut Vec<String>,
+) -> bool {
     match result {
         Ok(Launched { tasks, failures }) => {
             started.extend(tasks.into_iter().filter_map(|t| t.task_arn));
-            problems.extend(failures.into_iter().map(|f| f.reason.unwrap_or_else(|| "placement failed".into())));
+            problems.extend(
+                failures
+                    .into_iter()
+                    .map(|f| f.reason.unwrap_or_else(|| "placement failed".into())),
+            );
             true
         }
         Err(e) => {
@@ -436,16 +574,38 @@ fn tally(result: Result<Launched, DomainError>, started: &mut Vec<String>, probl
 /// After the plan: drained deployments leave, a primary that reached its
 /// count completes, a DRAINING service with no tasks becomes INACTIVE, and
 /// a service at rest says it has reached a steady state.
-fn settle_deployments(record: &mut ServiceRecord, views: &[TaskView], plan: &Plan, desired: u32, all_stopped: bool, settled: bool) {
+fn settle_deployments(
+    record: &mut ServiceRecord,
+    views: &[TaskView],
+    plan: &Plan,
+    desired: u32,
+    all_stopped: bool,
+    settled: bool,
+) {
     let stopping: Vec<&str> = plan.stop.iter().map(|(a, _)| a.as_str()).collect();
-    let alive_of = |d: &str| views.iter().filter(|v| v.alive && v.deployment == d && !stopping.contains(&v.arn.as_str())).count() as u32;
-    let healthy_of = |d: &str| views.iter().filter(|v| v.alive && v.healthy && v.deployment == d && !stopping.contains(&v.arn.as_str())).count() as u32;
+    let alive_of = |d: &str| {
+        views
+            .iter()
+            .filter(|v| v.alive && v.deployment == d && !stopping.contains(&v.arn.as_str()))
+            .count() as u32
+    };
+    let healthy_of = |d: &str| {
+        views
+            .iter()
+            .filter(|v| {
+                v.alive && v.healthy && v.deployment == d && !stopping.contains(&v.arn.as_str())
+            })
+            .count() as u32
+    };
     let name = record.name.clone();
     let now = epoch_now();
 
     // Older deployments with nothing left alive are done.
     let mut keep = vec![];
-    for (i, mut d) in std::mem::take(&mut record.deployments).into_iter().enumerate() {
+    for (i, mut d) in std::mem::take(&mut record.deployments)
+        .into_iter()
+        .enumerate()
+    {
         if i > 0 && alive_of(d.id()) == 0 {
             d.deployment.status = Some("INACTIVE".into());
             if d.finished_at.is_none() {
@@ -462,19 +622,31 @@ fn settle_deployments(record: &mut ServiceRecord, views: &[TaskView], plan: &Pla
     record.deployments = keep;
 
     let only_primary = record.deployments.len() == 1;
-    let Some(primary) = record.deployments.first_mut() else { return };
+    let Some(primary) = record.deployments.first_mut() else {
+        return;
+    };
     let primary_id = primary.id().to_string();
-    let at_count = settled && plan.start == 0 && alive_of(&primary_id) == desired && healthy_of(&primary_id) == desired;
+    let at_count = settled
+        && plan.start == 0
+        && alive_of(&primary_id) == desired
+        && healthy_of(&primary_id) == desired;
     if only_primary && at_count && primary.rollout_state() == "IN_PROGRESS" {
         primary.deployment.rollout_state = Some("COMPLETED".into());
-        primary.deployment.rollout_state_reason = Some(format!("ECS deployment {primary_id} completed."));
+        primary.deployment.rollout_state_reason =
+            Some(format!("ECS deployment {primary_id} completed."));
         primary.deployment.updated_at = Some(now);
         primary.finished_at = Some(now);
         let rolled_back = primary.rollback_of.clone();
         primary.status = ServiceDeploymentStatus::Successful;
-        record.event(format!("(service {name}) (deployment {primary_id}) deployment completed."));
+        record.event(format!(
+            "(service {name}) (deployment {primary_id}) deployment completed."
+        ));
         if let Some(failed) = rolled_back {
-            if let Some(f) = record.past_deployments.iter_mut().find(|d| d.id() == failed) {
+            if let Some(f) = record
+                .past_deployments
+                .iter_mut()
+                .find(|d| d.id() == failed)
+            {
                 f.status = ServiceDeploymentStatus::RollbackSuccessful;
             }
         }
@@ -483,7 +655,9 @@ fn settle_deployments(record: &mut ServiceRecord, views: &[TaskView], plan: &Pla
         record.service.status = Some("INACTIVE".into());
         return;
     }
-    let rollout_done = record.primary().is_some_and(|d| d.rollout_state() != "IN_PROGRESS");
+    let rollout_done = record
+        .primary()
+        .is_some_and(|d| d.rollout_state() != "IN_PROGRESS");
     if only_primary && at_count && rollout_done && !record.steady && record.status() == "ACTIVE" {
         record.steady = true;
         record.event(format!("(service {name}) has reached a steady state."));

@@ -6,18 +6,20 @@
 //! sleep-polls. State is changed only in short, synchronous sections under
 //! the region's lock (`with_task`); no lock is held across an `.await`.
 
-use super::container_spec::{self, SpecContext};
 use super::awslogs;
+use super::container_spec::{self, SpecContext};
 use super::namespace_pool::{self, NamespacePool};
 use super::naming;
 use super::volumes;
 use crate::logs::LogStore;
-use crate::secrets::SecretsStore;
-use crate::model::shapes::{Container, ContainerDefinition, KeyValuePair, NetworkBinding, NetworkInterface};
-use crate::runtime::{
-    ContainerEventKind, ContainerInfo, ContainerRuntime, HealthStatus, LabelFilter, NetworkMode, NetworkSpec, RemoveOptions,
-    RuntimeEvent, OWNER_LABEL,
+use crate::model::shapes::{
+    Container, ContainerDefinition, KeyValuePair, NetworkBinding, NetworkInterface,
 };
+use crate::runtime::{
+    ContainerEventKind, ContainerInfo, ContainerRuntime, HealthStatus, LabelFilter, NetworkMode,
+    NetworkSpec, RemoveOptions, RuntimeEvent, OWNER_LABEL,
+};
+use crate::secrets::SecretsStore;
 use crate::state::lifecycle::TaskStatus;
 use crate::state::tasks::{epoch_now, Effect, StopCode, TaskRecord};
 use crate::state::{arn, Store};
@@ -32,7 +34,16 @@ use tokio::sync::mpsc;
 /// on. One per instance id, so instances sharing an engine never remove
 /// each other's network.
 pub fn awsvpc_network_name(instance_id: &str) -> String {
-    let safe: String = instance_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    let safe: String = instance_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     format!("ecsbox-awsvpc-{safe}")
 }
 /// An effect of an API call, with the (account, region) it happened in.
@@ -59,7 +70,11 @@ pub struct TaskSettings {
 
 impl Default for TaskSettings {
     fn default() -> Self {
-        TaskSettings { cleanup_delay: Duration::from_secs(300), default_stop_timeout: container_spec::DEFAULT_STOP_TIMEOUT, warm_namespaces: 0 }
+        TaskSettings {
+            cleanup_delay: Duration::from_secs(300),
+            default_stop_timeout: container_spec::DEFAULT_STOP_TIMEOUT,
+            warm_namespaces: 0,
+        }
     }
 }
 
@@ -75,7 +90,10 @@ struct TaskKey {
 #[derive(Debug)]
 enum Wake {
     /// One of its containers did something (died, changed health, was removed).
-    Container { id: String, kind: ContainerEventKind },
+    Container {
+        id: String,
+        kind: ContainerEventKind,
+    },
     /// Someone wants it stopped (the record's desired status says so).
     Stop,
     /// Events may have been missed: look at every container again.
@@ -192,7 +210,9 @@ impl TaskController {
             }
         });
         let me = self.clone();
-        let mut events = self.runtime.events(&[LabelFilter::equals(OWNER_LABEL, self.owner.clone())]);
+        let mut events = self
+            .runtime
+            .events(&[LabelFilter::equals(OWNER_LABEL, self.owner.clone())]);
         tokio::spawn(async move {
             while let Some(event) = events.next().await {
                 me.route(event);
@@ -205,7 +225,11 @@ impl TaskController {
             Effect::Launch { task_arn } => {
                 let (tx, rx) = mpsc::unbounded_channel();
                 self.drivers.insert(task_arn.clone(), tx);
-                let key = TaskKey { account: e.account, region: e.region, task_arn };
+                let key = TaskKey {
+                    account: e.account,
+                    region: e.region,
+                    task_arn,
+                };
                 let me = self.clone();
                 tokio::spawn(async move { me.drive(key, rx).await });
             }
@@ -221,15 +245,22 @@ impl TaskController {
     fn route(&self, event: RuntimeEvent) {
         match event {
             RuntimeEvent::Container(ev) => {
-                let Some(task_arn) = self.containers.get(&ev.container_id).map(|t| t.clone()) else {
-                    if matches!(ev.kind, ContainerEventKind::Die { .. } | ContainerEventKind::Destroy) {
+                let Some(task_arn) = self.containers.get(&ev.container_id).map(|t| t.clone())
+                else {
+                    if matches!(
+                        ev.kind,
+                        ContainerEventKind::Die { .. } | ContainerEventKind::Destroy
+                    ) {
                         // A warm holder killed or removed from outside.
                         self.pool.discard(&ev.container_id);
                     }
                     return;
                 };
                 if let Some(tx) = self.drivers.get(&task_arn) {
-                    let _ = tx.send(Wake::Container { id: ev.container_id, kind: ev.kind });
+                    let _ = tx.send(Wake::Container {
+                        id: ev.container_id,
+                        kind: ev.kind,
+                    });
                 }
             }
             RuntimeEvent::Reconnected => {
@@ -254,7 +285,8 @@ impl TaskController {
         self.with_task(key, |r| {
             while let Some(next) = r.status.next_towards(status) {
                 r.set_status(next);
-                if next >= status || (status == TaskStatus::Stopped && next == TaskStatus::Stopped) {
+                if next >= status || (status == TaskStatus::Stopped && next == TaskStatus::Stopped)
+                {
                     break;
                 }
             }
@@ -263,7 +295,8 @@ impl TaskController {
     }
 
     fn wants_stop(&self, key: &TaskKey) -> bool {
-        self.with_task(key, |r| r.desired == TaskStatus::Stopped).unwrap_or(true)
+        self.with_task(key, |r| r.desired == TaskStatus::Stopped)
+            .unwrap_or(true)
     }
 
     async fn drive(self: Arc<Self>, key: TaskKey, mut wake: mpsc::UnboundedReceiver<Wake>) {
@@ -274,7 +307,9 @@ impl TaskController {
         match started {
             Ok(()) => self.watch(&key, &mut wake).await,
             Err(StartFailure(reason)) => {
-                self.with_task(&key, |r| r.want_stopped(StopCode::TaskFailedToStart, reason));
+                self.with_task(&key, |r| {
+                    r.want_stopped(StopCode::TaskFailedToStart, reason)
+                });
             }
         }
         self.stop(&key).await;
@@ -284,12 +319,22 @@ impl TaskController {
 
     /// PROVISIONING -> PENDING -> ACTIVATING -> RUNNING: network, images,
     /// containers created, then started in dependsOn order.
-    async fn start(&self, key: &TaskKey, wake: &mut mpsc::UnboundedReceiver<Wake>) -> Result<(), StartFailure> {
-        let Some((record_view, definition)) = self.with_task(key, |r| (r.clone(), r.definition.clone())) else {
+    async fn start(
+        &self,
+        key: &TaskKey,
+        wake: &mut mpsc::UnboundedReceiver<Wake>,
+    ) -> Result<(), StartFailure> {
+        let Some((record_view, definition)) =
+            self.with_task(key, |r| (r.clone(), r.definition.clone()))
+        else {
             return Err(StartFailure("Task was removed".into()));
         };
-        let network_mode = definition.network_mode.clone().unwrap_or_else(|| "bridge".into());
-        let containers: Vec<ContainerDefinition> = definition.container_definitions.clone().unwrap_or_default();
+        let network_mode = definition
+            .network_mode
+            .clone()
+            .unwrap_or_else(|| "bridge".into());
+        let containers: Vec<ContainerDefinition> =
+            definition.container_definitions.clone().unwrap_or_default();
         let record_id = record_view.id.clone();
 
         // PROVISIONING: the task's network (awsvpc). A warm holder from the
@@ -299,8 +344,16 @@ impl TaskController {
         // more, a holder keeps the namespace while containers come and go,
         // as the agent's pause container does.
         let awsvpc = network_mode == "awsvpc";
-        let init_failed = |e: String| StartFailure(format!("ResourceInitializationError: failed to set up the task network: {e}"));
-        let network = if awsvpc { Some(self.ensure_awsvpc_network().await.map_err(init_failed)?) } else { None };
+        let init_failed = |e: String| {
+            StartFailure(format!(
+                "ResourceInitializationError: failed to set up the task network: {e}"
+            ))
+        };
+        let network = if awsvpc {
+            Some(self.ensure_awsvpc_network().await.map_err(init_failed)?)
+        } else {
+            None
+        };
         let warm = match &network {
             Some(network) => {
                 let warm = self.pool.take();
@@ -313,14 +366,24 @@ impl TaskController {
         let holder_is_warm = warm.is_some();
         let holder = match (&network, warm) {
             (_, Some(warm)) => Some(warm),
-            (Some(network), None) if containers.len() > 1 => Some(self.create_namespace_holder(&record_view, network).await.map_err(init_failed)?),
+            (Some(network), None) if containers.len() > 1 => Some(
+                self.create_namespace_holder(&record_view, network)
+                    .await
+                    .map_err(init_failed)?,
+            ),
             _ => None,
         };
         let holder = match holder {
             Some(holder) => {
                 self.containers.insert(holder.clone(), key.task_arn.clone());
-                if self.with_task(key, |r| r.runtime.namespace_holder = Some(holder.clone())).is_none() {
-                    let _ = self.runtime.remove_container(&holder, RemoveOptions::FORCE).await;
+                if self
+                    .with_task(key, |r| r.runtime.namespace_holder = Some(holder.clone()))
+                    .is_none()
+                {
+                    let _ = self
+                        .runtime
+                        .remove_container(&holder, RemoveOptions::FORCE)
+                        .await;
                     return Err(StartFailure("Task was removed".into()));
                 }
                 Some(holder)
@@ -334,7 +397,11 @@ impl TaskController {
 
         let mode = match (&holder, &network, network_mode.as_str()) {
             (Some(h), _, _) => NetworkMode::Container(h.clone()),
-            (None, Some(n), _) => NetworkMode::Network { name: n.clone(), ipv4_address: None, aliases: vec![] },
+            (None, Some(n), _) => NetworkMode::Network {
+                name: n.clone(),
+                ipv4_address: None,
+                aliases: vec![],
+            },
             (None, None, "host") => NetworkMode::Host,
             (None, None, "none") => NetworkMode::None,
             _ => NetworkMode::Bridge,
@@ -345,26 +412,45 @@ impl TaskController {
         let holder_started = async {
             match &holder {
                 Some(h) if holder_is_warm => {
-                    if let Err(e) = self.runtime.rename_container(h, &pause_container_name(&record_view)).await {
+                    if let Err(e) = self
+                        .runtime
+                        .rename_container(h, &pause_container_name(&record_view))
+                        .await
+                    {
                         tracing::debug!(task = %key.task_arn, "could not rename warm namespace holder {h}: {e}");
                     }
                     Ok(())
                 }
-                Some(h) => self.runtime.start_container(h).await.map_err(|e| init_failed(e.to_string())),
+                Some(h) => self
+                    .runtime
+                    .start_container(h)
+                    .await
+                    .map_err(|e| init_failed(e.to_string())),
                 None => Ok(()),
             }
         };
-        let (started, created) = tokio::join!(holder_started, self.create_containers(key, &record_view, &definition, &containers, mode));
+        let (started, created) = tokio::join!(
+            holder_started,
+            self.create_containers(key, &record_view, &definition, &containers, mode)
+        );
         let ids = created?;
         started?;
         // Where the task's address is read from.
-        let namespace_owner = holder.clone().or_else(|| network.as_ref().and_then(|_| ids.values().next().cloned()));
+        let namespace_owner = holder
+            .clone()
+            .or_else(|| network.as_ref().and_then(|_| ids.values().next().cloned()));
 
-        let waves = container_spec::start_order(&definition).map_err(|e| StartFailure(format!("CannotStartContainerError: {e}")))?;
+        let waves = container_spec::start_order(&definition)
+            .map_err(|e| StartFailure(format!("CannotStartContainerError: {e}")))?;
         for wave in waves {
             for name in &wave {
-                let def = containers.iter().find(|c| c.name.as_deref() == Some(name)).expect("start_order names containers of the definition");
-                if let Err(DependencyFailed(reason)) = self.wait_for_dependencies(key, def, &ids, wake).await? {
+                let def = containers
+                    .iter()
+                    .find(|c| c.name.as_deref() == Some(name))
+                    .expect("start_order names containers of the definition");
+                if let Err(DependencyFailed(reason)) =
+                    self.wait_for_dependencies(key, def, &ids, wake).await?
+                {
                     // As the agent does: the container is never started and
                     // reported stopped; only an essential one stops the task.
                     self.with_task(key, |r| {
@@ -375,7 +461,10 @@ impl TaskController {
                             c.exit_code = Some(143);
                         }
                         if essential {
-                            r.want_stopped(StopCode::EssentialContainerExited, "Essential container in task exited");
+                            r.want_stopped(
+                                StopCode::EssentialContainerExited,
+                                "Essential container in task exited",
+                            );
                         }
                     });
                     if self.wants_stop(key) {
@@ -392,7 +481,14 @@ impl TaskController {
                     // A follow without `since` replays every line from the
                     // container's start, so none is missed.
                     let stream = target.stream(name, &record_id, id);
-                    awslogs::follow(self.runtime.clone(), self.logs.clone(), key.account.clone(), target, stream, id.clone());
+                    awslogs::follow(
+                        self.runtime.clone(),
+                        self.logs.clone(),
+                        key.account.clone(),
+                        target,
+                        stream,
+                        id.clone(),
+                    );
                 }
                 self.refresh_container(key, name, id).await;
             }
@@ -425,7 +521,13 @@ impl TaskController {
         // task before anything is pulled, as ECS's ResourceInitializationError.
         let mut extra_env = HashMap::new();
         for c in containers {
-            let env = crate::secrets::resolve::container_extra_env(&self.secrets, &key.account, &key.region, c).map_err(StartFailure)?;
+            let env = crate::secrets::resolve::container_extra_env(
+                &self.secrets,
+                &key.account,
+                &key.region,
+                c,
+            )
+            .map_err(StartFailure)?;
             extra_env.insert(c.name.clone().unwrap_or_default(), env);
             if let Some(target) = awslogs::target(c, &key.region) {
                 awslogs::prepare_group(&self.logs, &key.account, &target).map_err(StartFailure)?;
@@ -435,7 +537,11 @@ impl TaskController {
         let mut images = HashMap::new();
         for c in containers {
             let name = c.name.clone().unwrap_or_default();
-            match self.runtime.ensure_image(c.image.as_deref().unwrap_or_default()).await {
+            match self
+                .runtime
+                .ensure_image(c.image.as_deref().unwrap_or_default())
+                .await
+            {
                 Ok(info) => {
                     images.insert(name, info);
                 }
@@ -456,22 +562,39 @@ impl TaskController {
         }
         self.advance(key, TaskStatus::Activating);
 
-        let task_volumes = volumes::prepare_task_volumes(self.runtime.as_ref(), &self.owner, &key.task_arn, &record_view.id, definition)
-            .await
-            .map_err(StartFailure)?;
-        if self.with_task(key, |r| r.runtime.volumes = task_volumes.task_scoped.clone()).is_none() {
+        let task_volumes = volumes::prepare_task_volumes(
+            self.runtime.as_ref(),
+            &self.owner,
+            &key.task_arn,
+            &record_view.id,
+            definition,
+        )
+        .await
+        .map_err(StartFailure)?;
+        if self
+            .with_task(key, |r| {
+                r.runtime.volumes = task_volumes.task_scoped.clone()
+            })
+            .is_none()
+        {
             volumes::release_task_volumes(self.runtime.as_ref(), &task_volumes).await;
             return Err(StartFailure("Task was removed".into()));
         }
 
         // In start order, so a volumesFrom source exists before its user.
-        let order: Vec<String> =
-            container_spec::start_order(definition).map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?.concat();
+        let order: Vec<String> = container_spec::start_order(definition)
+            .map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?
+            .concat();
         let mut ids = BTreeMap::new();
-        for c in order.iter().filter_map(|n| containers.iter().find(|c| c.name.as_deref() == Some(n))) {
+        for c in order
+            .iter()
+            .filter_map(|n| containers.iter().find(|c| c.name.as_deref() == Some(n)))
+        {
             let name = c.name.clone().unwrap_or_default();
             let info = &images[&name];
-            let token = self.metadata.register_container(&key.account, &key.region, &key.task_arn, &name);
+            let token =
+                self.metadata
+                    .register_container(&key.account, &key.region, &key.task_arn, &name);
             // Secrets and env files first, then the agent's own variables, which win.
             let mut env = extra_env.remove(&name).unwrap_or_default();
             env.extend(self.metadata.container_env(&token, record_view, c));
@@ -486,7 +609,8 @@ impl TaskController {
                 fargate: record_view.is_fargate(),
                 host_cpus: self.ready().await.host_cpus,
             };
-            let spec = container_spec::container_spec(&ctx, definition, c).map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?;
+            let spec = container_spec::container_spec(&ctx, definition, c)
+                .map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?;
             let id = self
                 .runtime
                 .create_container(&spec)
@@ -494,7 +618,11 @@ impl TaskController {
                 .map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?;
             self.containers.insert(id.clone(), key.task_arn.clone());
             ids.insert(name.clone(), id.clone());
-            let digest = info.repo_digest.clone().map(|d| d.rsplit('@').next().unwrap_or(&d).to_string()).unwrap_or_else(|| info.id.clone());
+            let digest = info
+                .repo_digest
+                .clone()
+                .map(|d| d.rsplit('@').next().unwrap_or(&d).to_string())
+                .unwrap_or_else(|| info.id.clone());
             let recorded = self.with_task(key, |r| {
                 r.runtime.containers.insert(name.clone(), id.clone());
                 if let Some(view) = r.container_mut(&name) {
@@ -505,7 +633,10 @@ impl TaskController {
             if recorded.is_none() {
                 // The task vanished (a reset) while its container was being
                 // created: nobody would ever remove this one.
-                let _ = self.runtime.remove_container(&id, RemoveOptions::FORCE).await;
+                let _ = self
+                    .runtime
+                    .remove_container(&id, RemoveOptions::FORCE)
+                    .await;
                 return Err(StartFailure("Task was removed".into()));
             }
         }
@@ -536,15 +667,26 @@ impl TaskController {
                 let name = dep.container_name.clone().unwrap_or_default();
                 let condition = dep.condition.clone().unwrap_or_else(|| "START".into());
                 let Some(id) = ids.get(&name) else { continue };
-                let info = self.runtime.inspect_container(id).await.map_err(|e| StartFailure(format!("CannotStartContainerError: {e}")))?;
+                let info = self
+                    .runtime
+                    .inspect_container(id)
+                    .await
+                    .map_err(|e| StartFailure(format!("CannotStartContainerError: {e}")))?;
                 let exited = info.status.is_terminal();
                 let ok = match condition.as_str() {
                     "COMPLETE" => exited,
-                    "SUCCESS" if exited && info.exit_code != Some(0) => return unmet(&name, "did not exit successfully"),
+                    "SUCCESS" if exited && info.exit_code != Some(0) => {
+                        return unmet(&name, "did not exit successfully")
+                    }
                     "SUCCESS" => exited,
-                    "HEALTHY" if info.health == HealthStatus::Unhealthy || exited => return unmet(&name, "did not become healthy"),
+                    "HEALTHY" if info.health == HealthStatus::Unhealthy || exited => {
+                        return unmet(&name, "did not become healthy")
+                    }
                     "HEALTHY" => info.health == HealthStatus::Healthy,
-                    _ => info.started_at.is_some() || info.status != crate::runtime::ContainerStatus::Created,
+                    _ => {
+                        info.started_at.is_some()
+                            || info.status != crate::runtime::ContainerStatus::Created
+                    }
                 };
                 waiting |= !ok;
             }
@@ -552,10 +694,13 @@ impl TaskController {
                 return Ok(Ok(()));
             }
             match wake.recv().await {
-                Some(Wake::Stop) | None => return Err(StartFailure("Task stopped before it started".into())),
+                Some(Wake::Stop) | None => {
+                    return Err(StartFailure("Task stopped before it started".into()))
+                }
                 Some(Wake::Container { id, .. }) => {
                     // A dependency's own state is read above; others' events still count.
-                    if let Some(name) = ids.iter().find(|(_, v)| **v == id).map(|(k, _)| k.clone()) {
+                    if let Some(name) = ids.iter().find(|(_, v)| **v == id).map(|(k, _)| k.clone())
+                    {
                         self.refresh_container(key, &name, &id).await;
                     }
                 }
@@ -573,13 +718,28 @@ impl TaskController {
                 None | Some(Wake::Stop) => break,
                 Some(Wake::Recheck) => self.recheck_all(key).await,
                 Some(Wake::Container { id, kind }) => {
-                    let name = self.with_task(key, |r| r.runtime.containers.iter().find(|(_, v)| **v == id).map(|(k, _)| k.clone())).flatten();
+                    let name = self
+                        .with_task(key, |r| {
+                            r.runtime
+                                .containers
+                                .iter()
+                                .find(|(_, v)| **v == id)
+                                .map(|(k, _)| k.clone())
+                        })
+                        .flatten();
                     match (name, kind) {
-                        (Some(name), ContainerEventKind::Destroy) => self.container_gone(key, &name),
+                        (Some(name), ContainerEventKind::Destroy) => {
+                            self.container_gone(key, &name)
+                        }
                         (Some(name), _) => self.refresh_container(key, &name, &id).await,
                         // The namespace holder died: the task lost its network.
                         (None, ContainerEventKind::Die { .. } | ContainerEventKind::Destroy) => {
-                            self.with_task(key, |r| r.want_stopped(StopCode::TaskFailedToStart, "Task network namespace was removed outside ecsbox"));
+                            self.with_task(key, |r| {
+                                r.want_stopped(
+                                    StopCode::TaskFailedToStart,
+                                    "Task network namespace was removed outside ecsbox",
+                                )
+                            });
                         }
                         (None, _) => {}
                     }
@@ -589,7 +749,9 @@ impl TaskController {
     }
 
     async fn recheck_all(&self, key: &TaskKey) {
-        let ids = self.with_task(key, |r| r.runtime.containers.clone()).unwrap_or_default();
+        let ids = self
+            .with_task(key, |r| r.runtime.containers.clone())
+            .unwrap_or_default();
         for (name, id) in ids {
             self.refresh_container(key, &name, &id).await;
         }
@@ -606,7 +768,10 @@ impl TaskController {
                 }
             }
             if essential {
-                r.want_stopped(StopCode::EssentialContainerExited, "Essential container in task exited");
+                r.want_stopped(
+                    StopCode::EssentialContainerExited,
+                    "Essential container in task exited",
+                );
             }
         });
     }
@@ -635,7 +800,10 @@ impl TaskController {
             }
             r.task.health_status = Some(task_health(r));
             if info.status.is_terminal() && essential {
-                r.want_stopped(StopCode::EssentialContainerExited, "Essential container in task exited");
+                r.want_stopped(
+                    StopCode::EssentialContainerExited,
+                    "Essential container in task exited",
+                );
             }
         });
         // Health and exits matter to the service scheduler.
@@ -646,10 +814,17 @@ impl TaskController {
     /// reported as the ENI attachment and each container's interface.
     async fn refresh_network(&self, key: &TaskKey, holder: Option<&str>) {
         let Some(holder) = holder else { return };
-        let Ok(info) = self.runtime.inspect_container(holder).await else { return };
+        let Ok(info) = self.runtime.inspect_container(holder).await else {
+            return;
+        };
         let name = awsvpc_network_name(&self.owner);
         let id = self.awsvpc_network.lock().await.clone().unwrap_or_default();
-        let Some(endpoint) = info.networks.iter().find(|(n, ep)| **n == name || ep.network_id == id).map(|(_, ep)| ep.clone()) else {
+        let Some(endpoint) = info
+            .networks
+            .iter()
+            .find(|(n, ep)| **n == name || ep.network_id == id)
+            .map(|(_, ep)| ep.clone())
+        else {
             return;
         };
         self.with_task(key, |r| {
@@ -659,12 +834,24 @@ impl TaskController {
                 a.status = Some("ATTACHED".into());
                 attachment_id = a.id.clone();
                 let details = a.details.get_or_insert_with(Vec::new);
-                let mut set = |k: &str, v: String| match details.iter_mut().find(|d| d.name.as_deref() == Some(k)) {
+                let mut set = |k: &str, v: String| match details
+                    .iter_mut()
+                    .find(|d| d.name.as_deref() == Some(k))
+                {
                     Some(d) => d.value = Some(v),
-                    None => details.push(KeyValuePair { name: Some(k.into()), value: Some(v) }),
+                    None => details.push(KeyValuePair {
+                        name: Some(k.into()),
+                        value: Some(v),
+                    }),
                 };
-                set("macAddress", endpoint.mac_address.clone().unwrap_or_default());
-                set("privateDnsName", format!("ip-{}.ec2.internal", ip.replace('.', "-")));
+                set(
+                    "macAddress",
+                    endpoint.mac_address.clone().unwrap_or_default(),
+                );
+                set(
+                    "privateDnsName",
+                    format!("ip-{}.ec2.internal", ip.replace('.', "-")),
+                );
                 set("privateIPv4Address", ip.clone());
             }
             for c in r.task.containers.iter_mut().flatten() {
@@ -679,17 +866,40 @@ impl TaskController {
 
     /// Creates (does not start) the container that holds the task's network
     /// namespace on the awsvpc network.
-    async fn create_namespace_holder(&self, record: &TaskRecord, network: &str) -> Result<String, String> {
+    async fn create_namespace_holder(
+        &self,
+        record: &TaskRecord,
+        network: &str,
+    ) -> Result<String, String> {
         // The agent's pause container carries the same labels as the task's
         // own containers, under this reserved container name.
         let labels = HashMap::from([
-            (naming::LABEL_TASK_ARN.to_string(), record.task.task_arn.clone().unwrap_or_default()),
+            (
+                naming::LABEL_TASK_ARN.to_string(),
+                record.task.task_arn.clone().unwrap_or_default(),
+            ),
             (naming::LABEL_CLUSTER.to_string(), record.cluster.clone()),
-            (naming::LABEL_CONTAINER_NAME.to_string(), "~internal~ecs~pause".to_string()),
-            (naming::LABEL_FAMILY.to_string(), record.family().to_string()),
-            (naming::LABEL_REVISION.to_string(), record.definition.revision.unwrap_or(0).to_string()),
+            (
+                naming::LABEL_CONTAINER_NAME.to_string(),
+                "~internal~ecs~pause".to_string(),
+            ),
+            (
+                naming::LABEL_FAMILY.to_string(),
+                record.family().to_string(),
+            ),
+            (
+                naming::LABEL_REVISION.to_string(),
+                record.definition.revision.unwrap_or(0).to_string(),
+            ),
         ]);
-        namespace_pool::create_holder(self.runtime.as_ref(), &self.owner, network, pause_container_name(record), labels).await
+        namespace_pool::create_holder(
+            self.runtime.as_ref(),
+            &self.owner,
+            network,
+            pause_container_name(record),
+            labels,
+        )
+        .await
     }
 
     /// The id of this instance's awsvpc network, created on first use. Tasks
@@ -711,8 +921,16 @@ impl TaskController {
             None => {
                 let mut labels = HashMap::new();
                 labels.insert(OWNER_LABEL.to_string(), self.owner.clone());
-                let spec = NetworkSpec { name, labels, subnet: None, gateway: None };
-                self.runtime.create_network(&spec).await.map_err(|e| e.to_string())?
+                let spec = NetworkSpec {
+                    name,
+                    labels,
+                    subnet: None,
+                    gateway: None,
+                };
+                self.runtime
+                    .create_network(&spec)
+                    .await
+                    .map_err(|e| e.to_string())?
             }
         };
         *known = Some(id.clone());
@@ -730,11 +948,18 @@ impl TaskController {
                 .iter()
                 .flatten()
                 .map(|c| {
-                    let t = c.stop_timeout.map(|s| Duration::from_secs(s.max(0) as u64)).unwrap_or(self.settings.default_stop_timeout);
+                    let t = c
+                        .stop_timeout
+                        .map(|s| Duration::from_secs(s.max(0) as u64))
+                        .unwrap_or(self.settings.default_stop_timeout);
                     (c.name.clone().unwrap_or_default(), t)
                 })
                 .collect();
-            (r.runtime.containers.clone(), r.runtime.namespace_holder.clone(), timeouts)
+            (
+                r.runtime.containers.clone(),
+                r.runtime.namespace_holder.clone(),
+                timeouts,
+            )
         }) else {
             return;
         };
@@ -745,7 +970,10 @@ impl TaskController {
         });
         self.advance(key, TaskStatus::Stopping);
         let stops = containers.iter().map(|(name, id)| {
-            let timeout = timeouts.get(name).copied().unwrap_or(self.settings.default_stop_timeout);
+            let timeout = timeouts
+                .get(name)
+                .copied()
+                .unwrap_or(self.settings.default_stop_timeout);
             async move {
                 if let Err(e) = self.runtime.stop_container(id, timeout).await {
                     if !e.is_not_found() {
@@ -791,14 +1019,26 @@ impl TaskController {
     async fn remove_containers(&self, key: &TaskKey) {
         let (ids, task_scoped): (Vec<String>, Vec<String>) = self
             .with_task(key, |r| {
-                (r.runtime.containers.values().cloned().chain(r.runtime.namespace_holder.clone()).collect(), r.runtime.volumes.clone())
+                (
+                    r.runtime
+                        .containers
+                        .values()
+                        .cloned()
+                        .chain(r.runtime.namespace_holder.clone())
+                        .collect(),
+                    r.runtime.volumes.clone(),
+                )
             })
             .unwrap_or_default();
         for id in ids {
             self.containers.remove(&id);
-            let _ = self.runtime.remove_container(&id, RemoveOptions::FORCE).await;
+            let _ = self
+                .runtime
+                .remove_container(&id, RemoveOptions::FORCE)
+                .await;
         }
-        volumes::release_task_volumes(self.runtime.as_ref(), &volumes::TaskVolumes { task_scoped }).await;
+        volumes::release_task_volumes(self.runtime.as_ref(), &volumes::TaskVolumes { task_scoped })
+            .await;
         self.metadata.forget_task(&key.task_arn);
     }
 
@@ -817,13 +1057,18 @@ impl TaskController {
     /// the tasks' containers (they belong to no task).
     pub async fn remove_warm_namespaces(&self) {
         for id in self.pool.clear().await {
-            let _ = self.runtime.remove_container(&id, RemoveOptions::FORCE).await;
+            let _ = self
+                .runtime
+                .remove_container(&id, RemoveOptions::FORCE)
+                .await;
         }
     }
 
     async fn remove_labeled(&self, filters: &[LabelFilter]) {
         if let Ok(list) = self.runtime.list_containers(filters).await {
-            let removals = list.iter().map(|c| self.runtime.remove_container(&c.id, RemoveOptions::FORCE));
+            let removals = list
+                .iter()
+                .map(|c| self.runtime.remove_container(&c.id, RemoveOptions::FORCE));
             futures_util::future::join_all(removals).await;
         }
         if let Ok(networks) = self.runtime.list_networks(filters).await {
@@ -843,7 +1088,12 @@ impl TaskController {
     /// nobody can describe. Other instances' objects are never touched.
     async fn remove_leftovers(&self) -> usize {
         let mine = [LabelFilter::equals(OWNER_LABEL, self.owner.clone())];
-        let count = self.runtime.list_containers(&mine).await.map(|l| l.len()).unwrap_or(0);
+        let count = self
+            .runtime
+            .list_containers(&mine)
+            .await
+            .map(|l| l.len())
+            .unwrap_or(0);
         self.remove_labeled(&mine).await;
         count
     }
@@ -856,7 +1106,12 @@ impl TaskController {
 
 /// The name the agent gives a task's pause container.
 fn pause_container_name(record: &TaskRecord) -> String {
-    format!("ecs-{}-{}-internalecspause-{}", record.family(), record.definition.revision.unwrap_or(0), &record.id[..12])
+    format!(
+        "ecs-{}-{}-internalecspause-{}",
+        record.family(),
+        record.definition.revision.unwrap_or(0),
+        &record.id[..12]
+    )
 }
 
 fn is_essential(r: &TaskRecord, name: &str) -> bool {

@@ -4,9 +4,9 @@
 //! record an `Effect::Launch` for each; the task controller does the Docker
 //! work afterwards.
 
+use super::network::NetworkLookup;
 use super::slots::{self, PlacementAsk, Slot};
 use super::task_definitions::resolve;
-use super::network::NetworkLookup;
 use super::validation;
 use super::DomainError;
 use crate::model::shapes::*;
@@ -374,7 +374,9 @@ pub fn launch(
     let mut tasks = Vec::new();
     for slot in slots {
         let slot_zone = slot.as_ref().map(|s| s.availability_zone.clone());
-        let subnet = network.as_ref().and_then(|n| n.subnet_for(slot_zone.as_deref()));
+        let subnet = network
+            .as_ref()
+            .and_then(|n| n.subnet_for(slot_zone.as_deref()));
         // A subnet EC2 knows decides the zone (the ENI is in it); else the
         // container instance's, else the region's first.
         let availability_zone = subnet

@@ -720,7 +720,10 @@ mod tests {
             ps("spread", Some("az")),
         ] {
             assert_eq!(
-                strategies(std::slice::from_ref(&bad)).unwrap_err().code.as_str(),
+                strategies(std::slice::from_ref(&bad))
+                    .unwrap_err()
+                    .code
+                    .as_str(),
                 "InvalidParameterException",
                 "{bad:?}"
             );

@@ -9,7 +9,11 @@ use crate::tags::{pairs_of, Rules, TagSet, TagViolation, MAX_TAGS_PER_RESOURCE};
 /// key may not be given twice in one request. ECS in AWS also restricts
 /// the characters; ecsbox has never checked them (README, "Known
 /// differences from AWS"), so that rule stays off.
-const RULES: Rules = Rules { characters: false, reserved_prefix: true, unique_keys: true };
+const RULES: Rules = Rules {
+    characters: false,
+    reserved_prefix: true,
+    unique_keys: true,
+};
 
 /// The tags of a create or run request, checked by AWS's rules (at most 50,
 /// keys 1-128 and values 0-256 characters, keys unique, the `aws:` prefix
@@ -28,10 +32,16 @@ pub fn tag_error(violation: TagViolation) -> DomainError {
             format!("A resource can have at most {MAX_TAGS_PER_RESOURCE} tags; {count} were given.")
         }
         TagViolation::EmptyKey => "Tag keys must be 1 to 128 characters long; got ''.".to_string(),
-        TagViolation::KeyTooLong { key } => format!("Tag keys must be 1 to 128 characters long; got '{key}'."),
-        TagViolation::ValueTooLong { key, .. } => format!("The value of tag '{key}' is longer than 256 characters."),
+        TagViolation::KeyTooLong { key } => {
+            format!("Tag keys must be 1 to 128 characters long; got '{key}'.")
+        }
+        TagViolation::ValueTooLong { key, .. } => {
+            format!("The value of tag '{key}' is longer than 256 characters.")
+        }
         TagViolation::ReservedKey { key } => {
-            format!("Tag keys beginning with 'aws:' are reserved for AWS use; '{key}' cannot be set.")
+            format!(
+                "Tag keys beginning with 'aws:' are reserved for AWS use; '{key}' cannot be set."
+            )
         }
         TagViolation::DuplicateKey { key } => format!("Tag key '{key}' is given more than once."),
         // Not among ECS's rules (`RULES`): the rule's own description.
@@ -47,7 +57,9 @@ pub fn tag_error(violation: TagViolation) -> DomainError {
 pub fn resource_name(kind: &str, name: &str) -> Result<(), DomainError> {
     let ok = !name.is_empty()
         && name.len() <= 255
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -65,7 +77,9 @@ pub fn capacity_provider_strategy(
     exists: impl Fn(&str) -> bool,
 ) -> Result<(), DomainError> {
     if strategy.len() > 20 {
-        return Err(DomainError::invalid_parameter("A capacity provider strategy can have at most 20 capacity providers."));
+        return Err(DomainError::invalid_parameter(
+            "A capacity provider strategy can have at most 20 capacity providers.",
+        ));
     }
     let mut seen = std::collections::HashSet::new();
     let mut with_base = 0;
@@ -73,19 +87,27 @@ pub fn capacity_provider_strategy(
     for item in strategy {
         let name = item.capacity_provider.as_deref().unwrap_or("");
         if !exists(name) {
-            return Err(DomainError::invalid_parameter(format!("The specified capacity provider '{name}' does not exist.")));
+            return Err(DomainError::invalid_parameter(format!(
+                "The specified capacity provider '{name}' does not exist."
+            )));
         }
         if !seen.insert(name) {
-            return Err(DomainError::invalid_parameter(format!("Capacity provider '{name}' appears more than once in the strategy.")));
+            return Err(DomainError::invalid_parameter(format!(
+                "Capacity provider '{name}' appears more than once in the strategy."
+            )));
         }
         if let Some(w) = item.weight {
             if !(0..=1000).contains(&w) {
-                return Err(DomainError::invalid_parameter(format!("The weight of capacity provider '{name}' must be between 0 and 1000; got {w}.")));
+                return Err(DomainError::invalid_parameter(format!(
+                    "The weight of capacity provider '{name}' must be between 0 and 1000; got {w}."
+                )));
             }
         }
         match item.base {
             Some(b) if !(0..=100_000).contains(&b) => {
-                return Err(DomainError::invalid_parameter(format!("The base of capacity provider '{name}' must be between 0 and 100000; got {b}.")));
+                return Err(DomainError::invalid_parameter(format!(
+                    "The base of capacity provider '{name}' must be between 0 and 100000; got {b}."
+                )));
             }
             Some(b) if b > 0 => with_base += 1,
             _ => {}
@@ -97,7 +119,9 @@ pub fn capacity_provider_strategy(
         }
     }
     if with_base > 1 {
-        return Err(DomainError::invalid_parameter("Only one capacity provider in a strategy can have a base defined."));
+        return Err(DomainError::invalid_parameter(
+            "Only one capacity provider in a strategy can have a base defined.",
+        ));
     }
     if fargate && other {
         return Err(DomainError::invalid_parameter(
@@ -116,7 +140,10 @@ mod tests {
     use super::*;
 
     fn tag(k: &str, v: &str) -> Tag {
-        Tag { key: Some(k.into()), value: Some(v.into()) }
+        Tag {
+            key: Some(k.into()),
+            value: Some(v.into()),
+        }
     }
 
     #[test]
@@ -136,20 +163,48 @@ mod tests {
         let message = |given: Vec<Tag>| tags(&given).unwrap_err().message;
         let k129 = "k".repeat(129);
         let cases = [
-            (vec![tag("aws:x", "1")], "Tag keys beginning with 'aws:' are reserved for AWS use; 'aws:x' cannot be set.".to_string()),
-            (vec![tag("AWS:x", "1")], "Tag keys beginning with 'aws:' are reserved for AWS use; 'AWS:x' cannot be set.".to_string()),
-            (vec![tag("", "1")], "Tag keys must be 1 to 128 characters long; got ''.".to_string()),
-            (vec![tag(&k129, "1")], format!("Tag keys must be 1 to 128 characters long; got '{k129}'.")),
-            (vec![tag("a", &"v".repeat(257))], "The value of tag 'a' is longer than 256 characters.".to_string()),
-            (vec![tag("a", "1"), tag("a", "2")], "Tag key 'a' is given more than once.".to_string()),
-            ((0..51).map(|i| tag(&i.to_string(), "")).collect(), "A resource can have at most 50 tags; 51 were given.".to_string()),
+            (
+                vec![tag("aws:x", "1")],
+                "Tag keys beginning with 'aws:' are reserved for AWS use; 'aws:x' cannot be set."
+                    .to_string(),
+            ),
+            (
+                vec![tag("AWS:x", "1")],
+                "Tag keys beginning with 'aws:' are reserved for AWS use; 'AWS:x' cannot be set."
+                    .to_string(),
+            ),
+            (
+                vec![tag("", "1")],
+                "Tag keys must be 1 to 128 characters long; got ''.".to_string(),
+            ),
+            (
+                vec![tag(&k129, "1")],
+                format!("Tag keys must be 1 to 128 characters long; got '{k129}'."),
+            ),
+            (
+                vec![tag("a", &"v".repeat(257))],
+                "The value of tag 'a' is longer than 256 characters.".to_string(),
+            ),
+            (
+                vec![tag("a", "1"), tag("a", "2")],
+                "Tag key 'a' is given more than once.".to_string(),
+            ),
+            (
+                (0..51).map(|i| tag(&i.to_string(), "")).collect(),
+                "A resource can have at most 50 tags; 51 were given.".to_string(),
+            ),
             // The count of the request before any tag's own rules.
-            ((0..51).map(|_| tag("", "")).collect(), "A resource can have at most 50 tags; 51 were given.".to_string()),
+            (
+                (0..51).map(|_| tag("", "")).collect(),
+                "A resource can have at most 50 tags; 51 were given.".to_string(),
+            ),
         ];
         for (given, expected) in cases {
             assert_eq!(message(given), expected);
         }
-        let fifty: Vec<Tag> = (0..50).map(|i| tag(&format!("k{i}"), &"v".repeat(256))).collect();
+        let fifty: Vec<Tag> = (0..50)
+            .map(|i| tag(&format!("k{i}"), &"v".repeat(256)))
+            .collect();
         assert_eq!(tags(&fifty).unwrap().len(), 50);
         // Characters are not among ECS's rules in ecsbox.
         assert!(tags(&[tag("a*b", "#")]).is_ok());
@@ -164,11 +219,25 @@ mod tests {
 
     #[test]
     fn strategies() {
-        let item = |n: &str, w: i32, b: i32| CapacityProviderStrategyItem { capacity_provider: Some(n.into()), weight: Some(w), base: Some(b) };
+        let item = |n: &str, w: i32, b: i32| CapacityProviderStrategyItem {
+            capacity_provider: Some(n.into()),
+            weight: Some(w),
+            base: Some(b),
+        };
         let known = |n: &str| n.starts_with("FARGATE") || n == "asg";
-        assert!(capacity_provider_strategy(&[item("FARGATE", 1, 1), item("FARGATE_SPOT", 4, 0)], known).is_ok());
-        assert!(capacity_provider_strategy(&[item("FARGATE", 1, 1), item("FARGATE_SPOT", 4, 2)], known).is_err());
-        assert!(capacity_provider_strategy(&[item("FARGATE", 1, 0), item("asg", 1, 0)], known).is_err());
+        assert!(capacity_provider_strategy(
+            &[item("FARGATE", 1, 1), item("FARGATE_SPOT", 4, 0)],
+            known
+        )
+        .is_ok());
+        assert!(capacity_provider_strategy(
+            &[item("FARGATE", 1, 1), item("FARGATE_SPOT", 4, 2)],
+            known
+        )
+        .is_err());
+        assert!(
+            capacity_provider_strategy(&[item("FARGATE", 1, 0), item("asg", 1, 0)], known).is_err()
+        );
         assert!(capacity_provider_strategy(&[item("nope", 1, 0)], known).is_err());
         assert!(capacity_provider_strategy(&[item("FARGATE", 1001, 0)], known).is_err());
     }

@@ -15,7 +15,12 @@ use crate::protocol::ApiError;
 
 /// Creates the group unless it exists (`awslogs-create-group`). Answers
 /// whether it was created; an invalid name is an `InvalidParameterException`.
-pub fn ensure_group(store: &LogStore, account: &str, region: &str, group: &str) -> Result<bool, ApiError> {
+pub fn ensure_group(
+    store: &LogStore,
+    account: &str,
+    region: &str,
+    group: &str,
+) -> Result<bool, ApiError> {
     validation::new_group_name(group)?;
     let region = store.region(account, region);
     let mut state = region.lock();
@@ -28,12 +33,22 @@ pub fn ensure_group(store: &LogStore, account: &str, region: &str, group: &str) 
 }
 
 pub fn group_exists(store: &LogStore, account: &str, region: &str, group: &str) -> bool {
-    store.region(account, region).lock().groups.contains_key(group)
+    store
+        .region(account, region)
+        .lock()
+        .groups
+        .contains_key(group)
 }
 
 /// Creates the stream unless it exists; the group must exist
 /// (`ResourceNotFoundException` otherwise, as CreateLogStream answers).
-pub fn ensure_stream(store: &LogStore, account: &str, region: &str, group: &str, stream: &str) -> Result<(), ApiError> {
+pub fn ensure_stream(
+    store: &LogStore,
+    account: &str,
+    region: &str,
+    group: &str,
+    stream: &str,
+) -> Result<(), ApiError> {
     validation::stream_name(stream, "logStreamName")?;
     let region = store.region(account, region);
     let mut state = region.lock();
@@ -74,7 +89,12 @@ mod tests {
     fn a_driver_writes_into_a_group_it_creates() {
         let store = LogStore::new();
         assert!(!group_exists(&store, "1", "r", "/ecs/app"));
-        assert_eq!(ensure_stream(&store, "1", "r", "/ecs/app", "s").unwrap_err().code, "ResourceNotFoundException");
+        assert_eq!(
+            ensure_stream(&store, "1", "r", "/ecs/app", "s")
+                .unwrap_err()
+                .code,
+            "ResourceNotFoundException"
+        );
         assert!(ensure_group(&store, "1", "r", "/ecs/app").unwrap());
         assert!(!ensure_group(&store, "1", "r", "/ecs/app").unwrap());
         ensure_stream(&store, "1", "r", "/ecs/app", "ecs/web/abc").unwrap();

@@ -6,7 +6,11 @@ use crate::model::logs::operations::{ErrorCode, Operation};
 use crate::protocol::ApiError;
 
 pub fn logs(code: ErrorCode, message: impl Into<String>) -> ApiError {
-    ApiError { code: code.as_str(), message: message.into(), status: code.status() }
+    ApiError {
+        code: code.as_str(),
+        message: message.into(),
+        status: code.status(),
+    }
 }
 
 pub fn invalid_parameter(message: impl Into<String>) -> ApiError {
@@ -21,19 +25,31 @@ pub fn constraint(value: impl std::fmt::Display, member: &str, constraint: &str)
 }
 
 pub fn group_not_found() -> ApiError {
-    logs(ErrorCode::ResourceNotFoundException, "The specified log group does not exist.")
+    logs(
+        ErrorCode::ResourceNotFoundException,
+        "The specified log group does not exist.",
+    )
 }
 
 pub fn stream_not_found() -> ApiError {
-    logs(ErrorCode::ResourceNotFoundException, "The specified log stream does not exist.")
+    logs(
+        ErrorCode::ResourceNotFoundException,
+        "The specified log stream does not exist.",
+    )
 }
 
 pub fn group_exists() -> ApiError {
-    logs(ErrorCode::ResourceAlreadyExistsException, "The specified log group already exists")
+    logs(
+        ErrorCode::ResourceAlreadyExistsException,
+        "The specified log group already exists",
+    )
 }
 
 pub fn stream_exists() -> ApiError {
-    logs(ErrorCode::ResourceAlreadyExistsException, "The specified log stream already exists")
+    logs(
+        ErrorCode::ResourceAlreadyExistsException,
+        "The specified log stream already exists",
+    )
 }
 
 pub fn invalid_token() -> ApiError {
@@ -43,5 +59,8 @@ pub fn invalid_token() -> ApiError {
 /// The answer of every Logs operation ecsbox has not built yet: an exception
 /// of the Logs model, naming the operation, never an empty success.
 pub fn not_supported(op: Operation) -> ApiError {
-    logs(ErrorCode::InvalidOperationException, format!("ecsbox does not support the {} operation yet.", op.name()))
+    logs(
+        ErrorCode::InvalidOperationException,
+        format!("ecsbox does not support the {} operation yet.", op.name()),
+    )
 }

@@ -25,7 +25,10 @@ const MAX_SPAN_MS: i64 = DAY_MS;
 const MAX_GET_EVENTS: usize = 10_000;
 pub const MAX_PAGE_BYTES: usize = 1_048_576;
 
-pub fn put(state: &mut LogsRegion, input: PutLogEventsRequest) -> Result<PutLogEventsResponse, ApiError> {
+pub fn put(
+    state: &mut LogsRegion,
+    input: PutLogEventsRequest,
+) -> Result<PutLogEventsResponse, ApiError> {
     let group_name = input.log_group_name.unwrap_or_default();
     let stream_name = input.log_stream_name.unwrap_or_default();
     let events: Vec<(i64, String)> = input
@@ -35,9 +38,15 @@ pub fn put(state: &mut LogsRegion, input: PutLogEventsRequest) -> Result<PutLogE
         .map(|e| (e.timestamp.unwrap_or(0), e.message.unwrap_or_default()))
         .collect();
     check_batch(&events)?;
-    let group = state.groups.get_mut(&group_name).ok_or_else(group_not_found)?;
+    let group = state
+        .groups
+        .get_mut(&group_name)
+        .ok_or_else(group_not_found)?;
     let retention = group.retention_in_days;
-    let stream = group.streams.get_mut(&stream_name).ok_or_else(stream_not_found)?;
+    let stream = group
+        .streams
+        .get_mut(&stream_name)
+        .ok_or_else(stream_not_found)?;
     let now = clock::now_millis();
     let accepted = Accepted::classify(&events, now, retention);
     accepted.check_span(&events)?;
@@ -55,7 +64,11 @@ pub fn put(state: &mut LogsRegion, input: PutLogEventsRequest) -> Result<PutLogE
 /// What makes a whole batch fail: its size, and events out of order.
 fn check_batch(events: &[(i64, String)]) -> Result<(), ApiError> {
     if events.is_empty() {
-        return Err(constraint("[]", "logEvents", "have length greater than or equal to 1"));
+        return Err(constraint(
+            "[]",
+            "logEvents",
+            "have length greater than or equal to 1",
+        ));
     }
     if events.len() > MAX_BATCH_EVENTS {
         return Err(invalid_parameter(format!(
@@ -63,14 +76,22 @@ fn check_batch(events: &[(i64, String)]) -> Result<(), ApiError> {
         )));
     }
     if let Some(i) = events.iter().position(|(_, m)| m.is_empty()) {
-        return Err(constraint("", &format!("logEvents.{}.message", i + 1), "have length greater than or equal to 1"));
+        return Err(constraint(
+            "",
+            &format!("logEvents.{}.message", i + 1),
+            "have length greater than or equal to 1",
+        ));
     }
     if events.windows(2).any(|w| w[1].0 < w[0].0) {
-        return Err(invalid_parameter("Log events in a single PutLogEvents request must be in chronological order."));
+        return Err(invalid_parameter(
+            "Log events in a single PutLogEvents request must be in chronological order.",
+        ));
     }
     let bytes: usize = events.iter().map(|(_, m)| m.len() + EVENT_OVERHEAD).sum();
     if bytes > MAX_BATCH_BYTES {
-        return Err(invalid_parameter(format!("Upload too large: {bytes} bytes exceeds limit of {MAX_BATCH_BYTES}")));
+        return Err(invalid_parameter(format!(
+            "Upload too large: {bytes} bytes exceeds limit of {MAX_BATCH_BYTES}"
+        )));
     }
     Ok(())
 }
@@ -96,7 +117,13 @@ impl Accepted {
         };
         let end = events.partition_point(|(ts, _)| *ts <= now + MAX_FUTURE_MS);
         let start = too_old_end.max(expired_end).min(end);
-        Accepted { len: events.len(), too_old_end, expired_end, start, end }
+        Accepted {
+            len: events.len(),
+            too_old_end,
+            expired_end,
+            start,
+            end,
+        }
     }
 
     /// The accepted events may span 24 hours at most, or nothing is written.
@@ -120,18 +147,34 @@ impl Accepted {
     }
 }
 
-pub fn get(state: &mut LogsRegion, input: GetLogEventsRequest) -> Result<GetLogEventsResponse, ApiError> {
-    let group_name =
-        validation::group_reference(state, input.log_group_name.as_deref(), input.log_group_identifier.as_deref())?;
+pub fn get(
+    state: &mut LogsRegion,
+    input: GetLogEventsRequest,
+) -> Result<GetLogEventsResponse, ApiError> {
+    let group_name = validation::group_reference(
+        state,
+        input.log_group_name.as_deref(),
+        input.log_group_identifier.as_deref(),
+    )?;
     let stream_name = input.log_stream_name.unwrap_or_default();
     let limit = validation::limit(input.limit, MAX_GET_EVENTS, MAX_GET_EVENTS)?;
-    let token = input.next_token.as_deref().map(decode_stream_token).transpose()?;
+    let token = input
+        .next_token
+        .as_deref()
+        .map(decode_stream_token)
+        .transpose()?;
     let group = state.groups.get(&group_name).ok_or_else(group_not_found)?;
-    let stream = group.streams.get(&stream_name).ok_or_else(stream_not_found)?;
+    let stream = group
+        .streams
+        .get(&stream_name)
+        .ok_or_else(stream_not_found)?;
 
     // The time range, as indexes: startTime inclusive, endTime exclusive.
     let lo = input.start_time.map_or(0, |t| stream.index_at_time(t));
-    let hi = input.end_time.map_or(stream.events.len(), |t| stream.index_at_time(t)).max(lo);
+    let hi = input
+        .end_time
+        .map_or(stream.events.len(), |t| stream.index_at_time(t))
+        .max(lo);
     // A token says where to continue and which way; without one, the head
     // or the tail of the range.
     let (direction, from) = match token {
@@ -141,7 +184,10 @@ pub fn get(state: &mut LogsRegion, input: GetLogEventsRequest) -> Result<GetLogE
     };
     let (a, b) = match direction {
         Direction::Forward => (from, from + page_len(stream.events[from..hi].iter(), limit)),
-        Direction::Backward => (from - page_len(stream.events[lo..from].iter().rev(), limit), from),
+        Direction::Backward => (
+            from - page_len(stream.events[lo..from].iter().rev(), limit),
+            from,
+        ),
     };
     let events = stream.events[a..b]
         .iter()
@@ -153,14 +199,29 @@ pub fn get(state: &mut LogsRegion, input: GetLogEventsRequest) -> Result<GetLogE
         .collect();
     Ok(GetLogEventsResponse {
         events: Some(events),
-        next_forward_token: Some(next_token(stream, Direction::Forward, b, a == b, input.next_token.as_deref())),
-        next_backward_token: Some(next_token(stream, Direction::Backward, a, a == b, input.next_token.as_deref())),
+        next_forward_token: Some(next_token(
+            stream,
+            Direction::Forward,
+            b,
+            a == b,
+            input.next_token.as_deref(),
+        )),
+        next_backward_token: Some(next_token(
+            stream,
+            Direction::Backward,
+            a,
+            a == b,
+            input.next_token.as_deref(),
+        )),
     })
 }
 
 /// How many of `events` (in reading order) fit in one page: `limit` events
 /// and about 1 MB, always at least one if there is one.
-pub fn page_len<'a>(events: impl Iterator<Item = &'a super::store::StoredEvent>, limit: usize) -> usize {
+pub fn page_len<'a>(
+    events: impl Iterator<Item = &'a super::store::StoredEvent>,
+    limit: usize,
+) -> usize {
     let mut bytes = 0;
     let mut n = 0;
     for e in events.take(limit) {
@@ -176,9 +237,17 @@ pub fn page_len<'a>(events: impl Iterator<Item = &'a super::store::StoredEvent>,
 /// The token for reading on from `index`. At the end of the stream in the
 /// token's direction AWS hands back the very token it was given, which is
 /// how clients know they have read everything.
-fn next_token(stream: &StreamRecord, direction: Direction, index: usize, empty: bool, given: Option<&str>) -> String {
+fn next_token(
+    stream: &StreamRecord,
+    direction: Direction,
+    index: usize,
+    empty: bool,
+    given: Option<&str>,
+) -> String {
     if let Some(given) = given {
-        let same_direction = decode_stream_token(given).map(|(d, _)| d == direction).unwrap_or(false);
+        let same_direction = decode_stream_token(given)
+            .map(|(d, _)| d == direction)
+            .unwrap_or(false);
         if empty && same_direction {
             return given.to_string();
         }

@@ -17,18 +17,34 @@ use std::collections::BinaryHeap;
 
 const MAX_EVENTS: usize = 10_000;
 
-pub fn filter(state: &mut LogsRegion, input: FilterLogEventsRequest) -> Result<FilterLogEventsResponse, ApiError> {
-    let group_name =
-        validation::group_reference(state, input.log_group_name.as_deref(), input.log_group_identifier.as_deref())?;
+pub fn filter(
+    state: &mut LogsRegion,
+    input: FilterLogEventsRequest,
+) -> Result<FilterLogEventsResponse, ApiError> {
+    let group_name = validation::group_reference(
+        state,
+        input.log_group_name.as_deref(),
+        input.log_group_identifier.as_deref(),
+    )?;
     let limit = validation::limit(input.limit, MAX_EVENTS, MAX_EVENTS)?;
     let selection = Selection::from_request(&input)?;
     let pattern = Pattern::parse(input.filter_pattern.as_deref().unwrap_or(""))?;
-    let position = input.next_token.as_deref().map(decode_filter_token).transpose()?;
+    let position = input
+        .next_token
+        .as_deref()
+        .map(decode_filter_token)
+        .transpose()?;
     // A token keeps the direction it was made for; startFromHead only sets
     // the first page's (the model says so).
-    let descending = position.as_ref().map_or(!input.start_from_head.unwrap_or(true), |p| p.descending);
+    let descending = position
+        .as_ref()
+        .map_or(!input.start_from_head.unwrap_or(true), |p| p.descending);
     let group = state.groups.get(&group_name).ok_or_else(group_not_found)?;
-    let streams: Vec<&StreamRecord> = group.streams.values().filter(|s| selection.includes(&s.name)).collect();
+    let streams: Vec<&StreamRecord> = group
+        .streams
+        .values()
+        .filter(|s| selection.includes(&s.name))
+        .collect();
     // startTime and endTime are both inclusive here.
     let range = (input.start_time, input.end_time);
     let mut merge = Merge::new(&streams, range, position.as_ref(), descending);
@@ -44,7 +60,12 @@ pub fn filter(state: &mut LogsRegion, input: FilterLogEventsRequest) -> Result<F
         if events.len() == limit || (!events.is_empty() && bytes + size > MAX_PAGE_BYTES) {
             // Another match exists: the next page starts after the last one answered.
             next_token = last.map(|(s, e)| {
-                filter_token(&FilterPosition { descending, timestamp: e.timestamp, stream: s.name.clone(), seq: e.seq })
+                filter_token(&FilterPosition {
+                    descending,
+                    timestamp: e.timestamp,
+                    stream: s.name.clone(),
+                    seq: e.seq,
+                })
             });
             break;
         }
@@ -52,7 +73,11 @@ pub fn filter(state: &mut LogsRegion, input: FilterLogEventsRequest) -> Result<F
         events.push(filtered(stream, event));
         last = Some((stream, event));
     }
-    Ok(FilterLogEventsResponse { events: Some(events), searched_log_streams: Some(Vec::new()), next_token })
+    Ok(FilterLogEventsResponse {
+        events: Some(events),
+        searched_log_streams: Some(Vec::new()),
+        next_token,
+    })
 }
 
 /// Which streams of the group are searched.
@@ -71,7 +96,11 @@ impl Selection {
             (Some(names), None) => {
                 if names.is_empty() || names.len() > 100 {
                     let n = names.len();
-                    let bound = if n == 0 { "greater than or equal to 1" } else { "less than or equal to 100" };
+                    let bound = if n == 0 {
+                        "greater than or equal to 1"
+                    } else {
+                        "less than or equal to 100"
+                    };
                     return Err(super::errors::constraint(
                         format!("{n} names"),
                         "logStreamNames",
@@ -80,9 +109,7 @@ impl Selection {
                 }
                 Ok(Selection::Names(names.clone()))
             }
-            (None, Some(prefix)) => {
-                Ok(Selection::Prefix(prefix.clone()))
-            }
+            (None, Some(prefix)) => Ok(Selection::Prefix(prefix.clone())),
             (None, None) => Ok(Selection::All),
         }
     }
@@ -104,7 +131,12 @@ fn filtered(stream: &StreamRecord, e: &StoredEvent) -> FilteredLogEvent {
         message: Some(e.message.clone()),
         ingestion_time: Some(e.ingestion_time),
         // 56 digits, like AWS's: unique per (timestamp, stream, arrival).
-        event_id: Some(format!("{:020}{:016}{:020}", e.timestamp.max(0), stream.id, e.seq)),
+        event_id: Some(format!(
+            "{:020}{:016}{:020}",
+            e.timestamp.max(0),
+            stream.id,
+            e.seq
+        )),
     }
 }
 
@@ -138,7 +170,12 @@ impl<'a> Merge<'a> {
                 }
             })
             .collect();
-        let mut merge = Merge { streams, ranges, descending, heap: BinaryHeap::new() };
+        let mut merge = Merge {
+            streams,
+            ranges,
+            descending,
+            heap: BinaryHeap::new(),
+        };
         for i in 0..streams.len() {
             merge.push_head(i);
         }
@@ -152,7 +189,11 @@ impl<'a> Merge<'a> {
         }
         let e = &self.streams[i].events[if self.descending { hi - 1 } else { lo }];
         let sign: i128 = if self.descending { 1 } else { -1 };
-        let key = (sign * e.timestamp as i128, sign * i as i128, sign * e.seq as i128);
+        let key = (
+            sign * e.timestamp as i128,
+            sign * i as i128,
+            sign * e.seq as i128,
+        );
         self.heap.push((key, i));
     }
 
@@ -173,7 +214,12 @@ impl<'a> Merge<'a> {
 }
 
 /// The part of a stream's range that comes after position `p` in reading order.
-fn narrow(s: &StreamRecord, (lo, hi): (usize, usize), p: &FilterPosition, descending: bool) -> (usize, usize) {
+fn narrow(
+    s: &StreamRecord,
+    (lo, hi): (usize, usize),
+    p: &FilterPosition,
+    descending: bool,
+) -> (usize, usize) {
     use std::cmp::Ordering::*;
     let order = s.name.as_str().cmp(p.stream.as_str());
     if descending {

@@ -23,7 +23,9 @@ pub fn create(state: &mut LogsRegion, input: CreateLogGroupRequest) -> Result<()
     }
     let mut group = state.new_group(&name);
     group.kms_key_id = input.kms_key_id;
-    group.log_group_class = input.log_group_class.unwrap_or_else(|| "STANDARD".to_string());
+    group.log_group_class = input
+        .log_group_class
+        .unwrap_or_else(|| "STANDARD".to_string());
     group.deletion_protection = input.deletion_protection_enabled.unwrap_or(false);
     group.tags = input.tags.unwrap_or_default().into_iter().collect();
     state.groups.insert(name, group);
@@ -50,12 +52,22 @@ pub fn describe(
     let limit = validation::limit(input.limit, MAX_DESCRIBE, MAX_DESCRIBE)?;
     let filter = GroupFilter::from_request(state, &input)?;
     let after = decode_list_token(input.next_token.as_deref())?;
-    let items: Vec<(String, &GroupRecord)> =
-        state.groups.iter().filter(|(name, g)| filter.matches(name, g)).map(|(name, g)| (name.clone(), g)).collect();
+    let items: Vec<(String, &GroupRecord)> = state
+        .groups
+        .iter()
+        .filter(|(name, g)| filter.matches(name, g))
+        .map(|(name, g)| (name.clone(), g))
+        .collect();
     let (page, next_token) = list_page(items, after.as_deref(), false, limit);
     let brief = input.log_group_name_pattern.is_some();
-    let log_groups = page.into_iter().map(|g| describe_group(state, g, brief)).collect();
-    Ok(DescribeLogGroupsResponse { log_groups: Some(log_groups), next_token })
+    let log_groups = page
+        .into_iter()
+        .map(|g| describe_group(state, g, brief))
+        .collect();
+    Ok(DescribeLogGroupsResponse {
+        log_groups: Some(log_groups),
+        next_token,
+    })
 }
 
 /// What DescribeLogGroups narrows the list by.
@@ -67,14 +79,20 @@ struct GroupFilter {
 }
 
 impl GroupFilter {
-    fn from_request(state: &LogsRegion, input: &DescribeLogGroupsRequest) -> Result<Self, ApiError> {
+    fn from_request(
+        state: &LogsRegion,
+        input: &DescribeLogGroupsRequest,
+    ) -> Result<Self, ApiError> {
         if input.log_group_name_prefix.is_some() && input.log_group_name_pattern.is_some() {
             return Err(invalid_parameter(
                 "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.",
             ));
         }
         if let Some(pattern) = &input.log_group_name_pattern {
-            if !pattern.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b)) {
+            if !pattern
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b))
+            {
                 return Err(constraint(
                     pattern,
                     "logGroupNamePattern",
@@ -99,7 +117,10 @@ impl GroupFilter {
         });
         Ok(GroupFilter {
             prefix: input.log_group_name_prefix.clone(),
-            pattern: input.log_group_name_pattern.clone().filter(|p| !p.is_empty()),
+            pattern: input
+                .log_group_name_pattern
+                .clone()
+                .filter(|p| !p.is_empty()),
             identifiers,
             classes,
         })
@@ -146,17 +167,31 @@ fn describe_group(state: &LogsRegion, group: &GroupRecord, brief: bool) -> LogGr
     out
 }
 
-pub fn put_retention(state: &mut LogsRegion, input: PutRetentionPolicyRequest) -> Result<(), ApiError> {
+pub fn put_retention(
+    state: &mut LogsRegion,
+    input: PutRetentionPolicyRequest,
+) -> Result<(), ApiError> {
     let name = input.log_group_name.unwrap_or_default();
     let days = input.retention_in_days.unwrap_or_default();
     validation::retention(days)?;
-    state.groups.get_mut(&name).ok_or_else(group_not_found)?.retention_in_days = Some(days);
+    state
+        .groups
+        .get_mut(&name)
+        .ok_or_else(group_not_found)?
+        .retention_in_days = Some(days);
     Ok(())
 }
 
-pub fn delete_retention(state: &mut LogsRegion, input: DeleteRetentionPolicyRequest) -> Result<(), ApiError> {
+pub fn delete_retention(
+    state: &mut LogsRegion,
+    input: DeleteRetentionPolicyRequest,
+) -> Result<(), ApiError> {
     let name = input.log_group_name.unwrap_or_default();
-    state.groups.get_mut(&name).ok_or_else(group_not_found)?.retention_in_days = None;
+    state
+        .groups
+        .get_mut(&name)
+        .ok_or_else(group_not_found)?
+        .retention_in_days = None;
     Ok(())
 }
 
@@ -166,6 +201,10 @@ pub fn put_deletion_protection(
 ) -> Result<(), ApiError> {
     let name = validation::group_reference(state, None, input.log_group_identifier.as_deref())?;
     let enabled = input.deletion_protection_enabled.unwrap_or(false);
-    state.groups.get_mut(&name).ok_or_else(group_not_found)?.deletion_protection = enabled;
+    state
+        .groups
+        .get_mut(&name)
+        .ok_or_else(group_not_found)?
+        .deletion_protection = enabled;
     Ok(())
 }

@@ -40,7 +40,12 @@ pub fn is_implemented(op: Operation) -> bool {
 
 /// Runs one Logs call. An operation ecsbox does not implement is refused
 /// before its input is looked at.
-pub fn dispatch(logs: &Logs, ctx: &RequestContext, op: Operation, wire: &Wire) -> Result<Vec<u8>, ApiError> {
+pub fn dispatch(
+    logs: &Logs,
+    ctx: &RequestContext,
+    op: Operation,
+    wire: &Wire,
+) -> Result<Vec<u8>, ApiError> {
     if !is_implemented(op) {
         return Err(errors::not_supported(op));
     }

@@ -125,7 +125,10 @@ mod tests {
 
     #[test]
     fn structured_and_broken_patterns_are_refused() {
-        assert_eq!(Pattern::parse("{ $.level = \"x\" }").unwrap_err().code, "InvalidParameterException");
+        assert_eq!(
+            Pattern::parse("{ $.level = \"x\" }").unwrap_err().code,
+            "InvalidParameterException"
+        );
         assert!(Pattern::parse("[ip, user]").is_err());
         assert!(Pattern::parse("\"unclosed").is_err());
     }

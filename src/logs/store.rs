@@ -53,7 +53,10 @@ impl LogsRegion {
     /// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME` (the `logGroupArn` form;
     /// the `arn` member adds `:*`).
     pub fn group_arn(&self, group: &str) -> String {
-        format!("arn:aws:logs:{}:{}:log-group:{group}", self.region, self.account)
+        format!(
+            "arn:aws:logs:{}:{}:log-group:{group}",
+            self.region, self.account
+        )
     }
 
     pub fn stream_arn(&self, group: &str, stream: &str) -> String {
@@ -145,8 +148,17 @@ impl StreamRecord {
         self.next_seq += 1;
         self.stored_bytes += message.len() as i64;
         self.last_ingestion_time = Some(ingestion_time);
-        let event = StoredEvent { timestamp, seq, ingestion_time, message };
-        if self.events.last().is_none_or(|last| last.timestamp <= timestamp) {
+        let event = StoredEvent {
+            timestamp,
+            seq,
+            ingestion_time,
+            message,
+        };
+        if self
+            .events
+            .last()
+            .is_none_or(|last| last.timestamp <= timestamp)
+        {
             self.events.push(event);
         } else {
             let at = self.events.partition_point(|e| e.timestamp <= timestamp);
@@ -169,7 +181,11 @@ impl StreamRecord {
     pub fn key_at(&self, index: usize) -> (i64, u64) {
         match self.events.get(index) {
             Some(e) => e.key(),
-            None => self.events.last().map(|e| (e.timestamp, e.seq + 1)).unwrap_or((0, 0)),
+            None => self
+                .events
+                .last()
+                .map(|e| (e.timestamp, e.seq + 1))
+                .unwrap_or((0, 0)),
         }
     }
 
@@ -184,7 +200,10 @@ impl StreamRecord {
 
     /// The sequence token AWS still answers (and no longer checks): 56 digits.
     pub fn sequence_token(&self) -> String {
-        format!("{:056}", self.id as u128 * 1_000_000_000_000 + self.uploads as u128)
+        format!(
+            "{:056}",
+            self.id as u128 * 1_000_000_000_000 + self.uploads as u128
+        )
     }
 }
 

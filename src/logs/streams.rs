@@ -28,20 +28,29 @@ pub fn delete(state: &mut LogsRegion, input: DeleteLogStreamRequest) -> Result<(
     let group = input.log_group_name.unwrap_or_default();
     let name = input.log_stream_name.unwrap_or_default();
     let group = state.groups.get_mut(&group).ok_or_else(group_not_found)?;
-    group.streams.remove(&name).map(|_| ()).ok_or_else(stream_not_found)
+    group
+        .streams
+        .remove(&name)
+        .map(|_| ())
+        .ok_or_else(stream_not_found)
 }
 
 pub fn describe(
     state: &mut LogsRegion,
     input: DescribeLogStreamsRequest,
 ) -> Result<DescribeLogStreamsResponse, ApiError> {
-    let group_name =
-        validation::group_reference(state, input.log_group_name.as_deref(), input.log_group_identifier.as_deref())?;
+    let group_name = validation::group_reference(
+        state,
+        input.log_group_name.as_deref(),
+        input.log_group_identifier.as_deref(),
+    )?;
     let limit = validation::limit(input.limit, MAX_DESCRIBE, MAX_DESCRIBE)?;
     let by_time = input.order_by.as_deref() == Some("LastEventTime");
     let prefix = input.log_stream_name_prefix.as_deref();
     if prefix.is_some() && by_time {
-        return Err(invalid_parameter("Cannot order by LastEventTime with a logStreamNamePrefix."));
+        return Err(invalid_parameter(
+            "Cannot order by LastEventTime with a logStreamNamePrefix.",
+        ));
     }
     let after = decode_list_token(input.next_token.as_deref())?;
     let group = state.groups.get(&group_name).ok_or_else(group_not_found)?;
@@ -59,15 +68,25 @@ pub fn describe(
         items.reverse();
     }
     let (page, next_token) = list_page(items, after.as_deref(), descending, limit);
-    let log_streams = page.into_iter().map(|s| describe_stream(state, &group_name, s)).collect();
-    Ok(DescribeLogStreamsResponse { log_streams: Some(log_streams), next_token })
+    let log_streams = page
+        .into_iter()
+        .map(|s| describe_stream(state, &group_name, s))
+        .collect();
+    Ok(DescribeLogStreamsResponse {
+        log_streams: Some(log_streams),
+        next_token,
+    })
 }
 
 /// The key a stream sorts by; a stream without events sorts as time 0.
 /// Zero-padded, so keys order as their times do.
 fn sort_key(stream: &StreamRecord, by_time: bool) -> String {
     if by_time {
-        format!("t{:020}/{}", stream.last_event_timestamp().unwrap_or(0).max(0), stream.name)
+        format!(
+            "t{:020}/{}",
+            stream.last_event_timestamp().unwrap_or(0).max(0),
+            stream.name
+        )
     } else {
         format!("n{}", stream.name)
     }

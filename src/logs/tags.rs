@@ -9,12 +9,18 @@ use crate::model::logs::shapes::*;
 use crate::protocol::ApiError;
 use std::collections::BTreeMap;
 
-fn group_by_arn<'a>(state: &'a mut LogsRegion, arn: Option<&str>) -> Result<&'a mut GroupRecord, ApiError> {
+fn group_by_arn<'a>(
+    state: &'a mut LogsRegion,
+    arn: Option<&str>,
+) -> Result<&'a mut GroupRecord, ApiError> {
     let name = validation::group_from_arn(state, arn.unwrap_or_default())?;
     state.groups.get_mut(&name).ok_or_else(group_not_found)
 }
 
-fn group_by_name<'a>(state: &'a mut LogsRegion, name: Option<&str>) -> Result<&'a mut GroupRecord, ApiError> {
+fn group_by_name<'a>(
+    state: &'a mut LogsRegion,
+    name: Option<&str>,
+) -> Result<&'a mut GroupRecord, ApiError> {
     let name = name.unwrap_or_default();
     state.groups.get_mut(name).ok_or_else(group_not_found)
 }
@@ -22,7 +28,10 @@ fn group_by_name<'a>(state: &'a mut LogsRegion, name: Option<&str>) -> Result<&'
 /// Adds or overwrites tags; nothing changes when the result would be invalid.
 fn add(group: &mut GroupRecord, tags: BTreeMap<String, String>) -> Result<(), ApiError> {
     validation::tags(&tags)?;
-    group.tags = group.tags.merged_within_limit(tags).map_err(validation::tag_error)?;
+    group.tags = group
+        .tags
+        .merged_within_limit(tags)
+        .map_err(validation::tag_error)?;
     Ok(())
 }
 
@@ -33,7 +42,9 @@ pub fn tag_resource(state: &mut LogsRegion, input: TagResourceRequest) -> Result
 
 pub fn untag_resource(state: &mut LogsRegion, input: UntagResourceRequest) -> Result<(), ApiError> {
     let group = group_by_arn(state, input.resource_arn.as_deref())?;
-    group.tags.remove_keys(input.tag_keys.iter().flatten().map(String::as_str));
+    group
+        .tags
+        .remove_keys(input.tag_keys.iter().flatten().map(String::as_str));
     Ok(())
 }
 
@@ -42,7 +53,9 @@ pub fn list_tags_for_resource(
     input: ListTagsForResourceRequest,
 ) -> Result<ListTagsForResourceResponse, ApiError> {
     let group = group_by_arn(state, input.resource_arn.as_deref())?;
-    Ok(ListTagsForResourceResponse { tags: Some(group.tags.to_map()) })
+    Ok(ListTagsForResourceResponse {
+        tags: Some(group.tags.to_map()),
+    })
 }
 
 pub fn tag_log_group(state: &mut LogsRegion, input: TagLogGroupRequest) -> Result<(), ApiError> {
@@ -50,9 +63,14 @@ pub fn tag_log_group(state: &mut LogsRegion, input: TagLogGroupRequest) -> Resul
     add(group, input.tags.unwrap_or_default())
 }
 
-pub fn untag_log_group(state: &mut LogsRegion, input: UntagLogGroupRequest) -> Result<(), ApiError> {
+pub fn untag_log_group(
+    state: &mut LogsRegion,
+    input: UntagLogGroupRequest,
+) -> Result<(), ApiError> {
     let group = group_by_name(state, input.log_group_name.as_deref())?;
-    group.tags.remove_keys(input.tags.iter().flatten().map(String::as_str));
+    group
+        .tags
+        .remove_keys(input.tags.iter().flatten().map(String::as_str));
     Ok(())
 }
 
@@ -61,5 +79,7 @@ pub fn list_tags_log_group(
     input: ListTagsLogGroupRequest,
 ) -> Result<ListTagsLogGroupResponse, ApiError> {
     let group = group_by_name(state, input.log_group_name.as_deref())?;
-    Ok(ListTagsLogGroupResponse { tags: Some(group.tags.to_map()) })
+    Ok(ListTagsLogGroupResponse {
+        tags: Some(group.tags.to_map()),
+    })
 }

@@ -17,7 +17,9 @@ use crate::store::page_token;
 
 pub fn decode_list_token(token: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(token) = token else { return Ok(None) };
-    page_token::decode(token).map(Some).ok_or_else(invalid_token)
+    page_token::decode(token)
+        .map(Some)
+        .ok_or_else(invalid_token)
 }
 
 /// Takes up to `limit` items, after the token's key, from items sorted by
@@ -86,7 +88,9 @@ pub fn filter_token(p: &FilterPosition) -> String {
 pub fn decode_filter_token(token: &str) -> Result<FilterPosition, ApiError> {
     let text = page_token::decode(token).ok_or_else(invalid_token)?;
     let mut parts = text.splitn(4, ':');
-    let (Some(d), Some(ts), Some(seq), Some(stream)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(d), Some(ts), Some(seq), Some(stream)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(invalid_token());
     };
     let descending = match d {
@@ -109,8 +113,14 @@ mod tests {
     #[test]
     fn stream_tokens_look_like_aws_and_round_trip() {
         let t = stream_token(Direction::Forward, (1_700_000_000_123, 42));
-        assert!(t.starts_with("f/") && t.ends_with("/s") && t.len() == 2 + 56 + 2, "{t}");
-        assert_eq!(decode_stream_token(&t).unwrap(), (Direction::Forward, (1_700_000_000_123, 42)));
+        assert!(
+            t.starts_with("f/") && t.ends_with("/s") && t.len() == 2 + 56 + 2,
+            "{t}"
+        );
+        assert_eq!(
+            decode_stream_token(&t).unwrap(),
+            (Direction::Forward, (1_700_000_000_123, 42))
+        );
         let b = stream_token(Direction::Backward, (5, 0));
         assert_eq!(decode_stream_token(&b).unwrap().0, Direction::Backward);
         assert!(decode_stream_token("x/123").is_err());
@@ -119,7 +129,13 @@ mod tests {
 
     #[test]
     fn list_pages_continue_after_the_last_key() {
-        let items = || vec![("a".to_string(), 1), ("b".to_string(), 2), ("c".to_string(), 3)];
+        let items = || {
+            vec![
+                ("a".to_string(), 1),
+                ("b".to_string(), 2),
+                ("c".to_string(), 3),
+            ]
+        };
         let (page, next) = list_page(items(), None, false, 2);
         assert_eq!(page, [1, 2]);
         let after = decode_list_token(next.as_deref()).unwrap();
@@ -130,7 +146,12 @@ mod tests {
 
     #[test]
     fn filter_tokens_round_trip_stream_names_with_colons_of_their_own() {
-        let p = FilterPosition { descending: true, timestamp: 7, stream: "a/b".into(), seq: 3 };
+        let p = FilterPosition {
+            descending: true,
+            timestamp: 7,
+            stream: "a/b".into(),
+            seq: 3,
+        };
         assert_eq!(decode_filter_token(&filter_token(&p)).unwrap(), p);
         assert!(decode_filter_token("nothex").is_err());
     }

@@ -17,15 +17,25 @@ const GROUP_PATTERN: &str = r"[\.\-_/#A-Za-z0-9]+";
 const MAX_NAME: usize = 512;
 
 /// The retention periods AWS accepts, in days.
-pub const RETENTION_DAYS: &[i32] =
-    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+pub const RETENTION_DAYS: &[i32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
 
 fn length(value: &str, member: &str, max: usize) -> Result<(), ApiError> {
     if value.is_empty() {
-        return Err(constraint(value, member, "have length greater than or equal to 1"));
+        return Err(constraint(
+            value,
+            member,
+            "have length greater than or equal to 1",
+        ));
     }
     if value.chars().count() > max {
-        return Err(constraint(value, member, &format!("have length less than or equal to {max}")));
+        return Err(constraint(
+            value,
+            member,
+            &format!("have length less than or equal to {max}"),
+        ));
     }
     Ok(())
 }
@@ -33,8 +43,15 @@ fn length(value: &str, member: &str, max: usize) -> Result<(), ApiError> {
 /// 1 to 512 of `[.-_/#A-Za-z0-9]`.
 pub fn group_name(value: &str, member: &str) -> Result<(), ApiError> {
     length(value, member, MAX_NAME)?;
-    if !value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b)) {
-        return Err(constraint(value, member, &format!("satisfy regular expression pattern: {GROUP_PATTERN}")));
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b))
+    {
+        return Err(constraint(
+            value,
+            member,
+            &format!("satisfy regular expression pattern: {GROUP_PATTERN}"),
+        ));
     }
     Ok(())
 }
@@ -49,7 +66,9 @@ pub fn new_group_name(value: &str) -> Result<(), ApiError> {
 /// CreateLogGroup refuses the prefix AWS keeps for its own groups.
 pub fn not_aws_group(value: &str) -> Result<(), ApiError> {
     if value.starts_with("aws/") {
-        return Err(invalid_parameter("Log group names can't start with the string aws/."));
+        return Err(invalid_parameter(
+            "Log group names can't start with the string aws/.",
+        ));
     }
     Ok(())
 }
@@ -58,7 +77,11 @@ pub fn not_aws_group(value: &str) -> Result<(), ApiError> {
 pub fn stream_name(value: &str, member: &str) -> Result<(), ApiError> {
     length(value, member, MAX_NAME)?;
     if value.contains([':', '*']) {
-        return Err(constraint(value, member, "satisfy regular expression pattern: [^:*]*"));
+        return Err(constraint(
+            value,
+            member,
+            "satisfy regular expression pattern: [^:*]*",
+        ));
     }
     Ok(())
 }
@@ -67,8 +90,16 @@ pub fn stream_name(value: &str, member: &str) -> Result<(), ApiError> {
 pub fn limit(value: Option<i32>, default: usize, max: usize) -> Result<usize, ApiError> {
     match value {
         None => Ok(default),
-        Some(n) if n < 1 => Err(constraint(n, "limit", "have value greater than or equal to 1")),
-        Some(n) if n as usize > max => Err(constraint(n, "limit", &format!("have value less than or equal to {max}"))),
+        Some(n) if n < 1 => Err(constraint(
+            n,
+            "limit",
+            "have value greater than or equal to 1",
+        )),
+        Some(n) if n as usize > max => Err(constraint(
+            n,
+            "limit",
+            &format!("have value less than or equal to {max}"),
+        )),
         Some(n) => Ok(n as usize),
     }
 }
@@ -78,17 +109,29 @@ pub fn retention(days: i32) -> Result<(), ApiError> {
         return Ok(());
     }
     let allowed: Vec<String> = RETENTION_DAYS.iter().map(|d| d.to_string()).collect();
-    Err(constraint(days, "retentionInDays", &format!("satisfy enum value set: [{}]", allowed.join(", "))))
+    Err(constraint(
+        days,
+        "retentionInDays",
+        &format!("satisfy enum value set: [{}]", allowed.join(", ")),
+    ))
 }
 
 /// Logs checks the characters of tags, not the `aws:` prefix; a map cannot
 /// give a key twice.
-const TAG_RULES: Rules = Rules { characters: true, reserved_prefix: false, unique_keys: false };
+const TAG_RULES: Rules = Rules {
+    characters: true,
+    reserved_prefix: false,
+    unique_keys: false,
+};
 
 /// Tag keys of 1 to 128 and values of up to 256 letters, digits, spaces and
 /// `_.:/=+-@`.
 pub fn tags(tags: &BTreeMap<String, String>) -> Result<(), ApiError> {
-    crate::tags::check(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())), TAG_RULES).map_err(tag_error)
+    crate::tags::check(
+        tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        TAG_RULES,
+    )
+    .map_err(tag_error)
 }
 
 /// Logs' words for a broken tag rule: the model's constraint wording, and
@@ -145,12 +188,18 @@ pub fn group_from_arn(state: &LogsRegion, arn: &str) -> Result<String, ApiError>
 
 /// The group a request names by `logGroupName` or `logGroupIdentifier`
 /// (name or ARN): exactly one of the two.
-pub fn group_reference(state: &LogsRegion, name: Option<&str>, identifier: Option<&str>) -> Result<String, ApiError> {
+pub fn group_reference(
+    state: &LogsRegion,
+    name: Option<&str>,
+    identifier: Option<&str>,
+) -> Result<String, ApiError> {
     match (name, identifier) {
-        (Some(_), Some(_)) => {
-            Err(invalid_parameter("LogGroup name and LogGroup ARN are mutually exclusive parameters."))
-        }
-        (None, None) => Err(invalid_parameter("Either logGroupName or logGroupIdentifier must be specified.")),
+        (Some(_), Some(_)) => Err(invalid_parameter(
+            "LogGroup name and LogGroup ARN are mutually exclusive parameters.",
+        )),
+        (None, None) => Err(invalid_parameter(
+            "Either logGroupName or logGroupIdentifier must be specified.",
+        )),
         (Some(name), None) => {
             group_name(name, "logGroupName")?;
             Ok(name.to_string())
@@ -194,7 +243,12 @@ mod tests {
     /// always sent them.
     #[test]
     fn tag_messages() {
-        let map = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
         let err = |pairs: &[(&str, &str)]| tags(&map(pairs)).unwrap_err();
         let prefix = "1 validation error detected: Value";
         let cases: [(&[(&str, &str)], String); 5] = [
@@ -213,7 +267,10 @@ mod tests {
         let too_many = tag_error(TagViolation::TooMany { count: 51 });
         assert_eq!(
             (too_many.code, too_many.message.as_str()),
-            ("TooManyTagsException", "A log group can have at most 50 tags; this request would leave it with 51.")
+            (
+                "TooManyTagsException",
+                "A log group can have at most 50 tags; this request would leave it with 51."
+            )
         );
     }
 
@@ -222,18 +279,35 @@ mod tests {
         assert!(retention(14).is_ok());
         assert!(retention(1096).is_ok());
         let err = retention(2).unwrap_err();
-        assert!(err.message.contains("enum value set: [1, 3, 5"), "{}", err.message);
+        assert!(
+            err.message.contains("enum value set: [1, 3, 5"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn arns_resolve_only_within_their_region() {
         let state = LogsRegion::new("123456789012", "eu-west-1");
-        assert_eq!(group_from_arn(&state, "arn:aws:logs:eu-west-1:123456789012:log-group:/a/b:*").unwrap(), "/a/b");
-        assert_eq!(group_from_arn(&state, "arn:aws:logs:eu-west-1:123456789012:log-group:g").unwrap(), "g");
-        let other = group_from_arn(&state, "arn:aws:logs:us-east-1:123456789012:log-group:g").unwrap_err();
+        assert_eq!(
+            group_from_arn(
+                &state,
+                "arn:aws:logs:eu-west-1:123456789012:log-group:/a/b:*"
+            )
+            .unwrap(),
+            "/a/b"
+        );
+        assert_eq!(
+            group_from_arn(&state, "arn:aws:logs:eu-west-1:123456789012:log-group:g").unwrap(),
+            "g"
+        );
+        let other =
+            group_from_arn(&state, "arn:aws:logs:us-east-1:123456789012:log-group:g").unwrap_err();
         assert_eq!(other.code, "ResourceNotFoundException");
         assert_eq!(
-            group_from_arn(&state, "arn:aws:ecs:eu-west-1:1:cluster/x").unwrap_err().code,
+            group_from_arn(&state, "arn:aws:ecs:eu-west-1:1:cluster/x")
+                .unwrap_err()
+                .code,
             "InvalidParameterException"
         );
     }

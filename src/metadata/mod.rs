@@ -329,7 +329,13 @@ impl Endpoints {
         let engine = self.engine_view(&view, None).await;
         json(
             StatusCode::OK,
-            &responses::task(version, &view, &engine, with_tags, crate::clock::now_system()),
+            &responses::task(
+                version,
+                &view,
+                &engine,
+                with_tags,
+                crate::clock::now_system(),
+            ),
         )
     }
 

@@ -15,13 +15,13 @@ pub mod logs;
 /// What the protocol layer knows of each service (hand-written: the types
 /// the generated `SERVICE` descriptions and shape tables are made of).
 pub mod schema;
-/// The STS model.
-pub mod sts;
 /// The Secrets Manager model (the operations ecsbox types: codegen's
 /// `SECRETS_MANAGER_OPS`).
 pub mod secretsmanager;
 /// The SSM model (the operations ecsbox types: codegen's `SSM_OPS`).
 pub mod ssm;
+/// The STS model.
+pub mod sts;
 #[rustfmt::skip]
 pub mod operations;
 #[rustfmt::skip]

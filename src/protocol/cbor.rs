@@ -19,9 +19,12 @@ pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
     if body.is_empty() {
         return Ok(Value::Object(Map::new()));
     }
-    let item: Cbor = ciborium::from_reader(body).map_err(|e| ApiError::serialization(format!("The request body is not valid CBOR: {e}")))?;
+    let item: Cbor = ciborium::from_reader(body)
+        .map_err(|e| ApiError::serialization(format!("The request body is not valid CBOR: {e}")))?;
     if !item.is_map() {
-        return Err(ApiError::serialization("The request body must be a CBOR map."));
+        return Err(ApiError::serialization(
+            "The request body must be a CBOR map.",
+        ));
     }
     to_json(item)
 }
@@ -37,16 +40,22 @@ fn to_json(item: Cbor) -> Result<Value, ApiError> {
                 Err(_) => Value::from(i as f64),
             }
         }
-        Cbor::Float(f) => serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null),
+        Cbor::Float(f) => serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
         Cbor::Text(s) => Value::String(s),
         // Blobs travel as base64 in the generated types, as in JSON.
         Cbor::Bytes(b) => Value::String(BASE64.encode(b)),
-        Cbor::Array(items) => Value::Array(items.into_iter().map(to_json).collect::<Result<_, _>>()?),
+        Cbor::Array(items) => {
+            Value::Array(items.into_iter().map(to_json).collect::<Result<_, _>>()?)
+        }
         Cbor::Map(entries) => {
             let mut object = Map::new();
             for (k, v) in entries {
                 let Cbor::Text(k) = k else {
-                    return Err(ApiError::serialization("A CBOR map key in the request is not a text string."));
+                    return Err(ApiError::serialization(
+                        "A CBOR map key in the request is not a text string.",
+                    ));
                 };
                 object.insert(k, to_json(v)?);
             }
@@ -54,8 +63,16 @@ fn to_json(item: Cbor) -> Result<Value, ApiError> {
         }
         // Tag 1: a timestamp in epoch seconds, which the types hold as such.
         Cbor::Tag(1, inner) => to_json(*inner)?,
-        Cbor::Tag(tag, _) => return Err(ApiError::serialization(format!("CBOR tag {tag} is not used by this protocol."))),
-        _ => return Err(ApiError::serialization("The request body holds a CBOR item this protocol does not use.")),
+        Cbor::Tag(tag, _) => {
+            return Err(ApiError::serialization(format!(
+                "CBOR tag {tag} is not used by this protocol."
+            )))
+        }
+        _ => {
+            return Err(ApiError::serialization(
+                "The request body holds a CBOR item this protocol does not use.",
+            ))
+        }
     })
 }
 
@@ -72,17 +89,30 @@ fn to_cbor(service: &'static ServiceMeta, shape: Option<u16>, value: &Value) -> 
     let kind = shape.map(|s| &service.shape(s).kind);
     match (kind, value) {
         (_, Value::Null) => Cbor::Null,
-        (Some(Kind::Timestamp), Value::Number(n)) => Cbor::Tag(1, Box::new(Cbor::Float(n.as_f64().unwrap_or(0.0)))),
-        (Some(Kind::Blob), Value::String(s)) => Cbor::Bytes(BASE64.decode(s).unwrap_or_else(|_| s.as_bytes().to_vec())),
-        (Some(Kind::Float | Kind::Double), Value::Number(n)) => Cbor::Float(n.as_f64().unwrap_or(0.0)),
+        (Some(Kind::Timestamp), Value::Number(n)) => {
+            Cbor::Tag(1, Box::new(Cbor::Float(n.as_f64().unwrap_or(0.0))))
+        }
+        (Some(Kind::Blob), Value::String(s)) => {
+            Cbor::Bytes(BASE64.decode(s).unwrap_or_else(|_| s.as_bytes().to_vec()))
+        }
+        (Some(Kind::Float | Kind::Double), Value::Number(n)) => {
+            Cbor::Float(n.as_f64().unwrap_or(0.0))
+        }
         (_, Value::Number(n)) => match n.as_i64() {
             Some(i) => Cbor::Integer(i.into()),
             None => Cbor::Float(n.as_f64().unwrap_or(0.0)),
         },
         (_, Value::Bool(b)) => Cbor::Bool(*b),
         (_, Value::String(s)) => Cbor::Text(s.clone()),
-        (Some(Kind::List(list)), Value::Array(items)) => Cbor::Array(items.iter().map(|i| to_cbor(service, Some(list.member), i)).collect()),
-        (_, Value::Array(items)) => Cbor::Array(items.iter().map(|i| to_cbor(service, None, i)).collect()),
+        (Some(Kind::List(list)), Value::Array(items)) => Cbor::Array(
+            items
+                .iter()
+                .map(|i| to_cbor(service, Some(list.member), i))
+                .collect(),
+        ),
+        (_, Value::Array(items)) => {
+            Cbor::Array(items.iter().map(|i| to_cbor(service, None, i)).collect())
+        }
         (Some(Kind::Structure(members)), Value::Object(object)) => Cbor::Map(
             object
                 .iter()
@@ -93,10 +123,18 @@ fn to_cbor(service: &'static ServiceMeta, shape: Option<u16>, value: &Value) -> 
                 })
                 .collect(),
         ),
-        (Some(Kind::Map(map)), Value::Object(object)) => {
-            Cbor::Map(object.iter().map(|(k, v)| (Cbor::Text(k.clone()), to_cbor(service, Some(map.value), v))).collect())
-        }
-        (_, Value::Object(object)) => Cbor::Map(object.iter().map(|(k, v)| (Cbor::Text(k.clone()), to_cbor(service, None, v))).collect()),
+        (Some(Kind::Map(map)), Value::Object(object)) => Cbor::Map(
+            object
+                .iter()
+                .map(|(k, v)| (Cbor::Text(k.clone()), to_cbor(service, Some(map.value), v)))
+                .collect(),
+        ),
+        (_, Value::Object(object)) => Cbor::Map(
+            object
+                .iter()
+                .map(|(k, v)| (Cbor::Text(k.clone()), to_cbor(service, None, v)))
+                .collect(),
+        ),
     }
 }
 
@@ -107,15 +145,27 @@ mod tests {
     #[test]
     fn tags_and_bytes_read_as_json() {
         let item = Cbor::Map(vec![
-            (Cbor::Text("When".into()), Cbor::Tag(1, Box::new(Cbor::Float(1.5)))),
+            (
+                Cbor::Text("When".into()),
+                Cbor::Tag(1, Box::new(Cbor::Float(1.5))),
+            ),
             (Cbor::Text("Blob".into()), Cbor::Bytes(b"hi".to_vec())),
             (Cbor::Text("N".into()), Cbor::Integer(7.into())),
         ]);
         let mut body = Vec::new();
         ciborium::into_writer(&item, &mut body).unwrap();
-        assert_eq!(decode(&body).unwrap(), serde_json::json!({"When": 1.5, "Blob": "aGk=", "N": 7}));
+        assert_eq!(
+            decode(&body).unwrap(),
+            serde_json::json!({"When": 1.5, "Blob": "aGk=", "N": 7})
+        );
         assert_eq!(decode(b"").unwrap(), serde_json::json!({}));
-        assert_eq!(decode(b"\x83\x01\x02\x03").unwrap_err().code, "SerializationException");
-        assert_eq!(decode(b"\xff\xff").unwrap_err().code, "SerializationException");
+        assert_eq!(
+            decode(b"\x83\x01\x02\x03").unwrap_err().code,
+            "SerializationException"
+        );
+        assert_eq!(
+            decode(b"\xff\xff").unwrap_err().code,
+            "SerializationException"
+        );
     }
 }

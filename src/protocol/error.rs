@@ -16,13 +16,21 @@ pub struct ApiError {
 impl ApiError {
     /// An exception declared by the ECS model.
     pub fn ecs(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code: code.as_str(), message: message.into(), status: code.status() }
+        ApiError {
+            code: code.as_str(),
+            message: message.into(),
+            status: code.status(),
+        }
     }
 
     /// A protocol-level error: not part of any service model, sent by AWS's
     /// front end before a request reaches the service.
     pub fn protocol(code: &'static str, status: u16, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), status }
+        ApiError {
+            code,
+            message: message.into(),
+            status,
+        }
     }
 
     pub fn client(message: impl Into<String>) -> Self {
@@ -50,14 +58,22 @@ impl ApiError {
     /// (`InvalidAction`, the query protocol's code for an action the
     /// service does not offer).
     pub fn query_not_supported(service: &str, op: &str) -> Self {
-        Self::protocol("InvalidAction", 400, format!("ecsbox does not support the {op} operation of {service} yet."))
+        Self::protocol(
+            "InvalidAction",
+            400,
+            format!("ecsbox does not support the {op} operation of {service} yet."),
+        )
     }
 
     /// EC2's answer to an operation ecsbox has not built yet: EC2's own
     /// `UnsupportedOperation` ("The specified request includes an
     /// unsupported operation").
     pub fn ec2_not_supported(op: &str) -> Self {
-        Self::protocol("UnsupportedOperation", 400, format!("ecsbox does not support the {op} operation of EC2 yet."))
+        Self::protocol(
+            "UnsupportedOperation",
+            400,
+            format!("ecsbox does not support the {op} operation of EC2 yet."),
+        )
     }
 
     /// The same refusal in the words of the query and ec2 protocols: their

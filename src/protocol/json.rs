@@ -16,7 +16,10 @@ pub fn decode_input<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, Ap
     let input: T = decode(body)?;
     let errors = input.validate();
     if !errors.is_empty() {
-        return Err(super::validation_error("InvalidParameterException", &errors));
+        return Err(super::validation_error(
+            "InvalidParameterException",
+            &errors,
+        ));
     }
     Ok(input)
 }
@@ -24,30 +27,43 @@ pub fn decode_input<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, Ap
 /// The body read into `T`, without the model's constraints (the caller
 /// checks those with its service's exception).
 pub(super) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let body: &[u8] = if body.iter().all(|b| b.is_ascii_whitespace()) { b"{}" } else { body };
+    let body: &[u8] = if body.iter().all(|b| b.is_ascii_whitespace()) {
+        b"{}"
+    } else {
+        body
+    };
     // serde would read a JSON array into a struct field by field; AWS wants
     // an object.
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ApiError::serialization("The request body must be a JSON object."));
+        return Err(ApiError::serialization(
+            "The request body must be a JSON object.",
+        ));
     }
     // Straight into the input shape: no intermediate JSON tree on the hot
     // path. serde's message says what was wrong (syntax, or which member has
     // the wrong type) and where.
     let input: T = serde_json::from_slice(body).map_err(|e| {
-        let what = if e.is_syntax() || e.is_eof() { "is not valid JSON" } else { "does not match the operation's input" };
+        let what = if e.is_syntax() || e.is_eof() {
+            "is not valid JSON"
+        } else {
+            "does not match the operation's input"
+        };
         ApiError::serialization(format!("The request body {what}: {e}"))
     })?;
     Ok(input)
 }
 
 pub fn encode_output<T: Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(output).map_err(|e| ApiError::internal(format!("could not encode the answer: {e}")))
+    serde_json::to_vec(output)
+        .map_err(|e| ApiError::internal(format!("could not encode the answer: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::shapes::{CreateClusterRequest, RegisterTaskDefinitionRequest, RunTaskRequest};
+    use crate::model::shapes::{
+        CreateClusterRequest, RegisterTaskDefinitionRequest, RunTaskRequest,
+    };
 
     #[test]
     fn empty_body_is_an_empty_object() {
@@ -70,20 +86,31 @@ mod tests {
     fn wrong_member_type_is_a_serialization_exception() {
         let err = decode_input::<CreateClusterRequest>(br#"{"clusterName": 5}"#).unwrap_err();
         assert_eq!(err.code, "SerializationException");
-        assert!(err.message.contains("clusterName") || err.message.contains("string"), "{}", err.message);
+        assert!(
+            err.message.contains("clusterName") || err.message.contains("string"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn missing_required_member_is_an_invalid_parameter() {
-        let err = decode_input::<RegisterTaskDefinitionRequest>(br#"{"containerDefinitions": []}"#).unwrap_err();
+        let err = decode_input::<RegisterTaskDefinitionRequest>(br#"{"containerDefinitions": []}"#)
+            .unwrap_err();
         assert_eq!(err.code, "InvalidParameterException");
         assert!(err.message.contains("'family'"), "{}", err.message);
     }
 
     #[test]
     fn enum_outside_the_model_is_an_invalid_parameter() {
-        let err = decode_input::<RunTaskRequest>(br#"{"taskDefinition": "x", "launchType": "MOON"}"#).unwrap_err();
+        let err =
+            decode_input::<RunTaskRequest>(br#"{"taskDefinition": "x", "launchType": "MOON"}"#)
+                .unwrap_err();
         assert_eq!(err.code, "InvalidParameterException");
-        assert!(err.message.contains("launchType") && err.message.contains("FARGATE"), "{}", err.message);
+        assert!(
+            err.message.contains("launchType") && err.message.contains("FARGATE"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -24,8 +24,8 @@ pub use error::ApiError;
 pub use json::{decode_input, encode_output};
 pub use query::Form;
 
-use crate::model::validate::Validate;
 use crate::model::schema::{OpWire, Protocol, ServiceMeta};
+use crate::model::validate::Validate;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -68,13 +68,23 @@ impl Wire<'_> {
     /// validation exception, with every problem in AWS's words.
     pub fn decode<T: DeserializeOwned + Validate>(&self) -> Result<T, ApiError> {
         let from_value = |value| {
-            serde_json::from_value(value).map_err(|e| ApiError::protocol(self.service.validation_error, 400, format!("The request does not match the operation's input: {e}")))
+            serde_json::from_value(value).map_err(|e| {
+                ApiError::protocol(
+                    self.service.validation_error,
+                    400,
+                    format!("The request does not match the operation's input: {e}"),
+                )
+            })
         };
         let input: T = match (self.protocol, self.form, self.op.input) {
-            (Protocol::Query | Protocol::Ec2, Some(form), Some(shape)) => from_value(query::decode(form, self.service, shape)?)?,
+            (Protocol::Query | Protocol::Ec2, Some(form), Some(shape)) => {
+                from_value(query::decode(form, self.service, shape)?)?
+            }
             (Protocol::Cbor, _, _) => from_value(cbor::decode(self.body)?)?,
             (Protocol::RestJson, _, _) => {
-                let parts = self.parts.ok_or_else(|| ApiError::internal("a rest-json call without its request line"))?;
+                let parts = self.parts.ok_or_else(|| {
+                    ApiError::internal("a rest-json call without its request line")
+                })?;
                 from_value(rest_json::decode(self.service, &self.op, parts, self.body)?)?
             }
             _ => json::decode(self.body)?,
@@ -91,11 +101,21 @@ impl Wire<'_> {
 
     /// The answer to a successful call.
     pub fn encode<T: Serialize>(&self, output: &T) -> Result<Vec<u8>, ApiError> {
-        let value = || serde_json::to_value(output).map_err(|e| ApiError::internal(format!("could not encode the answer: {e}")));
+        let value = || {
+            serde_json::to_value(output)
+                .map_err(|e| ApiError::internal(format!("could not encode the answer: {e}")))
+        };
         match self.protocol {
-            Protocol::Query | Protocol::Ec2 => Ok(xml::encode_output(self.service, &self.op, Some(&value()?), self.request_id).into_bytes()),
+            Protocol::Query | Protocol::Ec2 => {
+                Ok(
+                    xml::encode_output(self.service, &self.op, Some(&value()?), self.request_id)
+                        .into_bytes(),
+                )
+            }
             Protocol::Cbor => Ok(cbor::encode(self.service, self.op.output, &value()?)),
-            Protocol::RestJson => Ok(self.keep_rest_reply(rest_json::encode(self.service, &self.op, value()?)?)),
+            Protocol::RestJson => {
+                Ok(self.keep_rest_reply(rest_json::encode(self.service, &self.op, value()?)?))
+            }
             _ => encode_output(output),
         }
     }
@@ -104,7 +124,9 @@ impl Wire<'_> {
     /// and CBOR, the bare response element in XML.
     pub fn encode_empty(&self) -> Result<Vec<u8>, ApiError> {
         match self.protocol {
-            Protocol::Query | Protocol::Ec2 => Ok(xml::encode_output(self.service, &self.op, None, self.request_id).into_bytes()),
+            Protocol::Query | Protocol::Ec2 => {
+                Ok(xml::encode_output(self.service, &self.op, None, self.request_id).into_bytes())
+            }
             Protocol::RestJson => Ok(self.keep_rest_reply(rest_json::encode_empty(&self.op))),
             _ => Ok(Vec::new()),
         }
@@ -124,13 +146,25 @@ impl Wire<'_> {
 /// parameter y is invalid."). `first` is one message of the generated
 /// checks, in their fixed wording.
 fn ec2_validation_error(first: &str) -> ApiError {
-    let quoted = |s: &str| s.split_once('\'').and_then(|(_, rest)| rest.split_once('\'')).map(|(q, rest)| (q.to_string(), rest.to_string()));
+    let quoted = |s: &str| {
+        s.split_once('\'')
+            .and_then(|(_, rest)| rest.split_once('\''))
+            .map(|(q, rest)| (q.to_string(), rest.to_string()))
+    };
     if let Some(rest) = first.strip_prefix("Value null at ") {
         let name = quoted(rest).map(|(q, _)| q).unwrap_or_default();
-        return ApiError::protocol("MissingParameter", 400, format!("The request must contain the parameter {name}"));
+        return ApiError::protocol(
+            "MissingParameter",
+            400,
+            format!("The request must contain the parameter {name}"),
+        );
     }
     match quoted(first).and_then(|(value, rest)| quoted(&rest).map(|(path, _)| (value, path))) {
-        Some((value, path)) => ApiError::protocol("InvalidParameterValue", 400, format!("Value ({value}) for parameter {path} is invalid.")),
+        Some((value, path)) => ApiError::protocol(
+            "InvalidParameterValue",
+            400,
+            format!("Value ({value}) for parameter {path} is invalid."),
+        ),
         None => ApiError::protocol("InvalidParameterValue", 400, first.to_string()),
     }
 }
@@ -141,5 +175,9 @@ fn ec2_validation_error(first: &str) -> ApiError {
 pub fn validation_error(code: &'static str, errors: &[String]) -> ApiError {
     let n = errors.len();
     let plural = if n == 1 { "error" } else { "errors" };
-    ApiError::protocol(code, 400, format!("{n} validation {plural} detected: {}", errors.join("; ")))
+    ApiError::protocol(
+        code,
+        400,
+        format!("{n} validation {plural} detected: {}", errors.join("; ")),
+    )
 }

@@ -15,9 +15,9 @@
 //! model names, as the generated serde types expect), so the input is then
 //! read by the same serde code as a JSON request.
 
-use crate::model::schema::{Kind, Protocol, ServiceMeta};
 use super::timestamps;
 use super::ApiError;
+use crate::model::schema::{Kind, Protocol, ServiceMeta};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -31,7 +31,9 @@ pub struct Form {
 impl Form {
     /// Parses an `application/x-www-form-urlencoded` body or query string.
     pub fn parse(raw: &[u8]) -> Form {
-        let params = form_urlencoded::parse(raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let params = form_urlencoded::parse(raw)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         Form { params }
     }
 
@@ -66,11 +68,21 @@ impl Form {
 /// the form. EC2 refuses a parameter its operation does not have
 /// (`UnknownParameter`), as EC2 does; query services ignore it.
 pub fn decode(form: &Form, service: &'static ServiceMeta, input: u16) -> Result<Value, ApiError> {
-    let mut reader = Reader { form, service, used: Vec::new() };
-    let value = reader.structure(input, "")?.unwrap_or_else(|| Value::Object(Map::new()));
+    let mut reader = Reader {
+        form,
+        service,
+        used: Vec::new(),
+    };
+    let value = reader
+        .structure(input, "")?
+        .unwrap_or_else(|| Value::Object(Map::new()));
     if service.protocol == Protocol::Ec2 {
         if let Some(unknown) = form.unknown_keys(&reader.used).first() {
-            return Err(ApiError::protocol("UnknownParameter", 400, format!("The parameter {unknown} is not recognized")));
+            return Err(ApiError::protocol(
+                "UnknownParameter",
+                400,
+                format!("The parameter {unknown} is not recognized"),
+            ));
         }
     }
     Ok(value)
@@ -97,7 +109,11 @@ impl Reader<'_> {
         let mut object = Map::new();
         for member in members.iter() {
             let name = member.form_name(self.protocol());
-            let key = if prefix.is_empty() { name.into_owned() } else { format!("{prefix}.{name}") };
+            let key = if prefix.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{prefix}.{name}")
+            };
             if let Some(value) = self.value(member.shape, &key, member.flattened)? {
                 object.insert(member.name.to_string(), value);
             }
@@ -142,7 +158,11 @@ impl Reader<'_> {
                 Ok(Some(Value::Array(items)))
             }
             Kind::Map(map) => {
-                let entries = if flattened || map.flattened { key.to_string() } else { format!("{key}.entry") };
+                let entries = if flattened || map.flattened {
+                    key.to_string()
+                } else {
+                    format!("{key}.entry")
+                };
                 let key_name = map.key_name.unwrap_or("key");
                 let value_name = map.value_name.unwrap_or("value");
                 let mut object = Map::new();
@@ -164,20 +184,28 @@ impl Reader<'_> {
     }
 
     fn scalar(&mut self, shape: u16, key: &str) -> Result<Option<Value>, ApiError> {
-        let Some(raw) = self.form.get(key) else { return Ok(None) };
+        let Some(raw) = self.form.get(key) else {
+            return Ok(None);
+        };
         self.used.push(key.to_string());
         let bad = |what: &str| {
             ApiError::protocol(
                 self.service.validation_error,
                 400,
-                format!("Value '{raw}' at '{key}' failed to satisfy constraint: Member must be {what}"),
+                format!(
+                    "Value '{raw}' at '{key}' failed to satisfy constraint: Member must be {what}"
+                ),
             )
         };
         let value = match &self.service.shape(shape).kind {
-            Kind::Integer | Kind::Long => Value::from(raw.trim().parse::<i64>().map_err(|_| bad("an integer"))?),
+            Kind::Integer | Kind::Long => {
+                Value::from(raw.trim().parse::<i64>().map_err(|_| bad("an integer"))?)
+            }
             Kind::Float | Kind::Double => {
                 let n = raw.trim().parse::<f64>().map_err(|_| bad("a number"))?;
-                serde_json::Number::from_f64(n).map(Value::Number).ok_or_else(|| bad("a finite number"))?
+                serde_json::Number::from_f64(n)
+                    .map(Value::Number)
+                    .ok_or_else(|| bad("a finite number"))?
             }
             Kind::Boolean => match raw.to_ascii_lowercase().as_str() {
                 "true" => Value::Bool(true),
@@ -186,7 +214,9 @@ impl Reader<'_> {
             },
             Kind::Timestamp => {
                 let secs = timestamps::parse(raw).ok_or_else(|| bad("an ISO 8601 timestamp"))?;
-                serde_json::Number::from_f64(secs).map(Value::Number).ok_or_else(|| bad("an ISO 8601 timestamp"))?
+                serde_json::Number::from_f64(secs)
+                    .map(Value::Number)
+                    .ok_or_else(|| bad("an ISO 8601 timestamp"))?
             }
             _ => Value::String(raw.to_string()),
         };
@@ -210,7 +240,10 @@ mod tests {
         assert_eq!(v["RoleArn"], "arn:aws:iam::1:role/r");
         assert_eq!(v["RoleSessionName"], "s 1");
         assert_eq!(v["DurationSeconds"], 900);
-        assert_eq!(v["Tags"], serde_json::json!([{"Key": "a", "Value": "b"}, {"Key": "c", "Value": "d"}]));
+        assert_eq!(
+            v["Tags"],
+            serde_json::json!([{"Key": "a", "Value": "b"}, {"Key": "c", "Value": "d"}])
+        );
     }
 
     #[test]
@@ -218,7 +251,10 @@ mod tests {
         let form = Form::parse(b"Action=DescribeSubnets&Version=2016-11-15&SubnetId.1=subnet-1&SubnetId.2=subnet-2&Filter.1.Name=vpc-id&Filter.1.Value.1=vpc-9");
         let v = decode(&form, &EC2, Ec2Op::DescribeSubnets.wire().input.unwrap()).unwrap();
         assert_eq!(v["SubnetIds"], serde_json::json!(["subnet-1", "subnet-2"]));
-        assert_eq!(v["Filters"], serde_json::json!([{"Name": "vpc-id", "Values": ["vpc-9"]}]));
+        assert_eq!(
+            v["Filters"],
+            serde_json::json!([{"Name": "vpc-id", "Values": ["vpc-9"]}])
+        );
     }
 
     #[test]

@@ -11,7 +11,12 @@ pub fn format(epoch_secs: f64) -> String {
     let (secs, ms) = (millis.div_euclid(1000), millis.rem_euclid(1000));
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// ISO 8601 (`2026-12-06T07:10:04Z`, fractions and `+hh:mm` offsets
@@ -24,7 +29,11 @@ pub fn parse(text: &str) -> Option<f64> {
     let num = |s: &str| s.parse::<i64>().ok();
     let (date, rest) = text.split_once(['T', 't', ' '])?;
     let mut parts = date.splitn(3, '-');
-    let (y, m, d) = (num(parts.next()?)?, num(parts.next()?)?, num(parts.next()?)?);
+    let (y, m, d) = (
+        num(parts.next()?)?,
+        num(parts.next()?)?,
+        num(parts.next()?)?,
+    );
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
@@ -34,7 +43,9 @@ pub fn parse(text: &str) -> Option<f64> {
     } else if let Some(i) = rest.rfind(['+', '-']) {
         let (c, z) = rest.split_at(i);
         let sign = if z.starts_with('-') { -1 } else { 1 };
-        let (h, mi) = z[1..].split_once(':').unwrap_or((&z[1..3.min(z.len())], z.get(3..).unwrap_or("0")));
+        let (h, mi) = z[1..]
+            .split_once(':')
+            .unwrap_or((&z[1..3.min(z.len())], z.get(3..).unwrap_or("0")));
         (c, sign * (num(h)? * 3600 + num(mi)? * 60))
     } else {
         (rest, 0)
@@ -47,7 +58,9 @@ pub fn parse(text: &str) -> Option<f64> {
 }
 
 const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// Epoch seconds as an HTTP date, whole seconds (the format has no fractions).
 pub fn format_http_date(epoch_secs: f64) -> String {
@@ -57,7 +70,12 @@ pub fn format_http_date(epoch_secs: f64) -> String {
     // 1970-01-01 was a Thursday.
     let weekday = WEEKDAYS[days.rem_euclid(7) as usize];
     let month = MONTHS[(m - 1) as usize];
-    format!("{weekday}, {d:02} {month} {y:04} {:02}:{:02}:{:02} GMT", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{weekday}, {d:02} {month} {y:04} {:02}:{:02}:{:02} GMT",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// An HTTP date (`Sun, 06 Dec 2026 07:10:04 GMT`), the format botocore
@@ -65,7 +83,13 @@ pub fn format_http_date(epoch_secs: f64) -> String {
 pub fn parse_http_date(text: &str) -> Option<f64> {
     let (_, rest) = text.trim().split_once(", ")?;
     let mut parts = rest.split(' ');
-    let (d, mon, y, clock, zone) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (d, mon, y, clock, zone) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
     if zone != "GMT" || parts.next().is_some() {
         return None;
     }
@@ -93,9 +117,15 @@ mod tests {
 
     #[test]
     fn http_dates() {
-        assert_eq!(format_http_date(1_796_541_004.9), "Sun, 06 Dec 2026 07:10:04 GMT");
+        assert_eq!(
+            format_http_date(1_796_541_004.9),
+            "Sun, 06 Dec 2026 07:10:04 GMT"
+        );
         assert_eq!(format_http_date(0.0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(parse_http_date("Sun, 06 Dec 2026 07:10:04 GMT"), Some(1_796_541_004.0));
+        assert_eq!(
+            parse_http_date("Sun, 06 Dec 2026 07:10:04 GMT"),
+            Some(1_796_541_004.0)
+        );
         assert_eq!(parse_http_date("2026-12-06T07:10:04Z"), None);
     }
 }

@@ -13,9 +13,9 @@
 //! unless flattened, maps as `<entry><key/><value/></entry>`, timestamps as
 //! ISO 8601, booleans as `true`/`false`.
 
-use crate::model::schema::{Kind, OpWire, Protocol, ServiceMeta};
 use super::timestamps;
 use super::ApiError;
+use crate::model::schema::{Kind, OpWire, Protocol, ServiceMeta};
 // Text needs only <, > and & escaped; AWS leaves quotes as they are.
 use quick_xml::escape::partial_escape as escape;
 use serde_json::Value;
@@ -25,10 +25,19 @@ const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 /// The answer to `op`, with `output` its output shape's JSON value (or
 /// `None` for an operation without output).
-pub fn encode_output(service: &'static ServiceMeta, op: &OpWire, output: Option<&Value>, request_id: &str) -> String {
+pub fn encode_output(
+    service: &'static ServiceMeta,
+    op: &OpWire,
+    output: Option<&Value>,
+    request_id: &str,
+) -> String {
     let mut out = String::with_capacity(512);
     out.push_str(DECLARATION);
-    let _ = write!(out, "<{}Response xmlns=\"{}\">", op.name, service.xml_namespace);
+    let _ = write!(
+        out,
+        "<{}Response xmlns=\"{}\">",
+        op.name, service.xml_namespace
+    );
     let members = |out: &mut String| {
         if let (Some(shape), Some(Value::Object(_))) = (op.output, output) {
             write_members(out, service, shape, output.unwrap());
@@ -48,7 +57,11 @@ pub fn encode_output(service: &'static ServiceMeta, op: &OpWire, output: Option<
                 }
                 None => members(&mut out),
             }
-            let _ = write!(out, "<ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata>", escape(request_id));
+            let _ = write!(
+                out,
+                "<ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata>",
+                escape(request_id)
+            );
         }
     }
     let _ = write!(out, "</{}Response>", op.name);
@@ -56,8 +69,17 @@ pub fn encode_output(service: &'static ServiceMeta, op: &OpWire, output: Option<
 }
 
 /// The error document of `protocol` for `err`.
-pub fn encode_error(protocol: Protocol, xml_namespace: &str, err: &ApiError, request_id: &str) -> String {
-    let (code, message, id) = (escape(err.code), escape(err.message.as_str()), escape(request_id));
+pub fn encode_error(
+    protocol: Protocol,
+    xml_namespace: &str,
+    err: &ApiError,
+    request_id: &str,
+) -> String {
+    let (code, message, id) = (
+        escape(err.code),
+        escape(err.message.as_str()),
+        escape(request_id),
+    );
     match protocol {
         Protocol::Ec2 => format!(
             "{DECLARATION}<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>{id}</RequestID></Response>"
@@ -73,19 +95,36 @@ pub fn encode_error(protocol: Protocol, xml_namespace: &str, err: &ApiError, req
 }
 
 fn write_members(out: &mut String, service: &'static ServiceMeta, shape: u16, value: &Value) {
-    let (Kind::Structure(members), Value::Object(object)) = (&service.shape(shape).kind, value) else {
+    let (Kind::Structure(members), Value::Object(object)) = (&service.shape(shape).kind, value)
+    else {
         return;
     };
     for member in members.iter() {
-        let Some(v) = object.get(member.name) else { continue };
+        let Some(v) = object.get(member.name) else {
+            continue;
+        };
         if v.is_null() {
             continue;
         }
-        write_value(out, service, member.shape, member.element_name(), member.flattened, v);
+        write_value(
+            out,
+            service,
+            member.shape,
+            member.element_name(),
+            member.flattened,
+            v,
+        );
     }
 }
 
-fn write_value(out: &mut String, service: &'static ServiceMeta, shape: u16, name: &str, flattened: bool, value: &Value) {
+fn write_value(
+    out: &mut String,
+    service: &'static ServiceMeta,
+    shape: u16,
+    name: &str,
+    flattened: bool,
+    value: &Value,
+) {
     match (&service.shape(shape).kind, value) {
         (Kind::Structure(_), _) => {
             let _ = write!(out, "<{name}>");
@@ -108,13 +147,24 @@ fn write_value(out: &mut String, service: &'static ServiceMeta, shape: u16, name
             }
         }
         (Kind::Map(map), Value::Object(entries)) => {
-            let (key_name, value_name) = (map.key_name.unwrap_or("key"), map.value_name.unwrap_or("value"));
+            let (key_name, value_name) = (
+                map.key_name.unwrap_or("key"),
+                map.value_name.unwrap_or("value"),
+            );
             if !(flattened || map.flattened) {
                 let _ = write!(out, "<{name}>");
             }
             for (k, v) in entries {
-                let entry = if flattened || map.flattened { name } else { "entry" };
-                let _ = write!(out, "<{entry}><{key_name}>{}</{key_name}>", escape(k.as_str()));
+                let entry = if flattened || map.flattened {
+                    name
+                } else {
+                    "entry"
+                };
+                let _ = write!(
+                    out,
+                    "<{entry}><{key_name}>{}</{key_name}>",
+                    escape(k.as_str())
+                );
                 write_value(out, service, map.value, value_name, false, v);
                 let _ = write!(out, "</{entry}>");
             }
@@ -123,7 +173,11 @@ fn write_value(out: &mut String, service: &'static ServiceMeta, shape: u16, name
             }
         }
         (Kind::Timestamp, Value::Number(n)) => {
-            let _ = write!(out, "<{name}>{}</{name}>", timestamps::format(n.as_f64().unwrap_or(0.0)));
+            let _ = write!(
+                out,
+                "<{name}>{}</{name}>",
+                timestamps::format(n.as_f64().unwrap_or(0.0))
+            );
         }
         (_, Value::String(s)) => {
             let _ = write!(out, "<{name}>{}</{name}>", escape(s.as_str()));
@@ -136,6 +190,9 @@ fn write_value(out: &mut String, service: &'static ServiceMeta, shape: u16, name
         }
         // A value that does not fit its shape is a bug of ecsbox's; leave
         // it out rather than write XML the SDK cannot read.
-        _ => tracing::warn!(shape = service.shape(shape).name, "a value that does not fit its shape was left out of an XML answer"),
+        _ => tracing::warn!(
+            shape = service.shape(shape).name,
+            "a value that does not fit its shape was left out of an XML answer"
+        ),
     }
 }

@@ -573,13 +573,21 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     fn follow_logs(&self, container: &str) -> BoxStream<'static, LogLine> {
-        let options = LogsOptions { follow: true, stdout: true, stderr: true, timestamps: true, ..Default::default() };
+        let options = LogsOptions {
+            follow: true,
+            stdout: true,
+            stderr: true,
+            timestamps: true,
+            ..Default::default()
+        };
         self.docker
             .logs(container, Some(options))
             .take_while(|chunk| futures_util::future::ready(chunk.is_ok()))
             .flat_map(|chunk| {
                 let lines = match chunk {
-                    Ok(LogOutput::StdErr { message }) => convert::log_lines(LogStream::Stderr, &message),
+                    Ok(LogOutput::StdErr { message }) => {
+                        convert::log_lines(LogStream::Stderr, &message)
+                    }
                     Ok(LogOutput::StdOut { message }) | Ok(LogOutput::Console { message }) => {
                         convert::log_lines(LogStream::Stdout, &message)
                     }

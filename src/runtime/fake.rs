@@ -977,7 +977,11 @@ impl ContainerRuntime for FakeRuntime {
     async fn rename_container(&self, container: &str, new_name: &str) -> Result<()> {
         let mut st = self.state.lock();
         let id = find_or_404(&st, container)?;
-        if let Some((other, _)) = st.containers.iter().find(|(other, c)| c.info.name == new_name && **other != id) {
+        if let Some((other, _)) = st
+            .containers
+            .iter()
+            .find(|(other, c)| c.info.name == new_name && **other != id)
+        {
             return Err(name_in_use(new_name, other));
         }
         st.containers.get_mut(&id).expect("found above").info.name = new_name.to_string();
@@ -1015,7 +1019,9 @@ impl ContainerRuntime for FakeRuntime {
     /// The fake's lines so far (it has no live output to follow).
     fn follow_logs(&self, container: &str) -> BoxStream<'static, LogLine> {
         let st = self.state.lock();
-        let lines = find_or_404(&st, container).map(|id| st.containers[&id].logs.clone()).unwrap_or_default();
+        let lines = find_or_404(&st, container)
+            .map(|id| st.containers[&id].logs.clone())
+            .unwrap_or_default();
         stream::iter(lines).boxed()
     }
 

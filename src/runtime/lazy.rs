@@ -52,8 +52,16 @@ impl ContainerRuntime for LazyDocker {
     async fn ensure_image(&self, reference: &str) -> Result<ImageInfo> {
         self.get().await.ensure_image(reference).await
     }
-    async fn import_image(&self, rootfs_tar: Vec<u8>, reference: &str, cmd: &[String]) -> Result<()> {
-        self.get().await.import_image(rootfs_tar, reference, cmd).await
+    async fn import_image(
+        &self,
+        rootfs_tar: Vec<u8>,
+        reference: &str,
+        cmd: &[String],
+    ) -> Result<()> {
+        self.get()
+            .await
+            .import_image(rootfs_tar, reference, cmd)
+            .await
     }
     async fn create_network(&self, spec: &NetworkSpec) -> Result<String> {
         self.get().await.create_network(spec).await
@@ -61,8 +69,16 @@ impl ContainerRuntime for LazyDocker {
     async fn remove_network(&self, network: &str) -> Result<()> {
         self.get().await.remove_network(network).await
     }
-    async fn connect_network(&self, network: &str, container: &str, ipv4_address: Option<&str>) -> Result<()> {
-        self.get().await.connect_network(network, container, ipv4_address).await
+    async fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        ipv4_address: Option<&str>,
+    ) -> Result<()> {
+        self.get()
+            .await
+            .connect_network(network, container, ipv4_address)
+            .await
     }
     async fn list_networks(&self, filters: &[LabelFilter]) -> Result<Vec<NetworkInfo>> {
         self.get().await.list_networks(filters).await
@@ -109,7 +125,9 @@ impl ContainerRuntime for LazyDocker {
     fn follow_logs(&self, container: &str) -> BoxStream<'static, LogLine> {
         let this = self.clone();
         let container = container.to_string();
-        stream::once(async move { this.get().await.follow_logs(&container) }).flatten().boxed()
+        stream::once(async move { this.get().await.follow_logs(&container) })
+            .flatten()
+            .boxed()
     }
     async fn stats(&self, container: &str) -> Result<ContainerStats> {
         self.get().await.stats(container).await
@@ -117,6 +135,8 @@ impl ContainerRuntime for LazyDocker {
     fn events(&self, filters: &[LabelFilter]) -> BoxStream<'static, RuntimeEvent> {
         let this = self.clone();
         let filters = filters.to_vec();
-        stream::once(async move { this.get().await.events(&filters) }).flatten().boxed()
+        stream::once(async move { this.get().await.events(&filters) })
+            .flatten()
+            .boxed()
     }
 }

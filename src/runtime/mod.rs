@@ -95,7 +95,12 @@ pub trait ContainerRuntime: Send + Sync {
     /// Creates the local image `reference` (`NAME:TAG`) from a root
     /// filesystem tar, with `cmd` as its default command (`docker import`):
     /// how ecsbox makes the images it needs itself without a registry.
-    async fn import_image(&self, rootfs_tar: Vec<u8>, reference: &str, cmd: &[String]) -> Result<()>;
+    async fn import_image(
+        &self,
+        rootfs_tar: Vec<u8>,
+        reference: &str,
+        cmd: &[String],
+    ) -> Result<()>;
 
     /// Creates a bridge network; returns its id.
     async fn create_network(&self, spec: &NetworkSpec) -> Result<String>;

@@ -31,7 +31,7 @@ fn elf(machine: u16, code: &[u8]) -> Vec<u8> {
     b.extend_from_slice(&56u16.to_le_bytes()); // program header size
     b.extend_from_slice(&1u16.to_le_bytes()); // one program header
     b.extend_from_slice(&[0; 6]); // section header size, count, string index
-    // Program header: PT_LOAD, readable + executable, the whole file.
+                                  // Program header: PT_LOAD, readable + executable, the whole file.
     b.extend_from_slice(&1u32.to_le_bytes());
     b.extend_from_slice(&5u32.to_le_bytes());
     b.extend_from_slice(&0u64.to_le_bytes());
@@ -51,8 +51,23 @@ pub fn pause_executable(arch: &str) -> Option<Vec<u8>> {
         "x86_64" | "amd64" => Some(elf(0x3e, &[0xb8, 0x22, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7])),
         // loop: x0..x4 = 0; x8 = 73 (ppoll with no fds and no timeout); svc 0; b loop
         "aarch64" | "arm64" => {
-            let words: [u32; 8] = [0xd280_0000, 0xd280_0001, 0xd280_0002, 0xd280_0003, 0xd280_0004, 0xd280_0928, 0xd400_0001, 0x17ff_fff9];
-            Some(elf(0xb7, &words.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<_>>()))
+            let words: [u32; 8] = [
+                0xd280_0000,
+                0xd280_0001,
+                0xd280_0002,
+                0xd280_0003,
+                0xd280_0004,
+                0xd280_0928,
+                0xd400_0001,
+                0x17ff_fff9,
+            ];
+            Some(elf(
+                0xb7,
+                &words
+                    .iter()
+                    .flat_map(|w| w.to_le_bytes())
+                    .collect::<Vec<_>>(),
+            ))
         }
         _ => None,
     }
@@ -96,7 +111,13 @@ pub async fn ensure_pause_image(runtime: &dyn ContainerRuntime) -> Result<String
     let executable = pause_executable(&arch).ok_or_else(|| {
         RuntimeError::Engine(format!("ecsbox has no namespace holder for the engine's architecture {arch}; awsvpc tasks need x86_64 or aarch64"))
     })?;
-    runtime.import_image(single_file_tar("pause", &executable), PAUSE_IMAGE, &["/pause".to_string()]).await?;
+    runtime
+        .import_image(
+            single_file_tar("pause", &executable),
+            PAUSE_IMAGE,
+            &["/pause".to_string()],
+        )
+        .await?;
     Ok(PAUSE_IMAGE.to_string())
 }
 

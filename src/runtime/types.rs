@@ -332,7 +332,10 @@ pub struct RemoveOptions {
 
 impl RemoveOptions {
     /// `docker rm -f -v`: how ecsbox removes what it owns, running or not.
-    pub const FORCE: RemoveOptions = RemoveOptions { force: true, volumes: true };
+    pub const FORCE: RemoveOptions = RemoveOptions {
+        force: true,
+        volumes: true,
+    };
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -52,9 +52,14 @@ macro_rules! aws_service {
                 model::Operation::ALL.iter().map(|op| op.wire()).collect()
             }
 
-            fn call(&self, ctx: &$crate::protocol::RequestContext, wire: &$crate::protocol::Wire) -> Result<Vec<u8>, $crate::protocol::ApiError> {
+            fn call(
+                &self,
+                ctx: &$crate::protocol::RequestContext,
+                wire: &$crate::protocol::Wire,
+            ) -> Result<Vec<u8>, $crate::protocol::ApiError> {
                 use $model as model;
-                let op = model::Operation::from_name(wire.op.name).expect("the server asked `operation` first");
+                let op = model::Operation::from_name(wire.op.name)
+                    .expect("the server asked `operation` first");
                 $dispatch(self, ctx, op, wire)
             }
         }

@@ -39,7 +39,12 @@ pub fn parse(arn: &str) -> Option<Arn<'_>> {
     if id.is_empty() {
         return None;
     }
-    Some(Arn { region, account, resource_type, id })
+    Some(Arn {
+        region,
+        account,
+        resource_type,
+        id,
+    })
 }
 
 /// The name a cluster reference means: `NAME` or a cluster ARN; `None` for a
@@ -47,7 +52,9 @@ pub fn parse(arn: &str) -> Option<Arn<'_>> {
 pub fn cluster_name(reference: Option<&str>) -> Option<&str> {
     match reference {
         None => Some("default"),
-        Some(r) if r.starts_with("arn:") => parse(r).filter(|a| a.resource_type == "cluster").map(|a| a.id),
+        Some(r) if r.starts_with("arn:") => parse(r)
+            .filter(|a| a.resource_type == "cluster")
+            .map(|a| a.id),
         Some(r) => Some(r),
     }
 }
@@ -58,7 +65,10 @@ mod tests {
 
     #[test]
     fn builds_long_format_arns() {
-        assert_eq!(cluster("eu-west-1", "123456789012", "web"), "arn:aws:ecs:eu-west-1:123456789012:cluster/web");
+        assert_eq!(
+            cluster("eu-west-1", "123456789012", "web"),
+            "arn:aws:ecs:eu-west-1:123456789012:cluster/web"
+        );
         assert_eq!(
             task_definition("us-east-1", "000000000000", "app", 3),
             "arn:aws:ecs:us-east-1:000000000000:task-definition/app:3"
@@ -68,7 +78,10 @@ mod tests {
     #[test]
     fn parses_and_rejects() {
         let a = parse("arn:aws:ecs:us-east-1:000000000000:task/c1/abc").unwrap();
-        assert_eq!((a.region, a.account, a.resource_type, a.id), ("us-east-1", "000000000000", "task", "c1/abc"));
+        assert_eq!(
+            (a.region, a.account, a.resource_type, a.id),
+            ("us-east-1", "000000000000", "task", "c1/abc")
+        );
         assert!(parse("arn:aws:s3:::bucket").is_none());
         assert!(parse("not-an-arn").is_none());
         assert_eq!(cluster_name(None), Some("default"));

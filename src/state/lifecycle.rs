@@ -42,7 +42,16 @@ pub const TRANSITIONS: &[(TaskStatus, TaskStatus)] = &[
 ];
 
 impl TaskStatus {
-    pub const ALL: [TaskStatus; 8] = [Provisioning, Pending, Activating, Running, Deactivating, Stopping, Deprovisioning, Stopped];
+    pub const ALL: [TaskStatus; 8] = [
+        Provisioning,
+        Pending,
+        Activating,
+        Running,
+        Deactivating,
+        Stopping,
+        Deprovisioning,
+        Stopped,
+    ];
 
     /// The name ECS uses in `lastStatus` and `desiredStatus`.
     pub fn as_str(self) -> &'static str {
@@ -107,15 +116,30 @@ mod tests {
 
     #[test]
     fn the_happy_path_visits_every_status_in_order() {
-        assert_eq!(walk(Provisioning, Running), vec![Provisioning, Pending, Activating, Running]);
-        assert_eq!(walk(Running, Stopped), vec![Running, Deactivating, Stopping, Deprovisioning, Stopped]);
+        assert_eq!(
+            walk(Provisioning, Running),
+            vec![Provisioning, Pending, Activating, Running]
+        );
+        assert_eq!(
+            walk(Running, Stopped),
+            vec![Running, Deactivating, Stopping, Deprovisioning, Stopped]
+        );
     }
 
     #[test]
     fn a_task_failing_early_still_deprovisions() {
-        assert_eq!(walk(Provisioning, Stopped), vec![Provisioning, Deprovisioning, Stopped]);
-        assert_eq!(walk(Pending, Stopped), vec![Pending, Stopping, Deprovisioning, Stopped]);
-        assert_eq!(walk(Activating, Stopped), vec![Activating, Deactivating, Stopping, Deprovisioning, Stopped]);
+        assert_eq!(
+            walk(Provisioning, Stopped),
+            vec![Provisioning, Deprovisioning, Stopped]
+        );
+        assert_eq!(
+            walk(Pending, Stopped),
+            vec![Pending, Stopping, Deprovisioning, Stopped]
+        );
+        assert_eq!(
+            walk(Activating, Stopped),
+            vec![Activating, Deactivating, Stopping, Deprovisioning, Stopped]
+        );
     }
 
     #[test]

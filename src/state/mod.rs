@@ -5,9 +5,9 @@ pub mod arn;
 pub mod container_instances;
 pub mod lifecycle;
 pub mod network;
+mod region;
 pub mod services;
 pub mod tasks;
-mod region;
 
 pub use region::*;
 
@@ -23,7 +23,9 @@ impl RegionStore<RegionState> {
 
     /// A store whose every region's state is created with `settings`.
     pub fn with_settings(settings: RegionSettings) -> Self {
-        RegionStore::creating(move |account, region| RegionState::with_settings(account, region, settings.clone()))
+        RegionStore::creating(move |account, region| {
+            RegionState::with_settings(account, region, settings.clone())
+        })
     }
 }
 

@@ -91,7 +91,10 @@ impl RegionState {
 
     /// The tags of a resource, as ECS answers them.
     pub fn tags_of(&self, arn: &str) -> Vec<Tag> {
-        self.tags.get(arn).map(TagSet::to_shapes).unwrap_or_default()
+        self.tags
+            .get(arn)
+            .map(TagSet::to_shapes)
+            .unwrap_or_default()
     }
 
     /// The tags of a resource, to change.
@@ -110,7 +113,10 @@ impl TagShape for Tag {
         self.value.as_deref()
     }
     fn from_pair(key: String, value: String) -> Self {
-        Tag { key: Some(key), value: Some(value) }
+        Tag {
+            key: Some(key),
+            value: Some(value),
+        }
     }
 }
 
@@ -132,16 +138,34 @@ pub struct ClusterCounts {
 impl ClusterCounts {
     /// DescribeClusters' `statistics`, with AWS's names.
     pub fn statistics(&self) -> Vec<crate::model::shapes::KeyValuePair> {
-        let kv = |k: &str, v: i32| crate::model::shapes::KeyValuePair { name: Some(k.into()), value: Some(v.to_string()) };
+        let kv = |k: &str, v: i32| crate::model::shapes::KeyValuePair {
+            name: Some(k.into()),
+            value: Some(v.to_string()),
+        };
         vec![
-            kv("runningEC2TasksCount", self.running_tasks - self.running_fargate_tasks),
+            kv(
+                "runningEC2TasksCount",
+                self.running_tasks - self.running_fargate_tasks,
+            ),
             kv("runningFargateTasksCount", self.running_fargate_tasks),
-            kv("pendingEC2TasksCount", self.pending_tasks - self.pending_fargate_tasks),
+            kv(
+                "pendingEC2TasksCount",
+                self.pending_tasks - self.pending_fargate_tasks,
+            ),
             kv("pendingFargateTasksCount", self.pending_fargate_tasks),
-            kv("activeEC2ServiceCount", self.active_services - self.active_fargate_services),
+            kv(
+                "activeEC2ServiceCount",
+                self.active_services - self.active_fargate_services,
+            ),
             kv("activeFargateServiceCount", self.active_fargate_services),
-            kv("drainingEC2ServiceCount", self.draining_services - self.draining_fargate_services),
-            kv("drainingFargateServiceCount", self.draining_fargate_services),
+            kv(
+                "drainingEC2ServiceCount",
+                self.draining_services - self.draining_fargate_services,
+            ),
+            kv(
+                "drainingFargateServiceCount",
+                self.draining_fargate_services,
+            ),
         ]
     }
 }
@@ -151,8 +175,14 @@ impl RegionState {
     /// records themselves. Services come with their own issue and extend
     /// this function.
     pub fn cluster_counts(&self, cluster: &str) -> ClusterCounts {
-        let registered = self.container_instances_of(cluster).filter(|i| i.status.is_registered()).count() as i32;
-        let mut counts = ClusterCounts { registered_container_instances: registered, ..ClusterCounts::default() };
+        let registered = self
+            .container_instances_of(cluster)
+            .filter(|i| i.status.is_registered())
+            .count() as i32;
+        let mut counts = ClusterCounts {
+            registered_container_instances: registered,
+            ..ClusterCounts::default()
+        };
         for t in self.tasks.values().filter(|t| t.cluster == cluster) {
             let fargate = t.is_fargate() as i32;
             if t.status == TaskStatus::Running {
@@ -185,7 +215,9 @@ impl RegionState {
     /// about their targets.
     pub fn container_instance_exists(&self, cluster: &str, id: &str) -> bool {
         let arn = super::arn::container_instance(&self.region, &self.account, cluster, id);
-        self.container_instances.get(&arn).is_some_and(|i| i.status.is_registered())
+        self.container_instances
+            .get(&arn)
+            .is_some_and(|i| i.status.is_registered())
     }
 
     /// A cluster's container instances, of every status, in ARN order.
@@ -198,9 +230,15 @@ impl RegionState {
             .collect()
     }
 
-    pub fn container_instances_of<'a>(&'a self, cluster: &str) -> impl Iterator<Item = &'a ContainerInstanceRecord> + 'a {
+    pub fn container_instances_of<'a>(
+        &'a self,
+        cluster: &str,
+    ) -> impl Iterator<Item = &'a ContainerInstanceRecord> + 'a {
         let prefix = super::arn::container_instance(&self.region, &self.account, cluster, "");
-        self.container_instances.range(prefix.clone()..).take_while(move |(arn, _)| arn.starts_with(&prefix)).map(|(_, i)| i)
+        self.container_instances
+            .range(prefix.clone()..)
+            .take_while(move |(arn, _)| arn.starts_with(&prefix))
+            .map(|(_, i)| i)
     }
 
     /// Whether a container instance is DRAINING: the service scheduler
@@ -216,15 +254,19 @@ impl RegionState {
     /// a deleted revision stays DELETE_IN_PROGRESS while one does. Services
     /// will count here too once they exist.
     pub fn task_definition_in_use(&self, task_definition_arn: &str) -> bool {
-        self.tasks
-            .values()
-            .any(|t| t.status != TaskStatus::Stopped && t.task.task_definition_arn.as_deref() == Some(task_definition_arn))
+        self.tasks.values().any(|t| {
+            t.status != TaskStatus::Stopped
+                && t.task.task_definition_arn.as_deref() == Some(task_definition_arn)
+        })
     }
 
     /// FARGATE and FARGATE_SPOT always exist; others once created and not deleted.
     pub fn capacity_provider_exists(&self, name: &str) -> bool {
         name == "FARGATE"
             || name == "FARGATE_SPOT"
-            || self.capacity_providers.get(name).is_some_and(|cp| cp.status.as_deref() == Some("ACTIVE"))
+            || self
+                .capacity_providers
+                .get(name)
+                .is_some_and(|cp| cp.status.as_deref() == Some("ACTIVE"))
     }
 }

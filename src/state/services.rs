@@ -113,7 +113,11 @@ impl ServiceRecord {
     pub fn event(&mut self, message: String) {
         self.events.insert(
             0,
-            ServiceEvent { id: Some(uuid::Uuid::new_v4().to_string()), created_at: Some(epoch_now()), message: Some(message) },
+            ServiceEvent {
+                id: Some(uuid::Uuid::new_v4().to_string()),
+                created_at: Some(epoch_now()),
+                message: Some(message),
+            },
         );
         self.events.truncate(MAX_EVENTS);
     }
@@ -121,7 +125,11 @@ impl ServiceRecord {
 
 /// A new deployment id as ECS makes them: `ecs-svc/` and 19 digits.
 pub fn new_deployment_id() -> String {
-    let n = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().expect("8 bytes")) % 9_000_000_000_000_000_000;
+    let n = u64::from_le_bytes(
+        uuid::Uuid::new_v4().as_bytes()[..8]
+            .try_into()
+            .expect("8 bytes"),
+    ) % 9_000_000_000_000_000_000;
     format!("ecs-svc/{}", 1_000_000_000_000_000_000 + n)
 }
 
@@ -153,6 +161,9 @@ mod tests {
             s.event(format!("e{i}"));
         }
         assert_eq!(s.events.len(), MAX_EVENTS);
-        assert_eq!(s.events[0].message.as_deref(), Some(format!("e{}", MAX_EVENTS + 4).as_str()));
+        assert_eq!(
+            s.events[0].message.as_deref(),
+            Some(format!("e{}", MAX_EVENTS + 4).as_str())
+        );
     }
 }

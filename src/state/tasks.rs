@@ -75,11 +75,11 @@ pub struct TaskRecord {
     pub security_groups: Vec<String>,
 }
 
+pub use crate::clock::epoch_secs as epoch;
 /// The names callers used before `crate::clock` answered for the time; code
 /// on other branches still calls them. New code calls `clock::now_secs` and
 /// `clock::epoch_secs`.
 pub use crate::clock::now_secs as epoch_now;
-pub use crate::clock::epoch_secs as epoch;
 
 impl TaskRecord {
     pub fn set_status(&mut self, status: TaskStatus) {
@@ -105,7 +105,11 @@ impl TaskRecord {
     }
 
     pub fn container_mut(&mut self, name: &str) -> Option<&mut Container> {
-        self.task.containers.as_mut()?.iter_mut().find(|c| c.name.as_deref() == Some(name))
+        self.task
+            .containers
+            .as_mut()?
+            .iter_mut()
+            .find(|c| c.name.as_deref() == Some(name))
     }
 
     pub fn family(&self) -> &str {
@@ -142,9 +146,15 @@ mod tests {
     #[test]
     fn the_first_stop_reason_wins() {
         let mut r = record();
-        assert!(r.want_stopped(StopCode::EssentialContainerExited, "Essential container in task exited"));
+        assert!(r.want_stopped(
+            StopCode::EssentialContainerExited,
+            "Essential container in task exited"
+        ));
         assert!(!r.want_stopped(StopCode::UserInitiated, "later"));
-        assert_eq!(r.task.stop_code.as_deref(), Some("EssentialContainerExited"));
+        assert_eq!(
+            r.task.stop_code.as_deref(),
+            Some("EssentialContainerExited")
+        );
         assert_eq!(r.task.desired_status.as_deref(), Some("STOPPED"));
     }
 

@@ -124,7 +124,10 @@ impl TestServer {
             "POST",
             "/",
             &[
-                ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
+                (
+                    "content-type",
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                ),
                 ("x-amz-date", &date),
                 ("authorization", &auth),
             ],
@@ -153,7 +156,10 @@ pub fn message<E, R>(err: &aws_sdk_ecs::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_ecs::error::ProvideErrorMetadata,
 {
-    err.as_service_error().and_then(|e| e.message()).unwrap_or("").to_string()
+    err.as_service_error()
+        .and_then(|e| e.message())
+        .unwrap_or("")
+        .to_string()
 }
 
 #[derive(Debug)]
@@ -184,7 +190,11 @@ impl RawResponse {
                     .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
             })
             .collect();
-        let body_start = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(buf.len());
+        let body_start = buf
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|i| i + 4)
+            .unwrap_or(buf.len());
         RawResponse {
             status,
             headers,

@@ -13,7 +13,11 @@ use sha2::{Digest, Sha256};
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
 /// The six lines of the canonical request, joined by `\n`.
-pub fn canonical_request(req: &SignedRequest<'_>, signed_headers: &[String], payload_hash: &str) -> String {
+pub fn canonical_request(
+    req: &SignedRequest<'_>,
+    signed_headers: &[String],
+    payload_hash: &str,
+) -> String {
     format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         req.method,
@@ -69,11 +73,18 @@ pub fn canonical_query(query: &str) -> String {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (encode_all(&decode_query_part(key)), encode_all(&decode_query_part(value)))
+            (
+                encode_all(&decode_query_part(key)),
+                encode_all(&decode_query_part(value)),
+            )
         })
         .collect();
     pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// One `name:value\n` line per signed header, in the order the client listed
@@ -83,8 +94,11 @@ pub fn canonical_query(query: &str) -> String {
 pub fn canonical_headers(headers: &HeaderMap, signed_headers: &[String]) -> String {
     let mut out = String::new();
     for name in signed_headers {
-        let values: Vec<String> =
-            headers.get_all(name.as_str()).iter().map(|v| collapse_spaces(&String::from_utf8_lossy(v.as_bytes()))).collect();
+        let values: Vec<String> = headers
+            .get_all(name.as_str())
+            .iter()
+            .map(|v| collapse_spaces(&String::from_utf8_lossy(v.as_bytes())))
+            .collect();
         out.push_str(name);
         out.push(':');
         out.push_str(&values.join(","));
@@ -115,7 +129,11 @@ pub fn payload_hash(headers: &HeaderMap, body: &[u8]) -> Result<String, ApiError
 /// Trims spaces at both ends and turns every run of spaces into one. Only
 /// spaces: other whitespace is kept, as the SDKs' signers keep it.
 fn collapse_spaces(value: &str) -> String {
-    value.split(' ').filter(|part| !part.is_empty()).collect::<Vec<_>>().join(" ")
+    value
+        .split(' ')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Percent-decodes a query key or value; an invalid escape stays as it is.
@@ -124,7 +142,10 @@ fn decode_query_part(s: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex_pair = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex_pair = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex_pair) {
             (b'%', Some(decoded)) => {
                 out.push(decoded);

@@ -26,7 +26,11 @@ pub struct CloudWatch {
     regions: RegionStore<Metrics>,
 }
 
-crate::aws_service!(CloudWatch, crate::model::cloudwatch::operations, generated::dispatch);
+crate::aws_service!(
+    CloudWatch,
+    crate::model::cloudwatch::operations,
+    generated::dispatch
+);
 
 /// One account's metrics in one region, by namespace, name and dimensions.
 #[derive(Default)]
@@ -48,37 +52,69 @@ impl MetricKey {
         let mut dims: Vec<(String, String)> = dimensions
             .unwrap_or(&[])
             .iter()
-            .map(|d| (d.name.clone().unwrap_or_default(), d.value.clone().unwrap_or_default()))
+            .map(|d| {
+                (
+                    d.name.clone().unwrap_or_default(),
+                    d.value.clone().unwrap_or_default(),
+                )
+            })
             .collect();
         dims.sort();
-        MetricKey { namespace: namespace.to_string(), name: name.to_string(), dimensions: dims }
+        MetricKey {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            dimensions: dims,
+        }
     }
 
     /// The position of this metric in ListMetrics' order, for page tokens.
     fn token_key(&self) -> String {
-        let dims: Vec<String> = self.dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!("{}\u{0}{}\u{0}{}", self.namespace, self.name, dims.join("\u{0}"))
+        let dims: Vec<String> = self
+            .dimensions
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        format!(
+            "{}\u{0}{}\u{0}{}",
+            self.namespace,
+            self.name,
+            dims.join("\u{0}")
+        )
     }
 
     fn to_metric(&self) -> Metric {
         Metric {
             namespace: Some(self.namespace.clone()),
             metric_name: Some(self.name.clone()),
-            dimensions: Some(self.dimensions.iter().map(|(k, v)| Dimension { name: Some(k.clone()), value: Some(v.clone()) }).collect()),
+            dimensions: Some(
+                self.dimensions
+                    .iter()
+                    .map(|(k, v)| Dimension {
+                        name: Some(k.clone()),
+                        value: Some(v.clone()),
+                    })
+                    .collect(),
+            ),
         }
     }
 }
 
 impl CloudWatch {
     pub fn new() -> Self {
-        CloudWatch { regions: RegionStore::creating(|_, _| Metrics::default()) }
+        CloudWatch {
+            regions: RegionStore::creating(|_, _| Metrics::default()),
+        }
     }
 
     pub fn reset(&self) {
         self.regions.reset();
     }
 
-    fn with_region<T>(&self, ctx: &RequestContext, f: impl FnOnce(&mut Metrics) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    fn with_region<T>(
+        &self,
+        ctx: &RequestContext,
+        f: impl FnOnce(&mut Metrics) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
         let region = self.regions.region(&ctx.account, &ctx.region);
         let mut guard = region.lock();
         f(&mut guard)
@@ -100,25 +136,50 @@ fn combination(message: String) -> ApiError {
 }
 
 impl CloudWatchApi for CloudWatch {
-    fn put_metric_data(&self, ctx: &RequestContext, input: PutMetricDataInput) -> Result<(), ApiError> {
+    fn put_metric_data(
+        &self,
+        ctx: &RequestContext,
+        input: PutMetricDataInput,
+    ) -> Result<(), ApiError> {
         let namespace = input.namespace.unwrap_or_default();
         if namespace.starts_with("AWS/") {
             // AWS's namespaces are AWS's own; a caller may not publish there.
-            return Err(invalid(format!("The value {namespace} for parameter Namespace is invalid.")));
+            return Err(invalid(format!(
+                "The value {namespace} for parameter Namespace is invalid."
+            )));
         }
-        if input.entity_metric_data.as_ref().is_some_and(|e| !e.is_empty()) {
-            return Err(ApiError::protocol("InvalidParameterValue", 400, "ecsbox does not support the parameter EntityMetricData yet."));
+        if input
+            .entity_metric_data
+            .as_ref()
+            .is_some_and(|e| !e.is_empty())
+        {
+            return Err(ApiError::protocol(
+                "InvalidParameterValue",
+                400,
+                "ecsbox does not support the parameter EntityMetricData yet.",
+            ));
         }
         let data = input.metric_data.unwrap_or_default();
         if data.is_empty() {
-            return Err(ApiError::protocol("MissingParameter", 400, "The parameter MetricData is required."));
+            return Err(ApiError::protocol(
+                "MissingParameter",
+                400,
+                "The parameter MetricData is required.",
+            ));
         }
         let now = clock::now_secs();
         let mut samples = Vec::with_capacity(data.len());
         for (i, datum) in data.iter().enumerate() {
             let at = format!("MetricData.member.{}", i + 1);
             let sample = Sample::from_datum(datum, now).map_err(|e| e.at(&at))?;
-            samples.push((MetricKey::new(&namespace, datum.metric_name.as_deref().unwrap_or(""), datum.dimensions.as_deref()), sample));
+            samples.push((
+                MetricKey::new(
+                    &namespace,
+                    datum.metric_name.as_deref().unwrap_or(""),
+                    datum.dimensions.as_deref(),
+                ),
+                sample,
+            ));
         }
         self.with_region(ctx, |m| {
             for (key, sample) in samples {
@@ -128,18 +189,32 @@ impl CloudWatchApi for CloudWatch {
         })
     }
 
-    fn list_metrics(&self, ctx: &RequestContext, input: ListMetricsInput) -> Result<ListMetricsOutput, ApiError> {
+    fn list_metrics(
+        &self,
+        ctx: &RequestContext,
+        input: ListMetricsInput,
+    ) -> Result<ListMetricsOutput, ApiError> {
         if input.include_linked_accounts == Some(true) || input.owning_account.is_some() {
             return Err(invalid("ecsbox does not support the parameters IncludeLinkedAccounts and OwningAccount yet: it has no linked accounts.".into()));
         }
         let recent_since = match input.recently_active.as_deref() {
             None => None,
             Some("PT3H") => Some(clock::now_secs() - 3.0 * 3600.0),
-            Some(other) => return Err(invalid(format!("The value {other} for parameter RecentlyActive is invalid."))),
+            Some(other) => {
+                return Err(invalid(format!(
+                    "The value {other} for parameter RecentlyActive is invalid."
+                )))
+            }
         };
         let after = match input.next_token.as_deref() {
             None => None,
-            Some(t) => Some(page_token::decode(t).ok_or_else(|| ApiError::protocol("InvalidNextToken", 400, "The service returned an invalid next token."))?),
+            Some(t) => Some(page_token::decode(t).ok_or_else(|| {
+                ApiError::protocol(
+                    "InvalidNextToken",
+                    400,
+                    "The service returned an invalid next token.",
+                )
+            })?),
         };
         let filters = input.dimensions.unwrap_or_default();
         self.with_region(ctx, |m| {
@@ -147,25 +222,44 @@ impl CloudWatchApi for CloudWatch {
                 input.namespace.as_ref().is_none_or(|n| &key.namespace == n)
                     && input.metric_name.as_ref().is_none_or(|n| &key.name == n)
                     && filters.iter().all(|f| {
-                        key.dimensions.iter().any(|(k, v)| Some(k) == f.name.as_ref() && f.value.as_ref().is_none_or(|want| want == v))
+                        key.dimensions.iter().any(|(k, v)| {
+                            Some(k) == f.name.as_ref()
+                                && f.value.as_ref().is_none_or(|want| want == v)
+                        })
                     })
                     && recent_since.is_none_or(|since| samples.iter().any(|s| s.at >= since))
                     && after.as_ref().is_none_or(|a| &key.token_key() > a)
             });
-            let (page, next_token) = page_token::take_page(matching.map(|(k, _)| k), LIST_PAGE, |k| k.token_key());
-            Ok(ListMetricsOutput { metrics: Some(page.into_iter().map(MetricKey::to_metric).collect()), next_token, owning_accounts: None })
+            let (page, next_token) =
+                page_token::take_page(matching.map(|(k, _)| k), LIST_PAGE, |k| k.token_key());
+            Ok(ListMetricsOutput {
+                metrics: Some(page.into_iter().map(MetricKey::to_metric).collect()),
+                next_token,
+                owning_accounts: None,
+            })
         })
     }
 
-    fn get_metric_statistics(&self, ctx: &RequestContext, input: GetMetricStatisticsInput) -> Result<GetMetricStatisticsOutput, ApiError> {
+    fn get_metric_statistics(
+        &self,
+        ctx: &RequestContext,
+        input: GetMetricStatisticsInput,
+    ) -> Result<GetMetricStatisticsOutput, ApiError> {
         let period = input.period.unwrap_or(0);
         // High-resolution periods, or whole minutes.
         if !(matches!(period, 1 | 5 | 10 | 30) || (period >= 60 && period % 60 == 0)) {
-            return Err(invalid("The parameter Period must be 1, 5, 10, 30 or a multiple of 60.".into()));
+            return Err(invalid(
+                "The parameter Period must be 1, 5, 10, 30 or a multiple of 60.".into(),
+            ));
         }
-        let (start, end) = (input.start_time.unwrap_or(0.0), input.end_time.unwrap_or(0.0));
+        let (start, end) = (
+            input.start_time.unwrap_or(0.0),
+            input.end_time.unwrap_or(0.0),
+        );
         if start >= end {
-            return Err(invalid("The parameter StartTime must be less than the parameter EndTime.".into()));
+            return Err(invalid(
+                "The parameter StartTime must be less than the parameter EndTime.".into(),
+            ));
         }
         // CloudWatch rounds the start down to a whole minute (a whole
         // high-resolution period), so datapoints fall on clock boundaries.
@@ -174,11 +268,19 @@ impl CloudWatchApi for CloudWatch {
         let statistics = input.statistics.unwrap_or_default();
         let extended = input.extended_statistics.unwrap_or_default();
         if statistics.is_empty() == extended.is_empty() {
-            return Err(combination("Must specify either Statistics or ExtendedStatistics, but not both.".into()));
+            return Err(combination(
+                "Must specify either Statistics or ExtendedStatistics, but not both.".into(),
+            ));
         }
         let percentiles = extended
             .iter()
-            .map(|p| statistics::parse_percentile(p).ok_or_else(|| invalid(format!("The value {p} for parameter ExtendedStatistics is invalid."))))
+            .map(|p| {
+                statistics::parse_percentile(p).ok_or_else(|| {
+                    invalid(format!(
+                        "The value {p} for parameter ExtendedStatistics is invalid."
+                    ))
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let wanted = ((end - start) / f64::from(period)).ceil();
         if wanted > MAX_DATAPOINTS {
@@ -187,11 +289,21 @@ impl CloudWatchApi for CloudWatch {
             )));
         }
         let name = input.metric_name.unwrap_or_default();
-        let key = MetricKey::new(input.namespace.as_deref().unwrap_or(""), &name, input.dimensions.as_deref());
+        let key = MetricKey::new(
+            input.namespace.as_deref().unwrap_or(""),
+            &name,
+            input.dimensions.as_deref(),
+        );
         let buckets = self.with_region(ctx, |m| {
             let mut buckets: BTreeMap<i64, Bucket> = BTreeMap::new();
             for sample in m.series.get(&key).into_iter().flatten() {
-                if sample.at < start || sample.at >= end || input.unit.as_ref().is_some_and(|u| Some(u) != sample.unit.as_ref()) {
+                if sample.at < start
+                    || sample.at >= end
+                    || input
+                        .unit
+                        .as_ref()
+                        .is_some_and(|u| Some(u) != sample.unit.as_ref())
+                {
                     continue;
                 }
                 let index = ((sample.at - start) / f64::from(period)).floor() as i64;
@@ -201,8 +313,18 @@ impl CloudWatchApi for CloudWatch {
         })?;
         let datapoints = buckets
             .into_iter()
-            .map(|(index, bucket)| bucket.datapoint(start + index as f64 * f64::from(period), &statistics, &extended, &percentiles))
+            .map(|(index, bucket)| {
+                bucket.datapoint(
+                    start + index as f64 * f64::from(period),
+                    &statistics,
+                    &extended,
+                    &percentiles,
+                )
+            })
             .collect();
-        Ok(GetMetricStatisticsOutput { label: Some(name), datapoints: Some(datapoints) })
+        Ok(GetMetricStatisticsOutput {
+            label: Some(name),
+            datapoints: Some(datapoints),
+        })
     }
 }

@@ -35,7 +35,11 @@ impl Sample {
     pub fn from_datum(d: &MetricDatum, now: f64) -> Result<Sample, DatumError> {
         let at = d.timestamp.unwrap_or(now);
         let unit = d.unit.clone();
-        let given = [d.value.is_some(), d.statistic_values.is_some(), d.values.as_ref().is_some_and(|v| !v.is_empty())];
+        let given = [
+            d.value.is_some(),
+            d.statistic_values.is_some(),
+            d.values.as_ref().is_some_and(|v| !v.is_empty()),
+        ];
         if given.iter().filter(|g| **g).count() > 1 {
             return Err(DatumError(
                 "InvalidParameterCombination",
@@ -46,12 +50,23 @@ impl Sample {
             if v.is_finite() {
                 Ok(v)
             } else {
-                Err(DatumError("InvalidParameterValue", format!("The value {v} for parameter {{at}}.{what} is invalid.")))
+                Err(DatumError(
+                    "InvalidParameterValue",
+                    format!("The value {v} for parameter {{at}}.{what} is invalid."),
+                ))
             }
         };
         if let Some(v) = d.value {
             let v = finite(v, "Value")?;
-            return Ok(Sample { at, unit, count: 1.0, sum: v, min: v, max: v, values: vec![(v, 1.0)] });
+            return Ok(Sample {
+                at,
+                unit,
+                count: 1.0,
+                sum: v,
+                min: v,
+                max: v,
+                values: vec![(v, 1.0)],
+            });
         }
         if let Some(s) = &d.statistic_values {
             let (count, sum) = (s.sample_count.unwrap_or(0.0), s.sum.unwrap_or(0.0));
@@ -59,22 +74,52 @@ impl Sample {
             if count <= 0.0 || min > max {
                 return Err(DatumError("InvalidParameterValue", "The parameter {at}.StatisticValues is invalid: SampleCount must be positive and Minimum at most Maximum.".into()));
             }
-            return Ok(Sample { at, unit, count, sum, min, max, values: Vec::new() });
+            return Ok(Sample {
+                at,
+                unit,
+                count,
+                sum,
+                min,
+                max,
+                values: Vec::new(),
+            });
         }
         let values = d.values.clone().unwrap_or_default();
         if values.is_empty() {
-            return Err(DatumError("MissingParameter", "The parameter {at}.Value, {at}.StatisticValues or {at}.Values is required.".into()));
+            return Err(DatumError(
+                "MissingParameter",
+                "The parameter {at}.Value, {at}.StatisticValues or {at}.Values is required.".into(),
+            ));
         }
         let counts = d.counts.clone().unwrap_or_else(|| vec![1.0; values.len()]);
         if counts.len() != values.len() {
-            return Err(DatumError("InvalidParameterValue", "The parameters {at}.Values and {at}.Counts must have the same number of entries.".into()));
+            return Err(DatumError(
+                "InvalidParameterValue",
+                "The parameters {at}.Values and {at}.Counts must have the same number of entries."
+                    .into(),
+            ));
         }
-        let pairs: Vec<(f64, f64)> = values.iter().zip(&counts).map(|(v, c)| Ok((finite(*v, "Values")?, *c))).collect::<Result<_, DatumError>>()?;
+        let pairs: Vec<(f64, f64)> = values
+            .iter()
+            .zip(&counts)
+            .map(|(v, c)| Ok((finite(*v, "Values")?, *c)))
+            .collect::<Result<_, DatumError>>()?;
         let count = pairs.iter().map(|(_, c)| c).sum();
         let sum = pairs.iter().map(|(v, c)| v * c).sum();
         let min = pairs.iter().map(|(v, _)| *v).fold(f64::INFINITY, f64::min);
-        let max = pairs.iter().map(|(v, _)| *v).fold(f64::NEG_INFINITY, f64::max);
-        Ok(Sample { at, unit, count, sum, min, max, values: pairs })
+        let max = pairs
+            .iter()
+            .map(|(v, _)| *v)
+            .fold(f64::NEG_INFINITY, f64::max);
+        Ok(Sample {
+            at,
+            unit,
+            count,
+            sum,
+            min,
+            max,
+            values: pairs,
+        })
     }
 }
 
@@ -102,7 +147,13 @@ impl Bucket {
     }
 
     /// The datapoint at `timestamp` with the statistics asked for.
-    pub fn datapoint(mut self, timestamp: f64, statistics: &[String], extended: &[String], percentiles: &[f64]) -> Datapoint {
+    pub fn datapoint(
+        mut self,
+        timestamp: f64,
+        statistics: &[String],
+        extended: &[String],
+        percentiles: &[f64],
+    ) -> Datapoint {
         let has = |name: &str| statistics.iter().any(|s| s == name);
         let mut point = Datapoint {
             timestamp: Some(timestamp),
@@ -126,8 +177,11 @@ impl Bucket {
         }
         if !extended.is_empty() {
             self.values.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let map: BTreeMap<String, f64> =
-                extended.iter().zip(percentiles).filter_map(|(name, p)| self.percentile(*p).map(|v| (name.clone(), v))).collect();
+            let map: BTreeMap<String, f64> = extended
+                .iter()
+                .zip(percentiles)
+                .filter_map(|(name, p)| self.percentile(*p).map(|v| (name.clone(), v)))
+                .collect();
             point.extended_statistics = Some(map);
         }
         point
@@ -162,7 +216,15 @@ mod tests {
     use super::*;
 
     fn sample(v: f64) -> Sample {
-        Sample::from_datum(&MetricDatum { value: Some(v), ..Default::default() }, 0.0).ok().unwrap()
+        Sample::from_datum(
+            &MetricDatum {
+                value: Some(v),
+                ..Default::default()
+            },
+            0.0,
+        )
+        .ok()
+        .unwrap()
     }
 
     #[test]
@@ -171,9 +233,20 @@ mod tests {
         for v in 1..=100 {
             b.add(&sample(v as f64));
         }
-        let stats: Vec<String> = ["SampleCount", "Sum", "Average", "Minimum", "Maximum"].map(String::from).to_vec();
+        let stats: Vec<String> = ["SampleCount", "Sum", "Average", "Minimum", "Maximum"]
+            .map(String::from)
+            .to_vec();
         let p = b.datapoint(60.0, &stats, &["p90".to_string()], &[90.0]);
-        assert_eq!((p.sample_count, p.sum, p.average, p.minimum, p.maximum), (Some(100.0), Some(5050.0), Some(50.5), Some(1.0), Some(100.0)));
+        assert_eq!(
+            (p.sample_count, p.sum, p.average, p.minimum, p.maximum),
+            (
+                Some(100.0),
+                Some(5050.0),
+                Some(50.5),
+                Some(1.0),
+                Some(100.0)
+            )
+        );
         assert_eq!(p.extended_statistics.unwrap()["p90"], 90.0);
         assert_eq!(p.unit.as_deref(), Some("None"));
     }

@@ -20,15 +20,32 @@ pub fn matches(resource: &impl Filterable, filters: &[Filter]) -> Result<bool, A
         let name = filter.name.as_deref().unwrap_or("");
         let wanted = filter.values.as_deref().unwrap_or(&[]);
         let have: Vec<String> = if let Some(key) = name.strip_prefix("tag:") {
-            resource.tags().iter().filter(|t| t.key.as_deref() == Some(key)).filter_map(|t| t.value.clone()).collect()
-        } else if name == "tag-key" {
-            resource.tags().iter().filter_map(|t| t.key.clone()).collect()
-        } else if name == "tag-value" {
-            resource.tags().iter().filter_map(|t| t.value.clone()).collect()
-        } else {
             resource
-                .filter_values(name)
-                .ok_or_else(|| ApiError::protocol("InvalidParameterValue", 400, format!("The filter '{name}' is invalid")))?
+                .tags()
+                .iter()
+                .filter(|t| t.key.as_deref() == Some(key))
+                .filter_map(|t| t.value.clone())
+                .collect()
+        } else if name == "tag-key" {
+            resource
+                .tags()
+                .iter()
+                .filter_map(|t| t.key.clone())
+                .collect()
+        } else if name == "tag-value" {
+            resource
+                .tags()
+                .iter()
+                .filter_map(|t| t.value.clone())
+                .collect()
+        } else {
+            resource.filter_values(name).ok_or_else(|| {
+                ApiError::protocol(
+                    "InvalidParameterValue",
+                    400,
+                    format!("The filter '{name}' is invalid"),
+                )
+            })?
         };
         if !wanted.iter().any(|w| have.iter().any(|h| wildcard(w, h))) {
             return Ok(false);

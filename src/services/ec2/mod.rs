@@ -45,14 +45,21 @@ struct Ec2Region {
 
 impl Ec2 {
     pub fn new(ecs: Arc<Store>) -> Self {
-        Ec2 { regions: RegionStore::creating(Ec2Region::with_defaults), ecs }
+        Ec2 {
+            regions: RegionStore::creating(Ec2Region::with_defaults),
+            ecs,
+        }
     }
 
     pub fn reset(&self) {
         self.regions.reset();
     }
 
-    fn with_region<T>(&self, ctx: &RequestContext, f: impl FnOnce(&mut Ec2Region) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    fn with_region<T>(
+        &self,
+        ctx: &RequestContext,
+        f: impl FnOnce(&mut Ec2Region) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
         let region = self.regions.region(&ctx.account, &ctx.region);
         let mut guard = region.lock();
         f(&mut guard)
@@ -63,24 +70,41 @@ impl Ec2Region {
     fn with_defaults(account: &str, region: &str) -> Ec2Region {
         let mut r = Ec2Region::default();
         let vpc_id = stable_id("vpc", &[account, region, "default-vpc"]);
-        r.vpcs.insert(vpc_id.clone(), new_vpc(&vpc_id, account, "172.31.0.0/16", true, Vec::new()));
+        r.vpcs.insert(
+            vpc_id.clone(),
+            new_vpc(&vpc_id, account, "172.31.0.0/16", true, Vec::new()),
+        );
         r.add_default_group(&vpc_id, account);
         for (i, zone) in ZONES.iter().enumerate() {
             let az = format!("{region}{zone}");
             let id = stable_id("subnet", &[account, region, &az]);
             let cidr = format!("172.31.{}.0/20", i * 16);
-            r.subnets.insert(id.clone(), new_subnet(&id, &vpc_id, account, region, &az, &cidr, true, Vec::new()));
+            r.subnets.insert(
+                id.clone(),
+                new_subnet(&id, &vpc_id, account, region, &az, &cidr, true, Vec::new()),
+            );
         }
         r
     }
 
     fn add_default_group(&mut self, vpc_id: &str, account: &str) {
         let id = stable_id("sg", &[account, vpc_id, "default"]);
-        let mut group = new_group(&id, vpc_id, account, "default", "default VPC security group", Vec::new());
+        let mut group = new_group(
+            &id,
+            vpc_id,
+            account,
+            "default",
+            "default VPC security group",
+            Vec::new(),
+        );
         // The default group lets its members talk to each other.
         group.ip_permissions = Some(vec![IpPermission {
             ip_protocol: Some("-1".into()),
-            user_id_group_pairs: Some(vec![UserIdGroupPair { group_id: Some(id.clone()), user_id: Some(account.into()), ..Default::default() }]),
+            user_id_group_pairs: Some(vec![UserIdGroupPair {
+                group_id: Some(id.clone()),
+                user_id: Some(account.into()),
+                ..Default::default()
+            }]),
             ..Default::default()
         }]);
         self.groups.insert(id, group);
@@ -91,7 +115,12 @@ impl Ec2Region {
     }
 
     fn vpc(&self, id: &str) -> Result<&Vpc, ApiError> {
-        self.vpcs.get(id).ok_or_else(|| not_found("InvalidVpcID.NotFound", format!("The vpc ID '{id}' does not exist")))
+        self.vpcs.get(id).ok_or_else(|| {
+            not_found(
+                "InvalidVpcID.NotFound",
+                format!("The vpc ID '{id}' does not exist"),
+            )
+        })
     }
 
     /// Changes the tags of the VPC, subnet or security group `id` as a
@@ -119,30 +148,58 @@ impl Ec2Region {
 }
 
 impl Ec2Api for Ec2 {
-    fn describe_vpcs(&self, ctx: &RequestContext, input: DescribeVpcsRequest) -> Result<DescribeVpcsResult, ApiError> {
+    fn describe_vpcs(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeVpcsRequest,
+    ) -> Result<DescribeVpcsResult, ApiError> {
         dry_run(input.dry_run)?;
         self.with_region(ctx, |r| {
             let ids = input.vpc_ids.unwrap_or_default();
             for id in &ids {
                 r.vpc(id)?;
             }
-            let found = select(r.vpcs.values(), &ids, |v| &v.vpc_id, input.filters.as_deref())?;
-            let (vpcs, next_token) = paginate(found, |v| v.vpc_id.clone().unwrap_or_default(), input.max_results, input.next_token.as_deref())?;
-            Ok(DescribeVpcsResult { vpcs: Some(vpcs), next_token })
+            let found = select(
+                r.vpcs.values(),
+                &ids,
+                |v| &v.vpc_id,
+                input.filters.as_deref(),
+            )?;
+            let (vpcs, next_token) = paginate(
+                found,
+                |v| v.vpc_id.clone().unwrap_or_default(),
+                input.max_results,
+                input.next_token.as_deref(),
+            )?;
+            Ok(DescribeVpcsResult {
+                vpcs: Some(vpcs),
+                next_token,
+            })
         })
     }
 
-    fn create_vpc(&self, ctx: &RequestContext, input: CreateVpcRequest) -> Result<CreateVpcResult, ApiError> {
+    fn create_vpc(
+        &self,
+        ctx: &RequestContext,
+        input: CreateVpcRequest,
+    ) -> Result<CreateVpcResult, ApiError> {
         dry_run(input.dry_run)?;
         refuse_unsupported(&[
             ("Ipv6CidrBlock", input.ipv6_cidr_block.is_some()),
             ("Ipv6Pool", input.ipv6_pool.is_some()),
-            ("AmazonProvidedIpv6CidrBlock", input.amazon_provided_ipv6_cidr_block == Some(true)),
+            (
+                "AmazonProvidedIpv6CidrBlock",
+                input.amazon_provided_ipv6_cidr_block == Some(true),
+            ),
             ("Ipv4IpamPoolId", input.ipv4_ipam_pool_id.is_some()),
             ("Ipv6IpamPoolId", input.ipv6_ipam_pool_id.is_some()),
         ])?;
-        let cidr = input.cidr_block.ok_or_else(|| missing_parameter("CidrBlock"))?;
-        let parsed = Cidr::parse(&cidr).filter(|c| (16..=28).contains(&c.prefix)).ok_or_else(|| bad_cidr("InvalidVpc.Range", &cidr))?;
+        let cidr = input
+            .cidr_block
+            .ok_or_else(|| missing_parameter("CidrBlock"))?;
+        let parsed = Cidr::parse(&cidr)
+            .filter(|c| (16..=28).contains(&c.prefix))
+            .ok_or_else(|| bad_cidr("InvalidVpc.Range", &cidr))?;
         let tags = tags_for(input.tag_specifications.as_deref(), "vpc");
         self.with_region(ctx, |r| {
             let id = new_id("vpc");
@@ -159,9 +216,15 @@ impl Ec2Api for Ec2 {
         self.with_region(ctx, |r| {
             r.vpc(&id)?;
             let in_use = r.subnets.values().any(|s| s.vpc_id.as_deref() == Some(&id))
-                || r.groups.values().any(|g| g.vpc_id.as_deref() == Some(&id) && g.group_name.as_deref() != Some("default"));
+                || r.groups.values().any(|g| {
+                    g.vpc_id.as_deref() == Some(&id) && g.group_name.as_deref() != Some("default")
+                });
             if in_use {
-                return Err(ApiError::protocol("DependencyViolation", 400, format!("The vpc '{id}' has dependencies and cannot be deleted.")));
+                return Err(ApiError::protocol(
+                    "DependencyViolation",
+                    400,
+                    format!("The vpc '{id}' has dependencies and cannot be deleted."),
+                ));
             }
             r.groups.retain(|_, g| g.vpc_id.as_deref() != Some(&id));
             r.vpcs.remove(&id);
@@ -169,20 +232,41 @@ impl Ec2Api for Ec2 {
         })
     }
 
-    fn describe_subnets(&self, ctx: &RequestContext, input: DescribeSubnetsRequest) -> Result<DescribeSubnetsResult, ApiError> {
+    fn describe_subnets(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeSubnetsRequest,
+    ) -> Result<DescribeSubnetsResult, ApiError> {
         dry_run(input.dry_run)?;
         self.with_region(ctx, |r| {
             let ids = input.subnet_ids.unwrap_or_default();
             for id in &ids {
                 subnet_of(r, id)?;
             }
-            let found = select(r.subnets.values(), &ids, |s| &s.subnet_id, input.filters.as_deref())?;
-            let (subnets, next_token) = paginate(found, |s| s.subnet_id.clone().unwrap_or_default(), input.max_results, input.next_token.as_deref())?;
-            Ok(DescribeSubnetsResult { subnets: Some(subnets), next_token })
+            let found = select(
+                r.subnets.values(),
+                &ids,
+                |s| &s.subnet_id,
+                input.filters.as_deref(),
+            )?;
+            let (subnets, next_token) = paginate(
+                found,
+                |s| s.subnet_id.clone().unwrap_or_default(),
+                input.max_results,
+                input.next_token.as_deref(),
+            )?;
+            Ok(DescribeSubnetsResult {
+                subnets: Some(subnets),
+                next_token,
+            })
         })
     }
 
-    fn create_subnet(&self, ctx: &RequestContext, input: CreateSubnetRequest) -> Result<CreateSubnetResult, ApiError> {
+    fn create_subnet(
+        &self,
+        ctx: &RequestContext,
+        input: CreateSubnetRequest,
+    ) -> Result<CreateSubnetResult, ApiError> {
         dry_run(input.dry_run)?;
         refuse_unsupported(&[
             ("Ipv6CidrBlock", input.ipv6_cidr_block.is_some()),
@@ -192,11 +276,14 @@ impl Ec2Api for Ec2 {
             ("Ipv6IpamPoolId", input.ipv6_ipam_pool_id.is_some()),
         ])?;
         let vpc_id = input.vpc_id.unwrap_or_default();
-        let cidr = input.cidr_block.ok_or_else(|| missing_parameter("CidrBlock"))?;
+        let cidr = input
+            .cidr_block
+            .ok_or_else(|| missing_parameter("CidrBlock"))?;
         let tags = tags_for(input.tag_specifications.as_deref(), "subnet");
         self.with_region(ctx, |r| {
             let vpc = r.vpc(&vpc_id)?;
-            let vpc_cidr = Cidr::parse(vpc.cidr_block.as_deref().unwrap_or("")).expect("a stored VPC has a valid CIDR");
+            let vpc_cidr = Cidr::parse(vpc.cidr_block.as_deref().unwrap_or(""))
+                .expect("a stored VPC has a valid CIDR");
             let parsed = Cidr::parse(&cidr)
                 .filter(|c| (16..=28).contains(&c.prefix) && vpc_cidr.contains(c))
                 .ok_or_else(|| bad_cidr("InvalidSubnet.Range", &cidr))?;
@@ -207,7 +294,11 @@ impl Ec2Api for Ec2 {
                 .filter_map(|s| Cidr::parse(s.cidr_block.as_deref().unwrap_or("")))
                 .any(|c| c.overlaps(&parsed));
             if conflict {
-                return Err(ApiError::protocol("InvalidSubnet.Conflict", 400, format!("The CIDR '{cidr}' conflicts with another subnet")));
+                return Err(ApiError::protocol(
+                    "InvalidSubnet.Conflict",
+                    400,
+                    format!("The CIDR '{cidr}' conflicts with another subnet"),
+                ));
             }
             let az = match (input.availability_zone, input.availability_zone_id) {
                 (Some(az), _) => zone_by_name(&ctx.region, &az)?,
@@ -215,13 +306,28 @@ impl Ec2Api for Ec2 {
                 (None, None) => format!("{}{}", ctx.region, ZONES[0]),
             };
             let id = new_id("subnet");
-            let subnet = new_subnet(&id, &vpc_id, &ctx.account, &ctx.region, &az, &parsed.to_string(), false, tags);
+            let subnet = new_subnet(
+                &id,
+                &vpc_id,
+                &ctx.account,
+                &ctx.region,
+                &az,
+                &parsed.to_string(),
+                false,
+                tags,
+            );
             r.subnets.insert(id, subnet.clone());
-            Ok(CreateSubnetResult { subnet: Some(subnet) })
+            Ok(CreateSubnetResult {
+                subnet: Some(subnet),
+            })
         })
     }
 
-    fn delete_subnet(&self, ctx: &RequestContext, input: DeleteSubnetRequest) -> Result<(), ApiError> {
+    fn delete_subnet(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteSubnetRequest,
+    ) -> Result<(), ApiError> {
         dry_run(input.dry_run)?;
         let id = input.subnet_id.unwrap_or_default();
         self.with_region(ctx, |r| {
@@ -231,30 +337,63 @@ impl Ec2Api for Ec2 {
         })
     }
 
-    fn describe_security_groups(&self, ctx: &RequestContext, input: DescribeSecurityGroupsRequest) -> Result<DescribeSecurityGroupsResult, ApiError> {
+    fn describe_security_groups(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeSecurityGroupsRequest,
+    ) -> Result<DescribeSecurityGroupsResult, ApiError> {
         dry_run(input.dry_run)?;
         self.with_region(ctx, |r| {
             let ids = input.group_ids.unwrap_or_default();
             for id in &ids {
                 group_of(r, id)?;
             }
-            let mut found = select(r.groups.values(), &ids, |g| &g.group_id, input.filters.as_deref())?;
+            let mut found = select(
+                r.groups.values(),
+                &ids,
+                |g| &g.group_id,
+                input.filters.as_deref(),
+            )?;
             if let Some(names) = input.group_names.filter(|n| !n.is_empty()) {
                 // Names are looked up in the default VPC, as EC2 does.
                 let default_vpc = r.default_vpc().and_then(|v| v.vpc_id.clone());
                 for name in &names {
-                    if !found.iter().any(|g| g.group_name.as_deref() == Some(name) && g.vpc_id == default_vpc) {
-                        return Err(not_found("InvalidGroup.NotFound", format!("The security group '{name}' does not exist in default VPC '{}'", default_vpc.clone().unwrap_or_default())));
+                    if !found
+                        .iter()
+                        .any(|g| g.group_name.as_deref() == Some(name) && g.vpc_id == default_vpc)
+                    {
+                        return Err(not_found(
+                            "InvalidGroup.NotFound",
+                            format!(
+                                "The security group '{name}' does not exist in default VPC '{}'",
+                                default_vpc.clone().unwrap_or_default()
+                            ),
+                        ));
                     }
                 }
-                found.retain(|g| names.iter().any(|n| g.group_name.as_deref() == Some(n)) && g.vpc_id == default_vpc);
+                found.retain(|g| {
+                    names.iter().any(|n| g.group_name.as_deref() == Some(n))
+                        && g.vpc_id == default_vpc
+                });
             }
-            let (security_groups, next_token) = paginate(found, |g| g.group_id.clone().unwrap_or_default(), input.max_results, input.next_token.as_deref())?;
-            Ok(DescribeSecurityGroupsResult { security_groups: Some(security_groups), next_token })
+            let (security_groups, next_token) = paginate(
+                found,
+                |g| g.group_id.clone().unwrap_or_default(),
+                input.max_results,
+                input.next_token.as_deref(),
+            )?;
+            Ok(DescribeSecurityGroupsResult {
+                security_groups: Some(security_groups),
+                next_token,
+            })
         })
     }
 
-    fn create_security_group(&self, ctx: &RequestContext, input: CreateSecurityGroupRequest) -> Result<CreateSecurityGroupResult, ApiError> {
+    fn create_security_group(
+        &self,
+        ctx: &RequestContext,
+        input: CreateSecurityGroupRequest,
+    ) -> Result<CreateSecurityGroupResult, ApiError> {
         dry_run(input.dry_run)?;
         let name = input.group_name.unwrap_or_default();
         let description = input.description.unwrap_or_default();
@@ -262,20 +401,46 @@ impl Ec2Api for Ec2 {
         self.with_region(ctx, |r| {
             let vpc_id = match input.vpc_id {
                 Some(id) => r.vpc(&id)?.vpc_id.clone().unwrap_or_default(),
-                None => r.default_vpc().and_then(|v| v.vpc_id.clone()).ok_or_else(|| ApiError::protocol("VPCIdNotSpecified", 400, "No default VPC for this user"))?,
+                None => r
+                    .default_vpc()
+                    .and_then(|v| v.vpc_id.clone())
+                    .ok_or_else(|| {
+                        ApiError::protocol("VPCIdNotSpecified", 400, "No default VPC for this user")
+                    })?,
             };
-            if r.groups.values().any(|g| g.vpc_id.as_deref() == Some(&vpc_id) && g.group_name.as_deref() == Some(&name)) {
-                return Err(ApiError::protocol("InvalidGroup.Duplicate", 400, format!("The security group '{name}' already exists for VPC '{vpc_id}'")));
+            if r.groups.values().any(|g| {
+                g.vpc_id.as_deref() == Some(&vpc_id) && g.group_name.as_deref() == Some(&name)
+            }) {
+                return Err(ApiError::protocol(
+                    "InvalidGroup.Duplicate",
+                    400,
+                    format!("The security group '{name}' already exists for VPC '{vpc_id}'"),
+                ));
             }
             let id = new_id("sg");
-            let group = new_group(&id, &vpc_id, &ctx.account, &name, &description, tags.clone());
+            let group = new_group(
+                &id,
+                &vpc_id,
+                &ctx.account,
+                &name,
+                &description,
+                tags.clone(),
+            );
             let arn = group.security_group_arn.clone();
             r.groups.insert(id.clone(), group);
-            Ok(CreateSecurityGroupResult { group_id: Some(id), tags: (!tags.is_empty()).then_some(tags), security_group_arn: arn })
+            Ok(CreateSecurityGroupResult {
+                group_id: Some(id),
+                tags: (!tags.is_empty()).then_some(tags),
+                security_group_arn: arn,
+            })
         })
     }
 
-    fn delete_security_group(&self, ctx: &RequestContext, input: DeleteSecurityGroupRequest) -> Result<DeleteSecurityGroupResult, ApiError> {
+    fn delete_security_group(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteSecurityGroupRequest,
+    ) -> Result<DeleteSecurityGroupResult, ApiError> {
         dry_run(input.dry_run)?;
         self.with_region(ctx, |r| {
             let id = match (input.group_id, input.group_name) {
@@ -298,7 +463,11 @@ impl Ec2Api for Ec2 {
         })
     }
 
-    fn describe_availability_zones(&self, ctx: &RequestContext, input: DescribeAvailabilityZonesRequest) -> Result<DescribeAvailabilityZonesResult, ApiError> {
+    fn describe_availability_zones(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeAvailabilityZonesRequest,
+    ) -> Result<DescribeAvailabilityZonesResult, ApiError> {
         dry_run(input.dry_run)?;
         let names = input.zone_names.unwrap_or_default();
         let ids = input.zone_ids.unwrap_or_default();
@@ -328,10 +497,16 @@ impl Ec2Api for Ec2 {
                 zones.push(z.0);
             }
         }
-        Ok(DescribeAvailabilityZonesResult { availability_zones: Some(zones) })
+        Ok(DescribeAvailabilityZonesResult {
+            availability_zones: Some(zones),
+        })
     }
 
-    fn describe_network_interfaces(&self, ctx: &RequestContext, input: DescribeNetworkInterfacesRequest) -> Result<DescribeNetworkInterfacesResult, ApiError> {
+    fn describe_network_interfaces(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeNetworkInterfacesRequest,
+    ) -> Result<DescribeNetworkInterfacesResult, ApiError> {
         dry_run(input.dry_run)?;
         let enis = network::task_enis(&self.ecs, &ctx.account, &ctx.region);
         self.with_region(ctx, |r| {
@@ -340,31 +515,65 @@ impl Ec2Api for Ec2 {
                 .into_iter()
                 .map(|eni| {
                     let subnet = r.subnets.get(&eni.subnet_id);
-                    let vpc_id = subnet.and_then(|s| s.vpc_id.clone()).or_else(|| default_vpc.as_ref().and_then(|v| v.vpc_id.clone()));
-                    let zone = subnet.and_then(|s| s.availability_zone.clone()).or_else(|| eni.availability_zone.clone());
+                    let vpc_id = subnet
+                        .and_then(|s| s.vpc_id.clone())
+                        .or_else(|| default_vpc.as_ref().and_then(|v| v.vpc_id.clone()));
+                    let zone = subnet
+                        .and_then(|s| s.availability_zone.clone())
+                        .or_else(|| eni.availability_zone.clone());
                     let groups = eni
                         .security_groups
                         .iter()
-                        .map(|id| GroupIdentifier { group_id: Some(id.clone()), group_name: r.groups.get(id).and_then(|g| g.group_name.clone()) })
+                        .map(|id| GroupIdentifier {
+                            group_id: Some(id.clone()),
+                            group_name: r.groups.get(id).and_then(|g| g.group_name.clone()),
+                        })
                         .collect();
                     eni.into_interface(&ctx.account, vpc_id, zone, groups)
                 })
                 .collect();
             let ids = input.network_interface_ids.unwrap_or_default();
             for id in &ids {
-                if !interfaces.iter().any(|i| i.network_interface_id.as_deref() == Some(id)) {
-                    return Err(not_found("InvalidNetworkInterfaceID.NotFound", format!("The networkInterface ID '{id}' does not exist")));
+                if !interfaces
+                    .iter()
+                    .any(|i| i.network_interface_id.as_deref() == Some(id))
+                {
+                    return Err(not_found(
+                        "InvalidNetworkInterfaceID.NotFound",
+                        format!("The networkInterface ID '{id}' does not exist"),
+                    ));
                 }
             }
-            let found = select(interfaces.iter(), &ids, |i| &i.network_interface_id, input.filters.as_deref())?;
-            let (network_interfaces, next_token) = paginate(found, |i| i.network_interface_id.clone().unwrap_or_default(), input.max_results, input.next_token.as_deref())?;
-            Ok(DescribeNetworkInterfacesResult { network_interfaces: Some(network_interfaces), next_token })
+            let found = select(
+                interfaces.iter(),
+                &ids,
+                |i| &i.network_interface_id,
+                input.filters.as_deref(),
+            )?;
+            let (network_interfaces, next_token) = paginate(
+                found,
+                |i| i.network_interface_id.clone().unwrap_or_default(),
+                input.max_results,
+                input.next_token.as_deref(),
+            )?;
+            Ok(DescribeNetworkInterfacesResult {
+                network_interfaces: Some(network_interfaces),
+                next_token,
+            })
         })
     }
 
-    fn describe_account_attributes(&self, ctx: &RequestContext, input: DescribeAccountAttributesRequest) -> Result<DescribeAccountAttributesResult, ApiError> {
+    fn describe_account_attributes(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeAccountAttributesRequest,
+    ) -> Result<DescribeAccountAttributesResult, ApiError> {
         dry_run(input.dry_run)?;
-        let default_vpc = self.with_region(ctx, |r| Ok(r.default_vpc().and_then(|v| v.vpc_id.clone()).unwrap_or_else(|| "none".into())))?;
+        let default_vpc = self.with_region(ctx, |r| {
+            Ok(r.default_vpc()
+                .and_then(|v| v.vpc_id.clone())
+                .unwrap_or_else(|| "none".into()))
+        })?;
         let all: [(&str, &[&str]); 6] = [
             ("supported-platforms", &["VPC"]),
             ("default-vpc", &[default_vpc.as_str()]),
@@ -384,10 +593,19 @@ impl Ec2Api for Ec2 {
             .filter(|(n, _)| wanted.is_empty() || wanted.iter().any(|w| w == n))
             .map(|(n, values)| AccountAttribute {
                 attribute_name: Some(n.to_string()),
-                attribute_values: Some(values.iter().map(|v| AccountAttributeValue { attribute_value: Some(v.to_string()) }).collect()),
+                attribute_values: Some(
+                    values
+                        .iter()
+                        .map(|v| AccountAttributeValue {
+                            attribute_value: Some(v.to_string()),
+                        })
+                        .collect(),
+                ),
             })
             .collect();
-        Ok(DescribeAccountAttributesResult { account_attributes: Some(account_attributes) })
+        Ok(DescribeAccountAttributesResult {
+            account_attributes: Some(account_attributes),
+        })
     }
 
     fn create_tags(&self, ctx: &RequestContext, input: CreateTagsRequest) -> Result<(), ApiError> {
@@ -421,7 +639,10 @@ impl Ec2Api for Ec2 {
                     // A tag with a value goes only if the value matches.
                     Some(gone) => {
                         for g in gone {
-                            tags.remove_matching(g.key.as_deref().unwrap_or_default(), g.value.as_deref());
+                            tags.remove_matching(
+                                g.key.as_deref().unwrap_or_default(),
+                                g.value.as_deref(),
+                            );
                         }
                     }
                 })?;
@@ -430,18 +651,31 @@ impl Ec2Api for Ec2 {
         })
     }
 
-    fn describe_tags(&self, ctx: &RequestContext, input: DescribeTagsRequest) -> Result<DescribeTagsResult, ApiError> {
+    fn describe_tags(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTagsRequest,
+    ) -> Result<DescribeTagsResult, ApiError> {
         dry_run(input.dry_run)?;
         self.with_region(ctx, |r| {
             let mut all = Vec::new();
             let mut add = |id: &Option<String>, kind: &str, tags: &Option<Vec<Tag>>| {
                 for t in tags.iter().flatten() {
-                    all.push(TagRow(TagDescription { resource_id: id.clone(), resource_type: Some(kind.into()), key: t.key.clone(), value: t.value.clone() }));
+                    all.push(TagRow(TagDescription {
+                        resource_id: id.clone(),
+                        resource_type: Some(kind.into()),
+                        key: t.key.clone(),
+                        value: t.value.clone(),
+                    }));
                 }
             };
             r.vpcs.values().for_each(|v| add(&v.vpc_id, "vpc", &v.tags));
-            r.subnets.values().for_each(|s| add(&s.subnet_id, "subnet", &s.tags));
-            r.groups.values().for_each(|g| add(&g.group_id, "security-group", &g.tags));
+            r.subnets
+                .values()
+                .for_each(|s| add(&s.subnet_id, "subnet", &s.tags));
+            r.groups
+                .values()
+                .for_each(|g| add(&g.group_id, "security-group", &g.tags));
             let mut found = Vec::new();
             for row in all {
                 if matches(&row, input.filters.as_deref().unwrap_or(&[]))? {
@@ -450,11 +684,20 @@ impl Ec2Api for Ec2 {
             }
             let (tags, next_token) = paginate(
                 found,
-                |t| format!("{}\u{0}{}", t.resource_id.as_deref().unwrap_or(""), t.key.as_deref().unwrap_or("")),
+                |t| {
+                    format!(
+                        "{}\u{0}{}",
+                        t.resource_id.as_deref().unwrap_or(""),
+                        t.key.as_deref().unwrap_or("")
+                    )
+                },
                 input.max_results,
                 input.next_token.as_deref(),
             )?;
-            Ok(DescribeTagsResult { tags: Some(tags), next_token })
+            Ok(DescribeTagsResult {
+                tags: Some(tags),
+                next_token,
+            })
         })
     }
 }
@@ -469,7 +712,10 @@ fn new_vpc(id: &str, account: &str, cidr: &str, is_default: bool, tags: Vec<Tag>
         cidr_block_association_set: Some(vec![VpcCidrBlockAssociation {
             association_id: Some(stable_id("vpc-cidr-assoc", &[id, cidr])),
             cidr_block: Some(cidr.into()),
-            cidr_block_state: Some(VpcCidrBlockState { state: Some("associated".into()), status_message: None }),
+            cidr_block_state: Some(VpcCidrBlockState {
+                state: Some("associated".into()),
+                status_message: None,
+            }),
         }]),
         state: Some("available".into()),
         instance_tenancy: Some("default".into()),
@@ -481,9 +727,20 @@ fn new_vpc(id: &str, account: &str, cidr: &str, is_default: bool, tags: Vec<Tag>
 }
 
 #[allow(clippy::too_many_arguments)]
-fn new_subnet(id: &str, vpc_id: &str, account: &str, region: &str, az: &str, cidr: &str, default_for_az: bool, tags: Vec<Tag>) -> Subnet {
+fn new_subnet(
+    id: &str,
+    vpc_id: &str,
+    account: &str,
+    region: &str,
+    az: &str,
+    cidr: &str,
+    default_for_az: bool,
+    tags: Vec<Tag>,
+) -> Subnet {
     let zone_index = ZONES.iter().position(|z| az.ends_with(*z)).unwrap_or(0);
-    let free = Cidr::parse(cidr).map(|c| c.size().saturating_sub(5)).unwrap_or(0);
+    let free = Cidr::parse(cidr)
+        .map(|c| c.size().saturating_sub(5))
+        .unwrap_or(0);
     Subnet {
         subnet_id: Some(id.into()),
         subnet_arn: Some(format!("arn:aws:ec2:{region}:{account}:subnet/{id}")),
@@ -503,7 +760,14 @@ fn new_subnet(id: &str, vpc_id: &str, account: &str, region: &str, az: &str, cid
     }
 }
 
-fn new_group(id: &str, vpc_id: &str, account: &str, name: &str, description: &str, tags: Vec<Tag>) -> SecurityGroup {
+fn new_group(
+    id: &str,
+    vpc_id: &str,
+    account: &str,
+    name: &str,
+    description: &str,
+    tags: Vec<Tag>,
+) -> SecurityGroup {
     SecurityGroup {
         group_id: Some(id.into()),
         group_name: Some(name.into()),
@@ -515,7 +779,10 @@ fn new_group(id: &str, vpc_id: &str, account: &str, name: &str, description: &st
         // Every new group lets all traffic out, as on AWS.
         ip_permissions_egress: Some(vec![IpPermission {
             ip_protocol: Some("-1".into()),
-            ip_ranges: Some(vec![IpRange { cidr_ip: Some("0.0.0.0/0".into()), description: None }]),
+            ip_ranges: Some(vec![IpRange {
+                cidr_ip: Some("0.0.0.0/0".into()),
+                description: None,
+            }]),
             ..Default::default()
         }]),
         tags: (!tags.is_empty()).then_some(tags),
@@ -534,7 +801,9 @@ impl Filterable for Vpc {
     fn filter_values(&self, name: &str) -> Option<Vec<String>> {
         Some(match name {
             "vpc-id" => one(&self.vpc_id),
-            "cidr" | "cidr-block" | "cidrBlock" | "cidr-block-association.cidr-block" => one(&self.cidr_block),
+            "cidr" | "cidr-block" | "cidrBlock" | "cidr-block-association.cidr-block" => {
+                one(&self.cidr_block)
+            }
             "is-default" | "isDefault" => flag(self.is_default),
             "state" => one(&self.state),
             "owner-id" => one(&self.owner_id),
@@ -598,7 +867,12 @@ impl Filterable for NetworkInterface {
             "interface-type" => one(&self.interface_type),
             "requester-managed" => flag(self.requester_managed),
             "owner-id" => one(&self.owner_id),
-            "group-id" => self.groups.iter().flatten().filter_map(|g| g.group_id.clone()).collect(),
+            "group-id" => self
+                .groups
+                .iter()
+                .flatten()
+                .filter_map(|g| g.group_id.clone())
+                .collect(),
             _ => return None,
         })
     }
@@ -674,7 +948,13 @@ fn paginate<T>(
 ) -> Result<(Vec<T>, Option<String>), ApiError> {
     let after = match token {
         None => None,
-        Some(t) => Some(page_token::decode(t).ok_or_else(|| ApiError::protocol("InvalidParameterValue", 400, format!("The token '{t}' is invalid")))?),
+        Some(t) => Some(page_token::decode(t).ok_or_else(|| {
+            ApiError::protocol(
+                "InvalidParameterValue",
+                400,
+                format!("The token '{t}' is invalid"),
+            )
+        })?),
     };
     if let Some(max) = max.filter(|m| !(5..=1000).contains(m)) {
         return Err(ApiError::protocol(
@@ -684,14 +964,24 @@ fn paginate<T>(
         ));
     }
     items.sort_by_key(|i| key_of(i));
-    let rest = items.into_iter().filter(|i| after.as_ref().is_none_or(|a| &key_of(i) > a));
-    Ok(page_token::take_page(rest, max.map_or(usize::MAX, |m| m as usize), &key_of))
+    let rest = items
+        .into_iter()
+        .filter(|i| after.as_ref().is_none_or(|a| &key_of(i) > a));
+    Ok(page_token::take_page(
+        rest,
+        max.map_or(usize::MAX, |m| m as usize),
+        &key_of,
+    ))
 }
 
 /// EC2's answer to `DryRun=true`: the request would have worked.
 fn dry_run(flag: Option<bool>) -> Result<(), ApiError> {
     if flag == Some(true) {
-        return Err(ApiError::protocol("DryRunOperation", 412, "Request would have succeeded, but DryRun flag is set."));
+        return Err(ApiError::protocol(
+            "DryRunOperation",
+            412,
+            "Request would have succeeded, but DryRun flag is set.",
+        ));
     }
     Ok(())
 }
@@ -699,13 +989,21 @@ fn dry_run(flag: Option<bool>) -> Result<(), ApiError> {
 /// Parameters ecsbox cannot honour are refused, naming them.
 fn refuse_unsupported(params: &[(&str, bool)]) -> Result<(), ApiError> {
     match params.iter().find(|(_, set)| *set) {
-        Some((name, _)) => Err(ApiError::protocol("UnsupportedOperation", 400, format!("ecsbox does not support the parameter {name} yet."))),
+        Some((name, _)) => Err(ApiError::protocol(
+            "UnsupportedOperation",
+            400,
+            format!("ecsbox does not support the parameter {name} yet."),
+        )),
         None => Ok(()),
     }
 }
 
 fn missing_parameter(name: &str) -> ApiError {
-    ApiError::protocol("MissingParameter", 400, format!("The request must contain the parameter {name}"))
+    ApiError::protocol(
+        "MissingParameter",
+        400,
+        format!("The request must contain the parameter {name}"),
+    )
 }
 
 fn not_found(code: &'static str, message: String) -> ApiError {
@@ -718,23 +1016,50 @@ fn bad_cidr(code: &'static str, cidr: &str) -> ApiError {
 
 fn subnet_of<'a>(r: &'a Ec2Region, id: &str) -> Result<&'a Subnet, ApiError> {
     if !is_id(id, "subnet") {
-        return Err(ApiError::protocol("InvalidSubnetID.Malformed", 400, format!("The subnet ID '{id}' is malformed")));
+        return Err(ApiError::protocol(
+            "InvalidSubnetID.Malformed",
+            400,
+            format!("The subnet ID '{id}' is malformed"),
+        ));
     }
-    r.subnets.get(id).ok_or_else(|| not_found("InvalidSubnetID.NotFound", format!("The subnet ID '{id}' does not exist")))
+    r.subnets.get(id).ok_or_else(|| {
+        not_found(
+            "InvalidSubnetID.NotFound",
+            format!("The subnet ID '{id}' does not exist"),
+        )
+    })
 }
 
 fn group_of<'a>(r: &'a Ec2Region, id: &str) -> Result<&'a SecurityGroup, ApiError> {
     if !is_id(id, "sg") {
-        return Err(ApiError::protocol("InvalidGroupId.Malformed", 400, format!("Invalid id: \"{id}\" (expecting \"sg-...\")")));
+        return Err(ApiError::protocol(
+            "InvalidGroupId.Malformed",
+            400,
+            format!("Invalid id: \"{id}\" (expecting \"sg-...\")"),
+        ));
     }
-    r.groups.get(id).ok_or_else(|| not_found("InvalidGroup.NotFound", format!("The security group '{id}' does not exist")))
+    r.groups.get(id).ok_or_else(|| {
+        not_found(
+            "InvalidGroup.NotFound",
+            format!("The security group '{id}' does not exist"),
+        )
+    })
 }
 
 fn unknown_resource(id: &str) -> ApiError {
     match id.split_once('-').map(|(p, _)| p) {
-        Some("vpc") => not_found("InvalidVpcID.NotFound", format!("The vpc ID '{id}' does not exist")),
-        Some("subnet") => not_found("InvalidSubnetID.NotFound", format!("The subnet ID '{id}' does not exist")),
-        Some("sg") => not_found("InvalidGroup.NotFound", format!("The security group '{id}' does not exist")),
+        Some("vpc") => not_found(
+            "InvalidVpcID.NotFound",
+            format!("The vpc ID '{id}' does not exist"),
+        ),
+        Some("subnet") => not_found(
+            "InvalidSubnetID.NotFound",
+            format!("The subnet ID '{id}' does not exist"),
+        ),
+        Some("sg") => not_found(
+            "InvalidGroup.NotFound",
+            format!("The security group '{id}' does not exist"),
+        ),
         _ => ApiError::protocol("InvalidID", 400, format!("The ID '{id}' is not valid")),
     }
 }
@@ -743,7 +1068,12 @@ fn unknown_resource(id: &str) -> ApiError {
 pub fn is_id(id: &str, prefix: &str) -> bool {
     id.strip_prefix(prefix)
         .and_then(|rest| rest.strip_prefix('-'))
-        .is_some_and(|hex| matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        .is_some_and(|hex| {
+            matches!(hex.len(), 8 | 17)
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        })
 }
 
 fn zone_id(region: &str, index: usize) -> String {
@@ -770,7 +1100,13 @@ fn zone_by_id(region: &str, id: &str) -> Result<String, ApiError> {
     (0..ZONES.len())
         .find(|i| zone_id(region, *i) == id)
         .map(|i| format!("{region}{}", ZONES[i]))
-        .ok_or_else(|| ApiError::protocol("InvalidParameterValue", 400, format!("Value ({id}) for parameter availabilityZoneId is invalid.")))
+        .ok_or_else(|| {
+            ApiError::protocol(
+                "InvalidParameterValue",
+                400,
+                format!("Value ({id}) for parameter availabilityZoneId is invalid."),
+            )
+        })
 }
 
 /// The tags of `TagSpecifications` for a new resource of `resource_type`,
@@ -779,8 +1115,18 @@ fn tags_for(specs: Option<&[TagSpecification]>, resource_type: &str) -> Vec<Tag>
     specs
         .unwrap_or(&[])
         .iter()
-        .filter(|s| s.resource_type.as_deref().is_none_or(|t| t == resource_type))
-        .flat_map(|s| s.tags.as_deref().unwrap_or_default().iter().map(crate::tags::pair_of))
+        .filter(|s| {
+            s.resource_type
+                .as_deref()
+                .is_none_or(|t| t == resource_type)
+        })
+        .flat_map(|s| {
+            s.tags
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(crate::tags::pair_of)
+        })
         .collect::<TagSet>()
         .to_shapes()
 }
@@ -795,13 +1141,19 @@ impl TagShape for Tag {
         self.value.as_deref()
     }
     fn from_pair(key: String, value: String) -> Self {
-        Tag { key: Some(key), value: Some(value) }
+        Tag {
+            key: Some(key),
+            value: Some(value),
+        }
     }
 }
 
 /// A new random id: `PREFIX-` and 17 hex digits.
 fn new_id(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..17])
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..17]
+    )
 }
 
 /// An id derived from `parts`, the same in every run: the default VPC of an
@@ -836,8 +1188,14 @@ mod tests {
         assert!(is_id(&stable_id("sg", &["a"]), "sg"));
         assert!(!is_id("subnet-local", "subnet"));
         assert!(!is_id("sg-0123abcd", "subnet"));
-        assert_eq!(stable_id("vpc", &["1", "us-east-1"]), stable_id("vpc", &["1", "us-east-1"]));
-        assert_ne!(stable_id("vpc", &["1", "us-east-1"]), stable_id("vpc", &["1", "us-west-2"]));
+        assert_eq!(
+            stable_id("vpc", &["1", "us-east-1"]),
+            stable_id("vpc", &["1", "us-east-1"])
+        );
+        assert_ne!(
+            stable_id("vpc", &["1", "us-east-1"]),
+            stable_id("vpc", &["1", "us-west-2"])
+        );
     }
 
     #[test]

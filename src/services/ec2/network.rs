@@ -1,7 +1,9 @@
 //! IPv4 CIDR blocks (for VPC and subnet ranges) and the ENIs of awsvpc
 //! tasks, read from the ECS state.
 
-use crate::model::ec2::shapes::{GroupIdentifier, NetworkInterface, NetworkInterfaceAttachment, NetworkInterfacePrivateIpAddress};
+use crate::model::ec2::shapes::{
+    GroupIdentifier, NetworkInterface, NetworkInterfaceAttachment, NetworkInterfacePrivateIpAddress,
+};
 use crate::state::Store;
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -18,11 +20,18 @@ impl Cidr {
         let (addr, prefix) = text.split_once('/')?;
         let addr: Ipv4Addr = addr.parse().ok()?;
         let prefix: u32 = prefix.parse().ok().filter(|p| *p <= 32)?;
-        Some(Cidr { base: u32::from(addr) & Self::mask(prefix), prefix })
+        Some(Cidr {
+            base: u32::from(addr) & Self::mask(prefix),
+            prefix,
+        })
     }
 
     fn mask(prefix: u32) -> u32 {
-        if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) }
+        if prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - prefix)
+        }
     }
 
     pub fn size(&self) -> u64 {
@@ -71,7 +80,12 @@ pub fn task_enis(store: &Store, account: &str, region: &str) -> Vec<TaskEni> {
                 continue;
             }
             let detail = |k: &str| {
-                a.details.iter().flatten().find(|d| d.name.as_deref() == Some(k)).and_then(|d| d.value.clone()).unwrap_or_default()
+                a.details
+                    .iter()
+                    .flatten()
+                    .find(|d| d.name.as_deref() == Some(k))
+                    .and_then(|d| d.value.clone())
+                    .unwrap_or_default()
             };
             out.push(TaskEni {
                 id: detail("networkInterfaceId"),
@@ -81,7 +95,11 @@ pub fn task_enis(store: &Store, account: &str, region: &str) -> Vec<TaskEni> {
                 mac: detail("macAddress"),
                 security_groups: record.security_groups.clone(),
                 availability_zone: record.task.availability_zone.clone(),
-                status: if a.status.as_deref() == Some("ATTACHED") { "in-use".into() } else { "available".into() },
+                status: if a.status.as_deref() == Some("ATTACHED") {
+                    "in-use".into()
+                } else {
+                    "available".into()
+                },
             });
         }
     }
@@ -89,7 +107,13 @@ pub fn task_enis(store: &Store, account: &str, region: &str) -> Vec<TaskEni> {
 }
 
 impl TaskEni {
-    pub fn into_interface(self, account: &str, vpc_id: Option<String>, az: Option<String>, groups: Vec<GroupIdentifier>) -> NetworkInterface {
+    pub fn into_interface(
+        self,
+        account: &str,
+        vpc_id: Option<String>,
+        az: Option<String>,
+        groups: Vec<GroupIdentifier>,
+    ) -> NetworkInterface {
         let ip = (!self.ip.is_empty()).then_some(self.ip);
         NetworkInterface {
             network_interface_id: Some(self.id),
@@ -106,10 +130,21 @@ impl TaskEni {
             status: Some(self.status),
             mac_address: (!self.mac.is_empty()).then_some(self.mac),
             private_ip_address: ip.clone(),
-            private_ip_addresses: Some(vec![NetworkInterfacePrivateIpAddress { primary: Some(true), private_ip_address: ip, ..Default::default() }]),
+            private_ip_addresses: Some(vec![NetworkInterfacePrivateIpAddress {
+                primary: Some(true),
+                private_ip_address: ip,
+                ..Default::default()
+            }]),
             groups: Some(groups),
             attachment: Some(NetworkInterfaceAttachment {
-                attachment_id: Some(format!("ela-attach-{}", self.attachment_id.chars().filter(|c| c.is_ascii_hexdigit()).take(17).collect::<String>())),
+                attachment_id: Some(format!(
+                    "ela-attach-{}",
+                    self.attachment_id
+                        .chars()
+                        .filter(|c| c.is_ascii_hexdigit())
+                        .take(17)
+                        .collect::<String>()
+                )),
                 device_index: Some(1),
                 status: Some("attached".into()),
                 delete_on_termination: Some(false),
@@ -133,7 +168,10 @@ mod tests {
         assert!(!a.contains(&vpc));
         assert!(a.overlaps(&Cidr::parse("172.31.16.0/24").unwrap()));
         assert!(!a.overlaps(&Cidr::parse("172.31.32.0/20").unwrap()));
-        assert_eq!(Cidr::parse("10.0.0.7/24").unwrap().to_string(), "10.0.0.0/24");
+        assert_eq!(
+            Cidr::parse("10.0.0.7/24").unwrap().to_string(),
+            "10.0.0.0/24"
+        );
         assert_eq!(Cidr::parse("10.0.0.0/33"), None);
     }
 }

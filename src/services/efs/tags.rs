@@ -33,7 +33,11 @@ fn tags_of<'a>(
 /// Changes the resource's tags through the shared `TagSet` (a key given
 /// again replaces its value; order of first appearance kept), and keeps the
 /// `Name` EFS derives from the `Name` tag in step.
-fn change_tags(r: &mut EfsRegion, resource: &str, change: impl FnOnce(&mut TagSet)) -> Result<(), ApiError> {
+fn change_tags(
+    r: &mut EfsRegion,
+    resource: &str,
+    change: impl FnOnce(&mut TagSet),
+) -> Result<(), ApiError> {
     let (tags, name) = tags_of(r, resource)?;
     let mut set = TagSet::from_shapes(tags.as_deref().unwrap_or_default());
     change(&mut set);
@@ -46,12 +50,16 @@ fn change_tags(r: &mut EfsRegion, resource: &str, change: impl FnOnce(&mut TagSe
 /// Adds the tags, replacing the values of keys already there.
 pub(super) fn tag(r: &mut EfsRegion, input: TagResourceRequest) -> Result<(), ApiError> {
     let new: Vec<Tag> = input.tags.unwrap_or_default();
-    change_tags(r, input.resource_id.as_deref().unwrap_or_default(), |set| set.merge(new.iter().map(pair_of)))
+    change_tags(r, input.resource_id.as_deref().unwrap_or_default(), |set| {
+        set.merge(new.iter().map(pair_of))
+    })
 }
 
 pub(super) fn untag(r: &mut EfsRegion, input: UntagResourceRequest) -> Result<(), ApiError> {
     let keys = input.tag_keys.unwrap_or_default();
-    change_tags(r, input.resource_id.as_deref().unwrap_or_default(), |set| set.remove_keys(keys.iter().map(String::as_str)))
+    change_tags(r, input.resource_id.as_deref().unwrap_or_default(), |set| {
+        set.remove_keys(keys.iter().map(String::as_str))
+    })
 }
 
 impl TagShape for Tag {
@@ -62,7 +70,10 @@ impl TagShape for Tag {
         self.value.as_deref()
     }
     fn from_pair(key: String, value: String) -> Self {
-        Tag { key: Some(key), value: Some(value) }
+        Tag {
+            key: Some(key),
+            value: Some(value),
+        }
     }
 }
 

@@ -30,12 +30,23 @@ impl Sts {
 }
 
 impl StsApi for Sts {
-    fn get_caller_identity(&self, ctx: &RequestContext, _input: GetCallerIdentityRequest) -> Result<GetCallerIdentityResponse, ApiError> {
+    fn get_caller_identity(
+        &self,
+        ctx: &RequestContext,
+        _input: GetCallerIdentityRequest,
+    ) -> Result<GetCallerIdentityResponse, ApiError> {
         // Keys from AssumeRole are that role's session; every other key is
         // the account's root user (AWS answers the account id as UserId).
-        let assumed = ctx.access_key.as_deref().and_then(|k| self.temporary.get(k));
+        let assumed = ctx
+            .access_key
+            .as_deref()
+            .and_then(|k| self.temporary.get(k));
         Ok(match assumed {
-            Some(t) => GetCallerIdentityResponse { user_id: Some(t.user_id), account: Some(t.account), arn: Some(t.arn) },
+            Some(t) => GetCallerIdentityResponse {
+                user_id: Some(t.user_id),
+                account: Some(t.account),
+                arn: Some(t.arn),
+            },
             None => GetCallerIdentityResponse {
                 user_id: Some(ctx.account.clone()),
                 account: Some(ctx.account.clone()),
@@ -44,7 +55,11 @@ impl StsApi for Sts {
         })
     }
 
-    fn assume_role(&self, _ctx: &RequestContext, input: AssumeRoleRequest) -> Result<AssumeRoleResponse, ApiError> {
+    fn assume_role(
+        &self,
+        _ctx: &RequestContext,
+        input: AssumeRoleRequest,
+    ) -> Result<AssumeRoleResponse, ApiError> {
         let role_arn = input.role_arn.unwrap_or_default();
         let session = input.role_session_name.unwrap_or_default();
         let (account, role_name) = parse_role_arn(&role_arn).ok_or_else(|| {
@@ -52,7 +67,12 @@ impl StsApi for Sts {
             // answers a malformed role ARN with a ValidationError too.
             ApiError::protocol("ValidationError", 400, format!("{role_arn} is invalid: a role ARN looks like arn:aws:iam::123456789012:role/NAME"))
         })?;
-        let duration = Duration::from_secs(input.duration_seconds.map(|d| d as u64).unwrap_or(DEFAULT_DURATION));
+        let duration = Duration::from_secs(
+            input
+                .duration_seconds
+                .map(|d| d as u64)
+                .unwrap_or(DEFAULT_DURATION),
+        );
         let expires = crate::clock::now_system() + duration;
         let access_key = format!("ASIA{}", random_upper(16));
         let role_id = format!("AROA{}", random_upper(17));
@@ -64,15 +84,25 @@ impl StsApi for Sts {
             user_id: format!("{role_id}:{session}"),
             expires,
         };
-        self.temporary.insert(access_key.clone(), credential.clone());
+        self.temporary
+            .insert(access_key.clone(), credential.clone());
         Ok(AssumeRoleResponse {
             credentials: Some(Credentials {
                 access_key_id: Some(access_key),
                 secret_access_key: Some(credential.secret),
                 session_token: Some(credential.session_token),
-                expiration: Some(expires.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64().floor()),
+                expiration: Some(
+                    expires
+                        .duration_since(UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_secs_f64()
+                        .floor(),
+                ),
             }),
-            assumed_role_user: Some(AssumedRoleUser { assumed_role_id: Some(credential.user_id), arn: Some(credential.arn) }),
+            assumed_role_user: Some(AssumedRoleUser {
+                assumed_role_id: Some(credential.user_id),
+                arn: Some(credential.arn),
+            }),
             packed_policy_size: Some(0),
             source_identity: input.source_identity,
             ..Default::default()
@@ -88,7 +118,8 @@ fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
     let (account, resource) = rest.split_once(':')?;
     let role = resource.strip_prefix("role/")?;
     let name = role.rsplit('/').next()?;
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty()).then_some((account, name))
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty())
+        .then_some((account, name))
 }
 
 fn random_upper(n: usize) -> String {
@@ -96,7 +127,10 @@ fn random_upper(n: usize) -> String {
 }
 
 fn random_secret(n: usize) -> String {
-    random_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", n)
+    random_from(
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        n,
+    )
 }
 
 fn random_from(alphabet: &[u8], n: usize) -> String {
@@ -117,8 +151,14 @@ mod tests {
 
     #[test]
     fn role_arns() {
-        assert_eq!(parse_role_arn("arn:aws:iam::123456789012:role/app"), Some(("123456789012", "app")));
-        assert_eq!(parse_role_arn("arn:aws:iam::123456789012:role/path/to/app"), Some(("123456789012", "app")));
+        assert_eq!(
+            parse_role_arn("arn:aws:iam::123456789012:role/app"),
+            Some(("123456789012", "app"))
+        );
+        assert_eq!(
+            parse_role_arn("arn:aws:iam::123456789012:role/path/to/app"),
+            Some(("123456789012", "app"))
+        );
         assert_eq!(parse_role_arn("arn:aws:iam::123:role/app"), None);
         assert_eq!(parse_role_arn("arn:aws:iam::123456789012:user/bob"), None);
     }
