@@ -155,6 +155,29 @@ pub trait TagShape {
     fn from_pair(key: String, value: String) -> Self;
 }
 
+/// `impl TagShape` for a generated `Tag` shape whose members are
+/// `key: Option<String>` and `value: Option<String>` (ECS, EC2, EFS,
+/// Secrets Manager, SSM: each service's model has a `Tag` of its own).
+#[macro_export]
+macro_rules! tag_shape {
+    ($ty:ty) => {
+        impl $crate::tags::TagShape for $ty {
+            fn tag_key(&self) -> Option<&str> {
+                self.key.as_deref()
+            }
+            fn tag_value(&self) -> Option<&str> {
+                self.value.as_deref()
+            }
+            fn from_pair(key: String, value: String) -> Self {
+                Self {
+                    key: Some(key),
+                    value: Some(value),
+                }
+            }
+        }
+    };
+}
+
 /// A shape's (key, value), a missing member read as empty.
 pub fn pair_of<T: TagShape>(tag: &T) -> (String, String) {
     (

@@ -55,9 +55,7 @@ impl RegionStore<RegionSecrets> {
         ctx: &RequestContext,
         f: impl FnOnce(&mut RegionSecrets) -> T,
     ) -> T {
-        let region = self.region(&ctx.account, &ctx.region);
-        let mut guard = region.lock();
-        f(&mut guard)
+        self.with(&ctx.account, &ctx.region, f)
     }
 }
 

@@ -17,7 +17,7 @@ use super::{RegionSecrets, SecretsStore};
 use crate::model::secretsmanager::operations::{ErrorCode, Operation};
 use crate::model::secretsmanager::shapes::*;
 use crate::protocol::{ApiError, RequestContext};
-use crate::tags::{TagSet, TagShape};
+use crate::tags::TagSet;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -110,22 +110,8 @@ impl SecretsManagerApi for SecretsManager {
     }
 }
 
-/// Secrets Manager's `Tag` shape (`{"Key": .., "Value": ..}`) as the shared
-/// `TagSet` reads and writes it.
-impl TagShape for Tag {
-    fn tag_key(&self) -> Option<&str> {
-        self.key.as_deref()
-    }
-    fn tag_value(&self) -> Option<&str> {
-        self.value.as_deref()
-    }
-    fn from_pair(key: String, value: String) -> Self {
-        Tag {
-            key: Some(key),
-            value: Some(value),
-        }
-    }
-}
+// The shared TagSet reads and writes this service's `Tag` shape.
+crate::tag_shape!(Tag);
 
 // ---- errors, worded as Secrets Manager words them ------------------------
 

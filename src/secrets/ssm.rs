@@ -24,7 +24,7 @@ use crate::model::ssm::shapes::{
 };
 use crate::protocol::{ApiError, RequestContext};
 use crate::store::page_token;
-use crate::tags::{TagSet, TagShape};
+use crate::tags::TagSet;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -159,22 +159,8 @@ pub struct Parameter {
     pub versions: Vec<ParameterVersion>,
 }
 
-/// SSM's `Tag` shape (`{"Key": .., "Value": ..}`) as the shared `TagSet`
-/// reads and writes it.
-impl TagShape for Tag {
-    fn tag_key(&self) -> Option<&str> {
-        self.key.as_deref()
-    }
-    fn tag_value(&self) -> Option<&str> {
-        self.value.as_deref()
-    }
-    fn from_pair(key: String, value: String) -> Self {
-        Tag {
-            key: Some(key),
-            value: Some(value),
-        }
-    }
-}
+// The shared TagSet reads and writes this service's `Tag` shape.
+crate::tag_shape!(Tag);
 
 #[derive(Debug, Clone)]
 pub struct ParameterVersion {

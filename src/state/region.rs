@@ -5,7 +5,7 @@ use super::lifecycle::TaskStatus;
 use super::services::ServiceRecord;
 use super::tasks::{Effect, TaskRecord};
 use crate::model::shapes::{Attribute, CapacityProvider, Cluster, Tag, TaskDefinition};
-use crate::tags::{TagSet, TagShape};
+use crate::tags::TagSet;
 use std::collections::{BTreeMap, HashMap};
 
 pub struct RegionState {
@@ -103,22 +103,8 @@ impl RegionState {
     }
 }
 
-/// ECS's `Tag` shape (`{"key": .., "value": ..}`) as the shared `TagSet`
-/// reads and writes it.
-impl TagShape for Tag {
-    fn tag_key(&self) -> Option<&str> {
-        self.key.as_deref()
-    }
-    fn tag_value(&self) -> Option<&str> {
-        self.value.as_deref()
-    }
-    fn from_pair(key: String, value: String) -> Self {
-        Tag {
-            key: Some(key),
-            value: Some(value),
-        }
-    }
-}
+// The shared TagSet reads and writes this service's `Tag` shape.
+crate::tag_shape!(Tag);
 
 /// What a cluster holds, computed from live state every time it is asked for
 /// so the numbers cannot drift from the resources themselves.

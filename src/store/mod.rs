@@ -54,6 +54,14 @@ impl<T> RegionStore<T> {
             .clone()
     }
 
+    /// Runs `f` on one (account, region)'s value under its lock, created on
+    /// first use. The lock is a plain mutex: `f` must not await.
+    pub fn with<R>(&self, account: &str, region: &str, f: impl FnOnce(&mut T) -> R) -> R {
+        let region = self.region(account, region);
+        let mut guard = region.lock();
+        f(&mut guard)
+    }
+
     /// The value of one (account, region) if it was ever used: for readers
     /// that must not create a region by looking at it.
     pub fn existing(&self, account: &str, region: &str) -> Option<Arc<Mutex<T>>> {

@@ -115,9 +115,7 @@ impl CloudWatch {
         ctx: &RequestContext,
         f: impl FnOnce(&mut Metrics) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let region = self.regions.region(&ctx.account, &ctx.region);
-        let mut guard = region.lock();
-        f(&mut guard)
+        self.regions.with(&ctx.account, &ctx.region, f)
     }
 }
 

@@ -17,7 +17,7 @@ use crate::model::ec2::shapes::*;
 use crate::protocol::{ApiError, RequestContext};
 use crate::state::Store;
 use crate::store::{page_token, RegionStore};
-use crate::tags::{TagSet, TagShape};
+use crate::tags::TagSet;
 use filters::{matches, Filterable};
 use generated::Ec2Api;
 use network::Cidr;
@@ -60,9 +60,7 @@ impl Ec2 {
         ctx: &RequestContext,
         f: impl FnOnce(&mut Ec2Region) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let region = self.regions.region(&ctx.account, &ctx.region);
-        let mut guard = region.lock();
-        f(&mut guard)
+        self.regions.with(&ctx.account, &ctx.region, f)
     }
 }
 
@@ -1131,22 +1129,8 @@ fn tags_for(specs: Option<&[TagSpecification]>, resource_type: &str) -> Vec<Tag>
         .to_shapes()
 }
 
-/// EC2's `Tag` shape (`Tag.N.Key`/`Tag.N.Value` in, `<item><key>` out) as
-/// the shared `TagSet` reads and writes it.
-impl TagShape for Tag {
-    fn tag_key(&self) -> Option<&str> {
-        self.key.as_deref()
-    }
-    fn tag_value(&self) -> Option<&str> {
-        self.value.as_deref()
-    }
-    fn from_pair(key: String, value: String) -> Self {
-        Tag {
-            key: Some(key),
-            value: Some(value),
-        }
-    }
-}
+// The shared TagSet reads and writes this service's `Tag` shape.
+crate::tag_shape!(Tag);
 
 /// A new random id: `PREFIX-` and 17 hex digits.
 fn new_id(prefix: &str) -> String {

@@ -69,9 +69,7 @@ impl Efs {
         ctx: &RequestContext,
         f: impl FnOnce(&mut EfsRegion) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let region = self.regions.region(&ctx.account, &ctx.region);
-        let mut guard = region.lock();
-        f(&mut guard)
+        self.regions.with(&ctx.account, &ctx.region, f)
     }
 }
 

@@ -8,7 +8,7 @@ use super::{
 use crate::model::efs::shapes::*;
 use crate::protocol::ApiError;
 use crate::store::page_token;
-use crate::tags::{pair_of, TagSet, TagShape};
+use crate::tags::{pair_of, TagSet};
 
 /// The tags and name of the resource an id names, or its kind's not-found error.
 fn tags_of<'a>(
@@ -62,20 +62,8 @@ pub(super) fn untag(r: &mut EfsRegion, input: UntagResourceRequest) -> Result<()
     })
 }
 
-impl TagShape for Tag {
-    fn tag_key(&self) -> Option<&str> {
-        self.key.as_deref()
-    }
-    fn tag_value(&self) -> Option<&str> {
-        self.value.as_deref()
-    }
-    fn from_pair(key: String, value: String) -> Self {
-        Tag {
-            key: Some(key),
-            value: Some(value),
-        }
-    }
-}
+// The shared TagSet reads and writes this service's `Tag` shape.
+crate::tag_shape!(Tag);
 
 /// The resource's tags in the order they were added, paged by position.
 pub(super) fn list(
