@@ -25,8 +25,8 @@ use crate::controllers::services::ServiceScheduler;
 use crate::controllers::tasks::{TaskController, TaskSettings};
 use crate::http_accept;
 use crate::logs::{LogStore, Logs};
-use crate::model::schema::{Protocol, ServiceMeta};
-use crate::protocol::{rest_json, xml, ApiError, Form, RequestContext, Wire};
+use crate::model::schema::Protocol;
+use crate::protocol::{ApiError, RequestContext, Wire};
 use crate::runtime::ContainerRuntime;
 use crate::secrets::{SecretsManager, SecretsStore, Ssm};
 use crate::services::cloudwatch::CloudWatch;
@@ -36,7 +36,7 @@ use crate::services::sts::Sts;
 use crate::services::AwsService;
 use crate::state::{RegionSettings, Store};
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use std::future::Future;
@@ -45,9 +45,14 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 use tokio::net::TcpListener;
 
+mod responses;
+mod router;
+
+use responses::{error_in, error_response, json_response, rest_json_response};
+use router::{route, unknown_operation};
+
 /// Largest request body read; AWS's own limit for ECS requests is far lower.
 const MAX_BODY: usize = 8 * 1024 * 1024;
-const JSON_11: &str = "application/x-amz-json-1.1";
 /// How long shutting down waits for the API's open connections.
 const OPEN_CONNECTIONS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -328,15 +333,6 @@ impl Default for CallLog {
     }
 }
 
-/// How a request reached us: which protocol, which service (if known) and
-/// which operation it names.
-struct Route<'a> {
-    protocol: Protocol,
-    service: Option<&'a Arc<dyn AwsService>>,
-    op_name: String,
-    form: Option<Form>,
-}
-
 /// One AWS API call: route, authenticate, decode, run, encode. Every error
 /// goes back in the caller's protocol.
 fn aws_call(
@@ -346,7 +342,7 @@ fn aws_call(
     request_id: &str,
     log: &mut CallLog,
 ) -> Response<Full<Bytes>> {
-    let route = match route(app, parts, body) {
+    let route = match route(&app.services, parts, body) {
         Ok(route) => route,
         Err((protocol, err)) => return error_in(protocol, None, &err, request_id),
     };
@@ -417,362 +413,4 @@ fn aws_call(
         },
         Err(e) => fail(e),
     }
-}
-
-/// Which service and operation a request is for, by how its SDK sent it.
-fn route<'a>(
-    app: &'a App,
-    parts: &http::request::Parts,
-    body: &Bytes,
-) -> Result<Route<'a>, (Protocol, ApiError)> {
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    // AWS JSON: the target names service and operation.
-    if let Some(target) = header("x-amz-target") {
-        let json_err = |e| (Protocol::Json, e);
-        if parts.method != Method::POST || parts.uri.path() != "/" {
-            return Err(json_err(ApiError::protocol(
-                "UnknownOperationException",
-                404,
-                format!("No operation at {} {}.", parts.method, parts.uri.path()),
-            )));
-        }
-        let Some((prefix, op_name)) = target.rsplit_once('.') else {
-            return Err(json_err(ApiError::protocol(
-                "UnknownOperationException",
-                400,
-                format!("Unknown or missing X-Amz-Target '{target}'."),
-            )));
-        };
-        let service = app
-            .services
-            .iter()
-            .find(|s| s.meta().target_prefix == prefix && s.meta().speaks(Protocol::Json))
-            .ok_or_else(|| {
-                json_err(ApiError::protocol(
-                    "UnknownOperationException",
-                    400,
-                    format!(
-                        "Unknown service in X-Amz-Target '{target}': ecsbox does not serve it."
-                    ),
-                ))
-            })?;
-        return Ok(Route {
-            protocol: Protocol::Json,
-            service: Some(service),
-            op_name: op_name.to_string(),
-            form: None,
-        });
-    }
-    // Smithy RPC v2 CBOR: /service/{Service}/operation/{Operation}.
-    if header("smithy-protocol") == Some("rpc-v2-cbor") {
-        let mut segments = parts.uri.path().trim_start_matches('/').split('/');
-        let (name, op) = match (
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-        ) {
-            (Some("service"), Some(s), Some("operation"), Some(o)) => {
-                (s.to_string(), o.to_string())
-            }
-            _ => (String::new(), String::new()),
-        };
-        let service = app
-            .services
-            .iter()
-            .find(|s| s.meta().target_prefix == name && s.meta().speaks(Protocol::Cbor));
-        return match service {
-            Some(service) if parts.method == Method::POST => Ok(Route { protocol: Protocol::Cbor, service: Some(service), op_name: op, form: None }),
-            _ => Err((
-                Protocol::Cbor,
-                ApiError::protocol("UnknownOperationException", 404, format!("ecsbox does not serve the {name} service over rpc-v2-cbor (operation {op}).")),
-            )),
-        };
-    }
-    // A form: query or ec2.
-    let is_form =
-        header("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    let query_has_action = parts
-        .uri
-        .query()
-        .is_some_and(|q| q.split('&').any(|p| p.starts_with("Action=")));
-    if is_form || query_has_action {
-        let form = if is_form {
-            Form::parse(body)
-        } else {
-            Form::parse(parts.uri.query().unwrap_or("").as_bytes())
-        };
-        let query_err = |e| (Protocol::Query, e);
-        let Some(action) = form.get("Action").map(str::to_string) else {
-            return Err(query_err(ApiError::protocol(
-                "MissingAction",
-                400,
-                "The request must contain the parameter Action",
-            )));
-        };
-        let version = form.get("Version").unwrap_or("").to_string();
-        // The credential scope names the service; an unsigned request is
-        // known by the API version it carries.
-        let scope = header("authorization")
-            .and_then(|h| crate::auth::parse_authorization(h).ok())
-            .map(|a| a.service);
-        let is_form_service = |s: &&Arc<dyn AwsService>| {
-            s.meta().speaks(Protocol::Query) || s.meta().speaks(Protocol::Ec2)
-        };
-        let service = match &scope {
-            Some(scope) => app
-                .services
-                .iter()
-                .filter(is_form_service)
-                .find(|s| s.meta().signing_name == scope),
-            None => app
-                .services
-                .iter()
-                .filter(is_form_service)
-                .find(|s| s.meta().api_version == version),
-        };
-        let Some(service) = service else {
-            let named = scope
-                .map(|s| format!("the {s} service"))
-                .unwrap_or_else(|| format!("the service of API version '{version}'"));
-            return Err(query_err(ApiError::protocol(
-                "InvalidAction",
-                400,
-                format!("ecsbox does not serve {named} (action {action})."),
-            )));
-        };
-        let protocol = if service.meta().protocol == Protocol::Ec2 {
-            Protocol::Ec2
-        } else {
-            Protocol::Query
-        };
-        return Ok(Route {
-            protocol,
-            service: Some(service),
-            op_name: action,
-            form: Some(form),
-        });
-    }
-    rest_json_route(app, parts)
-}
-
-/// A rest-json request: the operation whose method and URI template match,
-/// among the rest-json services the credential scope names (all of them
-/// when it names none).
-fn rest_json_route<'a>(
-    app: &'a App,
-    parts: &http::request::Parts,
-) -> Result<Route<'a>, (Protocol, ApiError)> {
-    let (method, path, query) = (
-        parts.method.as_str(),
-        parts.uri.path(),
-        parts.uri.query().unwrap_or(""),
-    );
-    let no_operation = || {
-        ApiError::protocol(
-            "UnknownOperationException",
-            404,
-            format!("No operation at {method} {path}."),
-        )
-    };
-    let scope = parts
-        .headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| crate::auth::parse_authorization(h).ok())
-        .map(|a| a.service);
-    let candidates = app.services.iter().filter(|s| {
-        s.meta().speaks(Protocol::RestJson)
-            && scope
-                .as_ref()
-                .is_none_or(|scope| s.meta().signing_name == scope)
-    });
-    for service in candidates {
-        if let Some(op) = rest_json::route(service.operations(), method, path, query) {
-            return Ok(Route {
-                protocol: Protocol::RestJson,
-                service: Some(service),
-                op_name: op.name.to_string(),
-                form: None,
-            });
-        }
-    }
-    match scope {
-        // Signed for a service ecsbox does not serve at all.
-        Some(scope) if !app.services.iter().any(|s| s.meta().signing_name == scope) => Err((
-            Protocol::RestJson,
-            ApiError::protocol(
-                "UnknownOperationException",
-                404,
-                format!(
-                    "ecsbox does not serve the {scope} service (no operation at {method} {path})."
-                ),
-            ),
-        )),
-        Some(scope)
-            if app
-                .services
-                .iter()
-                .any(|s| s.meta().signing_name == scope && s.meta().speaks(Protocol::RestJson)) =>
-        {
-            Err((Protocol::RestJson, no_operation()))
-        }
-        _ => Err((Protocol::Json, no_operation())),
-    }
-}
-
-/// A rest-json success: the operation's status, its header members, the body.
-fn rest_json_response(
-    reply: Option<rest_json::Reply>,
-    body: Vec<u8>,
-    request_id: &str,
-) -> Response<Full<Bytes>> {
-    let reply = reply.unwrap_or_else(|| rest_json::Reply {
-        status: 200,
-        headers: Vec::new(),
-        body: Vec::new(),
-    });
-    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-    let mut resp = json_response(status, body.into(), request_id, rest_json::CONTENT_TYPE);
-    for (name, value) in reply.headers {
-        if let (Ok(name), Ok(value)) = (
-            header::HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            resp.headers_mut().insert(name, value);
-        }
-    }
-    resp
-}
-
-/// An operation name the service's model lacks, in each protocol's words.
-fn unknown_operation(protocol: Protocol, meta: &ServiceMeta, op: &str) -> ApiError {
-    match protocol {
-        // EC2's own text for an action it does not have.
-        Protocol::Ec2 => ApiError::protocol(
-            "InvalidAction",
-            400,
-            format!("The action {op} is not valid for this web service."),
-        ),
-        Protocol::Query => ApiError::protocol(
-            "InvalidAction",
-            400,
-            format!(
-                "Could not find operation {op} for version {}",
-                meta.api_version
-            ),
-        ),
-        _ => ApiError::protocol(
-            "UnknownOperationException",
-            400,
-            format!("Unknown operation {op}."),
-        ),
-    }
-}
-
-fn json_response(
-    status: StatusCode,
-    body: Bytes,
-    request_id: &str,
-    content_type: &'static str,
-) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(body));
-    *resp.status_mut() = status;
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-amzn-requestid", v);
-    }
-    resp
-}
-
-/// The error contract of each protocol, in one place.
-fn error_in(
-    protocol: Protocol,
-    service: Option<&ServiceMeta>,
-    err: &ApiError,
-    request_id: &str,
-) -> Response<Full<Bytes>> {
-    let mut resp = error_body_in(protocol, service, err, request_id);
-    // A former query service answering in JSON or CBOR names the query
-    // error code too, which is the code its SDKs report (botocore's
-    // `_do_query_compatible_error_parse`).
-    if service.is_some_and(|s| s.query_compatible)
-        && matches!(protocol, Protocol::Json | Protocol::Cbor)
-    {
-        let kind = if err.status >= 500 {
-            "Receiver"
-        } else {
-            "Sender"
-        };
-        if let Ok(v) = HeaderValue::from_str(&format!("{};{kind}", err.code)) {
-            resp.headers_mut().insert("x-amzn-query-error", v);
-        }
-    }
-    resp
-}
-
-fn error_body_in(
-    protocol: Protocol,
-    service: Option<&ServiceMeta>,
-    err: &ApiError,
-    request_id: &str,
-) -> Response<Full<Bytes>> {
-    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
-    match protocol {
-        Protocol::Query | Protocol::Ec2 => {
-            let body = xml::encode_error(
-                protocol,
-                service.map(|s| s.xml_namespace).unwrap_or(""),
-                err,
-                request_id,
-            );
-            json_response(status, body.into(), request_id, "text/xml")
-        }
-        Protocol::Cbor => {
-            let mut body = Vec::new();
-            let doc = std::collections::BTreeMap::from([
-                ("__type", err.code),
-                ("message", err.message.as_str()),
-            ]);
-            ciborium::into_writer(&doc, &mut body).expect("a map of strings encodes");
-            let mut resp = json_response(status, body.into(), request_id, "application/cbor");
-            resp.headers_mut()
-                .insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
-            resp
-        }
-        // rest-json: the code in `x-amzn-ErrorType` (which botocore's
-        // RestJSONParser reads first) and `__type`, the status the model
-        // gives the error.
-        Protocol::RestJson => {
-            let mut resp = error_response(err, request_id);
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(rest_json::CONTENT_TYPE),
-            );
-            resp
-        }
-        _ => {
-            let mut resp = error_response(err, request_id);
-            if let Some(service) = service {
-                resp.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(service.json_content_type()),
-                );
-            }
-            resp
-        }
-    }
-}
-
-/// The JSON error contract: status from the error, `__type` and `message` in
-/// the body, `x-amzn-ErrorType` header, and the request id.
-pub fn error_response(err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
-    let body = serde_json::json!({ "__type": err.code, "message": err.message }).to_string();
-    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut resp = json_response(status, body.into(), request_id, JSON_11);
-    if let Ok(v) = HeaderValue::from_str(err.code) {
-        resp.headers_mut().insert("x-amzn-errortype", v);
-    }
-    resp
 }
