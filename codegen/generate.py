@@ -266,6 +266,9 @@ SERVICES = [ECS, LOGS, STS, EC2, SECRETS_MANAGER, SSM, CLOUDWATCH, EFS]
 # EFS's access point RootDirectory path: up to four `/segment`s, none
 # starting with a dot (`(?!\.)+` before each).
 PATTERN_REWRITES = {
+    # Logs: in Java a `-` right after a class escape is a literal; the regex
+    # crate reads it as a (bad) range.
+    "[\\w-_]*": "[\\w\\-_]*",
     "^(\\/|(\\/(?!\\.)+[^$#<>;`|&?{}^*/\\n]+){1,4})$":
         "^(\\/|(\\/[^.$#<>;`|&?{}^*/\\n][^$#<>;`|&?{}^*/\\n]*){1,4})$",
     # EFS's tag keys: not starting with `aws:` in any case; spelled out

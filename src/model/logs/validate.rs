@@ -3176,7 +3176,7 @@ pub static PATTERNS: [Pattern; 25] = [
     Pattern::new("^\\d{12}$"),
     Pattern::new("[\\w_-]*"),
     Pattern::new("[\\w]*"),
-    Pattern::new("[\\w-_]*"),
+    Pattern::rewritten("[\\w-_]*", "[\\w\\-_]*"),
     Pattern::new("[\\.\\-_/#A-Za-z0-9]*"),
     Pattern::new("[^:*$]*"),
     Pattern::new("(\\^?[\\.\\-_\\/#A-Za-z0-9]{3,24})(\\|\\^?[\\.\\-_\\/#A-Za-z0-9]{3,24}){0,4}"),
