@@ -1,7 +1,8 @@
 //! Calendar arithmetic between civil dates (proleptic Gregorian, UTC) and
-//! days since 1970-01-01, for the few timestamp formats ecsbox reads and
-//! writes itself (SigV4's `X-Amz-Date`, Docker's RFC 3339 times) without a
-//! date crate. Howard Hinnant's algorithms.
+//! days since 1970-01-01, and the RFC 3339 date-times built on them, for the
+//! few timestamp formats ecsbox reads and writes itself (SigV4's
+//! `X-Amz-Date`, Docker's times, the XML and form protocols' ISO 8601)
+//! without a date crate. Howard Hinnant's algorithms.
 
 /// The date of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -26,6 +27,86 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of epoch seconds, in UTC: the part RFC 3339 and
+/// ISO 8601 answers share (callers add their fraction and zone).
+pub fn format_date_time(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// RFC 3339 / ISO 8601 date-times as Docker and the AWS SDKs write them:
+/// `2024-05-01T12:34:56.123456789Z`, a `T`, `t` or space between date and
+/// time, seconds optional, a fraction of any length, and `Z` or an offset
+/// (`+02:00`, `+0200`, `+02`); no zone is UTC. Answers (epoch seconds,
+/// nanoseconds).
+pub fn parse_rfc3339(s: &str) -> Option<(i64, u32)> {
+    let (date, rest) = s.trim().split_once(['T', 't', ' '])?;
+    let (y, mo, d) = parse_date(date)?;
+    let (clock, offset_secs) = split_offset(rest)?;
+    let (secs_of_day, nanos) = parse_clock(clock)?;
+    Some((
+        days_from_civil(y, mo, d) * 86_400 + secs_of_day - offset_secs,
+        nanos,
+    ))
+}
+
+fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
+    let mut it = s.split('-');
+    let y = it.next()?.parse().ok()?;
+    let m = it.next()?.parse().ok()?;
+    let d = it.next()?.parse().ok()?;
+    (it.next().is_none() && (1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
+}
+
+/// `12:00:00.5Z` -> (`12:00:00.5`, 0); `12:00:00+02:00` -> (`12:00:00`, 7200).
+fn split_offset(s: &str) -> Option<(&str, i64)> {
+    if let Some(clock) = s.strip_suffix(['Z', 'z']) {
+        return Some((clock, 0));
+    }
+    let Some(pos) = s.rfind(['+', '-']) else {
+        return Some((s, 0));
+    };
+    let (clock, offset) = s.split_at(pos);
+    let sign = if offset.starts_with('-') { -1 } else { 1 };
+    let digits = &offset[1..];
+    let (h, m) = digits.split_once(':').unwrap_or((
+        &digits[..2.min(digits.len())],
+        digits.get(2..).filter(|m| !m.is_empty()).unwrap_or("0"),
+    ));
+    let secs = h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60;
+    Some((clock, sign * secs))
+}
+
+/// `HH:MM[:SS[.fraction]]` -> (seconds of day, nanoseconds).
+fn parse_clock(s: &str) -> Option<(i64, u32)> {
+    let (hms, fraction) = s.split_once('.').unwrap_or((s, ""));
+    let mut it = hms.split(':');
+    let h: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let sec: i64 = it.next().map_or(Some(0), |s| s.parse().ok())?;
+    if it.next().is_some() || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    Some((h * 3600 + m * 60 + sec, parse_fraction(fraction)?))
+}
+
+fn parse_fraction(f: &str) -> Option<u32> {
+    if f.is_empty() {
+        return Some(0);
+    }
+    if !f.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits: String = f.chars().chain(std::iter::repeat('0')).take(9).collect();
+    digits.parse().ok()
 }
 
 #[cfg(test)]

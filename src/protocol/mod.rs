@@ -24,10 +24,11 @@ pub use error::ApiError;
 pub use json::{decode_input, encode_output};
 pub use query::Form;
 
-use crate::model::schema::{OpWire, Protocol, ServiceMeta};
+use crate::model::schema::{Kind, OpWire, Protocol, ServiceMeta};
 use crate::model::validate::Validate;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::Value;
 use std::cell::RefCell;
 
 /// Who is calling and where: every operation's state lives in the store of
@@ -137,6 +138,30 @@ impl Wire<'_> {
         let body = std::mem::take(&mut reply.body);
         *self.rest_reply.borrow_mut() = Some(reply);
         body
+    }
+}
+
+/// A scalar member sent as text (a form value, a URI label, a query string
+/// or header value) as the JSON value the generated types read: numbers,
+/// `true`/`false`, timestamps through `time` (each binding has its own
+/// format), anything else as a string. `None` for text that is not of its
+/// kind; each protocol words that error its own way.
+pub(crate) fn scalar_from_text(
+    kind: &Kind,
+    text: &str,
+    time: impl Fn(&str) -> Option<f64>,
+) -> Option<Value> {
+    let number = |n: f64| serde_json::Number::from_f64(n).map(Value::Number);
+    match kind {
+        Kind::Integer | Kind::Long => text.parse::<i64>().ok().map(Value::from),
+        Kind::Float | Kind::Double => text.parse::<f64>().ok().and_then(number),
+        Kind::Boolean => match text {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        Kind::Timestamp => time(text).and_then(number),
+        _ => Some(Value::String(text.to_string())),
     }
 }
 

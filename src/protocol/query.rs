@@ -188,7 +188,20 @@ impl Reader<'_> {
             return Ok(None);
         };
         self.used.push(key.to_string());
-        let bad = |what: &str| {
+        let kind = &self.service.shape(shape).kind;
+        // Forms are lenient: numbers may carry spaces, booleans any case.
+        let text = match kind {
+            Kind::Boolean => raw.to_ascii_lowercase(),
+            Kind::Integer | Kind::Long | Kind::Float | Kind::Double => raw.trim().to_string(),
+            _ => raw.to_string(),
+        };
+        let value = super::scalar_from_text(kind, &text, timestamps::parse).ok_or_else(|| {
+            let what = match kind {
+                Kind::Integer | Kind::Long => "an integer",
+                Kind::Float | Kind::Double => "a number",
+                Kind::Boolean => "true or false",
+                _ => "an ISO 8601 timestamp",
+            };
             ApiError::protocol(
                 self.service.validation_error,
                 400,
@@ -196,30 +209,7 @@ impl Reader<'_> {
                     "Value '{raw}' at '{key}' failed to satisfy constraint: Member must be {what}"
                 ),
             )
-        };
-        let value = match &self.service.shape(shape).kind {
-            Kind::Integer | Kind::Long => {
-                Value::from(raw.trim().parse::<i64>().map_err(|_| bad("an integer"))?)
-            }
-            Kind::Float | Kind::Double => {
-                let n = raw.trim().parse::<f64>().map_err(|_| bad("a number"))?;
-                serde_json::Number::from_f64(n)
-                    .map(Value::Number)
-                    .ok_or_else(|| bad("a finite number"))?
-            }
-            Kind::Boolean => match raw.to_ascii_lowercase().as_str() {
-                "true" => Value::Bool(true),
-                "false" => Value::Bool(false),
-                _ => return Err(bad("true or false")),
-            },
-            Kind::Timestamp => {
-                let secs = timestamps::parse(raw).ok_or_else(|| bad("an ISO 8601 timestamp"))?;
-                serde_json::Number::from_f64(secs)
-                    .map(Value::Number)
-                    .ok_or_else(|| bad("an ISO 8601 timestamp"))?
-            }
-            _ => Value::String(raw.to_string()),
-        };
+        })?;
         Ok(Some(value))
     }
 }

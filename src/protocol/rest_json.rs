@@ -346,31 +346,11 @@ fn scalar(
             ),
         )
     };
-    Ok(match kind {
-        Kind::Integer | Kind::Long => Value::from(text.parse::<i64>().map_err(|_| bad())?),
-        Kind::Float | Kind::Double => {
-            serde_json::Number::from_f64(text.parse::<f64>().map_err(|_| bad())?)
-                .map(Value::Number)
-                .ok_or_else(bad)?
-        }
-        Kind::Boolean => match text {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => return Err(bad()),
-        },
-        Kind::Timestamp => {
-            let secs = match time_in {
-                TimeIn::Header => {
-                    timestamps::parse_http_date(text).or_else(|| timestamps::parse(text))
-                }
-                TimeIn::Query => timestamps::parse(text),
-            };
-            serde_json::Number::from_f64(secs.ok_or_else(bad)?)
-                .map(Value::Number)
-                .ok_or_else(bad)?
-        }
-        _ => Value::String(text.to_string()),
-    })
+    let time = |t: &str| match time_in {
+        TimeIn::Header => timestamps::parse_http_date(t).or_else(|| timestamps::parse(t)),
+        TimeIn::Query => timestamps::parse(t),
+    };
+    super::scalar_from_text(kind, text, time).ok_or_else(bad)
 }
 
 fn kind_name(kind: &Kind) -> &'static str {

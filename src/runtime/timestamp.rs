@@ -3,19 +3,15 @@
 //! Docker writes `0001-01-01T00:00:00Z` for "never" (a container not yet
 //! started or finished): that is `None`.
 
-use crate::civil::{civil_from_days, days_from_civil};
+use crate::civil::{days_from_civil, format_date_time, parse_rfc3339};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub fn parse_docker_time(s: &str) -> Option<SystemTime> {
-    let (date, rest) = s.split_once('T')?;
-    let (y, mo, d) = parse_date(date)?;
-    if y <= 1 {
+    let (secs, nanos) = parse_rfc3339(s)?;
+    // Year 1 and before: Docker's "never".
+    if secs < days_from_civil(2, 1, 1) * 86_400 {
         return None;
     }
-    let (clock, offset_secs) = split_offset(rest)?;
-    let (secs_of_day, nanos) = parse_clock(clock)?;
-    let days = days_from_civil(y, mo, d);
-    let secs = days * 86_400 + secs_of_day - offset_secs;
     let secs = u64::try_from(secs).ok()?;
     Some(UNIX_EPOCH + Duration::new(secs, nanos))
 }
@@ -39,71 +35,20 @@ pub fn format_rfc3339_nanos(t: SystemTime) -> String {
         0 => String::new(),
         n => format!(".{n:09}").trim_end_matches('0').to_string(),
     };
-    format!("{}{fraction}Z", format_whole_seconds(d.as_secs()))
+    format!(
+        "{}{fraction}Z",
+        format_date_time(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    )
 }
 
 /// RFC 3339 in UTC to the second, e.g. `2024-05-01T18:34:56Z` (the form of
 /// `Expiration` in AWS credentials).
 pub fn format_rfc3339_seconds(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    format!("{}Z", format_whole_seconds(d.as_secs()))
-}
-
-fn format_whole_seconds(secs: u64) -> String {
-    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{}Z",
+        format_date_time(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
     )
-}
-
-fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
-    let mut it = s.split('-');
-    let y = it.next()?.parse().ok()?;
-    let m = it.next()?.parse().ok()?;
-    let d = it.next()?.parse().ok()?;
-    (it.next().is_none() && (1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
-}
-
-/// `12:00:00.5Z` -> (`12:00:00.5`, 0); `12:00:00+02:00` -> (`12:00:00`, 7200).
-fn split_offset(s: &str) -> Option<(&str, i64)> {
-    if let Some(clock) = s.strip_suffix('Z').or_else(|| s.strip_suffix('z')) {
-        return Some((clock, 0));
-    }
-    let pos = s.rfind(['+', '-'])?;
-    let (clock, offset) = s.split_at(pos);
-    let sign = if offset.starts_with('-') { -1 } else { 1 };
-    let (h, m) = offset[1..].split_once(':')?;
-    let secs = h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60;
-    Some((clock, sign * secs))
-}
-
-/// `HH:MM:SS[.fraction]` -> (seconds of day, nanoseconds).
-fn parse_clock(s: &str) -> Option<(i64, u32)> {
-    let (hms, fraction) = s.split_once('.').unwrap_or((s, ""));
-    let mut it = hms.split(':');
-    let h: i64 = it.next()?.parse().ok()?;
-    let m: i64 = it.next()?.parse().ok()?;
-    let sec: i64 = it.next()?.parse().ok()?;
-    if it.next().is_some() || h > 23 || m > 59 || sec > 60 {
-        return None;
-    }
-    Some((h * 3600 + m * 60 + sec, parse_fraction(fraction)?))
-}
-
-fn parse_fraction(f: &str) -> Option<u32> {
-    if f.is_empty() {
-        return Some(0);
-    }
-    if !f.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let digits: String = f.chars().chain(std::iter::repeat('0')).take(9).collect();
-    digits.parse().ok()
 }
 
 #[cfg(test)]

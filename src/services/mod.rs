@@ -20,6 +20,15 @@ pub mod sts;
 use crate::model::schema::{OpWire, ServiceMeta};
 use crate::protocol::{ApiError, RequestContext, Wire};
 
+/// A new id in AWS's form: the prefix and 17 hex digits (`vpc-0a1b2c3d4e5f60718`,
+/// `fs-…`), as EC2 and EFS give them.
+pub fn new_resource_id(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..17]
+    )
+}
+
 /// One AWS service as the server sees it.
 pub trait AwsService: Send + Sync {
     fn meta(&self) -> &'static ServiceMeta;

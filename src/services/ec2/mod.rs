@@ -15,6 +15,7 @@ mod network;
 
 use crate::model::ec2::shapes::*;
 use crate::protocol::{ApiError, RequestContext};
+use crate::services::new_resource_id;
 use crate::state::Store;
 use crate::store::{page_token, RegionStore};
 use crate::tags::TagSet;
@@ -200,7 +201,7 @@ impl Ec2Api for Ec2 {
             .ok_or_else(|| bad_cidr("InvalidVpc.Range", &cidr))?;
         let tags = tags_for(input.tag_specifications.as_deref(), "vpc");
         self.with_region(ctx, |r| {
-            let id = new_id("vpc");
+            let id = new_resource_id("vpc");
             let vpc = new_vpc(&id, &ctx.account, &parsed.to_string(), false, tags);
             r.vpcs.insert(id.clone(), vpc.clone());
             r.add_default_group(&id, &ctx.account);
@@ -303,7 +304,7 @@ impl Ec2Api for Ec2 {
                 (None, Some(id)) => zone_by_id(&ctx.region, &id)?,
                 (None, None) => format!("{}{}", ctx.region, ZONES[0]),
             };
-            let id = new_id("subnet");
+            let id = new_resource_id("subnet");
             let subnet = new_subnet(
                 &id,
                 &vpc_id,
@@ -415,7 +416,7 @@ impl Ec2Api for Ec2 {
                     format!("The security group '{name}' already exists for VPC '{vpc_id}'"),
                 ));
             }
-            let id = new_id("sg");
+            let id = new_resource_id("sg");
             let group = new_group(
                 &id,
                 &vpc_id,
@@ -1132,14 +1133,6 @@ fn tags_for(specs: Option<&[TagSpecification]>, resource_type: &str) -> Vec<Tag>
 // The shared TagSet reads and writes this service's `Tag` shape.
 crate::tag_shape!(Tag);
 
-/// A new random id: `PREFIX-` and 17 hex digits.
-fn new_id(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..17]
-    )
-}
-
 /// An id derived from `parts`, the same in every run: the default VPC of an
 /// account and region keeps its id across restarts.
 fn stable_id(prefix: &str, parts: &[&str]) -> String {
@@ -1168,7 +1161,7 @@ mod tests {
     #[test]
     fn ids() {
         assert!(is_id("subnet-0123abcd", "subnet"));
-        assert!(is_id(&new_id("subnet"), "subnet"));
+        assert!(is_id(&new_resource_id("subnet"), "subnet"));
         assert!(is_id(&stable_id("sg", &["a"]), "sg"));
         assert!(!is_id("subnet-local", "subnet"));
         assert!(!is_id("sg-0123abcd", "subnet"));

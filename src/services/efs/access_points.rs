@@ -6,12 +6,13 @@
 //! "Known differences" lists.
 
 use super::{
-    access_point_not_found, arn, error, file_system_not_found, id_of, new_id, page_size,
-    page_start, AccessPoint, EfsRegion,
+    access_point_not_found, arn, error, file_system_not_found, id_of, page_size, page_start,
+    AccessPoint, EfsRegion,
 };
 use crate::model::efs::operations::ErrorCode;
 use crate::model::efs::shapes::*;
 use crate::protocol::{ApiError, RequestContext};
+use crate::services::new_resource_id;
 use crate::store::page_token;
 
 /// Creates the access point, or answers the one a retry of the same request
@@ -46,7 +47,7 @@ pub(super) fn create(
     if !r.file_systems.contains_key(&file_system_id) {
         return Err(file_system_not_found(&file_system_id));
     }
-    let id = new_id("fsap");
+    let id = new_resource_id("fsap");
     let tags = input.tags.clone().unwrap_or_default();
     let description = AccessPointDescription {
         client_token: Some(token),

@@ -1,12 +1,12 @@
 //! CreateFileSystem, DescribeFileSystems, DeleteFileSystem.
 
 use super::{
-    arn, error, file_system_not_found, id_of, new_id, page_size, page_start, refused, EfsRegion,
-    FileSystem,
+    arn, error, file_system_not_found, id_of, page_size, page_start, refused, EfsRegion, FileSystem,
 };
 use crate::model::efs::operations::ErrorCode;
 use crate::model::efs::shapes::*;
 use crate::protocol::{ApiError, RequestContext};
+use crate::services::new_resource_id;
 use crate::store::page_token;
 
 /// What EFS reports when the caller names none (API reference, CreateFileSystem).
@@ -84,7 +84,7 @@ pub(super) fn create(
             format!("File system '{id}' already exists with creation token '{token}'."),
         ));
     }
-    let id = new_id("fs");
+    let id = new_resource_id("fs");
     let tags = input.tags.clone().unwrap_or_default();
     let description = FileSystemDescription {
         owner_id: Some(ctx.account.clone()),

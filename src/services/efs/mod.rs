@@ -119,14 +119,6 @@ fn access_point_not_found(id: &str) -> ApiError {
     )
 }
 
-/// An id in AWS's form: the prefix and 17 hex digits (`fs-0123456789abcdef0`).
-fn new_id(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..17]
-    )
-}
-
 /// The id a `FileSystemId`, `AccessPointId` or `ResourceId` names: the
 /// model allows the id or its ARN (`...:file-system/fs-...`).
 fn id_of(id_or_arn: &str) -> &str {
@@ -246,6 +238,7 @@ impl EfsApi for Efs {
 mod tests {
     use super::*;
     use crate::model::validate::Validate;
+    use crate::services::new_resource_id;
 
     /// Two of the model's patterns use Java lookahead and are checked
     /// through equivalents (codegen's PATTERN_REWRITES): the same verdicts.
@@ -293,7 +286,7 @@ mod tests {
 
     #[test]
     fn ids_have_aws_form_and_arns_name_them() {
-        let id = new_id("fs");
+        let id = new_resource_id("fs");
         assert_eq!(id.len(), 20);
         assert!(id[3..].chars().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(
