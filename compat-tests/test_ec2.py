@@ -288,6 +288,14 @@ def test_an_unsupported_create_vpc_parameter_is_refused_naming_it(ec2):
     assert len(ec2.describe_vpcs()["Vpcs"]) == 1
 
 
+def test_dedicated_tenancy_is_refused_naming_it(ec2):
+    # ecsbox runs every task on one engine: dedicated hardware cannot be promised.
+    with raises_aws("UnsupportedOperation") as e:
+        ec2.create_vpc(CidrBlock="10.3.0.0/16", InstanceTenancy="dedicated")
+    assert "InstanceTenancy" in e.value.response["Error"]["Message"]
+    assert ec2.create_vpc(CidrBlock="10.3.0.0/16", InstanceTenancy="default")["Vpc"]["InstanceTenancy"] == "default"
+
+
 # ----------------------------------------------------------- security groups
 
 def test_security_group_lifecycle(ec2, vpc):

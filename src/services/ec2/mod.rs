@@ -192,6 +192,24 @@ impl Ec2Api for Ec2 {
             ),
             ("Ipv4IpamPoolId", input.ipv4_ipam_pool_id.is_some()),
             ("Ipv6IpamPoolId", input.ipv6_ipam_pool_id.is_some()),
+            ("Ipv4NetmaskLength", input.ipv4_netmask_length.is_some()),
+            ("Ipv6NetmaskLength", input.ipv6_netmask_length.is_some()),
+            (
+                "Ipv6CidrBlockNetworkBorderGroup",
+                input.ipv6_cidr_block_network_border_group.is_some(),
+            ),
+            (
+                "VpcEncryptionControl",
+                input.vpc_encryption_control.is_some(),
+            ),
+            // Dedicated hardware is a placement promise ecsbox cannot keep.
+            (
+                "InstanceTenancy",
+                input
+                    .instance_tenancy
+                    .as_deref()
+                    .is_some_and(|t| t != "default"),
+            ),
         ])?;
         let cidr = input
             .cidr_block
@@ -273,6 +291,8 @@ impl Ec2Api for Ec2 {
             ("OutpostArn", input.outpost_arn.is_some()),
             ("Ipv4IpamPoolId", input.ipv4_ipam_pool_id.is_some()),
             ("Ipv6IpamPoolId", input.ipv6_ipam_pool_id.is_some()),
+            ("Ipv4NetmaskLength", input.ipv4_netmask_length.is_some()),
+            ("Ipv6NetmaskLength", input.ipv6_netmask_length.is_some()),
         ])?;
         let vpc_id = input.vpc_id.unwrap_or_default();
         let cidr = input
