@@ -26,7 +26,10 @@ COPY --from=build /out/rootfs/ /
 # Inside a container the loopback address is of no use: listen on every
 # interface of the container. Outside one, ecsbox's default stays 127.0.0.1.
 ENV ECSBOX_LISTEN=0.0.0.0:4566
-EXPOSE 4566
+# The ECR registry (docker push/pull); publish it on the host's loopback at
+# the same port, so the engine pulls tasks' images from localhost:4510.
+ENV ECSBOX_REGISTRY_LISTEN=0.0.0.0:4510
+EXPOSE 4566 4510
 # The non-root user of docker/prepare-rootfs.sh. Reaching the socket needs
 # its group: --group-add $(stat -c %g /var/run/docker.sock).
 USER 65532:65532

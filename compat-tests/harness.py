@@ -168,6 +168,8 @@ def start_ecsbox(*args: str, env: dict[str, str] | None = None, listen: bool = T
     # servers running side by side (or a developer's ecsbox) never remove
     # each other's containers.
     full_env.setdefault("ECSBOX_INSTANCE_ID", f"compat-{os.getpid()}-{next(_instance_numbers)}")
+    # And its own registry port (ECR), so servers side by side do not collide.
+    full_env.setdefault("ECSBOX_REGISTRY_LISTEN", "127.0.0.1:0")
     full_env.update(env or {})
     argv = (["--listen", "127.0.0.1:0"] if listen else []) + list(args)
     return EcsboxProcess(argv, full_env)

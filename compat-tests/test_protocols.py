@@ -265,7 +265,7 @@ def test_health_lists_every_service_served(endpoint):
     resp = harness.http_request(endpoint, "GET", "/_ecsbox/health")
     assert resp.status == 200
     health = resp.json()
-    assert sorted(health["services"]) == sorted(["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2", "cloudwatch", "efs"])
+    assert sorted(health["services"]) == sorted(["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2", "cloudwatch", "efs", "ecr"])
     assert set(health["services"].values()) == {"running"}
     # LocalStack's path answers the same.
     assert json.loads(harness.http_request(endpoint, "GET", "/_localstack/health").body)["services"] == health["services"]

@@ -111,6 +111,19 @@ pub struct Config {
     #[arg(long, env = "ECSBOX_NO_TASK_ENDPOINT_URL")]
     pub no_task_endpoint_url: bool,
 
+    /// Where ecsbox's container registry (the OCI Distribution API behind
+    /// ECR: `docker push`, `docker pull`) listens; port 0 picks a free port.
+    /// The stock Docker engine pushes to a loopback registry without TLS.
+    #[arg(long, env = "ECSBOX_REGISTRY_LISTEN", default_value = "127.0.0.1:4510")]
+    pub registry_listen: SocketAddr,
+
+    /// The `HOST[:PORT]` that ECR repository URIs and the login's
+    /// proxyEndpoint name, when the registry is reached at another address
+    /// than it listens on (a published port under compose). Default:
+    /// `localhost:<the registry's port>`.
+    #[arg(long, env = "ECSBOX_REGISTRY_HOST")]
+    pub registry_host: Option<String>,
+
     /// Log filter (tracing's syntax, e.g. `info` or `ecsbox=debug`); RUST_LOG wins when set.
     #[arg(long, env = "ECSBOX_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -131,6 +144,8 @@ impl Config {
             "--instance-id",
             &id,
             "--task-endpoint-listen",
+            "127.0.0.1:0",
+            "--registry-listen",
             "127.0.0.1:0",
             "--warm-task-namespaces",
             "0",

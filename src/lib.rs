@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! server                         routing by protocol, shutdown; wires everything
+//! registry                       the OCI registry behind ECR (docker push/pull)
 //! services                       the AwsService frame every service is served through;
 //!                                STS and EC2
 //! api                            ECS handlers: thin, turn DomainError into ApiError
@@ -38,6 +39,7 @@ pub mod logs;
 pub mod metadata;
 pub mod model;
 pub mod protocol;
+pub mod registry;
 pub mod runtime;
 pub mod secrets;
 pub mod server;

@@ -297,6 +297,7 @@ async fn health_lists_every_service() {
         "ec2",
         "cloudwatch",
         "efs",
+        "ecr",
     ] {
         assert_eq!(j["services"][name], "running", "{name}: {j}");
     }

@@ -8,6 +8,8 @@ pub mod enums;
 pub mod cloudwatch;
 /// The EC2 model (the operations ecsbox types: codegen's `EC2_OPS`).
 pub mod ec2;
+/// The ECR model (the operations ecsbox types: codegen's `ECR_OPS`).
+pub mod ecr;
 /// The EFS model (the operations ecsbox types: codegen's `EFS_OPS`).
 pub mod efs;
 /// The CloudWatch Logs model, generated the same way.

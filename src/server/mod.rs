@@ -27,10 +27,13 @@ use crate::http_accept;
 use crate::logs::{LogStore, Logs};
 use crate::model::schema::Protocol;
 use crate::protocol::{ApiError, RequestContext, Wire};
+use crate::registry::Registry;
 use crate::runtime::ContainerRuntime;
 use crate::secrets::{SecretsManager, SecretsStore, Ssm};
 use crate::services::cloudwatch::CloudWatch;
 use crate::services::ec2::Ec2;
+use crate::services::ecr::blobs::BlobStore;
+use crate::services::ecr::Ecr;
 use crate::services::efs::Efs;
 use crate::services::sts::Sts;
 use crate::services::AwsService;
@@ -67,6 +70,10 @@ pub struct App {
     pub ec2: Arc<Ec2>,
     pub cloudwatch: Arc<CloudWatch>,
     pub efs: Arc<Efs>,
+    /// ECR's repositories; their images' bytes go through `registry`.
+    pub ecr: Arc<Ecr>,
+    /// The container registry, on its own port.
+    pub registry: Arc<Registry>,
     /// Secrets Manager secrets and SSM parameters (`secrets` says why a
     /// store of their own); tasks read them for their containers' `secrets`.
     pub secrets: Arc<SecretsStore>,
@@ -117,6 +124,7 @@ impl App {
         let ec2 = Arc::new(Ec2::new(store.clone()));
         let cloudwatch = Arc::new(CloudWatch::new());
         let efs = Arc::new(Efs::new());
+        let (ecr, registry) = container_registry(&config)?;
         let services: Vec<Arc<dyn AwsService>> = vec![
             // ECS looks subnets and security groups up in EC2.
             Arc::new(Ecs::new(store.clone(), effects_tx, ec2.clone())),
@@ -127,6 +135,7 @@ impl App {
             ec2.clone(),
             cloudwatch.clone(),
             efs.clone(),
+            ecr.clone(),
         ];
         Ok(Arc::new(App {
             auth,
@@ -135,6 +144,8 @@ impl App {
             ec2,
             cloudwatch,
             efs,
+            ecr,
+            registry,
             secrets,
             store,
             tasks,
@@ -152,11 +163,35 @@ impl App {
         self.ec2.reset();
         self.cloudwatch.reset();
         self.efs.reset();
+        self.ecr.reset();
         self.auth.temporary().clear();
         self.tasks.forget_tasks();
         self.metadata.forget_all();
         self.tasks.remove_everything().await;
     }
+}
+
+/// ECR and its registry, on the listener `--registry-listen` names (bound
+/// here, so a port in use stops ecsbox at start with the reason).
+fn container_registry(config: &Config) -> Result<(Arc<Ecr>, Arc<Registry>), String> {
+    let cannot = |e: std::io::Error| {
+        format!(
+            "cannot listen on {} for the container registry: {e} (choose another address with --registry-listen)",
+            config.registry_listen
+        )
+    };
+    let listener = std::net::TcpListener::bind(config.registry_listen).map_err(cannot)?;
+    listener.set_nonblocking(true).map_err(cannot)?;
+    let port = listener.local_addr().map_err(cannot)?.port();
+    let host = config
+        .registry_host
+        .clone()
+        .unwrap_or_else(|| format!("localhost:{port}"));
+    let blobs = BlobStore::temporary()
+        .map_err(|e| format!("cannot make the container registry's blob directory: {e}"))?;
+    let ecr = Arc::new(Ecr::new(Arc::new(blobs), host));
+    let registry = Arc::new(Registry::new(listener, ecr.clone()));
+    Ok((ecr, registry))
 }
 
 /// Serves until `shutdown` resolves, then waits for open requests to finish.
@@ -172,15 +207,17 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         let app = api_app.clone();
         Box::pin(async move { handle(&app, req, peer).await })
     })));
+    app.registry.serve();
     let announce = app.clone();
     tokio::spawn(async move {
         let engine = &announce.tasks.ready().await.engine;
         println!(
-            "ecsbox {} listening on http://{addr} (sigv4: {:?}, default account {}, engine: {engine}, instance id {}, state: in memory)",
+            "ecsbox {} listening on http://{addr} (sigv4: {:?}, default account {}, engine: {engine}, instance id {}, state: in memory, registry: {})",
             env!("CARGO_PKG_VERSION"),
             announce.config.sigv4,
             announce.config.default_account,
             announce.config.instance_id,
+            announce.ecr.registry_host(),
         );
     });
     // Stops accepting, then waits for the open connections (requests in
@@ -198,12 +235,15 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     };
     http_accept::accept_loop(listener, handler, shutdown, settings).await;
     app.metadata.shutdown();
+    app.registry.shutdown();
     if app.config.keep_containers {
         tracing::info!("leaving task containers in place (--keep-containers)");
         app.tasks.remove_warm_namespaces().await;
     } else {
         app.tasks.remove_everything().await;
     }
+    // Pushed images live as long as the process (no state directory yet).
+    app.ecr.blobs().discard();
 }
 
 /// Binds 127.0.0.1:0 and serves in the background on `runtime`: for tests.

@@ -9,11 +9,13 @@
 //! - `ec2`: the network lookups ECS users make (ec2 protocol).
 //! - `cloudwatch`: metrics (Smithy RPC v2 CBOR, JSON 1.0 and query).
 //! - `efs`: file systems tasks mount by id (rest-json).
+//! - `ecr`: repositories and images (the registry serves their bytes).
 //! - ECS (`crate::api`), CloudWatch Logs (`crate::logs`), Secrets Manager
 //!   and SSM (`crate::secrets`) implement the trait here too.
 
 pub mod cloudwatch;
 pub mod ec2;
+pub mod ecr;
 pub mod efs;
 pub mod sts;
 

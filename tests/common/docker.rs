@@ -66,7 +66,15 @@ pub fn new_instance_id() -> String {
 
 /// The configuration of a test server with instance id `id` and extra flags.
 pub fn config(id: &str, extra: &[&str]) -> Config {
-    let mut args = vec!["ecsbox", "--listen", "127.0.0.1:0", "--instance-id", id];
+    let mut args = vec![
+        "ecsbox",
+        "--listen",
+        "127.0.0.1:0",
+        "--registry-listen",
+        "127.0.0.1:0",
+        "--instance-id",
+        id,
+    ];
     // No warm namespace pool unless a test asks for one: its background
     // fills would make the containers a test counts depend on timing.
     if !extra.contains(&"--warm-task-namespaces") {
