@@ -214,6 +214,30 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 }
 
 impl Repository {
+    /// An empty repository with ECR's defaults (mutable tags, no scan on
+    /// push, AES256 encryption), in the registry `registry_id` (the
+    /// account), reached at `registry_host`.
+    pub fn new(name: &str, region: &str, registry_id: &str, registry_host: &str, now: f64) -> Self {
+        Repository {
+            name: name.to_string(),
+            arn: format!("arn:aws:ecr:{region}:{registry_id}:repository/{name}"),
+            registry_id: registry_id.to_string(),
+            uri: format!("{registry_host}/{name}"),
+            created_at: now,
+            tag_mutability: "MUTABLE".into(),
+            tag_mutability_exclusions: Vec::new(),
+            scan_on_push: false,
+            encryption_type: "AES256".into(),
+            kms_key: None,
+            images: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            blobs: HashSet::new(),
+            policy: None,
+            lifecycle_policy: None,
+            resource_tags: TagSet::new(),
+        }
+    }
+
     /// Whether `tag` may not be moved to another image.
     pub fn tag_is_immutable(&self, tag: &str) -> bool {
         let excluded = self
@@ -363,24 +387,7 @@ mod tests {
     use super::*;
 
     fn repository() -> Repository {
-        Repository {
-            name: "web".into(),
-            arn: "arn:aws:ecr:us-east-1:000000000000:repository/web".into(),
-            registry_id: "000000000000".into(),
-            uri: "localhost:4510/web".into(),
-            created_at: 0.0,
-            tag_mutability: "MUTABLE".into(),
-            tag_mutability_exclusions: vec![],
-            scan_on_push: false,
-            encryption_type: "AES256".into(),
-            kms_key: None,
-            images: BTreeMap::new(),
-            tags: BTreeMap::new(),
-            blobs: HashSet::new(),
-            policy: None,
-            lifecycle_policy: None,
-            resource_tags: TagSet::new(),
-        }
+        Repository::new("web", "us-east-1", "000000000000", "localhost:4510", 0.0)
     }
 
     fn put<'a>(bytes: &'a [u8], tag: Option<&'a str>, strict: bool) -> NewManifest<'a> {
