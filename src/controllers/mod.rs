@@ -3,6 +3,7 @@
 //! changes, never by sleep-polling.
 pub mod awslogs;
 pub mod container_spec;
+pub mod image_source;
 pub mod namespace_pool;
 pub mod naming;
 pub mod service_planner;

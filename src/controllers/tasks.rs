@@ -8,6 +8,7 @@
 
 use super::awslogs;
 use super::container_spec::{self, SpecContext};
+use super::image_source::{self, PrivateRegistry};
 use super::namespace_pool::{self, NamespacePool};
 use super::naming;
 use super::volumes;
@@ -17,7 +18,7 @@ use crate::model::shapes::{
 };
 use crate::runtime::{
     ContainerEventKind, ContainerInfo, ContainerRuntime, HealthStatus, LabelFilter, NetworkMode,
-    NetworkSpec, RemoveOptions, RuntimeEvent, OWNER_LABEL,
+    NetworkSpec, RegistryCredentials, RemoveOptions, RuntimeEvent, OWNER_LABEL,
 };
 use crate::secrets::SecretsStore;
 use crate::state::lifecycle::TaskStatus;
@@ -121,6 +122,8 @@ pub struct TaskController {
     pool: Arc<NamespacePool>,
     /// Where containers' `secrets` are read from.
     secrets: Arc<SecretsStore>,
+    /// ecsbox's ECR, once the server has handed it over (`image_source`).
+    registry: std::sync::OnceLock<Arc<dyn PrivateRegistry>>,
     /// Where the awslogs driver writes.
     logs: Arc<LogStore>,
     /// The task metadata and credentials endpoints: each container gets a
@@ -166,9 +169,16 @@ impl TaskController {
             changes: Arc::new(tokio::sync::Notify::new()),
             awsvpc_network: tokio::sync::Mutex::new(None),
             secrets,
+            registry: std::sync::OnceLock::new(),
             logs,
             metadata,
         })
+    }
+
+    /// Tasks pull images naming ecsbox's ECR from `registry` (set once, by
+    /// the server).
+    pub fn set_private_registry(&self, registry: Arc<dyn PrivateRegistry>) {
+        let _ = self.registry.set(registry);
     }
 
     /// What the service scheduler waits on.
@@ -537,11 +547,25 @@ impl TaskController {
         let mut images = HashMap::new();
         for c in containers {
             let name = c.name.clone().unwrap_or_default();
-            match self
-                .runtime
-                .ensure_image(c.image.as_deref().unwrap_or_default())
-                .await
-            {
+            let image = c.image.as_deref().unwrap_or_default();
+            let repository_credentials =
+                crate::secrets::resolve::registry_credentials(&self.secrets, c)
+                    .map_err(StartFailure)?
+                    .map(|(username, password)| RegistryCredentials {
+                        username,
+                        password,
+                        server: image_source::registry_of(image),
+                    });
+            let obtained = image_source::obtain(
+                self.runtime.as_ref(),
+                self.registry.get().map(|r| r.as_ref()),
+                &key.account,
+                &key.region,
+                image,
+                repository_credentials,
+            )
+            .await;
+            match obtained {
                 Ok(info) => {
                     images.insert(name, info);
                 }

@@ -14,6 +14,7 @@ use std::io;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bollard::auth::DockerCredentials;
 use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
 use bollard::models::NetworkConnectRequest;
@@ -123,6 +124,14 @@ impl DockerRuntime {
     /// Pulls `reference`; Docker reports failures either as an error status
     /// or inside the progress stream.
     async fn pull(&self, reference: &str) -> Result<()> {
+        self.pull_with(reference, None).await
+    }
+
+    async fn pull_with(
+        &self,
+        reference: &str,
+        credentials: Option<&RegistryCredentials>,
+    ) -> Result<()> {
         let pull_failed = |message: String| RuntimeError::PullFailed {
             reference: reference.to_string(),
             local_reference: local_reference(reference),
@@ -133,7 +142,13 @@ impl DockerRuntime {
             from_image: Some(with_default_tag(reference)),
             ..Default::default()
         };
-        let mut progress = self.docker.create_image(Some(options), None, None);
+        let credentials = credentials.map(|c| DockerCredentials {
+            username: Some(c.username.clone()),
+            password: Some(c.password.clone()),
+            serveraddress: Some(c.server.clone()),
+            ..Default::default()
+        });
+        let mut progress = self.docker.create_image(Some(options), None, credentials);
         while let Some(item) = progress.next().await {
             match item {
                 Ok(info) => {
@@ -321,6 +336,22 @@ impl ContainerRuntime for DockerRuntime {
             .ok_or_else(|| RuntimeError::PullFailed {
                 reference: reference.to_string(),
                 local_reference: local_reference(reference),
+                message: "the pull finished but the image is still not present".into(),
+            })
+    }
+
+    async fn pull_image(
+        &self,
+        reference: &str,
+        credentials: &RegistryCredentials,
+    ) -> Result<ImageInfo> {
+        let reference = with_default_tag(reference);
+        self.pull_with(&reference, Some(credentials)).await?;
+        self.inspect_image_as(&reference)
+            .await?
+            .ok_or_else(|| RuntimeError::PullFailed {
+                reference: reference.clone(),
+                local_reference: reference.clone(),
                 message: "the pull finished but the image is still not present".into(),
             })
     }

@@ -56,6 +56,8 @@ struct FakeState {
     images: HashMap<String, ImageInfo>,
     pullable: HashMap<String, ImageInfo>,
     pulls: Vec<String>,
+    /// The credentials each authenticated pull (`pull_image`) sent.
+    authenticated_pulls: Vec<(String, RegistryCredentials)>,
     containers: HashMap<String, FakeContainer>,
     networks: HashMap<String, FakeNetwork>,
     volumes: HashMap<String, VolumeInfo>,
@@ -119,6 +121,11 @@ impl FakeRuntime {
             .lock()
             .pullable
             .insert(reference.to_string(), info);
+    }
+
+    /// Every `pull_image`: the reference and the credentials sent, in order.
+    pub fn authenticated_pulls(&self) -> Vec<(String, RegistryCredentials)> {
+        self.state.lock().authenticated_pulls.clone()
     }
 
     /// Every reference a pull was attempted for, in order.
@@ -716,6 +723,30 @@ impl ContainerRuntime for FakeRuntime {
                 ),
             }
         })?;
+        st.images.insert(reference.to_string(), pulled.clone());
+        Ok(pulled)
+    }
+
+    async fn pull_image(
+        &self,
+        reference: &str,
+        credentials: &RegistryCredentials,
+    ) -> Result<ImageInfo> {
+        let mut st = self.state.lock();
+        st.pulls.push(reference.to_string());
+        st.authenticated_pulls
+            .push((reference.to_string(), credentials.clone()));
+        let pulled =
+            st.pullable
+                .get(reference)
+                .cloned()
+                .ok_or_else(|| RuntimeError::PullFailed {
+                    reference: reference.to_string(),
+                    local_reference: reference.to_string(),
+                    message: format!(
+                        "Error response from daemon: manifest for {reference} not found"
+                    ),
+                })?;
         st.images.insert(reference.to_string(), pulled.clone());
         Ok(pulled)
     }

@@ -52,6 +52,13 @@ impl ContainerRuntime for LazyDocker {
     async fn ensure_image(&self, reference: &str) -> Result<ImageInfo> {
         self.get().await.ensure_image(reference).await
     }
+    async fn pull_image(
+        &self,
+        reference: &str,
+        credentials: &RegistryCredentials,
+    ) -> Result<ImageInfo> {
+        self.get().await.pull_image(reference, credentials).await
+    }
     async fn import_image(
         &self,
         rootfs_tar: Vec<u8>,

@@ -92,6 +92,17 @@ pub trait ContainerRuntime: Send + Sync {
     /// that fails is `RuntimeError::PullFailed`.
     async fn ensure_image(&self, reference: &str) -> Result<ImageInfo>;
 
+    /// Pulls `reference` exactly as named (no ECR mapping) with
+    /// `credentials`, even when an image of that name is local (the
+    /// registry's tag may have moved, and an unchanged image costs only a
+    /// manifest request); answers the local image. A pull that fails is
+    /// `RuntimeError::PullFailed`.
+    async fn pull_image(
+        &self,
+        reference: &str,
+        credentials: &RegistryCredentials,
+    ) -> Result<ImageInfo>;
+
     /// Creates the local image `reference` (`NAME:TAG`) from a root
     /// filesystem tar, with `cmd` as its default command (`docker import`):
     /// how ecsbox makes the images it needs itself without a registry.

@@ -66,6 +66,27 @@ pub struct EngineInfo {
     pub memory_bytes: i64,
 }
 
+/// Credentials for one registry, as a pull sends them to the engine
+/// (Docker's X-Registry-Auth): ecsbox's registry's login token, or a
+/// container's `repositoryCredentials` secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RegistryCredentials {
+    pub username: String,
+    pub password: String,
+    /// `HOST[:PORT]` of the registry.
+    pub server: String,
+}
+
+impl std::fmt::Debug for RegistryCredentials {
+    // The password stays out of logs and test failure output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryCredentials")
+            .field("username", &self.username)
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A local image: the id Docker gives it and, when it came from a registry,
 /// its `name@sha256:...` digest (what ECS reports as `imageDigest`).
 #[derive(Debug, Clone, PartialEq, Eq)]

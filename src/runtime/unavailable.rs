@@ -36,6 +36,13 @@ impl ContainerRuntime for Unavailable {
     async fn ensure_image(&self, _reference: &str) -> Result<ImageInfo> {
         self.fail()
     }
+    async fn pull_image(
+        &self,
+        _reference: &str,
+        _creds: &RegistryCredentials,
+    ) -> Result<ImageInfo> {
+        self.fail()
+    }
     async fn import_image(&self, _tar: Vec<u8>, _reference: &str, _cmd: &[String]) -> Result<()> {
         self.fail()
     }

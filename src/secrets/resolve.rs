@@ -114,6 +114,37 @@ pub fn resolve_container_secrets(
         .collect())
 }
 
+/// The (username, password) of a container's `repositoryCredentials`: the
+/// Secrets Manager secret it names holds `{"username": ..., "password": ...}`,
+/// as ECS's private registry authentication requires. None without
+/// `repositoryCredentials`; the stoppedReason ECS gives when it cannot be read.
+pub fn registry_credentials(
+    store: &SecretsStore,
+    container: &ContainerDefinition,
+) -> Result<Option<(String, String)>, String> {
+    let Some(parameter) = container
+        .repository_credentials
+        .as_ref()
+        .and_then(|r| r.credentials_parameter.as_deref())
+    else {
+        return Ok(None);
+    };
+    let text = read_secret(store, parameter)?;
+    let fields: Option<(String, String)> = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| {
+            let field = |name: &str| v.get(name)?.as_str().map(str::to_string);
+            Some((field("username")?, field("password")?))
+        });
+    // ecsbox's wording: the agent's for this case could not be confirmed.
+    fields.map(Some).ok_or_else(|| {
+        format!(
+            "{SECRETS_FAILED}{FROM_ASM}the secret {parameter} of repositoryCredentials must be JSON \
+             with the string fields \"username\" and \"password\""
+        )
+    })
+}
+
 /// An SSM reference (account, region, what GetParameters is asked): an SSM
 /// ARN, or anything that is not an ARN at all. None for other ARNs.
 fn ssm_reference<'a>(

@@ -125,6 +125,7 @@ impl App {
         let cloudwatch = Arc::new(CloudWatch::new());
         let efs = Arc::new(Efs::new());
         let (ecr, registry) = container_registry(&config)?;
+        tasks.set_private_registry(ecr.clone());
         let services: Vec<Arc<dyn AwsService>> = vec![
             // ECS looks subnets and security groups up in EC2.
             Arc::new(Ecs::new(store.clone(), effects_tx, ec2.clone())),

@@ -61,6 +61,30 @@ impl TestServer {
         self.client_as("AKIDTEST", "secret", "us-east-1")
     }
 
+    /// One AWS JSON 1.1 call of any service (`target` is the X-Amz-Target),
+    /// signed as lenient SigV4 accepts it (scope and date, any signature).
+    pub async fn aws_json(
+        &self,
+        service: &str,
+        target: &str,
+        body: serde_json::Value,
+    ) -> RawResponse {
+        let date = ecsbox::auth::sigv4::format_amz_date(std::time::SystemTime::now());
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDTEST/{}/us-east-1/{service}/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature={}",
+            &date[..8],
+            "0".repeat(64)
+        );
+        let headers = [
+            ("x-amz-target", target),
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-date", date.as_str()),
+            ("authorization", auth.as_str()),
+        ];
+        self.raw("POST", "/", &headers, body.to_string().as_bytes())
+            .await
+    }
+
     /// Sends one raw HTTP/1.1 request and returns (status, headers, body).
     pub async fn raw(
         &self,

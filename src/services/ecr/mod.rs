@@ -18,6 +18,7 @@
 pub mod blobs;
 #[rustfmt::skip]
 pub mod generated;
+pub mod pulls;
 pub mod repository;
 pub mod token;
 
@@ -103,6 +104,7 @@ impl Ecr {
         })
     }
 
+    #[allow(dead_code)] // the API's handlers use it (next commit)
     fn in_region<T>(
         &self,
         ctx: &RequestContext,

@@ -303,12 +303,10 @@ impl Repository {
         }
         if let Some(tag) = tag {
             match self.tags.get(tag) {
-                Some(current) if *current == digest => {
-                    if strict {
-                        return Err(ManifestError::AlreadyExists);
-                    }
+                Some(current) if *current == digest && strict => {
+                    return Err(ManifestError::AlreadyExists);
                 }
-                Some(_) if self.tag_is_immutable(tag) => {
+                Some(current) if *current != digest && self.tag_is_immutable(tag) => {
                     return Err(ManifestError::TagImmutable {
                         tag: tag.to_string(),
                     });
