@@ -18,6 +18,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# A clean clone gains nothing from incremental compilation, and its
+# directories are a large share of the target directory on CI's shared disk.
+if [ "${CI:-}" = true ]; then
+    export CARGO_INCREMENTAL=0
+fi
+
 PYTHON=${PYTHON:-python3}
 VENV=compat-tests/.venv
 REQUIREMENTS=compat-tests/requirements.txt
