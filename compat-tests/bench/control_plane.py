@@ -322,7 +322,8 @@ def try_request(port, body, headers):
 
 def ecsbox_server(binary, logdir):
     # Defaults otherwise (lenient SigV4), as a user would run it.
-    return Server("ecsbox", lambda port: [str(binary), "--listen", f"{HOST}:{port}"], logdir)
+    # The registry on a free port, so a developer's ecsbox on 4510 does not stop it.
+    return Server("ecsbox", lambda port: [str(binary), "--listen", f"{HOST}:{port}", "--registry-listen", f"{HOST}:0"], logdir)
 
 
 def moto_server(logdir):

@@ -118,7 +118,7 @@ def ensure_image():
 
 def ecsbox_server(binary, logdir):
     args = ["--instance-id", RUN_ID, "--sigv4", "off"]
-    return cp.Server("ecsbox", lambda port: [str(binary), "--listen", f"{cp.HOST}:{port}", *args], logdir)
+    return cp.Server("ecsbox", lambda port: [str(binary), "--listen", f"{cp.HOST}:{port}", "--registry-listen", f"{cp.HOST}:0", *args], logdir)
 
 
 # --------------------------------------------------------------------------
