@@ -303,11 +303,11 @@ impl Repository {
         }
         if let Some(tag) = tag {
             match self.tags.get(tag) {
-                Some(current) if *current == digest => {
-                    if strict {
-                        return Err(ManifestError::AlreadyExists);
-                    }
+                Some(current) if *current == digest && strict => {
+                    return Err(ManifestError::AlreadyExists);
                 }
+                // The same image under the same tag: nothing moves.
+                Some(current) if *current == digest => {}
                 Some(_) if self.tag_is_immutable(tag) => {
                     return Err(ManifestError::TagImmutable {
                         tag: tag.to_string(),
