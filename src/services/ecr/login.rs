@@ -1,0 +1,51 @@
+//! GetAuthorizationToken and DescribeRegistry.
+//!
+//! The token is what `aws ecr get-login-password` prints and `docker login`
+//! sends to the registry as the password of user `AWS`: base64 of
+//! `AWS:<password>`, as ECR's, where the password is one of the registry's
+//! signed tokens (`token.rs`) for the caller's account and region.
+
+use super::token::TOKEN_LIFETIME_SECS;
+use super::{check_registry, Call};
+use crate::model::ecr::shapes::*;
+use crate::protocol::ApiError;
+use base64::Engine;
+
+pub(super) fn authorization_token(
+    c: Call<'_>,
+    input: GetAuthorizationTokenRequest,
+) -> Result<GetAuthorizationTokenResponse, ApiError> {
+    let env = &c.env;
+    let mut ids = input.registry_ids.unwrap_or_default();
+    for id in &ids {
+        check_registry(env, Some(id))?;
+    }
+    ids.dedup();
+    let expires = env.now.floor() as i64 + TOKEN_LIFETIME_SECS;
+    let password = env.tokens.issue(env.account, env.region, expires);
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}"));
+    let data = AuthorizationData {
+        authorization_token: Some(token),
+        expires_at: Some(expires as f64),
+        proxy_endpoint: Some(format!("http://{}", env.registry_host)),
+    };
+    // One entry per registry asked for (all of them the caller's own), or
+    // one for the default registry.
+    let count = ids.len().max(1);
+    Ok(GetAuthorizationTokenResponse {
+        authorization_data: Some(vec![data; count]),
+    })
+}
+
+pub(super) fn describe_registry(
+    c: Call<'_>,
+    _input: DescribeRegistryRequest,
+) -> Result<DescribeRegistryResponse, ApiError> {
+    // ecsbox replicates nowhere: the configuration has no rules.
+    Ok(DescribeRegistryResponse {
+        registry_id: Some(c.env.account.to_string()),
+        replication_configuration: Some(ReplicationConfiguration {
+            rules: Some(Vec::new()),
+        }),
+    })
+}
