@@ -16,11 +16,11 @@ pub(super) fn authorization_token(
     input: GetAuthorizationTokenRequest,
 ) -> Result<GetAuthorizationTokenResponse, ApiError> {
     let env = &c.env;
-    let mut ids = input.registry_ids.unwrap_or_default();
-    for id in &ids {
-        check_registry(env, Some(id))?;
+    // Every registry named must be the caller's own: the one registry its
+    // token opens, so the answer is always that one entry.
+    for id in input.registry_ids.unwrap_or_default() {
+        check_registry(env, Some(&id))?;
     }
-    ids.dedup();
     let expires = env.now.floor() as i64 + TOKEN_LIFETIME_SECS;
     let password = env.tokens.issue(env.account, env.region, expires);
     let token = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}"));
@@ -29,11 +29,8 @@ pub(super) fn authorization_token(
         expires_at: Some(expires as f64),
         proxy_endpoint: Some(format!("http://{}", env.registry_host)),
     };
-    // One entry per registry asked for (all of them the caller's own), or
-    // one for the default registry.
-    let count = ids.len().max(1);
     Ok(GetAuthorizationTokenResponse {
-        authorization_data: Some(vec![data; count]),
+        authorization_data: Some(vec![data]),
     })
 }
 
