@@ -290,7 +290,10 @@ ECR = Service(
     not_supported="crate::services::ecr::not_supported(Operation::{op}.name())",
     owns_validate=False,
     name="ecr",
-    validation_error="ValidationException",
+    # ECR answers a request that breaks the model's constraints with
+    # InvalidParameterException ("Invalid parameter at 'imageIds' failed to
+    # satisfy constraint: ...", quoted in fujiwara/ecrm#3).
+    validation_error="InvalidParameterException",
     constraints=True,
     typed_ops=ECR_OPS,
     gen_mod=True,

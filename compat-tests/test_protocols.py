@@ -281,6 +281,7 @@ def test_health_lists_every_service_served(endpoint):
     ("ec2", lambda c: c.describe_availability_zones()),
     ("cloudwatch", lambda c: c.list_metrics()),
     ("efs", lambda c: c.describe_file_systems()),
+    ("ecr", lambda c: c.describe_repositories()),
 ])
 def test_every_service_in_health_answers_its_sdk(endpoint, service, call):
     out = call(harness.aws_client(endpoint, service))

@@ -21,7 +21,7 @@ pub static SERVICE: ServiceMeta = ServiceMeta {
     signing_name: "ecr",
     api_version: "2015-09-21",
     xml_namespace: "",
-    validation_error: "ValidationException",
+    validation_error: "InvalidParameterException",
     shapes: &[],
 };
 

@@ -306,7 +306,9 @@ impl Repository {
                 Some(current) if *current == digest && strict => {
                     return Err(ManifestError::AlreadyExists);
                 }
-                Some(current) if *current != digest && self.tag_is_immutable(tag) => {
+                // The same image under the same tag: nothing moves.
+                Some(current) if *current == digest => {}
+                Some(_) if self.tag_is_immutable(tag) => {
                     return Err(ManifestError::TagImmutable {
                         tag: tag.to_string(),
                     });
