@@ -4,13 +4,13 @@
 //! every listener ecsbox has.
 //!
 //! It knows nothing of what it serves: the handler turns a request (and the
-//! peer it came from) into a response. That keeps it below both `server`
+//! peer it came from) into a response, whose body may be any `Body` (the
+//! API answers in one piece; the registry streams blobs from disk). That keeps it below both `server`
 //! and `metadata`, which would otherwise need each other.
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::Full;
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -48,14 +48,16 @@ pub struct Settings {
 /// with `handler`, until `shutdown` resolves; then stops accepting (the
 /// listener is closed, so new connections are refused) and deals with the
 /// open ones as `settings.on_shutdown` says.
-pub async fn accept_loop<H, F>(
+pub async fn accept_loop<H, F, B>(
     listener: TcpListener,
     handler: H,
     shutdown: impl Future<Output = ()>,
     settings: Settings,
 ) where
     H: Fn(Request<Incoming>, SocketAddr) -> F + Send + Sync + 'static,
-    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let Settings {
         log_prefix,

@@ -19,7 +19,17 @@ const MISMATCH: &str = "The request signature we calculated does not match the s
 Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
 async fn server(args: &[&str]) -> TestServer {
-    let argv = ["ecsbox", "--listen", "127.0.0.1:0"].iter().chain(args);
+    // The registry on a port of its own too: the default (4510) is one port
+    // for every server of the test binary.
+    let argv = [
+        "ecsbox",
+        "--listen",
+        "127.0.0.1:0",
+        "--registry-listen",
+        "127.0.0.1:0",
+    ]
+    .iter()
+    .chain(args);
     TestServer::start_with(Config::parse_from(argv)).await
 }
 

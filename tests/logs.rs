@@ -16,9 +16,13 @@ const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
 async fn server() -> TestServer {
+    // The registry on a port of its own too: the default (4510) is one port
+    // for every server of the test binary.
     let argv = [
         "ecsbox",
         "--listen",
+        "127.0.0.1:0",
+        "--registry-listen",
         "127.0.0.1:0",
         "--sigv4",
         "strict",
