@@ -10,6 +10,7 @@ regions kept apart."""
 import base64
 import hashlib
 import json
+import urllib.request
 import time
 
 import pytest
@@ -511,6 +512,26 @@ def test_lifecycle_preview_evaluates_the_rules(ecr):
     assert [r["imageDigest"] for r in preview["previewResults"]] == [pushed[0]]
     # The preview deleted nothing.
     assert len(ecr.describe_images(repositoryName="web")["imageDetails"]) == 6
+
+
+def test_lifecycle_policies_expire_images_when_ecsbox_is_asked(endpoint, ecr):
+    """AWS applies lifecycle policies by itself within 24 hours; ecsbox
+    applies them on POST /_ecsbox/ecr/apply-lifecycle-policies (README)."""
+    ecr.create_repository(repositoryName="web")
+    ecr.create_repository(repositoryName="kept")
+    old = push(ecr, "web", "v1", b"old")
+    time.sleep(0.01)
+    new = push(ecr, "web", "v2", b"new")
+    push(ecr, "kept", "v1", b"no policy here")
+    ecr.put_lifecycle_policy(repositoryName="web", lifecyclePolicyText=json.dumps(
+        {"rules": [rule(1, "any", "imageCountMoreThan", 1)]}))
+    request = urllib.request.Request(f"{endpoint}/_ecsbox/ecr/apply-lifecycle-policies", method="POST")
+    with urllib.request.urlopen(request) as resp:
+        expired = json.load(resp)["expired"]
+    assert expired == [{"account": "000000000000", "region": "us-east-1", "repositoryName": "web", "imageDigest": old}]
+    assert [d["imageDigest"] for d in ecr.describe_images(repositoryName="web")["imageDetails"]] == [new]
+    assert len(ecr.describe_images(repositoryName="kept")["imageDetails"]) == 1
+    assert ecr.get_lifecycle_policy(repositoryName="web")["lastEvaluatedAt"].year >= 2024
 
 
 # ------------------------------------------------------------------- login

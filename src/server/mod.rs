@@ -322,6 +322,29 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
                 "application/json",
             )
         }
+        // AWS applies ECR lifecycle policies by itself within a day; ecsbox
+        // applies them when asked, so a test decides when images expire.
+        (&Method::POST, "/_ecsbox/ecr/apply-lifecycle-policies") => {
+            let expired: Vec<_> = app
+                .ecr
+                .apply_all_lifecycle_policies(crate::clock::now_secs())
+                .into_iter()
+                .map(|(account, region, image)| {
+                    serde_json::json!({
+                        "account": account,
+                        "region": region,
+                        "repositoryName": image.repository,
+                        "imageDigest": image.digest,
+                    })
+                })
+                .collect();
+            json_response(
+                StatusCode::OK,
+                serde_json::json!({ "expired": expired }).to_string().into(),
+                &request_id,
+                "application/json",
+            )
+        }
         (&Method::GET, "/_ecsbox/state") => {
             let regions: Vec<_> = app
                 .store

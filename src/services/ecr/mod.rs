@@ -31,7 +31,7 @@ pub mod blobs;
 pub mod generated;
 mod images;
 mod layers;
-mod lifecycle;
+pub mod lifecycle;
 pub mod lifecycle_policy;
 mod login;
 mod policies;
@@ -201,6 +201,21 @@ impl Ecr {
     ) -> Vec<lifecycle::ExpiredImage> {
         self.regions
             .with(account, region, |r| lifecycle::apply_all(r, now))
+    }
+
+    /// `apply_lifecycle_policies` in every account and region that has
+    /// repositories: (account, region, what was expired).
+    pub fn apply_all_lifecycle_policies(
+        &self,
+        now: f64,
+    ) -> Vec<(String, String, lifecycle::ExpiredImage)> {
+        let mut expired = Vec::new();
+        for (account, region) in self.regions.keys() {
+            for image in self.apply_lifecycle_policies(&account, &region, now) {
+                expired.push((account.clone(), region.clone(), image));
+            }
+        }
+        expired
     }
 }
 
