@@ -17,6 +17,7 @@ use std::time::Duration;
 
 const ACCOUNT: &str = "000000000000";
 const REGION: &str = "us-east-1";
+const EXECUTION_ROLE: &str = "arn:aws:iam::000000000000:role/ecsTaskExecutionRole";
 
 struct Setup {
     server: TestServer,
@@ -62,6 +63,7 @@ async fn run(s: &Setup, family: &str, container: ContainerDefinition) -> String 
         .register_task_definition()
         .family(family)
         .network_mode(NetworkMode::Bridge)
+        .execution_role_arn(EXECUTION_ROLE)
         .container_definitions(container)
         .send()
         .await
@@ -134,7 +136,14 @@ async fn an_ecr_uri_is_pulled_from_ecsboxs_registry_with_a_token_of_its_account(
     assert_eq!(
         (holder.account.as_str(), holder.region.as_str()),
         (ACCOUNT, REGION)
-    );
+    ); // ECS pulls with the task's execution role; the repository records it
+       // with the pull time (DescribeImages' lastRecordedPullTime).
+    let (pulled_by, pulled_at) = s.server.app.ecr.with_region(ACCOUNT, REGION, |r| {
+        let image = &r.repositories["team/web"].images[&digest];
+        (image.last_pulled_by.clone(), image.last_pulled_at)
+    });
+    assert_eq!(pulled_by.as_deref(), Some(EXECUTION_ROLE));
+    assert!(pulled_at.is_some());
 }
 
 #[tokio::test]

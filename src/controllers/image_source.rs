@@ -37,8 +37,17 @@ pub enum RegistryLookup {
 /// ecsbox's ECR, as the task controller sees it.
 pub trait PrivateRegistry: Send + Sync {
     /// Looks `image` up for a task of `account` in `region` (an AWS-form URI
-    /// names its own account and region).
-    fn locate(&self, account: &str, region: &str, image: &str) -> RegistryLookup;
+    /// names its own account and region). `execution_role` is the task
+    /// definition's executionRoleArn, the identity ECS pulls ECR images with
+    /// (without one, the container instance's role): the registry records
+    /// the pull under it.
+    fn locate(
+        &self,
+        account: &str,
+        region: &str,
+        image: &str,
+        execution_role: Option<&str>,
+    ) -> RegistryLookup;
 }
 
 /// Gets the image of one container onto the engine; the error is the task's
@@ -49,10 +58,11 @@ pub async fn obtain(
     account: &str,
     region: &str,
     image: &str,
+    execution_role: Option<&str>,
     repository_credentials: Option<RegistryCredentials>,
 ) -> Result<ImageInfo, String> {
     let lookup = registry.map_or(RegistryLookup::NotOurs, |r| {
-        r.locate(account, region, image)
+        r.locate(account, region, image, execution_role)
     });
     match lookup {
         RegistryLookup::Found {

@@ -562,6 +562,7 @@ impl TaskController {
                 &key.account,
                 &key.region,
                 image,
+                definition.execution_role_arn.as_deref(),
                 repository_credentials,
             )
             .await;

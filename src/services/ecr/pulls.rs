@@ -68,13 +68,28 @@ impl Ecr {
 }
 
 impl PrivateRegistry for Ecr {
-    fn locate(&self, account: &str, region: &str, image: &str) -> RegistryLookup {
+    fn locate(
+        &self,
+        account: &str,
+        region: &str,
+        image: &str,
+        execution_role: Option<&str>,
+    ) -> RegistryLookup {
         let Some(parsed) = self.parse_image(account, region, image) else {
             return RegistryLookup::NotOurs;
         };
+        // ECS pulls with the task execution role, or without one with the
+        // container instance's role.
+        let puller = execution_role.unwrap_or("the container instance role");
+        let now = crate::clock::now_secs();
         let found = self.with_region(parsed.account, parsed.region, |r| {
-            let repo: &Repository = r.repositories.get(parsed.name)?;
-            Some(repo.resolve(parsed.reference).map(|i| i.digest.clone()))
+            let repo: &mut Repository = r.repositories.get_mut(parsed.name)?;
+            let digest = repo.resolve(parsed.reference).map(|i| i.digest.clone());
+            if let Some(image) = digest.as_ref().and_then(|d| repo.images.get_mut(d)) {
+                image.last_pulled_at = Some(now);
+                image.last_pulled_by = Some(puller.to_string());
+            }
+            Some(digest)
         });
         match found {
             None => RegistryLookup::NotOurs,
@@ -87,6 +102,11 @@ impl PrivateRegistry for Ecr {
                 "Error response from daemon: manifest for {image} not found: manifest unknown: Requested image not found"
             )),
             Some(Some(digest)) => {
+                tracing::info!(
+                    "ECR pull for a task: {}/{}@{digest} as {puller}",
+                    parsed.account,
+                    parsed.name
+                );
                 let expires = crate::clock::now_secs() as i64 + TOKEN_LIFETIME_SECS;
                 RegistryLookup::Found {
                     reference: format!("{}/{}@{digest}", self.registry_host(), parsed.name),

@@ -62,6 +62,9 @@ pub struct Image {
     pub size: i64,
     pub pushed_at: f64,
     pub last_pulled_at: Option<f64>,
+    /// Who pulled it last for a task: the task's execution role ARN, as
+    /// ECS pulls with it (CloudTrail would show that role).
+    pub last_pulled_by: Option<String>,
     /// The manifests a manifest list names (they must exist here).
     pub children: Vec<String>,
     /// The blobs an image manifest names (config and layers).
@@ -340,6 +343,7 @@ impl Repository {
                     size,
                     pushed_at: now,
                     last_pulled_at: None,
+                    last_pulled_by: None,
                     children: parsed.children,
                     blobs: parsed.blobs.into_iter().map(|(d, _)| d).collect(),
                     subject: parsed.subject,
