@@ -75,9 +75,9 @@ def test_delete_account_setting_falls_back_to_the_default(ecs):
 
 
 def test_delete_for_a_principal(ecs):
-    ecs.put_account_setting(name="taskLongArnFormat", value="disabled", principalArn=ROLE)
-    ecs.delete_account_setting(name="taskLongArnFormat", principalArn=ROLE)
-    assert effective(ecs, "taskLongArnFormat", principalArn=ROLE)["value"] == "enabled"
+    ecs.put_account_setting(name="containerInsights", value="enabled", principalArn=ROLE)
+    ecs.delete_account_setting(name="containerInsights", principalArn=ROLE)
+    assert effective(ecs, "containerInsights", principalArn=ROLE)["value"] == "disabled"
 
 
 @pytest.mark.parametrize("kw", [

@@ -224,6 +224,42 @@ async fn list_filters_by_name_and_value() {
 }
 
 #[tokio::test]
+async fn long_arn_formats_can_no_longer_be_disabled() {
+    let server = TestServer::start().await;
+    let ecs = server.client();
+    for name in [
+        SettingName::ServiceLongArnFormat,
+        SettingName::TaskLongArnFormat,
+        SettingName::ContainerInstanceLongArnFormat,
+    ] {
+        let err = ecs
+            .put_account_setting()
+            .name(name.clone())
+            .value("disabled")
+            .send()
+            .await
+            .unwrap_err();
+        // AWS's answer, as issue 16 reports it (src/domain/messages.rs).
+        assert_eq!(code(&err), "InvalidParameterException");
+        assert_eq!(
+            common::message(&err),
+            "You can no longer disable Long Arn settings."
+        );
+        let err = ecs
+            .put_account_setting_default()
+            .name(name.clone())
+            .value("disabled")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            common::message(&err),
+            "You can no longer disable Long Arn settings."
+        );
+    }
+}
+
+#[tokio::test]
 async fn bad_values_and_principals_are_refused_and_change_nothing() {
     let server = TestServer::start().await;
     let ecs = server.client();

@@ -471,6 +471,126 @@ async fn the_task_endpoint_describes_the_whole_task() {
     );
 }
 
+/// The pause container's shapes follow the ECS agent: its
+/// misc/v3-task-endpoint-validator (an awsvpc task lists two containers,
+/// one named `~internal~ecs~pause`), agent/api/task/task.go (Type
+/// CNI_PAUSE) and AWS's metadata examples (KnownStatus and DesiredStatus
+/// RESOURCES_PROVISIONED, Image amazon/amazon-ecs-pause:0.1.0). A container
+/// cpu below 2 is 2 on EC2: the agent's `minimumCPUUnit`
+/// (agent/handlers/v2/response.go).
+#[tokio::test]
+async fn an_ec2_awsvpc_task_lists_its_pause_container() {
+    let s = setup().await;
+    s.ecs
+        .create_cluster()
+        .cluster_name("ec2")
+        .tags(tag("ecsbox:container-instances", "1"))
+        .send()
+        .await
+        .unwrap();
+    let container = |name: &str| {
+        ContainerDefinition::builder()
+            .name(name)
+            .image("app:1")
+            .memory(64)
+            .build()
+    };
+    s.ecs
+        .register_task_definition()
+        .family("vpc")
+        .network_mode(NetworkMode::Awsvpc)
+        .container_definitions(container("app"))
+        .container_definitions(container("sidecar"))
+        .send()
+        .await
+        .unwrap();
+    let network = NetworkConfiguration::builder()
+        .awsvpc_configuration(
+            AwsVpcConfiguration::builder()
+                .subnets("subnet-0123abcd")
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let arn = s
+        .ecs
+        .run_task()
+        .cluster("ec2")
+        .task_definition("vpc")
+        .launch_type(LaunchType::Ec2)
+        .network_configuration(network)
+        .send()
+        .await
+        .unwrap()
+        .tasks()[0]
+        .task_arn()
+        .unwrap()
+        .to_string();
+    wait_running(&s.ecs, "ec2", &arn).await;
+    let (_, vars) = s.register(&arn, "app");
+    for key in [
+        "ECS_CONTAINER_METADATA_URI_V4",
+        "ECS_CONTAINER_METADATA_URI",
+    ] {
+        let base = path_of(env(&vars, key).unwrap());
+        let t = s.get_json(&format!("{base}/task")).await;
+        let containers = t["Containers"].as_array().unwrap();
+        let names: Vec<&str> = containers
+            .iter()
+            .map(|c| c["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["~internal~ecs~pause", "app", "sidecar"], "{key}");
+        let pause = &containers[0];
+        assert_eq!(pause["Type"], "CNI_PAUSE");
+        assert_eq!(pause["KnownStatus"], "RESOURCES_PROVISIONED");
+        assert_eq!(pause["DesiredStatus"], "RESOURCES_PROVISIONED");
+        assert_eq!(pause["Image"], "amazon/amazon-ecs-pause:0.1.0");
+        assert_eq!(pause["Limits"], serde_json::json!({"CPU": 2, "Memory": 0}));
+        assert_eq!(
+            pause["Labels"]["com.amazonaws.ecs.container-name"],
+            "~internal~ecs~pause"
+        );
+        assert!(
+            !pause["DockerId"].as_str().unwrap().is_empty(),
+            "the namespace holder plays the pause container: {pause}"
+        );
+        assert_eq!(pause["Networks"][0]["NetworkMode"], "awsvpc");
+        assert_eq!(
+            pause["Networks"][0]["IPv4Addresses"], containers[1]["Networks"][0]["IPv4Addresses"],
+            "the pause container holds the task's address"
+        );
+        for c in &containers[1..] {
+            assert_eq!(c["Type"], "NORMAL");
+            assert_eq!(c["Limits"], serde_json::json!({"CPU": 2, "Memory": 64}));
+        }
+    }
+}
+
+/// Fargate shows no pause container, and a container's cpu as its
+/// definition has it: 0 when unset (the report of real answers;
+/// AWS's Fargate examples show the definition's value, "CPU": 10).
+#[tokio::test]
+async fn a_fargate_task_has_no_pause_container_and_its_cpu_as_defined() {
+    let s = setup().await;
+    let task = fargate_task(&s, "web").await;
+    let (_, vars) = s.register(task.task_arn().unwrap(), "app");
+    let base = path_of(env(&vars, "ECS_CONTAINER_METADATA_URI_V4").unwrap());
+    let t = s.get_json(&format!("{base}/task")).await;
+    let containers = t["Containers"].as_array().unwrap();
+    assert!(
+        containers.iter().all(|c| c["Type"] == "NORMAL"),
+        "no pause container on Fargate: {t}"
+    );
+    let limits: Vec<&Value> = containers.iter().map(|c| &c["Limits"]).collect();
+    assert_eq!(
+        limits,
+        [
+            &serde_json::json!({"CPU": 128, "Memory": 256}),
+            &serde_json::json!({"CPU": 0})
+        ]
+    );
+}
+
 #[tokio::test]
 async fn version_3_has_the_older_fields_only() {
     let s = setup().await;

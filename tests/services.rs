@@ -467,6 +467,26 @@ async fn create_service_checks_what_aws_checks() {
         .await
         .unwrap();
     assert_eq!(d.failures()[0].reason(), Some("MISSING"));
+    // AWS's failure arn has no cluster in it: "arn:aws:ecs:us-east-2:***:
+    // service/pawebapp-service is MISSING"
+    // (aws-actions/amazon-ecs-deploy-task-definition#312).
+    assert_eq!(
+        d.failures()[0].arn(),
+        Some("arn:aws:ecs:us-east-1:000000000000:service/ghost")
+    );
+    // Cloud-CV/EvalAI#2419: CreateService of a definition that does not exist.
+    let err = s
+        .ecs
+        .create_service()
+        .cluster("c")
+        .service_name("nodef")
+        .task_definition("nodef:1")
+        .desired_count(0)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "ClientException");
+    assert_eq!(common::message(&err), "TaskDefinition not found.");
     // A second create of the same name without a matching clientToken clashes.
     let make = || {
         s.ecs

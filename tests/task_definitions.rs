@@ -413,8 +413,33 @@ async fn every_member_registered_comes_back_from_describe() {
     let server = TestServer::start().await;
     let fixture_text = include_str!("../fixtures/task-definitions/every-field.json");
     let mut fixture: Value = serde_json::from_str(fixture_text).unwrap();
-    let registered = server.ecs_raw("RegisterTaskDefinition", fixture_text).await;
+    // ECS takes an APPMESH proxy in awsvpc only ("APPMESH proxy configuration
+    // is only supported in networkMode=awsvpc", aws/aws-cdk#4476), and the
+    // fixture's links, hostname and host ports need bridge: the proxy goes
+    // through a definition of its own.
+    let proxy = fixture
+        .as_object_mut()
+        .unwrap()
+        .remove("proxyConfiguration")
+        .unwrap();
+    let registered = server
+        .ecs_raw("RegisterTaskDefinition", &fixture.to_string())
+        .await;
     assert_eq!(registered.status, 200, "{}", registered.body);
+    let meshed = serde_json::json!({
+        "family": "meshed",
+        "networkMode": "awsvpc",
+        "containerDefinitions": [
+            {"name": "app", "image": "app:1", "memory": 64},
+            {"name": "sidecar", "image": "envoy:1", "memory": 64, "essential": false}
+        ],
+        "proxyConfiguration": proxy,
+    });
+    let meshed = server
+        .ecs_raw("RegisterTaskDefinition", &meshed.to_string())
+        .await;
+    assert_eq!(meshed.status, 200, "{}", meshed.body);
+    assert_eq!(meshed.json()["taskDefinition"]["proxyConfiguration"], proxy);
 
     let described = server
         .ecs_raw(

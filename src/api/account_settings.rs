@@ -10,6 +10,7 @@
 //! others' in `RegionState::account_settings`.
 
 use super::pagination::{decode_token, page_size, take_page};
+use crate::domain::messages::{aws, ecsbox};
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
 use crate::state::RegionState;
@@ -93,7 +94,7 @@ fn rule(name: &str) -> Result<&'static SettingRule, ApiError> {
     RULES
         .iter()
         .find(|r| r.name == name)
-        .ok_or_else(|| ApiError::invalid_parameter(format!("'{name}' is not an account setting.")))
+        .ok_or_else(|| ApiError::invalid_parameter(ecsbox::account_setting_unknown(name)))
 }
 
 fn root_arn(state: &RegionState) -> String {
@@ -115,9 +116,9 @@ fn principal(state: &RegionState, given: Option<&str>) -> Result<String, ApiErro
                 .is_some_and(|rest| !rest.is_empty())
         });
     if !valid {
-        return Err(ApiError::invalid_parameter(format!(
-            "principalArn '{given}' is not valid: specify the ARN of an IAM user, an IAM role or the root user of account {}.",
-            state.account
+        return Err(ApiError::invalid_parameter(ecsbox::principal_arn_invalid(
+            given,
+            &state.account,
         )));
     }
     Ok(given.to_string())
@@ -148,21 +149,25 @@ fn check_put(
 ) -> Result<(), ApiError> {
     let rule = rule(name)?;
     if name == AWS_MANAGED {
-        return Err(ApiError::invalid_parameter(
-            "guardDutyActivate is read-only: Amazon GuardDuty manages it for your account.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::GUARD_DUTY_READ_ONLY));
     }
     if !rule.allowed.contains(&value) {
-        return Err(ApiError::invalid_parameter(format!(
-            "'{value}' is not a valid value for account setting {name}; use one of: {}.",
-            rule.allowed.join(", ")
+        return Err(ApiError::invalid_parameter(ecsbox::account_setting_value(
+            value,
+            name,
+            rule.allowed,
         )));
+    }
+    // AWS retired the short ARN format: the long one can no longer be
+    // turned off, for any principal.
+    if name.ends_with("LongArnFormat") && value == "disabled" {
+        return Err(ApiError::invalid_parameter(
+            aws::LONG_ARN_CANNOT_BE_DISABLED,
+        ));
     }
     // AWS: "You must use the root user when you set the Fargate wait time".
     if name == "fargateTaskRetirementWaitPeriod" && principal_arn != root_arn(state) {
-        return Err(ApiError::invalid_parameter(
-            "fargateTaskRetirementWaitPeriod can only be set for the root user: omit principalArn or use the root user's ARN.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::FARGATE_WAIT_ROOT_ONLY));
     }
     Ok(())
 }
@@ -250,7 +255,7 @@ pub fn list(
     let after = decode_token(input.next_token.as_deref())?;
     if input.value.is_some() && input.name.is_none() {
         return Err(ApiError::invalid_parameter(
-            "A value filter needs a setting name: specify name together with value.",
+            ecsbox::LIST_SETTINGS_VALUE_WITHOUT_NAME,
         ));
     }
     let principal_arn = principal(state, input.principal_arn.as_deref())?;
@@ -290,9 +295,7 @@ pub fn delete(
     let name = input.name.unwrap_or_default();
     rule(&name)?;
     if name == AWS_MANAGED {
-        return Err(ApiError::invalid_parameter(
-            "guardDutyActivate is read-only: Amazon GuardDuty manages it for your account.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::GUARD_DUTY_READ_ONLY));
     }
     let principal_arn = principal(state, input.principal_arn.as_deref())?;
     let removed = if principal_arn == root_arn(state) {
@@ -303,7 +306,7 @@ pub fn delete(
             .remove(&(principal_arn.clone(), name.clone()))
     };
     let value = removed.ok_or_else(|| {
-        ApiError::invalid_parameter(format!("The account setting {name} is not set for principal {principal_arn}; nothing to delete."))
+        ApiError::invalid_parameter(ecsbox::account_setting_not_set(&name, &principal_arn))
     })?;
     Ok(DeleteAccountSettingResponse {
         setting: Some(setting(&name, &value, &principal_arn)),

@@ -468,6 +468,8 @@ pub fn delete(
     }
     let answer = with_tags(state, &state.capacity_providers[&name]);
     if state.capacity_providers[&name].status.as_deref() == Some(INACTIVE) {
+        let deleted_arn = answer.capacity_provider_arn.clone().unwrap_or_default();
+        state.mark_inactive(&deleted_arn, crate::clock::now_secs());
         // A deleted resource's tags go with it.
         state
             .tags

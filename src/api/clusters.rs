@@ -3,6 +3,7 @@
 
 use super::container_instances;
 use super::pagination::{decode_token, page_size, take_page};
+use crate::domain::messages::{aws, ecsbox};
 use crate::domain::validation;
 use crate::model::operations::ErrorCode;
 use crate::model::shapes::*;
@@ -25,8 +26,8 @@ fn check_settings(settings: &[ClusterSetting]) -> Result<(), ApiError> {
         let value = s.value.as_deref().unwrap_or("");
         // The model lets only `containerInsights` through as a name; its values are these.
         if name == "containerInsights" && !["enabled", "disabled", "enhanced"].contains(&value) {
-            return Err(ApiError::invalid_parameter(format!(
-                "The value '{value}' is not valid for cluster setting containerInsights: use enabled, disabled or enhanced."
+            return Err(ApiError::invalid_parameter(ecsbox::cluster_setting_value(
+                value,
             )));
         }
     }
@@ -57,15 +58,15 @@ fn check_capacity_providers(
 ) -> Result<(), ApiError> {
     for p in providers {
         if !state.capacity_provider_exists(p) {
-            return Err(ApiError::invalid_parameter(format!(
-                "The specified capacity provider '{p}' does not exist."
-            )));
+            return Err(ApiError::invalid_parameter(
+                ecsbox::capacity_provider_unknown(p),
+            ));
         }
     }
     validation::capacity_provider_strategy(strategy, |name| providers.iter().any(|p| p == name))
         .map_err(|e| {
             if providers.is_empty() && !strategy.is_empty() {
-                ApiError::invalid_parameter("The default capacity provider strategy can only use capacity providers associated with the cluster.")
+                ApiError::invalid_parameter(ecsbox::DEFAULT_STRATEGY_NOT_ASSOCIATED)
             } else {
                 e.into()
             }
@@ -181,9 +182,7 @@ pub fn describe(
         .clusters
         .unwrap_or_else(|| vec!["default".to_string()]);
     if references.len() > 100 {
-        return Err(ApiError::invalid_parameter(
-            "At most 100 clusters can be described at once.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::DESCRIBE_CLUSTERS_COUNT));
     }
     let (mut clusters, mut failures) = (vec![], vec![]);
     for reference in references {
@@ -205,7 +204,7 @@ pub fn describe(
                 };
                 failures.push(Failure {
                     arn: Some(failed_arn),
-                    reason: Some("MISSING".into()),
+                    reason: Some(aws::MISSING.into()),
                     detail: None,
                 });
             }
@@ -247,13 +246,13 @@ pub fn delete(
     if container_instances::registered_agent_instances(state, &name) > 0 {
         return Err(ApiError::ecs(
             ErrorCode::ClusterContainsContainerInstancesException,
-            "The Cluster cannot be deleted while Container Instances are active or draining.",
+            ecsbox::CLUSTER_HAS_INSTANCES,
         ));
     }
     if counts.active_services + counts.draining_services > 0 {
         return Err(ApiError::ecs(
             ErrorCode::ClusterContainsServicesException,
-            "The Cluster cannot be deleted while Services are active.",
+            ecsbox::CLUSTER_HAS_SERVICES,
         ));
     }
     // A task still on its way down (STOPPING, DEPROVISIONING) is active too.
@@ -264,11 +263,14 @@ pub fn delete(
     if live_tasks {
         return Err(ApiError::ecs(
             ErrorCode::ClusterContainsTasksException,
-            "The Cluster cannot be deleted while Tasks are active.",
+            ecsbox::CLUSTER_HAS_TASKS,
         ));
     }
     let cluster = state.clusters.get_mut(&name).expect("found above");
     cluster.status = Some(INACTIVE.into());
+    let deleted_arn = cluster.cluster_arn.clone().unwrap_or_default();
+    state.mark_inactive(&deleted_arn, crate::clock::now_secs());
+    let cluster = state.clusters.get_mut(&name).expect("found above");
     // Attachments and capacity providers go with the cluster.
     cluster.capacity_providers = Some(vec![]);
     cluster.default_capacity_provider_strategy = Some(vec![]);
@@ -336,9 +338,7 @@ pub fn put_capacity_providers(
         if let Some((other, _)) = other {
             return Err(ApiError::ecs(
                 ErrorCode::ResourceInUseException,
-                format!(
-                    "The capacity provider '{p}' is already associated with cluster '{other}'."
-                ),
+                ecsbox::capacity_provider_in_other_cluster(p, other),
             ));
         }
     }

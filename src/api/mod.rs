@@ -110,6 +110,9 @@ impl Ecs {
         let region = self.store.region(&ctx.account, &ctx.region);
         let (out, effects) = {
             let mut guard: MutexGuard<'_, RegionState> = region.lock();
+            // Deleted clusters and capacity providers stay describable for
+            // a while only; every call sees them gone once that is over.
+            guard.forget_expired_inactive(crate::clock::now_secs());
             let out = f(&mut guard);
             (out, std::mem::take(&mut guard.effects))
         };

@@ -6,6 +6,7 @@
 
 use super::pagination::{decode_token, page_size, take_page};
 use super::WithNetwork;
+use crate::domain::messages::{aws, ecsbox};
 use crate::domain::{launch, validation};
 use crate::model::operations::ErrorCode;
 use crate::model::shapes::*;
@@ -38,8 +39,25 @@ fn service_key(state: &RegionState, cluster: &str, reference: &str) -> String {
     }
 }
 
+/// The arn of a DescribeServices failure: the ARN asked for, as given, or
+/// for a name `arn:aws:ecs:REGION:ACCOUNT:service/NAME`, without the
+/// cluster: what AWS answers (see `messages::aws::MISSING`).
+fn missing_service_arn(state: &RegionState, reference: &str) -> String {
+    if reference.starts_with("arn:") {
+        reference.to_string()
+    } else {
+        format!(
+            "arn:aws:ecs:{}:{}:service/{reference}",
+            state.region, state.account
+        )
+    }
+}
+
 fn not_found() -> ApiError {
-    ApiError::ecs(ErrorCode::ServiceNotFoundException, "Service not found.")
+    ApiError::ecs(
+        ErrorCode::ServiceNotFoundException,
+        ecsbox::SERVICE_NOT_FOUND,
+    )
 }
 
 /// The service's deployment configuration with ECS's defaults filled in:
@@ -54,12 +72,12 @@ fn deployment_configuration(
     let max = *c.maximum_percent.get_or_insert(max);
     if !(0..=100).contains(&min) {
         return Err(ApiError::invalid_parameter(
-            "minimumHealthyPercent must be between 0 and 100.",
+            ecsbox::MINIMUM_HEALTHY_PERCENT_RANGE,
         ));
     }
     if max < 100 || (daemon && max != 100) {
         return Err(ApiError::invalid_parameter(if daemon {
-            "The maximumPercent of a DAEMON service must be 100."
+            ecsbox::DAEMON_MAXIMUM_PERCENT
         } else {
             "maximumPercent must be at least 100."
         }));
@@ -89,20 +107,19 @@ fn check_attachments(
     };
     for lb in lbs {
         if lb.target_group_arn.is_none() && lb.load_balancer_name.is_none() {
-            return Err(ApiError::invalid_parameter("A load balancer needs a targetGroupArn (or a loadBalancerName for a Classic Load Balancer)."));
+            return Err(ApiError::invalid_parameter(ecsbox::LOAD_BALANCER_TARGET));
         }
         if let Some(tg) = &lb.target_group_arn {
             if !tg.starts_with("arn:") || !tg.contains(":targetgroup/") {
-                return Err(ApiError::invalid_parameter(format!(
-                    "'{tg}' is not a valid target group ARN."
-                )));
+                return Err(ApiError::invalid_parameter(
+                    ecsbox::target_group_arn_invalid(tg),
+                ));
             }
         }
         let Some(c) = container(lb.container_name.as_deref()) else {
-            return Err(ApiError::invalid_parameter(format!(
-                "The container {} does not exist in the task definition.",
-                lb.container_name.as_deref().unwrap_or("")
-            )));
+            return Err(ApiError::invalid_parameter(
+                ecsbox::load_balancer_container_unknown(lb.container_name.as_deref().unwrap_or("")),
+            ));
         };
         let port = lb.container_port.unwrap_or(0);
         if !c
@@ -111,10 +128,9 @@ fn check_attachments(
             .flatten()
             .any(|pm| pm.container_port == Some(port))
         {
-            return Err(ApiError::invalid_parameter(format!(
-                "The container {} did not have a container port {port} defined.",
-                c.name.as_deref().unwrap_or("")
-            )));
+            return Err(ApiError::invalid_parameter(
+                ecsbox::load_balancer_port_unknown(c.name.as_deref().unwrap_or(""), port),
+            ));
         }
     }
     for r in registries {
@@ -123,13 +139,11 @@ fn check_attachments(
             .as_deref()
             .is_some_and(|a| a.starts_with("arn:") && a.contains(":service/"))
         {
-            return Err(ApiError::invalid_parameter(
-                "A service registry needs the registryArn of a Cloud Map service.",
-            ));
+            return Err(ApiError::invalid_parameter(ecsbox::SERVICE_REGISTRY_ARN));
         }
         if r.container_name.is_some() && container(r.container_name.as_deref()).is_none() {
             return Err(ApiError::invalid_parameter(
-                "The service registry names a container that is not in the task definition.",
+                ecsbox::SERVICE_REGISTRY_CONTAINER,
             ));
         }
     }
@@ -212,9 +226,7 @@ pub fn create(
                 service: Some(view(state, existing)),
             });
         }
-        return Err(ApiError::invalid_parameter(
-            "Creation of service was not idempotent.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::SERVICE_NOT_IDEMPOTENT));
     }
     if let Some(controller) = input
         .deployment_controller
@@ -224,17 +236,13 @@ pub fn create(
         if controller != "ECS" {
             return Err(ApiError::ecs(
                 ErrorCode::UnsupportedFeatureException,
-                format!(
-                    "ecsbox supports only the ECS deployment controller, not {controller}, yet."
-                ),
+                ecsbox::deployment_controller_unsupported(controller),
             ));
         }
     }
     let daemon = input.scheduling_strategy.as_deref() == Some("DAEMON");
     if daemon && input.desired_count.is_some() {
-        return Err(ApiError::invalid_parameter(
-            "The daemon scheduling strategy does not support a desired count for services.",
-        ));
+        return Err(ApiError::invalid_parameter(aws::DAEMON_DESIRED_COUNT));
     }
     // A DAEMON service's count is the number of its cluster's instances.
     let desired = if daemon {
@@ -243,16 +251,16 @@ pub fn create(
         input.desired_count.unwrap_or(0)
     };
     if desired < 0 {
-        return Err(ApiError::invalid_parameter(
-            "desiredCount must be 0 or more.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::DESIRED_COUNT_NEGATIVE));
     }
-    let td = crate::domain::task_definitions::resolve(
+    // CreateService's own answer for a definition that does not exist.
+    let td = crate::domain::task_definitions::find(
         state,
         input.task_definition.as_deref().unwrap_or(""),
-    )?;
+    )?
+    .ok_or_else(|| ApiError::client(aws::TASK_DEFINITION_NOT_FOUND))?;
     if td.status.as_deref() != Some("ACTIVE") {
-        return Err(ApiError::client("TaskDefinition is inactive."));
+        return Err(ApiError::client(ecsbox::TASK_DEFINITION_INACTIVE));
     }
     let chosen = launch::choose_launch_for(
         state,
@@ -261,9 +269,7 @@ pub fn create(
         input.capacity_provider_strategy.as_deref(),
     )?;
     if daemon && chosen.launch_type == "FARGATE" {
-        return Err(ApiError::invalid_parameter(
-            "The daemon scheduling strategy is not supported with the Fargate launch type.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::DAEMON_ON_FARGATE));
     }
     launch::check_compatible(&td, &chosen, input.network_configuration.as_ref())?;
     let network = network?;
@@ -277,9 +283,7 @@ pub fn create(
     let tags = validation::tags(input.tags.as_deref().unwrap_or_default())?;
     if let Some(grace) = input.health_check_grace_period_seconds {
         if !(0..=2_147_483_647).contains(&grace) {
-            return Err(ApiError::invalid_parameter(
-                "healthCheckGracePeriodSeconds must be 0 or more.",
-            ));
+            return Err(ApiError::invalid_parameter(ecsbox::GRACE_PERIOD_NEGATIVE));
         }
     }
 
@@ -428,9 +432,7 @@ pub fn describe(
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let references = input.services.unwrap_or_default();
     if references.is_empty() || references.len() > 10 {
-        return Err(ApiError::invalid_parameter(
-            "services must name between 1 and 10 services.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::DESCRIBE_SERVICES_COUNT));
     }
     let include_tags = input
         .include
@@ -449,8 +451,8 @@ pub fn describe(
                 services.push(s);
             }
             None => failures.push(Failure {
-                arn: Some(key),
-                reason: Some("MISSING".into()),
+                arn: Some(missing_service_arn(state, &reference)),
+                reason: Some(aws::MISSING.into()),
                 detail: None,
             }),
         }
@@ -510,7 +512,7 @@ pub fn list_by_namespace(
     if !known {
         return Err(ApiError::ecs(
             ErrorCode::NamespaceNotFoundException,
-            format!("The namespace {namespace} was not found."),
+            ecsbox::namespace_not_found(&namespace),
         ));
     }
     let in_namespace = |s: &ServiceRecord| {
@@ -558,19 +560,15 @@ pub fn update(
     if record.status() != "ACTIVE" {
         return Err(ApiError::ecs(
             ErrorCode::ServiceNotActiveException,
-            "Service was not ACTIVE.",
+            ecsbox::SERVICE_NOT_ACTIVE,
         ));
     }
     let daemon = record.service.scheduling_strategy.as_deref() == Some("DAEMON");
     if daemon && input.desired_count.is_some() {
-        return Err(ApiError::invalid_parameter(
-            "The daemon scheduling strategy does not support a desired count for services.",
-        ));
+        return Err(ApiError::invalid_parameter(aws::DAEMON_DESIRED_COUNT));
     }
     if input.desired_count.is_some_and(|d| d < 0) {
-        return Err(ApiError::invalid_parameter(
-            "desiredCount must be 0 or more.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::DESIRED_COUNT_NEGATIVE));
     }
     let primary_td = record
         .primary()
@@ -580,7 +578,7 @@ pub fn update(
         Some(reference) => {
             let td = crate::domain::task_definitions::resolve(state, reference)?;
             if td.status.as_deref() != Some("ACTIVE") {
-                return Err(ApiError::client("TaskDefinition is inactive."));
+                return Err(ApiError::client(ecsbox::TASK_DEFINITION_INACTIVE));
             }
             Some(td)
         }
@@ -720,9 +718,7 @@ pub fn delete(
         .ok_or_else(not_found)?;
     let daemon = record.service.scheduling_strategy.as_deref() == Some("DAEMON");
     if !daemon && record.service.desired_count.unwrap_or(0) > 0 && input.force != Some(true) {
-        return Err(ApiError::invalid_parameter(
-            "The service cannot be stopped while it is scaled above 0.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::DELETE_SCALED_SERVICE));
     }
     let record = state.services.get_mut(&key).expect("found above");
     record.service.status = Some("DRAINING".into());
@@ -830,7 +826,7 @@ pub fn describe_deployments(
     let arns = input.service_deployment_arns.unwrap_or_default();
     if arns.is_empty() || arns.len() > 20 {
         return Err(ApiError::invalid_parameter(
-            "serviceDeploymentArns must name between 1 and 20 service deployments.",
+            ecsbox::DESCRIBE_DEPLOYMENTS_COUNT,
         ));
     }
     let (mut found, mut failures) = (vec![], vec![]);
@@ -930,7 +926,7 @@ pub fn describe_revisions(
     let arns = input.service_revision_arns.unwrap_or_default();
     if arns.is_empty() || arns.len() > 20 {
         return Err(ApiError::invalid_parameter(
-            "serviceRevisionArns must name between 1 and 20 service revisions.",
+            ecsbox::DESCRIBE_REVISIONS_COUNT,
         ));
     }
     let (mut found, mut failures) = (vec![], vec![]);
@@ -990,7 +986,7 @@ pub fn stop_deployment(
         .ok_or_else(|| {
             ApiError::ecs(
                 ErrorCode::ServiceDeploymentNotFoundException,
-                "The service deployment was not found.",
+                ecsbox::SERVICE_DEPLOYMENT_NOT_FOUND,
             )
         })?;
     let record = state.services.get_mut(&key).expect("found above");
@@ -1001,13 +997,13 @@ pub fn stop_deployment(
     else {
         return Err(ApiError::ecs(
             ErrorCode::ConflictException,
-            "The service deployment is not in progress and cannot be stopped.",
+            ecsbox::SERVICE_DEPLOYMENT_NOT_IN_PROGRESS,
         ));
     };
     if d.status != ServiceDeploymentStatus::InProgress {
         return Err(ApiError::ecs(
             ErrorCode::ConflictException,
-            "The service deployment is not in progress and cannot be stopped.",
+            ecsbox::SERVICE_DEPLOYMENT_NOT_IN_PROGRESS,
         ));
     }
     // ROLLBACK (the default stop type): go back to the last completed revision.

@@ -4,10 +4,12 @@
 //! required launch type (Fargate, EXTERNAL) demands. Everything is checked
 //! before the state changes, so a refused request leaves nothing behind.
 //!
-//! Problems with a task definition are `ClientException`s in ECS; where the
-//! wording AWS uses is known (quoted in issue trackers and the ECS guide) it
-//! is kept, with the detail a person needs to fix the definition added.
+//! Problems with a task definition are `ClientException`s in ECS. Where
+//! AWS's wording is confirmed it comes from `domain::messages::aws`,
+//! verbatim; every other text here is ecsbox's wording, AWS's not
+//! confirmed, written with the detail a person needs to fix the definition.
 
+use crate::domain::messages::aws;
 use crate::domain::task_definitions::{parse_task_cpu, parse_task_memory};
 use crate::model::shapes::{
     ContainerDefinition, PortMapping, RegisterTaskDefinitionRequest, Volume,
@@ -99,11 +101,11 @@ const EC2_TASK_CPU: std::ops::RangeInclusive<i32> = 128..=196_608;
 fn task_size(input: &RegisterTaskDefinitionRequest) -> Result<TaskSize, ApiError> {
     let cpu = match input.cpu.as_deref() {
         None => None,
-        Some(text) => Some(parse_task_cpu(text).filter(|c| EC2_TASK_CPU.contains(c)).ok_or_else(|| {
-            ApiError::client(format!(
-                "Invalid 'cpu' setting for task: '{text}'. Give CPU units (e.g. 1024) or vCPUs (e.g. '1 vCPU'), between 128 units (0.125 vCPU) and 196608 units (192 vCPU)."
-            ))
-        })?),
+        Some(text) => Some(
+            parse_task_cpu(text)
+                .filter(|c| EC2_TASK_CPU.contains(c))
+                .ok_or_else(|| ApiError::client(aws::TASK_CPU_INVALID))?,
+        ),
     };
     let memory = match input.memory.as_deref() {
         None => None,
@@ -164,9 +166,7 @@ fn container_identity(c: &ContainerDefinition) -> Result<(), ApiError> {
         ));
     }
     if c.image.as_deref().unwrap_or("").trim().is_empty() {
-        return client(format!(
-            "Container.image should not be null or empty: container '{name}' names no image."
-        ));
+        return client(aws::CONTAINER_IMAGE_EMPTY);
     }
     Ok(())
 }
@@ -398,6 +398,13 @@ fn references(
         }
     }
     if let Some(proxy) = &input.proxy_configuration {
+        // APPMESH (the only type) redirects the task's traffic inside the
+        // task's own network namespace, which only awsvpc gives it.
+        if proxy.r#type.as_deref().unwrap_or("APPMESH") == "APPMESH"
+            && network_mode(input) != "awsvpc"
+        {
+            return client(aws::APPMESH_NEEDS_AWSVPC);
+        }
         let target = proxy.container_name.as_deref().unwrap_or("");
         if !names.contains(target) {
             return client(format!(
@@ -499,10 +506,10 @@ fn fargate_task_problem(input: &RegisterTaskDefinitionRequest, size: TaskSize) -
         ));
     }
     if input.ipc_mode.is_some() {
-        return Some("Tasks using the Fargate launch type do not support ipcMode.".into());
+        return Some(aws::FARGATE_IPC_MODE.into());
     }
     if input.pid_mode.as_deref() == Some("host") {
-        return Some("Tasks using the Fargate launch type do not support pidMode 'host'; use 'task' or leave it unset.".into());
+        return Some(aws::FARGATE_PID_MODE_HOST.into());
     }
     if input
         .placement_constraints

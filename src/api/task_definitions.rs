@@ -173,6 +173,13 @@ fn volume_with_defaults(mut v: Volume) -> Volume {
     if !configured {
         v.host = Some(HostVolumeProperties::default());
     }
+    // ECS describes an EFS volume registered without rootDirectory with
+    // "/", the file system's root, even when an access point is used
+    // (CircleCI-Public/aws-ecs-orb#105: "AWS adds it once new revision is
+    // created"; hashicorp/terraform-provider-aws#26793 shows "/" read back).
+    if let Some(efs) = v.efs_volume_configuration.as_mut() {
+        efs.root_directory.get_or_insert_with(|| "/".into());
+    }
     v
 }
 

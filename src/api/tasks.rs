@@ -6,6 +6,7 @@
 use super::pagination::{decode_token, page_size, take_page};
 use super::WithNetwork;
 use crate::domain::launch::{launch, task_arn, Origin, Target};
+use crate::domain::messages::{aws, ecsbox};
 use crate::domain::slots::instance_arn;
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
@@ -89,14 +90,10 @@ pub fn stop(state: &mut RegionState, input: StopTaskRequest) -> Result<StopTaskR
         .reason
         .unwrap_or_else(|| "Task stopped by user".into());
     if reason.len() > 255 {
-        return Err(ApiError::invalid_parameter(
-            "reason must be at most 255 characters.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::STOP_REASON_TOO_LONG));
     }
     let Some(record) = state.tasks.get_mut(&key).filter(|r| r.cluster == cluster) else {
-        return Err(ApiError::invalid_parameter(
-            "The referenced task was not found.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::TASK_NOT_FOUND));
     };
     if record.want_stopped(StopCode::UserInitiated, reason) {
         state.effects.push(Effect::Stop {
@@ -115,10 +112,11 @@ pub fn describe(
 ) -> Result<DescribeTasksResponse, ApiError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let references = input.tasks.unwrap_or_default();
-    if references.is_empty() || references.len() > 100 {
-        return Err(ApiError::invalid_parameter(
-            "Tasks cannot be empty, and at most 100 tasks can be described at once.",
-        ));
+    if references.is_empty() {
+        return Err(ApiError::invalid_parameter(aws::TASKS_EMPTY));
+    }
+    if references.len() > 100 {
+        return Err(ApiError::invalid_parameter(ecsbox::DESCRIBE_TASKS_TOO_MANY));
     }
     let include_tags = input
         .include
@@ -150,9 +148,7 @@ pub fn list(
 ) -> Result<ListTasksResponse, ApiError> {
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     if input.family.is_some() && input.service_name.is_some() {
-        return Err(ApiError::invalid_parameter(
-            "family and serviceName cannot be specified together.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::FAMILY_AND_SERVICE_NAME));
     }
     let size = page_size(input.max_results, 100, 100)?;
     let after = decode_token(input.next_token.as_deref())?;

@@ -31,7 +31,10 @@ impl DomainError {
     }
 
     pub fn cluster_not_found() -> Self {
-        Self::new(ErrorCode::ClusterNotFoundException, "Cluster not found.")
+        Self::new(
+            ErrorCode::ClusterNotFoundException,
+            super::messages::aws::CLUSTER_NOT_FOUND,
+        )
     }
 }
 

@@ -4,6 +4,7 @@
 //! record an `Effect::Launch` for each; the task controller does the Docker
 //! work afterwards.
 
+use super::messages::{aws, ecsbox};
 use super::network::NetworkLookup;
 use super::slots::{self, PlacementAsk, Slot};
 use super::task_definitions::resolve;
@@ -52,7 +53,7 @@ pub fn choose_launch_for(
 ) -> Result<Launch, DomainError> {
     if launch_type.is_some() && capacity_provider_strategy.is_some_and(|s| !s.is_empty()) {
         return Err(DomainError::invalid_parameter(
-            "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.",
+            aws::LAUNCH_TYPE_AND_STRATEGY,
         ));
     }
     if let Some(lt) = launch_type {
@@ -61,9 +62,9 @@ pub fn choose_launch_for(
             "EC2" => "EC2",
             "EXTERNAL" => "EXTERNAL",
             other => {
-                return Err(DomainError::invalid_parameter(format!(
-                    "ecsbox does not support launch type {other} yet."
-                )))
+                return Err(DomainError::invalid_parameter(
+                    ecsbox::launch_type_not_supported_yet(other),
+                ))
             }
         };
         return Ok(Launch {
@@ -112,11 +113,10 @@ pub fn check_compatible(
 ) -> Result<(), DomainError> {
     let compatibilities = td.compatibilities.clone().unwrap_or_default();
     if !compatibilities.iter().any(|c| c == launch.launch_type) {
-        return Err(DomainError::invalid_parameter(format!(
-            "Task definition does not support launch_type {}. Its compatibilities are [{}].",
-            launch.launch_type,
-            compatibilities.join(", ")
-        )));
+        // AWS's sentence alone: clients match it whole.
+        return Err(DomainError::invalid_parameter(
+            aws::launch_type_not_supported(launch.launch_type),
+        ));
     }
     let awsvpc = td.network_mode.as_deref() == Some("awsvpc");
     let subnets = network
@@ -124,13 +124,13 @@ pub fn check_compatible(
         .and_then(|a| a.subnets.as_ref());
     match (awsvpc, network) {
         (true, None) => Err(DomainError::invalid_parameter(
-            "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+            aws::NETWORK_CONFIGURATION_REQUIRED,
         )),
         (true, Some(_)) if subnets.is_none_or(|s| s.is_empty()) => {
-            Err(DomainError::invalid_parameter("subnets can not be empty."))
+            Err(DomainError::invalid_parameter(ecsbox::SUBNETS_EMPTY))
         }
         (false, Some(_)) => Err(DomainError::invalid_parameter(
-            "Network Configuration is not valid for the given networkMode of this task definition.",
+            aws::NETWORK_CONFIGURATION_NOT_VALID,
         )),
         _ => Ok(()),
     }
@@ -148,9 +148,9 @@ fn apply_overrides(
             .iter_mut()
             .find(|c| c.name.as_deref() == Some(name))
         else {
-            return Err(DomainError::invalid_parameter(format!(
-                "Override for container named {name} is not a container in the TaskDefinition."
-            )));
+            return Err(DomainError::invalid_parameter(
+                ecsbox::container_override_unknown(name),
+            ));
         };
         if let Some(command) = &o.command {
             c.command = Some(command.clone());
@@ -266,7 +266,7 @@ fn task_tags(
         Some("TASK_DEFINITION") => tags.merge(state.tag_set_of(td_arn)),
         Some("SERVICE") => {
             return Err(DomainError::invalid_parameter(
-                "propagateTags SERVICE is only valid for tasks started by a service.",
+                ecsbox::PROPAGATE_TAGS_SERVICE_STANDALONE,
             ))
         }
         _ => {}
@@ -339,16 +339,17 @@ pub fn launch(
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let count = input.count.unwrap_or(1);
     if !(1..=10).contains(&count) {
-        return Err(DomainError::invalid_parameter(format!(
-            "count must be between 1 and 10; got {count}."
+        return Err(DomainError::invalid_parameter(ecsbox::run_task_count(
+            count,
         )));
     }
     let td = resolve(state, input.task_definition.as_deref().unwrap_or(""))?;
     if td.status.as_deref() != Some("ACTIVE") && origin == Origin::Standalone {
-        return Err(DomainError::client(format!(
-            "TaskDefinition is inactive: {} cannot be used to run new tasks.",
-            td.task_definition_arn.as_deref().unwrap_or("")
-        )));
+        return Err(DomainError::client(
+            ecsbox::task_definition_inactive_for_run(
+                td.task_definition_arn.as_deref().unwrap_or(""),
+            ),
+        ));
     }
     let launch = choose_launch(state, &cluster, &input)?;
     check_compatible(&td, &launch, input.network_configuration.as_ref())?;
@@ -513,10 +514,10 @@ mod tests {
     #[test]
     fn launch_type_must_be_compatible() {
         let e = check_compatible(&td("bridge", &["EC2"]), &fargate(), None).unwrap_err();
-        assert!(
-            e.message.contains("does not support launch_type FARGATE"),
-            "{}",
-            e.message
+        // AWS's words, nothing appended (sil-org/ecs-deploy#134).
+        assert_eq!(
+            e.message,
+            "Task definition does not support launch_type FARGATE."
         );
     }
 

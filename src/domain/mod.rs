@@ -8,6 +8,7 @@ mod error;
 
 pub mod capacity;
 pub mod launch;
+pub mod messages;
 pub mod network;
 pub mod placement;
 pub mod slots;

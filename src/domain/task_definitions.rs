@@ -3,6 +3,7 @@
 //! (Describe, Deregister, Delete, RegisterTaskDefinition's checks) and the
 //! launch path read them the same way.
 
+use super::messages::aws;
 use super::DomainError;
 use crate::model::shapes::TaskDefinition;
 use crate::state::{arn, RegionState};
@@ -66,15 +67,21 @@ fn latest_active(state: &RegionState, family: &str) -> Option<(String, i32)> {
 /// family means its latest ACTIVE revision. RunTask and DescribeTaskDefinition
 /// resolve references the same way.
 pub fn resolve(state: &RegionState, reference: &str) -> Result<TaskDefinition, DomainError> {
+    // ECS's answer for any reference that names no revision.
+    find(state, reference)?
+        .ok_or_else(|| DomainError::client(aws::UNABLE_TO_DESCRIBE_TASK_DEFINITION))
+}
+
+/// The revision a reference names, if any: `resolve` for callers whose
+/// answer for "none" is their own (CreateService says "TaskDefinition not
+/// found.").
+pub fn find(state: &RegionState, reference: &str) -> Result<Option<TaskDefinition>, DomainError> {
     let key = match parse_reference(state, reference)? {
         Some(Reference::Family(family)) => latest_active(state, &family),
         Some(Reference::Revision(family, revision)) => Some((family, revision)),
         None => None,
     };
-    // ECS's answer for any reference that names no revision.
-    key.and_then(|k| state.task_definitions.get(&k))
-        .cloned()
-        .ok_or_else(|| DomainError::client("Unable to describe task definition."))
+    Ok(key.and_then(|k| state.task_definitions.get(&k)).cloned())
 }
 
 // ---- task cpu and memory ----

@@ -19,8 +19,18 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The agent reports a container cpu below 2 as 2: Docker's minimum shares.
-const MINIMUM_CPU_UNITS: i64 = 2;
+/// The ECS agent (EC2) reports a container cpu below 2 as 2, the CPU shares
+/// it gives Docker for them: `minimumCPUUnit` in the agent's
+/// agent/handlers/v2/response.go, since commit 43af66399 ("Set default CPU
+/// limit as 2 and show in TMDEv2/v3/v4 task metadata", January 2021).
+/// Fargate reports the definition's cpu as is, 0 when unset (AWS's
+/// metadata examples; the agent's own v3 endpoint validator expected 0).
+const AGENT_MINIMUM_CPU_UNITS: i64 = 2;
+/// The agent's name for an awsvpc task's pause container
+/// (`NetworkPauseContainerName` in agent/api/task/task.go).
+const PAUSE_CONTAINER_NAME: &str = "~internal~ecs~pause";
+/// The agent's pause image (as AWS's metadata examples show it).
+const PAUSE_IMAGE: &str = "amazon/amazon-ecs-pause:0.1.0";
 /// Fargate's ephemeral storage when the task definition asks for none.
 const DEFAULT_EPHEMERAL_GIB: i64 = 20;
 
@@ -111,7 +121,10 @@ pub fn container(
     if let Some(code) = view.and_then(|v| v.exit_code) {
         o.insert("ExitCode".into(), code.into());
     }
-    o.insert("Limits".into(), container_limits(def));
+    o.insert(
+        "Limits".into(),
+        container_limits(def, task.record.is_fargate()),
+    );
     for (field, at) in [
         ("CreatedAt", info.and_then(|i| i.created_at)),
         ("StartedAt", info.and_then(|i| i.started_at)),
@@ -202,12 +215,20 @@ pub fn task(
             put_non_empty(&mut o, "ContainerInstanceTags", tag_map(tags));
         }
     }
-    let containers: Vec<Value> = r
-        .definition
-        .container_definitions
-        .iter()
-        .flatten()
-        .filter_map(|c| container(version, task, engine, c.name.as_deref()?))
+    // On EC2 an awsvpc task's network belongs to the agent's pause
+    // container, which the agent lists first among the task's containers;
+    // Fargate (platform 1.4) does not show it.
+    let pause = (!fargate && r.definition.network_mode.as_deref() == Some("awsvpc"))
+        .then(|| pause_container(version, task, engine));
+    let containers: Vec<Value> = pause
+        .into_iter()
+        .chain(
+            r.definition
+                .container_definitions
+                .iter()
+                .flatten()
+                .filter_map(|c| container(version, task, engine, c.name.as_deref()?)),
+        )
         .collect();
     put_non_empty(&mut o, "Containers", Value::Array(containers));
     if version == Version::V4 {
@@ -246,8 +267,98 @@ fn known_status(info: Option<&ContainerInfo>, last_status: Option<&str>) -> &'st
     }
 }
 
-fn container_limits(def: &ContainerDefinition) -> Value {
-    let cpu = i64::from(def.cpu.unwrap_or(0)).max(MINIMUM_CPU_UNITS);
+/// An awsvpc task's pause container on EC2, as the ECS agent
+/// describes it (Type `CNI_PAUSE`, status `RESOURCES_PROVISIONED`, the shapes
+/// of its misc/v3-task-endpoint-validator and AWS's metadata examples). Its
+/// Docker fields are those of ecsbox's namespace holder, which plays its
+/// part; a one-container task owns its namespace itself and has none, so
+/// they are empty then, as the agent's are before the container exists.
+fn pause_container(version: Version, task: &TaskView, engine: &EngineView) -> Value {
+    let r = &task.record;
+    let holder = engine.holder.as_ref();
+    let mut o = Map::new();
+    o.insert(
+        "DockerId".into(),
+        holder.map(|h| h.id.clone()).unwrap_or_default().into(),
+    );
+    o.insert("Name".into(), PAUSE_CONTAINER_NAME.into());
+    o.insert(
+        "DockerName".into(),
+        holder.map(|h| h.name.clone()).unwrap_or_default().into(),
+    );
+    o.insert("Image".into(), PAUSE_IMAGE.into());
+    o.insert(
+        "ImageID".into(),
+        holder
+            .map(|h| h.image_id.clone())
+            .unwrap_or_default()
+            .into(),
+    );
+    // The labels the agent puts on every container of the task.
+    o.insert(
+        "Labels".into(),
+        json!({
+            "com.amazonaws.ecs.cluster": r.cluster,
+            "com.amazonaws.ecs.container-name": PAUSE_CONTAINER_NAME,
+            "com.amazonaws.ecs.task-arn": r.task.task_arn.clone().unwrap_or_default(),
+            "com.amazonaws.ecs.task-definition-family": r.family(),
+            "com.amazonaws.ecs.task-definition-version": r.definition.revision.unwrap_or(0).to_string(),
+        }),
+    );
+    // The pause container's steady state is RESOURCES_PROVISIONED, not RUNNING.
+    let stopping = r.desired.as_str() == "STOPPED";
+    let stopped = holder.is_some_and(|h| h.status.is_terminal());
+    o.insert(
+        "DesiredStatus".into(),
+        if stopping {
+            "STOPPED"
+        } else {
+            "RESOURCES_PROVISIONED"
+        }
+        .into(),
+    );
+    o.insert(
+        "KnownStatus".into(),
+        if stopped {
+            "STOPPED"
+        } else {
+            "RESOURCES_PROVISIONED"
+        }
+        .into(),
+    );
+    // The agent's pause container asks for no cpu or memory; its cpu is
+    // reported with the agent's floor like any other container's.
+    o.insert(
+        "Limits".into(),
+        json!({ "CPU": AGENT_MINIMUM_CPU_UNITS, "Memory": 0 }),
+    );
+    for (field, at) in [
+        ("CreatedAt", holder.and_then(|h| h.created_at)),
+        ("StartedAt", holder.and_then(|h| h.started_at)),
+        ("FinishedAt", holder.and_then(|h| h.finished_at)),
+    ] {
+        if let Some(at) = at {
+            o.insert(field.into(), format_rfc3339_nanos(at).into());
+        }
+    }
+    o.insert("Type".into(), "CNI_PAUSE".into());
+    put_non_empty(
+        &mut o,
+        "Networks",
+        Value::Array(awsvpc_network(version, task, engine).into_iter().collect()),
+    );
+    Value::Object(o)
+}
+
+/// A container's `Limits`: its definition's cpu (with the EC2 agent's floor
+/// of 2, not on Fargate) and its hard memory limit when it has one.
+fn container_limits(def: &ContainerDefinition, fargate: bool) -> Value {
+    let cpu = i64::from(def.cpu.unwrap_or(0));
+    let cpu = if fargate {
+        cpu
+    } else {
+        cpu.max(AGENT_MINIMUM_CPU_UNITS)
+    };
     let mut limits = json!({ "CPU": cpu });
     if let Some(memory) = def.memory {
         limits["Memory"] = memory.into();
@@ -480,18 +591,28 @@ mod tests {
     }
 
     #[test]
-    fn container_cpu_is_at_least_two_units() {
+    fn container_cpu_has_the_agents_floor_on_ec2_only() {
         let def = ContainerDefinition {
             cpu: Some(0),
             memory: Some(128),
             ..Default::default()
         };
-        assert_eq!(container_limits(&def), json!({"CPU": 2, "Memory": 128}));
+        assert_eq!(
+            container_limits(&def, false),
+            json!({"CPU": 2, "Memory": 128})
+        );
+        assert_eq!(
+            container_limits(&def, true),
+            json!({"CPU": 0, "Memory": 128})
+        );
+        let unset = ContainerDefinition::default();
+        assert_eq!(container_limits(&unset, true), json!({"CPU": 0}));
         let def = ContainerDefinition {
             cpu: Some(10),
             ..Default::default()
         };
-        assert_eq!(container_limits(&def), json!({"CPU": 10}));
+        assert_eq!(container_limits(&def, false), json!({"CPU": 10}));
+        assert_eq!(container_limits(&def, true), json!({"CPU": 10}));
     }
 
     #[test]

@@ -12,7 +12,8 @@ pub struct RegionState {
     pub account: String,
     pub region: String,
     /// Clusters by name. A deleted cluster stays here as INACTIVE, still
-    /// describable, as in AWS; creating the name again makes it ACTIVE anew.
+    /// describable, for `INACTIVE_RETENTION_SECS` (see `inactive_since`), as
+    /// in AWS; creating the name again makes it ACTIVE anew.
     pub clusters: BTreeMap<String, Cluster>,
     /// Task definitions by (family, revision): the map's order is the order
     /// ListTaskDefinitions answers in (family, then revision numerically).
@@ -23,6 +24,10 @@ pub struct RegionState {
     /// Capacity providers by name (FARGATE and FARGATE_SPOT are not stored:
     /// they always exist).
     pub capacity_providers: BTreeMap<String, CapacityProvider>,
+    /// When a cluster or capacity provider (by ARN) was deleted, in epoch
+    /// seconds of ecsbox's clock: INACTIVE ones are forgotten
+    /// `INACTIVE_RETENTION_SECS` later (`forget_expired_inactive`).
+    pub inactive_since: HashMap<String, f64>,
     /// Tags by resource ARN, for every taggable resource.
     pub tags: HashMap<String, TagSet>,
     /// Account settings: the account default per setting name, and the
@@ -47,6 +52,14 @@ pub struct RegionState {
     pub settings: RegionSettings,
 }
 
+/// How long a deleted (INACTIVE) cluster or capacity provider stays
+/// describable. AWS: "Clusters with an INACTIVE status might remain
+/// discoverable in your account for a period of time. However, this
+/// behavior is subject to change in the future." (DeleteCluster, and the
+/// same words for capacity providers in "Deleting an Amazon ECS capacity
+/// provider"). It names no period; ecsbox keeps them an hour.
+pub const INACTIVE_RETENTION_SECS: f64 = 3600.0;
+
 /// Settings from ecsbox's configuration that every region's state uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegionSettings {
@@ -67,6 +80,7 @@ impl RegionState {
             task_definitions: BTreeMap::new(),
             last_revision: HashMap::new(),
             capacity_providers: BTreeMap::new(),
+            inactive_since: HashMap::new(),
             tags: HashMap::new(),
             account_setting_defaults: BTreeMap::new(),
             account_settings: BTreeMap::new(),
@@ -76,6 +90,36 @@ impl RegionState {
             effects: Vec::new(),
             container_instances: BTreeMap::new(),
             settings,
+        }
+    }
+
+    /// Marks a cluster or capacity provider (by ARN) deleted now.
+    pub fn mark_inactive(&mut self, arn: &str, now: f64) {
+        self.inactive_since.insert(arn.to_string(), now);
+    }
+
+    /// Forgets the INACTIVE clusters and capacity providers deleted at least
+    /// `INACTIVE_RETENTION_SECS` before `now`: after that AWS answers for
+    /// them as for names that never existed (DescribeClusters' failure
+    /// MISSING). One made ACTIVE again by a new create is kept.
+    pub fn forget_expired_inactive(&mut self, now: f64) {
+        if self.inactive_since.is_empty() {
+            return;
+        }
+        let expired: Vec<String> = self
+            .inactive_since
+            .iter()
+            .filter(|(_, since)| now - **since >= INACTIVE_RETENTION_SECS)
+            .map(|(arn, _)| arn.clone())
+            .collect();
+        for arn in expired {
+            self.inactive_since.remove(&arn);
+            let inactive = |status: &Option<String>| status.as_deref() == Some("INACTIVE");
+            self.clusters
+                .retain(|_, c| !(c.cluster_arn.as_deref() == Some(&arn) && inactive(&c.status)));
+            self.capacity_providers.retain(|_, cp| {
+                !(cp.capacity_provider_arn.as_deref() == Some(&arn) && inactive(&cp.status))
+            });
         }
     }
 
@@ -254,5 +298,59 @@ impl RegionState {
                 .capacity_providers
                 .get(name)
                 .is_some_and(|cp| cp.status.as_deref() == Some("ACTIVE"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deleted_clusters_and_providers_are_forgotten_after_the_retention() {
+        let mut state = RegionState::new("123456789012", "us-east-1");
+        let arn = "arn:aws:ecs:us-east-1:123456789012:cluster/old";
+        state.clusters.insert(
+            "old".into(),
+            Cluster {
+                cluster_arn: Some(arn.into()),
+                status: Some("INACTIVE".into()),
+                ..Default::default()
+            },
+        );
+        let cp_arn = "arn:aws:ecs:us-east-1:123456789012:capacity-provider/cp";
+        state.capacity_providers.insert(
+            "cp".into(),
+            CapacityProvider {
+                capacity_provider_arn: Some(cp_arn.into()),
+                status: Some("INACTIVE".into()),
+                ..Default::default()
+            },
+        );
+        state.mark_inactive(arn, 1000.0);
+        state.mark_inactive(cp_arn, 1000.0);
+        state.forget_expired_inactive(1000.0 + INACTIVE_RETENTION_SECS - 1.0);
+        assert!(state.clusters.contains_key("old"), "still describable");
+        assert!(state.capacity_providers.contains_key("cp"));
+        state.forget_expired_inactive(1000.0 + INACTIVE_RETENTION_SECS);
+        assert!(!state.clusters.contains_key("old"), "forgotten");
+        assert!(!state.capacity_providers.contains_key("cp"));
+        assert!(state.inactive_since.is_empty());
+    }
+
+    #[test]
+    fn a_cluster_created_again_is_kept() {
+        let mut state = RegionState::new("123456789012", "us-east-1");
+        let arn = "arn:aws:ecs:us-east-1:123456789012:cluster/back";
+        state.clusters.insert(
+            "back".into(),
+            Cluster {
+                cluster_arn: Some(arn.into()),
+                status: Some("ACTIVE".into()),
+                ..Default::default()
+            },
+        );
+        state.mark_inactive(arn, 0.0);
+        state.forget_expired_inactive(INACTIVE_RETENTION_SECS * 2.0);
+        assert!(state.clusters.contains_key("back"));
     }
 }
