@@ -129,8 +129,8 @@ def test_an_unsupported_operation_is_a_modeled_error_for_boto3_too(ecs):
     """An operation ecsbox does not implement yet (none of this issue's
     resource groups) reaches boto3 as UnsupportedFeatureException."""
     with harness.raises_aws("UnsupportedFeatureException") as e:
-        ecs.discover_poll_endpoint()
-    assert "DiscoverPollEndpoint" in str(e.value)
+        ecs.list_daemons()
+    assert "ListDaemons" in str(e.value)
 
 
 def test_timestamps_are_epoch_seconds(raw):

@@ -78,14 +78,16 @@ impl TagSet {
     }
 
     /// These tags with `new` merged over them, refused (and nothing changed)
-    /// when the result would hold more than `MAX_TAGS_PER_RESOURCE`.
+    /// when the result would hold more than `MAX_TAGS_PER_RESOURCE`. AWS's
+    /// own tags (`aws:...`, e.g. ECS's managed tags) "do not count against
+    /// your tags per resource limit" (the TagResource API reference).
     pub fn merged_within_limit(
         &self,
         new: impl IntoIterator<Item = (String, String)>,
     ) -> Result<TagSet, TagViolation> {
         let mut merged = self.clone();
         merged.merge(new);
-        check_count(merged.len())?;
+        check_count(merged.iter().filter(|(k, _)| !is_reserved_key(k)).count())?;
         Ok(merged)
     }
 

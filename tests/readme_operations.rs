@@ -22,6 +22,7 @@ const PARTIAL: &[(&str, &str)] = &[
     ("StartTask", "as RunTask"),
     ("CreateService", "the ECS deployment controller only; loadBalancers and serviceRegistries are validated and stored, not wired to anything"),
     ("UpdateService", "as CreateService"),
+    ("DiscoverPollEndpoint", "answers ecsbox's own address for all three endpoints; the agent's ACS and TCS websockets are not served there"),
 ];
 
 fn state_of(op: Operation) -> (&'static str, &'static str) {

@@ -7,6 +7,7 @@
 //! region's lock, answer. Anything slow (Docker) happens in controllers.
 
 mod account_settings;
+mod agent;
 mod attributes;
 mod capacity_providers;
 mod clusters;
@@ -18,6 +19,7 @@ mod services;
 mod tags;
 mod task_definition_rules;
 mod task_definitions;
+mod task_protection;
 mod tasks;
 
 pub use generated::EcsApi;
@@ -70,6 +72,13 @@ pub struct Ecs {
     effects: EffectSender,
     /// EC2's subnets and security groups, for awsvpc configurations.
     network: Arc<dyn NetworkDirectory>,
+}
+
+/// A request and the context it came in (who called, at which address):
+/// what the handlers marked `with context` receive.
+pub struct WithContext<T> {
+    pub input: T,
+    pub ctx: RequestContext,
 }
 
 /// A request and its awsvpc network as looked up in EC2: what the handlers
@@ -168,6 +177,11 @@ crate::implemented_operations! {
     stop_task => tasks::stop(StopTaskRequest) -> StopTaskResponse;
     describe_tasks => tasks::describe(DescribeTasksRequest) -> DescribeTasksResponse;
     list_tasks => tasks::list(ListTasksRequest) -> ListTasksResponse;
+
+    update_task_protection => task_protection::update(UpdateTaskProtectionRequest) -> UpdateTaskProtectionResponse;
+    get_task_protection => task_protection::get(GetTaskProtectionRequest) -> GetTaskProtectionResponse;
+
+    discover_poll_endpoint => agent::discover_poll_endpoint(DiscoverPollEndpointRequest) -> DiscoverPollEndpointResponse, with context;
 
     register_container_instance => container_instances::register(RegisterContainerInstanceRequest) -> RegisterContainerInstanceResponse;
     deregister_container_instance => container_instances::deregister(DeregisterContainerInstanceRequest) -> DeregisterContainerInstanceResponse;

@@ -1,32 +1,36 @@
 //! TagResource, UntagResource, ListTagsForResource. Tags live in one map by
 //! resource ARN (`RegionState::tags`); this module decides which ARNs name a
 //! taggable resource that exists, with the exception AWS gives when not.
+//!
+//! Each resource type is one arm of `existing_resource`, each answering the
+//! ARN its tags are kept under. Task sets are one arm too: `task_set` is the
+//! hook the task-set work fills in.
 
 use crate::domain::validation;
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
+use crate::state::arn::Arn;
 use crate::state::{arn, RegionState};
-use crate::tags::{TagViolation, MAX_TAGS_PER_RESOURCE};
+use crate::tags::{is_reserved_key, TagViolation, MAX_TAGS_PER_RESOURCE};
 
 /// Checks that `resource_arn` names a taggable resource of this account and
 /// region that exists, and returns the ARN its tags are kept under (the
 /// resource's own ARN, as ecsbox builds it).
 fn existing_resource(state: &RegionState, resource_arn: &str) -> Result<String, ApiError> {
-    let parsed = arn::parse(resource_arn).ok_or_else(|| {
-        ApiError::invalid_parameter(format!(
-            "'{resource_arn}' is not a valid Amazon ECS resource ARN."
-        ))
-    })?;
+    // AWS's words for an ARN that is not an ECS one: boto/boto3#2774 quotes
+    // them for an ECR repository ARN given to ListTagsForResource.
+    let parsed = arn::parse(resource_arn)
+        .ok_or_else(|| ApiError::invalid_parameter("The ARN provided is invalid."))?;
     // Another account's or region's resource is not one this caller can see.
     let elsewhere = parsed.region != state.region || parsed.account != state.account;
     match parsed.resource_type {
         "cluster" => cluster(state, parsed.id, elsewhere),
         "task-definition" => task_definition(state, parsed.id, elsewhere),
         "capacity-provider" => capacity_provider(state, parsed.id, elsewhere),
-        // Tasks, services and container instances are taggable in AWS too;
-        // they do not exist in ecsbox yet (they come with RunTask,
-        // CreateService and RegisterContainerInstance), so none is found.
-        "task" | "service" | "container-instance" | "task-set" => Err(resource_not_found()),
+        "service" => service(state, &parsed, elsewhere),
+        "task" => task(state, &parsed, elsewhere),
+        "container-instance" => container_instance(state, &parsed, elsewhere),
+        "task-set" => task_set(state, &parsed, elsewhere),
         other => Err(ApiError::invalid_parameter(format!(
             "Resources of type '{other}' cannot be tagged. Taggable Amazon ECS resources are capacity providers, tasks, \
              services, task definitions, clusters and container instances."
@@ -34,6 +38,89 @@ fn existing_resource(state: &RegionState, resource_arn: &str) -> Result<String, 
     }
 }
 
+/// The cluster and the rest of a long ARN's path (`CLUSTER/NAME`). A short
+/// one (no cluster: `service/NAME`, `task/ID`, as before the long format)
+/// is refused with AWS's words, quoted for a short service ARN in
+/// boto/boto3#2473, pulumi/pulumi-aws#930 and
+/// hashicorp/terraform-provider-aws#35867. ecsbox only ever makes long ARNs,
+/// so a short one never names a resource it has.
+fn long_form<'a>(parsed: &Arn<'a>) -> Result<(&'a str, &'a str), ApiError> {
+    parsed
+        .id
+        .split_once('/')
+        .filter(|(cluster, rest)| !cluster.is_empty() && !rest.is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid_parameter("Long arn format must be used for tagging operations")
+        })
+}
+
+/// A resource inside a cluster: a cluster ecsbox never had gets
+/// ClusterNotFoundException, as every call naming a cluster does (a deleted
+/// cluster's services and instances are INACTIVE and answered below).
+fn in_cluster<'a>(
+    state: &RegionState,
+    parsed: &Arn<'a>,
+    elsewhere: bool,
+) -> Result<(&'a str, &'a str), ApiError> {
+    let (cluster, rest) = long_form(parsed)?;
+    if elsewhere || !state.clusters.contains_key(cluster) {
+        return Err(ApiError::cluster_not_found());
+    }
+    Ok((cluster, rest))
+}
+
+/// Services until deleted: an INACTIVE one has lost its tags, as AWS deletes
+/// a resource's tags with it.
+fn service(state: &RegionState, parsed: &Arn, elsewhere: bool) -> Result<String, ApiError> {
+    let (cluster, name) = in_cluster(state, parsed, elsewhere)?;
+    let key = format!(
+        "arn:aws:ecs:{}:{}:service/{cluster}/{name}",
+        state.region, state.account
+    );
+    match state.services.get(&key) {
+        Some(s) if s.status() != "INACTIVE" => Ok(key),
+        _ => Err(resource_not_found()),
+    }
+}
+
+/// Tasks as long as DescribeTasks shows them, STOPPED ones included.
+fn task(state: &RegionState, parsed: &Arn, elsewhere: bool) -> Result<String, ApiError> {
+    let (cluster, id) = in_cluster(state, parsed, elsewhere)?;
+    let key = crate::domain::launch::task_arn(state, cluster, id);
+    if state.tasks.contains_key(&key) {
+        Ok(key)
+    } else {
+        Err(resource_not_found())
+    }
+}
+
+/// Container instances as long as DescribeContainerInstances shows them.
+fn container_instance(
+    state: &RegionState,
+    parsed: &Arn,
+    elsewhere: bool,
+) -> Result<String, ApiError> {
+    let (cluster, id) = in_cluster(state, parsed, elsewhere)?;
+    let key = arn::container_instance(&state.region, &state.account, cluster, id);
+    if state.container_instances.contains_key(&key) {
+        Ok(key)
+    } else {
+        Err(resource_not_found())
+    }
+}
+
+/// Task sets (`task-set/CLUSTER/SERVICE/ID`). The hook for the task-set
+/// work: once task sets are kept in the state, look the task set up here
+/// and answer its ARN (its tags are then listed, changed and shown like
+/// every other resource's). Until then none exists.
+fn task_set(state: &RegionState, parsed: &Arn, elsewhere: bool) -> Result<String, ApiError> {
+    let (_cluster, _service_and_id) = in_cluster(state, parsed, elsewhere)?;
+    Err(resource_not_found())
+}
+
+/// ecsbox's wording: the model's own description of the exception. AWS's
+/// message for a missing service, task or container instance has not been
+/// found quoted anywhere public.
 fn resource_not_found() -> ApiError {
     ApiError::ecs(
         crate::model::operations::ErrorCode::ResourceNotFoundException,
@@ -110,6 +197,14 @@ pub fn untag(
 ) -> Result<UntagResourceResponse, ApiError> {
     let key = existing_resource(state, input.resource_arn.as_deref().unwrap_or(""))?;
     let remove = input.tag_keys.unwrap_or_default();
+    // ECS's own tags (`aws:ecs:clusterName`, ...) cannot be removed: "You
+    // cannot edit or delete tag keys or values with this prefix" (the
+    // TagResource API reference).
+    if let Some(key) = remove.iter().find(|k| is_reserved_key(k)) {
+        return Err(ApiError::invalid_parameter(format!(
+            "Tag keys beginning with 'aws:' are reserved for AWS use; '{key}' cannot be removed."
+        )));
+    }
     // Keys the resource does not have are simply not there to remove.
     if let Some(tags) = state.tags.get_mut(&key) {
         tags.remove_keys(remove.iter().map(String::as_str));

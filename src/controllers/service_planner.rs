@@ -8,6 +8,11 @@
 //!   while old tasks are stopped.
 //! - A task that stopped is simply no longer alive: the next plan starts a
 //!   replacement.
+//! - Protected tasks (UpdateTaskProtection, not expired) are never stopped
+//!   by scale-in or by a deployment: ECS waits until their protection
+//!   expires or is removed ("Task scale-in protection" in the developer
+//!   guide). Failing health checks still replace them, as ECS's protection
+//!   covers scale-in and deployments only.
 //! - The circuit breaker counts a deployment's failed tasks; at the
 //!   threshold (half the desired count, at least 3 and at most 200) the
 //!   deployment fails.
@@ -23,6 +28,8 @@ pub struct TaskView {
     pub healthy: bool,
     /// RUNNING but failing its health checks (past the grace period).
     pub unhealthy: bool,
+    /// Under task scale-in protection now.
+    pub protected: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,18 +84,20 @@ pub fn plan(primary: &str, bounds: &Bounds, tasks: &[TaskView]) -> Plan {
     let (new, old): (Vec<&TaskView>, Vec<&TaskView>) =
         alive.iter().partition(|t| t.deployment == primary);
 
-    // Scale the primary deployment in: pending tasks before running ones.
+    // Scale the primary deployment in: pending tasks before running ones,
+    // never a protected one (the service stays above its desired count
+    // until their protection ends).
     let mut new_alive = new.len() as u32;
     if new_alive > bounds.desired {
-        let mut extra: Vec<&&TaskView> = new.iter().collect();
+        let mut extra: Vec<&&TaskView> = new.iter().filter(|t| !t.protected).collect();
         extra.sort_by_key(|t| t.healthy);
         for t in extra
             .into_iter()
             .take((new_alive - bounds.desired) as usize)
         {
             plan.stop.push((t.arn.clone(), StopReason::ScaleIn));
+            new_alive -= 1;
         }
-        new_alive = bounds.desired;
     }
 
     // Start new tasks as far as maximumPercent allows.
@@ -105,7 +114,7 @@ pub fn plan(primary: &str, bounds: &Bounds, tasks: &[TaskView]) -> Plan {
     let mut can_stop_healthy = healthy_total.saturating_sub(bounds.min_healthy());
     let mut old_sorted = old.clone();
     old_sorted.sort_by_key(|t| t.healthy);
-    for t in old_sorted {
+    for t in old_sorted.into_iter().filter(|t| !t.protected) {
         if !t.healthy {
             plan.stop.push((t.arn.clone(), StopReason::Replaced));
         } else if can_stop_healthy > 0 {
@@ -153,6 +162,7 @@ mod tests {
             alive: true,
             healthy,
             unhealthy: false,
+            protected: false,
         }
     }
 
@@ -226,6 +236,30 @@ mod tests {
         let p = plan("d", &bounds(1, 100, 200), &tasks);
         assert_eq!(p.stop.len(), 2);
         assert_eq!(p.stop[0].0, "t1-d");
+    }
+
+    #[test]
+    fn scale_in_passes_over_protected_tasks() {
+        let mut tasks: Vec<_> = (0..3).map(|i| task(i, "d", true)).collect();
+        tasks[0].protected = true;
+        tasks[1].protected = true;
+        // Desired 1: only the unprotected task may go; two stay above desired.
+        let p = plan("d", &bounds(1, 100, 200), &tasks);
+        assert_eq!(p.stop, vec![("t2-d".to_string(), StopReason::ScaleIn)]);
+        assert_eq!(p.start, 0);
+        // All protected: nothing stops, nothing starts.
+        tasks[2].protected = true;
+        assert_eq!(plan("d", &bounds(1, 100, 200), &tasks), Plan::default());
+    }
+
+    #[test]
+    fn a_deployment_leaves_protected_old_tasks_running() {
+        let mut tasks: Vec<_> = (0..2).map(|i| task(i, "old", true)).collect();
+        tasks[0].protected = true;
+        tasks.push(task(10, "new", true));
+        tasks.push(task(11, "new", true));
+        let p = plan("new", &bounds(2, 100, 200), &tasks);
+        assert_eq!(p.stop, vec![("t1-old".to_string(), StopReason::Replaced)]);
     }
 
     #[test]

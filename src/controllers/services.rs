@@ -113,6 +113,7 @@ fn task_view(t: &TaskRecord, grace: Duration, now: f64) -> (TaskView, Option<f64
         alive,
         healthy: running && (!has_checks || health == "HEALTHY"),
         unhealthy: alive && running && health == "UNHEALTHY" && !in_grace,
+        protected: alive && t.protected_at(now),
     };
     let wake = (alive && running && health == "UNHEALTHY" && in_grace).then_some(grace_ends);
     (view, wake)
@@ -187,7 +188,16 @@ fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
             {
                 v.deployment = DRAINING_INSTANCE.to_string();
             }
-            if let Some(w) = wake {
+            // A deleted (DRAINING) service stops all its tasks, protected
+            // or not: protection guards against scale-in and deployments of
+            // a service that goes on.
+            if record.status() != "ACTIVE" {
+                v.protected = false;
+            }
+            // When protection lapses the scheduler must look again: tasks it
+            // passed over may be stopped then.
+            let expiry = t.protected_until.filter(|_| v.protected);
+            for w in wake.into_iter().chain(expiry) {
                 wake_at = Some(wake_at.map_or(w, |x: f64| x.min(w)));
             }
             v

@@ -252,13 +252,19 @@ fn eni_attachment(subnet: &str) -> Attachment {
     }
 }
 
-/// Tags of a new task: its own, those propagated from the task definition,
-/// and ECS's managed tags when asked for.
+/// Tags of a new task: its own (for a service's task, the service's when it
+/// propagates them), those propagated from the task definition, and ECS's
+/// managed tags when asked for: `aws:ecs:clusterName`, and for a service's
+/// task `aws:ecs:serviceName` too ("Amazon ECS managed tags" in the
+/// developer guide; ListTagsForResource shows both on a service's task, e.g.
+/// the aws_ecs_tag resources generated from a real account's tasks in
+/// xneyder/finisterra-1, terraform/generated/ecs/aws_ecs_tag.tf).
 fn task_tags(
     state: &RegionState,
     cluster: &str,
     td_arn: &str,
     input: &RunTaskRequest,
+    origin: Origin,
 ) -> Result<TagSet, DomainError> {
     let mut tags = validation::tags(input.tags.as_deref().unwrap_or_default())?;
     match input.propagate_tags.as_deref() {
@@ -273,6 +279,14 @@ fn task_tags(
     }
     if input.enable_ecs_managed_tags == Some(true) {
         tags.insert("aws:ecs:clusterName".into(), cluster.to_string());
+        // A service's tasks are in its group `service:NAME`.
+        let service = input
+            .group
+            .as_deref()
+            .and_then(|g| g.strip_prefix("service:"));
+        if let (Origin::Service, Some(name)) = (origin, service) {
+            tags.insert("aws:ecs:serviceName".into(), name.to_string());
+        }
     }
     Ok(tags)
 }
@@ -358,7 +372,7 @@ pub fn launch(
     let overrides = input.overrides.clone().unwrap_or_default();
     let definition = apply_overrides(td.clone(), &overrides)?;
     let td_arn = td.task_definition_arn.clone().unwrap_or_default();
-    let tags = task_tags(state, &cluster, &td_arn, &input)?;
+    let tags = task_tags(state, &cluster, &td_arn, &input, origin)?;
     let group = input
         .group
         .clone()
@@ -451,6 +465,7 @@ pub fn launch(
                 .as_ref()
                 .map(|n| n.security_groups.clone())
                 .unwrap_or_default(),
+            protected_until: None,
         };
         let mut view = record.task.clone();
         view.tags = Some(state.tags_of(&arn));

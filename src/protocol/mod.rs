@@ -41,6 +41,9 @@ pub struct RequestContext {
     /// The access key the request was signed with, if any (STS tells the
     /// identity behind an assumed role's key).
     pub access_key: Option<String>,
+    /// The `Host` the request was sent to (`localhost:4566`), for answers
+    /// that name ecsbox's own address (ECS's DiscoverPollEndpoint).
+    pub host: Option<String>,
 }
 
 /// One request of one operation as it came over the wire, ready to be

@@ -444,6 +444,12 @@ fn aws_call(
         region: caller.region,
         request_id: request_id.to_string(),
         access_key: caller.access_key,
+        host: parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| parts.uri.authority().map(|a| a.to_string())),
     };
     let wire = Wire {
         service: meta,

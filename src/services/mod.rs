@@ -77,6 +77,31 @@ macro_rules! aws_service {
     };
 }
 
+/// What a handler marked `with ...` in `implemented_operations!` gets:
+///
+/// - `with network` (ECS's awsvpc calls): the service looks the network
+///   configuration up first (in EC2), then takes its own region lock, never
+///   both at once; the handler gets a `WithNetwork` of the input and what
+///   was found.
+/// - `with context`: the handler gets a `WithContext` of the input and the
+///   request's context (who called, at which address).
+#[macro_export]
+macro_rules! handler_input {
+    (network, $svc:ident, $ctx:ident, $input:ident) => {{
+        let network = $svc.look_up_network($ctx, $input.network_configuration.as_ref());
+        WithNetwork {
+            input: $input,
+            network,
+        }
+    }};
+    (context, $svc:ident, $ctx:ident, $input:ident) => {
+        WithContext {
+            input: $input,
+            ctx: $ctx.clone(),
+        }
+    };
+}
+
 /// Implements a service's generated trait for the operations listed, one
 /// line each, and lists them in `IMPLEMENTED_METHODS` (by generated method
 /// name), which the service's `is_implemented` reads; every operation not
@@ -97,7 +122,7 @@ macro_rules! aws_service {
 macro_rules! implemented_operations {
     (
         impl $api:ident for $ty:ty, in $with_region:ident;
-        $( $method:ident => $module:ident :: $func:ident ($input:ty) -> $output:ty $(, with $network:ident)? ; )*
+        $( $method:ident => $module:ident :: $func:ident ($input:ty) -> $output:ty $(, with $extra:ident)? ; )*
     ) => {
         impl $api for $ty {
             $(
@@ -106,13 +131,10 @@ macro_rules! implemented_operations {
                     ctx: &$crate::protocol::RequestContext,
                     input: $input,
                 ) -> Result<$output, $crate::protocol::ApiError> {
-                    // `with network` (ECS's awsvpc calls): the service looks
-                    // the network configuration up first (in EC2), then takes
-                    // its own region lock, never both at once; the handler
-                    // gets a `WithNetwork` of the input and what was found.
+                    // `with network` or `with context`: the handler gets
+                    // more than its input (see `handler_input!`).
                     $(
-                        let $network = self.look_up_network(ctx, input.network_configuration.as_ref());
-                        let input = WithNetwork { input, network: $network };
+                        let input = $crate::handler_input!($extra, self, ctx, input);
                     )?
                     self.$with_region(ctx, |state| $module::$func(state, input))
                 }

@@ -73,6 +73,9 @@ pub struct TaskRecord {
     /// or the VPC's default). Kept here, not in `task`: ECS's attachment
     /// details do not carry them; EC2's DescribeNetworkInterfaces shows them.
     pub security_groups: Vec<String>,
+    /// Task scale-in protection (UpdateTaskProtection): when it expires, in
+    /// epoch seconds of ecsbox's clock. `None` when never set or removed.
+    pub protected_until: Option<f64>,
 }
 
 pub use crate::clock::epoch_secs as epoch;
@@ -112,6 +115,12 @@ impl TaskRecord {
             .find(|c| c.name.as_deref() == Some(name))
     }
 
+    /// Whether the task is protected from scale-in and deployments at `now`
+    /// (epoch seconds): protection lapses by itself when it expires.
+    pub fn protected_at(&self, now: f64) -> bool {
+        self.protected_until.is_some_and(|until| now < until)
+    }
+
     pub fn family(&self) -> &str {
         self.definition.family.as_deref().unwrap_or("")
     }
@@ -140,6 +149,7 @@ mod tests {
             runtime: TaskRuntime::default(),
             stopped_at: None,
             security_groups: Vec::new(),
+            protected_until: None,
         }
     }
 
@@ -156,6 +166,15 @@ mod tests {
             Some("EssentialContainerExited")
         );
         assert_eq!(r.task.desired_status.as_deref(), Some("STOPPED"));
+    }
+
+    #[test]
+    fn protection_lapses_when_it_expires() {
+        let mut r = record();
+        assert!(!r.protected_at(100.0));
+        r.protected_until = Some(160.0);
+        assert!(r.protected_at(159.9));
+        assert!(!r.protected_at(160.0));
     }
 
     #[test]
