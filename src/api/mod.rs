@@ -20,6 +20,7 @@ mod tags;
 mod task_definition_rules;
 mod task_definitions;
 mod task_protection;
+mod task_sets;
 mod tasks;
 
 pub use generated::EcsApi;
@@ -199,6 +200,12 @@ crate::implemented_operations! {
     describe_service_deployments => services::describe_deployments(DescribeServiceDeploymentsRequest) -> DescribeServiceDeploymentsResponse;
     describe_service_revisions => services::describe_revisions(DescribeServiceRevisionsRequest) -> DescribeServiceRevisionsResponse;
     stop_service_deployment => services::stop_deployment(StopServiceDeploymentRequest) -> StopServiceDeploymentResponse;
+
+    create_task_set => task_sets::create(CreateTaskSetRequest) -> CreateTaskSetResponse, with network;
+    describe_task_sets => task_sets::describe(DescribeTaskSetsRequest) -> DescribeTaskSetsResponse;
+    update_task_set => task_sets::update(UpdateTaskSetRequest) -> UpdateTaskSetResponse;
+    update_service_primary_task_set => task_sets::update_primary(UpdateServicePrimaryTaskSetRequest) -> UpdateServicePrimaryTaskSetResponse;
+    delete_task_set => task_sets::delete(DeleteTaskSetRequest) -> DeleteTaskSetResponse;
 
     put_attributes => attributes::put(PutAttributesRequest) -> PutAttributesResponse;
     delete_attributes => attributes::delete(DeleteAttributesRequest) -> DeleteAttributesResponse;

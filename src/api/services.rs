@@ -17,7 +17,10 @@ use crate::state::services::{
 use crate::state::tasks::{epoch_now, Effect};
 use crate::state::{arn, RegionState};
 
-fn active_cluster(state: &RegionState, reference: Option<&str>) -> Result<String, ApiError> {
+pub(super) fn active_cluster(
+    state: &RegionState,
+    reference: Option<&str>,
+) -> Result<String, ApiError> {
     state
         .active_cluster_name(reference)
         .ok_or_else(ApiError::cluster_not_found)
@@ -31,7 +34,7 @@ fn service_arn(state: &RegionState, cluster: &str, name: &str) -> String {
 }
 
 /// The key of the service a reference (name or ARN) names in `cluster`.
-fn service_key(state: &RegionState, cluster: &str, reference: &str) -> String {
+pub(super) fn service_key(state: &RegionState, cluster: &str, reference: &str) -> String {
     if reference.starts_with("arn:") {
         reference.to_string()
     } else {
@@ -53,7 +56,7 @@ fn missing_service_arn(state: &RegionState, reference: &str) -> String {
     }
 }
 
-fn not_found() -> ApiError {
+pub(super) fn not_found() -> ApiError {
     ApiError::ecs(
         ErrorCode::ServiceNotFoundException,
         ecsbox::SERVICE_NOT_FOUND,
@@ -62,7 +65,7 @@ fn not_found() -> ApiError {
 
 /// The service's deployment configuration with ECS's defaults filled in:
 /// REPLICA 100/200, DAEMON 0/100, circuit breaker off.
-fn deployment_configuration(
+pub(super) fn deployment_configuration(
     given: Option<DeploymentConfiguration>,
     daemon: bool,
 ) -> Result<DeploymentConfiguration, ApiError> {
@@ -93,7 +96,7 @@ fn deployment_configuration(
 
 /// loadBalancers and serviceRegistries are checked and stored; they take
 /// effect when load balancing and service discovery exist.
-fn check_attachments(
+pub(super) fn check_attachments(
     td: &TaskDefinition,
     lbs: &[LoadBalancer],
     registries: &[ServiceRegistry],
@@ -228,16 +231,25 @@ pub fn create(
         }
         return Err(ApiError::invalid_parameter(ecsbox::SERVICE_NOT_IDEMPOTENT));
     }
-    if let Some(controller) = input
+    match input
         .deployment_controller
         .as_ref()
         .and_then(|c| c.r#type.as_deref())
     {
-        if controller != "ECS" {
+        None | Some("ECS") => {}
+        Some("EXTERNAL") => {
+            return super::task_sets::create_external(state, input, cluster, name, arn)
+        }
+        Some("CODE_DEPLOY") => {
             return Err(ApiError::ecs(
                 ErrorCode::UnsupportedFeatureException,
-                ecsbox::deployment_controller_unsupported(controller),
-            ));
+                super::task_sets::CODE_DEPLOY_UNSUPPORTED,
+            ))
+        }
+        Some(other) => {
+            return Err(ApiError::invalid_parameter(format!(
+                "ecsbox does not know the deployment controller {other}."
+            )))
         }
     }
     let daemon = input.scheduling_strategy.as_deref() == Some("DAEMON");
@@ -353,6 +365,7 @@ pub fn create(
         events: vec![],
         client_token: input.client_token.clone(),
         steady: false,
+        task_sets: vec![],
     };
     if tags.is_empty() {
         state.tags.remove(&arn);
@@ -368,7 +381,7 @@ pub fn create(
 }
 
 /// The tasks of a service: (deployment id, task record) pairs.
-fn service_tasks<'a>(
+pub(super) fn service_tasks<'a>(
     state: &'a RegionState,
     record: &'a ServiceRecord,
 ) -> impl Iterator<Item = &'a crate::state::tasks::TaskRecord> + 'a {
@@ -422,6 +435,9 @@ pub fn view(state: &RegionState, record: &ServiceRecord) -> Service {
         .primary()
         .and_then(|d| d.deployment.task_definition.clone());
     s.task_sets = Some(vec![]);
+    if record.is_external() {
+        super::task_sets::describe_external(state, record, &mut s);
+    }
     s
 }
 
@@ -562,6 +578,9 @@ pub fn update(
             ErrorCode::ServiceNotActiveException,
             ecsbox::SERVICE_NOT_ACTIVE,
         ));
+    }
+    if record.is_external() {
+        return super::task_sets::update_external(state, key, input);
     }
     let daemon = record.service.scheduling_strategy.as_deref() == Some("DAEMON");
     if daemon && input.desired_count.is_some() {

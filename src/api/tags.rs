@@ -109,13 +109,19 @@ fn container_instance(
     }
 }
 
-/// Task sets (`task-set/CLUSTER/SERVICE/ID`). The hook for the task-set
-/// work: once task sets are kept in the state, look the task set up here
-/// and answer its ARN (its tags are then listed, changed and shown like
-/// every other resource's). Until then none exists.
+/// Task sets (`task-set/CLUSTER/SERVICE/ecs-svc/ID`), while they exist (a
+/// DRAINING one until its tasks have stopped); their tags are kept under
+/// their ARN like every other resource's.
 fn task_set(state: &RegionState, parsed: &Arn, elsewhere: bool) -> Result<String, ApiError> {
-    let (_cluster, _service_and_id) = in_cluster(state, parsed, elsewhere)?;
-    Err(resource_not_found())
+    let (cluster, rest) = in_cluster(state, parsed, elsewhere)?;
+    let arn = format!(
+        "arn:aws:ecs:{}:{}:task-set/{cluster}/{rest}",
+        state.region, state.account
+    );
+    state
+        .task_set_by_arn(&arn)
+        .map(|_| arn.clone())
+        .ok_or_else(resource_not_found)
 }
 
 /// ecsbox's wording: the model's own description of the exception. AWS's

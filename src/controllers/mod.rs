@@ -7,6 +7,8 @@ pub mod image_source;
 pub mod namespace_pool;
 pub mod naming;
 pub mod service_planner;
+pub mod service_tasks;
 pub mod services;
+pub mod task_set_scheduler;
 pub mod tasks;
 pub mod volumes;

@@ -10,9 +10,9 @@
 //! the task controller afterwards.
 
 use super::service_planner::{self, Bounds, Plan, StopReason, TaskView, Threshold};
+use super::service_tasks::{short_id, tally, task_view, PLACEMENT_RETRY, UNHEALTHY_REASON};
 use super::tasks::{EffectSender, RegionEffect};
-use crate::domain::launch::{launch, Launched, Origin, Target};
-use crate::domain::DomainError;
+use crate::domain::launch::{launch, Origin, Target};
 use crate::model::shapes::{RunTaskRequest, ThresholdConfiguration};
 use crate::state::lifecycle::TaskStatus;
 use crate::state::services::{new_deployment_id, ServiceDeploymentStatus, ServiceRecord};
@@ -22,10 +22,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
-
-/// How long the scheduler waits before trying again to place tasks that
-/// found no room (ECS retries on its own too).
-const PLACEMENT_RETRY: Duration = Duration::from_secs(10);
 
 /// How long a deployment's newest task must have been RUNNING before the
 /// deployment counts as COMPLETED: a container that exits at once is RUNNING
@@ -93,32 +89,6 @@ impl ServiceScheduler {
     }
 }
 
-/// What the scheduler sees of one task of the service.
-fn task_view(t: &TaskRecord, grace: Duration, now: f64) -> (TaskView, Option<f64>) {
-    let alive = t.desired == TaskStatus::Running && t.status != TaskStatus::Stopped;
-    let running = t.status == TaskStatus::Running;
-    let has_checks = t
-        .definition
-        .container_definitions
-        .iter()
-        .flatten()
-        .any(|c| c.essential.unwrap_or(true) && c.health_check.is_some());
-    let health = t.task.health_status.as_deref().unwrap_or("UNKNOWN");
-    let started = t.task.started_at.unwrap_or(now);
-    let grace_ends = started + grace.as_secs_f64();
-    let in_grace = now < grace_ends;
-    let view = TaskView {
-        arn: t.task.task_arn.clone().unwrap_or_default(),
-        deployment: t.task.started_by.clone().unwrap_or_default(),
-        alive,
-        healthy: running && (!has_checks || health == "HEALTHY"),
-        unhealthy: alive && running && health == "UNHEALTHY" && !in_grace,
-        protected: alive && t.protected_at(now),
-    };
-    let wake = (alive && running && health == "UNHEALTHY" && in_grace).then_some(grace_ends);
-    (view, wake)
-}
-
 /// A task of a deployment that failed on its own: it could not start, an
 /// essential container exited, or it failed its health checks.
 fn failed(t: &TaskRecord) -> bool {
@@ -128,8 +98,6 @@ fn failed(t: &TaskRecord) -> bool {
             Some("TaskFailedToStart") | Some("EssentialContainerExited")
         ) || t.task.stopped_reason.as_deref() == Some(UNHEALTHY_REASON))
 }
-
-const UNHEALTHY_REASON: &str = "Task failed container health checks";
 
 /// The deployment the planner sees for tasks on a DRAINING instance: never
 /// the primary, so they are replaced and then stopped.
@@ -144,15 +112,15 @@ fn threshold_of(config: Option<&ThresholdConfiguration>) -> Threshold {
     }
 }
 
-fn short_id(task_arn: &str) -> &str {
-    task_arn.rsplit('/').next().unwrap_or(task_arn)
-}
-
 /// One service's pass: returns when it wants to be looked at again.
 fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
     let record = state.services.get(key)?.clone();
     if record.status() == "INACTIVE" {
         return None;
+    }
+    if record.is_external() {
+        // Its tasks come from task sets, each held at its own count.
+        return super::task_set_scheduler::reconcile(state, key);
     }
     let now = epoch_now();
     let grace = Duration::from_secs(
@@ -555,30 +523,6 @@ fn start_tasks(
         ));
     }
     all_placed
-}
-
-/// Records what one launch did: the tasks it started, and why any could not
-/// be placed. False when the launch failed outright.
-fn tally(
-    result: Result<Launched, DomainError>,
-    started: &mut Vec<String>,
-    problems: &mut Vec<String>,
-) -> bool {
-    match result {
-        Ok(Launched { tasks, failures }) => {
-            started.extend(tasks.into_iter().filter_map(|t| t.task_arn));
-            problems.extend(
-                failures
-                    .into_iter()
-                    .map(|f| f.reason.unwrap_or_else(|| "placement failed".into())),
-            );
-            true
-        }
-        Err(e) => {
-            problems.push(e.message);
-            false
-        }
-    }
 }
 
 /// After the plan: drained deployments leave, a primary that reached its

@@ -184,11 +184,6 @@ pub mod ecsbox {
     pub const SERVICE_REGISTRY_CONTAINER: &str =
         "The service registry names a container that is not in the task definition.";
 
-    /// ecsbox's wording, AWS's not confirmed (UnsupportedFeatureException).
-    pub fn deployment_controller_unsupported(controller: &str) -> String {
-        format!("ecsbox supports only the ECS deployment controller, not {controller}, yet.")
-    }
-
     /// ecsbox's wording, AWS's not confirmed.
     pub const DESIRED_COUNT_NEGATIVE: &str = "desiredCount must be 0 or more.";
 

@@ -3,6 +3,7 @@
 use super::container_instances::ContainerInstanceRecord;
 use super::lifecycle::TaskStatus;
 use super::services::ServiceRecord;
+use super::task_sets::TaskSetRecord;
 use super::tasks::{Effect, TaskRecord};
 use crate::model::shapes::{Attribute, CapacityProvider, Cluster, Tag, TaskDefinition};
 use crate::tags::TagSet;
@@ -298,6 +299,26 @@ impl RegionState {
                 .capacity_providers
                 .get(name)
                 .is_some_and(|cp| cp.status.as_deref() == Some("ACTIVE"))
+    }
+}
+
+impl RegionState {
+    /// The task set an ARN names, with its service, if it exists (a DRAINING
+    /// set still does, until its tasks have stopped). What TagResource,
+    /// UntagResource and ListTagsForResource need for a `task-set/` ARN: its
+    /// tags are kept under this same ARN in `RegionState::tags`.
+    pub fn task_set_by_arn(&self, arn: &str) -> Option<(&ServiceRecord, &TaskSetRecord)> {
+        // task-set/CLUSTER/SERVICE/ID: the service's key is service/CLUSTER/SERVICE.
+        let rest = arn.split_once(":task-set/")?.1;
+        let mut parts = rest.splitn(3, '/');
+        let (cluster, service) = (parts.next()?, parts.next()?);
+        let key = format!(
+            "arn:aws:ecs:{}:{}:service/{cluster}/{service}",
+            self.region, self.account
+        );
+        let record = self.services.get(&key)?;
+        let set = record.task_sets.iter().find(|t| t.arn() == arn)?;
+        Some((record, set))
     }
 }
 

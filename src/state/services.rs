@@ -7,6 +7,7 @@
 
 use crate::model::shapes::{Deployment, Service, ServiceEvent, TaskDefinition};
 use crate::state::network::TaskNetwork;
+use crate::state::task_sets::TaskSetRecord;
 use crate::state::tasks::epoch_now;
 
 /// How many events a service keeps (AWS shows the latest 100).
@@ -94,6 +95,8 @@ pub struct ServiceRecord {
     pub client_token: Option<String>,
     /// Whether "has reached a steady state" was said since the last change.
     pub steady: bool,
+    /// An EXTERNAL service's task sets, oldest first (none for the others).
+    pub task_sets: Vec<TaskSetRecord>,
 }
 
 impl ServiceRecord {
@@ -120,6 +123,28 @@ impl ServiceRecord {
             },
         );
         self.events.truncate(MAX_EVENTS);
+    }
+}
+
+impl ServiceRecord {
+    /// Whether an EXTERNAL deployment controller runs this service: its
+    /// tasks come from task sets, not from deployments.
+    pub fn is_external(&self) -> bool {
+        self.service
+            .deployment_controller
+            .as_ref()
+            .and_then(|c| c.r#type.as_deref())
+            == Some("EXTERNAL")
+    }
+
+    pub fn primary_task_set(&self) -> Option<&TaskSetRecord> {
+        self.task_sets
+            .iter()
+            .find(|t| t.status == crate::state::task_sets::TaskSetStatus::Primary)
+    }
+
+    pub fn task_set(&self, reference: &str) -> Option<&TaskSetRecord> {
+        self.task_sets.iter().find(|t| t.is_named_by(reference))
     }
 }
 
@@ -156,6 +181,7 @@ mod tests {
             events: vec![],
             client_token: None,
             steady: false,
+            task_sets: vec![],
         };
         for i in 0..(MAX_EVENTS + 5) {
             s.event(format!("e{i}"));
