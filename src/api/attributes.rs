@@ -8,6 +8,7 @@
 //! TargetNotFoundException, as AWS refuses an unknown instance.
 
 use super::pagination::{decode_token, page_size, take_page};
+use crate::domain::messages::ecsbox;
 use crate::model::operations::ErrorCode;
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
@@ -33,9 +34,8 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid_parameter(format!(
-            "Attribute name '{name}' is not valid: use 1 to 128 letters, numbers, hyphens (-), underscores (_), forward \
-             slashes (/), back slashes (\\) or periods (.)."
+        Err(ApiError::invalid_parameter(ecsbox::attribute_name_invalid(
+            name,
         )))
     }
 }
@@ -52,10 +52,9 @@ fn check_value(name: &str, value: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid_parameter(format!(
-            "The value of attribute '{name}' is not valid: use 1 to 128 letters, numbers, hyphens, underscores, periods, \
-             at signs (@), slashes, back slashes, colons or spaces, not starting or ending with a space."
-        )))
+        Err(ApiError::invalid_parameter(
+            ecsbox::attribute_value_invalid(name),
+        ))
     }
 }
 
@@ -72,18 +71,12 @@ fn target_id(
         .target_id
         .as_deref()
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::invalid_parameter(format!(
-                "Attribute '{name}' has no targetId: specify the container instance ID or ARN."
-            ))
-        })?;
+        .ok_or_else(|| ApiError::invalid_parameter(ecsbox::attribute_target_id_missing(name)))?;
     let id = if given.starts_with("arn:") {
         let parsed = arn::parse(given)
             .filter(|a| a.resource_type == TARGET_TYPE)
             .ok_or_else(|| {
-                ApiError::invalid_parameter(format!(
-                    "targetId '{given}' is not a container instance ARN."
-                ))
+                ApiError::invalid_parameter(ecsbox::attribute_target_id_not_instance_arn(given))
             })?;
         let ours = parsed.region == state.region && parsed.account == state.account;
         let id = parsed.id.rsplit('/').next().unwrap_or("").to_string();
@@ -94,9 +87,9 @@ fn target_id(
         id
     } else {
         if attribute.target_type.is_none() {
-            return Err(ApiError::invalid_parameter(format!(
-                "Attribute '{name}' needs targetType 'container-instance' when targetId is not an ARN."
-            )));
+            return Err(ApiError::invalid_parameter(
+                ecsbox::attribute_target_type_missing(name),
+            ));
         }
         given.to_string()
     };
@@ -109,14 +102,14 @@ fn target_id(
 fn target_not_found(target: &str, cluster: &str) -> ApiError {
     ApiError::ecs(
         ErrorCode::TargetNotFoundException,
-        format!("Could not find container instance '{target}' in cluster '{cluster}'."),
+        ecsbox::attribute_target_not_found(target, cluster),
     )
 }
 
 fn too_many() -> ApiError {
     ApiError::ecs(
         ErrorCode::AttributeLimitExceededException,
-        format!("At most {MAX_ATTRIBUTES} custom attributes can be given in one call or put on one resource."),
+        ecsbox::attributes_too_many(MAX_ATTRIBUTES),
     )
 }
 
@@ -189,9 +182,9 @@ pub fn delete(
     let cluster = cluster_of(state, input.cluster.as_deref())?;
     let attributes = input.attributes.unwrap_or_default();
     if attributes.len() > MAX_ATTRIBUTES {
-        return Err(ApiError::invalid_parameter(format!(
-            "At most {MAX_ATTRIBUTES} attributes can be deleted in one call."
-        )));
+        return Err(ApiError::invalid_parameter(
+            ecsbox::delete_attributes_too_many(MAX_ATTRIBUTES),
+        ));
     }
     let mut keys = Vec::with_capacity(attributes.len());
     for attribute in &attributes {
@@ -219,7 +212,7 @@ pub fn list(
     let cluster = cluster_of(state, input.cluster.as_deref())?;
     if input.attribute_value.is_some() && input.attribute_name.is_none() {
         return Err(ApiError::invalid_parameter(
-            "attributeValue needs attributeName: specify both to filter by value.",
+            ecsbox::LIST_ATTRIBUTES_VALUE_WITHOUT_NAME,
         ));
     }
     // A page key is "ID/NAME": IDs hold no slash, so the order is the map's.

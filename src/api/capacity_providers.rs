@@ -3,6 +3,7 @@
 //! exist, cannot be changed, and Describe shows them as AWS does.
 
 use super::pagination::{decode_token, encode_token, page_size};
+use crate::domain::messages::{aws, ecsbox};
 use crate::domain::validation;
 use crate::model::operations::ErrorCode;
 use crate::model::shapes::*;
@@ -15,18 +16,13 @@ const ENABLED: &str = "ENABLED";
 const DISABLED: &str = "DISABLED";
 const FARGATE_PROVIDERS: [&str; 2] = ["FARGATE", "FARGATE_SPOT"];
 
-/// AWS's own wording for a bad name (as CloudFormation and the CDK relay it).
-const INVALID_NAME: &str = "The specified capacity provider name is invalid. Up to 255 characters are allowed, including letters \
-(upper and lowercase), numbers, underscores, and hyphens. The name cannot be prefixed with \"aws\", \"ecs\", or \"fargate\". \
-Specify a valid name and try again.";
-
 fn check_name(name: &str) -> Result<(), ApiError> {
     let lower = name.to_ascii_lowercase();
     let reserved = ["aws", "ecs", "fargate"]
         .iter()
         .any(|p| lower.starts_with(p));
     if reserved || validation::resource_name("Capacity provider", name).is_err() {
-        return Err(ApiError::client(INVALID_NAME));
+        return Err(ApiError::client(aws::CAPACITY_PROVIDER_NAME_INVALID));
     }
     Ok(())
 }
@@ -44,9 +40,7 @@ fn name_of<'a>(state: &RegionState, reference: &'a str) -> Option<&'a str> {
 }
 
 fn not_found(reference: &str) -> ApiError {
-    ApiError::invalid_parameter(format!(
-        "The specified capacity provider '{reference}' does not exist. Specify a valid name or ARN and try again."
-    ))
+    ApiError::invalid_parameter(ecsbox::capacity_provider_not_found(reference))
 }
 
 /// The stored, ACTIVE provider a reference names; FARGATE and FARGATE_SPOT
@@ -58,9 +52,9 @@ fn active_name(
 ) -> Result<String, ApiError> {
     let name = name_of(state, reference).ok_or_else(|| not_found(reference))?;
     if FARGATE_PROVIDERS.contains(&name) {
-        return Err(ApiError::invalid_parameter(format!(
-            "The {name} capacity provider is reserved by Amazon ECS and cannot be {reserved_action}."
-        )));
+        return Err(ApiError::invalid_parameter(
+            ecsbox::capacity_provider_reserved(name, reserved_action),
+        ));
     }
     match state.capacity_providers.get(name) {
         Some(cp) if cp.status.as_deref() == Some(ACTIVE) => Ok(name.to_string()),
@@ -73,7 +67,7 @@ fn refuse_managed_instances<T>(given: &Option<T>) -> Result<(), ApiError> {
     if given.is_some() {
         return Err(ApiError::ecs(
             ErrorCode::UnsupportedFeatureException,
-            "ecsbox does not support Amazon ECS Managed Instances capacity providers; use an Auto Scaling group provider.",
+            ecsbox::MANAGED_INSTANCES_UNSUPPORTED,
         ));
     }
     Ok(())
@@ -95,9 +89,9 @@ fn complete_scaling(given: Option<ManagedScaling>) -> Result<ManagedScaling, Api
 
 fn check_scaling(s: &ManagedScaling) -> Result<(), ApiError> {
     let in_range = |what: &str, v: Option<i32>, lo: i32, hi: i32| match v {
-        Some(v) if !(lo..=hi).contains(&v) => Err(ApiError::invalid_parameter(format!(
-            "managedScaling.{what} must be between {lo} and {hi}; got {v}."
-        ))),
+        Some(v) if !(lo..=hi).contains(&v) => Err(ApiError::invalid_parameter(
+            ecsbox::managed_scaling_range(what, lo, hi, v),
+        )),
         _ => Ok(()),
     };
     in_range("targetCapacity", s.target_capacity, 1, 100)?;
@@ -116,8 +110,8 @@ fn check_scaling(s: &ManagedScaling) -> Result<(), ApiError> {
     in_range("instanceWarmupPeriod", s.instance_warmup_period, 0, 10_000)?;
     if let (Some(min), Some(max)) = (s.minimum_scaling_step_size, s.maximum_scaling_step_size) {
         if min > max {
-            return Err(ApiError::invalid_parameter(format!(
-                "managedScaling.minimumScalingStepSize ({min}) cannot be greater than maximumScalingStepSize ({max})."
+            return Err(ApiError::invalid_parameter(ecsbox::managed_scaling_steps(
+                min, max,
             )));
         }
     }
@@ -135,8 +129,7 @@ fn check_termination_protection(asg: &AutoScalingGroupProvider) -> Result<(), Ap
         == Some(ENABLED);
     if protection && !scaling {
         return Err(ApiError::client(
-            "The managed termination protection setting for the capacity provider is invalid. To enable managed termination \
-             protection for a capacity provider, managed scaling must also be enabled.",
+            ecsbox::TERMINATION_PROTECTION_NEEDS_SCALING,
         ));
     }
     Ok(())
@@ -153,10 +146,7 @@ fn check_asg_unused(state: &RegionState, asg_arn: &str) -> Result<(), ApiError> 
                 == Some(asg_arn)
     });
     if taken {
-        return Err(ApiError::client(
-            "The specified Auto Scaling group ARN is already being used by another capacity provider. Specify a unique Auto \
-             Scaling group ARN and try again.",
-        ));
+        return Err(ApiError::client(aws::AUTO_SCALING_GROUP_IN_USE));
     }
     Ok(())
 }
@@ -171,8 +161,7 @@ fn refuse_cluster_scope(state: &RegionState, cluster: Option<&str>) -> Result<()
         .active_cluster_name(Some(cluster))
         .ok_or_else(ApiError::cluster_not_found)?;
     Err(ApiError::invalid_parameter(
-        "The cluster parameter applies only to Managed Instances capacity providers. Associate an Auto Scaling group \
-         capacity provider with a cluster using PutClusterCapacityProviders.",
+        ecsbox::CAPACITY_PROVIDER_CLUSTER_SCOPE,
     ))
 }
 
@@ -202,14 +191,14 @@ pub fn create(
     check_name(&name)?;
     refuse_managed_instances(&input.managed_instances_provider)?;
     refuse_cluster_scope(state, input.cluster.as_deref())?;
-    let given = input.auto_scaling_group_provider.ok_or_else(|| {
-        ApiError::invalid_parameter("autoScalingGroupProvider is required: ecsbox supports Auto Scaling group capacity providers.")
-    })?;
+    let given = input
+        .auto_scaling_group_provider
+        .ok_or_else(|| ApiError::invalid_parameter(ecsbox::AUTO_SCALING_GROUP_PROVIDER_REQUIRED))?;
     let tags = validation::tags(&input.tags.unwrap_or_default())?;
     let asg_arn = given.auto_scaling_group_arn.clone().unwrap_or_default();
     if asg_arn.is_empty() {
         return Err(ApiError::invalid_parameter(
-            "autoScalingGroupProvider.autoScalingGroupArn must not be empty.",
+            ecsbox::AUTO_SCALING_GROUP_ARN_EMPTY,
         ));
     }
     let asg = AutoScalingGroupProvider {
@@ -229,10 +218,7 @@ pub fn create(
         .get(&name)
         .is_some_and(|cp| cp.status.as_deref() == Some(ACTIVE))
     {
-        return Err(ApiError::client(
-            "The specified capacity provider already exists. To change the configuration of an existing capacity provider, \
-             update the capacity provider.",
-        ));
+        return Err(ApiError::client(ecsbox::CAPACITY_PROVIDER_EXISTS));
     }
     check_asg_unused(state, &asg_arn)?;
 
@@ -267,7 +253,7 @@ fn described_names(
         Some(refs) if !refs.is_empty() => {
             if refs.len() > 100 {
                 return Err(ApiError::invalid_parameter(
-                    "At most 100 capacity providers can be described at once.",
+                    ecsbox::DESCRIBE_CAPACITY_PROVIDERS_COUNT,
                 ));
             }
             refs.clone()
@@ -342,7 +328,7 @@ pub fn describe(
     let start = match after {
         Some(pos) => pos
             .parse::<usize>()
-            .map_err(|_| ApiError::invalid_parameter("Invalid nextToken."))?,
+            .map_err(|_| ApiError::invalid_parameter(ecsbox::NEXT_TOKEN_INVALID))?,
         None => 0,
     };
     let page = names.iter().skip(start).take(size);
@@ -403,7 +389,7 @@ pub fn update(
     refuse_managed_instances(&input.managed_instances_provider)?;
     refuse_cluster_scope(state, input.cluster.as_deref())?;
     let update = input.auto_scaling_group_provider.ok_or_else(|| {
-        ApiError::invalid_parameter("autoScalingGroupProvider is required to update an Auto Scaling group capacity provider.")
+        ApiError::invalid_parameter(ecsbox::AUTO_SCALING_GROUP_PROVIDER_REQUIRED_FOR_UPDATE)
     })?;
     let stored = state.capacity_providers[&name]
         .auto_scaling_group_provider
@@ -455,10 +441,7 @@ pub fn delete(
         // DeleteCapacityProvider succeeds once the cluster lets it go.
         Some(cluster) => {
             cp.update_status = Some("DELETE_FAILED".into());
-            cp.update_status_reason = Some(format!(
-                "The capacity provider cannot be deleted because it is associated with cluster: {cluster}. Remove the capacity \
-                 provider from the cluster and try again."
-            ));
+            cp.update_status_reason = Some(ecsbox::capacity_provider_delete_associated(&cluster));
         }
         None => {
             cp.status = Some(INACTIVE.into());

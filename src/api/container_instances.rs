@@ -6,6 +6,7 @@
 
 use super::pagination::{decode_token, page_size, take_page};
 use crate::domain::capacity::{attributes_of, candidate, usages, Usage};
+use crate::domain::messages::ecsbox;
 use crate::domain::placement::query;
 use crate::domain::slots::instance_arn;
 use crate::domain::validation;
@@ -155,11 +156,8 @@ struct IdentityDocument {
 fn identity_document(text: Option<&str>) -> Result<IdentityDocument, ApiError> {
     match text.filter(|t| !t.trim().is_empty()) {
         None => Ok(IdentityDocument::default()),
-        Some(t) => serde_json::from_str(t).map_err(|e| {
-            ApiError::invalid_parameter(format!(
-                "instanceIdentityDocument is not an EC2 instance identity document: {e}"
-            ))
-        }),
+        Some(t) => serde_json::from_str(t)
+            .map_err(|e| ApiError::invalid_parameter(ecsbox::identity_document_invalid(&e))),
     }
 }
 
@@ -177,9 +175,9 @@ fn port_set(r: &Resource) -> Result<BTreeSet<u16>, ApiError> {
         .flatten()
         .map(|p| {
             p.parse::<u16>().map_err(|_| {
-                ApiError::invalid_parameter(format!(
-                    "The {} resource lists '{p}', which is not a port number.",
-                    r.name.as_deref().unwrap_or("")
+                ApiError::invalid_parameter(ecsbox::resource_port_invalid(
+                    r.name.as_deref().unwrap_or(""),
+                    p,
                 ))
             })
         })
@@ -201,17 +199,11 @@ fn registered_capacity(
             Some("PORTS") => capacity.reserved_tcp_ports = port_set(r)?,
             Some("PORTS_UDP") => capacity.reserved_udp_ports = port_set(r)?,
             Some(_) => other.push(r.clone()),
-            None => {
-                return Err(ApiError::invalid_parameter(
-                    "Every resource in totalResources needs a name.",
-                ))
-            }
+            None => return Err(ApiError::invalid_parameter(ecsbox::RESOURCE_NAME_MISSING)),
         }
     }
     if capacity.cpu < 0 || capacity.memory < 0 {
-        return Err(ApiError::invalid_parameter(
-            "The CPU and MEMORY resources cannot be negative.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::RESOURCES_NEGATIVE));
     }
     Ok((capacity, other))
 }
@@ -227,9 +219,7 @@ fn merged_attributes(
             .name
             .clone()
             .filter(|n| !n.is_empty() && n.len() <= 128)
-            .ok_or_else(|| {
-                ApiError::invalid_parameter("Every attribute needs a name of 1 to 128 characters.")
-            })?;
+            .ok_or_else(|| ApiError::invalid_parameter(ecsbox::REGISTERED_ATTRIBUTE_NAME))?;
         let plain = Attribute {
             name: Some(name.clone()),
             value: a.value.clone(),
@@ -258,8 +248,8 @@ fn previous_registration(
         let arn = instance_arn(state, cluster, given);
         return match state.container_instances.get(&arn) {
             Some(r) if r.status.is_registered() => Ok(Some(arn)),
-            _ => Err(ApiError::invalid_parameter(format!(
-                "Container instance {given} is not registered in cluster {cluster}; register it without containerInstanceArn."
+            _ => Err(ApiError::invalid_parameter(ecsbox::reregistration_unknown(
+                given, cluster,
             ))),
         };
     }
@@ -359,9 +349,7 @@ pub fn register(
 // ---- DeregisterContainerInstance ----
 
 fn not_found(reference: &str, cluster: &str) -> ApiError {
-    ApiError::invalid_parameter(format!(
-        "The referenced container instance {reference} was not found in cluster {cluster}."
-    ))
+    ApiError::invalid_parameter(ecsbox::container_instance_not_found(reference, cluster))
 }
 
 pub fn deregister(
@@ -386,7 +374,7 @@ pub fn deregister(
     // as they are, orphaned, until they stop by other means.
     if busy && input.force != Some(true) {
         return Err(ApiError::invalid_parameter(
-            "Found running tasks on the instance.",
+            ecsbox::DEREGISTER_BUSY_INSTANCE,
         ));
     }
     let record = state
@@ -429,7 +417,7 @@ pub fn describe(
     let references = input.container_instances.unwrap_or_default();
     if references.is_empty() || references.len() > 100 {
         return Err(ApiError::invalid_parameter(
-            "containerInstances cannot be empty, and at most 100 container instances can be described at once.",
+            ecsbox::DESCRIBE_CONTAINER_INSTANCES_COUNT,
         ));
     }
     let include = include_of(input.include);
@@ -462,9 +450,8 @@ fn parse_filter(filter: Option<&str>) -> Result<Option<query::Expr>, ApiError> {
     filter
         .filter(|f| !f.trim().is_empty())
         .map(|f| {
-            query::parse(f).map_err(|why| {
-                ApiError::invalid_parameter(format!("The filter '{f}' is not valid: {why}."))
-            })
+            query::parse(f)
+                .map_err(|why| ApiError::invalid_parameter(ecsbox::filter_invalid(f, &why)))
         })
         .transpose()
 }
@@ -509,22 +496,21 @@ pub fn update_state(
     let references = input.container_instances.unwrap_or_default();
     if references.is_empty() {
         return Err(ApiError::invalid_parameter(
-            "containerInstances cannot be empty.",
+            ecsbox::CONTAINER_INSTANCES_EMPTY,
         ));
     }
     if references.len() > 10 {
         return Err(ApiError::invalid_parameter(
-            "instanceIds can have at most 10 items.",
+            ecsbox::UPDATE_INSTANCES_STATE_COUNT,
         ));
     }
     let status = match input.status.as_deref() {
         Some("ACTIVE") => InstanceStatus::Active,
         Some("DRAINING") => InstanceStatus::Draining,
         other => {
-            return Err(ApiError::invalid_parameter(format!(
-                "Container instances can only be set to ACTIVE or DRAINING, not {}.",
-                other.unwrap_or("(none)")
-            )))
+            return Err(ApiError::invalid_parameter(
+                ecsbox::container_instance_status_invalid(other.unwrap_or("(none)")),
+            ))
         }
     };
     let (mut changed, mut failures) = (vec![], vec![]);
@@ -626,18 +612,26 @@ pub(super) fn virtual_plan(state: &RegionState, tags: &[Tag]) -> Result<VirtualP
     };
     let count = match tag(TAG_INSTANCE_COUNT) {
         None => state.settings.container_instances,
-        Some(v) => v.trim().parse::<u32>().ok().filter(|n| *n <= MAX_VIRTUAL_INSTANCES).ok_or_else(|| {
-            ApiError::invalid_parameter(format!(
-                "The tag {TAG_INSTANCE_COUNT} must be a number of container instances from 0 to {MAX_VIRTUAL_INSTANCES}; got '{v}'."
-            ))
-        })?,
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= MAX_VIRTUAL_INSTANCES)
+            .ok_or_else(|| {
+                ApiError::invalid_parameter(ecsbox::virtual_instance_count_tag(
+                    TAG_INSTANCE_COUNT,
+                    MAX_VIRTUAL_INSTANCES,
+                    &v,
+                ))
+            })?,
     };
     let type_name = tag(TAG_INSTANCE_TYPE).unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.into());
     let instance_type = InstanceType::named(type_name.trim()).ok_or_else(|| {
         let known: Vec<&str> = INSTANCE_TYPES.iter().map(|t| t.name).collect();
-        ApiError::invalid_parameter(format!(
-            "The tag {TAG_INSTANCE_TYPE} names '{type_name}'; ecsbox knows {}.",
-            known.join(", ")
+        ApiError::invalid_parameter(ecsbox::virtual_instance_type_tag(
+            TAG_INSTANCE_TYPE,
+            &type_name,
+            &known,
         ))
     })?;
     Ok(VirtualPlan {

@@ -243,7 +243,7 @@ pub fn create(
         Some("CODE_DEPLOY") => {
             return Err(ApiError::ecs(
                 ErrorCode::UnsupportedFeatureException,
-                super::task_sets::CODE_DEPLOY_UNSUPPORTED,
+                ecsbox::CODE_DEPLOY_UNSUPPORTED,
             ))
         }
         Some(other) => {

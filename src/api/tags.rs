@@ -6,6 +6,7 @@
 //! ARN its tags are kept under. Task sets are one arm too: `task_set` is the
 //! hook the task-set work fills in.
 
+use crate::domain::messages::{aws, ecsbox};
 use crate::domain::validation;
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
@@ -19,8 +20,8 @@ use crate::tags::{is_reserved_key, TagViolation, MAX_TAGS_PER_RESOURCE};
 fn existing_resource(state: &RegionState, resource_arn: &str) -> Result<String, ApiError> {
     // AWS's words for an ARN that is not an ECS one: boto/boto3#2774 quotes
     // them for an ECR repository ARN given to ListTagsForResource.
-    let parsed = arn::parse(resource_arn)
-        .ok_or_else(|| ApiError::invalid_parameter("The ARN provided is invalid."))?;
+    let parsed =
+        arn::parse(resource_arn).ok_or_else(|| ApiError::invalid_parameter(aws::ARN_INVALID))?;
     // Another account's or region's resource is not one this caller can see.
     let elsewhere = parsed.region != state.region || parsed.account != state.account;
     match parsed.resource_type {
@@ -31,10 +32,9 @@ fn existing_resource(state: &RegionState, resource_arn: &str) -> Result<String, 
         "task" => task(state, &parsed, elsewhere),
         "container-instance" => container_instance(state, &parsed, elsewhere),
         "task-set" => task_set(state, &parsed, elsewhere),
-        other => Err(ApiError::invalid_parameter(format!(
-            "Resources of type '{other}' cannot be tagged. Taggable Amazon ECS resources are capacity providers, tasks, \
-             services, task definitions, clusters and container instances."
-        ))),
+        other => Err(ApiError::invalid_parameter(
+            ecsbox::resource_type_not_taggable(other),
+        )),
     }
 }
 
@@ -49,9 +49,7 @@ fn long_form<'a>(parsed: &Arn<'a>) -> Result<(&'a str, &'a str), ApiError> {
         .id
         .split_once('/')
         .filter(|(cluster, rest)| !cluster.is_empty() && !rest.is_empty())
-        .ok_or_else(|| {
-            ApiError::invalid_parameter("Long arn format must be used for tagging operations")
-        })
+        .ok_or_else(|| ApiError::invalid_parameter(aws::LONG_ARN_REQUIRED_FOR_TAGGING))
 }
 
 /// A resource inside a cluster: a cluster ecsbox never had gets
@@ -130,7 +128,7 @@ fn task_set(state: &RegionState, parsed: &Arn, elsewhere: bool) -> Result<String
 fn resource_not_found() -> ApiError {
     ApiError::ecs(
         crate::model::operations::ErrorCode::ResourceNotFoundException,
-        "The specified resource wasn't found.",
+        ecsbox::RESOURCE_NOT_FOUND,
     )
 }
 
@@ -142,9 +140,7 @@ fn cluster(state: &RegionState, name: &str, elsewhere: bool) -> Result<String, A
         Some(c) if c.status.as_deref() == Some("ACTIVE") => {
             Ok(arn::cluster(&state.region, &state.account, name))
         }
-        Some(_) => Err(ApiError::invalid_parameter(
-            "The specified cluster is inactive. Specify an active cluster and try again.",
-        )),
+        Some(_) => Err(ApiError::invalid_parameter(aws::CLUSTER_INACTIVE)),
         None => Err(ApiError::cluster_not_found()),
     }
 }
@@ -156,12 +152,12 @@ fn task_definition(state: &RegionState, id: &str, elsewhere: bool) -> Result<Str
         .rsplit_once(':')
         .and_then(|(family, rev)| Some((family.to_string(), rev.parse::<i32>().ok()?)));
     let Some(key) = key else {
-        return Err(ApiError::invalid_parameter(format!(
-            "A task definition ARN must end in task-definition/FAMILY:REVISION; got '{id}'."
-        )));
+        return Err(ApiError::invalid_parameter(
+            ecsbox::task_definition_arn_invalid(id),
+        ));
     };
     if elsewhere || !state.task_definitions.contains_key(&key) {
-        return Err(ApiError::client("Unable to describe task definition."));
+        return Err(ApiError::client(aws::UNABLE_TO_DESCRIBE_TASK_DEFINITION));
     }
     Ok(arn::task_definition(
         &state.region,
@@ -185,12 +181,15 @@ pub fn tag(
 ) -> Result<TagResourceResponse, ApiError> {
     let key = existing_resource(state, input.resource_arn.as_deref().unwrap_or(""))?;
     let new = validation::tags(&input.tags.unwrap_or_default())?;
-    let merged = state.tag_set_of(&key).merged_within_limit(new).map_err(|v| match v {
-        TagViolation::TooMany { count } => ApiError::invalid_parameter(format!(
-            "A resource can have at most {MAX_TAGS_PER_RESOURCE} tags; adding these would give it {count}."
-        )),
-        other => validation::tag_error(other).into(),
-    })?;
+    let merged = state
+        .tag_set_of(&key)
+        .merged_within_limit(new)
+        .map_err(|v| match v {
+            TagViolation::TooMany { count } => ApiError::invalid_parameter(
+                ecsbox::resource_tags_too_many(MAX_TAGS_PER_RESOURCE, count),
+            ),
+            other => validation::tag_error(other).into(),
+        })?;
     if !merged.is_empty() {
         state.tags.insert(key, merged);
     }
@@ -207,9 +206,9 @@ pub fn untag(
     // cannot edit or delete tag keys or values with this prefix" (the
     // TagResource API reference).
     if let Some(key) = remove.iter().find(|k| is_reserved_key(k)) {
-        return Err(ApiError::invalid_parameter(format!(
-            "Tag keys beginning with 'aws:' are reserved for AWS use; '{key}' cannot be removed."
-        )));
+        return Err(ApiError::invalid_parameter(
+            ecsbox::reserved_tag_key_removal(key),
+        ));
     }
     // Keys the resource does not have are simply not there to remove.
     if let Some(tags) = state.tags.get_mut(&key) {

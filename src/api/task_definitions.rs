@@ -9,6 +9,7 @@
 
 use super::pagination::{decode_token, page_size, take_page};
 use super::task_definition_rules::{self as rules, TaskSize};
+use crate::domain::messages::ecsbox;
 use crate::domain::task_definitions::{parse_reference, resolve, Reference};
 use crate::domain::validation;
 use crate::model::shapes::*;
@@ -350,11 +351,7 @@ pub fn describe(
 
 /// A page token stands for the (family, revision) key last returned.
 fn revision_token_key(token: Option<&str>) -> Result<Option<(String, i32)>, ApiError> {
-    let bad = || {
-        ApiError::invalid_parameter(
-            "Invalid nextToken: it was not returned by a previous ListTaskDefinitions call.",
-        )
-    };
+    let bad = || ApiError::invalid_parameter(ecsbox::LIST_TASK_DEFINITIONS_TOKEN_INVALID);
     let Some(key) = decode_token(token)? else {
         return Ok(None);
     };
@@ -375,7 +372,7 @@ pub fn list(
     if let (Some(f), Some((token_family, _))) = (&family, &after) {
         if f != token_family {
             return Err(ApiError::invalid_parameter(
-                "Invalid nextToken: it belongs to a listing of another family.",
+                ecsbox::LIST_TASK_DEFINITIONS_TOKEN_OTHER_FAMILY,
             ));
         }
     }
@@ -487,14 +484,12 @@ pub fn list_families(
 fn revision_key(state: &RegionState, reference: &str) -> Result<Option<(String, i32)>, ApiError> {
     match parse_reference(state, reference)? {
         Some(Reference::Revision(family, revision)) => Ok(Some((family, revision))),
-        Some(Reference::Family(family)) => Err(ApiError::client(format!(
-            "A revision must be specified: give '{family}:REVISION' or the full task definition ARN, not the bare family '{family}'."
-        ))),
+        Some(Reference::Family(family)) => Err(ApiError::client(
+            ecsbox::task_definition_revision_required(&family),
+        )),
         None => Ok(None),
     }
 }
-
-const NO_SUCH_REVISION: &str = "The specified task definition does not exist.";
 
 pub fn deregister(
     state: &mut RegionState,
@@ -504,11 +499,7 @@ pub fn deregister(
     let key = revision_key(state, &reference)?;
     let definition = key
         .and_then(|k| state.task_definitions.get_mut(&k))
-        .ok_or_else(|| {
-            ApiError::client(format!(
-                "{NO_SUCH_REVISION} '{reference}' names no registered revision."
-            ))
-        })?;
+        .ok_or_else(|| ApiError::client(ecsbox::deregister_revision_not_found(&reference)))?;
     // Deregistering an INACTIVE revision again answers it as it is.
     if definition.status.as_deref() == Some(ACTIVE) {
         definition.status = Some(INACTIVE.into());
@@ -525,10 +516,9 @@ pub fn delete(
 ) -> Result<DeleteTaskDefinitionsResponse, ApiError> {
     let references = input.task_definitions.unwrap_or_default();
     if references.is_empty() || references.len() > MAX_DELETE {
-        return Err(ApiError::invalid_parameter(format!(
-            "taskDefinitions must list 1 to {MAX_DELETE} task definitions; got {}.",
-            references.len()
-        )));
+        return Err(ApiError::invalid_parameter(
+            ecsbox::delete_task_definitions_count(MAX_DELETE, references.len()),
+        ));
     }
     let (mut deleted, mut failures) = (vec![], vec![]);
     for reference in references {
@@ -552,15 +542,13 @@ pub fn delete(
 fn delete_one(state: &mut RegionState, reference: &str) -> Result<TaskDefinition, String> {
     let key = revision_key(state, reference)
         .map_err(|e| e.message)?
-        .ok_or_else(|| NO_SUCH_REVISION.to_string())?;
+        .ok_or_else(|| ecsbox::NO_SUCH_REVISION.to_string())?;
     let definition = state
         .task_definitions
         .get_mut(&key)
-        .ok_or_else(|| NO_SUCH_REVISION.to_string())?;
+        .ok_or_else(|| ecsbox::NO_SUCH_REVISION.to_string())?;
     match definition.status.as_deref() {
-        Some(ACTIVE) => {
-            return Err("The specified task definition is still in ACTIVE status. Please deregister the target and try again.".into())
-        }
+        Some(ACTIVE) => return Err(ecsbox::DELETE_ACTIVE_TASK_DEFINITION.into()),
         Some(DELETE_IN_PROGRESS) => return Ok(definition.clone()),
         _ => {}
     }

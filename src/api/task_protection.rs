@@ -5,6 +5,7 @@
 //! (`crate::clock`), so tests move time instead of waiting.
 
 use crate::domain::launch::task_arn;
+use crate::domain::messages::ecsbox;
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
 use crate::state::tasks::{epoch_now, Effect, TaskRecord};
@@ -100,10 +101,9 @@ pub fn update(
     let references = input.tasks.unwrap_or_default();
     // ecsbox's wording: AWS's message for these limits is not known.
     if references.is_empty() || references.len() > MAX_UPDATE {
-        return Err(ApiError::invalid_parameter(format!(
-            "tasks must name from 1 to {MAX_UPDATE} tasks; got {}.",
-            references.len()
-        )));
+        return Err(ApiError::invalid_parameter(
+            ecsbox::update_protection_count(MAX_UPDATE, references.len()),
+        ));
     }
     let enable = input.protection_enabled.unwrap_or(false);
     // `expiresInMinutes` only means something when protecting; with
@@ -111,9 +111,9 @@ pub fn update(
     // AWS. Its range is checked either way.
     let minutes = input.expires_in_minutes.unwrap_or(DEFAULT_MINUTES);
     if !(1..=MAX_MINUTES).contains(&minutes) {
-        return Err(ApiError::invalid_parameter(format!(
-            "expiresInMinutes must be between 1 and {MAX_MINUTES} minutes; got {minutes}."
-        )));
+        return Err(ApiError::invalid_parameter(
+            ecsbox::protection_expiry_range(MAX_MINUTES, minutes),
+        ));
     }
     let (found, failures) = resolve(state, &cluster, &references);
     let now = epoch_now();
@@ -146,9 +146,9 @@ pub fn get(
     let references = match input.tasks {
         // ecsbox's wording: AWS's message for this limit is not known.
         Some(r) if r.len() > MAX_GET => {
-            return Err(ApiError::invalid_parameter(format!(
-                "tasks must name at most {MAX_GET} tasks; got {}.",
-                r.len()
+            return Err(ApiError::invalid_parameter(ecsbox::get_protection_count(
+                MAX_GET,
+                r.len(),
             )))
         }
         Some(r) if !r.is_empty() => r,

@@ -5,14 +5,16 @@
 //! Handlers record what is wanted; the task set scheduler
 //! (`controllers::task_set_scheduler`) holds each set at its computed count.
 //!
-//! Messages quoted from AWS carry their source beside them; the others are
-//! ecsbox's wording (marked so) where AWS's text could not be found.
+//! Messages come from `domain::messages`: AWS's (`aws`, with their
+//! sources) and ecsbox's wording where AWS's text could not be found
+//! (`ecsbox`).
 
 use super::services::{
     active_cluster, check_attachments, deployment_configuration, not_found, service_key,
     service_tasks, view as service_view,
 };
 use super::WithNetwork;
+use crate::domain::messages::{aws, ecsbox};
 use crate::domain::{launch, validation};
 use crate::model::operations::ErrorCode;
 use crate::model::shapes::*;
@@ -23,26 +25,17 @@ use crate::state::task_sets::{task_set_arn, TaskSetRecord, TaskSetStatus, MAX_TA
 use crate::state::tasks::{epoch_now, Effect};
 use crate::state::{arn, RegionState};
 
-/// AWS's answer to a task set call on a service of another controller
-/// (quoted in hashicorp/terraform-provider-aws#30347, from the aws CLI).
-pub const NOT_EXTERNAL: &str = "Amazon ECS only supports task set management on services configured to use external deployment controllers.";
-
-/// What CreateService answers for the CODE_DEPLOY controller (ecsbox's
-/// wording): it would need CodeDeploy's own API, which ecsbox does not serve.
-pub const CODE_DEPLOY_UNSUPPORTED: &str = "ecsbox does not support the CODE_DEPLOY deployment controller: it is driven by AWS CodeDeploy (CreateApplication, CreateDeploymentGroup, CreateDeployment), an API ecsbox does not serve. Use the ECS controller, or EXTERNAL with the task set APIs (CreateTaskSet, UpdateServicePrimaryTaskSet).";
-
 fn task_set_not_found() -> ApiError {
-    // ecsbox's wording: AWS's message for TaskSetNotFoundException was not found.
     ApiError::ecs(
         ErrorCode::TaskSetNotFoundException,
-        "The specified task set does not exist.",
+        ecsbox::TASK_SET_NOT_FOUND,
     )
 }
 
 fn not_active() -> ApiError {
     ApiError::ecs(
         ErrorCode::ServiceNotActiveException,
-        "Service was not ACTIVE.",
+        ecsbox::SERVICE_NOT_ACTIVE,
     )
 }
 
@@ -63,17 +56,17 @@ pub fn create_external(
     // AWS's words (terraform-aws-modules/terraform-aws-ecs#278; aws-cdk#26335;
     // hashicorp/terraform-provider-aws#27362 for the empty string).
     match input.task_definition.as_deref() {
-        Some("") => {
+        Some("") => return Err(ApiError::invalid_parameter(aws::EXTERNAL_FAMILY_EMPTY)),
+        Some(_) => {
             return Err(ApiError::invalid_parameter(
-                "Family should not be null or empty.",
+                aws::EXTERNAL_TASK_DEFINITION_NOT_BLANK,
             ))
         }
-        Some(_) => return Err(ApiError::invalid_parameter("TaskDefinition must be blank.")),
         None => {}
     }
     if input.network_configuration.is_some() {
         return Err(ApiError::invalid_parameter(
-            "NetworkConfiguration must be null.",
+            aws::EXTERNAL_NETWORK_CONFIGURATION_NOT_NULL,
         ));
     }
     // ecsbox's wording, after AWS's two above: the other task set level
@@ -101,23 +94,19 @@ pub fn create_external(
         ),
     ];
     if let Some((what, _)) = task_set_level.iter().find(|(_, given)| *given) {
-        return Err(ApiError::invalid_parameter(format!(
-            "{what} must be null: a service with the EXTERNAL deployment controller takes it from its task sets."
-        )));
+        return Err(ApiError::invalid_parameter(
+            ecsbox::external_task_set_level_given(what),
+        ));
     }
     if input.scheduling_strategy.as_deref() == Some("DAEMON") {
         // ecsbox's wording of AWS's documented rule ("The Fargate launch type
         // or EXTERNAL deployment controller types don't support the DAEMON
         // scheduling strategy.").
-        return Err(ApiError::invalid_parameter(
-            "The EXTERNAL deployment controller does not support the DAEMON scheduling strategy.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::EXTERNAL_DAEMON));
     }
     let desired = input.desired_count.unwrap_or(0);
     if desired < 0 {
-        return Err(ApiError::invalid_parameter(
-            "desiredCount must be 0 or more.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::DESIRED_COUNT_NEGATIVE));
     }
     let deployment_configuration =
         deployment_configuration(input.deployment_configuration.clone(), false)?;
@@ -244,14 +233,12 @@ pub fn update_external(
         // ecsbox's wording, after AWS's for CODE_DEPLOY ("Unable to update
         // task definition on services with a CODE_DEPLOY deployment
         // controller. Use AWS CodeDeploy to trigger a new deployment.").
-        return Err(ApiError::invalid_parameter(format!(
-            "Unable to update {what} on services with a EXTERNAL deployment controller. Use the task set APIs (CreateTaskSet, UpdateServicePrimaryTaskSet) to deploy a change."
-        )));
+        return Err(ApiError::invalid_parameter(
+            ecsbox::external_update_refused(what),
+        ));
     }
     if input.desired_count.is_some_and(|d| d < 0) {
-        return Err(ApiError::invalid_parameter(
-            "desiredCount must be 0 or more.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::DESIRED_COUNT_NEGATIVE));
     }
     let record = state.services.get_mut(&key).expect("found by the caller");
     if let Some(d) = input.desired_count {
@@ -354,7 +341,7 @@ fn external_service(
         return Err(not_active());
     }
     if !record.is_external() {
-        return Err(ApiError::invalid_parameter(NOT_EXTERNAL));
+        return Err(ApiError::invalid_parameter(aws::TASK_SETS_NOT_EXTERNAL));
     }
     Ok(key)
 }
@@ -366,16 +353,12 @@ fn external_service(
 fn scale_of(given: Option<Scale>) -> Result<Scale, ApiError> {
     let given = given.unwrap_or_default();
     if given.unit.as_deref().is_some_and(|u| u != "PERCENT") {
-        // ecsbox's wording.
-        return Err(ApiError::invalid_parameter(
-            "The scale unit must be PERCENT.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::SCALE_UNIT));
     }
     let value = given.value.unwrap_or(0.0);
     if !(0.0..=100.0).contains(&value) || value.is_nan() {
-        // ecsbox's wording.
-        return Err(ApiError::invalid_parameter(format!(
-            "The scale value must be between 0 and 100; got {value}."
+        return Err(ApiError::invalid_parameter(ecsbox::scale_value_range(
+            value,
         )));
     }
     Ok(Scale {
@@ -412,10 +395,8 @@ pub fn create(
         });
     }
     if record.task_sets.len() >= MAX_TASK_SETS {
-        // AWS's words (aws-samples/ecs-bg-external-controller#6).
-        return Err(ApiError::invalid_parameter(format!(
-            "{} deployments exist on the service. Unable to create new TaskSet since this exceeds the maximum limit.",
-            record.task_sets.len()
+        return Err(ApiError::invalid_parameter(aws::task_sets_limit(
+            record.task_sets.len(),
         )));
     }
     let cluster = record.cluster.clone();
@@ -426,7 +407,7 @@ pub fn create(
         input.task_definition.as_deref().unwrap_or(""),
     )?;
     if td.status.as_deref() != Some("ACTIVE") {
-        return Err(ApiError::client("TaskDefinition is inactive."));
+        return Err(ApiError::client(ecsbox::TASK_DEFINITION_INACTIVE));
     }
     let chosen = launch::choose_launch_for(
         state,
@@ -438,11 +419,7 @@ pub fn create(
     let network = network?;
     let load_balancers = input.load_balancers.clone().unwrap_or_default();
     if load_balancers.len() > 1 {
-        // AWS's words as far as quoted (aws/containers-roadmap#1380: "CreateTaskSet
-        // cannot have more than 1 l..."); the rest is ecsbox's completion.
-        return Err(ApiError::invalid_parameter(
-            "CreateTaskSet cannot have more than 1 load balancer.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::TASK_SET_LOAD_BALANCERS));
     }
     let registries = input.service_registries.clone().unwrap_or_default();
     check_attachments(&td, &load_balancers, &registries)?;
@@ -619,9 +596,8 @@ pub fn update_primary(
         input.primary_task_set.as_deref(),
     )?;
     if state.services[&key].task_sets[index].status == TaskSetStatus::Draining {
-        // ecsbox's wording.
         return Err(ApiError::invalid_parameter(
-            "A DRAINING task set cannot become the primary task set.",
+            ecsbox::PRIMARY_TASK_SET_DRAINING,
         ));
     }
     let v = change(state, &key, index, |record, i| {
@@ -653,10 +629,7 @@ pub fn delete(
     // "force: If true, you can delete a task set even if it hasn't been
     // scaled down to zero." (AWS's DeleteTaskSet reference)
     if ts.scale_percent() > 0.0 && input.force != Some(true) {
-        // ecsbox's wording.
-        return Err(ApiError::invalid_parameter(
-            "The task set cannot be deleted while it is scaled above 0. Scale it to 0 first, or delete it with force.",
-        ));
+        return Err(ApiError::invalid_parameter(ecsbox::DELETE_SCALED_TASK_SET));
     }
     let v = change(state, &key, index, |record, i| {
         let ts = &mut record.task_sets[i];

@@ -9,15 +9,21 @@
 //!   finds AWS's text for one moves it to [`aws`] with its source, changes
 //!   its wording there, and points the test at the source.
 //!
-//! Not every text ecsbox sends lives here yet. The ECS API's own refusals
-//! (src/api/services.rs, tasks.rs, clusters.rs, account_settings.rs and
-//! src/domain/launch.rs) do; elsewhere a text is ecsbox's wording unless
-//! it comes from this module or a comment beside it cites AWS. That holds
-//! for the task-definition checks (src/api/task_definition_rules.rs, whose
-//! texts add the detail a person needs to fix the definition), the other
-//! handlers of src/api/, the domain's placement and validation rules, and
-//! the controllers' stoppedReasons (which follow the ECS agent's texts
-//! where its source shows them).
+//! Where the texts are read from. The ECS API's handlers in src/api/:
+//! services.rs, tasks.rs, clusters.rs, account_settings.rs, task_sets.rs,
+//! task_protection.rs, tags.rs, attributes.rs, capacity_providers.rs,
+//! container_instances.rs and task_definitions.rs (List, Deregister,
+//! Delete); and src/domain/launch.rs. Entries are grouped by resource or
+//! operation under a short section comment.
+//!
+//! Still outside, each marked where it is: the task-definition checks of
+//! src/api/task_definition_rules.rs (its module doc says that every text
+//! there is ecsbox's wording unless it comes from [`aws`]); the domain's
+//! placement, validation and capacity rules (src/domain/placement.rs,
+//! validation.rs, capacity.rs) and src/api/pagination.rs, whose texts are
+//! ecsbox's wording unless a comment beside them cites AWS; and the
+//! controllers' stoppedReasons (which follow the ECS agent's texts where
+//! its source shows them). src/api/agent.rs sends no message of its own.
 
 /// AWS's texts, verbatim, with where each was seen.
 pub mod aws {
@@ -107,6 +113,72 @@ pub mod aws {
     /// MISSING"); an ARN asked for comes back as given
     /// (amazon-archives/aws-sdk-core-ruby#221).
     pub const MISSING: &str = "MISSING";
+
+    // Tagging (TagResource, UntagResource, ListTagsForResource).
+
+    /// A resource ARN that is not an ECS ARN (InvalidParameterException).
+    /// Seen in boto/boto3#2774 (an ECR repository ARN given to
+    /// ListTagsForResource).
+    pub const ARN_INVALID: &str = "The ARN provided is invalid.";
+
+    /// A short (pre-long-format) ARN of a service, task or container
+    /// instance (InvalidParameterException). No trailing period. Seen in
+    /// boto/boto3#2473, pulumi/pulumi-aws#930,
+    /// hashicorp/terraform-provider-aws#35867.
+    pub const LONG_ARN_REQUIRED_FOR_TAGGING: &str =
+        "Long arn format must be used for tagging operations";
+
+    /// The ARN of a deleted (INACTIVE) cluster (InvalidParameterException):
+    /// the message hashicorp/terraform-provider-aws recognises as "parent
+    /// gone".
+    pub const CLUSTER_INACTIVE: &str =
+        "The specified cluster is inactive. Specify an active cluster and try again.";
+
+    // Task sets and the EXTERNAL deployment controller.
+
+    /// CreateService with the EXTERNAL controller and an empty
+    /// taskDefinition (InvalidParameterException). Seen in
+    /// hashicorp/terraform-provider-aws#27362.
+    pub const EXTERNAL_FAMILY_EMPTY: &str = "Family should not be null or empty.";
+
+    /// CreateService with the EXTERNAL controller and a taskDefinition
+    /// (InvalidParameterException). Seen in
+    /// terraform-aws-modules/terraform-aws-ecs#278, aws/aws-cdk#26335.
+    pub const EXTERNAL_TASK_DEFINITION_NOT_BLANK: &str = "TaskDefinition must be blank.";
+
+    /// CreateService with the EXTERNAL controller and a networkConfiguration
+    /// (InvalidParameterException). Seen in
+    /// terraform-aws-modules/terraform-aws-ecs#278, aws/aws-cdk#26335.
+    pub const EXTERNAL_NETWORK_CONFIGURATION_NOT_NULL: &str = "NetworkConfiguration must be null.";
+
+    /// A task set call on a service of another deployment controller
+    /// (InvalidParameterException). Seen in
+    /// hashicorp/terraform-provider-aws#30347 (from the aws CLI).
+    pub const TASK_SETS_NOT_EXTERNAL: &str = "Amazon ECS only supports task set management on services configured to use external deployment controllers.";
+
+    /// CreateTaskSet on a service that has as many task sets as ECS allows
+    /// (InvalidParameterException). Seen in
+    /// aws-samples/ecs-bg-external-controller#6.
+    pub fn task_sets_limit(count: usize) -> String {
+        format!(
+            "{count} deployments exist on the service. Unable to create new TaskSet since this exceeds the maximum limit."
+        )
+    }
+
+    // Capacity providers.
+
+    /// CreateCapacityProvider with a name ECS refuses (ClientException), as
+    /// CloudFormation and the CDK relay it (the issue it was seen in was
+    /// not recorded with it).
+    pub const CAPACITY_PROVIDER_NAME_INVALID: &str = "The specified capacity provider name is invalid. Up to 255 characters are allowed, including letters \
+(upper and lowercase), numbers, underscores, and hyphens. The name cannot be prefixed with \"aws\", \"ecs\", or \"fargate\". \
+Specify a valid name and try again.";
+
+    /// CreateCapacityProvider with an Auto Scaling group another provider
+    /// uses (ClientException). AWS's wording, as the comment it came with
+    /// says; tests/capacity_providers.rs quotes its first sentence.
+    pub const AUTO_SCALING_GROUP_IN_USE: &str = "The specified Auto Scaling group ARN is already being used by another capacity provider. Specify a unique Auto \
+Scaling group ARN and try again.";
 }
 
 /// Texts ecsbox wrote itself: each is ecsbox's wording, AWS's not confirmed.
@@ -310,4 +382,349 @@ pub mod ecsbox {
             "The account setting {name} is not set for principal {principal}; nothing to delete."
         )
     }
+
+    // Tagging (TagResource, UntagResource, ListTagsForResource).
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn resource_type_not_taggable(resource_type: &str) -> String {
+        format!(
+            "Resources of type '{resource_type}' cannot be tagged. Taggable Amazon ECS resources are capacity providers, tasks, \
+             services, task definitions, clusters and container instances."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed (ResourceNotFoundException): the
+    /// model's own description of the exception; AWS's message for a missing
+    /// service, task, container instance or capacity provider has not been
+    /// found quoted anywhere public.
+    pub const RESOURCE_NOT_FOUND: &str = "The specified resource wasn't found.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn task_definition_arn_invalid(id: &str) -> String {
+        format!("A task definition ARN must end in task-definition/FAMILY:REVISION; got '{id}'.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn resource_tags_too_many(max: usize, count: usize) -> String {
+        format!("A resource can have at most {max} tags; adding these would give it {count}.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed (the rule is AWS's: "You cannot
+    /// edit or delete tag keys or values with this prefix").
+    pub fn reserved_tag_key_removal(key: &str) -> String {
+        format!(
+            "Tag keys beginning with 'aws:' are reserved for AWS use; '{key}' cannot be removed."
+        )
+    }
+
+    // Attributes (PutAttributes, DeleteAttributes, ListAttributes).
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn attribute_name_invalid(name: &str) -> String {
+        format!(
+            "Attribute name '{name}' is not valid: use 1 to 128 letters, numbers, hyphens (-), underscores (_), forward \
+             slashes (/), back slashes (\\) or periods (.)."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn attribute_value_invalid(name: &str) -> String {
+        format!(
+            "The value of attribute '{name}' is not valid: use 1 to 128 letters, numbers, hyphens, underscores, periods, \
+             at signs (@), slashes, back slashes, colons or spaces, not starting or ending with a space."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn attribute_target_id_missing(name: &str) -> String {
+        format!("Attribute '{name}' has no targetId: specify the container instance ID or ARN.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn attribute_target_id_not_instance_arn(given: &str) -> String {
+        format!("targetId '{given}' is not a container instance ARN.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn attribute_target_type_missing(name: &str) -> String {
+        format!(
+            "Attribute '{name}' needs targetType 'container-instance' when targetId is not an ARN."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed (TargetNotFoundException).
+    pub fn attribute_target_not_found(target: &str, cluster: &str) -> String {
+        format!("Could not find container instance '{target}' in cluster '{cluster}'.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed (AttributeLimitExceededException).
+    pub fn attributes_too_many(max: usize) -> String {
+        format!("At most {max} custom attributes can be given in one call or put on one resource.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn delete_attributes_too_many(max: usize) -> String {
+        format!("At most {max} attributes can be deleted in one call.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const LIST_ATTRIBUTES_VALUE_WITHOUT_NAME: &str =
+        "attributeValue needs attributeName: specify both to filter by value.";
+
+    // Task protection (UpdateTaskProtection, GetTaskProtection).
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn update_protection_count(max: usize, got: usize) -> String {
+        format!("tasks must name from 1 to {max} tasks; got {got}.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn protection_expiry_range(max: i32, minutes: i32) -> String {
+        format!("expiresInMinutes must be between 1 and {max} minutes; got {minutes}.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn get_protection_count(max: usize, got: usize) -> String {
+        format!("tasks must name at most {max} tasks; got {got}.")
+    }
+
+    // Task sets and the EXTERNAL deployment controller.
+
+    /// ecsbox's wording, AWS's not confirmed: what CreateService answers for
+    /// the CODE_DEPLOY controller, which would need CodeDeploy's own API.
+    pub const CODE_DEPLOY_UNSUPPORTED: &str = "ecsbox does not support the CODE_DEPLOY deployment controller: it is driven by AWS CodeDeploy (CreateApplication, CreateDeploymentGroup, CreateDeployment), an API ecsbox does not serve. Use the ECS controller, or EXTERNAL with the task set APIs (CreateTaskSet, UpdateServicePrimaryTaskSet).";
+
+    /// ecsbox's wording, AWS's not confirmed (TaskSetNotFoundException).
+    pub const TASK_SET_NOT_FOUND: &str = "The specified task set does not exist.";
+
+    /// ecsbox's wording, AWS's not confirmed, after AWS's for taskDefinition
+    /// and networkConfiguration ([`super::aws::EXTERNAL_TASK_DEFINITION_NOT_BLANK`]):
+    /// the other task set level parameters of CreateService.
+    pub fn external_task_set_level_given(what: &str) -> String {
+        format!(
+            "{what} must be null: a service with the EXTERNAL deployment controller takes it from its task sets."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed, of AWS's documented rule ("The
+    /// Fargate launch type or EXTERNAL deployment controller types don't
+    /// support the DAEMON scheduling strategy.").
+    pub const EXTERNAL_DAEMON: &str =
+        "The EXTERNAL deployment controller does not support the DAEMON scheduling strategy.";
+
+    /// ecsbox's wording, AWS's not confirmed, after AWS's for CODE_DEPLOY
+    /// ("Unable to update task definition on services with a CODE_DEPLOY
+    /// deployment controller. Use AWS CodeDeploy to trigger a new
+    /// deployment.").
+    pub fn external_update_refused(what: &str) -> String {
+        format!(
+            "Unable to update {what} on services with a EXTERNAL deployment controller. Use the task set APIs (CreateTaskSet, UpdateServicePrimaryTaskSet) to deploy a change."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const SCALE_UNIT: &str = "The scale unit must be PERCENT.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn scale_value_range(value: f64) -> String {
+        format!("The scale value must be between 0 and 100; got {value}.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed past its first words:
+    /// aws/containers-roadmap#1380 quotes AWS's as "CreateTaskSet cannot
+    /// have more than 1 l..."; the rest is ecsbox's completion.
+    pub const TASK_SET_LOAD_BALANCERS: &str =
+        "CreateTaskSet cannot have more than 1 load balancer.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const PRIMARY_TASK_SET_DRAINING: &str =
+        "A DRAINING task set cannot become the primary task set.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const DELETE_SCALED_TASK_SET: &str = "The task set cannot be deleted while it is scaled above 0. Scale it to 0 first, or delete it with force.";
+
+    // Capacity providers.
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn capacity_provider_not_found(reference: &str) -> String {
+        format!(
+            "The specified capacity provider '{reference}' does not exist. Specify a valid name or ARN and try again."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed; `action` is "updated" or
+    /// "deleted".
+    pub fn capacity_provider_reserved(name: &str, action: &str) -> String {
+        format!("The {name} capacity provider is reserved by Amazon ECS and cannot be {action}.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed (UnsupportedFeatureException).
+    pub const MANAGED_INSTANCES_UNSUPPORTED: &str = "ecsbox does not support Amazon ECS Managed Instances capacity providers; use an Auto Scaling group provider.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn managed_scaling_range(what: &str, lo: i32, hi: i32, value: i32) -> String {
+        format!("managedScaling.{what} must be between {lo} and {hi}; got {value}.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn managed_scaling_steps(min: i32, max: i32) -> String {
+        format!(
+            "managedScaling.minimumScalingStepSize ({min}) cannot be greater than maximumScalingStepSize ({max})."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed (the rule is AWS's documented
+    /// one for `managedTerminationProtection`).
+    pub const TERMINATION_PROTECTION_NEEDS_SCALING: &str = "The managed termination protection setting for the capacity provider is invalid. To enable managed termination \
+protection for a capacity provider, managed scaling must also be enabled.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const CAPACITY_PROVIDER_CLUSTER_SCOPE: &str = "The cluster parameter applies only to Managed Instances capacity providers. Associate an Auto Scaling group \
+capacity provider with a cluster using PutClusterCapacityProviders.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const AUTO_SCALING_GROUP_PROVIDER_REQUIRED: &str =
+        "autoScalingGroupProvider is required: ecsbox supports Auto Scaling group capacity providers.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const AUTO_SCALING_GROUP_ARN_EMPTY: &str =
+        "autoScalingGroupProvider.autoScalingGroupArn must not be empty.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const CAPACITY_PROVIDER_EXISTS: &str = "The specified capacity provider already exists. To change the configuration of an existing capacity provider, \
+update the capacity provider.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const DESCRIBE_CAPACITY_PROVIDERS_COUNT: &str =
+        "At most 100 capacity providers can be described at once.";
+
+    /// ecsbox's wording, AWS's not confirmed (DescribeCapacityProviders).
+    pub const NEXT_TOKEN_INVALID: &str = "Invalid nextToken.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const AUTO_SCALING_GROUP_PROVIDER_REQUIRED_FOR_UPDATE: &str =
+        "autoScalingGroupProvider is required to update an Auto Scaling group capacity provider.";
+
+    /// ecsbox's wording, AWS's not confirmed: the updateStatusReason of a
+    /// DeleteCapacityProvider that fails (DELETE_FAILED) because a cluster
+    /// still uses the provider.
+    pub fn capacity_provider_delete_associated(cluster: &str) -> String {
+        format!(
+            "The capacity provider cannot be deleted because it is associated with cluster: {cluster}. Remove the capacity \
+             provider from the cluster and try again."
+        )
+    }
+
+    // Container instances (the agent's registration and the operators'
+    // calls) and ecsbox's virtual instances.
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn identity_document_invalid(why: &dyn std::fmt::Display) -> String {
+        format!("instanceIdentityDocument is not an EC2 instance identity document: {why}")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn resource_port_invalid(resource: &str, port: &str) -> String {
+        format!("The {resource} resource lists '{port}', which is not a port number.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const RESOURCE_NAME_MISSING: &str = "Every resource in totalResources needs a name.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const RESOURCES_NEGATIVE: &str = "The CPU and MEMORY resources cannot be negative.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const REGISTERED_ATTRIBUTE_NAME: &str =
+        "Every attribute needs a name of 1 to 128 characters.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn reregistration_unknown(given: &str, cluster: &str) -> String {
+        format!(
+            "Container instance {given} is not registered in cluster {cluster}; register it without containerInstanceArn."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn container_instance_not_found(reference: &str, cluster: &str) -> String {
+        format!("The referenced container instance {reference} was not found in cluster {cluster}.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed (the refusal itself is AWS's:
+    /// DeregisterContainerInstance without force while tasks run there).
+    pub const DEREGISTER_BUSY_INSTANCE: &str = "Found running tasks on the instance.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const DESCRIBE_CONTAINER_INSTANCES_COUNT: &str = "containerInstances cannot be empty, and at most 100 container instances can be described at once.";
+
+    /// ecsbox's wording, AWS's not confirmed (ListContainerInstances'
+    /// cluster query language).
+    pub fn filter_invalid(filter: &str, why: &dyn std::fmt::Display) -> String {
+        format!("The filter '{filter}' is not valid: {why}.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const CONTAINER_INSTANCES_EMPTY: &str = "containerInstances cannot be empty.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const UPDATE_INSTANCES_STATE_COUNT: &str = "instanceIds can have at most 10 items.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn container_instance_status_invalid(status: &str) -> String {
+        format!("Container instances can only be set to ACTIVE or DRAINING, not {status}.")
+    }
+
+    /// ecsbox's own: the cluster tag that sets how many virtual instances
+    /// a new cluster gets (no AWS counterpart).
+    pub fn virtual_instance_count_tag(tag: &str, max: u32, given: &str) -> String {
+        format!(
+            "The tag {tag} must be a number of container instances from 0 to {max}; got '{given}'."
+        )
+    }
+
+    /// ecsbox's own: the cluster tag that names the virtual instances' type
+    /// (no AWS counterpart).
+    pub fn virtual_instance_type_tag(tag: &str, given: &str, known: &[&str]) -> String {
+        format!(
+            "The tag {tag} names '{given}'; ecsbox knows {}.",
+            known.join(", ")
+        )
+    }
+
+    // Task definitions (ListTaskDefinitions, DeregisterTaskDefinition,
+    // DeleteTaskDefinitions). RegisterTaskDefinition's checks follow.
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const LIST_TASK_DEFINITIONS_TOKEN_INVALID: &str =
+        "Invalid nextToken: it was not returned by a previous ListTaskDefinitions call.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const LIST_TASK_DEFINITIONS_TOKEN_OTHER_FAMILY: &str =
+        "Invalid nextToken: it belongs to a listing of another family.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn task_definition_revision_required(family: &str) -> String {
+        format!(
+            "A revision must be specified: give '{family}:REVISION' or the full task definition ARN, not the bare family '{family}'."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed: the reason of a
+    /// DeleteTaskDefinitions failure for a revision that does not exist,
+    /// and the start of DeregisterTaskDefinition's message for one.
+    pub const NO_SUCH_REVISION: &str = "The specified task definition does not exist.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn deregister_revision_not_found(reference: &str) -> String {
+        format!("{NO_SUCH_REVISION} '{reference}' names no registered revision.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn delete_task_definitions_count(max: usize, got: usize) -> String {
+        format!("taskDefinitions must list 1 to {max} task definitions; got {got}.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed: the reason of a
+    /// DeleteTaskDefinitions failure for an ACTIVE revision.
+    pub const DELETE_ACTIVE_TASK_DEFINITION: &str = "The specified task definition is still in ACTIVE status. Please deregister the target and try again.";
 }
