@@ -4,12 +4,13 @@
 //! required launch type (Fargate, EXTERNAL) demands. Everything is checked
 //! before the state changes, so a refused request leaves nothing behind.
 //!
-//! Problems with a task definition are `ClientException`s in ECS. Where
-//! AWS's wording is confirmed it comes from `domain::messages::aws`,
-//! verbatim; every other text here is ecsbox's wording, AWS's not
-//! confirmed, written with the detail a person needs to fix the definition.
+//! Problems with a task definition are `ClientException`s in ECS. Every
+//! text is read from the catalogue, `domain::messages`: AWS's confirmed
+//! wording from `messages::aws`, verbatim, with its source; the rest from
+//! `messages::ecsbox`, ecsbox's wording, AWS's not confirmed, written with
+//! the detail a person needs to fix the definition.
 
-use crate::domain::messages::aws;
+use crate::domain::messages::{aws, ecsbox};
 use crate::domain::task_definitions::{parse_task_cpu, parse_task_memory};
 use crate::model::shapes::{
     ContainerDefinition, PortMapping, RegisterTaskDefinitionRequest, Volume,
@@ -65,29 +66,24 @@ fn is_valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-const NAME_RULE: &str =
-    "Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.";
-
 fn family(name: &str) -> Result<(), ApiError> {
     if name.is_empty() {
-        return client("Family can not be blank.");
+        return client(ecsbox::FAMILY_BLANK);
     }
     if !is_valid_name(name) {
-        return client(format!(
-            "Family contains invalid characters: '{name}'. {NAME_RULE}"
-        ));
+        return client(ecsbox::family_invalid(name));
     }
     Ok(())
 }
 
 fn container_count(containers: &[ContainerDefinition]) -> Result<(), ApiError> {
     if containers.is_empty() {
-        return client("Container list cannot be empty.");
+        return client(ecsbox::CONTAINER_LIST_EMPTY);
     }
     if containers.len() > MAX_CONTAINERS {
-        return client(format!(
-            "Too many containers. A task definition can have at most {MAX_CONTAINERS} containers; this one has {}.",
-            containers.len()
+        return client(ecsbox::too_many_containers(
+            MAX_CONTAINERS,
+            containers.len(),
         ));
     }
     Ok(())
@@ -109,9 +105,10 @@ fn task_size(input: &RegisterTaskDefinitionRequest) -> Result<TaskSize, ApiError
     };
     let memory = match input.memory.as_deref() {
         None => None,
-        Some(text) => Some(parse_task_memory(text).ok_or_else(|| {
-            ApiError::client(format!("Invalid 'memory' setting for task: '{text}'. Give MiB (e.g. 2048) or GB (e.g. '2 GB')."))
-        })?),
+        Some(text) => Some(
+            parse_task_memory(text)
+                .ok_or_else(|| ApiError::client(ecsbox::task_memory_invalid(text)))?,
+        ),
     };
     Ok(TaskSize { cpu, memory })
 }
@@ -158,12 +155,10 @@ fn containers_one_by_one(
 fn container_identity(c: &ContainerDefinition) -> Result<(), ApiError> {
     let name = name_of(c);
     if name.is_empty() {
-        return client("Container.name should not be null or empty.");
+        return client(ecsbox::CONTAINER_NAME_EMPTY);
     }
     if !is_valid_name(name) {
-        return client(format!(
-            "Container.name contains invalid characters: '{name}'. {NAME_RULE}"
-        ));
+        return client(ecsbox::container_name_invalid(name));
     }
     if c.image.as_deref().unwrap_or("").trim().is_empty() {
         return client(aws::CONTAINER_IMAGE_EMPTY);
@@ -175,28 +170,22 @@ fn container_resources(c: &ContainerDefinition, size: TaskSize) -> Result<(), Ap
     let name = name_of(c);
     let cpu = c.cpu.unwrap_or(0);
     if cpu < 0 {
-        return client(format!(
-            "Invalid 'cpu' setting for container '{name}': {cpu}. It must be 0 or more CPU units."
-        ));
+        return client(ecsbox::container_cpu_negative(name, cpu));
     }
     for (what, value) in [
         ("memory", c.memory),
         ("memoryReservation", c.memory_reservation),
     ] {
         if let Some(v) = value.filter(|v| *v <= 0) {
-            return client(format!("Invalid '{what}' setting for container '{name}': {v}. It must be a positive number of MiB."));
+            return client(ecsbox::container_memory_not_positive(what, name, v));
         }
     }
     if size.memory.is_none() && c.memory.is_none() && c.memory_reservation.is_none() {
-        return client(format!(
-            "Invalid setting for container '{name}'. At least one of 'memory' or 'memoryReservation' must be specified (or set 'memory' at the task level)."
-        ));
+        return client(ecsbox::container_memory_missing(name));
     }
     if let (Some(hard), Some(soft)) = (c.memory, c.memory_reservation) {
         if soft > hard {
-            return client(format!(
-                "Invalid setting for container '{name}'. 'memoryReservation' ({soft} MiB) must be less than or equal to 'memory' ({hard} MiB)."
-            ));
+            return client(ecsbox::memory_reservation_above_memory(name, soft, hard));
         }
     }
     within_task(name, "cpu", Some(cpu), size.cpu)?;
@@ -211,9 +200,7 @@ fn within_task(
     task: Option<i32>,
 ) -> Result<(), ApiError> {
     match (container, task) {
-        (Some(c), Some(t)) if c > t => client(format!(
-            "The '{what}' setting for container '{name}' is greater than for the task ({c} > {t})."
-        )),
+        (Some(c), Some(t)) if c > t => client(ecsbox::container_above_task(what, name, c, t)),
         _ => Ok(()),
     }
 }
@@ -222,10 +209,7 @@ fn unique_container_names(containers: &[ContainerDefinition]) -> Result<(), ApiE
     let mut seen = HashSet::new();
     for c in containers {
         if !seen.insert(name_of(c)) {
-            return client(format!(
-                "Container names must be unique within a Task Definition: '{}' is used twice.",
-                name_of(c)
-            ));
+            return client(ecsbox::container_name_duplicate(name_of(c)));
         }
     }
     Ok(())
@@ -236,7 +220,7 @@ fn essential_container(containers: &[ContainerDefinition]) -> Result<(), ApiErro
     if containers.iter().any(|c| c.essential.unwrap_or(true)) {
         Ok(())
     } else {
-        client("A task definition must have at least one essential container; every container sets essential=false.")
+        client(ecsbox::NO_ESSENTIAL_CONTAINER)
     }
 }
 
@@ -244,16 +228,14 @@ fn essential_container(containers: &[ContainerDefinition]) -> Result<(), ApiErro
 fn resource_totals(containers: &[ContainerDefinition], size: TaskSize) -> Result<(), ApiError> {
     let cpu: i64 = containers.iter().map(|c| c.cpu.unwrap_or(0) as i64).sum();
     if let Some(task) = size.cpu.filter(|t| cpu > *t as i64) {
-        return client(format!("The sum of the containers' 'cpu' settings ({cpu}) is greater than the task's 'cpu' ({task})."));
+        return client(ecsbox::containers_cpu_above_task(cpu, task));
     }
     let reserved: i64 = containers
         .iter()
         .map(|c| c.memory_reservation.or(c.memory).unwrap_or(0) as i64)
         .sum();
     if let Some(task) = size.memory.filter(|t| reserved > *t as i64) {
-        return client(format!(
-            "The memory the containers reserve together ({reserved} MiB) is greater than the task's 'memory' ({task} MiB)."
-        ));
+        return client(ecsbox::containers_memory_above_task(reserved, task));
     }
     Ok(())
 }
@@ -264,9 +246,7 @@ fn port_mappings(c: &ContainerDefinition, mode: &str) -> Result<(), ApiError> {
     let name = name_of(c);
     let mappings = c.port_mappings.as_deref().unwrap_or_default();
     if mode == "none" && !mappings.is_empty() {
-        return client(format!(
-            "Port mappings are not supported when networkMode=none: remove the portMappings of container '{name}' or use another network mode."
-        ));
+        return client(ecsbox::port_mappings_with_network_mode_none(name));
     }
     for pm in mappings {
         port_mapping(name, pm, mode)?;
@@ -279,29 +259,21 @@ fn port_mapping(name: &str, pm: &PortMapping, mode: &str) -> Result<(), ApiError
     match (pm.container_port, pm.container_port_range.as_deref()) {
         (Some(p), None) if valid_port(p) => {}
         (None, Some(range)) if port_range_ok(range) => {}
-        (Some(_), Some(_)) => {
-            return client(format!(
-                "Invalid port mapping for container '{name}': set either 'containerPort' or 'containerPortRange', not both."
-            ))
-        }
-        (None, Some(range)) => {
-            return client(format!(
-                "Invalid 'containerPortRange' setting for container '{name}': '{range}'. Use 'FROM-TO', e.g. '8000-8010'."
-            ))
-        }
-        _ => return client(format!("Invalid 'containerPort' setting for container '{name}'. It must be between 1 and 65535.")),
+        (Some(_), Some(_)) => return client(ecsbox::port_mapping_port_and_range(name)),
+        (None, Some(range)) => return client(ecsbox::container_port_range_invalid(name, range)),
+        _ => return client(ecsbox::container_port_invalid(name)),
     }
     if let Some(host) = pm.host_port {
         if !(0..=65535).contains(&host) {
-            return client(format!(
-                "Invalid 'hostPort' setting for container '{name}': {host}."
-            ));
+            return client(ecsbox::host_port_invalid(name, host));
         }
         // In awsvpc and host modes the container uses the port itself; there is no mapping.
         if (mode == "awsvpc" || mode == "host") && Some(host) != pm.container_port {
-            return client(format!(
-                "When networkMode={mode}, the host ports and container ports in port mappings must match: container '{name}' maps {} to host port {host}. Omit hostPort or set it to the containerPort.",
-                pm.container_port.map(|p| p.to_string()).unwrap_or_else(|| "a port range".into())
+            return client(ecsbox::host_port_must_match(
+                mode,
+                name,
+                pm.container_port,
+                host,
             ));
         }
     }
@@ -322,14 +294,10 @@ fn port_range_ok(range: &str) -> bool {
 fn network_mode_features(c: &ContainerDefinition, mode: &str) -> Result<(), ApiError> {
     let name = name_of(c);
     if mode == "awsvpc" && c.hostname.is_some() {
-        return client(format!(
-            "hostname is not supported on container when networkMode=awsvpc: remove the hostname of container '{name}'."
-        ));
+        return client(ecsbox::hostname_with_awsvpc(name));
     }
     if mode != "bridge" && c.links.as_ref().is_some_and(|l| !l.is_empty()) {
-        return client(format!(
-            "links are not supported on container when networkMode={mode}: container '{name}' sets links, which need networkMode=bridge."
-        ));
+        return client(ecsbox::links_need_bridge(mode, name));
     }
     Ok(())
 }
@@ -341,12 +309,10 @@ fn volume_names(volumes: &[Volume]) -> Result<(), ApiError> {
     for v in volumes {
         let name = v.name.as_deref().unwrap_or("");
         if !is_valid_name(name) {
-            return client(format!("Invalid volume name '{name}'. {NAME_RULE}"));
+            return client(ecsbox::volume_name_invalid(name));
         }
         if !seen.insert(name) {
-            return client(format!(
-                "Volume names must be unique within a Task Definition: '{name}' is declared twice."
-            ));
+            return client(ecsbox::volume_name_duplicate(name));
         }
     }
     Ok(())
@@ -367,33 +333,25 @@ fn references(
         for dep in c.depends_on.as_deref().unwrap_or_default() {
             let target = dep.container_name.as_deref().unwrap_or("");
             if !other_container(me, target) {
-                return client(format!(
-                    "Container '{me}' depends on container '{target}', which is not another container of this task definition."
-                ));
+                return client(ecsbox::depends_on_unknown_container(me, target));
             }
         }
         for link in c.links.as_deref().unwrap_or_default() {
             let target = link.split(':').next().unwrap_or("");
             if !other_container(me, target) {
-                return client(format!(
-                    "Invalid link '{link}' in container '{me}': '{target}' is not another container of this task definition."
-                ));
+                return client(ecsbox::link_unknown_container(link, me, target));
             }
         }
         for from in c.volumes_from.as_deref().unwrap_or_default() {
             let target = from.source_container.as_deref().unwrap_or("");
             if !other_container(me, target) {
-                return client(format!(
-                    "Container '{me}' takes volumes from '{target}', which is not another container of this task definition."
-                ));
+                return client(ecsbox::volumes_from_unknown_container(me, target));
             }
         }
         for mount in c.mount_points.as_deref().unwrap_or_default() {
             let volume = mount.source_volume.as_deref().unwrap_or("");
             if !volume_names.contains(volume) {
-                return client(format!(
-                    "Container '{me}' mounts volume '{volume}', which is not declared in the task definition's volumes."
-                ));
+                return client(ecsbox::mount_point_unknown_volume(me, volume));
             }
         }
     }
@@ -407,19 +365,19 @@ fn references(
         }
         let target = proxy.container_name.as_deref().unwrap_or("");
         if !names.contains(target) {
-            return client(format!(
-                "The proxy configuration names container '{target}', which is not a container of this task definition."
-            ));
+            return client(ecsbox::proxy_unknown_container(target));
         }
     }
     Ok(())
 }
 
 fn ephemeral_storage(input: &RegisterTaskDefinitionRequest) -> Result<(), ApiError> {
-    match input.ephemeral_storage.as_ref().and_then(|e| e.size_in_gi_b) {
-        Some(gib) if !(21..=200).contains(&gib) => {
-            client(format!("Invalid 'ephemeralStorage' setting: {gib} GiB. The size must be between 21 and 200 GiB."))
-        }
+    match input
+        .ephemeral_storage
+        .as_ref()
+        .and_then(|e| e.size_in_gi_b)
+    {
+        Some(gib) if !(21..=200).contains(&gib) => client(ecsbox::ephemeral_storage_size(gib)),
         _ => Ok(()),
     }
 }
@@ -471,8 +429,7 @@ pub fn compatibilities(input: &RegisterTaskDefinitionRequest, size: TaskSize) ->
 
 /// Why ECS Anywhere (EXTERNAL) cannot run the definition, if it cannot.
 fn external_problem(input: &RegisterTaskDefinitionRequest) -> Option<String> {
-    (network_mode(input) == "awsvpc")
-        .then(|| "The EXTERNAL launch type does not support networkMode=awsvpc; use bridge, host or none.".to_string())
+    (network_mode(input) == "awsvpc").then(|| ecsbox::EXTERNAL_AWSVPC.to_string())
 }
 
 /// Why Fargate cannot run the definition, if it cannot: the first problem found.
@@ -487,23 +444,19 @@ pub fn fargate_problem(input: &RegisterTaskDefinitionRequest, size: TaskSize) ->
 
 fn fargate_task_problem(input: &RegisterTaskDefinitionRequest, size: TaskSize) -> Option<String> {
     if network_mode(input) != "awsvpc" {
-        return Some("Fargate only supports network mode 'awsvpc'.".into());
+        return Some(ecsbox::FARGATE_NETWORK_MODE.into());
     }
     let Some(cpu) = size.cpu else {
-        return Some("Fargate requires that 'cpu' be defined at the task level.".into());
+        return Some(ecsbox::FARGATE_TASK_CPU_REQUIRED.into());
     };
     let Some(memory) = size.memory else {
-        return Some("Fargate requires that 'memory' be defined at the task level.".into());
+        return Some(ecsbox::FARGATE_TASK_MEMORY_REQUIRED.into());
     };
     if !FARGATE_CPUS.contains(&cpu) {
-        return Some(format!(
-            "Invalid 'cpu' setting for task: {cpu}. Fargate supports 256, 512, 1024, 2048, 4096, 8192 and 16384 CPU units."
-        ));
+        return Some(ecsbox::fargate_task_cpu_invalid(cpu));
     }
     if !fargate_memory_ok(cpu, memory) {
-        return Some(format!(
-            "No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. See the Amazon ECS documentation for the valid values."
-        ));
+        return Some(ecsbox::fargate_no_configuration(cpu, memory));
     }
     if input.ipc_mode.is_some() {
         return Some(aws::FARGATE_IPC_MODE.into());
@@ -516,9 +469,7 @@ fn fargate_task_problem(input: &RegisterTaskDefinitionRequest, size: TaskSize) -
         .as_ref()
         .is_some_and(|p| !p.is_empty())
     {
-        return Some(
-            "Tasks using the Fargate launch type do not support task placement constraints.".into(),
-        );
+        return Some(ecsbox::FARGATE_PLACEMENT_CONSTRAINTS.into());
     }
     input
         .volumes
@@ -531,14 +482,10 @@ fn fargate_task_problem(input: &RegisterTaskDefinitionRequest, size: TaskSize) -
 fn fargate_volume_problem(v: &Volume) -> Option<String> {
     let name = v.name.as_deref().unwrap_or("");
     if v.host.as_ref().is_some_and(|h| h.source_path.is_some()) {
-        return Some(format!(
-            "Fargate does not support host volumes with a sourcePath: volume '{name}'. Leave sourcePath unset for a task-scoped volume."
-        ));
+        return Some(ecsbox::fargate_host_volume_source_path(name));
     }
     if v.docker_volume_configuration.is_some() {
-        return Some(format!(
-            "Fargate does not support dockerVolumeConfiguration: volume '{name}'."
-        ));
+        return Some(ecsbox::fargate_docker_volume_configuration(name));
     }
     None
 }
@@ -549,40 +496,33 @@ fn fargate_container_problem(
 ) -> Option<String> {
     let name = name_of(c);
     if c.privileged == Some(true) {
-        return Some(format!("Fargate does not support privileged containers: container '{name}' sets privileged=true."));
+        return Some(ecsbox::fargate_privileged(name));
     }
     if c.linux_parameters
         .as_ref()
         .is_some_and(|l| l.devices.as_ref().is_some_and(|d| !d.is_empty()))
     {
-        return Some(format!(
-            "Fargate does not support linuxParameters.devices: container '{name}'."
-        ));
+        return Some(ecsbox::fargate_devices(name));
     }
     if c.resource_requirements
         .as_ref()
         .is_some_and(|r| r.iter().any(|r| r.r#type.as_deref() == Some("GPU")))
     {
-        return Some(format!(
-            "Fargate does not support GPU resource requirements: container '{name}'."
-        ));
+        return Some(ecsbox::fargate_gpu(name));
     }
     let log_driver = c
         .log_configuration
         .as_ref()
         .and_then(|l| l.log_driver.as_deref());
     if let Some(driver) = log_driver.filter(|d| !["awslogs", "splunk", "awsfirelens"].contains(d)) {
-        return Some(format!("Fargate only supports the awslogs, splunk and awsfirelens log drivers: container '{name}' uses '{driver}'."));
+        return Some(ecsbox::fargate_log_driver(name, driver));
     }
     let has_execution_role = input.execution_role_arn.is_some();
     if log_driver == Some("awslogs") && !has_execution_role {
-        return Some("Fargate requires task definition to have execution role ARN to support log driver awslogs.".into());
+        return Some(ecsbox::FARGATE_AWSLOGS_EXECUTION_ROLE.into());
     }
     if is_ecr_image(c.image.as_deref().unwrap_or("")) && !has_execution_role {
-        return Some(
-            "Fargate requires task definition to have execution role ARN to support ECR images."
-                .into(),
-        );
+        return Some(ecsbox::FARGATE_ECR_EXECUTION_ROLE.into());
     }
     None
 }

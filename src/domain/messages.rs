@@ -12,16 +12,15 @@
 //! Where the texts are read from. The ECS API's handlers in src/api/:
 //! services.rs, tasks.rs, clusters.rs, account_settings.rs, task_sets.rs,
 //! task_protection.rs, tags.rs, attributes.rs, capacity_providers.rs,
-//! container_instances.rs and task_definitions.rs (List, Deregister,
-//! Delete); and src/domain/launch.rs. Entries are grouped by resource or
+//! container_instances.rs, task_definitions.rs (List, Deregister,
+//! Delete) and task_definition_rules.rs (RegisterTaskDefinition's
+//! checks); and src/domain/launch.rs. Entries are grouped by resource or
 //! operation under a short section comment.
 //!
-//! Still outside, each marked where it is: the task-definition checks of
-//! src/api/task_definition_rules.rs (its module doc says that every text
-//! there is ecsbox's wording unless it comes from [`aws`]); the domain's
-//! placement, validation and capacity rules (src/domain/placement.rs,
-//! validation.rs, capacity.rs) and src/api/pagination.rs, whose texts are
-//! ecsbox's wording unless a comment beside them cites AWS; and the
+//! Still outside, each marked where it is: the domain's placement,
+//! validation and capacity rules (src/domain/placement.rs, validation.rs,
+//! capacity.rs) and src/api/pagination.rs, whose texts are ecsbox's
+//! wording unless a comment beside them cites AWS; and the
 //! controllers' stoppedReasons (which follow the ECS agent's texts where
 //! its source shows them). src/api/agent.rs sends no message of its own.
 
@@ -727,4 +726,283 @@ update the capacity provider.";
     /// ecsbox's wording, AWS's not confirmed: the reason of a
     /// DeleteTaskDefinitions failure for an ACTIVE revision.
     pub const DELETE_ACTIVE_TASK_DEFINITION: &str = "The specified task definition is still in ACTIVE status. Please deregister the target and try again.";
+
+    // RegisterTaskDefinition's checks (src/api/task_definition_rules.rs):
+    // names, container resources, ports and network mode, references
+    // between containers and volumes, ephemeral storage, launch types.
+
+    /// ecsbox's wording, AWS's not confirmed: what family, container and
+    /// volume names may hold, appended to the messages that refuse one.
+    pub const TASK_DEFINITION_NAME_RULE: &str =
+        "Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const FAMILY_BLANK: &str = "Family can not be blank.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn family_invalid(name: &str) -> String {
+        format!("Family contains invalid characters: '{name}'. {TASK_DEFINITION_NAME_RULE}")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const CONTAINER_LIST_EMPTY: &str = "Container list cannot be empty.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn too_many_containers(max: usize, got: usize) -> String {
+        format!(
+            "Too many containers. A task definition can have at most {max} containers; this one has {got}."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn task_memory_invalid(text: &str) -> String {
+        format!("Invalid 'memory' setting for task: '{text}'. Give MiB (e.g. 2048) or GB (e.g. '2 GB').")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const CONTAINER_NAME_EMPTY: &str = "Container.name should not be null or empty.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn container_name_invalid(name: &str) -> String {
+        format!("Container.name contains invalid characters: '{name}'. {TASK_DEFINITION_NAME_RULE}")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn container_cpu_negative(name: &str, cpu: i32) -> String {
+        format!(
+            "Invalid 'cpu' setting for container '{name}': {cpu}. It must be 0 or more CPU units."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed: `what` is "memory" or
+    /// "memoryReservation".
+    pub fn container_memory_not_positive(what: &str, name: &str, value: i32) -> String {
+        format!("Invalid '{what}' setting for container '{name}': {value}. It must be a positive number of MiB.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn container_memory_missing(name: &str) -> String {
+        format!(
+            "Invalid setting for container '{name}'. At least one of 'memory' or 'memoryReservation' must be specified (or set 'memory' at the task level)."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn memory_reservation_above_memory(name: &str, soft: i32, hard: i32) -> String {
+        format!(
+            "Invalid setting for container '{name}'. 'memoryReservation' ({soft} MiB) must be less than or equal to 'memory' ({hard} MiB)."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed: `what` is "cpu", "memory" or
+    /// "memoryReservation".
+    pub fn container_above_task(what: &str, name: &str, container: i32, task: i32) -> String {
+        format!(
+            "The '{what}' setting for container '{name}' is greater than for the task ({container} > {task})."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn container_name_duplicate(name: &str) -> String {
+        format!("Container names must be unique within a Task Definition: '{name}' is used twice.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const NO_ESSENTIAL_CONTAINER: &str = "A task definition must have at least one essential container; every container sets essential=false.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn containers_cpu_above_task(cpu: i64, task: i32) -> String {
+        format!("The sum of the containers' 'cpu' settings ({cpu}) is greater than the task's 'cpu' ({task}).")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn containers_memory_above_task(reserved: i64, task: i32) -> String {
+        format!(
+            "The memory the containers reserve together ({reserved} MiB) is greater than the task's 'memory' ({task} MiB)."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn port_mappings_with_network_mode_none(name: &str) -> String {
+        format!(
+            "Port mappings are not supported when networkMode=none: remove the portMappings of container '{name}' or use another network mode."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn port_mapping_port_and_range(name: &str) -> String {
+        format!(
+            "Invalid port mapping for container '{name}': set either 'containerPort' or 'containerPortRange', not both."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn container_port_range_invalid(name: &str, range: &str) -> String {
+        format!(
+            "Invalid 'containerPortRange' setting for container '{name}': '{range}'. Use 'FROM-TO', e.g. '8000-8010'."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn container_port_invalid(name: &str) -> String {
+        format!("Invalid 'containerPort' setting for container '{name}'. It must be between 1 and 65535.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn host_port_invalid(name: &str, host: i32) -> String {
+        format!("Invalid 'hostPort' setting for container '{name}': {host}.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed: a mapping without a
+    /// containerPort maps "a port range".
+    pub fn host_port_must_match(
+        mode: &str,
+        name: &str,
+        container_port: Option<i32>,
+        host: i32,
+    ) -> String {
+        let container_port = container_port
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "a port range".into());
+        format!(
+            "When networkMode={mode}, the host ports and container ports in port mappings must match: container '{name}' maps {container_port} to host port {host}. Omit hostPort or set it to the containerPort."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn hostname_with_awsvpc(name: &str) -> String {
+        format!(
+            "hostname is not supported on container when networkMode=awsvpc: remove the hostname of container '{name}'."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn links_need_bridge(mode: &str, name: &str) -> String {
+        format!(
+            "links are not supported on container when networkMode={mode}: container '{name}' sets links, which need networkMode=bridge."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn volume_name_invalid(name: &str) -> String {
+        format!("Invalid volume name '{name}'. {TASK_DEFINITION_NAME_RULE}")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn volume_name_duplicate(name: &str) -> String {
+        format!("Volume names must be unique within a Task Definition: '{name}' is declared twice.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn depends_on_unknown_container(me: &str, target: &str) -> String {
+        format!(
+            "Container '{me}' depends on container '{target}', which is not another container of this task definition."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn link_unknown_container(link: &str, me: &str, target: &str) -> String {
+        format!(
+            "Invalid link '{link}' in container '{me}': '{target}' is not another container of this task definition."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn volumes_from_unknown_container(me: &str, target: &str) -> String {
+        format!(
+            "Container '{me}' takes volumes from '{target}', which is not another container of this task definition."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn mount_point_unknown_volume(me: &str, volume: &str) -> String {
+        format!(
+            "Container '{me}' mounts volume '{volume}', which is not declared in the task definition's volumes."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn proxy_unknown_container(target: &str) -> String {
+        format!(
+            "The proxy configuration names container '{target}', which is not a container of this task definition."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn ephemeral_storage_size(gib: i32) -> String {
+        format!("Invalid 'ephemeralStorage' setting: {gib} GiB. The size must be between 21 and 200 GiB.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const EXTERNAL_AWSVPC: &str =
+        "The EXTERNAL launch type does not support networkMode=awsvpc; use bridge, host or none.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const FARGATE_NETWORK_MODE: &str = "Fargate only supports network mode 'awsvpc'.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const FARGATE_TASK_CPU_REQUIRED: &str =
+        "Fargate requires that 'cpu' be defined at the task level.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const FARGATE_TASK_MEMORY_REQUIRED: &str =
+        "Fargate requires that 'memory' be defined at the task level.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn fargate_task_cpu_invalid(cpu: i32) -> String {
+        format!(
+            "Invalid 'cpu' setting for task: {cpu}. Fargate supports 256, 512, 1024, 2048, 4096, 8192 and 16384 CPU units."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn fargate_no_configuration(cpu: i32, memory: i32) -> String {
+        format!(
+            "No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. See the Amazon ECS documentation for the valid values."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const FARGATE_PLACEMENT_CONSTRAINTS: &str =
+        "Tasks using the Fargate launch type do not support task placement constraints.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn fargate_host_volume_source_path(name: &str) -> String {
+        format!(
+            "Fargate does not support host volumes with a sourcePath: volume '{name}'. Leave sourcePath unset for a task-scoped volume."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn fargate_docker_volume_configuration(name: &str) -> String {
+        format!("Fargate does not support dockerVolumeConfiguration: volume '{name}'.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn fargate_privileged(name: &str) -> String {
+        format!("Fargate does not support privileged containers: container '{name}' sets privileged=true.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn fargate_devices(name: &str) -> String {
+        format!("Fargate does not support linuxParameters.devices: container '{name}'.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn fargate_gpu(name: &str) -> String {
+        format!("Fargate does not support GPU resource requirements: container '{name}'.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn fargate_log_driver(name: &str, driver: &str) -> String {
+        format!("Fargate only supports the awslogs, splunk and awsfirelens log drivers: container '{name}' uses '{driver}'.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const FARGATE_AWSLOGS_EXECUTION_ROLE: &str =
+        "Fargate requires task definition to have execution role ARN to support log driver awslogs.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const FARGATE_ECR_EXECUTION_ROLE: &str =
+        "Fargate requires task definition to have execution role ARN to support ECR images.";
 }
