@@ -14,13 +14,18 @@
 //! task_protection.rs, tags.rs, attributes.rs, capacity_providers.rs,
 //! container_instances.rs, task_definitions.rs (List, Deregister,
 //! Delete) and task_definition_rules.rs (RegisterTaskDefinition's
-//! checks); and src/domain/launch.rs. Entries are grouped by resource or
-//! operation under a short section comment.
+//! checks); and in src/domain/: launch.rs, validation.rs (tags, resource
+//! names, capacity provider strategies) and placement.rs (placement
+//! constraints and strategies). capacity.rs has no texts of its own.
+//! Entries are grouped by resource or operation under a short section
+//! comment.
 //!
-//! Still outside, each marked where it is: the domain's placement,
-//! validation and capacity rules (src/domain/placement.rs, validation.rs,
-//! capacity.rs) and src/api/pagination.rs, whose texts are ecsbox's
-//! wording unless a comment beside them cites AWS; and the
+//! Still outside, each marked where it is: placement's failure reasons
+//! (`AGENT`, `RESOURCE:CPU`, ..., and the unsatisfied-constraint reasons,
+//! which placement.rs says are AWS's words) and the cluster query
+//! parser's reasons that [`ecsbox::placement_expression_invalid`] quotes
+//! (src/domain/placement/query.rs); src/api/pagination.rs, whose texts
+//! are ecsbox's wording unless a comment beside them cites AWS; and the
 //! controllers' stoppedReasons (which follow the ECS agent's texts where
 //! its source shows them). src/api/agent.rs sends no message of its own.
 
@@ -1005,4 +1010,128 @@ update the capacity provider.";
     /// ecsbox's wording, AWS's not confirmed.
     pub const FARGATE_ECR_EXECUTION_ROLE: &str =
         "Fargate requires task definition to have execution role ARN to support ECR images.";
+
+    // Tags of a create or run request (src/domain/validation.rs).
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn tags_too_many(max: usize, count: usize) -> String {
+        format!("A resource can have at most {max} tags; {count} were given.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn tag_key_length(key: &str) -> String {
+        format!("Tag keys must be 1 to 128 characters long; got '{key}'.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn tag_value_too_long(key: &str) -> String {
+        format!("The value of tag '{key}' is longer than 256 characters.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed (the rule is AWS's: "You cannot
+    /// edit or delete tag keys or values with this prefix").
+    pub fn reserved_tag_key(key: &str) -> String {
+        format!("Tag keys beginning with 'aws:' are reserved for AWS use; '{key}' cannot be set.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn tag_key_duplicate(key: &str) -> String {
+        format!("Tag key '{key}' is given more than once.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed: a tag rule ECS does not have,
+    /// with the rule's own description.
+    pub fn tag_invalid(description: &str) -> String {
+        format!("Invalid tag: {description}.")
+    }
+
+    // Names of clusters, capacity providers and families
+    // (src/domain/validation.rs).
+
+    /// ecsbox's wording, AWS's not confirmed: `kind` is e.g. "Cluster".
+    pub fn resource_name_invalid(kind: &str, name: &str) -> String {
+        format!(
+            "{kind} name '{name}' is not valid: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."
+        )
+    }
+
+    // Capacity provider strategies (src/domain/validation.rs); a provider
+    // that does not exist is [`capacity_provider_unknown`].
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const STRATEGY_TOO_MANY_PROVIDERS: &str =
+        "A capacity provider strategy can have at most 20 capacity providers.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn strategy_provider_duplicate(name: &str) -> String {
+        format!("Capacity provider '{name}' appears more than once in the strategy.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn strategy_weight_range(name: &str, weight: i32) -> String {
+        format!(
+            "The weight of capacity provider '{name}' must be between 0 and 1000; got {weight}."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn strategy_base_range(name: &str, base: i32) -> String {
+        format!("The base of capacity provider '{name}' must be between 0 and 100000; got {base}.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const STRATEGY_ONE_BASE: &str =
+        "Only one capacity provider in a strategy can have a base defined.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const STRATEGY_FARGATE_AND_ASG: &str = "A capacity provider strategy cannot mix Fargate capacity providers with Auto Scaling group capacity providers.";
+
+    // Task placement: constraints and strategies of a RunTask
+    // (src/domain/placement.rs).
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn placement_constraints_too_many(max: usize, total: usize) -> String {
+        format!(
+            "A task can have at most {max} placement constraints, counting those of its task definition; it has {total}."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const DISTINCT_INSTANCE_EXPRESSION: &str =
+        "A distinctInstance placement constraint takes no expression; remove it, or use type memberOf.";
+
+    /// ecsbox's wording, AWS's not confirmed: `why` is the query parser's.
+    pub fn placement_expression_invalid(expression: &str, why: &str) -> String {
+        format!("The placement constraint expression '{expression}' is not valid: {why}.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const MEMBER_OF_EXPRESSION_MISSING: &str =
+        "A memberOf placement constraint needs an expression in the cluster query language.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const PLACEMENT_CONSTRAINT_TYPE: &str =
+        "A placement constraint's type must be memberOf or distinctInstance.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn placement_strategies_too_many(max: usize, got: usize) -> String {
+        format!("A task can have at most {max} placement strategies; got {got}.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn spread_field_invalid(field: &str) -> String {
+        format!(
+            "Invalid field '{field}' for a spread placement strategy: use instanceId, host or attribute:NAME \
+             (e.g. attribute:ecs.availability-zone)."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn binpack_field_invalid(field: &str) -> String {
+        format!("Invalid field '{field}' for a binpack placement strategy: use cpu or memory.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const PLACEMENT_STRATEGY_TYPE: &str =
+        "A placement strategy's type must be random, spread or binpack.";
 }

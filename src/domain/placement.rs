@@ -9,10 +9,16 @@
 //! before it. Constraints are binding, strategies are best effort. Ties the
 //! strategies leave are broken at random, so no strategy at all is ECS's
 //! `random` placement for standalone tasks.
+//!
+//! The messages refusing a request's constraints or strategies are read
+//! from the catalogue, `domain::messages::ecsbox` (ecsbox's wording, AWS's
+//! not confirmed). The failure reasons an instance is rejected with stay
+//! here, beside the checks that give them.
 
 mod pattern;
 pub mod query;
 
+use super::messages::ecsbox;
 use super::DomainError;
 use crate::model::shapes::{
     PlacementConstraint, PlacementStrategy, TaskDefinitionPlacementConstraint,
@@ -93,9 +99,9 @@ pub fn constraints(
 ) -> Result<Vec<Constraint>, DomainError> {
     let total = requested.len() + defined.len();
     if total > MAX_CONSTRAINTS {
-        return Err(DomainError::invalid_parameter(format!(
-            "A task can have at most {MAX_CONSTRAINTS} placement constraints, counting those of its task definition; it has {total}."
-        )));
+        return Err(DomainError::invalid_parameter(
+            ecsbox::placement_constraints_too_many(MAX_CONSTRAINTS, total),
+        ));
     }
     let requested = requested
         .iter()
@@ -114,25 +120,26 @@ fn constraint(kind: Option<&str>, expression: Option<&str>) -> Result<Constraint
     match (kind, expression) {
         (Some("distinctInstance"), None) => Ok(Constraint::DistinctInstance),
         (Some("distinctInstance"), Some(_)) => Err(DomainError::invalid_parameter(
-            "A distinctInstance placement constraint takes no expression; remove it, or use type memberOf.",
+            ecsbox::DISTINCT_INSTANCE_EXPRESSION,
         )),
         (Some("memberOf"), Some(e)) => query::parse(e).map(Constraint::MemberOf).map_err(|why| {
-            DomainError::invalid_parameter(format!("The placement constraint expression '{e}' is not valid: {why}."))
+            DomainError::invalid_parameter(ecsbox::placement_expression_invalid(e, &why))
         }),
-        (Some("memberOf"), None) => {
-            Err(DomainError::invalid_parameter("A memberOf placement constraint needs an expression in the cluster query language."))
-        }
-        _ => Err(DomainError::invalid_parameter("A placement constraint's type must be memberOf or distinctInstance.")),
+        (Some("memberOf"), None) => Err(DomainError::invalid_parameter(
+            ecsbox::MEMBER_OF_EXPRESSION_MISSING,
+        )),
+        _ => Err(DomainError::invalid_parameter(
+            ecsbox::PLACEMENT_CONSTRAINT_TYPE,
+        )),
     }
 }
 
 /// The strategies of a RunTask, in the order they apply.
 pub fn strategies(requested: &[PlacementStrategy]) -> Result<Vec<Strategy>, DomainError> {
     if requested.len() > MAX_STRATEGIES {
-        return Err(DomainError::invalid_parameter(format!(
-            "A task can have at most {MAX_STRATEGIES} placement strategies; got {}.",
-            requested.len()
-        )));
+        return Err(DomainError::invalid_parameter(
+            ecsbox::placement_strategies_too_many(MAX_STRATEGIES, requested.len()),
+        ));
     }
     requested.iter().map(strategy).collect()
 }
@@ -146,23 +153,25 @@ fn strategy(s: &PlacementStrategy) -> Result<Strategy, DomainError> {
             if field.eq_ignore_ascii_case("instanceId") || field.eq_ignore_ascii_case("host") {
                 return Ok(Strategy::Spread(SpreadField::Instance));
             }
-            match field.strip_prefix("attribute:").filter(|name| !name.is_empty()) {
+            match field
+                .strip_prefix("attribute:")
+                .filter(|name| !name.is_empty())
+            {
                 Some(name) => Ok(Strategy::Spread(SpreadField::Attribute(name.to_string()))),
-                None => Err(DomainError::invalid_parameter(format!(
-                    "Invalid field '{field}' for a spread placement strategy: use instanceId, host or attribute:NAME \
-                     (e.g. attribute:ecs.availability-zone)."
-                ))),
+                None => Err(DomainError::invalid_parameter(
+                    ecsbox::spread_field_invalid(field),
+                )),
             }
         }
         Some("binpack") => match field.to_ascii_lowercase().as_str() {
             "cpu" => Ok(Strategy::Binpack(BinpackField::Cpu)),
             "memory" => Ok(Strategy::Binpack(BinpackField::Memory)),
-            _ => Err(DomainError::invalid_parameter(format!(
-                "Invalid field '{field}' for a binpack placement strategy: use cpu or memory."
-            ))),
+            _ => Err(DomainError::invalid_parameter(
+                ecsbox::binpack_field_invalid(field),
+            )),
         },
         _ => Err(DomainError::invalid_parameter(
-            "A placement strategy's type must be random, spread or binpack.",
+            ecsbox::PLACEMENT_STRATEGY_TYPE,
         )),
     }
 }

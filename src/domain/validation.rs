@@ -1,6 +1,9 @@
-//! Checks shared by several resource groups, with AWS's exceptions and
-//! messages: tags, resource names, capacity provider strategies.
+//! Checks shared by several resource groups, with AWS's exceptions: tags,
+//! resource names, capacity provider strategies. The messages are read from
+//! the catalogue, `domain::messages::ecsbox` (ecsbox's wording, AWS's not
+//! confirmed).
 
+use super::messages::ecsbox;
 use super::DomainError;
 use crate::model::shapes::{CapacityProviderStrategyItem, Tag};
 use crate::tags::{pairs_of, Rules, TagSet, TagViolation, MAX_TAGS_PER_RESOURCE};
@@ -28,25 +31,15 @@ pub fn tags(tags: &[Tag]) -> Result<TagSet, DomainError> {
 /// TagResource words a count after merging itself).
 pub fn tag_error(violation: TagViolation) -> DomainError {
     let message = match violation {
-        TagViolation::TooMany { count } => {
-            format!("A resource can have at most {MAX_TAGS_PER_RESOURCE} tags; {count} were given.")
-        }
-        TagViolation::EmptyKey => "Tag keys must be 1 to 128 characters long; got ''.".to_string(),
-        TagViolation::KeyTooLong { key } => {
-            format!("Tag keys must be 1 to 128 characters long; got '{key}'.")
-        }
-        TagViolation::ValueTooLong { key, .. } => {
-            format!("The value of tag '{key}' is longer than 256 characters.")
-        }
-        TagViolation::ReservedKey { key } => {
-            format!(
-                "Tag keys beginning with 'aws:' are reserved for AWS use; '{key}' cannot be set."
-            )
-        }
-        TagViolation::DuplicateKey { key } => format!("Tag key '{key}' is given more than once."),
+        TagViolation::TooMany { count } => ecsbox::tags_too_many(MAX_TAGS_PER_RESOURCE, count),
+        TagViolation::EmptyKey => ecsbox::tag_key_length(""),
+        TagViolation::KeyTooLong { key } => ecsbox::tag_key_length(&key),
+        TagViolation::ValueTooLong { key, .. } => ecsbox::tag_value_too_long(&key),
+        TagViolation::ReservedKey { key } => ecsbox::reserved_tag_key(&key),
+        TagViolation::DuplicateKey { key } => ecsbox::tag_key_duplicate(&key),
         // Not among ECS's rules (`RULES`): the rule's own description.
         other @ (TagViolation::KeyCharacters { .. } | TagViolation::ValueCharacters { .. }) => {
-            format!("Invalid tag: {other}.")
+            ecsbox::tag_invalid(&other.to_string())
         }
     };
     DomainError::invalid_parameter(message)
@@ -63,9 +56,9 @@ pub fn resource_name(kind: &str, name: &str) -> Result<(), DomainError> {
     if ok {
         Ok(())
     } else {
-        Err(DomainError::invalid_parameter(format!(
-            "{kind} name '{name}' is not valid: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."
-        )))
+        Err(DomainError::invalid_parameter(
+            ecsbox::resource_name_invalid(kind, name),
+        ))
     }
 }
 
@@ -78,7 +71,7 @@ pub fn capacity_provider_strategy(
 ) -> Result<(), DomainError> {
     if strategy.len() > 20 {
         return Err(DomainError::invalid_parameter(
-            "A capacity provider strategy can have at most 20 capacity providers.",
+            ecsbox::STRATEGY_TOO_MANY_PROVIDERS,
         ));
     }
     let mut seen = std::collections::HashSet::new();
@@ -87,26 +80,26 @@ pub fn capacity_provider_strategy(
     for item in strategy {
         let name = item.capacity_provider.as_deref().unwrap_or("");
         if !exists(name) {
-            return Err(DomainError::invalid_parameter(format!(
-                "The specified capacity provider '{name}' does not exist."
-            )));
+            return Err(DomainError::invalid_parameter(
+                ecsbox::capacity_provider_unknown(name),
+            ));
         }
         if !seen.insert(name) {
-            return Err(DomainError::invalid_parameter(format!(
-                "Capacity provider '{name}' appears more than once in the strategy."
-            )));
+            return Err(DomainError::invalid_parameter(
+                ecsbox::strategy_provider_duplicate(name),
+            ));
         }
         if let Some(w) = item.weight {
             if !(0..=1000).contains(&w) {
-                return Err(DomainError::invalid_parameter(format!(
-                    "The weight of capacity provider '{name}' must be between 0 and 1000; got {w}."
-                )));
+                return Err(DomainError::invalid_parameter(
+                    ecsbox::strategy_weight_range(name, w),
+                ));
             }
         }
         match item.base {
             Some(b) if !(0..=100_000).contains(&b) => {
-                return Err(DomainError::invalid_parameter(format!(
-                    "The base of capacity provider '{name}' must be between 0 and 100000; got {b}."
+                return Err(DomainError::invalid_parameter(ecsbox::strategy_base_range(
+                    name, b,
                 )));
             }
             Some(b) if b > 0 => with_base += 1,
@@ -119,13 +112,11 @@ pub fn capacity_provider_strategy(
         }
     }
     if with_base > 1 {
-        return Err(DomainError::invalid_parameter(
-            "Only one capacity provider in a strategy can have a base defined.",
-        ));
+        return Err(DomainError::invalid_parameter(ecsbox::STRATEGY_ONE_BASE));
     }
     if fargate && other {
         return Err(DomainError::invalid_parameter(
-            "A capacity provider strategy cannot mix Fargate capacity providers with Auto Scaling group capacity providers.",
+            ecsbox::STRATEGY_FARGATE_AND_ASG,
         ));
     }
     Ok(())
