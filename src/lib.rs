@@ -10,6 +10,8 @@
 //!                                STS and EC2
 //! api                            ECS handlers: thin, turn DomainError into ApiError
 //! controllers                    task lifecycle on Docker, service scheduler
+//! lb                             the load balancers' data plane: listeners that forward,
+//!                                target groups, health checks (ELBv2's API is a service)
 //! auth, logs, secrets, metadata  SigV4; the CloudWatch Logs, Secrets Manager and
 //!                                SSM services; the task metadata endpoints
 //! domain                         ECS's rules: launch, placement, shared checks
@@ -35,6 +37,7 @@ pub mod config;
 pub mod controllers;
 pub mod domain;
 pub mod http_accept;
+pub mod lb;
 pub mod logs;
 pub mod metadata;
 pub mod model;
