@@ -10,8 +10,6 @@
 //!                                STS and EC2
 //! api                            ECS handlers: thin, turn DomainError into ApiError
 //! controllers                    task lifecycle on Docker, service scheduler
-//! lb                             the load balancers' data plane: listeners that forward,
-//!                                target groups, health checks (ELBv2's API is a service)
 //! auth, logs, secrets, metadata  SigV4; the CloudWatch Logs, Secrets Manager and
 //!                                SSM services; the task metadata endpoints
 //! domain                         ECS's rules: launch, placement, shared checks
@@ -20,6 +18,8 @@
 //! state                          ECS's per-(account, region) records and effects
 //! store                          the generic per-(account, region) store, page tokens
 //! runtime                        the only code that talks to Docker
+//! lb                             the load balancers' data plane: listeners that forward,
+//!                                target groups, health checks (ELBv2's API is a service)
 //! http_accept                    the one HTTP accept loop (the API's and the task endpoints')
 //! model, config, civil, clock    generated shapes; settings; calendar helpers; the clock
 //! tags                           the tag set a resource holds and AWS's tag rules, for

@@ -8,6 +8,7 @@ use super::pagination::{decode_token, page_size, take_page};
 use super::WithNetwork;
 use crate::domain::messages::{aws, ecsbox};
 use crate::domain::{launch, validation};
+use crate::lb::{LoadBalancing, TargetType};
 use crate::model::operations::ErrorCode;
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
@@ -63,6 +64,40 @@ pub(super) fn not_found() -> ApiError {
     )
 }
 
+/// A target group a service names must exist, be behind a load balancer,
+/// and take targets of the kind the task's network mode gives.
+fn check_target_group(
+    plane: &LoadBalancing,
+    tg: &str,
+    td: &TaskDefinition,
+) -> Result<(), ApiError> {
+    let Some(spec) = plane.target_group(tg) else {
+        return Err(ApiError::invalid_parameter(aws::TARGET_GROUP_UNVERIFIABLE));
+    };
+    if !plane.target_group_in_use(tg) {
+        return Err(ApiError::invalid_parameter(
+            aws::target_group_without_load_balancer(tg),
+        ));
+    }
+    let mode = td.network_mode.as_deref().unwrap_or("bridge");
+    let fits = match spec.target_type {
+        TargetType::Ip => mode == "awsvpc",
+        TargetType::Instance => mode != "awsvpc",
+    };
+    if !fits {
+        let target_type = match spec.target_type {
+            TargetType::Ip => "ip",
+            TargetType::Instance => "instance",
+        };
+        return Err(ApiError::invalid_parameter(aws::target_type_incompatible(
+            tg,
+            target_type,
+            mode,
+        )));
+    }
+    Ok(())
+}
+
 /// The service's deployment configuration with ECS's defaults filled in:
 /// REPLICA 100/200, DAEMON 0/100, circuit breaker off.
 pub(super) fn deployment_configuration(
@@ -70,6 +105,15 @@ pub(super) fn deployment_configuration(
     daemon: bool,
 ) -> Result<DeploymentConfiguration, ApiError> {
     let mut c = given.unwrap_or_default();
+    // BLUE_GREEN, LINEAR and CANARY shift traffic between target groups
+    // with hooks and bake times: not built, so refused by name rather than
+    // run as a rolling deployment.
+    if let Some(strategy) = c.strategy.as_deref().filter(|s| *s != "ROLLING") {
+        return Err(ApiError::ecs(
+            ErrorCode::UnsupportedFeatureException,
+            ecsbox::deployment_strategy_unsupported(strategy),
+        ));
+    }
     let (min, max) = if daemon { (0, 100) } else { (100, 200) };
     let min = *c.minimum_healthy_percent.get_or_insert(min);
     let max = *c.maximum_percent.get_or_insert(max);
@@ -94,12 +138,14 @@ pub(super) fn deployment_configuration(
     Ok(c)
 }
 
-/// loadBalancers and serviceRegistries are checked and stored; they take
-/// effect when load balancing and service discovery exist.
+/// Checks a service's loadBalancers (against the target groups the load
+/// balancers' plane knows, as ECS checks them with ELB) and its
+/// serviceRegistries (stored; they take effect when service discovery exists).
 pub(super) fn check_attachments(
     td: &TaskDefinition,
     lbs: &[LoadBalancer],
     registries: &[ServiceRegistry],
+    plane: Option<&LoadBalancing>,
 ) -> Result<(), ApiError> {
     let container = |name: Option<&str>| {
         td.container_definitions
@@ -112,12 +158,19 @@ pub(super) fn check_attachments(
         if lb.target_group_arn.is_none() && lb.load_balancer_name.is_none() {
             return Err(ApiError::invalid_parameter(ecsbox::LOAD_BALANCER_TARGET));
         }
-        if let Some(tg) = &lb.target_group_arn {
-            if !tg.starts_with("arn:") || !tg.contains(":targetgroup/") {
-                return Err(ApiError::invalid_parameter(
-                    ecsbox::target_group_arn_invalid(tg),
-                ));
-            }
+        let Some(tg) = &lb.target_group_arn else {
+            return Err(ApiError::ecs(
+                ErrorCode::UnsupportedFeatureException,
+                ecsbox::CLASSIC_LOAD_BALANCER_UNSUPPORTED,
+            ));
+        };
+        if !tg.starts_with("arn:") || !tg.contains(":targetgroup/") {
+            return Err(ApiError::invalid_parameter(
+                ecsbox::target_group_arn_invalid(tg),
+            ));
+        }
+        if let Some(plane) = plane {
+            check_target_group(plane, tg, td)?;
         }
         let Some(c) = container(lb.container_name.as_deref()) else {
             return Err(ApiError::invalid_parameter(
@@ -291,6 +344,7 @@ pub fn create(
         &td,
         input.load_balancers.as_deref().unwrap_or(&[]),
         input.service_registries.as_deref().unwrap_or(&[]),
+        state.settings.load_balancing.as_deref(),
     )?;
     let tags = validation::tags(input.tags.as_deref().unwrap_or_default())?;
     if let Some(grace) = input.health_check_grace_period_seconds {
@@ -630,6 +684,7 @@ pub fn update(
         &effective_td,
         input.load_balancers.as_deref().unwrap_or(&[]),
         input.service_registries.as_deref().unwrap_or(&[]),
+        state.settings.load_balancing.as_deref(),
     )?;
 
     let changes_revision = new_td

@@ -421,8 +421,16 @@ pub fn create(
     if load_balancers.len() > 1 {
         return Err(ApiError::invalid_parameter(ecsbox::TASK_SET_LOAD_BALANCERS));
     }
+    if !load_balancers.is_empty() {
+        // Task sets' traffic is shifted by the external controller between
+        // target groups; ecsbox does not register task set tasks.
+        return Err(ApiError::ecs(
+            ErrorCode::UnsupportedFeatureException,
+            ecsbox::TASK_SET_LOAD_BALANCERS_UNSUPPORTED,
+        ));
+    }
     let registries = input.service_registries.clone().unwrap_or_default();
-    check_attachments(&td, &load_balancers, &registries)?;
+    check_attachments(&td, &load_balancers, &registries, None)?;
     let scale = scale_of(input.scale.clone())?;
     let tags = validation::tags(input.tags.as_deref().unwrap_or_default())?;
 

@@ -6,6 +6,7 @@ pub mod container_spec;
 pub mod image_source;
 pub mod namespace_pool;
 pub mod naming;
+pub mod service_load_balancers;
 pub mod service_planner;
 pub mod service_tasks;
 pub mod services;

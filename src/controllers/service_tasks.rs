@@ -3,6 +3,7 @@
 //! task looks to the planner, how a launch's outcome is tallied, and the
 //! scheduler's shared timings and wordings.
 
+use super::service_load_balancers::LbHealth;
 use super::service_planner::TaskView;
 use crate::domain::launch::Launched;
 use crate::domain::DomainError;
@@ -17,8 +18,16 @@ pub const PLACEMENT_RETRY: Duration = Duration::from_secs(10);
 /// The stoppedReason of a task stopped for failing its health checks.
 pub const UNHEALTHY_REASON: &str = "Task failed container health checks";
 
-/// What the scheduler sees of one task of the service.
-pub fn task_view(t: &TaskRecord, grace: Duration, now: f64) -> (TaskView, Option<f64>) {
+/// What the scheduler sees of one task of the service: its containers'
+/// health checks and, for a service behind load balancers, its targets'
+/// health (`lb`). The grace period covers both, as ECS's
+/// healthCheckGracePeriodSeconds does.
+pub fn task_view(
+    t: &TaskRecord,
+    grace: Duration,
+    now: f64,
+    lb: &LbHealth,
+) -> (TaskView, Option<f64>) {
     let alive = t.desired == TaskStatus::Running && t.status != TaskStatus::Stopped;
     let running = t.status == TaskStatus::Running;
     let has_checks = t
@@ -31,15 +40,17 @@ pub fn task_view(t: &TaskRecord, grace: Duration, now: f64) -> (TaskView, Option
     let started = t.task.started_at.unwrap_or(now);
     let grace_ends = started + grace.as_secs_f64();
     let in_grace = now < grace_ends;
+    let lb_ok = matches!(lb, LbHealth::NotBalanced | LbHealth::Healthy);
+    let failing = health == "UNHEALTHY" || matches!(lb, LbHealth::Unhealthy { .. });
     let view = TaskView {
         arn: t.task.task_arn.clone().unwrap_or_default(),
         deployment: t.task.started_by.clone().unwrap_or_default(),
         alive,
-        healthy: running && (!has_checks || health == "HEALTHY"),
-        unhealthy: alive && running && health == "UNHEALTHY" && !in_grace,
+        healthy: running && (!has_checks || health == "HEALTHY") && lb_ok,
+        unhealthy: alive && running && failing && !in_grace,
         protected: alive && t.protected_at(now),
     };
-    let wake = (alive && running && health == "UNHEALTHY" && in_grace).then_some(grace_ends);
+    let wake = (alive && running && failing && in_grace).then_some(grace_ends);
     (view, wake)
 }
 

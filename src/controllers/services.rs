@@ -9,6 +9,7 @@
 //! lock, synchronously; the effects it records (start or stop a task) go to
 //! the task controller afterwards.
 
+use super::service_load_balancers::{self as balancers, LbHealth};
 use super::service_planner::{self, Bounds, Plan, StopReason, TaskView, Threshold};
 use super::service_tasks::{short_id, tally, task_view, PLACEMENT_RETRY, UNHEALTHY_REASON};
 use super::tasks::{EffectSender, RegionEffect};
@@ -130,6 +131,16 @@ fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
             .unwrap_or(0)
             .max(0) as u64,
     );
+    // Tasks that reached RUNNING join the service's target groups first, so
+    // that their health below is the load balancers' too.
+    let mut record = record;
+    balancers::register_running_tasks(state, &mut record);
+    let balanced = record
+        .service
+        .load_balancers
+        .as_ref()
+        .is_some_and(|l| !l.is_empty());
+    let plane = state.settings.load_balancing.clone();
     let group = record.group();
     let prefix = format!(
         "arn:aws:ecs:{}:{}:task/{}/",
@@ -146,7 +157,8 @@ fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
     let views: Vec<TaskView> = tasks
         .iter()
         .map(|t| {
-            let (mut v, wake) = task_view(t, grace, now);
+            let lb = balancers::health_of(t, balanced, plane.as_deref());
+            let (mut v, wake) = task_view(t, grace, now, &lb);
             // A task on a DRAINING container instance is replaced like an old
             // deployment's: new tasks elsewhere first, within the bounds.
             if t.task
@@ -377,9 +389,29 @@ fn circuit_breaker(
 
 fn apply_stops(state: &mut RegionState, record: &mut ServiceRecord, plan: &Plan) {
     let mut stopped = vec![];
+    let mut draining = 0;
+    let plane = state.settings.load_balancing.clone();
     for (arn, why) in &plan.stop {
+        let lb = state
+            .tasks
+            .get(arn)
+            .map(|t| balancers::health_of(t, true, plane.as_deref()));
         let reason = match why {
-            StopReason::Unhealthy => UNHEALTHY_REASON.to_string(),
+            StopReason::Unhealthy => match lb {
+                Some(LbHealth::Unhealthy {
+                    target,
+                    description,
+                }) => {
+                    record.event(balancers::unhealthy_event(
+                        &record.name,
+                        &target,
+                        &description,
+                        plane.as_deref(),
+                    ));
+                    balancers::unhealthy_reason(&target.target_group_arn)
+                }
+                _ => UNHEALTHY_REASON.to_string(),
+            },
             StopReason::ScaleIn | StopReason::Replaced => {
                 format!(
                     "Scaling activity initiated by (deployment {})",
@@ -389,6 +421,9 @@ fn apply_stops(state: &mut RegionState, record: &mut ServiceRecord, plan: &Plan)
         };
         if let Some(t) = state.tasks.get_mut(arn) {
             if t.want_stopped(StopCode::ServiceSchedulerInitiated, reason) {
+                if !t.lb_targets.is_empty() {
+                    draining += 1;
+                }
                 state.effects.push(Effect::Stop {
                     task_arn: arn.clone(),
                 });
@@ -408,6 +443,12 @@ fn apply_stops(state: &mut RegionState, record: &mut ServiceRecord, plan: &Plan)
             list.join(" ")
         ));
         record.steady = false;
+    }
+    if draining > 0 {
+        record.event(format!(
+            "(service {}) has begun draining connections on {draining} tasks.",
+            record.name
+        ));
     }
 }
 

@@ -9,6 +9,7 @@
 //! Called from the service scheduler's pass, under the region's lock; the
 //! starts and stops it records go to the task controller afterwards.
 
+use super::service_load_balancers::LbHealth;
 use super::service_planner::{self, Bounds, StopReason, TaskView};
 use super::service_tasks::{short_id, tally, task_view, PLACEMENT_RETRY, UNHEALTHY_REASON};
 use crate::domain::launch::{launch, Origin, Target};
@@ -49,7 +50,7 @@ pub fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
     let views: Vec<TaskView> = tasks
         .iter()
         .map(|t| {
-            let (v, wake) = task_view(t, grace, now);
+            let (v, wake) = task_view(t, grace, now, &LbHealth::NotBalanced);
             if let Some(w) = wake {
                 wake_at = Some(wake_at.map_or(w, |x: f64| x.min(w)));
             }

@@ -12,6 +12,7 @@ use super::image_source::{self, PrivateRegistry};
 use super::namespace_pool::{self, NamespacePool};
 use super::naming;
 use super::volumes;
+use crate::lb::TargetKey;
 use crate::logs::LogStore;
 use crate::model::shapes::{
     Container, ContainerDefinition, KeyValuePair, NetworkBinding, NetworkInterface,
@@ -993,6 +994,7 @@ impl TaskController {
                 r.want_stopped(StopCode::TaskFailedToStart, "Task stopped");
             }
         });
+        self.drain_load_balancers(key).await;
         self.advance(key, TaskStatus::Stopping);
         let stops = containers.iter().map(|(name, id)| {
             let timeout = timeouts
@@ -1030,6 +1032,78 @@ impl TaskController {
             }
         });
         self.advance(key, TaskStatus::Stopped);
+    }
+
+    /// DEACTIVATING: a task its service registered in target groups leaves
+    /// them first and waits until the load balancers have drained it (the
+    /// groups' deregistration delay), as ECS does before it stops the
+    /// containers; the service's events say so.
+    async fn drain_load_balancers(&self, key: &TaskKey) {
+        let region = self.store.region(&key.account, &key.region);
+        let (registrations, plane) = {
+            let mut state = region.lock();
+            let plane = state.settings.load_balancing.clone();
+            let regs = state
+                .tasks
+                .get_mut(&key.task_arn)
+                .map(|r| std::mem::take(&mut r.lb_targets))
+                .unwrap_or_default();
+            (regs, plane)
+        };
+        let Some(plane) = plane.filter(|_| !registrations.is_empty()) else {
+            return;
+        };
+        self.advance(key, TaskStatus::Deactivating);
+        let mut by_group: BTreeMap<String, Vec<TargetKey>> = BTreeMap::new();
+        for r in &registrations {
+            by_group
+                .entry(r.target_group_arn.clone())
+                .or_default()
+                .push(TargetKey {
+                    id: r.id.clone(),
+                    port: r.port,
+                });
+        }
+        for (tg, keys) in &by_group {
+            plane.deregister_targets(tg, keys);
+        }
+        let changes = plane.changes();
+        loop {
+            // Armed before looking, so a change between the look and the
+            // wait is not missed.
+            let changed = changes.notified();
+            let draining = by_group.iter().any(|(tg, keys)| {
+                plane
+                    .target_health(tg)
+                    .iter()
+                    .any(|h| keys.contains(&h.key))
+            });
+            if !draining {
+                break;
+            }
+            tokio::select! {
+                _ = changed => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
+        let mut state = region.lock();
+        let (cluster, group) = match state.tasks.get(&key.task_arn) {
+            Some(r) => (r.cluster.clone(), r.task.group.clone().unwrap_or_default()),
+            None => return,
+        };
+        if let Some(service) = state
+            .services
+            .values_mut()
+            .find(|s| s.cluster == cluster && s.group() == group)
+        {
+            for (tg, keys) in &by_group {
+                service.event(format!(
+                    "(service {}) deregistered {} targets in (target-group {tg})",
+                    service.name,
+                    keys.len()
+                ));
+            }
+        }
     }
 
     /// Removes a stopped task's containers after the cleanup delay.

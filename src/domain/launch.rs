@@ -466,6 +466,7 @@ pub fn launch(
                 .map(|n| n.security_groups.clone())
                 .unwrap_or_default(),
             protected_until: None,
+            lb_targets: Vec::new(),
         };
         let mut view = record.task.clone();
         view.tags = Some(state.tags_of(&arn));

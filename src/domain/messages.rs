@@ -183,6 +183,25 @@ Specify a valid name and try again.";
     /// says; tests/capacity_providers.rs quotes its first sentence.
     pub const AUTO_SCALING_GROUP_IN_USE: &str = "The specified Auto Scaling group ARN is already being used by another capacity provider. Specify a unique Auto \
 Scaling group ARN and try again.";
+
+    // A service's load balancers (CreateService, UpdateService).
+
+    /// A targetGroupArn no listener or rule forwards to. Quoted in
+    /// cloudposse/terraform-aws-ecs-web-app#226 and
+    /// umotif-public/terraform-aws-ecs-fargate#43.
+    pub fn target_group_without_load_balancer(arn: &str) -> String {
+        format!("The target group with targetGroupArn {arn} does not have an associated load balancer.")
+    }
+
+    /// A targetGroupArn ECS cannot find. Quoted in aws/amazon-ecs-cli#21.
+    pub const TARGET_GROUP_UNVERIFIABLE: &str = "Unable to assume role and validate the specified targetGroupArn. Please verify that the ECS service role being passed has the proper permissions.";
+
+    /// A target group whose target type does not fit the network mode (ip
+    /// for awsvpc; instance for bridge and host). Quoted in
+    /// riboseinc/terraform-aws-ecs-gitlab#5 and hashicorp/terraform#24266.
+    pub fn target_type_incompatible(arn: &str, target_type: &str, network_mode: &str) -> String {
+        format!("The provided target group {arn} has target type {target_type}, which is incompatible with the {network_mode} network mode specified in the task definition.")
+    }
 }
 
 /// Texts ecsbox wrote itself: each is ecsbox's wording, AWS's not confirmed.
@@ -496,6 +515,18 @@ pub mod ecsbox {
 
     /// ecsbox's wording, AWS's not confirmed: what CreateService answers for
     /// the CODE_DEPLOY controller, which would need CodeDeploy's own API.
+    /// ecsbox's own: a Classic Load Balancer (`loadBalancerName`), an API
+    /// (elb 2012-06-01) ecsbox does not serve.
+    pub const CLASSIC_LOAD_BALANCER_UNSUPPORTED: &str = "ecsbox does not emulate Classic Load Balancers (loadBalancerName): put an Application or Network Load Balancer in front of the service and give its targetGroupArn.";
+
+    /// ecsbox's own: a deployment strategy other than ROLLING.
+    pub fn deployment_strategy_unsupported(strategy: &str) -> String {
+        format!("ecsbox does not support the {strategy} deployment strategy yet (deploymentConfiguration.strategy): it runs ROLLING deployments only. Use ROLLING, or leave the strategy out.")
+    }
+
+    /// ecsbox's own: CreateTaskSet with loadBalancers.
+    pub const TASK_SET_LOAD_BALANCERS_UNSUPPORTED: &str = "ecsbox does not register the tasks of task sets with load balancers yet (loadBalancers on CreateTaskSet). Leave loadBalancers out, or use a service with the ECS deployment controller.";
+
     pub const CODE_DEPLOY_UNSUPPORTED: &str = "ecsbox does not support the CODE_DEPLOY deployment controller: it is driven by AWS CodeDeploy (CreateApplication, CreateDeploymentGroup, CreateDeployment), an API ecsbox does not serve. Use the ECS controller, or EXTERNAL with the task set APIs (CreateTaskSet, UpdateServicePrimaryTaskSet).";
 
     /// ecsbox's wording, AWS's not confirmed (TaskSetNotFoundException).

@@ -323,6 +323,22 @@ impl LoadBalancing {
         self.inner.lock().groups.get(arn).map(|g| g.spec.clone())
     }
 
+    /// Whether an open listener forwards to the group (by a rule or its
+    /// default actions): ECS refuses a service whose group none does.
+    pub fn target_group_in_use(&self, arn: &str) -> bool {
+        let forwards_to = |actions: &[Action]| {
+            actions.iter().any(|a| match a {
+                Action::Forward { groups, .. } => {
+                    groups.iter().any(|g| g.target_group_arn == arn)
+                }
+                _ => false,
+            })
+        };
+        self.inner.lock().listeners.values().any(|(l, _)| {
+            forwards_to(&l.default_actions) || l.rules.iter().any(|r| forwards_to(&r.actions))
+        })
+    }
+
     /// Registers targets (again: a target already there keeps its state).
     pub fn register_targets(&self, target_group_arn: &str, targets: Vec<Target>) {
         let mut plane = self.inner.lock();

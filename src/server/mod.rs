@@ -34,6 +34,7 @@ use crate::services::cloudwatch::CloudWatch;
 use crate::services::ec2::Ec2;
 use crate::services::ecr::blobs::BlobStore;
 use crate::services::ecr::Ecr;
+use crate::lb::{LbSettings, LoadBalancing};
 use crate::services::efs::Efs;
 use crate::services::sts::Sts;
 use crate::services::AwsService;
@@ -96,8 +97,10 @@ impl App {
         runtime: Arc<dyn ContainerRuntime>,
     ) -> Result<Arc<App>, String> {
         let auth = Authenticator::new(&config)?;
+        let load_balancing = LoadBalancing::new(LbSettings::default());
         let store = Arc::new(Store::with_settings(RegionSettings {
             container_instances: config.container_instances,
+            load_balancing: Some(load_balancing.clone()),
         }));
         let (effects_tx, effects_rx) = tokio::sync::mpsc::unbounded_channel();
         let settings = TaskSettings {
@@ -120,6 +123,7 @@ impl App {
         tasks.spawn(effects_rx);
         let scheduler = ServiceScheduler::new(store.clone(), tasks.changes(), effects_tx.clone());
         scheduler.spawn();
+        wake_on_target_health(&load_balancing, tasks.changes());
         let logs = Arc::new(Logs::new(log_store));
         let ec2 = Arc::new(Ec2::new(store.clone()));
         let cloudwatch = Arc::new(CloudWatch::new());
@@ -483,4 +487,17 @@ fn aws_call(
         },
         Err(e) => fail(e),
     }
+}
+
+/// The service scheduler looks again whenever a target's health changes:
+/// a task that became healthy lets a deployment go on, one that became
+/// unhealthy is replaced.
+fn wake_on_target_health(plane: &LoadBalancing, scheduler: Arc<tokio::sync::Notify>) {
+    let changes = plane.changes();
+    tokio::spawn(async move {
+        loop {
+            changes.notified().await;
+            scheduler.notify_one();
+        }
+    });
 }

@@ -7,6 +7,8 @@ use super::task_sets::TaskSetRecord;
 use super::tasks::{Effect, TaskRecord};
 use crate::model::shapes::{Attribute, CapacityProvider, Cluster, Tag, TaskDefinition};
 use crate::tags::TagSet;
+use crate::lb::LoadBalancing;
+use std::sync::Arc;
 use std::collections::{BTreeMap, HashMap};
 
 pub struct RegionState {
@@ -62,10 +64,23 @@ pub struct RegionState {
 pub const INACTIVE_RETENTION_SECS: f64 = 3600.0;
 
 /// Settings from ecsbox's configuration that every region's state uses.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct RegionSettings {
     /// Virtual container instances every new cluster gets (`--container-instances`).
     pub container_instances: u32,
+    /// The load balancers' data plane, where services with `loadBalancers`
+    /// find their target groups and register their tasks (None: a state
+    /// made without a server, as unit tests make it).
+    pub load_balancing: Option<Arc<LoadBalancing>>,
+}
+
+impl std::fmt::Debug for RegionSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegionSettings")
+            .field("container_instances", &self.container_instances)
+            .field("load_balancing", &self.load_balancing.is_some())
+            .finish()
+    }
 }
 
 impl RegionState {

@@ -76,6 +76,22 @@ pub struct TaskRecord {
     /// Task scale-in protection (UpdateTaskProtection): when it expires, in
     /// epoch seconds of ecsbox's clock. `None` when never set or removed.
     pub protected_until: Option<f64>,
+    /// The load balancer targets ECS registered for this task (a service's
+    /// `loadBalancers`), deregistered before its containers stop.
+    pub lb_targets: Vec<TargetRegistration>,
+}
+
+/// One target a task is registered as: in which target group, under which
+/// (Id, Port) — the task's IP and container port (awsvpc), or its container
+/// instance's EC2 id and host port (bridge, host).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetRegistration {
+    pub target_group_arn: String,
+    pub id: String,
+    pub port: u16,
+    /// The container and port of the service's `loadBalancers` entry.
+    pub container_name: String,
+    pub container_port: u16,
 }
 
 pub use crate::clock::epoch_secs as epoch;
@@ -150,6 +166,7 @@ mod tests {
             stopped_at: None,
             security_groups: Vec::new(),
             protected_until: None,
+            lb_targets: Vec::new(),
         }
     }
 
