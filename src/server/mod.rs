@@ -73,6 +73,9 @@ pub struct App {
     pub efs: Arc<Efs>,
     /// ECR's repositories; their images' bytes go through `registry`.
     pub ecr: Arc<Ecr>,
+    /// The load balancers' data plane: ELBv2's listeners and target groups,
+    /// where ECS services register their tasks.
+    pub load_balancing: Arc<LoadBalancing>,
     /// The container registry, on its own port.
     pub registry: Arc<Registry>,
     /// Secrets Manager secrets and SSM parameters (`secrets` says why a
@@ -150,6 +153,7 @@ impl App {
             cloudwatch,
             efs,
             ecr,
+            load_balancing,
             registry,
             secrets,
             store,
@@ -169,6 +173,7 @@ impl App {
         self.cloudwatch.reset();
         self.efs.reset();
         self.ecr.reset();
+        self.load_balancing.reset();
         self.auth.temporary().clear();
         self.tasks.forget_tasks();
         self.metadata.forget_all();
