@@ -73,6 +73,13 @@ pub struct Config {
     #[arg(long, env = "ECSBOX_TASK_CLEANUP_DELAY", default_value_t = 300)]
     pub task_cleanup_delay: u64,
 
+    /// ecsbox's own container (id or name) when it runs in one: it joins
+    /// the awsvpc network it creates so its load balancers reach the
+    /// tasks. Found by itself in a container (its hostname, Docker's short
+    /// container id); set it when the container's hostname was changed.
+    #[arg(long, env = "ECSBOX_OWN_CONTAINER")]
+    pub own_container: Option<String>,
+
     /// How many started network namespaces (pause containers on the awsvpc
     /// network) ecsbox keeps ready for awsvpc tasks, so that a task's start
     /// skips making one; refilled while no task is starting. 0 turns it off.

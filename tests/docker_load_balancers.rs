@@ -60,7 +60,8 @@ async fn query(
     params: &[(&str, &str)],
 ) -> (u16, String) {
     let mut form = form_urlencoded::Serializer::new(String::new());
-    form.append_pair("Action", action).append_pair("Version", version);
+    form.append_pair("Action", action)
+        .append_pair("Version", version);
     for (k, v) in params {
         form.append_pair(k, v);
     }
@@ -147,7 +148,10 @@ async fn alb(s: &DockerServer, groups: &[(&str, &str)], delay: &str) -> Alb {
             "ModifyTargetGroupAttributes",
             &[
                 ("TargetGroupArn", &arn),
-                ("Attributes.member.1.Key", "deregistration_delay.timeout_seconds"),
+                (
+                    "Attributes.member.1.Key",
+                    "deregistration_delay.timeout_seconds",
+                ),
                 ("Attributes.member.1.Value", delay),
             ],
         )
@@ -197,7 +201,10 @@ async fn wait_healthy(s: &DockerServer, group: &str, n: usize) -> Vec<(String, S
         if t.len() == n && t.iter().all(|(_, _, state)| state == "healthy") {
             return t;
         }
-        assert!(Instant::now() < deadline, "never {n} healthy targets: {t:?}");
+        assert!(
+            Instant::now() < deadline,
+            "never {n} healthy targets: {t:?}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -207,11 +214,13 @@ async fn wait_healthy(s: &DockerServer, group: &str, n: usize) -> Vec<(String, S
 /// One GET on its own connection: (status, body).
 async fn get(addr: std::net::SocketAddr, path: &str) -> Result<(u16, String), String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr))
-        .await
-        .map_err(|_| "connect timed out".to_string())?
-        .map_err(|e| e.to_string())?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: web.elb.localhost\r\nConnection: close\r\n\r\n");
+    let mut stream =
+        tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr))
+            .await
+            .map_err(|_| "connect timed out".to_string())?
+            .map_err(|e| e.to_string())?;
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: web.elb.localhost\r\nConnection: close\r\n\r\n");
     stream
         .write_all(request.as_bytes())
         .await
@@ -227,7 +236,9 @@ async fn get(addr: std::net::SocketAddr, path: &str) -> Result<(u16, String), St
         .nth(1)
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| format!("no HTTP answer: {text:?}"))?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.trim().to_string());
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.trim().to_string());
     Ok((status, body.unwrap_or_default()))
 }
 
@@ -424,13 +435,17 @@ async fn killed_and_unhealthy_tasks_leave_the_target_group_and_are_replaced() {
         .kill_container(&runtime_id(&victim, "web"), "SIGKILL")
         .await
         .unwrap();
-    let after = wait_until("a replacement target", Duration::from_secs(90), async || {
-        let t = targets(&s, &lb.groups[0]).await;
-        (t.len() == 2
-            && t.iter().all(|x| x.2 == "healthy")
-            && !t.iter().any(|x| x.0 == victim_ip))
-        .then_some(t)
-    })
+    let after = wait_until(
+        "a replacement target",
+        Duration::from_secs(90),
+        async || {
+            let t = targets(&s, &lb.groups[0]).await;
+            (t.len() == 2
+                && t.iter().all(|x| x.2 == "healthy")
+                && !t.iter().any(|x| x.0 == victim_ip))
+            .then_some(t)
+        },
+    )
     .await;
     assert_ne!(before, after);
 
@@ -457,16 +472,32 @@ async fn killed_and_unhealthy_tasks_leave_the_target_group_and_are_replaced() {
         .await;
     assert_eq!(
         stopped.stopped_reason(),
-        Some(format!("Task failed ELB health checks in (target-group {})", lb.groups[0]).as_str())
+        Some(
+            format!(
+                "Task failed ELB health checks in (target-group {})",
+                lb.groups[0]
+            )
+            .as_str()
+        )
     );
     let svc = describe_service(&s, "web").await;
     let wanted = "service web (port 8080) is unhealthy in target-group web due to (reason Health checks failed with these codes: [404]).";
-    assert!(events(&svc).iter().any(|e| e == wanted), "{:?}", events(&svc));
-    wait_until("a healthy replacement", Duration::from_secs(90), async || {
-        let t = targets(&s, &lb.groups[0]).await;
-        (t.len() == 2 && t.iter().all(|x| x.2 == "healthy") && !t.iter().any(|x| x.0 == sick_ip))
+    assert!(
+        events(&svc).iter().any(|e| e == wanted),
+        "{:?}",
+        events(&svc)
+    );
+    wait_until(
+        "a healthy replacement",
+        Duration::from_secs(90),
+        async || {
+            let t = targets(&s, &lb.groups[0]).await;
+            (t.len() == 2
+                && t.iter().all(|x| x.2 == "healthy")
+                && !t.iter().any(|x| x.0 == sick_ip))
             .then_some(())
-    })
+        },
+    )
     .await;
 }
 
@@ -519,7 +550,8 @@ async fn a_rolling_deployment_behind_the_load_balancer_drops_no_request() {
         (svc.deployments().len() == 1
             && svc.deployments()[0].rollout_state().map(|r| r.as_str()) == Some("COMPLETED")
             && t.len() == 3
-            && t.iter().all(|x| x.2 == "healthy" && !old_ids.contains(&x.0)))
+            && t.iter()
+                .all(|x| x.2 == "healthy" && !old_ids.contains(&x.0)))
         .then_some(())
     })
     .await;
@@ -528,7 +560,11 @@ async fn a_rolling_deployment_behind_the_load_balancer_drops_no_request() {
     let failed = failed.lock().unwrap().clone();
     let sent = sent.load(Ordering::Relaxed);
     assert!(sent > 50, "the load ran: {sent} requests");
-    assert!(failed.is_empty(), "{} of {sent} requests failed: {failed:?}", failed.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {sent} requests failed: {failed:?}",
+        failed.len()
+    );
     let svc = describe_service(&s, "web").await;
     assert!(
         events(&svc)

@@ -85,7 +85,10 @@ pub enum Condition {
     PathPattern(Vec<String>),
     /// Patterns with `*` and `?`, case-insensitive, against Host without port.
     HostHeader(Vec<String>),
-    HttpHeader { name: String, values: Vec<String> },
+    HttpHeader {
+        name: String,
+        values: Vec<String>,
+    },
     /// (key, value) pairs; a missing key matches any key. Patterns allowed.
     QueryString(Vec<(Option<String>, String)>),
     /// CIDR blocks the client's address must fall in.
@@ -328,9 +331,7 @@ impl LoadBalancing {
     pub fn target_group_in_use(&self, arn: &str) -> bool {
         let forwards_to = |actions: &[Action]| {
             actions.iter().any(|a| match a {
-                Action::Forward { groups, .. } => {
-                    groups.iter().any(|g| g.target_group_arn == arn)
-                }
+                Action::Forward { groups, .. } => groups.iter().any(|g| g.target_group_arn == arn),
                 _ => false,
             })
         };
@@ -377,12 +378,7 @@ impl LoadBalancing {
                 state: *state,
                 reason: None,
                 description: None,
-                health_check_port: g
-                    .spec
-                    .health_check
-                    .port
-                    .unwrap_or(t.key.port)
-                    .to_string(),
+                health_check_port: g.spec.health_check.port.unwrap_or(t.key.port).to_string(),
             })
             .collect()
     }

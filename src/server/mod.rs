@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::controllers::services::ServiceScheduler;
 use crate::controllers::tasks::{TaskController, TaskSettings};
 use crate::http_accept;
+use crate::lb::{LbSettings, LoadBalancing};
 use crate::logs::{LogStore, Logs};
 use crate::model::schema::Protocol;
 use crate::protocol::{ApiError, RequestContext, Wire};
@@ -34,7 +35,6 @@ use crate::services::cloudwatch::CloudWatch;
 use crate::services::ec2::Ec2;
 use crate::services::ecr::blobs::BlobStore;
 use crate::services::ecr::Ecr;
-use crate::lb::{LbSettings, LoadBalancing};
 use crate::services::efs::Efs;
 use crate::services::sts::Sts;
 use crate::services::AwsService;
@@ -109,6 +109,7 @@ impl App {
         let settings = TaskSettings {
             cleanup_delay: std::time::Duration::from_secs(config.task_cleanup_delay),
             warm_namespaces: config.warm_task_namespaces,
+            own_container: config.own_container.clone(),
             ..TaskSettings::default()
         };
         let secrets = Arc::new(SecretsStore::new());
