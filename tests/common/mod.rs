@@ -161,6 +161,47 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// A query-protocol call (`Action`, `Version` and `params`, form
+    /// encoded) signed (lenient) for `signing_name` with the same key as
+    /// `client()`, so it sees the same account and region: ELBv2 is
+    /// `query("elasticloadbalancing", "2015-12-01", "DescribeLoadBalancers", &[])`.
+    pub async fn query(
+        &self,
+        signing_name: &str,
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> RawResponse {
+        let date = ecsbox::auth::sigv4::format_amz_date(std::time::SystemTime::now());
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDTEST/{}/us-east-1/{signing_name}/aws4_request, SignedHeaders=host;x-amz-date, Signature={}",
+            &date[..8],
+            "0".repeat(64)
+        );
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("Action", action)
+            .append_pair("Version", version);
+        for (k, v) in params {
+            form.append_pair(k, v);
+        }
+        self.raw(
+            "POST",
+            "/",
+            &[
+                (
+                    "content-type",
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                ),
+                ("x-amz-date", &date),
+                ("authorization", &auth),
+            ],
+            form.finish().as_bytes(),
+        )
+        .await
+    }
+}
+
 /// The texts of every `<name>` element of an XML answer, in order.
 pub fn xml_elements(xml: &str, name: &str) -> Vec<String> {
     let (open, close) = (format!("<{name}>"), format!("</{name}>"));
