@@ -349,6 +349,7 @@ mod tests {
             field: Some("source-ip".into()),
             source_ip_config: Some(SourceIpConditionConfig {
                 values: Some(vec!["10.0.0.0/33".into()]),
+                ..Default::default()
             }),
             ..Default::default()
         };

@@ -581,52 +581,31 @@ mod tests {
 
     #[test]
     fn unknown_wrong_kind_and_unhonourable_values_are_refused() {
-        let d = defaults(LOAD_BALANCER, false);
-        let e = check(LOAD_BALANCER, "Load balancer", false, &d, "bogus", "1").unwrap_err();
+        let refusal = |table: &[Attr], what: &str, network: bool, key: &str, value: &str| {
+            check(table, what, network, &defaults(table, network), key, value).unwrap_err()
+        };
+        let lb = |network, key: &str, value: &str| {
+            refusal(LOAD_BALANCER, "Load balancer", network, key, value)
+        };
+        let e = lb(false, "bogus", "1");
         assert_eq!(
             e.message,
             "Load balancer attribute key 'bogus' is not recognized"
         );
-        let e = check(
-            LOAD_BALANCER,
-            "Load balancer",
-            true,
-            &d,
-            "idle_timeout.timeout_seconds",
-            "5",
-        )
-        .unwrap_err();
+        // An ALB's key on an NLB.
+        let e = lb(true, "idle_timeout.timeout_seconds", "5");
         assert!(e.message.contains("not recognized"), "{}", e.message);
-        let e = check(
-            LOAD_BALANCER,
-            "Load balancer",
-            false,
-            &d,
-            "idle_timeout.timeout_seconds",
-            "0",
-        )
-        .unwrap_err();
+        let e = lb(false, "idle_timeout.timeout_seconds", "0");
         assert!(e.message.contains("from 1 to 4000"), "{}", e.message);
-        let e = check(
-            LOAD_BALANCER,
-            "Load balancer",
-            false,
-            &d,
-            "access_logs.s3.enabled",
-            "true",
-        )
-        .unwrap_err();
+        let e = lb(false, "access_logs.s3.enabled", "true");
         assert_eq!(e.code, "InvalidConfigurationRequest");
-        let t = defaults(TARGET_GROUP, false);
-        let e = check(
+        let e = refusal(
             TARGET_GROUP,
             "Target group",
             false,
-            &t,
             "lambda.multi_value_headers.enabled",
             "true",
-        )
-        .unwrap_err();
+        );
         assert!(e.message.contains("Lambda"), "{}", e.message);
     }
 }

@@ -241,7 +241,80 @@ pub(super) fn update_listener(r: &Elbv2Region, plane: &lb::LoadBalancing, listen
 
 #[cfg(test)]
 mod tests {
+    use super::super::{ListenerRecord, RuleRecord};
     use super::*;
+    use crate::model::elbv2::shapes::{Listener, PathPatternConditionConfig, Rule};
+
+    fn rule(listener: &str, priority: u32, path: &str) -> RuleRecord {
+        RuleRecord {
+            description: Rule {
+                conditions: Some(vec![RuleCondition {
+                    field: Some("path-pattern".into()),
+                    path_pattern_config: Some(PathPatternConditionConfig {
+                        values: Some(vec![path.into()]),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }]),
+                actions: Some(vec![Action {
+                    r#type: Some("forward".into()),
+                    target_group_arn: Some(format!("tg-{priority}")),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            },
+            listener_arn: listener.into(),
+            priority,
+            tags: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_listener_compiles_to_its_rules_by_priority_and_its_default_actions() {
+        let mut r = Elbv2Region::default();
+        let listener = ListenerRecord {
+            description: Listener {
+                listener_arn: Some("l".into()),
+                load_balancer_arn: Some("lb".into()),
+                port: Some(80),
+                protocol: Some("HTTP".into()),
+                default_actions: Some(vec![Action {
+                    r#type: Some("redirect".into()),
+                    redirect_config: Some(crate::model::elbv2::shapes::RedirectActionConfig {
+                        protocol: Some("HTTPS".into()),
+                        status_code: Some("HTTP_301".into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            },
+            default_rule_arn: "d".into(),
+            tags: Default::default(),
+        };
+        r.rules.insert("r20".into(), rule("l", 20, "/b/*"));
+        r.rules.insert("r3".into(), rule("l", 3, "/a/*"));
+        r.rules.insert("other".into(), rule("elsewhere", 1, "/"));
+        let spec = listener_spec(&r, &listener);
+        assert_eq!(spec.port, 80);
+        assert_eq!(spec.lb_type, LbType::Application);
+        let priorities: Vec<u32> = spec.rules.iter().map(|r| r.priority).collect();
+        assert_eq!(priorities, [3, 20]);
+        assert!(
+            matches!(&spec.rules[0].conditions[0], Condition::PathPattern(p) if p == &["/a/*"])
+        );
+        assert!(matches!(
+            &spec.rules[0].actions[0],
+            lb::Action::Forward { groups, stickiness: None } if groups[0].target_group_arn == "tg-3" && groups[0].weight == 1
+        ));
+        assert!(matches!(
+            &spec.default_actions[0],
+            lb::Action::Redirect { protocol, host, path, status: 301, .. }
+                if protocol == "HTTPS" && host == "#{host}" && path == "/#{path}"
+        ));
+        r.rules.clear();
+        assert!(listener_spec(&r, &listener).rules.is_empty());
+    }
 
     #[test]
     fn matchers_are_codes_and_ranges() {

@@ -132,20 +132,7 @@ fn place(
     };
     let security_groups = match security_groups {
         Some(groups) => {
-            for id in groups {
-                let vpc = svc
-                    .ec2
-                    .security_group_vpc(account, region, id)
-                    .ok()
-                    .flatten();
-                if vpc.as_deref() != Some(vpc_id.as_str()) {
-                    // ecsbox's words; AWS answers InvalidSecurityGroup too.
-                    return Err(error(
-                        ErrorCode::InvalidSecurityGroupException,
-                        format!("Security group '{id}' does not exist in VPC '{vpc_id}'"),
-                    ));
-                }
-            }
+            check_groups(svc, ctx, &vpc_id, groups)?;
             Some(groups.to_vec())
         }
         // An ALB without groups gets its VPC's default group; an NLB none.
@@ -160,6 +147,30 @@ fn place(
         zones,
         security_groups,
     })
+}
+
+/// Each group is one EC2 knows in the load balancer's VPC.
+fn check_groups(
+    svc: &Elbv2,
+    ctx: &RequestContext,
+    vpc_id: &str,
+    groups: &[String],
+) -> Result<(), ApiError> {
+    for id in groups {
+        let vpc = svc
+            .ec2
+            .security_group_vpc(&ctx.account, &ctx.region, id)
+            .ok()
+            .flatten();
+        if vpc.as_deref() != Some(vpc_id) {
+            // ecsbox's words; AWS answers InvalidSecurityGroup too.
+            return Err(error(
+                ErrorCode::InvalidSecurityGroupException,
+                format!("Security group '{id}' does not exist in VPC '{vpc_id}'"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn create(
@@ -370,9 +381,21 @@ pub(super) fn delete(
     Ok(DeleteLoadBalancerOutput {})
 }
 
-/// The load balancer's type, for the checks that differ by it.
-fn is_network(r: &Elbv2Region, lb_arn: &str) -> Result<bool, ApiError> {
-    Ok(r.load_balancer(lb_arn)?.description.r#type.as_deref() == Some("network"))
+/// What SetSecurityGroups and SetSubnets check against: whether the load
+/// balancer is a Network Load Balancer, its VPC and its security groups.
+fn current(
+    svc: &Elbv2,
+    ctx: &RequestContext,
+    lb_arn: &str,
+) -> Result<(bool, String, Option<Vec<String>>), ApiError> {
+    svc.with_region(ctx, |r| {
+        let d = &r.load_balancer(lb_arn)?.description;
+        Ok((
+            d.r#type.as_deref() == Some("network"),
+            d.vpc_id.clone().unwrap_or_default(),
+            d.security_groups.clone(),
+        ))
+    })
 }
 
 pub(super) fn set_security_groups(
@@ -381,15 +404,8 @@ pub(super) fn set_security_groups(
     input: SetSecurityGroupsInput,
 ) -> Result<SetSecurityGroupsOutput, ApiError> {
     let lb_arn = input.load_balancer_arn.clone().unwrap_or_default();
-    let (network, vpc_id, had_groups) = svc.with_region(ctx, |r| {
-        let lb = r.load_balancer(&lb_arn)?;
-        Ok((
-            is_network(r, &lb_arn)?,
-            lb.description.vpc_id.clone().unwrap_or_default(),
-            lb.description.security_groups.is_some(),
-        ))
-    })?;
-    if network && !had_groups {
+    let (network, vpc_id, had_groups) = current(svc, ctx, &lb_arn)?;
+    if network && had_groups.is_none() {
         // AWS: an NLB created without security groups cannot get them later.
         return Err(error(
             ErrorCode::InvalidConfigurationRequestException,
@@ -406,19 +422,7 @@ pub(super) fn set_security_groups(
         ));
     }
     let groups = input.security_groups.unwrap_or_default();
-    for id in &groups {
-        let vpc = svc
-            .ec2
-            .security_group_vpc(&ctx.account, &ctx.region, id)
-            .ok()
-            .flatten();
-        if vpc.as_deref() != Some(vpc_id.as_str()) {
-            return Err(error(
-                ErrorCode::InvalidSecurityGroupException,
-                format!("Security group '{id}' does not exist in VPC '{vpc_id}'"),
-            ));
-        }
-    }
+    check_groups(svc, ctx, &vpc_id, &groups)?;
     svc.with_region(ctx, |r| {
         let lb = r
             .load_balancers
@@ -438,14 +442,7 @@ pub(super) fn set_subnets(
     input: SetSubnetsInput,
 ) -> Result<SetSubnetsOutput, ApiError> {
     let lb_arn = input.load_balancer_arn.clone().unwrap_or_default();
-    let (network, vpc_id, groups) = svc.with_region(ctx, |r| {
-        let lb = r.load_balancer(&lb_arn)?;
-        Ok((
-            is_network(r, &lb_arn)?,
-            lb.description.vpc_id.clone().unwrap_or_default(),
-            lb.description.security_groups.clone(),
-        ))
-    })?;
+    let (network, vpc_id, groups) = current(svc, ctx, &lb_arn)?;
     if input
         .ip_address_type
         .as_deref()
