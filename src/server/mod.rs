@@ -36,6 +36,7 @@ use crate::services::ec2::Ec2;
 use crate::services::ecr::blobs::BlobStore;
 use crate::services::ecr::Ecr;
 use crate::services::efs::Efs;
+use crate::services::elbv2::Elbv2;
 use crate::services::sts::Sts;
 use crate::services::AwsService;
 use crate::state::{RegionSettings, Store};
@@ -71,6 +72,12 @@ pub struct App {
     pub ec2: Arc<Ec2>,
     pub cloudwatch: Arc<CloudWatch>,
     pub efs: Arc<Efs>,
+    /// ELBv2's load balancers, listeners and target groups (the API).
+    pub elbv2: Arc<Elbv2>,
+    /// The load balancers' data plane: the listeners that carry traffic and
+    /// the target groups' targets and health. ELBv2 drives it; ECS's
+    /// controllers register their tasks in it.
+    pub load_balancing: Arc<crate::lb::LoadBalancing>,
     /// ECR's repositories; their images' bytes go through `registry`.
     pub ecr: Arc<Ecr>,
     /// The load balancers' data plane: ELBv2's listeners and target groups,
@@ -132,6 +139,16 @@ impl App {
         let ec2 = Arc::new(Ec2::new(store.clone()));
         let cloudwatch = Arc::new(CloudWatch::new());
         let efs = Arc::new(Efs::new());
+        let load_balancing = crate::lb::LoadBalancing::new(crate::lb::LbSettings {
+            listen_host: config.lb_listen_host,
+            fallback_ports: config.lb_ports.clone(),
+        });
+        let elbv2 = Arc::new(Elbv2::new(
+            load_balancing.clone(),
+            ec2.clone(),
+            store.clone(),
+            config.lb_instance_address,
+        ));
         let (ecr, registry) = container_registry(&config)?;
         tasks.set_private_registry(ecr.clone());
         let services: Vec<Arc<dyn AwsService>> = vec![
@@ -145,6 +162,7 @@ impl App {
             cloudwatch.clone(),
             efs.clone(),
             ecr.clone(),
+            elbv2.clone(),
         ];
         Ok(Arc::new(App {
             auth,
@@ -153,6 +171,8 @@ impl App {
             ec2,
             cloudwatch,
             efs,
+            elbv2,
+            load_balancing,
             ecr,
             load_balancing,
             registry,
@@ -173,6 +193,8 @@ impl App {
         self.ec2.reset();
         self.cloudwatch.reset();
         self.efs.reset();
+        self.elbv2.reset();
+        self.load_balancing.reset();
         self.ecr.reset();
         self.load_balancing.reset();
         self.auth.temporary().clear();
@@ -355,6 +377,16 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
                 "application/json",
             )
         }
+        // Where each load balancer listener really listens (DescribeListeners
+        // keeps the port asked for; this tells the local address).
+        (&Method::GET, "/_ecsbox/elbv2/listeners") => json_response(
+            StatusCode::OK,
+            crate::services::elbv2::listener_addresses(&app.load_balancing)
+                .to_string()
+                .into(),
+            &request_id,
+            "application/json",
+        ),
         (&Method::GET, "/_ecsbox/state") => {
             let regions: Vec<_> = app
                 .store
