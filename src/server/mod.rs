@@ -77,12 +77,9 @@ pub struct App {
     /// The load balancers' data plane: the listeners that carry traffic and
     /// the target groups' targets and health. ELBv2 drives it; ECS's
     /// controllers register their tasks in it.
-    pub load_balancing: Arc<crate::lb::LoadBalancing>,
+    pub load_balancing: Arc<LoadBalancing>,
     /// ECR's repositories; their images' bytes go through `registry`.
     pub ecr: Arc<Ecr>,
-    /// The load balancers' data plane: ELBv2's listeners and target groups,
-    /// where ECS services register their tasks.
-    pub load_balancing: Arc<LoadBalancing>,
     /// The container registry, on its own port.
     pub registry: Arc<Registry>,
     /// Secrets Manager secrets and SSM parameters (`secrets` says why a
@@ -107,7 +104,10 @@ impl App {
         runtime: Arc<dyn ContainerRuntime>,
     ) -> Result<Arc<App>, String> {
         let auth = Authenticator::new(&config)?;
-        let load_balancing = LoadBalancing::new(LbSettings::default());
+        let load_balancing = LoadBalancing::new(LbSettings {
+            listen_host: config.lb_listen_host,
+            fallback_ports: config.lb_ports.clone(),
+        });
         let store = Arc::new(Store::with_settings(RegionSettings {
             container_instances: config.container_instances,
             load_balancing: Some(load_balancing.clone()),
@@ -139,10 +139,6 @@ impl App {
         let ec2 = Arc::new(Ec2::new(store.clone()));
         let cloudwatch = Arc::new(CloudWatch::new());
         let efs = Arc::new(Efs::new());
-        let load_balancing = crate::lb::LoadBalancing::new(crate::lb::LbSettings {
-            listen_host: config.lb_listen_host,
-            fallback_ports: config.lb_ports.clone(),
-        });
         let elbv2 = Arc::new(Elbv2::new(
             load_balancing.clone(),
             ec2.clone(),
@@ -174,7 +170,6 @@ impl App {
             elbv2,
             load_balancing,
             ecr,
-            load_balancing,
             registry,
             secrets,
             store,
@@ -196,7 +191,6 @@ impl App {
         self.elbv2.reset();
         self.load_balancing.reset();
         self.ecr.reset();
-        self.load_balancing.reset();
         self.auth.temporary().clear();
         self.tasks.forget_tasks();
         self.metadata.forget_all();
