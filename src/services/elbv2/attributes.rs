@@ -379,6 +379,23 @@ fn check(
     Ok(())
 }
 
+/// `current` with the (key, value) pairs given, each checked before any is set.
+fn updated(
+    table: &[Attr],
+    what: &str,
+    network: bool,
+    current: &BTreeMap<String, String>,
+    given: impl Iterator<Item = (Option<String>, Option<String>)>,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut next = current.clone();
+    for (key, value) in given {
+        let (key, value) = (key.unwrap_or_default(), value.unwrap_or_default());
+        check(table, what, network, current, &key, &value)?;
+        next.insert(key, value);
+    }
+    Ok(next)
+}
+
 fn to_load_balancer_attributes(map: &BTreeMap<String, String>) -> Vec<LoadBalancerAttribute> {
     map.iter()
         .map(|(k, v)| LoadBalancerAttribute {
@@ -419,24 +436,14 @@ pub(super) fn modify_load_balancer(
         .ok_or_else(super::load_balancers_not_found)?;
     let network = lb.description.r#type.as_deref() == Some("network");
     let given = input.attributes.unwrap_or_default();
-    for a in &given {
-        let (key, value) = (
-            a.key.as_deref().unwrap_or_default(),
-            a.value.as_deref().unwrap_or_default(),
-        );
-        check(
-            LOAD_BALANCER,
-            "Load balancer",
-            network,
-            &lb.attributes,
-            key,
-            value,
-        )?;
-    }
-    for a in given {
-        lb.attributes
-            .insert(a.key.unwrap_or_default(), a.value.unwrap_or_default());
-    }
+    let given = given.into_iter().map(|a| (a.key, a.value));
+    lb.attributes = updated(
+        LOAD_BALANCER,
+        "Load balancer",
+        network,
+        &lb.attributes,
+        given,
+    )?;
     Ok(ModifyLoadBalancerAttributesOutput {
         attributes: Some(to_load_balancer_attributes(&lb.attributes)),
     })
@@ -469,24 +476,8 @@ pub(super) fn modify_target_group(
         .ok_or_else(super::target_groups_not_found)?;
     let network = is_network_group(&tg.description);
     let given = input.attributes.unwrap_or_default();
-    for a in &given {
-        let (key, value) = (
-            a.key.as_deref().unwrap_or_default(),
-            a.value.as_deref().unwrap_or_default(),
-        );
-        check(
-            TARGET_GROUP,
-            "Target group",
-            network,
-            &tg.attributes,
-            key,
-            value,
-        )?;
-    }
-    let mut next = tg.attributes.clone();
-    for a in given {
-        next.insert(a.key.unwrap_or_default(), a.value.unwrap_or_default());
-    }
+    let given = given.into_iter().map(|a| (a.key, a.value));
+    let next = updated(TARGET_GROUP, "Target group", network, &tg.attributes, given)?;
     check_stickiness(&next)?;
     check_algorithm(&next)?;
     tg.attributes = next;

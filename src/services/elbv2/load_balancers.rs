@@ -17,6 +17,10 @@ use crate::model::elbv2::operations::ErrorCode;
 use crate::model::elbv2::shapes::*;
 use crate::protocol::{ApiError, RequestContext};
 
+/// Why ecsbox refuses the address settings of load balancers.
+const IPV4_ONLY: &str = "load balancers are IPv4 only";
+const LOCAL_ADDRESSES: &str = "a load balancer listens on this machine's addresses";
+
 /// Where a load balancer is: what its Subnets/SubnetMappings and
 /// SecurityGroups resolve to in EC2 (looked up before ELBv2's lock).
 struct Placement {
@@ -64,14 +68,11 @@ fn place(
         if m.allocation_id.is_some() || m.private_i_pv4_address.is_some() {
             return Err(refused(
                 "SubnetMappings with an AllocationId or PrivateIPv4Address",
-                "a load balancer listens on this machine's addresses",
+                LOCAL_ADDRESSES,
             ));
         }
         if m.i_pv6_address.is_some() || m.source_nat_ipv6_prefix.is_some() {
-            return Err(refused(
-                "IPv6 subnet mappings",
-                "load balancers are IPv4 only",
-            ));
+            return Err(refused("IPv6 subnet mappings", IPV4_ONLY));
         }
         ids.extend(m.subnet_id.clone());
     }
@@ -198,22 +199,16 @@ pub(super) fn create(
         .as_deref()
         .is_some_and(|t| t != "ipv4")
     {
-        return Err(refused(
-            "IpAddressType other than ipv4",
-            "load balancers are IPv4 only",
-        ));
+        return Err(refused("IpAddressType other than ipv4", IPV4_ONLY));
     }
     if input.customer_owned_ipv4_pool.is_some() || input.ipam_pools.is_some() {
         return Err(refused(
             "CustomerOwnedIpv4Pool and IpamPools",
-            "a load balancer listens on this machine's addresses",
+            LOCAL_ADDRESSES,
         ));
     }
     if input.enable_prefix_for_ipv6_source_nat.as_deref() == Some("on") {
-        return Err(refused(
-            "EnablePrefixForIpv6SourceNat",
-            "load balancers are IPv4 only",
-        ));
+        return Err(refused("EnablePrefixForIpv6SourceNat", IPV4_ONLY));
     }
     let new_tags = tags::checked(input.tags.as_deref())?;
     let placement = place(
@@ -448,10 +443,7 @@ pub(super) fn set_subnets(
         .as_deref()
         .is_some_and(|t| t != "ipv4")
     {
-        return Err(refused(
-            "IpAddressType other than ipv4",
-            "load balancers are IPv4 only",
-        ));
+        return Err(refused("IpAddressType other than ipv4", IPV4_ONLY));
     }
     let placement = place(
         svc,

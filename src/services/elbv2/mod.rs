@@ -17,6 +17,28 @@
 //! - `tags`: AddTags, RemoveTags, DescribeTags for every kind of resource.
 //! - `compile`: resources into the plane's specs.
 //!
+//! Messages. AWS's own words, where public reports quote real answers
+//! (each cited where it is written and in tests/elbv2.rs):
+//! "Load balancers '[NAME]' not found", "One or more target groups not
+//! found", "Target groups 'ARN' not found", "Target group 'ARN' is
+//! currently in use by a listener or a rule", "Instance ID 'X' is not
+//! valid", "The Availability Zone is required for IP address 'X' because it
+//! is not in the VPC", and the model's own text of InvalidTargetException.
+//! Recalled from AWS's answers but not confirmed in a public quote:
+//! "One or more load balancers/listeners/rules not found", "A load
+//! balancer/target group with the same name 'X' exists, but with different
+//! settings", "A listener already exists on this port for this load
+//! balancer 'ARN'", "Priority 'N' is currently in use", "At least two
+//! subnets in two different Availability Zones must be specified", "A load
+//! balancer cannot be attached to multiple subnets in the same Availability
+//! Zone", "Load balancer 'ARN' cannot be deleted because deletion protection
+//! is enabled", "... attribute key 'K' is not recognized", the name rules'
+//! texts, "A certificate must be specified for HTTPS listeners", "The
+//! following target groups cannot be associated with more than one load
+//! balancer: ARN". Every other text is ecsbox's, marked so where it is
+//! written; all refusals of what ecsbox cannot do begin "ecsbox does not
+//! support" (`refused`).
+//!
 //! Locks: a handler looks up what it needs in EC2 and ECS first (each
 //! under its own lock), then takes this service's region lock and, under
 //! it, calls the plane (whose own lock is never held while calling back
