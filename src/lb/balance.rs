@@ -131,7 +131,10 @@ impl GroupView {
             .filter(|(_, s)| matches!(s, TargetState::Healthy | TargetState::Unavailable))
             .map(|(t, _)| t.clone())
             .collect();
-        if eligible.is_empty() && !live.is_empty() && live.iter().all(|(_, s)| *s == TargetState::Unhealthy) {
+        if eligible.is_empty()
+            && !live.is_empty()
+            && live.iter().all(|(_, s)| *s == TargetState::Unhealthy)
+        {
             // Fail open: only unhealthy registered targets, so all of them.
             eligible = live.iter().map(|(t, _)| t.clone()).collect();
         }
@@ -180,7 +183,10 @@ impl GroupRt {
 /// The weighted choice among a forward action's target groups: a counter
 /// walked over the cumulative weights (a smooth, deterministic spread: with
 /// weights 80/20, exactly 8 of every 10 requests go to the first group).
-pub fn pick_weighted<'a>(groups: &'a [WeightedGroup], counter: &AtomicUsize) -> Option<&'a WeightedGroup> {
+pub fn pick_weighted<'a>(
+    groups: &'a [WeightedGroup],
+    counter: &AtomicUsize,
+) -> Option<&'a WeightedGroup> {
     let total: u64 = groups.iter().map(|g| u64::from(g.weight)).sum();
     if total == 0 {
         // All weights zero: AWS sends nothing to a zero-weight group; one
@@ -239,10 +245,31 @@ mod tests {
     #[test]
     fn only_healthy_targets_are_eligible_unless_all_are_unhealthy() {
         use TargetState::*;
-        assert_eq!(view(&[Healthy, Initial, Unhealthy, Draining], Algorithm::RoundRobin).eligible.len(), 1);
-        assert_eq!(view(&[Unhealthy, Unhealthy, Draining], Algorithm::RoundRobin).eligible.len(), 2);
-        assert_eq!(view(&[Initial, Unhealthy], Algorithm::RoundRobin).eligible.len(), 0);
-        assert_eq!(view(&[Unavailable], Algorithm::RoundRobin).eligible.len(), 1);
+        assert_eq!(
+            view(
+                &[Healthy, Initial, Unhealthy, Draining],
+                Algorithm::RoundRobin
+            )
+            .eligible
+            .len(),
+            1
+        );
+        assert_eq!(
+            view(&[Unhealthy, Unhealthy, Draining], Algorithm::RoundRobin)
+                .eligible
+                .len(),
+            2
+        );
+        assert_eq!(
+            view(&[Initial, Unhealthy], Algorithm::RoundRobin)
+                .eligible
+                .len(),
+            0
+        );
+        assert_eq!(
+            view(&[Unavailable], Algorithm::RoundRobin).eligible.len(),
+            1
+        );
         assert_eq!(view(&[Draining], Algorithm::RoundRobin).eligible.len(), 0);
     }
 
@@ -251,7 +278,9 @@ mod tests {
         use TargetState::*;
         let rt = GroupRt::default();
         let v = view(&[Healthy, Healthy, Healthy], Algorithm::RoundRobin);
-        let ports: Vec<u16> = (0..6).map(|_| rt.pick(&v, None).unwrap().address.port()).collect();
+        let ports: Vec<u16> = (0..6)
+            .map(|_| rt.pick(&v, None).unwrap().address.port())
+            .collect();
         assert_eq!(ports, [1000, 1001, 1002, 1000, 1001, 1002]);
         let v = view(&[Healthy, Healthy], Algorithm::LeastOutstandingRequests);
         let _busy = v.eligible[0].request();
@@ -278,7 +307,12 @@ mod tests {
         ];
         let c = AtomicUsize::new(0);
         let picks: Vec<&str> = (0..8)
-            .map(|_| pick_weighted(&groups, &c).unwrap().target_group_arn.as_str())
+            .map(|_| {
+                pick_weighted(&groups, &c)
+                    .unwrap()
+                    .target_group_arn
+                    .as_str()
+            })
             .collect();
         assert_eq!(picks.iter().filter(|p| **p == "a").count(), 6);
         assert_eq!(picks.iter().filter(|p| **p == "b").count(), 2);

@@ -35,8 +35,14 @@ use tokio::net::TcpStream;
 use super::{HealthCheckSpec, LoadBalancing, Protocol, TargetKey, TargetState};
 
 // The descriptions DescribeTargetHealth shows with each reason code.
-pub const REGISTRATION: (&str, &str) = ("Elb.RegistrationInProgress", "Target registration is in progress");
-pub const INITIAL_CHECKS: (&str, &str) = ("Elb.InitialHealthChecking", "Initial health checks in progress");
+pub const REGISTRATION: (&str, &str) = (
+    "Elb.RegistrationInProgress",
+    "Target registration is in progress",
+);
+pub const INITIAL_CHECKS: (&str, &str) = (
+    "Elb.InitialHealthChecking",
+    "Initial health checks in progress",
+);
 pub const NOT_IN_USE: (&str, &str) = (
     "Target.NotInUse",
     "Target group is not configured to receive traffic from the load balancer",
@@ -170,11 +176,16 @@ async fn http_get<I>(io: I, addr: SocketAddr, hc: &HealthCheckSpec) -> Outcome
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await else {
+    let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await
+    else {
         return Outcome::Failed;
     };
     let conn = tokio::spawn(conn);
-    let path = if hc.path.starts_with('/') { hc.path.as_str() } else { "/" };
+    let path = if hc.path.starts_with('/') {
+        hc.path.as_str()
+    } else {
+        "/"
+    };
     let req = Request::get(path)
         .header(http::header::HOST, addr.to_string())
         .header(http::header::USER_AGENT, "ELB-HealthChecker/2.0")
@@ -186,7 +197,11 @@ where
             Err(_) => Outcome::Failed,
             Ok(resp) => {
                 let code = resp.status().as_u16();
-                if hc.matcher.iter().any(|(lo, hi)| (*lo..=*hi).contains(&code)) {
+                if hc
+                    .matcher
+                    .iter()
+                    .any(|(lo, hi)| (*lo..=*hi).contains(&code))
+                {
                     Outcome::Pass
                 } else {
                     Outcome::Code(code)
@@ -255,11 +270,17 @@ mod tests {
     fn thresholds_move_healthy_and_unhealthy() {
         let mut h = Health::registered(true, true);
         h.apply(Outcome::Pass, &hc());
-        assert!(!h.apply(Outcome::Code(500), &hc()), "one failure is below the threshold");
+        assert!(
+            !h.apply(Outcome::Code(500), &hc()),
+            "one failure is below the threshold"
+        );
         assert!(h.apply(Outcome::Code(500), &hc()));
         assert_eq!(h.state, TargetState::Unhealthy);
         assert_eq!(h.reason, Some("Target.ResponseCodeMismatch"));
-        assert_eq!(h.description.as_deref(), Some("Health checks failed with these codes: [500]"));
+        assert_eq!(
+            h.description.as_deref(),
+            Some("Health checks failed with these codes: [500]")
+        );
         assert!(h.apply(Outcome::Timeout, &hc()));
         assert_eq!(h.reason, Some("Target.Timeout"));
         h.apply(Outcome::Pass, &hc());
@@ -272,8 +293,14 @@ mod tests {
     #[test]
     fn unused_and_disabled_groups_say_so() {
         let h = Health::registered(false, true);
-        assert_eq!((h.state, h.reason), (TargetState::Unused, Some("Target.NotInUse")));
+        assert_eq!(
+            (h.state, h.reason),
+            (TargetState::Unused, Some("Target.NotInUse"))
+        );
         let h = Health::registered(true, false);
-        assert_eq!((h.state, h.reason), (TargetState::Unavailable, Some("Target.HealthCheckDisabled")));
+        assert_eq!(
+            (h.state, h.reason),
+            (TargetState::Unavailable, Some("Target.HealthCheckDisabled"))
+        );
     }
 }

@@ -43,10 +43,8 @@ use super::{Action, Protocol, WeightedGroup};
 pub type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
 
 /// The pooled client towards targets (HTTP, and HTTPS without verification).
-pub type Client = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<HttpConnector>,
-    Incoming,
->;
+pub type Client =
+    hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Incoming>;
 
 /// How long connecting to a target may take before the answer is a 504
 /// (ALB's connection timeout to targets is 10 s).
@@ -121,7 +119,9 @@ async fn handle(ctx: &ConnCtx, req: Request<Incoming>) -> Response<ProxyBody> {
             let body = body.clone().unwrap_or_default();
             let mut resp = Response::new(full(Bytes::from(body)));
             *resp.status_mut() = status;
-            let ct = content_type.as_deref().unwrap_or("text/plain; charset=utf-8");
+            let ct = content_type
+                .as_deref()
+                .unwrap_or("text/plain; charset=utf-8");
             if let Ok(v) = HeaderValue::from_str(ct) {
                 resp.headers_mut().insert(header::CONTENT_TYPE, v);
             }
@@ -211,18 +211,24 @@ async fn forward(
     parts.version = http::Version::HTTP_11;
     let out = Request::from_parts(parts, body);
 
-    let mut resp = match tokio::time::timeout(routes.idle_timeout, ctx.shared.client.request(out)).await {
-        Err(_) => return elb_error(StatusCode::GATEWAY_TIMEOUT),
-        Ok(Err(e)) if is_connect_timeout(&e) => return elb_error(StatusCode::GATEWAY_TIMEOUT),
-        Ok(Err(_)) => return elb_error(StatusCode::BAD_GATEWAY),
-        Ok(Ok(resp)) => resp,
-    };
+    let mut resp =
+        match tokio::time::timeout(routes.idle_timeout, ctx.shared.client.request(out)).await {
+            Err(_) => return elb_error(StatusCode::GATEWAY_TIMEOUT),
+            Ok(Err(e)) if is_connect_timeout(&e) => return elb_error(StatusCode::GATEWAY_TIMEOUT),
+            Ok(Err(_)) => return elb_error(StatusCode::BAD_GATEWAY),
+            Ok(Ok(resp)) => resp,
+        };
 
     if let Some(stickiness) = view.stickiness {
         set_cookie(resp.headers_mut(), "AWSALB", &target.cookie, stickiness);
     }
     if let Some(stickiness) = group_stickiness {
-        set_cookie(resp.headers_mut(), "AWSALBTG", &group_cookie(group_arn), stickiness);
+        set_cookie(
+            resp.headers_mut(),
+            "AWSALBTG",
+            &group_cookie(group_arn),
+            stickiness,
+        );
     }
 
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
@@ -278,7 +284,10 @@ fn is_upgrade(headers: &HeaderMap) -> bool {
             .get_all(header::CONNECTION)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
+            .any(|v| {
+                v.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+            })
 }
 
 /// Headers that belong to one hop (RFC 9110 §7.6.1); an upgrade keeps
@@ -465,7 +474,10 @@ mod tests {
     #[test]
     fn cookies_are_found_by_name() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, "a=1; AWSALB=abc; AWSALBTG=def".parse().unwrap());
+        h.insert(
+            header::COOKIE,
+            "a=1; AWSALB=abc; AWSALBTG=def".parse().unwrap(),
+        );
         assert_eq!(cookie(&h, "AWSALB"), Some("abc"));
         assert_eq!(cookie(&h, "AWSALBTG"), Some("def"));
         assert_eq!(cookie(&h, "AWSALBCORS"), None);
@@ -476,7 +488,10 @@ mod tests {
         let r = elb_error(StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(r.headers()[header::SERVER], "awselb/2.0");
         assert_eq!(
-            r.extensions().get::<hyper::ext::ReasonPhrase>().unwrap().as_bytes(),
+            r.extensions()
+                .get::<hyper::ext::ReasonPhrase>()
+                .unwrap()
+                .as_bytes(),
             b"Service Temporarily Unavailable"
         );
     }

@@ -84,7 +84,12 @@ pub async fn accept_loop(
     }
 }
 
-async fn connection(stream: TcpStream, protocol: Protocol, ctx: Arc<ConnCtx>, closed: watch::Receiver<()>) {
+async fn connection(
+    stream: TcpStream,
+    protocol: Protocol,
+    ctx: Arc<ConnCtx>,
+    closed: watch::Receiver<()>,
+) {
     let tls = || tokio_rustls::TlsAcceptor::from(super::tls::certificates().server.clone());
     match protocol {
         Protocol::Http => http_proxy::serve(stream, ctx, closed).await,

@@ -123,7 +123,10 @@ pub enum Condition {
     PathPattern(Vec<String>),
     /// Patterns with `*` and `?`, case-insensitive, against Host without port.
     HostHeader(Vec<String>),
-    HttpHeader { name: String, values: Vec<String> },
+    HttpHeader {
+        name: String,
+        values: Vec<String>,
+    },
     /// (key, value) pairs; a missing key matches any key. Patterns allowed.
     QueryString(Vec<(Option<String>, String)>),
     /// CIDR blocks the client's address must fall in.
@@ -295,6 +298,8 @@ struct Plane {
 struct OpenListener {
     spec: ListenerSpec,
     addr: SocketAddr,
+    /// The listening socket (the accept task has a duplicate of it).
+    socket: std::net::TcpListener,
     rt: Arc<ListenerRt>,
     accept: tokio::task::AbortHandle,
     /// Dropped on close: every connection of the listener ends with it.
@@ -303,7 +308,11 @@ struct OpenListener {
 
 impl Drop for OpenListener {
     fn drop(&mut self) {
-        // Aborting the accept task drops its socket: the port is free again.
+        // The accept task drops its copy of the socket only when the
+        // runtime next polls it; shutting the socket down stops it
+        // listening now, so the port can be bound again when
+        // close_listener returns.
+        let _ = socket2::SockRef::from(&self.socket).shutdown(std::net::Shutdown::Both);
         self.accept.abort();
     }
 }
@@ -396,8 +405,11 @@ impl LoadBalancing {
             cursor: Default::default(),
         });
         let (closed_tx, closed_rx) = watch::channel(());
+        let task_socket = socket
+            .try_clone()
+            .map_err(|_| ListenerError::NoFreePort { port: spec.port })?;
         let accept = tokio::spawn(listener::accept_loop(
-            socket,
+            task_socket,
             spec.protocol,
             self.shared.clone(),
             rt.clone(),
@@ -409,6 +421,7 @@ impl LoadBalancing {
             OpenListener {
                 spec,
                 addr,
+                socket,
                 rt,
                 accept,
                 _closed: closed_tx,
@@ -447,14 +460,19 @@ impl LoadBalancing {
             .insert(load_balancer_arn.to_string(), timeout);
         for l in plane.listeners.values() {
             if l.spec.load_balancer_arn == load_balancer_arn {
-                l.rt.routes.store(Arc::new(Routes::compile(&l.spec, timeout)));
+                l.rt.routes
+                    .store(Arc::new(Routes::compile(&l.spec, timeout)));
             }
         }
     }
 
     /// Where a listener listens on this machine.
     pub fn listener_address(&self, listener_arn: &str) -> Option<SocketAddr> {
-        self.inner.lock().listeners.get(listener_arn).map(|l| l.addr)
+        self.inner
+            .lock()
+            .listeners
+            .get(listener_arn)
+            .map(|l| l.addr)
     }
 
     /// Every open listener: (listener ARN, its port, its local address).
@@ -568,7 +586,8 @@ impl LoadBalancing {
                 continue;
             }
             r.health = Health::with(TargetState::Draining, health::DRAINING);
-            r.rt.draining.store(true, std::sync::atomic::Ordering::Release);
+            r.rt.draining
+                .store(true, std::sync::atomic::Ordering::Release);
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 rt.spawn(draining::drain(
                     self.me.clone(),
@@ -703,7 +722,11 @@ impl LoadBalancing {
         Some((hc.interval, jobs))
     }
 
-    fn apply_health(&self, group_arn: &str, results: Vec<(TargetKey, health::Outcome, HealthCheckSpec)>) {
+    fn apply_health(
+        &self,
+        group_arn: &str,
+        results: Vec<(TargetKey, health::Outcome, HealthCheckSpec)>,
+    ) {
         let mut plane = self.inner.lock();
         let Some(g) = plane.groups.get_mut(group_arn) else {
             return;
@@ -711,7 +734,10 @@ impl LoadBalancing {
         let mut changed = false;
         for (k, outcome, hc) in results {
             if let Some(r) = g.targets.get_mut(&k) {
-                if !matches!(r.health.state, TargetState::Initial | TargetState::Healthy | TargetState::Unhealthy) {
+                if !matches!(
+                    r.health.state,
+                    TargetState::Initial | TargetState::Healthy | TargetState::Unhealthy
+                ) {
                     continue;
                 }
                 if r.health.apply(outcome, &hc) {
@@ -739,7 +765,10 @@ impl LoadBalancing {
         let Some(g) = plane.groups.get_mut(group_arn) else {
             return;
         };
-        if g.targets.get(key).is_some_and(|r| Arc::ptr_eq(&r.rt, target)) {
+        if g.targets
+            .get(key)
+            .is_some_and(|r| Arc::ptr_eq(&r.rt, target))
+        {
             g.targets.remove(key);
             g.publish();
             self.changes.notify_waiters();

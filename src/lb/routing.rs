@@ -129,7 +129,12 @@ fn compile_condition(c: &Condition) -> Compiled {
         Condition::QueryString(pairs) => Compiled::Query(
             pairs
                 .iter()
-                .map(|(k, v)| (k.as_ref().map(|k| k.to_ascii_lowercase()), v.to_ascii_lowercase()))
+                .map(|(k, v)| {
+                    (
+                        k.as_ref().map(|k| k.to_ascii_lowercase()),
+                        v.to_ascii_lowercase(),
+                    )
+                })
                 .collect(),
         ),
         // A block that does not parse matches nothing (the API validates them).
@@ -309,7 +314,11 @@ mod tests {
     use super::super::{LbType, Rule};
     use super::*;
 
-    fn view<'a>(headers: &'a http::HeaderMap, path: &'a str, query: Option<&'a str>) -> RequestView<'a> {
+    fn view<'a>(
+        headers: &'a http::HeaderMap,
+        path: &'a str,
+        query: Option<&'a str>,
+    ) -> RequestView<'a> {
         RequestView {
             method: "GET",
             path,
@@ -362,7 +371,10 @@ mod tests {
         assert!(!wildcard("/api/*", "/api", false));
         assert!(wildcard("/img/?.png", "/img/a.png", false));
         assert!(!wildcard("/img/?.png", "/img/ab.png", false));
-        assert!(!wildcard("/API/*", "/api/x", false), "paths are case-sensitive");
+        assert!(
+            !wildcard("/API/*", "/api/x", false),
+            "paths are case-sensitive"
+        );
         assert!(wildcard("*.example.com", "api.example.com", true));
         assert!(wildcard("*", "", false));
         assert!(wildcard("a*b*c", "axxbyyc", false));
@@ -384,7 +396,10 @@ mod tests {
     #[test]
     fn host_header_ignores_case_and_port() {
         let h = http::HeaderMap::new();
-        let r = routes(vec![(1, vec![Condition::HostHeader(vec!["api.EXAMPLE.com".into()])])]);
+        let r = routes(vec![(
+            1,
+            vec![Condition::HostHeader(vec!["api.EXAMPLE.com".into()])],
+        )]);
         assert_eq!(status(&r, &view(&h, "/", None)), 1);
         let r = routes(vec![(1, vec![Condition::HostHeader(vec!["www.*".into()])])]);
         assert_eq!(status(&r, &view(&h, "/", None)), 404);
@@ -431,14 +446,27 @@ mod tests {
     #[test]
     fn source_ip_is_a_cidr_match() {
         let h = http::HeaderMap::new();
-        let r = routes(vec![(1, vec![Condition::SourceIp(vec!["10.1.0.0/16".into()])])]);
+        let r = routes(vec![(
+            1,
+            vec![Condition::SourceIp(vec!["10.1.0.0/16".into()])],
+        )]);
         assert_eq!(status(&r, &view(&h, "/", None)), 1);
-        let r = routes(vec![(1, vec![Condition::SourceIp(vec!["10.2.0.0/16".into(), "bad".into()])])]);
+        let r = routes(vec![(
+            1,
+            vec![Condition::SourceIp(vec![
+                "10.2.0.0/16".into(),
+                "bad".into(),
+            ])],
+        )]);
         assert_eq!(status(&r, &view(&h, "/", None)), 404);
         let c = Cidr::parse("127.0.0.1/32").unwrap();
         assert!(c.contains("::ffff:127.0.0.1".parse().unwrap()));
-        assert!(Cidr::parse("::1/128").unwrap().contains("::1".parse().unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(Cidr::parse("::1/128")
+            .unwrap()
+            .contains("::1".parse().unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
         assert!(Cidr::parse("10.0.0.0/33").is_none());
     }
 
@@ -455,7 +483,10 @@ mod tests {
         let r = routes(vec![]);
         let v = view(&h, "/a/b", Some("x=1"));
         let keep = ("#{protocol}", "#{host}", "#{port}", "/#{path}", "#{query}");
-        assert_eq!(redirect_location(keep, &r, &v), "http://Api.Example.com/a/b?x=1");
+        assert_eq!(
+            redirect_location(keep, &r, &v),
+            "http://Api.Example.com/a/b?x=1"
+        );
         let https = ("HTTPS", "#{host}", "443", "/new/#{path}", "#{query}&y=2");
         assert_eq!(
             redirect_location(https, &r, &v),

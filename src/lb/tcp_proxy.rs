@@ -40,7 +40,8 @@ where
         return;
     };
     let _open = target.connection();
-    let Ok(Ok(tcp)) = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target.address)).await
+    let Ok(Ok(tcp)) =
+        tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target.address)).await
     else {
         return;
     };

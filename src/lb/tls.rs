@@ -3,7 +3,8 @@
 //! There is no ACM here, so ecsbox makes its own: a local certificate
 //! authority and a server certificate it signs, generated once per process
 //! (key generation is the slow part) and covering `*.elb.localhost`,
-//! `localhost` and 127.0.0.1, where the listeners answer. A client that
+//! `*.<region>.elb.localhost` for AWS's regions, `localhost` and
+//! 127.0.0.1, where the listeners answer. A client that
 //! wants to verify trusts the CA (`LoadBalancing::ca_certificate_pem`);
 //! curl users pass `-k`, as with any self-signed endpoint.
 //!
@@ -15,6 +16,42 @@ use std::sync::{Arc, OnceLock};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, ServerConfig, SignatureScheme};
+
+/// AWS's commercial regions, for the certificate's names.
+const REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-north-1",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "mx-central-1",
+    "sa-east-1",
+];
 
 /// The generated CA and server certificate.
 pub struct Certificates {
@@ -44,11 +81,15 @@ fn generate() -> Result<Certificates, Box<dyn std::error::Error>> {
     let ca_key = KeyPair::generate()?;
     let ca = ca_params.self_signed(&ca_key)?;
 
-    let mut params = CertificateParams::new(vec![
+    // A load balancer's DNS name may carry its region
+    // (`name-id.us-east-1.elb.localhost`); a wildcard covers one label only.
+    let mut names = vec![
         "*.elb.localhost".to_string(),
         "localhost".to_string(),
         "127.0.0.1".to_string(),
-    ])?;
+    ];
+    names.extend(REGIONS.iter().map(|r| format!("*.{r}.elb.localhost")));
+    let mut params = CertificateParams::new(names)?;
     params
         .distinguished_name
         .push(DnType::CommonName, "*.elb.localhost");
@@ -73,13 +114,13 @@ pub fn insecure_client() -> Arc<ClientConfig> {
     static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let mut c = ClientConfig::builder_with_provider(provider())
+            // No ALPN here: hyper-rustls sets its own (http/1.1) on a copy.
+            let c = ClientConfig::builder_with_provider(provider())
                 .with_safe_default_protocol_versions()
                 .expect("rustls's default versions")
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AcceptAny))
                 .with_no_client_auth();
-            c.alpn_protocols = vec![b"http/1.1".to_vec()];
             Arc::new(c)
         })
         .clone()
