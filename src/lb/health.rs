@@ -56,6 +56,9 @@ pub const TIMEOUT: (&str, &str) = ("Target.Timeout", "Request timed out");
 pub const FAILED: (&str, &str) = ("Target.FailedHealthChecks", "Health checks failed");
 pub const CODE_MISMATCH: &str = "Target.ResponseCodeMismatch";
 
+/// One probe to make: the target, where to reach it, the check to run.
+pub type Probe = (TargetKey, SocketAddr, HealthCheckSpec);
+
 /// What one probe found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

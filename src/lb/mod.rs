@@ -697,10 +697,7 @@ impl LoadBalancing {
 
     /// The probes of one round of a group's checks: (target, address,
     /// health check); None when the group is gone or out of use.
-    fn health_jobs(
-        &self,
-        group_arn: &str,
-    ) -> Option<(Duration, Vec<(TargetKey, SocketAddr, HealthCheckSpec)>)> {
+    fn health_jobs(&self, group_arn: &str) -> Option<(Duration, Vec<health::Probe>)> {
         let mut plane = self.inner.lock();
         let g = plane.groups.get_mut(group_arn)?;
         if !g.in_use || !g.checks_enabled() {
