@@ -184,6 +184,13 @@ fn group(arn: &str, protocol: Protocol) -> TargetGroupSpec {
     }
 }
 
+/// Creates a group and registers targets in it.
+fn put_group(lb: &LoadBalancing, spec: TargetGroupSpec, targets: &[SocketAddr]) {
+    let arn = spec.arn.clone();
+    lb.put_target_group(spec);
+    lb.register_targets(&arn, targets.iter().map(|a| target(*a)).collect());
+}
+
 fn target(addr: SocketAddr) -> Target {
     Target {
         key: TargetKey {
@@ -256,8 +263,8 @@ async fn wait_healthy(lb: &LoadBalancing, tg: &str, backends: &[&Arc<Backend>]) 
 /// A group of healthy backends behind an HTTP listener: (plane, listener address).
 async fn alb(tg: &str, backends: &[&Arc<Backend>]) -> (Arc<LoadBalancing>, SocketAddr) {
     let lb = plane();
-    lb.put_target_group(group(tg, Protocol::Http));
-    lb.register_targets(tg, backends.iter().map(|b| target(b.addr)).collect());
+    let addrs: Vec<SocketAddr> = backends.iter().map(|b| b.addr).collect();
+    put_group(&lb, group(tg, Protocol::Http), &addrs);
     let addr = lb
         .open_listener(listener(
             "l-1",
@@ -371,18 +378,14 @@ async fn passes_websocket_upgrades_through() {
         head.to_ascii_lowercase().contains("upgrade: websocket"),
         "{head}"
     );
-    s.write_all(b"hello through the lb").await.unwrap();
-    let mut got = vec![0u8; 20];
-    s.read_exact(&mut got).await.unwrap();
-    assert_eq!(&got, b"hello through the lb");
+    round_trip(&mut s, b"hello through the lb").await;
 }
 
 #[tokio::test]
 async fn adds_the_x_forwarded_headers_and_a_trace_id() {
     let a = backend("a").await;
     let lb = plane();
-    lb.put_target_group(group("tg-xff", Protocol::Http));
-    lb.register_targets("tg-xff", vec![target(a.addr)]);
+    put_group(&lb, group("tg-xff", Protocol::Http), &[a.addr]);
     let port = free_port();
     let addr = lb
         .open_listener(listener(
@@ -431,10 +434,8 @@ fn rule(priority: u32, conditions: Vec<Condition>, action: Action) -> Rule {
 async fn rules_route_by_path_host_header_query_source_and_method() {
     let (a, api) = (backend("a").await, backend("api").await);
     let lb = plane();
-    lb.put_target_group(group("tg-main", Protocol::Http));
-    lb.put_target_group(group("tg-api", Protocol::Http));
-    lb.register_targets("tg-main", vec![target(a.addr)]);
-    lb.register_targets("tg-api", vec![target(api.addr)]);
+    put_group(&lb, group("tg-main", Protocol::Http), &[a.addr]);
+    put_group(&lb, group("tg-api", Protocol::Http), &[api.addr]);
     let rules = vec![
         rule(
             5,
@@ -529,8 +530,7 @@ async fn weighted_forward_splits_by_weight() {
     let (a, b) = (backend("a").await, backend("b").await);
     let lb = plane();
     for (tg, be) in [("tg-w1", &a), ("tg-w2", &b)] {
-        lb.put_target_group(group(tg, Protocol::Http));
-        lb.register_targets(tg, vec![target(be.addr)]);
+        put_group(&lb, group(tg, Protocol::Http), &[be.addr]);
     }
     let addr = lb
         .open_listener(listener(
@@ -557,8 +557,7 @@ async fn least_outstanding_requests_avoids_a_busy_target() {
     let lb = plane();
     let mut spec = group("tg-lor", Protocol::Http);
     spec.algorithm = Algorithm::LeastOutstandingRequests;
-    lb.put_target_group(spec);
-    lb.register_targets("tg-lor", vec![target(a.addr), target(b.addr)]);
+    put_group(&lb, spec, &[a.addr, b.addr]);
     let addr = lb
         .open_listener(listener(
             "l-lor",
@@ -593,8 +592,7 @@ async fn stickiness_cookies_keep_a_client_on_its_target_and_group() {
     let lb = plane();
     let mut spec = group("tg-sticky", Protocol::Http);
     spec.stickiness = Some(Duration::from_secs(3600));
-    lb.put_target_group(spec);
-    lb.register_targets("tg-sticky", vec![target(a.addr), target(b.addr)]);
+    put_group(&lb, spec, &[a.addr, b.addr]);
     let action = Action::Forward {
         groups: vec![WeightedGroup {
             target_group_arn: "tg-sticky".into(),
@@ -759,8 +757,11 @@ async fn answers_504_when_the_target_outlasts_the_idle_timeout() {
 async fn health_moves_targets_through_initial_healthy_and_unhealthy() {
     let a = backend("a").await;
     let lb = plane();
-    lb.put_target_group(group("tg-h", Protocol::Http));
-    lb.register_targets("tg-h", vec![target(a.addr)]);
+    // Failing checks below the threshold keep a new target initial.
+    a.health.store(503, Ordering::SeqCst);
+    let mut spec = group("tg-h", Protocol::Http);
+    spec.health_check.unhealthy_threshold = 1000;
+    put_group(&lb, spec.clone(), &[a.addr]);
     let h = state_of(&lb, "tg-h", a.addr).unwrap();
     assert_eq!(
         (h.state, h.reason),
@@ -791,11 +792,16 @@ async fn health_moves_targets_through_initial_healthy_and_unhealthy() {
         ),
         "{h:?}"
     );
+    wait_until("the first check", || {
+        state_of(&lb, "tg-h", a.addr).unwrap().reason == Some("Elb.InitialHealthChecking")
+    })
+    .await;
     // Initial targets get no traffic yet.
-    if state_of(&lb, "tg-h", a.addr).unwrap().state == TargetState::Initial {
-        assert_eq!(get(&client(), addr, "/").await.status, 503);
-    }
+    assert_eq!(get(&client(), addr, "/").await.status, 503);
+    a.health.store(200, Ordering::SeqCst);
     wait_healthy(&lb, "tg-h", &[&a]).await;
+    spec.health_check.unhealthy_threshold = 2;
+    lb.put_target_group(spec);
     let h = state_of(&lb, "tg-h", a.addr).unwrap();
     assert_eq!((h.reason, h.description), (None, None));
 
@@ -820,9 +826,8 @@ async fn health_moves_targets_through_initial_healthy_and_unhealthy() {
 #[tokio::test]
 async fn unreachable_targets_fail_their_checks() {
     let lb = plane();
-    lb.put_target_group(group("tg-down", Protocol::Http));
     let closed = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    lb.register_targets("tg-down", vec![target(closed)]);
+    put_group(&lb, group("tg-down", Protocol::Http), &[closed]);
     lb.open_listener(listener(
         "l-d",
         Protocol::Http,
@@ -912,6 +917,14 @@ async fn draining_finishes_in_flight_requests_and_avoids_new_ones() {
     assert_eq!(get(&c, addr, "/").await.status, 503);
 }
 
+/// Sends bytes and expects them echoed back.
+async fn round_trip(s: &mut TcpStream, msg: &[u8]) {
+    s.write_all(msg).await.unwrap();
+    let mut got = vec![0u8; msg.len()];
+    s.read_exact(&mut got).await.unwrap();
+    assert_eq!(got, msg);
+}
+
 async fn echo_server() -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
@@ -931,8 +944,7 @@ async fn echo_server() -> SocketAddr {
 async fn tcp_listeners_proxy_bytes_to_a_healthy_target() {
     let echo = echo_server().await;
     let lb = plane();
-    lb.put_target_group(group("tg-tcp", Protocol::Tcp));
-    lb.register_targets("tg-tcp", vec![target(echo)]);
+    put_group(&lb, group("tg-tcp", Protocol::Tcp), &[echo]);
     let addr = lb
         .open_listener(listener(
             "l-tcp",
@@ -947,18 +959,14 @@ async fn tcp_listeners_proxy_bytes_to_a_healthy_target() {
     })
     .await;
     let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"ping over nlb").await.unwrap();
-    let mut got = [0u8; 13];
-    s.read_exact(&mut got).await.unwrap();
-    assert_eq!(&got, b"ping over nlb");
+    round_trip(&mut s, b"ping over nlb").await;
 }
 
 #[tokio::test]
 async fn https_listeners_terminate_tls_with_the_generated_certificate() {
     let a = backend("a").await;
     let lb = plane();
-    lb.put_target_group(group("tg-tls", Protocol::Http));
-    lb.register_targets("tg-tls", vec![target(a.addr)]);
+    put_group(&lb, group("tg-tls", Protocol::Http), &[a.addr]);
     let addr = lb
         .open_listener(listener(
             "l-tls",
