@@ -193,7 +193,6 @@ fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
     };
     let instances = daemon_instances(state, &record);
 
-    let mut record = record;
     circuit_breaker(state, &mut record, &failed_of);
 
     let config = record
