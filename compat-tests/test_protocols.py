@@ -265,7 +265,7 @@ def test_health_lists_every_service_served(endpoint):
     resp = harness.http_request(endpoint, "GET", "/_ecsbox/health")
     assert resp.status == 200
     health = resp.json()
-    assert sorted(health["services"]) == sorted(["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2", "cloudwatch", "efs", "ecr"])
+    assert sorted(health["services"]) == sorted(["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2", "cloudwatch", "efs", "ecr", "elbv2"])
     assert set(health["services"].values()) == {"running"}
     # LocalStack's path answers the same.
     assert json.loads(harness.http_request(endpoint, "GET", "/_localstack/health").body)["services"] == health["services"]
@@ -282,6 +282,7 @@ def test_health_lists_every_service_served(endpoint):
     ("cloudwatch", lambda c: c.list_metrics()),
     ("efs", lambda c: c.describe_file_systems()),
     ("ecr", lambda c: c.describe_repositories()),
+    ("elbv2", lambda c: c.describe_load_balancers()),
 ])
 def test_every_service_in_health_answers_its_sdk(endpoint, service, call):
     out = call(harness.aws_client(endpoint, service))

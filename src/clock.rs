@@ -14,6 +14,11 @@
 //! - Sleeping and timeouts use tokio's time, which tests pause on their own.
 //!
 //! The offset is process-wide: every server in the process shares it.
+//!
+//! Code that waits for a deadline on this clock (a target draining for its
+//! deregistration delay) cannot sleep on tokio's time alone, which
+//! `advance` does not move: it also waits on `advanced()`, which every
+//! `advance` fires, and looks at the clock again.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -77,9 +82,42 @@ pub fn epoch_secs(t: SystemTime) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Moves ecsbox's time forward by `by`, for every caller in the process.
+/// Moves ecsbox's time forward by `by`, for every caller in the process,
+/// and wakes everyone waiting on `advanced()`.
 pub fn advance(by: Duration) {
     CLOCK.advance(by);
+    ADVANCED.notify_waiters();
+}
+
+static ADVANCED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Fired by every `advance`: a timer waiting for a deadline on this clock
+/// waits on this as well as on its (real-time) sleep, and checks the clock
+/// again when either wakes it. Only waiters already registered are woken
+/// (`notify_waiters`), so create the `notified()` future (and `enable` it)
+/// before reading the clock.
+pub fn advanced() -> &'static tokio::sync::Notify {
+    &ADVANCED
+}
+
+/// Waits until ecsbox's time reaches `deadline`: on real time, or sooner
+/// when `advance` moves the clock past it.
+pub async fn sleep_until(deadline: SystemTime) {
+    loop {
+        let advanced = ADVANCED.notified();
+        tokio::pin!(advanced);
+        advanced.as_mut().enable();
+        let Ok(left) = deadline.duration_since(now_system()) else {
+            return;
+        };
+        if left.is_zero() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(left) => {}
+            _ = advanced => {}
+        }
+    }
 }
 
 /// How far ecsbox's time is ahead of the system clock.

@@ -73,6 +73,13 @@ pub struct Config {
     #[arg(long, env = "ECSBOX_TASK_CLEANUP_DELAY", default_value_t = 300)]
     pub task_cleanup_delay: u64,
 
+    /// ecsbox's own container (id or name) when it runs in one: it joins
+    /// the awsvpc network it creates so its load balancers reach the
+    /// tasks. Found by itself in a container (its hostname, Docker's short
+    /// container id); set it when the container's hostname was changed.
+    #[arg(long, env = "ECSBOX_OWN_CONTAINER")]
+    pub own_container: Option<String>,
+
     /// How many started network namespaces (pause containers on the awsvpc
     /// network) ecsbox keeps ready for awsvpc tasks, so that a task's start
     /// skips making one; refilled while no task is starting. 0 turns it off.
@@ -124,9 +131,42 @@ pub struct Config {
     #[arg(long, env = "ECSBOX_REGISTRY_HOST")]
     pub registry_host: Option<String>,
 
+    /// The address every load balancer listener binds (ELBv2's
+    /// CreateListener): loopback unless told otherwise (`0.0.0.0` under
+    /// compose, where the host reaches listeners through published ports).
+    #[arg(long, env = "ECSBOX_LB_LISTEN_HOST", default_value = "127.0.0.1")]
+    pub lb_listen_host: std::net::IpAddr,
+
+    /// The ports a listener takes, first free one first, when its own port
+    /// cannot be bound (taken, or privileged for a non-root user): `LOW-HIGH`.
+    /// `GET /_ecsbox/elbv2/listeners` tells where each listener listens.
+    #[arg(long, env = "ECSBOX_LB_PORTS", default_value = "4511-4559", value_parser = parse_port_range)]
+    pub lb_ports: std::ops::RangeInclusive<u16>,
+
+    /// The address listeners connect to for an `instance` target (an ECS
+    /// container instance's ec2InstanceId): the Docker engine's host, where
+    /// bridge tasks publish their host ports.
+    #[arg(long, env = "ECSBOX_LB_INSTANCE_ADDRESS", default_value = "127.0.0.1")]
+    pub lb_instance_address: std::net::IpAddr,
+
     /// Log filter (tracing's syntax, e.g. `info` or `ecsbox=debug`); RUST_LOG wins when set.
     #[arg(long, env = "ECSBOX_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+}
+
+/// `LOW-HIGH` (or one port) as an inclusive range of ports.
+fn parse_port_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
+    let (low, high) = text.split_once('-').unwrap_or((text, text));
+    let port = |p: &str| {
+        p.trim()
+            .parse::<u16>()
+            .map_err(|_| format!("'{text}' is not a port range like 4511-4559"))
+    };
+    let (low, high) = (port(low)?, port(high)?);
+    if low == 0 || low > high {
+        return Err(format!("'{text}' is not a port range like 4511-4559"));
+    }
+    Ok(low..=high)
 }
 
 impl Config {
@@ -187,6 +227,22 @@ mod tests {
         assert_eq!(off.task_endpoints, TaskEndpoints::Off);
         assert!(off.no_task_endpoint_url);
         assert!(Config::for_tests().task_endpoint_listen.ip().is_loopback());
+    }
+
+    #[test]
+    fn load_balancer_listeners_default_to_loopback_and_a_port_range() {
+        let c = Config::parse_from(["ecsbox"]);
+        assert_eq!(c.lb_listen_host.to_string(), "127.0.0.1");
+        assert_eq!(c.lb_ports, 4511..=4559);
+        assert_eq!(c.lb_instance_address.to_string(), "127.0.0.1");
+        let c = Config::parse_from(["ecsbox", "--lb-ports", "5000-5002"]);
+        assert_eq!(c.lb_ports, 5000..=5002);
+        for bad in ["5002-5000", "x-1", "0-10", "70000"] {
+            assert!(
+                Config::try_parse_from(["ecsbox", "--lb-ports", bad]).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

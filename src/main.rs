@@ -7,7 +7,11 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() {
-    let config = Config::parse();
+    let mut config = Config::parse();
+    if in_container() && config.own_container.is_none() {
+        // Docker names a container's host after its short id.
+        config.own_container = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty());
+    }
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_level));
     // Colours only for a person at a terminal, not in `docker logs` or CI logs.

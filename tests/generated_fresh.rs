@@ -36,7 +36,7 @@ fn every_model_operation_is_listed() {
 /// silently be lost.
 #[test]
 fn every_checked_pattern_compiles() {
-    let tables: [(&str, &[ecsbox::model::validate::Pattern]); 8] = [
+    let tables: [(&str, &[ecsbox::model::validate::Pattern]); 9] = [
         ("ecs", &ecsbox::model::validate::PATTERNS),
         ("logs", &ecsbox::model::logs::validate::PATTERNS),
         ("cloudwatch", &ecsbox::model::cloudwatch::validate::PATTERNS),
@@ -48,6 +48,7 @@ fn every_checked_pattern_compiles() {
         ),
         ("ssm", &ecsbox::model::ssm::validate::PATTERNS),
         ("efs", &ecsbox::model::efs::validate::PATTERNS),
+        ("elbv2", &ecsbox::model::elbv2::validate::PATTERNS),
     ];
     for (service, patterns) in tables {
         for p in patterns {

@@ -298,6 +298,7 @@ async fn health_lists_every_service() {
         "cloudwatch",
         "efs",
         "ecr",
+        "elbv2",
     ] {
         assert_eq!(j["services"][name], "running", "{name}: {j}");
     }

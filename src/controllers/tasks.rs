@@ -68,6 +68,11 @@ pub struct TaskSettings {
     /// How many started namespace holders wait for awsvpc tasks (see
     /// `namespace_pool`); 0 makes every task its own.
     pub warm_namespaces: usize,
+    /// ecsbox's own container, when it runs in one: connected to the awsvpc
+    /// network, so that what ecsbox itself reaches in tasks (load balancer
+    /// listeners and their health checks) gets to their IPs as it does
+    /// from the host (Docker isolates one bridge network from another).
+    pub own_container: Option<String>,
 }
 
 impl Default for TaskSettings {
@@ -76,6 +81,7 @@ impl Default for TaskSettings {
             cleanup_delay: Duration::from_secs(300),
             default_stop_timeout: container_spec::DEFAULT_STOP_TIMEOUT,
             warm_namespaces: 0,
+            own_container: None,
         }
     }
 }
@@ -959,6 +965,18 @@ impl TaskController {
                     .map_err(|e| e.to_string())?
             }
         };
+        if let Some(me) = &self.settings.own_container {
+            // Already connected (a restart with the same instance id) is fine.
+            if let Err(e) = self.runtime.connect_network(&id, me, None).await {
+                if !e.to_string().contains("already exists") {
+                    tracing::warn!(
+                        container = %me,
+                        "could not connect ecsbox's own container to the awsvpc network \
+                         (load balancers will not reach awsvpc tasks): {e}"
+                    );
+                }
+            }
+        }
         *known = Some(id.clone());
         Ok(id)
     }

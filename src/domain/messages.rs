@@ -190,7 +190,9 @@ Scaling group ARN and try again.";
     /// cloudposse/terraform-aws-ecs-web-app#226 and
     /// umotif-public/terraform-aws-ecs-fargate#43.
     pub fn target_group_without_load_balancer(arn: &str) -> String {
-        format!("The target group with targetGroupArn {arn} does not have an associated load balancer.")
+        format!(
+            "The target group with targetGroupArn {arn} does not have an associated load balancer."
+        )
     }
 
     /// A targetGroupArn ECS cannot find. Quoted in aws/amazon-ecs-cli#21.

@@ -12,15 +12,53 @@
 //!
 //! Nothing here knows a protocol of the API: errors are this module's own
 //! and each caller words them for its client.
+//!
+//! How it is built (each file says why it is so):
+//! - `listener`: binding (own port, else a fallback port), accept loops;
+//! - `http_proxy`: ALB's HTTP/1.1 reverse proxy (hyper, pooled keep-alive
+//!   client, streaming bodies, upgrades, X-Forwarded-*, ALB's error pages);
+//! - `tcp_proxy`: NLB's byte-for-byte proxy;
+//! - `tls`: the certificate ecsbox generates, TLS both ways;
+//! - `routing`: rules and conditions (pure, unit-tested);
+//! - `balance`: eligible targets, round robin, least outstanding requests,
+//!   weights, stickiness;
+//! - `health`: probes and the target state machine;
+//! - `draining`: deregistration delay on ecsbox's clock.
+//!
+//! Two sides, two kinds of state. The control side (this file's methods,
+//! called by the API and ECS) keeps everything under one mutex, never held
+//! across an await. The data side (every request and connection) never
+//! takes it: it reads immutable snapshots (a listener's routes, a group's
+//! eligible targets, the map of groups) through arc-swap, which the control
+//! side replaces whole on every change, and counts in-flight work in
+//! per-target atomics.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use parking_lot::Mutex;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
+
+mod balance;
+mod draining;
+mod health;
+mod http_proxy;
+mod listener;
+mod routing;
+mod tcp_proxy;
+mod tls;
+
+pub use http_proxy::trace_id;
+pub use routing::{wildcard, Cidr};
+
+use balance::{GroupRt, GroupView, TargetRt};
+use health::Health;
+use listener::ListenerRt;
+use routing::Routes;
 
 /// Where listeners listen.
 #[derive(Debug, Clone)]
@@ -85,7 +123,10 @@ pub enum Condition {
     PathPattern(Vec<String>),
     /// Patterns with `*` and `?`, case-insensitive, against Host without port.
     HostHeader(Vec<String>),
-    HttpHeader { name: String, values: Vec<String> },
+    HttpHeader {
+        name: String,
+        values: Vec<String>,
+    },
     /// (key, value) pairs; a missing key matches any key. Patterns allowed.
     QueryString(Vec<(Option<String>, String)>),
     /// CIDR blocks the client's address must fall in.
@@ -223,32 +264,113 @@ pub enum ListenerError {
     NoFreePort { port: u16 },
 }
 
+/// An ALB's default idle timeout (attribute `idle_timeout.timeout_seconds`).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The plane: every listener and target group of every account and region
 /// (ARNs are unique across them).
 pub struct LoadBalancing {
     settings: LbSettings,
+    /// The control side's state; never held across an await.
     inner: Mutex<Plane>,
+    /// What the data side reads without a lock.
+    shared: Arc<Shared>,
     /// Notified whenever a target's state changes (ECS's scheduler waits on it).
     changes: Arc<Notify>,
+    /// The plane itself, for the tasks it spawns (health checks, drains).
+    me: Weak<LoadBalancing>,
+}
+
+/// The data side's view of the target groups, and the client to targets.
+pub(crate) struct Shared {
+    groups: ArcSwap<HashMap<String, Arc<GroupRt>>>,
+    client: http_proxy::Client,
 }
 
 #[derive(Default)]
 struct Plane {
-    listeners: HashMap<String, (ListenerSpec, SocketAddr)>,
+    listeners: HashMap<String, OpenListener>,
     groups: HashMap<String, Group>,
+    /// Load balancer ARN -> its idle timeout, where set.
+    idle_timeouts: HashMap<String, Duration>,
+}
+
+struct OpenListener {
+    spec: ListenerSpec,
+    addr: SocketAddr,
+    /// The listening socket (the accept task has a duplicate of it).
+    socket: std::net::TcpListener,
+    rt: Arc<ListenerRt>,
+    accept: tokio::task::AbortHandle,
+    /// Dropped on close: every connection of the listener ends with it.
+    _closed: watch::Sender<()>,
+}
+
+impl Drop for OpenListener {
+    fn drop(&mut self) {
+        // The accept task drops its copy of the socket only when the
+        // runtime next polls it; shutting the socket down stops it
+        // listening now, so the port can be bound again when
+        // close_listener returns.
+        let _ = socket2::SockRef::from(&self.socket).shutdown(std::net::Shutdown::Both);
+        self.accept.abort();
+    }
 }
 
 struct Group {
     spec: TargetGroupSpec,
-    targets: BTreeMap<TargetKey, (Target, TargetState)>,
+    rt: Arc<GroupRt>,
+    targets: BTreeMap<TargetKey, Registered>,
+    in_use: bool,
+    checker: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Some(c) = self.checker.take() {
+            c.abort();
+        }
+    }
+}
+
+struct Registered {
+    target: Target,
+    rt: Arc<TargetRt>,
+    health: Health,
+}
+
+impl Group {
+    /// Publishes a new view of the group to the data side.
+    fn publish(&self) {
+        let targets: Vec<_> = self
+            .targets
+            .values()
+            .map(|r| (r.rt.clone(), r.health.state))
+            .collect();
+        self.rt.view.store(Arc::new(GroupView::build(
+            self.spec.algorithm,
+            self.spec.stickiness,
+            self.spec.protocol,
+            &targets,
+        )));
+    }
+
+    fn checks_enabled(&self) -> bool {
+        self.spec.health_check.enabled
+    }
 }
 
 impl LoadBalancing {
     pub fn new(settings: LbSettings) -> Arc<Self> {
-        Arc::new(LoadBalancing {
+        Arc::new_cyclic(|me| LoadBalancing {
             settings,
             inner: Mutex::new(Plane::default()),
+            shared: Arc::new(Shared {
+                groups: ArcSwap::from_pointee(HashMap::new()),
+                client: http_proxy::client(),
+            }),
             changes: Arc::new(Notify::new()),
+            me: me.clone(),
         })
     }
 
@@ -261,31 +383,96 @@ impl LoadBalancing {
         self.changes.clone()
     }
 
+    /// The PEM of the certificate authority that signed the HTTPS/TLS
+    /// listeners' certificate (for clients that verify). Additive.
+    pub fn ca_certificate_pem(&self) -> String {
+        tls::certificates().ca_pem.clone()
+    }
+
     /// Starts serving a listener; returns the local address it listens on.
+    /// Must be called within a tokio runtime (the listener runs on it).
     pub fn open_listener(&self, spec: ListenerSpec) -> Result<SocketAddr, ListenerError> {
-        // Placeholder until the proxy lands: records the listener only.
-        let addr = SocketAddr::new(self.settings.listen_host, spec.port);
-        self.inner
-            .lock()
-            .listeners
-            .insert(spec.listener_arn.clone(), (spec, addr));
+        let mut plane = self.inner.lock();
+        // Opening an ARN again replaces it (its port is released first).
+        plane.listeners.remove(&spec.listener_arn);
+        let socket = listener::bind(&self.settings, spec.port)?;
+        let addr = socket
+            .local_addr()
+            .map_err(|_| ListenerError::NoFreePort { port: spec.port })?;
+        let idle = idle_timeout(&plane, &spec.load_balancer_arn);
+        let rt = Arc::new(ListenerRt {
+            routes: ArcSwap::from_pointee(Routes::compile(&spec, idle)),
+            cursor: Default::default(),
+        });
+        let (closed_tx, closed_rx) = watch::channel(());
+        let task_socket = socket
+            .try_clone()
+            .map_err(|_| ListenerError::NoFreePort { port: spec.port })?;
+        let accept = tokio::spawn(listener::accept_loop(
+            task_socket,
+            spec.protocol,
+            self.shared.clone(),
+            rt.clone(),
+            closed_rx,
+        ))
+        .abort_handle();
+        plane.listeners.insert(
+            spec.listener_arn.clone(),
+            OpenListener {
+                spec,
+                addr,
+                socket,
+                rt,
+                accept,
+                _closed: closed_tx,
+            },
+        );
+        self.recompute_use(&mut plane);
         Ok(addr)
     }
 
     /// New rules or actions for a listener that is open.
     pub fn update_listener(&self, spec: ListenerSpec) {
-        if let Some(entry) = self.inner.lock().listeners.get_mut(&spec.listener_arn) {
-            entry.0 = spec;
+        let mut plane = self.inner.lock();
+        let idle = idle_timeout(&plane, &spec.load_balancer_arn);
+        if let Some(l) = plane.listeners.get_mut(&spec.listener_arn) {
+            l.rt.routes.store(Arc::new(Routes::compile(&spec, idle)));
+            l.spec = spec;
         }
+        self.recompute_use(&mut plane);
     }
 
+    /// Stops accepting and releases the port before returning; the
+    /// listener's open connections are closed.
     pub fn close_listener(&self, listener_arn: &str) {
-        self.inner.lock().listeners.remove(listener_arn);
+        let mut plane = self.inner.lock();
+        plane.listeners.remove(listener_arn);
+        self.recompute_use(&mut plane);
+    }
+
+    /// A load balancer's idle timeout (attribute
+    /// `idle_timeout.timeout_seconds`, 60 s unless set): how long the proxy
+    /// waits for a target's answer before a 504. Additive.
+    pub fn set_idle_timeout(&self, load_balancer_arn: &str, timeout: Duration) {
+        let mut plane = self.inner.lock();
+        plane
+            .idle_timeouts
+            .insert(load_balancer_arn.to_string(), timeout);
+        for l in plane.listeners.values() {
+            if l.spec.load_balancer_arn == load_balancer_arn {
+                l.rt.routes
+                    .store(Arc::new(Routes::compile(&l.spec, timeout)));
+            }
+        }
     }
 
     /// Where a listener listens on this machine.
     pub fn listener_address(&self, listener_arn: &str) -> Option<SocketAddr> {
-        self.inner.lock().listeners.get(listener_arn).map(|l| l.1)
+        self.inner
+            .lock()
+            .listeners
+            .get(listener_arn)
+            .map(|l| l.addr)
     }
 
     /// Every open listener: (listener ARN, its port, its local address).
@@ -294,29 +481,55 @@ impl LoadBalancing {
             .lock()
             .listeners
             .values()
-            .map(|(s, a)| (s.listener_arn.clone(), s.port, *a))
+            .map(|l| (l.spec.listener_arn.clone(), l.spec.port, l.addr))
             .collect()
     }
 
     /// Creates a target group, or changes its health check and attributes.
     pub fn put_target_group(&self, spec: TargetGroupSpec) {
         let mut plane = self.inner.lock();
-        match plane.groups.get_mut(&spec.arn) {
-            Some(g) => g.spec = spec,
+        let arn = spec.arn.clone();
+        match plane.groups.get_mut(&arn) {
+            Some(g) => {
+                let was_enabled = g.checks_enabled();
+                g.spec = spec;
+                if was_enabled != g.checks_enabled() && g.in_use {
+                    let (in_use, enabled) = (g.in_use, g.checks_enabled());
+                    for r in g.targets.values_mut() {
+                        if r.health.state != TargetState::Draining {
+                            r.health = Health::registered(in_use, enabled);
+                        }
+                    }
+                    self.changes.notify_waiters();
+                }
+            }
             None => {
                 plane.groups.insert(
-                    spec.arn.clone(),
+                    arn.clone(),
                     Group {
                         spec,
+                        rt: Arc::new(GroupRt::default()),
                         targets: BTreeMap::new(),
+                        in_use: false,
+                        checker: None,
                     },
                 );
+                self.publish_groups(&plane);
             }
+        }
+        // A new group may be one a listener already forwards to.
+        self.recompute_use(&mut plane);
+        if let Some(g) = plane.groups.get_mut(&arn) {
+            self.ensure_checker(g);
+            g.publish();
         }
     }
 
     pub fn remove_target_group(&self, arn: &str) {
-        self.inner.lock().groups.remove(arn);
+        let mut plane = self.inner.lock();
+        if plane.groups.remove(arn).is_some() {
+            self.publish_groups(&plane);
+        }
     }
 
     pub fn target_group(&self, arn: &str) -> Option<TargetGroupSpec> {
@@ -326,41 +539,74 @@ impl LoadBalancing {
     /// Whether an open listener forwards to the group (by a rule or its
     /// default actions): ECS refuses a service whose group none does.
     pub fn target_group_in_use(&self, arn: &str) -> bool {
-        let forwards_to = |actions: &[Action]| {
-            actions.iter().any(|a| match a {
-                Action::Forward { groups, .. } => {
-                    groups.iter().any(|g| g.target_group_arn == arn)
-                }
-                _ => false,
-            })
-        };
-        self.inner.lock().listeners.values().any(|(l, _)| {
-            forwards_to(&l.default_actions) || l.rules.iter().any(|r| forwards_to(&r.actions))
-        })
+        self.inner.lock().groups.get(arn).is_some_and(|g| g.in_use)
     }
 
-    /// Registers targets (again: a target already there keeps its state).
+    /// Registers targets (again: a target already there keeps its state;
+    /// a draining one is registered anew).
     pub fn register_targets(&self, target_group_arn: &str, targets: Vec<Target>) {
         let mut plane = self.inner.lock();
-        if let Some(g) = plane.groups.get_mut(target_group_arn) {
-            for t in targets {
-                g.targets
-                    .entry(t.key.clone())
-                    .or_insert((t, TargetState::Initial));
+        let Some(g) = plane.groups.get_mut(target_group_arn) else {
+            return;
+        };
+        let (in_use, enabled) = (g.in_use, g.checks_enabled());
+        for t in targets {
+            let draining = g
+                .targets
+                .get(&t.key)
+                .is_some_and(|r| r.health.state == TargetState::Draining);
+            if g.targets.contains_key(&t.key) && !draining {
+                continue;
             }
+            let rt = Arc::new(TargetRt::new(target_group_arn, t.key.clone(), t.address));
+            g.targets.insert(
+                t.key.clone(),
+                Registered {
+                    target: t,
+                    rt,
+                    health: Health::registered(in_use, enabled),
+                },
+            );
         }
+        g.publish();
         self.changes.notify_waiters();
     }
 
-    /// Deregisters targets: they drain for the group's deregistration delay,
-    /// then leave it.
+    /// Deregisters targets: they drain for the group's deregistration delay
+    /// (or until nothing is in flight to them), then leave it.
     pub fn deregister_targets(&self, target_group_arn: &str, keys: &[TargetKey]) {
         let mut plane = self.inner.lock();
-        if let Some(g) = plane.groups.get_mut(target_group_arn) {
-            for k in keys {
+        let Some(g) = plane.groups.get_mut(target_group_arn) else {
+            return;
+        };
+        for k in keys {
+            let Some(r) = g.targets.get_mut(k) else {
+                continue;
+            };
+            if r.health.state == TargetState::Draining {
+                continue;
+            }
+            if !g.in_use {
+                // No traffic can be in flight to a group no listener uses.
+                g.targets.remove(k);
+                continue;
+            }
+            r.health = Health::with(TargetState::Draining, health::DRAINING);
+            r.rt.draining
+                .store(true, std::sync::atomic::Ordering::Release);
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(draining::drain(
+                    self.me.clone(),
+                    target_group_arn.to_string(),
+                    k.clone(),
+                    r.rt.clone(),
+                    g.spec.deregistration_delay,
+                ));
+            } else {
                 g.targets.remove(k);
             }
         }
+        g.publish();
         self.changes.notify_waiters();
     }
 
@@ -372,16 +618,16 @@ impl LoadBalancing {
         };
         g.targets
             .values()
-            .map(|(t, state)| TargetHealth {
-                key: t.key.clone(),
-                state: *state,
-                reason: None,
-                description: None,
+            .map(|r| TargetHealth {
+                key: r.target.key.clone(),
+                state: r.health.state,
+                reason: r.health.reason,
+                description: r.health.description.clone(),
                 health_check_port: g
                     .spec
                     .health_check
                     .port
-                    .unwrap_or(t.key.port)
+                    .unwrap_or(r.target.key.port)
                     .to_string(),
             })
             .collect()
@@ -389,6 +635,154 @@ impl LoadBalancing {
 
     /// Forgets everything and closes every listener.
     pub fn reset(&self) {
-        *self.inner.lock() = Plane::default();
+        let old = std::mem::take(&mut *self.inner.lock());
+        self.shared.groups.store(Arc::new(HashMap::new()));
+        // Dropped outside the lock: listeners close, checkers stop.
+        drop(old);
+        self.changes.notify_waiters();
     }
+
+    // ---- the control side's helpers ----
+
+    fn publish_groups(&self, plane: &Plane) {
+        let map = plane
+            .groups
+            .iter()
+            .map(|(arn, g)| (arn.clone(), g.rt.clone()))
+            .collect();
+        self.shared.groups.store(Arc::new(map));
+    }
+
+    /// Marks the groups some open listener forwards to as in use (their
+    /// targets are checked), the others as unused.
+    fn recompute_use(&self, plane: &mut Plane) {
+        let used: HashSet<&str> = plane
+            .listeners
+            .values()
+            .flat_map(|l| Routes::forwarded_groups(&l.spec))
+            .collect();
+        let mut changed = false;
+        for (arn, g) in plane.groups.iter_mut() {
+            let in_use = used.contains(arn.as_str());
+            if in_use == g.in_use {
+                continue;
+            }
+            g.in_use = in_use;
+            let enabled = g.checks_enabled();
+            for r in g.targets.values_mut() {
+                if r.health.state != TargetState::Draining {
+                    r.health = Health::registered(in_use, enabled);
+                }
+            }
+            self.ensure_checker(g);
+            g.publish();
+            changed = true;
+        }
+        if changed {
+            self.changes.notify_waiters();
+        }
+    }
+
+    /// Runs a group's health checks while it is in use and they are on.
+    fn ensure_checker(&self, g: &mut Group) {
+        let want = g.in_use && g.checks_enabled();
+        match (&g.checker, want) {
+            (None, true) => {
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    let task = rt.spawn(health::run(self.me.clone(), g.spec.arn.clone()));
+                    g.checker = Some(task.abort_handle());
+                }
+            }
+            (Some(c), false) => {
+                c.abort();
+                g.checker = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// The probes of one round of a group's checks: (target, address,
+    /// health check); None when the group is gone or out of use.
+    fn health_jobs(&self, group_arn: &str) -> Option<(Duration, Vec<health::Probe>)> {
+        let mut plane = self.inner.lock();
+        let g = plane.groups.get_mut(group_arn)?;
+        if !g.in_use || !g.checks_enabled() {
+            return None;
+        }
+        let hc = g.spec.health_check.clone();
+        let mut changed = false;
+        let mut jobs = Vec::new();
+        for (k, r) in g.targets.iter_mut() {
+            if r.health.state == TargetState::Draining {
+                continue;
+            }
+            changed |= r.health.probing();
+            jobs.push((k.clone(), r.target.address, hc.clone()));
+        }
+        if changed {
+            self.changes.notify_waiters();
+        }
+        Some((hc.interval, jobs))
+    }
+
+    fn apply_health(
+        &self,
+        group_arn: &str,
+        results: Vec<(TargetKey, health::Outcome, HealthCheckSpec)>,
+    ) {
+        let mut plane = self.inner.lock();
+        let Some(g) = plane.groups.get_mut(group_arn) else {
+            return;
+        };
+        let mut changed = false;
+        for (k, outcome, hc) in results {
+            if let Some(r) = g.targets.get_mut(&k) {
+                if !matches!(
+                    r.health.state,
+                    TargetState::Initial | TargetState::Healthy | TargetState::Unhealthy
+                ) {
+                    continue;
+                }
+                if r.health.apply(outcome, &hc) {
+                    tracing::debug!(
+                        "target group {group_arn}: target {}:{} is {} ({:?})",
+                        k.id,
+                        k.port,
+                        r.health.state.as_str(),
+                        r.health.reason
+                    );
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            g.publish();
+            self.changes.notify_waiters();
+        }
+    }
+
+    /// A drain ended: the target leaves its group (unless it was
+    /// registered again meanwhile).
+    fn finish_drain(&self, group_arn: &str, key: &TargetKey, target: &Arc<TargetRt>) {
+        let mut plane = self.inner.lock();
+        let Some(g) = plane.groups.get_mut(group_arn) else {
+            return;
+        };
+        if g.targets
+            .get(key)
+            .is_some_and(|r| Arc::ptr_eq(&r.rt, target))
+        {
+            g.targets.remove(key);
+            g.publish();
+            self.changes.notify_waiters();
+        }
+    }
+}
+
+fn idle_timeout(plane: &Plane, load_balancer_arn: &str) -> Duration {
+    plane
+        .idle_timeouts
+        .get(load_balancer_arn)
+        .copied()
+        .unwrap_or(DEFAULT_IDLE_TIMEOUT)
 }

@@ -12,6 +12,8 @@ pub mod ec2;
 pub mod ecr;
 /// The EFS model (the operations ecsbox types: codegen's `EFS_OPS`).
 pub mod efs;
+/// The ELBv2 model (the operations ecsbox types: codegen's `ELBV2_OPS`).
+pub mod elbv2;
 /// The CloudWatch Logs model, generated the same way.
 pub mod logs;
 /// What the protocol layer knows of each service (hand-written: the types

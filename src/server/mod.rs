@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::controllers::services::ServiceScheduler;
 use crate::controllers::tasks::{TaskController, TaskSettings};
 use crate::http_accept;
+use crate::lb::{LbSettings, LoadBalancing};
 use crate::logs::{LogStore, Logs};
 use crate::model::schema::Protocol;
 use crate::protocol::{ApiError, RequestContext, Wire};
@@ -34,8 +35,8 @@ use crate::services::cloudwatch::CloudWatch;
 use crate::services::ec2::Ec2;
 use crate::services::ecr::blobs::BlobStore;
 use crate::services::ecr::Ecr;
-use crate::lb::{LbSettings, LoadBalancing};
 use crate::services::efs::Efs;
+use crate::services::elbv2::Elbv2;
 use crate::services::sts::Sts;
 use crate::services::AwsService;
 use crate::state::{RegionSettings, Store};
@@ -71,6 +72,12 @@ pub struct App {
     pub ec2: Arc<Ec2>,
     pub cloudwatch: Arc<CloudWatch>,
     pub efs: Arc<Efs>,
+    /// ELBv2's load balancers, listeners and target groups (the API).
+    pub elbv2: Arc<Elbv2>,
+    /// The load balancers' data plane: the listeners that carry traffic and
+    /// the target groups' targets and health. ELBv2 drives it; ECS's
+    /// controllers register their tasks in it.
+    pub load_balancing: Arc<LoadBalancing>,
     /// ECR's repositories; their images' bytes go through `registry`.
     pub ecr: Arc<Ecr>,
     /// The container registry, on its own port.
@@ -97,7 +104,10 @@ impl App {
         runtime: Arc<dyn ContainerRuntime>,
     ) -> Result<Arc<App>, String> {
         let auth = Authenticator::new(&config)?;
-        let load_balancing = LoadBalancing::new(LbSettings::default());
+        let load_balancing = LoadBalancing::new(LbSettings {
+            listen_host: config.lb_listen_host,
+            fallback_ports: config.lb_ports.clone(),
+        });
         let store = Arc::new(Store::with_settings(RegionSettings {
             container_instances: config.container_instances,
             load_balancing: Some(load_balancing.clone()),
@@ -106,6 +116,7 @@ impl App {
         let settings = TaskSettings {
             cleanup_delay: std::time::Duration::from_secs(config.task_cleanup_delay),
             warm_namespaces: config.warm_task_namespaces,
+            own_container: config.own_container.clone(),
             ..TaskSettings::default()
         };
         let secrets = Arc::new(SecretsStore::new());
@@ -128,6 +139,12 @@ impl App {
         let ec2 = Arc::new(Ec2::new(store.clone()));
         let cloudwatch = Arc::new(CloudWatch::new());
         let efs = Arc::new(Efs::new());
+        let elbv2 = Arc::new(Elbv2::new(
+            load_balancing.clone(),
+            ec2.clone(),
+            store.clone(),
+            config.lb_instance_address,
+        ));
         let (ecr, registry) = container_registry(&config)?;
         tasks.set_private_registry(ecr.clone());
         let services: Vec<Arc<dyn AwsService>> = vec![
@@ -141,6 +158,7 @@ impl App {
             cloudwatch.clone(),
             efs.clone(),
             ecr.clone(),
+            elbv2.clone(),
         ];
         Ok(Arc::new(App {
             auth,
@@ -149,6 +167,8 @@ impl App {
             ec2,
             cloudwatch,
             efs,
+            elbv2,
+            load_balancing,
             ecr,
             registry,
             secrets,
@@ -168,6 +188,8 @@ impl App {
         self.ec2.reset();
         self.cloudwatch.reset();
         self.efs.reset();
+        self.elbv2.reset();
+        self.load_balancing.reset();
         self.ecr.reset();
         self.auth.temporary().clear();
         self.tasks.forget_tasks();
@@ -349,6 +371,16 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
                 "application/json",
             )
         }
+        // Where each load balancer listener really listens (DescribeListeners
+        // keeps the port asked for; this tells the local address).
+        (&Method::GET, "/_ecsbox/elbv2/listeners") => json_response(
+            StatusCode::OK,
+            crate::services::elbv2::listener_addresses(&app.load_balancing)
+                .to_string()
+                .into(),
+            &request_id,
+            "application/json",
+        ),
         (&Method::GET, "/_ecsbox/state") => {
             let regions: Vec<_> = app
                 .store

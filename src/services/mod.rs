@@ -10,6 +10,8 @@
 //! - `cloudwatch`: metrics (Smithy RPC v2 CBOR, JSON 1.0 and query).
 //! - `efs`: file systems tasks mount by id (rest-json).
 //! - `ecr`: repositories and images (the registry serves their bytes).
+//! - `elbv2`: Application and Network Load Balancers (query protocol); the
+//!   traffic itself is `crate::lb`'s.
 //! - ECS (`crate::api`), CloudWatch Logs (`crate::logs`), Secrets Manager
 //!   and SSM (`crate::secrets`) implement the trait here too.
 
@@ -17,6 +19,7 @@ pub mod cloudwatch;
 pub mod ec2;
 pub mod ecr;
 pub mod efs;
+pub mod elbv2;
 pub mod sts;
 
 use crate::model::schema::{OpWire, ServiceMeta};

@@ -5,11 +5,11 @@ use super::lifecycle::TaskStatus;
 use super::services::ServiceRecord;
 use super::task_sets::TaskSetRecord;
 use super::tasks::{Effect, TaskRecord};
+use crate::lb::LoadBalancing;
 use crate::model::shapes::{Attribute, CapacityProvider, Cluster, Tag, TaskDefinition};
 use crate::tags::TagSet;
-use crate::lb::LoadBalancing;
-use std::sync::Arc;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 pub struct RegionState {
     pub account: String,

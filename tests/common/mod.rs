@@ -137,13 +137,19 @@ impl TestServer {
     /// (lenient) with the same key as `client()`, so it sees the same
     /// account and region.
     pub async fn ec2_raw(&self, form: &str) -> RawResponse {
+        self.signed_form("ec2", &format!("Version=2016-11-15&{form}"))
+            .await
+    }
+
+    /// A form POSTed as botocore's query and ec2 serializers send it,
+    /// signed (lenient) for `signing_name` with `client()`'s key.
+    async fn signed_form(&self, signing_name: &str, body: &str) -> RawResponse {
         let date = ecsbox::auth::sigv4::format_amz_date(std::time::SystemTime::now());
         let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=AKIDTEST/{}/us-east-1/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature={}",
+            "AWS4-HMAC-SHA256 Credential=AKIDTEST/{}/us-east-1/{signing_name}/aws4_request, SignedHeaders=host;x-amz-date, Signature={}",
             &date[..8],
             "0".repeat(64)
         );
-        let body = format!("Version=2016-11-15&{form}");
         self.raw(
             "POST",
             "/",
@@ -158,6 +164,25 @@ impl TestServer {
             body.as_bytes(),
         )
         .await
+    }
+
+    /// A query-protocol call (`Action`, `Version` and `params`, form
+    /// encoded), signed as `signed_form` does: ELBv2 is
+    /// `query("elasticloadbalancing", "2015-12-01", "DescribeLoadBalancers", &[])`.
+    pub async fn query(
+        &self,
+        signing_name: &str,
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> RawResponse {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("Action", action)
+            .append_pair("Version", version);
+        for (k, v) in params {
+            form.append_pair(k, v);
+        }
+        self.signed_form(signing_name, &form.finish()).await
     }
 }
 

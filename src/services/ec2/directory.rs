@@ -74,3 +74,40 @@ impl NetworkDirectory for Ec2 {
             .and_then(|g| g.group_id.clone())
     }
 }
+
+/// What ELBv2 asks EC2 (`services::elbv2`): a VPC's CIDR block, for ip
+/// targets, and which VPC a security group belongs to, for a load
+/// balancer's groups. Taken under EC2's own region lock only; ELBv2 asks
+/// before taking its own.
+impl Ec2 {
+    /// The IPv4 CIDR block of `vpc_id`, if EC2 knows the VPC.
+    pub fn vpc_cidr(&self, account: &str, region: &str, vpc_id: &str) -> Option<String> {
+        let region = self.regions.region(account, region);
+        let r = region.lock();
+        r.vpcs.get(vpc_id).and_then(|v| v.cidr_block.clone())
+    }
+
+    /// The id of the default VPC of the account's region.
+    pub fn default_vpc_id(&self, account: &str, region: &str) -> Option<String> {
+        let region = self.regions.region(account, region);
+        let r = region.lock();
+        r.default_vpc().and_then(|v| v.vpc_id.clone())
+    }
+
+    /// The VPC of the security group `id`: Ok(None) when the id is well
+    /// formed but unknown, Err when EC2 refuses it as malformed.
+    pub fn security_group_vpc(
+        &self,
+        account: &str,
+        region: &str,
+        id: &str,
+    ) -> Result<Option<String>, Ec2Refusal> {
+        let region = self.regions.region(account, region);
+        let r = region.lock();
+        match group_of(&r, id) {
+            Ok(g) => Ok(g.vpc_id.clone()),
+            Err(e) if is_malformed(&e) => Err(refusal(e)),
+            Err(_) => Ok(None),
+        }
+    }
+}
