@@ -954,17 +954,20 @@ def report(tp, rolling, bluegreen):
             f"core, {cp.CORES}), mode http, keep-alive both sides, roundrobin, X-Forwarded-For/-Proto/-Port set as an "
             f"ALB does, health checks GET /health every 5 s.")
         log(f"- Machine during the {WRK_CONNECTIONS}-connection runs (median): ecsbox {e64['busy_cores']:.2f} cores "
-            f"busy (wrk {e64['wrk_cores']:.2f}, other processes {e64['other_cores']:.2f}); HAProxy "
+            f"busy (wrk {e64['wrk_cores']:.2f}, everything else {e64['other_cores']:.2f}); HAProxy "
             f"{h64['busy_cores']:.2f} (wrk {h64['wrk_cores']:.2f}, other {h64['other_cores']:.2f}); backends' CPU per "
             f"request: ecsbox {e64['backends_us']:.1f} us, HAProxy {h64['backends_us']:.1f} us, "
-            f"direct {d64['backends_us']:.1f} us.")
+            f"direct {d64['backends_us']:.1f} us. 'everything else' (the 'other' CPU above) is the machine's busy "
+            f"time less wrk's, the proxy's and the backends': other processes and the kernel's own network work "
+            f"(softirqs of loopback and the Docker bridge), which no process is charged for.")
     if rolling or bluegreen:
         log(f"- Failed requests: a steady load of {STEADY_CONNECTIONS} keep-alive connections x {STEADY_RATE} "
             f"requests/s through ecsbox's listener; a failure is any answer other than 2xx, a connection refused or "
             f"reset, a connection closed before or during an answer (also on a reused keep-alive connection, which "
             f"some clients retry by themselves), or no answer within {STEADY_TIMEOUT_S:.0f} s. Target groups: health "
             f"check every {HEALTH_CHECK['HealthCheckIntervalSeconds']} s, healthy after "
-            f"{HEALTH_CHECK['HealthyThresholdCount']}, deregistration delay {DEREGISTRATION_DELAY_S} s.")
+            f"{HEALTH_CHECK['HealthyThresholdCount']}, deregistration delay {DEREGISTRATION_DELAY_S} s (a target "
+            f"with nothing in flight leaves at once, as AWS documents, so 'draining' is seldom seen by the poll).")
 
 
 def haproxy_version():
