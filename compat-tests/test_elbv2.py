@@ -202,8 +202,6 @@ class _Ok(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="needs the data plane's health checks (src/lb), not merged on this branch: "
-                                       "with the placeholder plane a target stays 'initial'. Remove this mark after the merge.")
 def test_target_in_service_waiter_sees_an_instance_target_become_healthy(start_ecsbox):
     """An instance target is an ECS container instance's ec2InstanceId; the
     plane reaches it on --lb-instance-address (127.0.0.1) at its port,
