@@ -373,6 +373,13 @@ async fn replaced(s: &DockerServer, group: &str, gone: &str) -> bool {
     t.len() == 2 && t.iter().all(|x| x.2 == "healthy") && ids == ips
 }
 
+/// Ends a test: forgets every service and removes every task while the
+/// test's runtime still runs, so no scheduler relaunches a task after the
+/// `EngineGuard` has cleaned up (the guard stays the net for a failed test).
+async fn finish(s: DockerServer) {
+    s.server.app.reset().await;
+}
+
 // ---- the tests -----------------------------------------------------------------------------
 
 /// A 3-task awsvpc service answers through the listener, spread over its
@@ -439,6 +446,7 @@ async fn awsvpc_and_bridge_services_answer_through_the_listener() {
         "{:?}",
         events(&svc)
     );
+    finish(s).await;
 }
 
 /// A task whose container is killed leaves the target group and is
@@ -518,6 +526,7 @@ async fn killed_and_unhealthy_tasks_leave_the_target_group_and_are_replaced() {
     )
     .await;
     assert!(!sick_ip.is_empty());
+    finish(s).await;
 }
 
 /// A rolling deployment of a 3-task service under continuous requests
@@ -592,4 +601,5 @@ async fn a_rolling_deployment_behind_the_load_balancer_drops_no_request() {
         "{:?}",
         events(&svc)
     );
+    finish(s).await;
 }
