@@ -57,40 +57,12 @@ async fn query(
     action: &str,
     params: &[(&str, &str)],
 ) -> (u16, String) {
-    let mut form = form_urlencoded::Serializer::new(String::new());
-    form.append_pair("Action", action)
-        .append_pair("Version", version);
-    for (k, v) in params {
-        form.append_pair(k, v);
-    }
-    let body = form.finish();
-    let date = ecsbox::auth::sigv4::format_amz_date(std::time::SystemTime::now());
-    let auth = format!(
-        "AWS4-HMAC-SHA256 Credential=AKIDTEST/{}/us-east-1/{service}/aws4_request, SignedHeaders=host;x-amz-date, Signature={}",
-        &date[..8],
-        "0".repeat(64)
-    );
-    let headers = [
-        ("content-type", "application/x-www-form-urlencoded"),
-        ("x-amz-date", date.as_str()),
-        ("authorization", auth.as_str()),
-    ];
-    let r = s.server.raw("POST", "/", &headers, body.as_bytes()).await;
+    let r = s.server.query(service, version, action, params).await;
     (r.status, r.body)
 }
 
-/// Every value of `<tag>...</tag>` in an XML answer, in order.
-fn values(xml: &str, tag: &str) -> Vec<String> {
-    let open = format!("<{tag}>");
-    let close = format!("</{tag}>");
-    xml.split(&open)
-        .skip(1)
-        .filter_map(|rest| rest.split_once(&close).map(|(v, _)| v.to_string()))
-        .collect()
-}
-
 fn value(xml: &str, tag: &str) -> String {
-    values(xml, tag)
+    common::xml_elements(xml, tag)
         .into_iter()
         .next()
         .unwrap_or_else(|| panic!("no <{tag}> in {xml}"))
@@ -119,7 +91,7 @@ async fn alb(s: &DockerServer, groups: &[(&str, &str)], delay: &str) -> Alb {
     )
     .await;
     let vpc = value(&subnets.1, "vpcId");
-    let ids = values(&subnets.1, "subnetId");
+    let ids = common::xml_elements(&subnets.1, "subnetId");
     let lb = elb(
         s,
         "CreateLoadBalancer",
