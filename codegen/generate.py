@@ -225,7 +225,10 @@ CLOUDWATCH = Service(
     name="cloudwatch",
     validation_error="InvalidParameterValue",
     constraints=True,
-    typed_ops=["PutMetricData", "ListMetrics", "GetMetricStatistics"],
+    typed_ops=["PutMetricData", "ListMetrics", "GetMetricStatistics", "GetMetricData",
+               "PutMetricAlarm", "DescribeAlarms", "DescribeAlarmsForMetric", "DeleteAlarms",
+               "SetAlarmState", "DescribeAlarmHistory", "EnableAlarmActions", "DisableAlarmActions",
+               "TagResource", "UntagResource", "ListTagsForResource"],
     gen_mod=True,
 )
 
@@ -337,13 +340,81 @@ ELBV2 = Service(
     gen_mod=True,
 )
 
-SERVICES = [ECS, LOGS, STS, EC2, SECRETS_MANAGER, SSM, CLOUDWATCH, EFS, ECR, ELBV2]
+APPLICATION_AUTOSCALING = Service(
+    label="Application Auto Scaling",
+    model="application-autoscaling-2016-02-06.service-2.json.gz",
+    model_dir="src/model/application_autoscaling",
+    model_mod="crate::model::application_autoscaling",
+    api_path="src/services/application_autoscaling/generated.rs",
+    trait="ApplicationAutoScalingApi",
+    api_doc="//! The Application Auto Scaling API as a trait: one method per operation of\n"
+            "//! the model. A method that ecsbox does not implement keeps its default,\n"
+            "//! which answers a `ValidationException` naming the operation. The\n"
+            "//! service is spoken in AWS JSON 1.1.\n\n",
+    not_supported="crate::services::application_autoscaling::not_supported(Operation::{op}.name())",
+    owns_validate=False,
+    name="application-autoscaling",
+    # Application Auto Scaling answers a request that breaks the model with
+    # ValidationException ("1 validation error detected: Value 'x' at
+    # 'serviceNamespace' failed to satisfy constraint: Member must satisfy
+    # enum value set: [...]").
+    validation_error="ValidationException",
+    constraints=True,
+    gen_mod=True,
+)
+
+# The EventBridge operations of buses, rules, targets and events
+# (src/services/events/): what schedules, ECS's own events and their
+# targets need.
+EVENTS_OPS = [
+    "CreateEventBus", "DeleteEventBus", "DescribeEventBus", "ListEventBuses",
+    "PutRule", "DescribeRule", "ListRules", "DeleteRule", "EnableRule", "DisableRule",
+    "PutTargets", "RemoveTargets", "ListTargetsByRule", "ListRuleNamesByTarget",
+    "PutEvents", "TestEventPattern",
+    "TagResource", "UntagResource", "ListTagsForResource",
+]
+
+EVENTS = Service(
+    label="EventBridge",
+    model="events-2015-10-07.service-2.json.gz",
+    model_dir="src/model/events",
+    model_mod="crate::model::events",
+    api_path="src/services/events/generated.rs",
+    trait="EventsApi",
+    api_doc="//! The EventBridge API as a trait: one method per operation whose shapes\n"
+            "//! ecsbox generates (codegen/generate.py `EVENTS_OPS`). Those methods default\n"
+            "//! to, and every other operation of the model answers, a\n"
+            "//! `ValidationException` naming the operation. EventBridge is spoken in AWS\n"
+            "//! JSON 1.1.\n\n",
+    not_supported="crate::services::events::not_supported(Operation::{op}.name())",
+    owns_validate=False,
+    name="events",
+    # EventBridge answers a request that breaks the model's constraints
+    # with ValidationException ("1 validation error detected: Value 'x' at
+    # 'name' failed to satisfy constraint: ...").
+    validation_error="ValidationException",
+    constraints=True,
+    typed_ops=EVENTS_OPS,
+    gen_mod=True,
+)
+
+SERVICES = [ECS, LOGS, STS, EC2, SECRETS_MANAGER, SSM, CLOUDWATCH, EFS, ECR, ELBV2, APPLICATION_AUTOSCALING, EVENTS]
 
 # Model patterns the regex crate cannot compile (it has no lookaround), each
 # with an equivalent it can (tests/generated_fresh.rs compiles them all).
 # EFS's access point RootDirectory path: up to four `/segment`s, none
 # starting with a dot (`(?!\.)+` before each).
 PATTERN_REWRITES = {
+    # Application Auto Scaling's XML-safe strings: Java's UTF-16 surrogate
+    # pair (any supplementary character) is a code point range in Rust.
+    "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*":
+        "[\\x{20}-\\x{D7FF}\\x{E000}-\\x{FFFD}\\x{10000}-\\x{10FFFF}\\r\\n\\t]*",
+    # Java's POSIX `\p{Print}` (policy names): printable ASCII.
+    "\\p{Print}+": "[\\x20-\\x7E]+",
+    # Scheduled action names: no leading or trailing space, no control
+    # characters, no `:`, `/` or `|` (Java's `.` also stops at U+2028/9).
+    "(?!((^[ ]+.*)|(.*([\\u0000-\\u001f]|[\\u007f-\\u009f]|[:/|])+.*)|(.*[ ]+$))).+":
+        "[^ \\x00-\\x1f\\x7f-\\x9f:/|\\x{2028}\\x{2029}]|[^ \\x00-\\x1f\\x7f-\\x9f:/|\\x{2028}\\x{2029}][^\\x00-\\x1f\\x7f-\\x9f:/|\\x{2028}\\x{2029}]*[^ \\x00-\\x1f\\x7f-\\x9f:/|\\x{2028}\\x{2029}]",
     # Logs: in Java a `-` right after a class escape is a literal; the regex
     # crate reads it as a (bad) range.
     "[\\w-_]*": "[\\w\\-_]*",

@@ -128,8 +128,8 @@ def test_statistics_checks_its_inputs(cloudwatch):
 
 def test_an_operation_not_built_names_itself(cloudwatch):
     with raises_aws("InvalidAction") as e:
-        cloudwatch.describe_alarms()
-    assert "DescribeAlarms" in e.value.response["Error"]["Message"]
+        cloudwatch.list_dashboards()
+    assert "ListDashboards" in e.value.response["Error"]["Message"]
 
 
 def test_a_large_put_is_gzipped_by_botocore_and_read(endpoint):
@@ -149,3 +149,188 @@ def test_the_cli(aws):
                       "--dimensions", "Service=web"))
     out = assert_cli_ok(aws("cloudwatch", "list-metrics", "--namespace", "Cli"))
     assert out["Metrics"] == [{"Namespace": "Cli", "MetricName": "Hits", "Dimensions": [{"Name": "Service", "Value": "web"}]}]
+
+
+# ---- alarms ---------------------------------------------------------------
+# Alarm evaluation moves with ecsbox's clock (tests/cloudwatch_alarms.rs
+# advances it); here the alarms treat missing data as `ignore`, so the
+# background evaluation (once a minute) never changes the states these
+# tests set.
+
+POLICY = ("arn:aws:autoscaling:us-east-1:000000000000:scalingPolicy:0f1e:"
+          "resource/ecs/service/c/web:policyName/out")
+TOPIC = "arn:aws:sns:us-east-1:000000000000:ops"
+
+
+def put_alarm(cloudwatch, name, **kw):
+    args = dict(AlarmName=name, Namespace="App", MetricName="Latency",
+                Dimensions=[{"Name": "Service", "Value": "web"}], Statistic="Average", Period=60,
+                EvaluationPeriods=3, DatapointsToAlarm=2, Threshold=50.0,
+                ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="ignore",
+                AlarmActions=[TOPIC])
+    args.update(kw)
+    cloudwatch.put_metric_alarm(**args)
+
+
+def test_alarm_lifecycle(cloudwatch):
+    put_alarm(cloudwatch, "latency-high", Tags=[{"Key": "team", "Value": "web"}])
+    [alarm] = cloudwatch.describe_alarms(AlarmNames=["latency-high"])["MetricAlarms"]
+    assert alarm["AlarmArn"] == "arn:aws:cloudwatch:us-east-1:000000000000:alarm:latency-high"
+    assert alarm["StateValue"] == "INSUFFICIENT_DATA"
+    assert alarm["StateReason"] == "Unchecked: Initial alarm creation"
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"], alarm["Threshold"]) == (3, 2, 50.0)
+    assert alarm["ActionsEnabled"] is True and alarm["AlarmActions"] == [TOPIC]
+    assert alarm["Dimensions"] == [{"Name": "Service", "Value": "web"}]
+    tags = cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"]
+    assert tags == [{"Key": "team", "Value": "web"}]
+
+    # An update keeps the state; the history says created, then updated.
+    cloudwatch.set_alarm_state(AlarmName="latency-high", StateValue="OK", StateReason="checked by hand")
+    put_alarm(cloudwatch, "latency-high", Threshold=80.0)
+    [alarm] = cloudwatch.describe_alarms(AlarmNames=["latency-high"])["MetricAlarms"]
+    assert (alarm["StateValue"], alarm["Threshold"]) == ("OK", 80.0)
+    config = cloudwatch.describe_alarm_history(AlarmName="latency-high", HistoryItemType="ConfigurationUpdate")
+    summaries = [h["HistorySummary"] for h in config["AlarmHistoryItems"]]
+    assert summaries == ['Alarm "latency-high" updated', 'Alarm "latency-high" created']
+    data = json.loads(config["AlarmHistoryItems"][0]["HistoryData"])
+    assert data["type"] == "Update" and data["originalAlarm"]["threshold"] == 50.0
+
+    by_metric = cloudwatch.describe_alarms_for_metric(
+        Namespace="App", MetricName="Latency", Dimensions=[{"Name": "Service", "Value": "web"}])
+    assert [a["AlarmName"] for a in by_metric["MetricAlarms"]] == ["latency-high"]
+    assert cloudwatch.describe_alarms_for_metric(Namespace="App", MetricName="Other")["MetricAlarms"] == []
+
+    cloudwatch.delete_alarms(AlarmNames=["latency-high"])
+    assert cloudwatch.describe_alarms()["MetricAlarms"] == []
+    # The history outlives the alarm (CloudWatch keeps it two weeks).
+    items = cloudwatch.describe_alarm_history(AlarmName="latency-high")["AlarmHistoryItems"]
+    assert items[0]["HistorySummary"] == 'Alarm "latency-high" deleted'
+
+
+def test_set_alarm_state_records_the_update_and_the_actions(cloudwatch):
+    put_alarm(cloudwatch, "with-topic")
+    cloudwatch.set_alarm_state(AlarmName="with-topic", StateValue="ALARM", StateReason="testing purposes",
+                               StateReasonData='{"by": "test"}')
+    [alarm] = cloudwatch.describe_alarms(StateValue="ALARM")["MetricAlarms"]
+    assert (alarm["AlarmName"], alarm["StateReason"]) == ("with-topic", "testing purposes")
+    assert json.loads(alarm["StateReasonData"]) == {"by": "test"}
+    items = cloudwatch.describe_alarm_history(AlarmName="with-topic")["AlarmHistoryItems"]
+    kinds = [(h["HistoryItemType"], h["HistorySummary"]) for h in items]
+    # Newest first: the action (an SNS topic ecsbox cannot publish to is a
+    # failed action, not a silent one), the state update, the creation.
+    assert kinds[0][0] == "Action" and kinds[0][1].startswith(f"Failed to execute action {TOPIC}")
+    assert kinds[1] == ("StateUpdate", "Alarm updated from INSUFFICIENT_DATA to ALARM")
+    assert kinds[2] == ("ConfigurationUpdate", 'Alarm "with-topic" created')
+    update = json.loads(items[1]["HistoryData"])
+    assert update["oldState"] == {"stateValue": "INSUFFICIENT_DATA", "stateReason": "Unchecked: Initial alarm creation"}
+    assert update["newState"]["stateValue"] == "ALARM"
+    ascending = cloudwatch.describe_alarm_history(AlarmName="with-topic", ScanBy="TimestampAscending")
+    assert ascending["AlarmHistoryItems"][0]["HistoryItemType"] == "ConfigurationUpdate"
+
+    # With actions disabled, a transition runs none.
+    cloudwatch.disable_alarm_actions(AlarmNames=["with-topic"])
+    [alarm] = cloudwatch.describe_alarms(AlarmNames=["with-topic"])["MetricAlarms"]
+    assert alarm["ActionsEnabled"] is False
+    cloudwatch.set_alarm_state(AlarmName="with-topic", StateValue="OK", StateReason="back")
+    actions = cloudwatch.describe_alarm_history(AlarmName="with-topic", HistoryItemType="Action")
+    assert len(actions["AlarmHistoryItems"]) == 1
+    cloudwatch.enable_alarm_actions(AlarmNames=["with-topic"])
+    assert cloudwatch.describe_alarms(AlarmNames=["with-topic"])["MetricAlarms"][0]["ActionsEnabled"] is True
+
+
+def test_describe_alarms_filters_and_pages(cloudwatch):
+    for name in ["api-cpu", "api-mem", "web-cpu"]:
+        put_alarm(cloudwatch, name, AlarmActions=[POLICY] if name == "web-cpu" else [TOPIC])
+    names = lambda out: [a["AlarmName"] for a in out["MetricAlarms"]]
+    assert names(cloudwatch.describe_alarms(AlarmNamePrefix="api-")) == ["api-cpu", "api-mem"]
+    assert names(cloudwatch.describe_alarms(ActionPrefix="arn:aws:autoscaling:")) == ["web-cpu"]
+    assert names(cloudwatch.describe_alarms(StateValue="OK")) == []
+    first = cloudwatch.describe_alarms(MaxRecords=2)
+    assert names(first) == ["api-cpu", "api-mem"] and first["NextToken"]
+    assert names(cloudwatch.describe_alarms(MaxRecords=2, NextToken=first["NextToken"])) == ["web-cpu"]
+    paginator = cloudwatch.get_paginator("describe_alarms")
+    assert [n for page in paginator.paginate(PaginationConfig={"PageSize": 1}) for n in names(page)] == \
+        ["api-cpu", "api-mem", "web-cpu"]
+    assert cloudwatch.describe_alarms(AlarmTypes=["CompositeAlarm"])["MetricAlarms"] == []
+
+
+def test_alarm_errors(cloudwatch):
+    # SetAlarmState of an alarm that does not exist: ResourceNotFound (the
+    # model's error for it; the words are ecsbox's).
+    with raises_aws("ResourceNotFound"):
+        cloudwatch.set_alarm_state(AlarmName="nope", StateValue="OK", StateReason="x")
+    with raises_aws("InvalidFormat"):
+        put_alarm(cloudwatch, "a")
+        cloudwatch.set_alarm_state(AlarmName="a", StateValue="OK", StateReason="x", StateReasonData="{not json")
+    with raises_aws("InvalidParameterCombination"):
+        put_alarm(cloudwatch, "b", ExtendedStatistic="p99")
+    with raises_aws("InvalidParameterValue") as e:
+        put_alarm(cloudwatch, "c", Period=45)
+    assert "Period" in e.value.response["Error"]["Message"]
+    with raises_aws("InvalidParameterValue") as e:
+        put_alarm(cloudwatch, "d", EvaluationPeriods=1, DatapointsToAlarm=2)
+    assert "DatapointsToAlarm" in e.value.response["Error"]["Message"]
+    # A setting ecsbox cannot honour is refused by name.
+    with raises_aws("InvalidParameterValue") as e:
+        put_alarm(cloudwatch, "e", EvaluationInterval=60)
+    assert "EvaluationInterval" in e.value.response["Error"]["Message"]
+    with raises_aws("ResourceNotFoundException"):
+        cloudwatch.list_tags_for_resource(ResourceARN="arn:aws:cloudwatch:us-east-1:000000000000:alarm:nope")
+    # Deleting an alarm that does not exist is no error
+    # (aws-cloudformation/cloudformation-cli#456).
+    cloudwatch.delete_alarms(AlarmNames=["never-was"])
+    assert [a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]] == ["a"]
+
+
+def test_get_metric_data_with_math(cloudwatch):
+    at = utc_now().replace(second=0, microsecond=0) - datetime.timedelta(minutes=5)
+    cloudwatch.put_metric_data(Namespace="App", MetricData=[
+        {"MetricName": "Errors", "Value": 2, "Timestamp": at + datetime.timedelta(seconds=1)},
+        {"MetricName": "Errors", "Value": 6, "Timestamp": at + datetime.timedelta(seconds=61)},
+        {"MetricName": "Requests", "Value": 10, "Timestamp": at + datetime.timedelta(seconds=1)},
+        {"MetricName": "Requests", "Value": 12, "Timestamp": at + datetime.timedelta(seconds=61)},
+    ])
+    stat = lambda qid, name: {"Id": qid, "MetricStat": {"Metric": {"Namespace": "App", "MetricName": name},
+                                                        "Period": 60, "Stat": "Sum"}, "ReturnData": False}
+    out = cloudwatch.get_metric_data(
+        MetricDataQueries=[stat("errors", "Errors"), stat("requests", "Requests"),
+                           {"Id": "rate", "Expression": "100 * errors / requests", "Label": "Error rate"}],
+        StartTime=at, EndTime=at + datetime.timedelta(minutes=2))
+    [result] = out["MetricDataResults"]
+    assert (result["Id"], result["Label"], result["StatusCode"]) == ("rate", "Error rate", "Complete")
+    # Newest first (ScanBy TimestampDescending, the default).
+    assert result["Timestamps"] == [at + datetime.timedelta(minutes=1), at]
+    assert result["Values"] == [50.0, 20.0]
+    asc = cloudwatch.get_metric_data(
+        MetricDataQueries=[dict(stat("errors", "Errors"), ReturnData=True)],
+        StartTime=at, EndTime=at + datetime.timedelta(minutes=2), ScanBy="TimestampAscending")
+    assert asc["MetricDataResults"][0]["Values"] == [2.0, 6.0]
+    with raises_aws("InvalidParameterValue") as e:
+        cloudwatch.get_metric_data(
+            MetricDataQueries=[stat("errors", "Errors"), {"Id": "f", "Expression": "FILL(errors, 0)"}],
+            StartTime=at, EndTime=at + datetime.timedelta(minutes=2))
+    assert "FILL" in e.value.response["Error"]["Message"]
+
+
+def test_publishing_ecs_metrics_without_tasks_publishes_nothing(endpoint, cloudwatch):
+    resp = harness.http_request(endpoint, "POST", "/_ecsbox/cloudwatch/publish-ecs-metrics")
+    assert resp.status == 200 and json.loads(resp.body) == {"published": 0}
+    assert cloudwatch.list_metrics(Namespace="AWS/ECS")["Metrics"] == []
+
+
+def test_alarms_with_the_cli(aws):
+    assert_cli_ok(aws("cloudwatch", "put-metric-alarm", "--alarm-name", "cli-cpu", "--namespace", "App",
+                      "--metric-name", "CPU", "--statistic", "Average", "--period", "60",
+                      "--evaluation-periods", "1", "--threshold", "70", "--treat-missing-data", "ignore",
+                      "--comparison-operator", "GreaterThanThreshold", "--alarm-actions", TOPIC))
+    out = assert_cli_ok(aws("cloudwatch", "describe-alarms", "--alarm-names", "cli-cpu"))
+    assert out["MetricAlarms"][0]["StateValue"] == "INSUFFICIENT_DATA"
+    assert_cli_ok(aws("cloudwatch", "set-alarm-state", "--alarm-name", "cli-cpu", "--state-value", "ALARM",
+                      "--state-reason", "from the cli"))
+    out = assert_cli_ok(aws("cloudwatch", "describe-alarm-history", "--alarm-name", "cli-cpu",
+                            "--history-item-type", "StateUpdate"))
+    assert out["AlarmHistoryItems"][0]["HistorySummary"] == "Alarm updated from INSUFFICIENT_DATA to ALARM"
+    err = aws("cloudwatch", "set-alarm-state", "--alarm-name", "nope", "--state-value", "OK", "--state-reason", "x")
+    harness.assert_cli_error(err, "ResourceNotFound")
+    assert_cli_ok(aws("cloudwatch", "delete-alarms", "--alarm-names", "cli-cpu"))
+    assert assert_cli_ok(aws("cloudwatch", "describe-alarms"))["MetricAlarms"] == []

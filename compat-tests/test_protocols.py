@@ -8,7 +8,6 @@ lists every service served.
 (test_protocol.py is ECS's JSON 1.1 in depth; this file is the router.)
 """
 
-import datetime
 import json
 import struct
 import xml.etree.ElementTree as ET
@@ -242,14 +241,13 @@ def test_cbor_gets_a_cbor_error_naming_the_service(endpoint):
 
 
 def test_cbor_errors_parse_with_boto3(endpoint):
-    # botocore 1.44's CloudWatch speaks Smithy RPC v2 CBOR; GetMetricData is
+    # botocore 1.44's CloudWatch speaks Smithy RPC v2 CBOR; GetDashboard is
     # an operation ecsbox has not built: an error naming it, in CBOR.
     cloudwatch = harness.aws_client(endpoint, "cloudwatch")
     assert cloudwatch.meta.service_model.protocol == "smithy-rpc-v2-cbor"
-    now = datetime.datetime.now(datetime.timezone.utc)
     with raises_aws("InvalidAction") as e:
-        cloudwatch.get_metric_data(MetricDataQueries=[], StartTime=now - datetime.timedelta(hours=1), EndTime=now)
-    assert "GetMetricData" in e.value.response["Error"]["Message"]
+        cloudwatch.get_dashboard(DashboardName="ops")
+    assert "GetDashboard" in e.value.response["Error"]["Message"]
 
 
 def test_cbor_with_a_path_that_is_not_an_operation(endpoint):
@@ -265,7 +263,8 @@ def test_health_lists_every_service_served(endpoint):
     resp = harness.http_request(endpoint, "GET", "/_ecsbox/health")
     assert resp.status == 200
     health = resp.json()
-    assert sorted(health["services"]) == sorted(["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2", "cloudwatch", "efs", "ecr", "elbv2"])
+    assert sorted(health["services"]) == sorted(["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2", "cloudwatch", "efs", "ecr",
+                                                 "elbv2", "application-autoscaling", "events"])
     assert set(health["services"].values()) == {"running"}
     # LocalStack's path answers the same.
     assert json.loads(harness.http_request(endpoint, "GET", "/_localstack/health").body)["services"] == health["services"]
@@ -283,6 +282,8 @@ def test_health_lists_every_service_served(endpoint):
     ("efs", lambda c: c.describe_file_systems()),
     ("ecr", lambda c: c.describe_repositories()),
     ("elbv2", lambda c: c.describe_load_balancers()),
+    ("application-autoscaling", lambda c: c.describe_scalable_targets(ServiceNamespace="ecs")),
+    ("events", lambda c: c.list_rules()),
 ])
 def test_every_service_in_health_answers_its_sdk(endpoint, service, call):
     out = call(harness.aws_client(endpoint, service))

@@ -149,6 +149,12 @@ pub struct Config {
     #[arg(long, env = "ECSBOX_LB_INSTANCE_ADDRESS", default_value = "127.0.0.1")]
     pub lb_instance_address: std::net::IpAddr,
 
+    /// Seconds between two samples of the AWS/ECS metrics (CPUUtilization,
+    /// MemoryUtilization) from the tasks' Docker stats. ECS publishes every
+    /// 60 s; shorter periods are for development.
+    #[arg(long, env = "ECSBOX_METRICS_PERIOD", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub metrics_period: u64,
+
     /// Log filter (tracing's syntax, e.g. `info` or `ecsbox=debug`); RUST_LOG wins when set.
     #[arg(long, env = "ECSBOX_LOG_LEVEL", default_value = "info")]
     pub log_level: String,

@@ -7,7 +7,8 @@
 //! server                         routing by protocol, shutdown; wires everything
 //! registry                       the OCI registry behind ECR (docker push/pull)
 //! services                       the AwsService frame every service is served through;
-//!                                STS and EC2
+//!                                STS, EC2, EFS, ECR, and Application Auto Scaling (which
+//!                                scales ECS services through `api`'s UpdateService)
 //! api                            ECS handlers: thin, turn DomainError into ApiError
 //! controllers                    task lifecycle on Docker, service scheduler
 //! auth, logs, secrets, metadata  SigV4; the CloudWatch Logs, Secrets Manager and
@@ -22,6 +23,7 @@
 //!                                target groups, health checks (ELBv2's API is a service)
 //! http_accept                    the one HTTP accept loop (the API's and the task endpoints')
 //! model, config, civil, clock    generated shapes; settings; calendar helpers; the clock
+//! events_out                     ECS's own events on their way to EventBridge (an outbox)
 //! tags                           the tag set a resource holds and AWS's tag rules, for
 //!                                every service (each words its own errors)
 //! ```
@@ -36,6 +38,7 @@ pub mod clock;
 pub mod config;
 pub mod controllers;
 pub mod domain;
+pub mod events_out;
 pub mod http_accept;
 pub mod lb;
 pub mod logs;

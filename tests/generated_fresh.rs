@@ -36,7 +36,7 @@ fn every_model_operation_is_listed() {
 /// silently be lost.
 #[test]
 fn every_checked_pattern_compiles() {
-    let tables: [(&str, &[ecsbox::model::validate::Pattern]); 9] = [
+    let tables: Vec<(&str, &[ecsbox::model::validate::Pattern])> = vec![
         ("ecs", &ecsbox::model::validate::PATTERNS),
         ("logs", &ecsbox::model::logs::validate::PATTERNS),
         ("cloudwatch", &ecsbox::model::cloudwatch::validate::PATTERNS),
@@ -49,6 +49,11 @@ fn every_checked_pattern_compiles() {
         ("ssm", &ecsbox::model::ssm::validate::PATTERNS),
         ("efs", &ecsbox::model::efs::validate::PATTERNS),
         ("elbv2", &ecsbox::model::elbv2::validate::PATTERNS),
+        (
+            "application-autoscaling",
+            &ecsbox::model::application_autoscaling::validate::PATTERNS,
+        ),
+        ("events", &ecsbox::model::events::validate::PATTERNS),
     ];
     for (service, patterns) in tables {
         for p in patterns {

@@ -299,6 +299,8 @@ async fn health_lists_every_service() {
         "efs",
         "ecr",
         "elbv2",
+        "application-autoscaling",
+        "events",
     ] {
         assert_eq!(j["services"][name], "running", "{name}: {j}");
     }

@@ -33,6 +33,8 @@ pub struct ServiceScheduler {
     store: Arc<Store>,
     changes: Arc<Notify>,
     effects: EffectSender,
+    /// "ECS Service Action" and "ECS Deployment State Change" go out here.
+    events: crate::events_out::Outbox,
 }
 
 impl ServiceScheduler {
@@ -41,7 +43,13 @@ impl ServiceScheduler {
             store,
             changes,
             effects,
+            events: Default::default(),
         })
+    }
+
+    /// Where this scheduler's events go (the server connects EventBridge).
+    pub fn events_outbox(&self) -> &crate::events_out::Outbox {
+        &self.events
     }
 
     pub fn spawn(self: &Arc<Self>) {
@@ -72,8 +80,15 @@ impl ServiceScheduler {
                 let mut state = shared.lock();
                 let keys: Vec<String> = state.services.keys().cloned().collect();
                 for key in keys {
+                    let before = self.events.is_connected().then(|| marks(&state, &key));
                     if let Some(deadline) = reconcile(&mut state, &key) {
                         next = Some(next.map_or(deadline, |n| n.min(deadline)));
+                    }
+                    if let Some(before) = before {
+                        let after = marks(&state, &key);
+                        for event in service_events(&account, &region, &before, &after) {
+                            self.events.emit(event);
+                        }
                     }
                 }
                 std::mem::take(&mut state.effects)
@@ -88,6 +103,96 @@ impl ServiceScheduler {
         }
         next
     }
+}
+
+/// What ECS's service events are told from: a service before and after a pass.
+#[derive(Debug, Clone, PartialEq)]
+struct Marks {
+    service_arn: String,
+    cluster_arn: String,
+    steady: bool,
+    /// The primary deployment's id and rolloutState.
+    primary: Option<(String, String)>,
+}
+
+fn marks(state: &RegionState, key: &str) -> Option<Marks> {
+    let r = state.services.get(key)?;
+    Some(Marks {
+        service_arn: r.service.service_arn.clone().unwrap_or_default(),
+        cluster_arn: r.service.cluster_arn.clone().unwrap_or_default(),
+        steady: r.steady,
+        primary: r
+            .primary()
+            .map(|d| (d.id().to_string(), d.rollout_state().to_string())),
+    })
+}
+
+/// "ECS Service Action" (SERVICE_STEADY_STATE) and "ECS Deployment State
+/// Change" (SERVICE_DEPLOYMENT_IN_PROGRESS / COMPLETED / FAILED), with the
+/// detail shapes of the ECS developer guide's "Amazon ECS events".
+fn service_events(
+    account: &str,
+    region: &str,
+    before: &Option<Marks>,
+    after: &Option<Marks>,
+) -> Vec<crate::events_out::OutEvent> {
+    use crate::events_out::{iso_time, OutEvent};
+    let Some(after) = after else { return vec![] };
+    let now = crate::clock::now_system();
+    let event = |detail_type: &'static str, detail: serde_json::Value| OutEvent {
+        account: account.to_string(),
+        region: region.to_string(),
+        source: "aws.ecs",
+        detail_type,
+        resources: vec![after.service_arn.clone()],
+        detail,
+        time: now,
+    };
+    let mut out = vec![];
+    if after.steady && !before.as_ref().is_some_and(|b| b.steady) {
+        out.push(event(
+            "ECS Service Action",
+            serde_json::json!({
+                "eventType": "INFO",
+                "eventName": "SERVICE_STEADY_STATE",
+                "clusterArn": after.cluster_arn,
+                "createdAt": iso_time(now),
+            }),
+        ));
+    }
+    let was = before.as_ref().and_then(|b| b.primary.clone());
+    if let Some((id, state)) = &after.primary {
+        if was.as_ref() != Some(&(id.clone(), state.clone())) {
+            let (name, kind, reason) = match state.as_str() {
+                "COMPLETED" => (
+                    "SERVICE_DEPLOYMENT_COMPLETED",
+                    "INFO",
+                    format!("ECS deployment {id} completed."),
+                ),
+                "FAILED" => (
+                    "SERVICE_DEPLOYMENT_FAILED",
+                    "ERROR",
+                    format!("ECS deployment {id} failed."),
+                ),
+                _ => (
+                    "SERVICE_DEPLOYMENT_IN_PROGRESS",
+                    "INFO",
+                    format!("ECS deployment {id} in progress."),
+                ),
+            };
+            out.push(event(
+                "ECS Deployment State Change",
+                serde_json::json!({
+                    "eventType": kind,
+                    "eventName": name,
+                    "deploymentId": id,
+                    "updatedAt": iso_time(now),
+                    "reason": reason,
+                }),
+            ));
+        }
+    }
+    out
 }
 
 /// A task of a deployment that failed on its own: it could not start, an

@@ -136,6 +136,8 @@ pub struct TaskController {
     /// The task metadata and credentials endpoints: each container gets a
     /// token and the variables that point its SDK there.
     metadata: crate::metadata::Endpoints,
+    /// "ECS Task State Change" events go out here (to EventBridge).
+    events: crate::events_out::Outbox,
 }
 
 /// What ecsbox learns from the engine before it runs anything.
@@ -179,6 +181,7 @@ impl TaskController {
             registry: std::sync::OnceLock::new(),
             logs,
             metadata,
+            events: Default::default(),
         })
     }
 
@@ -299,7 +302,9 @@ impl TaskController {
     /// Moves the task to `status`, through every status in between, as the
     /// transition table allows.
     fn advance(&self, key: &TaskKey, status: TaskStatus) {
-        self.with_task(key, |r| {
+        let connected = self.events.is_connected();
+        let changed = self.with_task(key, |r| {
+            let before = r.status;
             while let Some(next) = r.status.next_towards(status) {
                 r.set_status(next);
                 if next >= status || (status == TaskStatus::Stopped && next == TaskStatus::Stopped)
@@ -307,8 +312,34 @@ impl TaskController {
                     break;
                 }
             }
+            (connected && r.status != before).then(|| r.task.clone())
         });
+        if let Some(Some(task)) = changed {
+            self.emit_task_state_change(key, task);
+        }
         self.changes.notify_one();
+    }
+
+    /// "ECS Task State Change" on the default bus: the task as
+    /// DescribeTasks shows it (times in ISO 8601, as ECS's events have them).
+    fn emit_task_state_change(&self, key: &TaskKey, task: crate::model::shapes::Task) {
+        let now = crate::clock::now_system();
+        let detail =
+            crate::events_out::task_detail(serde_json::to_value(&task).unwrap_or_default(), now);
+        self.events.emit(crate::events_out::OutEvent {
+            account: key.account.clone(),
+            region: key.region.clone(),
+            source: "aws.ecs",
+            detail_type: "ECS Task State Change",
+            resources: vec![key.task_arn.clone()],
+            detail,
+            time: now,
+        });
+    }
+
+    /// Where this controller's events go (the server connects EventBridge).
+    pub fn events_outbox(&self) -> &crate::events_out::Outbox {
+        &self.events
     }
 
     fn wants_stop(&self, key: &TaskKey) -> bool {

@@ -4,6 +4,8 @@
 
 #[rustfmt::skip]
 pub mod enums;
+/// The Application Auto Scaling model.
+pub mod application_autoscaling;
 /// The CloudWatch model (the operations ecsbox types: codegen's CLOUDWATCH).
 pub mod cloudwatch;
 /// The EC2 model (the operations ecsbox types: codegen's `EC2_OPS`).
@@ -14,6 +16,8 @@ pub mod ecr;
 pub mod efs;
 /// The ELBv2 model (the operations ecsbox types: codegen's `ELBV2_OPS`).
 pub mod elbv2;
+/// The EventBridge model (the operations ecsbox types: codegen's `EVENTS_OPS`).
+pub mod events;
 /// The CloudWatch Logs model, generated the same way.
 pub mod logs;
 /// What the protocol layer knows of each service (hand-written: the types

@@ -31,12 +31,15 @@ use crate::protocol::{ApiError, RequestContext, Wire};
 use crate::registry::Registry;
 use crate::runtime::ContainerRuntime;
 use crate::secrets::{SecretsManager, SecretsStore, Ssm};
+use crate::services::application_autoscaling::cloudwatch_link::{CloudWatchAlarms, ScalingActions};
+use crate::services::application_autoscaling::ApplicationAutoScaling;
 use crate::services::cloudwatch::CloudWatch;
 use crate::services::ec2::Ec2;
 use crate::services::ecr::blobs::BlobStore;
 use crate::services::ecr::Ecr;
 use crate::services::efs::Efs;
 use crate::services::elbv2::Elbv2;
+use crate::services::events::Events;
 use crate::services::sts::Sts;
 use crate::services::AwsService;
 use crate::state::{RegionSettings, Store};
@@ -78,8 +81,13 @@ pub struct App {
     /// the target groups' targets and health. ELBv2 drives it; ECS's
     /// controllers register their tasks in it.
     pub load_balancing: Arc<LoadBalancing>,
+    /// Application Auto Scaling: scales ECS services through ECS's
+    /// UpdateService; CloudWatch alarm actions call its `alarm_fired`.
+    pub application_autoscaling: Arc<ApplicationAutoScaling>,
     /// ECR's repositories; their images' bytes go through `registry`.
     pub ecr: Arc<Ecr>,
+    /// EventBridge: buses, rules, schedules; ECS's own events arrive here.
+    pub events: Arc<Events>,
     /// The container registry, on its own port.
     pub registry: Arc<Registry>,
     /// Secrets Manager secrets and SSM parameters (`secrets` says why a
@@ -122,6 +130,7 @@ impl App {
         let secrets = Arc::new(SecretsStore::new());
         let log_store = Arc::new(LogStore::new());
         let metadata = crate::metadata::Endpoints::new(&config, store.clone(), runtime.clone());
+        let metrics_runtime = runtime.clone();
         let tasks = TaskController::new(
             store.clone(),
             runtime,
@@ -134,10 +143,23 @@ impl App {
         tasks.spawn(effects_rx);
         let scheduler = ServiceScheduler::new(store.clone(), tasks.changes(), effects_tx.clone());
         scheduler.spawn();
+        // ECS looks subnets and security groups up in EC2.
+        let ec2 = Arc::new(Ec2::new(store.clone()));
+        let ecs = Arc::new(Ecs::new(store.clone(), effects_tx, ec2.clone()));
+        // EventBridge runs tasks through ECS's API and hears ECS's events.
+        let events = Events::new(ecs.clone(), log_store.clone());
+        events.attach(tasks.events_outbox());
+        events.attach(scheduler.events_outbox());
+        events.spawn();
         wake_on_target_health(&load_balancing, tasks.changes());
         let logs = Arc::new(Logs::new(log_store));
-        let ec2 = Arc::new(Ec2::new(store.clone()));
         let cloudwatch = Arc::new(CloudWatch::new());
+        cloudwatch.spawn_alarm_evaluator();
+        cloudwatch.publish_ecs_metrics(
+            store.clone(),
+            metrics_runtime,
+            std::time::Duration::from_secs(config.metrics_period),
+        );
         let efs = Arc::new(Efs::new());
         let elbv2 = Arc::new(Elbv2::new(
             load_balancing.clone(),
@@ -147,9 +169,18 @@ impl App {
         ));
         let (ecr, registry) = container_registry(&config)?;
         tasks.set_private_registry(ecr.clone());
+        // Target tracking keeps its alarms in CloudWatch, and CloudWatch's
+        // alarm actions call the scaling policies back.
+        let application_autoscaling = Arc::new(ApplicationAutoScaling::new(
+            ecs.clone(),
+            Arc::new(CloudWatchAlarms(cloudwatch.clone())),
+        ));
+        cloudwatch.set_action_sink(Arc::new(ScalingActions(Arc::downgrade(
+            &application_autoscaling,
+        ))));
+        application_autoscaling.spawn_scheduler();
         let services: Vec<Arc<dyn AwsService>> = vec![
-            // ECS looks subnets and security groups up in EC2.
-            Arc::new(Ecs::new(store.clone(), effects_tx, ec2.clone())),
+            ecs,
             logs.clone(),
             Arc::new(SecretsManager::new(secrets.clone())),
             Arc::new(Ssm::new(secrets.clone())),
@@ -159,6 +190,8 @@ impl App {
             efs.clone(),
             ecr.clone(),
             elbv2.clone(),
+            application_autoscaling.clone(),
+            events.clone(),
         ];
         Ok(Arc::new(App {
             auth,
@@ -168,6 +201,8 @@ impl App {
             cloudwatch,
             efs,
             elbv2,
+            application_autoscaling,
+            events,
             load_balancing,
             ecr,
             registry,
@@ -189,6 +224,8 @@ impl App {
         self.cloudwatch.reset();
         self.efs.reset();
         self.elbv2.reset();
+        self.application_autoscaling.reset();
+        self.events.reset();
         self.load_balancing.reset();
         self.ecr.reset();
         self.auth.temporary().clear();
@@ -338,6 +375,18 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
                 "application/json",
             )
         }
+        (&Method::POST, "/_ecsbox/cloudwatch/publish-ecs-metrics") => {
+            // Samples the tasks' stats now: for tests that move the clock.
+            let published = app.cloudwatch.publish_ecs_metrics_now().await;
+            json_response(
+                StatusCode::OK,
+                serde_json::json!({ "published": published })
+                    .to_string()
+                    .into(),
+                &request_id,
+                "application/json",
+            )
+        }
         (&Method::POST, "/_ecsbox/reset") | (&Method::POST, "/moto-api/reset") => {
             app.reset().await;
             tracing::info!("state reset");
@@ -381,6 +430,56 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
             &request_id,
             "application/json",
         ),
+        (&Method::GET, "/_ecsbox/clock") => clock_response(&request_id),
+        (&Method::POST, "/_ecsbox/clock/advance") => match advance_by(&body) {
+            Ok(by) => {
+                crate::clock::advance(by);
+                tracing::info!(seconds = by.as_secs_f64(), "clock advanced");
+                clock_response(&request_id)
+            }
+            Err(message) => json_response(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"__type": "ValidationException", "message": message})
+                    .to_string()
+                    .into(),
+                &request_id,
+                "application/json",
+            ),
+        },
+        // EventBridge's target invocations (failed ones with the reason) and
+        // each rule's counts: what AWS/Events metrics would show.
+        (&Method::GET, "/_ecsbox/events/invocations") => {
+            let invocations: Vec<_> = app
+                .events
+                .invocations()
+                .into_iter()
+                .map(|(account, region, i)| {
+                    let mut v = serde_json::to_value(&i).unwrap_or_default();
+                    v["account"] = account.into();
+                    v["region"] = region.into();
+                    v
+                })
+                .collect();
+            let rules: Vec<_> = app
+                .events
+                .rule_metrics()
+                .into_iter()
+                .map(|(account, region, bus, rule, m)| {
+                    serde_json::json!({
+                        "account": account, "region": region, "eventBusName": bus,
+                        "rule": rule, "metrics": m,
+                    })
+                })
+                .collect();
+            json_response(
+                StatusCode::OK,
+                serde_json::json!({ "invocations": invocations, "rules": rules })
+                    .to_string()
+                    .into(),
+                &request_id,
+                "application/json",
+            )
+        }
         (&Method::GET, "/_ecsbox/state") => {
             let regions: Vec<_> = app
                 .store
@@ -412,6 +511,34 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
             response
         }
     }
+}
+
+/// `{"now": epoch seconds, "offsetSeconds": how far ecsbox's clock is ahead}`.
+fn clock_response(request_id: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({
+        "now": crate::clock::now_secs(),
+        "offsetSeconds": crate::clock::offset().as_secs_f64(),
+    });
+    json_response(
+        StatusCode::OK,
+        body.to_string().into(),
+        request_id,
+        "application/json",
+    )
+}
+
+/// The body of `POST /_ecsbox/clock/advance`: `{"seconds": N}`, N > 0.
+fn advance_by(body: &[u8]) -> Result<std::time::Duration, String> {
+    const USAGE: &str = "The body must be a JSON object {\"seconds\": N} with N a number of seconds greater than 0.";
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| USAGE.to_string())?;
+    let seconds = value
+        .get("seconds")
+        .and_then(serde_json::Value::as_f64)
+        .ok_or_else(|| USAGE.to_string())?;
+    if seconds.is_nan() || seconds <= 0.0 || !seconds.is_finite() {
+        return Err(USAGE.to_string());
+    }
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|_| USAGE.to_string())
 }
 
 /// What the debug log says of one call.

@@ -12,14 +12,20 @@
 //! - `ecr`: repositories and images (the registry serves their bytes).
 //! - `elbv2`: Application and Network Load Balancers (query protocol); the
 //!   traffic itself is `crate::lb`'s.
+//! - `application_autoscaling`: scalable targets, scaling policies and
+//!   scheduled actions for ECS services' desired count (AWS JSON 1.1); it
+//!   scales through ECS's own UpdateService (`crate::api`).
+//! - `events`: EventBridge buses, rules, schedules and targets.
 //! - ECS (`crate::api`), CloudWatch Logs (`crate::logs`), Secrets Manager
 //!   and SSM (`crate::secrets`) implement the trait here too.
 
+pub mod application_autoscaling;
 pub mod cloudwatch;
 pub mod ec2;
 pub mod ecr;
 pub mod efs;
 pub mod elbv2;
+pub mod events;
 pub mod sts;
 
 use crate::model::schema::{OpWire, ServiceMeta};

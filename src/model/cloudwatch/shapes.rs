@@ -8,6 +8,96 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActionConfiguration {
+    #[serde(rename = "AlarmTagsPropagation", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_tags_propagation: Option<AlarmTagsPropagation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlarmHistoryItem {
+    #[serde(rename = "AlarmName", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_name: Option<String>,
+    #[serde(rename = "AlarmContributorId", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_contributor_id: Option<String>,
+    #[serde(rename = "AlarmType", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_type: Option<String>,
+    #[serde(rename = "Timestamp", default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<f64>,
+    #[serde(rename = "HistoryItemType", default, skip_serializing_if = "Option::is_none")]
+    pub history_item_type: Option<String>,
+    #[serde(rename = "HistorySummary", default, skip_serializing_if = "Option::is_none")]
+    pub history_summary: Option<String>,
+    #[serde(rename = "HistoryData", default, skip_serializing_if = "Option::is_none")]
+    pub history_data: Option<String>,
+    #[serde(rename = "AlarmContributorAttributes", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_contributor_attributes: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlarmPromQLCriteria {
+    #[serde(rename = "Query", default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    #[serde(rename = "PendingPeriod", default, skip_serializing_if = "Option::is_none")]
+    pub pending_period: Option<i32>,
+    #[serde(rename = "RecoveryPeriod", default, skip_serializing_if = "Option::is_none")]
+    pub recovery_period: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlarmTagsPropagation {
+    #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(rename = "IncludedTagKeys", default, skip_serializing_if = "Option::is_none")]
+    pub included_tag_keys: Option<Vec<String>>,
+    #[serde(rename = "ExcludedTagKeys", default, skip_serializing_if = "Option::is_none")]
+    pub excluded_tag_keys: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CompositeAlarm {
+    #[serde(rename = "ActionsEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub actions_enabled: Option<bool>,
+    #[serde(rename = "AlarmActions", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_actions: Option<Vec<String>>,
+    #[serde(rename = "AlarmArn", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_arn: Option<String>,
+    #[serde(rename = "AlarmConfigurationUpdatedTimestamp", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_configuration_updated_timestamp: Option<f64>,
+    #[serde(rename = "AlarmDescription", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_description: Option<String>,
+    #[serde(rename = "AlarmName", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_name: Option<String>,
+    #[serde(rename = "AlarmRule", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_rule: Option<String>,
+    #[serde(rename = "InsufficientDataActions", default, skip_serializing_if = "Option::is_none")]
+    pub insufficient_data_actions: Option<Vec<String>>,
+    #[serde(rename = "OKActions", default, skip_serializing_if = "Option::is_none")]
+    pub ok_actions: Option<Vec<String>>,
+    #[serde(rename = "StateReason", default, skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
+    #[serde(rename = "StateReasonData", default, skip_serializing_if = "Option::is_none")]
+    pub state_reason_data: Option<String>,
+    #[serde(rename = "StateUpdatedTimestamp", default, skip_serializing_if = "Option::is_none")]
+    pub state_updated_timestamp: Option<f64>,
+    #[serde(rename = "StateValue", default, skip_serializing_if = "Option::is_none")]
+    pub state_value: Option<String>,
+    #[serde(rename = "StateTransitionedTimestamp", default, skip_serializing_if = "Option::is_none")]
+    pub state_transitioned_timestamp: Option<f64>,
+    #[serde(rename = "ActionsSuppressedBy", default, skip_serializing_if = "Option::is_none")]
+    pub actions_suppressed_by: Option<String>,
+    #[serde(rename = "ActionsSuppressedReason", default, skip_serializing_if = "Option::is_none")]
+    pub actions_suppressed_reason: Option<String>,
+    #[serde(rename = "ActionsSuppressor", default, skip_serializing_if = "Option::is_none")]
+    pub actions_suppressor: Option<String>,
+    #[serde(rename = "ActionsSuppressorWaitPeriod", default, skip_serializing_if = "Option::is_none")]
+    pub actions_suppressor_wait_period: Option<i32>,
+    #[serde(rename = "ActionsSuppressorExtensionPeriod", default, skip_serializing_if = "Option::is_none")]
+    pub actions_suppressor_extension_period: Option<i32>,
+    #[serde(rename = "ActionConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub action_configuration: Option<ActionConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Datapoint {
     #[serde(rename = "Timestamp", default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<f64>,
@@ -28,6 +118,100 @@ pub struct Datapoint {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteAlarmsInput {
+    #[serde(rename = "AlarmNames", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_names: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeAlarmHistoryInput {
+    #[serde(rename = "AlarmName", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_name: Option<String>,
+    #[serde(rename = "AlarmContributorId", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_contributor_id: Option<String>,
+    #[serde(rename = "AlarmTypes", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_types: Option<Vec<String>>,
+    #[serde(rename = "HistoryItemType", default, skip_serializing_if = "Option::is_none")]
+    pub history_item_type: Option<String>,
+    #[serde(rename = "StartDate", default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<f64>,
+    #[serde(rename = "EndDate", default, skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<f64>,
+    #[serde(rename = "MaxRecords", default, skip_serializing_if = "Option::is_none")]
+    pub max_records: Option<i32>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "ScanBy", default, skip_serializing_if = "Option::is_none")]
+    pub scan_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeAlarmHistoryOutput {
+    #[serde(rename = "AlarmHistoryItems", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_history_items: Option<Vec<AlarmHistoryItem>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeAlarmsForMetricInput {
+    #[serde(rename = "MetricName", default, skip_serializing_if = "Option::is_none")]
+    pub metric_name: Option<String>,
+    #[serde(rename = "Namespace", default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(rename = "Statistic", default, skip_serializing_if = "Option::is_none")]
+    pub statistic: Option<String>,
+    #[serde(rename = "ExtendedStatistic", default, skip_serializing_if = "Option::is_none")]
+    pub extended_statistic: Option<String>,
+    #[serde(rename = "Dimensions", default, skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<Vec<Dimension>>,
+    #[serde(rename = "Period", default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<i32>,
+    #[serde(rename = "Unit", default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeAlarmsForMetricOutput {
+    #[serde(rename = "MetricAlarms", default, skip_serializing_if = "Option::is_none")]
+    pub metric_alarms: Option<Vec<MetricAlarm>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeAlarmsInput {
+    #[serde(rename = "AlarmNames", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_names: Option<Vec<String>>,
+    #[serde(rename = "AlarmNamePrefix", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_name_prefix: Option<String>,
+    #[serde(rename = "AlarmTypes", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_types: Option<Vec<String>>,
+    #[serde(rename = "ChildrenOfAlarmName", default, skip_serializing_if = "Option::is_none")]
+    pub children_of_alarm_name: Option<String>,
+    #[serde(rename = "ParentsOfAlarmName", default, skip_serializing_if = "Option::is_none")]
+    pub parents_of_alarm_name: Option<String>,
+    #[serde(rename = "StateValue", default, skip_serializing_if = "Option::is_none")]
+    pub state_value: Option<String>,
+    #[serde(rename = "ActionPrefix", default, skip_serializing_if = "Option::is_none")]
+    pub action_prefix: Option<String>,
+    #[serde(rename = "MaxRecords", default, skip_serializing_if = "Option::is_none")]
+    pub max_records: Option<i32>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeAlarmsOutput {
+    #[serde(rename = "CompositeAlarms", default, skip_serializing_if = "Option::is_none")]
+    pub composite_alarms: Option<Vec<CompositeAlarm>>,
+    #[serde(rename = "MetricAlarms", default, skip_serializing_if = "Option::is_none")]
+    pub metric_alarms: Option<Vec<MetricAlarm>>,
+    #[serde(rename = "LogAlarms", default, skip_serializing_if = "Option::is_none")]
+    pub log_alarms: Option<Vec<LogAlarm>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Dimension {
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -44,6 +228,18 @@ pub struct DimensionFilter {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DisableAlarmActionsInput {
+    #[serde(rename = "AlarmNames", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_names: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnableAlarmActionsInput {
+    #[serde(rename = "AlarmNames", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_names: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Entity {
     #[serde(rename = "KeyAttributes", default, skip_serializing_if = "Option::is_none")]
     pub key_attributes: Option<BTreeMap<String, String>>,
@@ -57,6 +253,48 @@ pub struct EntityMetricData {
     pub entity: Option<Entity>,
     #[serde(rename = "MetricData", default, skip_serializing_if = "Option::is_none")]
     pub metric_data: Option<Vec<MetricDatum>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationCriteria {
+    #[serde(rename = "PromQLCriteria", default, skip_serializing_if = "Option::is_none")]
+    pub prom_ql_criteria: Option<AlarmPromQLCriteria>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationWindow {
+    #[serde(rename = "WallClockWindow", default, skip_serializing_if = "Option::is_none")]
+    pub wall_clock_window: Option<WallClockWindow>,
+    #[serde(rename = "SlidingWindow", default, skip_serializing_if = "Option::is_none")]
+    pub sliding_window: Option<SlidingWindow>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetMetricDataInput {
+    #[serde(rename = "MetricDataQueries", default, skip_serializing_if = "Option::is_none")]
+    pub metric_data_queries: Option<Vec<MetricDataQuery>>,
+    #[serde(rename = "StartTime", default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<f64>,
+    #[serde(rename = "EndTime", default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<f64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "ScanBy", default, skip_serializing_if = "Option::is_none")]
+    pub scan_by: Option<String>,
+    #[serde(rename = "MaxDatapoints", default, skip_serializing_if = "Option::is_none")]
+    pub max_datapoints: Option<i32>,
+    #[serde(rename = "LabelOptions", default, skip_serializing_if = "Option::is_none")]
+    pub label_options: Option<LabelOptions>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetMetricDataOutput {
+    #[serde(rename = "MetricDataResults", default, skip_serializing_if = "Option::is_none")]
+    pub metric_data_results: Option<Vec<MetricDataResult>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "Messages", default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<MessageData>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -90,6 +328,12 @@ pub struct GetMetricStatisticsOutput {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LabelOptions {
+    #[serde(rename = "Timezone", default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListMetricsInput {
     #[serde(rename = "Namespace", default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -118,6 +362,78 @@ pub struct ListMetricsOutput {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListTagsForResourceInput {
+    #[serde(rename = "ResourceARN", default, skip_serializing_if = "Option::is_none")]
+    pub resource_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListTagsForResourceOutput {
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogAlarm {
+    #[serde(rename = "AlarmName", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_name: Option<String>,
+    #[serde(rename = "AlarmArn", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_arn: Option<String>,
+    #[serde(rename = "AlarmDescription", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_description: Option<String>,
+    #[serde(rename = "AlarmConfigurationUpdatedTimestamp", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_configuration_updated_timestamp: Option<f64>,
+    #[serde(rename = "ActionsEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub actions_enabled: Option<bool>,
+    #[serde(rename = "OKActions", default, skip_serializing_if = "Option::is_none")]
+    pub ok_actions: Option<Vec<String>>,
+    #[serde(rename = "AlarmActions", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_actions: Option<Vec<String>>,
+    #[serde(rename = "InsufficientDataActions", default, skip_serializing_if = "Option::is_none")]
+    pub insufficient_data_actions: Option<Vec<String>>,
+    #[serde(rename = "StateValue", default, skip_serializing_if = "Option::is_none")]
+    pub state_value: Option<String>,
+    #[serde(rename = "StateReason", default, skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
+    #[serde(rename = "StateReasonData", default, skip_serializing_if = "Option::is_none")]
+    pub state_reason_data: Option<String>,
+    #[serde(rename = "StateUpdatedTimestamp", default, skip_serializing_if = "Option::is_none")]
+    pub state_updated_timestamp: Option<f64>,
+    #[serde(rename = "ScheduledQueryConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_query_configuration: Option<ScheduledQueryConfiguration>,
+    #[serde(rename = "QueryResultsToEvaluate", default, skip_serializing_if = "Option::is_none")]
+    pub query_results_to_evaluate: Option<i32>,
+    #[serde(rename = "QueryResultsToAlarm", default, skip_serializing_if = "Option::is_none")]
+    pub query_results_to_alarm: Option<i32>,
+    #[serde(rename = "Threshold", default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    #[serde(rename = "ComparisonOperator", default, skip_serializing_if = "Option::is_none")]
+    pub comparison_operator: Option<String>,
+    #[serde(rename = "TreatMissingData", default, skip_serializing_if = "Option::is_none")]
+    pub treat_missing_data: Option<String>,
+    #[serde(rename = "StateTransitionedTimestamp", default, skip_serializing_if = "Option::is_none")]
+    pub state_transitioned_timestamp: Option<f64>,
+    #[serde(rename = "EvaluationState", default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_state: Option<String>,
+    #[serde(rename = "ActionLogLineCount", default, skip_serializing_if = "Option::is_none")]
+    pub action_log_line_count: Option<i32>,
+    #[serde(rename = "ActionLogLineRoleArn", default, skip_serializing_if = "Option::is_none")]
+    pub action_log_line_role_arn: Option<String>,
+    #[serde(rename = "WarmUpConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub warm_up_configuration: Option<WarmUpConfiguration>,
+    #[serde(rename = "ActionConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub action_configuration: Option<ActionConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MessageData {
+    #[serde(rename = "Code", default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metric {
     #[serde(rename = "Namespace", default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -125,6 +441,112 @@ pub struct Metric {
     pub metric_name: Option<String>,
     #[serde(rename = "Dimensions", default, skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<Vec<Dimension>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricAlarm {
+    #[serde(rename = "AlarmName", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_name: Option<String>,
+    #[serde(rename = "AlarmArn", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_arn: Option<String>,
+    #[serde(rename = "AlarmDescription", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_description: Option<String>,
+    #[serde(rename = "AlarmConfigurationUpdatedTimestamp", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_configuration_updated_timestamp: Option<f64>,
+    #[serde(rename = "ActionsEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub actions_enabled: Option<bool>,
+    #[serde(rename = "OKActions", default, skip_serializing_if = "Option::is_none")]
+    pub ok_actions: Option<Vec<String>>,
+    #[serde(rename = "AlarmActions", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_actions: Option<Vec<String>>,
+    #[serde(rename = "InsufficientDataActions", default, skip_serializing_if = "Option::is_none")]
+    pub insufficient_data_actions: Option<Vec<String>>,
+    #[serde(rename = "StateValue", default, skip_serializing_if = "Option::is_none")]
+    pub state_value: Option<String>,
+    #[serde(rename = "StateReason", default, skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
+    #[serde(rename = "StateReasonData", default, skip_serializing_if = "Option::is_none")]
+    pub state_reason_data: Option<String>,
+    #[serde(rename = "StateUpdatedTimestamp", default, skip_serializing_if = "Option::is_none")]
+    pub state_updated_timestamp: Option<f64>,
+    #[serde(rename = "MetricName", default, skip_serializing_if = "Option::is_none")]
+    pub metric_name: Option<String>,
+    #[serde(rename = "Namespace", default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(rename = "Statistic", default, skip_serializing_if = "Option::is_none")]
+    pub statistic: Option<String>,
+    #[serde(rename = "ExtendedStatistic", default, skip_serializing_if = "Option::is_none")]
+    pub extended_statistic: Option<String>,
+    #[serde(rename = "Dimensions", default, skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<Vec<Dimension>>,
+    #[serde(rename = "Period", default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<i32>,
+    #[serde(rename = "Unit", default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(rename = "EvaluationPeriods", default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_periods: Option<i32>,
+    #[serde(rename = "DatapointsToAlarm", default, skip_serializing_if = "Option::is_none")]
+    pub datapoints_to_alarm: Option<i32>,
+    #[serde(rename = "Threshold", default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    #[serde(rename = "ComparisonOperator", default, skip_serializing_if = "Option::is_none")]
+    pub comparison_operator: Option<String>,
+    #[serde(rename = "TreatMissingData", default, skip_serializing_if = "Option::is_none")]
+    pub treat_missing_data: Option<String>,
+    #[serde(rename = "EvaluateLowSampleCountPercentile", default, skip_serializing_if = "Option::is_none")]
+    pub evaluate_low_sample_count_percentile: Option<String>,
+    #[serde(rename = "Metrics", default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Vec<MetricDataQuery>>,
+    #[serde(rename = "ThresholdMetricId", default, skip_serializing_if = "Option::is_none")]
+    pub threshold_metric_id: Option<String>,
+    #[serde(rename = "EvaluationState", default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_state: Option<String>,
+    #[serde(rename = "StateTransitionedTimestamp", default, skip_serializing_if = "Option::is_none")]
+    pub state_transitioned_timestamp: Option<f64>,
+    #[serde(rename = "EvaluationWindow", default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_window: Option<EvaluationWindow>,
+    #[serde(rename = "WarmUpConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub warm_up_configuration: Option<WarmUpConfiguration>,
+    #[serde(rename = "EvaluationCriteria", default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_criteria: Option<EvaluationCriteria>,
+    #[serde(rename = "EvaluationInterval", default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_interval: Option<i32>,
+    #[serde(rename = "ActionConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub action_configuration: Option<ActionConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricDataQuery {
+    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "MetricStat", default, skip_serializing_if = "Option::is_none")]
+    pub metric_stat: Option<MetricStat>,
+    #[serde(rename = "Expression", default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    #[serde(rename = "Label", default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(rename = "ReturnData", default, skip_serializing_if = "Option::is_none")]
+    pub return_data: Option<bool>,
+    #[serde(rename = "Period", default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<i32>,
+    #[serde(rename = "AccountId", default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricDataResult {
+    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "Label", default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(rename = "Timestamps", default, skip_serializing_if = "Option::is_none")]
+    pub timestamps: Option<Vec<f64>>,
+    #[serde(rename = "Values", default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<f64>>,
+    #[serde(rename = "StatusCode", default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<String>,
+    #[serde(rename = "Messages", default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<MessageData>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -150,6 +572,76 @@ pub struct MetricDatum {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricStat {
+    #[serde(rename = "Metric", default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<Metric>,
+    #[serde(rename = "Period", default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<i32>,
+    #[serde(rename = "Stat", default, skip_serializing_if = "Option::is_none")]
+    pub stat: Option<String>,
+    #[serde(rename = "Unit", default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PutMetricAlarmInput {
+    #[serde(rename = "AlarmName", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_name: Option<String>,
+    #[serde(rename = "AlarmDescription", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_description: Option<String>,
+    #[serde(rename = "ActionsEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub actions_enabled: Option<bool>,
+    #[serde(rename = "OKActions", default, skip_serializing_if = "Option::is_none")]
+    pub ok_actions: Option<Vec<String>>,
+    #[serde(rename = "AlarmActions", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_actions: Option<Vec<String>>,
+    #[serde(rename = "InsufficientDataActions", default, skip_serializing_if = "Option::is_none")]
+    pub insufficient_data_actions: Option<Vec<String>>,
+    #[serde(rename = "MetricName", default, skip_serializing_if = "Option::is_none")]
+    pub metric_name: Option<String>,
+    #[serde(rename = "Namespace", default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(rename = "Statistic", default, skip_serializing_if = "Option::is_none")]
+    pub statistic: Option<String>,
+    #[serde(rename = "ExtendedStatistic", default, skip_serializing_if = "Option::is_none")]
+    pub extended_statistic: Option<String>,
+    #[serde(rename = "Dimensions", default, skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<Vec<Dimension>>,
+    #[serde(rename = "Period", default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<i32>,
+    #[serde(rename = "Unit", default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(rename = "EvaluationPeriods", default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_periods: Option<i32>,
+    #[serde(rename = "DatapointsToAlarm", default, skip_serializing_if = "Option::is_none")]
+    pub datapoints_to_alarm: Option<i32>,
+    #[serde(rename = "Threshold", default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    #[serde(rename = "ComparisonOperator", default, skip_serializing_if = "Option::is_none")]
+    pub comparison_operator: Option<String>,
+    #[serde(rename = "TreatMissingData", default, skip_serializing_if = "Option::is_none")]
+    pub treat_missing_data: Option<String>,
+    #[serde(rename = "EvaluateLowSampleCountPercentile", default, skip_serializing_if = "Option::is_none")]
+    pub evaluate_low_sample_count_percentile: Option<String>,
+    #[serde(rename = "Metrics", default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Vec<MetricDataQuery>>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "ThresholdMetricId", default, skip_serializing_if = "Option::is_none")]
+    pub threshold_metric_id: Option<String>,
+    #[serde(rename = "EvaluationWindow", default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_window: Option<EvaluationWindow>,
+    #[serde(rename = "WarmUpConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub warm_up_configuration: Option<WarmUpConfiguration>,
+    #[serde(rename = "EvaluationCriteria", default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_criteria: Option<EvaluationCriteria>,
+    #[serde(rename = "EvaluationInterval", default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_interval: Option<i32>,
+    #[serde(rename = "ActionConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub action_configuration: Option<ActionConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PutMetricDataInput {
     #[serde(rename = "Namespace", default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -162,6 +654,50 @@ pub struct PutMetricDataInput {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleConfiguration {
+    #[serde(rename = "ScheduleExpression", default, skip_serializing_if = "Option::is_none")]
+    pub schedule_expression: Option<String>,
+    #[serde(rename = "StartTimeOffset", default, skip_serializing_if = "Option::is_none")]
+    pub start_time_offset: Option<i64>,
+    #[serde(rename = "EndTimeOffset", default, skip_serializing_if = "Option::is_none")]
+    pub end_time_offset: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScheduledQueryConfiguration {
+    #[serde(rename = "QueryString", default, skip_serializing_if = "Option::is_none")]
+    pub query_string: Option<String>,
+    #[serde(rename = "LogGroupIdentifiers", default, skip_serializing_if = "Option::is_none")]
+    pub log_group_identifiers: Option<Vec<String>>,
+    #[serde(rename = "QueryARN", default, skip_serializing_if = "Option::is_none")]
+    pub query_arn: Option<String>,
+    #[serde(rename = "ScheduledQueryRoleARN", default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_query_role_arn: Option<String>,
+    #[serde(rename = "ScheduleConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub schedule_configuration: Option<ScheduleConfiguration>,
+    #[serde(rename = "AggregationExpression", default, skip_serializing_if = "Option::is_none")]
+    pub aggregation_expression: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SetAlarmStateInput {
+    #[serde(rename = "AlarmName", default, skip_serializing_if = "Option::is_none")]
+    pub alarm_name: Option<String>,
+    #[serde(rename = "StateValue", default, skip_serializing_if = "Option::is_none")]
+    pub state_value: Option<String>,
+    #[serde(rename = "StateReason", default, skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
+    #[serde(rename = "StateReasonData", default, skip_serializing_if = "Option::is_none")]
+    pub state_reason_data: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlidingWindow {
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StatisticSet {
     #[serde(rename = "SampleCount", default, skip_serializing_if = "Option::is_none")]
     pub sample_count: Option<f64>,
@@ -171,5 +707,51 @@ pub struct StatisticSet {
     pub minimum: Option<f64>,
     #[serde(rename = "Maximum", default, skip_serializing_if = "Option::is_none")]
     pub maximum: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tag {
+    #[serde(rename = "Key", default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TagResourceInput {
+    #[serde(rename = "ResourceARN", default, skip_serializing_if = "Option::is_none")]
+    pub resource_arn: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TagResourceOutput {
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UntagResourceInput {
+    #[serde(rename = "ResourceARN", default, skip_serializing_if = "Option::is_none")]
+    pub resource_arn: Option<String>,
+    #[serde(rename = "TagKeys", default, skip_serializing_if = "Option::is_none")]
+    pub tag_keys: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UntagResourceOutput {
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WallClockWindow {
+    #[serde(rename = "Timezone", default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WarmUpConfiguration {
+    #[serde(rename = "WarmUpPeriodDurationInMinutes", default, skip_serializing_if = "Option::is_none")]
+    pub warm_up_period_duration_in_minutes: Option<i32>,
+    #[serde(rename = "OnlyStartEvaluatingAfterWarmUpPeriodEnds", default, skip_serializing_if = "Option::is_none")]
+    pub only_start_evaluating_after_warm_up_period_ends: Option<bool>,
 }
 

@@ -10,6 +10,157 @@ use super::enums;
 use super::shapes::*;
 use crate::model::validate::{check_enum, check_length, check_pattern, check_range, join, missing, Pattern, Validate};
 
+impl Validate for ActionConfiguration {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.alarm_tags_propagation {
+            v.validate_at(&join(path, "alarmTagsPropagation"), errors);
+        }
+    }
+}
+
+impl Validate for AlarmPromQLCriteria {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.query {
+            None => missing(&join(path, "query"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(10000.0), &join(path, "query"), errors);
+            }
+        }
+        if let Some(v) = &self.pending_period {
+            check_range(*v as f64, Some(0.0), Some(86400.0), &join(path, "pendingPeriod"), errors);
+        }
+        if let Some(v) = &self.recovery_period {
+            check_range(*v as f64, Some(0.0), Some(86400.0), &join(path, "recoveryPeriod"), errors);
+        }
+    }
+}
+
+impl Validate for AlarmTagsPropagation {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if self.enabled.is_none() {
+            missing(&join(path, "enabled"), errors);
+        }
+        if let Some(v) = &self.included_tag_keys {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(50.0), &join(path, "includedTagKeys"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(128.0), &format!("{}.{}", &join(path, "includedTagKeys"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.excluded_tag_keys {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), Some(1.0), Some(50.0), &join(path, "excludedTagKeys"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(128.0), &format!("{}.{}", &join(path, "excludedTagKeys"), i0 + 1), errors);
+            }
+        }
+    }
+}
+
+impl Validate for DeleteAlarmsInput {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.alarm_names {
+            None => missing(&join(path, "alarmNames"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), None, Some(100.0), &join(path, "alarmNames"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), Some(255.0), &format!("{}.{}", &join(path, "alarmNames"), i0 + 1), errors);
+                }
+            }
+        }
+    }
+}
+
+impl Validate for DescribeAlarmHistoryInput {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.alarm_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "alarmName"), errors);
+        }
+        if let Some(v) = &self.alarm_contributor_id {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(16.0), &join(path, "alarmContributorId"), errors);
+        }
+        if let Some(v) = &self.alarm_types {
+            for (i0, item0) in v.iter().enumerate() {
+                check_enum(item0, enums::ALARM_TYPE, &format!("{}.{}", &join(path, "alarmTypes"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.history_item_type {
+            check_enum(v, enums::HISTORY_ITEM_TYPE, &join(path, "historyItemType"), errors);
+        }
+        if let Some(v) = &self.max_records {
+            check_range(*v as f64, Some(1.0), Some(100.0), &join(path, "maxRecords"), errors);
+        }
+        if let Some(v) = &self.scan_by {
+            check_enum(v, enums::SCAN_BY, &join(path, "scanBy"), errors);
+        }
+    }
+}
+
+impl Validate for DescribeAlarmsForMetricInput {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.metric_name {
+            None => missing(&join(path, "metricName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "metricName"), errors);
+            }
+        }
+        match &self.namespace {
+            None => missing(&join(path, "namespace"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "namespace"), errors);
+                check_pattern(v, Some(v), &PATTERNS[0], &join(path, "namespace"), errors);
+            }
+        }
+        if let Some(v) = &self.statistic {
+            check_enum(v, enums::STATISTIC, &join(path, "statistic"), errors);
+        }
+        if let Some(v) = &self.dimensions {
+            check_length(Some(&format!("{:?}", v)), v.len(), None, Some(30.0), &join(path, "dimensions"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                item0.validate_at(&format!("{}.{}", &join(path, "dimensions"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.period {
+            check_range(*v as f64, Some(1.0), None, &join(path, "period"), errors);
+        }
+        if let Some(v) = &self.unit {
+            check_enum(v, enums::STANDARD_UNIT, &join(path, "unit"), errors);
+        }
+    }
+}
+
+impl Validate for DescribeAlarmsInput {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.alarm_names {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), None, Some(100.0), &join(path, "alarmNames"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(255.0), &format!("{}.{}", &join(path, "alarmNames"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.alarm_name_prefix {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "alarmNamePrefix"), errors);
+        }
+        if let Some(v) = &self.alarm_types {
+            for (i0, item0) in v.iter().enumerate() {
+                check_enum(item0, enums::ALARM_TYPE, &format!("{}.{}", &join(path, "alarmTypes"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.children_of_alarm_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "childrenOfAlarmName"), errors);
+        }
+        if let Some(v) = &self.parents_of_alarm_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "parentsOfAlarmName"), errors);
+        }
+        if let Some(v) = &self.state_value {
+            check_enum(v, enums::STATE_VALUE, &join(path, "stateValue"), errors);
+        }
+        if let Some(v) = &self.action_prefix {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(1024.0), &join(path, "actionPrefix"), errors);
+        }
+        if let Some(v) = &self.max_records {
+            check_range(*v as f64, Some(1.0), Some(100.0), &join(path, "maxRecords"), errors);
+        }
+    }
+}
+
 impl Validate for Dimension {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
         match &self.name {
@@ -41,6 +192,34 @@ impl Validate for DimensionFilter {
     }
 }
 
+impl Validate for DisableAlarmActionsInput {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.alarm_names {
+            None => missing(&join(path, "alarmNames"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), None, Some(100.0), &join(path, "alarmNames"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), Some(255.0), &format!("{}.{}", &join(path, "alarmNames"), i0 + 1), errors);
+                }
+            }
+        }
+    }
+}
+
+impl Validate for EnableAlarmActionsInput {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.alarm_names {
+            None => missing(&join(path, "alarmNames"), errors),
+            Some(v) => {
+                check_length(Some(&format!("[{}]", v.join(", "))), v.len(), None, Some(100.0), &join(path, "alarmNames"), errors);
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), Some(255.0), &format!("{}.{}", &join(path, "alarmNames"), i0 + 1), errors);
+                }
+            }
+        }
+    }
+}
+
 impl Validate for Entity {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
         if let Some(v) = &self.key_attributes {
@@ -67,6 +246,50 @@ impl Validate for EntityMetricData {
             for (i0, item0) in v.iter().enumerate() {
                 item0.validate_at(&format!("{}.{}", &join(path, "metricData"), i0 + 1), errors);
             }
+        }
+    }
+}
+
+impl Validate for EvaluationCriteria {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.prom_ql_criteria {
+            v.validate_at(&join(path, "promQLCriteria"), errors);
+        }
+    }
+}
+
+impl Validate for EvaluationWindow {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.wall_clock_window {
+            v.validate_at(&join(path, "wallClockWindow"), errors);
+        }
+        if let Some(v) = &self.sliding_window {
+            v.validate_at(&join(path, "slidingWindow"), errors);
+        }
+    }
+}
+
+impl Validate for GetMetricDataInput {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.metric_data_queries {
+            None => missing(&join(path, "metricDataQueries"), errors),
+            Some(v) => {
+                for (i0, item0) in v.iter().enumerate() {
+                    item0.validate_at(&format!("{}.{}", &join(path, "metricDataQueries"), i0 + 1), errors);
+                }
+            }
+        }
+        if self.start_time.is_none() {
+            missing(&join(path, "startTime"), errors);
+        }
+        if self.end_time.is_none() {
+            missing(&join(path, "endTime"), errors);
+        }
+        if let Some(v) = &self.scan_by {
+            check_enum(v, enums::SCAN_BY, &join(path, "scanBy"), errors);
+        }
+        if let Some(v) = &self.label_options {
+            v.validate_at(&join(path, "labelOptions"), errors);
         }
     }
 }
@@ -119,6 +342,11 @@ impl Validate for GetMetricStatisticsInput {
     }
 }
 
+impl Validate for LabelOptions {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+    }
+}
+
 impl Validate for ListMetricsInput {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
         if let Some(v) = &self.namespace {
@@ -139,6 +367,58 @@ impl Validate for ListMetricsInput {
         }
         if let Some(v) = &self.owning_account {
             check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "owningAccount"), errors);
+        }
+    }
+}
+
+impl Validate for ListTagsForResourceInput {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.resource_arn {
+            None => missing(&join(path, "resourceARN"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(1024.0), &join(path, "resourceARN"), errors);
+            }
+        }
+    }
+}
+
+impl Validate for Metric {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.namespace {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "namespace"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "namespace"), errors);
+        }
+        if let Some(v) = &self.metric_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "metricName"), errors);
+        }
+        if let Some(v) = &self.dimensions {
+            check_length(Some(&format!("{:?}", v)), v.len(), None, Some(30.0), &join(path, "dimensions"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                item0.validate_at(&format!("{}.{}", &join(path, "dimensions"), i0 + 1), errors);
+            }
+        }
+    }
+}
+
+impl Validate for MetricDataQuery {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.id {
+            None => missing(&join(path, "id"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "id"), errors);
+            }
+        }
+        if let Some(v) = &self.metric_stat {
+            v.validate_at(&join(path, "metricStat"), errors);
+        }
+        if let Some(v) = &self.expression {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(2048.0), &join(path, "expression"), errors);
+        }
+        if let Some(v) = &self.period {
+            check_range(*v as f64, Some(1.0), None, &join(path, "period"), errors);
+        }
+        if let Some(v) = &self.account_id {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "accountId"), errors);
         }
     }
 }
@@ -169,6 +449,126 @@ impl Validate for MetricDatum {
     }
 }
 
+impl Validate for MetricStat {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.metric {
+            None => missing(&join(path, "metric"), errors),
+            Some(v) => {
+                v.validate_at(&join(path, "metric"), errors);
+            }
+        }
+        match &self.period {
+            None => missing(&join(path, "period"), errors),
+            Some(v) => {
+                check_range(*v as f64, Some(1.0), None, &join(path, "period"), errors);
+            }
+        }
+        if self.stat.is_none() {
+            missing(&join(path, "stat"), errors);
+        }
+        if let Some(v) = &self.unit {
+            check_enum(v, enums::STANDARD_UNIT, &join(path, "unit"), errors);
+        }
+    }
+}
+
+impl Validate for PutMetricAlarmInput {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.alarm_name {
+            None => missing(&join(path, "alarmName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "alarmName"), errors);
+            }
+        }
+        if let Some(v) = &self.alarm_description {
+            check_length(Some(v), v.chars().count(), Some(0.0), Some(1024.0), &join(path, "alarmDescription"), errors);
+        }
+        if let Some(v) = &self.ok_actions {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), None, Some(5.0), &join(path, "oKActions"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(1024.0), &format!("{}.{}", &join(path, "oKActions"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.alarm_actions {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), None, Some(5.0), &join(path, "alarmActions"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(1024.0), &format!("{}.{}", &join(path, "alarmActions"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.insufficient_data_actions {
+            check_length(Some(&format!("[{}]", v.join(", "))), v.len(), None, Some(5.0), &join(path, "insufficientDataActions"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                check_length(Some(item0), item0.chars().count(), Some(1.0), Some(1024.0), &format!("{}.{}", &join(path, "insufficientDataActions"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.metric_name {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "metricName"), errors);
+        }
+        if let Some(v) = &self.namespace {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "namespace"), errors);
+            check_pattern(v, Some(v), &PATTERNS[0], &join(path, "namespace"), errors);
+        }
+        if let Some(v) = &self.statistic {
+            check_enum(v, enums::STATISTIC, &join(path, "statistic"), errors);
+        }
+        if let Some(v) = &self.dimensions {
+            check_length(Some(&format!("{:?}", v)), v.len(), None, Some(30.0), &join(path, "dimensions"), errors);
+            for (i0, item0) in v.iter().enumerate() {
+                item0.validate_at(&format!("{}.{}", &join(path, "dimensions"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.period {
+            check_range(*v as f64, Some(1.0), None, &join(path, "period"), errors);
+        }
+        if let Some(v) = &self.unit {
+            check_enum(v, enums::STANDARD_UNIT, &join(path, "unit"), errors);
+        }
+        if let Some(v) = &self.evaluation_periods {
+            check_range(*v as f64, Some(1.0), None, &join(path, "evaluationPeriods"), errors);
+        }
+        if let Some(v) = &self.datapoints_to_alarm {
+            check_range(*v as f64, Some(1.0), None, &join(path, "datapointsToAlarm"), errors);
+        }
+        if let Some(v) = &self.comparison_operator {
+            check_enum(v, enums::COMPARISON_OPERATOR, &join(path, "comparisonOperator"), errors);
+        }
+        if let Some(v) = &self.treat_missing_data {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "treatMissingData"), errors);
+        }
+        if let Some(v) = &self.evaluate_low_sample_count_percentile {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "evaluateLowSampleCountPercentile"), errors);
+        }
+        if let Some(v) = &self.metrics {
+            for (i0, item0) in v.iter().enumerate() {
+                item0.validate_at(&format!("{}.{}", &join(path, "metrics"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.tags {
+            for (i0, item0) in v.iter().enumerate() {
+                item0.validate_at(&format!("{}.{}", &join(path, "tags"), i0 + 1), errors);
+            }
+        }
+        if let Some(v) = &self.threshold_metric_id {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "thresholdMetricId"), errors);
+        }
+        if let Some(v) = &self.evaluation_window {
+            v.validate_at(&join(path, "evaluationWindow"), errors);
+        }
+        if let Some(v) = &self.warm_up_configuration {
+            v.validate_at(&join(path, "warmUpConfiguration"), errors);
+        }
+        if let Some(v) = &self.evaluation_criteria {
+            v.validate_at(&join(path, "evaluationCriteria"), errors);
+        }
+        if let Some(v) = &self.evaluation_interval {
+            check_range(*v as f64, Some(10.0), Some(3600.0), &join(path, "evaluationInterval"), errors);
+        }
+        if let Some(v) = &self.action_configuration {
+            v.validate_at(&join(path, "actionConfiguration"), errors);
+        }
+    }
+}
+
 impl Validate for PutMetricDataInput {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
         match &self.namespace {
@@ -191,6 +591,37 @@ impl Validate for PutMetricDataInput {
     }
 }
 
+impl Validate for SetAlarmStateInput {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.alarm_name {
+            None => missing(&join(path, "alarmName"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(255.0), &join(path, "alarmName"), errors);
+            }
+        }
+        match &self.state_value {
+            None => missing(&join(path, "stateValue"), errors),
+            Some(v) => {
+                check_enum(v, enums::STATE_VALUE, &join(path, "stateValue"), errors);
+            }
+        }
+        match &self.state_reason {
+            None => missing(&join(path, "stateReason"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(0.0), Some(1023.0), &join(path, "stateReason"), errors);
+            }
+        }
+        if let Some(v) = &self.state_reason_data {
+            check_length(Some(v), v.chars().count(), Some(0.0), Some(4000.0), &join(path, "stateReasonData"), errors);
+        }
+    }
+}
+
+impl Validate for SlidingWindow {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+    }
+}
+
 impl Validate for StatisticSet {
     fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
         if self.sample_count.is_none() {
@@ -204,6 +635,80 @@ impl Validate for StatisticSet {
         }
         if self.maximum.is_none() {
             missing(&join(path, "maximum"), errors);
+        }
+    }
+}
+
+impl Validate for Tag {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.key {
+            None => missing(&join(path, "key"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(128.0), &join(path, "key"), errors);
+            }
+        }
+        match &self.value {
+            None => missing(&join(path, "value"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(0.0), Some(256.0), &join(path, "value"), errors);
+            }
+        }
+    }
+}
+
+impl Validate for TagResourceInput {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.resource_arn {
+            None => missing(&join(path, "resourceARN"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(1024.0), &join(path, "resourceARN"), errors);
+            }
+        }
+        match &self.tags {
+            None => missing(&join(path, "tags"), errors),
+            Some(v) => {
+                for (i0, item0) in v.iter().enumerate() {
+                    item0.validate_at(&format!("{}.{}", &join(path, "tags"), i0 + 1), errors);
+                }
+            }
+        }
+    }
+}
+
+impl Validate for UntagResourceInput {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.resource_arn {
+            None => missing(&join(path, "resourceARN"), errors),
+            Some(v) => {
+                check_length(Some(v), v.chars().count(), Some(1.0), Some(1024.0), &join(path, "resourceARN"), errors);
+            }
+        }
+        match &self.tag_keys {
+            None => missing(&join(path, "tagKeys"), errors),
+            Some(v) => {
+                for (i0, item0) in v.iter().enumerate() {
+                    check_length(Some(item0), item0.chars().count(), Some(1.0), Some(128.0), &format!("{}.{}", &join(path, "tagKeys"), i0 + 1), errors);
+                }
+            }
+        }
+    }
+}
+
+impl Validate for WallClockWindow {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        if let Some(v) = &self.timezone {
+            check_length(Some(v), v.chars().count(), Some(1.0), Some(50.0), &join(path, "timezone"), errors);
+        }
+    }
+}
+
+impl Validate for WarmUpConfiguration {
+    fn validate_at(&self, path: &str, errors: &mut Vec<String>) {
+        match &self.warm_up_period_duration_in_minutes {
+            None => missing(&join(path, "warmUpPeriodDurationInMinutes"), errors),
+            Some(v) => {
+                check_range(*v as f64, Some(1.0), Some(2880.0), &join(path, "warmUpPeriodDurationInMinutes"), errors);
+            }
         }
     }
 }

@@ -11,6 +11,41 @@ use crate::model::cloudwatch::shapes::*;
 use crate::protocol::{ApiError, RequestContext, Wire};
 
 pub trait CloudWatchApi {
+    fn delete_alarms(&self, ctx: &RequestContext, input: DeleteAlarmsInput) -> Result<(), ApiError> {
+        let _ = (ctx, input);
+        Err(ApiError::query_not_supported("cloudwatch", Operation::DeleteAlarms.name()))
+    }
+
+    fn describe_alarm_history(&self, ctx: &RequestContext, input: DescribeAlarmHistoryInput) -> Result<DescribeAlarmHistoryOutput, ApiError> {
+        let _ = (ctx, input);
+        Err(ApiError::query_not_supported("cloudwatch", Operation::DescribeAlarmHistory.name()))
+    }
+
+    fn describe_alarms(&self, ctx: &RequestContext, input: DescribeAlarmsInput) -> Result<DescribeAlarmsOutput, ApiError> {
+        let _ = (ctx, input);
+        Err(ApiError::query_not_supported("cloudwatch", Operation::DescribeAlarms.name()))
+    }
+
+    fn describe_alarms_for_metric(&self, ctx: &RequestContext, input: DescribeAlarmsForMetricInput) -> Result<DescribeAlarmsForMetricOutput, ApiError> {
+        let _ = (ctx, input);
+        Err(ApiError::query_not_supported("cloudwatch", Operation::DescribeAlarmsForMetric.name()))
+    }
+
+    fn disable_alarm_actions(&self, ctx: &RequestContext, input: DisableAlarmActionsInput) -> Result<(), ApiError> {
+        let _ = (ctx, input);
+        Err(ApiError::query_not_supported("cloudwatch", Operation::DisableAlarmActions.name()))
+    }
+
+    fn enable_alarm_actions(&self, ctx: &RequestContext, input: EnableAlarmActionsInput) -> Result<(), ApiError> {
+        let _ = (ctx, input);
+        Err(ApiError::query_not_supported("cloudwatch", Operation::EnableAlarmActions.name()))
+    }
+
+    fn get_metric_data(&self, ctx: &RequestContext, input: GetMetricDataInput) -> Result<GetMetricDataOutput, ApiError> {
+        let _ = (ctx, input);
+        Err(ApiError::query_not_supported("cloudwatch", Operation::GetMetricData.name()))
+    }
+
     fn get_metric_statistics(&self, ctx: &RequestContext, input: GetMetricStatisticsInput) -> Result<GetMetricStatisticsOutput, ApiError> {
         let _ = (ctx, input);
         Err(ApiError::query_not_supported("cloudwatch", Operation::GetMetricStatistics.name()))
@@ -21,9 +56,34 @@ pub trait CloudWatchApi {
         Err(ApiError::query_not_supported("cloudwatch", Operation::ListMetrics.name()))
     }
 
+    fn list_tags_for_resource(&self, ctx: &RequestContext, input: ListTagsForResourceInput) -> Result<ListTagsForResourceOutput, ApiError> {
+        let _ = (ctx, input);
+        Err(ApiError::query_not_supported("cloudwatch", Operation::ListTagsForResource.name()))
+    }
+
+    fn put_metric_alarm(&self, ctx: &RequestContext, input: PutMetricAlarmInput) -> Result<(), ApiError> {
+        let _ = (ctx, input);
+        Err(ApiError::query_not_supported("cloudwatch", Operation::PutMetricAlarm.name()))
+    }
+
     fn put_metric_data(&self, ctx: &RequestContext, input: PutMetricDataInput) -> Result<(), ApiError> {
         let _ = (ctx, input);
         Err(ApiError::query_not_supported("cloudwatch", Operation::PutMetricData.name()))
+    }
+
+    fn set_alarm_state(&self, ctx: &RequestContext, input: SetAlarmStateInput) -> Result<(), ApiError> {
+        let _ = (ctx, input);
+        Err(ApiError::query_not_supported("cloudwatch", Operation::SetAlarmState.name()))
+    }
+
+    fn tag_resource(&self, ctx: &RequestContext, input: TagResourceInput) -> Result<TagResourceOutput, ApiError> {
+        let _ = (ctx, input);
+        Err(ApiError::query_not_supported("cloudwatch", Operation::TagResource.name()))
+    }
+
+    fn untag_resource(&self, ctx: &RequestContext, input: UntagResourceInput) -> Result<UntagResourceOutput, ApiError> {
+        let _ = (ctx, input);
+        Err(ApiError::query_not_supported("cloudwatch", Operation::UntagResource.name()))
     }
 
 }
@@ -34,7 +94,7 @@ pub fn dispatch<S: CloudWatchApi>(svc: &S, ctx: &RequestContext, op: Operation, 
         Operation::AssociateDatasetKmsKey => Err(ApiError::query_not_supported("cloudwatch", Operation::AssociateDatasetKmsKey.name())),
         Operation::CreateResourceMetricsConfiguration => Err(ApiError::query_not_supported("cloudwatch", Operation::CreateResourceMetricsConfiguration.name())),
         Operation::DeleteAlarmMuteRule => Err(ApiError::query_not_supported("cloudwatch", Operation::DeleteAlarmMuteRule.name())),
-        Operation::DeleteAlarms => Err(ApiError::query_not_supported("cloudwatch", Operation::DeleteAlarms.name())),
+        Operation::DeleteAlarms => svc.delete_alarms(ctx, wire.decode()?).and_then(|()| wire.encode_empty()),
         Operation::DeleteAnomalyDetector => Err(ApiError::query_not_supported("cloudwatch", Operation::DeleteAnomalyDetector.name())),
         Operation::DeleteDashboards => Err(ApiError::query_not_supported("cloudwatch", Operation::DeleteDashboards.name())),
         Operation::DeleteInsightRules => Err(ApiError::query_not_supported("cloudwatch", Operation::DeleteInsightRules.name())),
@@ -42,21 +102,21 @@ pub fn dispatch<S: CloudWatchApi>(svc: &S, ctx: &RequestContext, op: Operation, 
         Operation::DeleteMetricStream => Err(ApiError::query_not_supported("cloudwatch", Operation::DeleteMetricStream.name())),
         Operation::DeleteResourceMetricsConfiguration => Err(ApiError::query_not_supported("cloudwatch", Operation::DeleteResourceMetricsConfiguration.name())),
         Operation::DescribeAlarmContributors => Err(ApiError::query_not_supported("cloudwatch", Operation::DescribeAlarmContributors.name())),
-        Operation::DescribeAlarmHistory => Err(ApiError::query_not_supported("cloudwatch", Operation::DescribeAlarmHistory.name())),
-        Operation::DescribeAlarms => Err(ApiError::query_not_supported("cloudwatch", Operation::DescribeAlarms.name())),
-        Operation::DescribeAlarmsForMetric => Err(ApiError::query_not_supported("cloudwatch", Operation::DescribeAlarmsForMetric.name())),
+        Operation::DescribeAlarmHistory => wire.encode(&svc.describe_alarm_history(ctx, wire.decode()?)?),
+        Operation::DescribeAlarms => wire.encode(&svc.describe_alarms(ctx, wire.decode()?)?),
+        Operation::DescribeAlarmsForMetric => wire.encode(&svc.describe_alarms_for_metric(ctx, wire.decode()?)?),
         Operation::DescribeAnomalyDetectors => Err(ApiError::query_not_supported("cloudwatch", Operation::DescribeAnomalyDetectors.name())),
         Operation::DescribeInsightRules => Err(ApiError::query_not_supported("cloudwatch", Operation::DescribeInsightRules.name())),
-        Operation::DisableAlarmActions => Err(ApiError::query_not_supported("cloudwatch", Operation::DisableAlarmActions.name())),
+        Operation::DisableAlarmActions => svc.disable_alarm_actions(ctx, wire.decode()?).and_then(|()| wire.encode_empty()),
         Operation::DisableInsightRules => Err(ApiError::query_not_supported("cloudwatch", Operation::DisableInsightRules.name())),
         Operation::DisassociateDatasetKmsKey => Err(ApiError::query_not_supported("cloudwatch", Operation::DisassociateDatasetKmsKey.name())),
-        Operation::EnableAlarmActions => Err(ApiError::query_not_supported("cloudwatch", Operation::EnableAlarmActions.name())),
+        Operation::EnableAlarmActions => svc.enable_alarm_actions(ctx, wire.decode()?).and_then(|()| wire.encode_empty()),
         Operation::EnableInsightRules => Err(ApiError::query_not_supported("cloudwatch", Operation::EnableInsightRules.name())),
         Operation::GetAlarmMuteRule => Err(ApiError::query_not_supported("cloudwatch", Operation::GetAlarmMuteRule.name())),
         Operation::GetDashboard => Err(ApiError::query_not_supported("cloudwatch", Operation::GetDashboard.name())),
         Operation::GetDataset => Err(ApiError::query_not_supported("cloudwatch", Operation::GetDataset.name())),
         Operation::GetInsightRuleReport => Err(ApiError::query_not_supported("cloudwatch", Operation::GetInsightRuleReport.name())),
-        Operation::GetMetricData => Err(ApiError::query_not_supported("cloudwatch", Operation::GetMetricData.name())),
+        Operation::GetMetricData => wire.encode(&svc.get_metric_data(ctx, wire.decode()?)?),
         Operation::GetMetricDataQueryDefinition => Err(ApiError::query_not_supported("cloudwatch", Operation::GetMetricDataQueryDefinition.name())),
         Operation::GetMetricStatistics => wire.encode(&svc.get_metric_statistics(ctx, wire.decode()?)?),
         Operation::GetMetricStream => Err(ApiError::query_not_supported("cloudwatch", Operation::GetMetricStream.name())),
@@ -69,7 +129,7 @@ pub fn dispatch<S: CloudWatchApi>(svc: &S, ctx: &RequestContext, op: Operation, 
         Operation::ListMetricDataQueryDefinitions => Err(ApiError::query_not_supported("cloudwatch", Operation::ListMetricDataQueryDefinitions.name())),
         Operation::ListMetricStreams => Err(ApiError::query_not_supported("cloudwatch", Operation::ListMetricStreams.name())),
         Operation::ListMetrics => wire.encode(&svc.list_metrics(ctx, wire.decode()?)?),
-        Operation::ListTagsForResource => Err(ApiError::query_not_supported("cloudwatch", Operation::ListTagsForResource.name())),
+        Operation::ListTagsForResource => wire.encode(&svc.list_tags_for_resource(ctx, wire.decode()?)?),
         Operation::PutAlarmMuteRule => Err(ApiError::query_not_supported("cloudwatch", Operation::PutAlarmMuteRule.name())),
         Operation::PutAnomalyDetector => Err(ApiError::query_not_supported("cloudwatch", Operation::PutAnomalyDetector.name())),
         Operation::PutCompositeAlarm => Err(ApiError::query_not_supported("cloudwatch", Operation::PutCompositeAlarm.name())),
@@ -77,17 +137,17 @@ pub fn dispatch<S: CloudWatchApi>(svc: &S, ctx: &RequestContext, op: Operation, 
         Operation::PutInsightRule => Err(ApiError::query_not_supported("cloudwatch", Operation::PutInsightRule.name())),
         Operation::PutLogAlarm => Err(ApiError::query_not_supported("cloudwatch", Operation::PutLogAlarm.name())),
         Operation::PutManagedInsightRules => Err(ApiError::query_not_supported("cloudwatch", Operation::PutManagedInsightRules.name())),
-        Operation::PutMetricAlarm => Err(ApiError::query_not_supported("cloudwatch", Operation::PutMetricAlarm.name())),
+        Operation::PutMetricAlarm => svc.put_metric_alarm(ctx, wire.decode()?).and_then(|()| wire.encode_empty()),
         Operation::PutMetricData => svc.put_metric_data(ctx, wire.decode()?).and_then(|()| wire.encode_empty()),
         Operation::PutMetricDataQueryDefinition => Err(ApiError::query_not_supported("cloudwatch", Operation::PutMetricDataQueryDefinition.name())),
         Operation::PutMetricStream => Err(ApiError::query_not_supported("cloudwatch", Operation::PutMetricStream.name())),
-        Operation::SetAlarmState => Err(ApiError::query_not_supported("cloudwatch", Operation::SetAlarmState.name())),
+        Operation::SetAlarmState => svc.set_alarm_state(ctx, wire.decode()?).and_then(|()| wire.encode_empty()),
         Operation::StartMetricStreams => Err(ApiError::query_not_supported("cloudwatch", Operation::StartMetricStreams.name())),
         Operation::StartOTelEnrichment => Err(ApiError::query_not_supported("cloudwatch", Operation::StartOTelEnrichment.name())),
         Operation::StopMetricStreams => Err(ApiError::query_not_supported("cloudwatch", Operation::StopMetricStreams.name())),
         Operation::StopOTelEnrichment => Err(ApiError::query_not_supported("cloudwatch", Operation::StopOTelEnrichment.name())),
-        Operation::TagResource => Err(ApiError::query_not_supported("cloudwatch", Operation::TagResource.name())),
-        Operation::UntagResource => Err(ApiError::query_not_supported("cloudwatch", Operation::UntagResource.name())),
+        Operation::TagResource => wire.encode(&svc.tag_resource(ctx, wire.decode()?)?),
+        Operation::UntagResource => wire.encode(&svc.untag_resource(ctx, wire.decode()?)?),
         Operation::UpdateOTelEnrichment => Err(ApiError::query_not_supported("cloudwatch", Operation::UpdateOTelEnrichment.name())),
         Operation::UpdateResourceMetricsConfiguration => Err(ApiError::query_not_supported("cloudwatch", Operation::UpdateResourceMetricsConfiguration.name())),
     }

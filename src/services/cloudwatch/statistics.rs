@@ -205,6 +205,54 @@ impl Bucket {
     }
 }
 
+/// One statistic of a period, as alarms and GetMetricData name them
+/// (`Average`, `p90`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stat {
+    SampleCount,
+    Average,
+    Sum,
+    Minimum,
+    Maximum,
+    Percentile(f64),
+}
+
+impl Stat {
+    pub fn parse(name: &str) -> Option<Stat> {
+        Some(match name {
+            "SampleCount" => Stat::SampleCount,
+            "Average" => Stat::Average,
+            "Sum" => Stat::Sum,
+            "Minimum" => Stat::Minimum,
+            "Maximum" => Stat::Maximum,
+            other => Stat::Percentile(parse_percentile(other)?),
+        })
+    }
+}
+
+impl Bucket {
+    /// How many samples the period holds.
+    pub fn count(&self) -> f64 {
+        self.count
+    }
+
+    /// The value of one statistic of this period (None: a percentile of
+    /// statistic sets alone, which have no values to rank).
+    pub fn value(&mut self, stat: Stat) -> Option<f64> {
+        match stat {
+            Stat::SampleCount => Some(self.count),
+            Stat::Average => (self.count > 0.0).then(|| self.sum / self.count),
+            Stat::Sum => Some(self.sum),
+            Stat::Minimum => self.min,
+            Stat::Maximum => self.max,
+            Stat::Percentile(p) => {
+                self.values.sort_by(|a, b| a.0.total_cmp(&b.0));
+                self.percentile(p)
+            }
+        }
+    }
+}
+
 /// `p99`, `p99.9`: the percentile as a number from 0 to 100.
 pub fn parse_percentile(name: &str) -> Option<f64> {
     let p: f64 = name.strip_prefix('p')?.parse().ok()?;
