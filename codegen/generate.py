@@ -415,6 +415,10 @@ PATTERN_REWRITES = {
     # characters, no `:`, `/` or `|` (Java's `.` also stops at U+2028/9).
     "(?!((^[ ]+.*)|(.*([\\u0000-\\u001f]|[\\u007f-\\u009f]|[:/|])+.*)|(.*[ ]+$))).+":
         "[^ \\x00-\\x1f\\x7f-\\x9f:/|\\x{2028}\\x{2029}]|[^ \\x00-\\x1f\\x7f-\\x9f:/|\\x{2028}\\x{2029}][^\\x00-\\x1f\\x7f-\\x9f:/|\\x{2028}\\x{2029}]*[^ \\x00-\\x1f\\x7f-\\x9f:/|\\x{2028}\\x{2029}]",
+    # EventBridge's non-blank strings: no line terminator (Java's `.`), and
+    # at least one character outside Java's ASCII `\s`.
+    "^(?!\\s*$).+":
+        "[^\\n\\r\\x{85}\\x{2028}\\x{2029}]*[^ \\t\\n\\x0B\\f\\r\\x{85}\\x{2028}\\x{2029}][^\\n\\r\\x{85}\\x{2028}\\x{2029}]*",
     # Logs: in Java a `-` right after a class escape is a literal; the regex
     # crate reads it as a (bad) range.
     "[\\w-_]*": "[\\w\\-_]*",

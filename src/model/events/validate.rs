@@ -802,7 +802,7 @@ pub static PATTERNS: [Pattern; 13] = [
     Pattern::new("^[a-zA-Z0-9_\\-/:]*$"),
     Pattern::new("[\\.\\-_A-Za-z0-9]+"),
     Pattern::new("(arn:aws[\\w-]*:events:[a-z]+-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/\\.\\-_A-Za-z0-9]+"),
-    Pattern::new("^(?!\\s*$).+"),
+    Pattern::rewritten("^(?!\\s*$).+", "[^\\n\\r\\x{85}\\x{2028}\\x{2029}]*[^ \\t\\n\\x0B\\f\\r\\x{85}\\x{2028}\\x{2029}][^\\n\\r\\x{85}\\x{2028}\\x{2029}]*"),
     Pattern::new("^[ \\t]*[\\x20-\\x7E]+([ \\t]+[\\x20-\\x7E]+)*[ \\t]*$"),
     Pattern::new("[^\\x00-\\x09\\x0B\\x0C\\x0E-\\x1F\\x7F]+"),
     Pattern::new("^[A-Za-z0-9\\-]+[\\.][A-Za-z0-9\\-]+$"),
