@@ -589,6 +589,25 @@ async fn a_service_registers_its_running_tasks_and_deregisters_them_when_they_st
     assert!(attrs["AVAILABILITY_ZONE"].is_string(), "{attrs}");
     assert_eq!(attrs["AWS_INIT_HEALTH_STATUS"], "HEALTHY");
 
+    // Leaving the registry (UpdateService with no serviceRegistries)
+    // deregisters the tasks; naming it again registers them again.
+    ecs.update_service()
+        .cluster("c")
+        .service("api")
+        .set_service_registries(Some(vec![]))
+        .send()
+        .await
+        .unwrap();
+    wait_discovered(&s, |v| v["Instances"].as_array().unwrap().is_empty()).await;
+    ecs.update_service()
+        .cluster("c")
+        .service("api")
+        .service_registries(ServiceRegistry::builder().registry_arn(&registry).build())
+        .send()
+        .await
+        .unwrap();
+    wait_discovered(&s, |v| v["Instances"].as_array().unwrap().len() == 2).await;
+
     // Scaling to 0 deregisters every task.
     ecs.update_service()
         .cluster("c")

@@ -54,6 +54,7 @@ pub fn sync(state: &RegionState, record: &ServiceRecord) {
         .service_registries
         .clone()
         .unwrap_or_default();
+    forget_dropped_registries(state, &cloud_map, record, &registries);
     if registries.is_empty() {
         return;
     }
@@ -72,6 +73,40 @@ pub fn sync(state: &RegionState, record: &ServiceRecord) {
     for registry in &registries {
         sync_registry(state, &cloud_map, record, registry, &tasks);
     }
+}
+
+/// Deregisters this service's tasks from every Cloud Map service that is no
+/// longer among its registries (UpdateService changed or removed them).
+fn forget_dropped_registries(
+    state: &RegionState,
+    cloud_map: &CloudMap,
+    record: &ServiceRecord,
+    registries: &[ServiceRegistry],
+) {
+    let current: BTreeSet<&str> = registries
+        .iter()
+        .filter_map(|r| r.registry_arn.as_deref())
+        .map(crate::cloudmap::id_of)
+        .collect();
+    cloud_map.with(&state.account, &state.region, |r| {
+        let stale: Vec<(String, String)> = r
+            .services
+            .values()
+            .filter(|s| !current.contains(s.id.as_str()))
+            .flat_map(|s| {
+                s.instances
+                    .values()
+                    .filter(|i| {
+                        i.attributes.get("ECS_SERVICE_NAME") == Some(&record.name)
+                            && i.attributes.get("ECS_CLUSTER_NAME") == Some(&record.cluster)
+                    })
+                    .map(|i| (s.id.clone(), i.id.clone()))
+            })
+            .collect();
+        for (service, instance) in stale {
+            let _ = crate::cloudmap::deregister(r, &service, &instance);
+        }
+    });
 }
 
 fn view(
