@@ -3,7 +3,8 @@
 
 Input (see codegen/MODEL_VERSION): one pinned botocore model per service,
 codegen/<service>-<api version>.service-2.json.gz (ECS, CloudWatch Logs, STS,
-EC2, Secrets Manager, SSM, CloudWatch, EFS, ECR, ELBv2). Output per service (checked in, never edited by hand), for ECS:
+EC2, Secrets Manager, SSM, CloudWatch, EFS, ECR, ELBv2, Application Auto Scaling,
+EventBridge, Cloud Map). Output per service (checked in, never edited by hand), for ECS:
   src/model/shapes.rs      one serde struct per structure shape
   src/model/enums.rs       the allowed values of every enum shape
   src/model/validate.rs    the model's constraints on request shapes: required
@@ -398,7 +399,29 @@ EVENTS = Service(
     gen_mod=True,
 )
 
-SERVICES = [ECS, LOGS, STS, EC2, SECRETS_MANAGER, SSM, CLOUDWATCH, EFS, ECR, ELBV2, APPLICATION_AUTOSCALING, EVENTS]
+SERVICEDISCOVERY = Service(
+    label="Cloud Map",
+    model="servicediscovery-2017-03-14.service-2.json.gz",
+    model_dir="src/model/servicediscovery",
+    model_mod="crate::model::servicediscovery",
+    api_path="src/services/servicediscovery/generated.rs",
+    trait="ServiceDiscoveryApi",
+    api_doc="//! The Cloud Map (servicediscovery) API as a trait: one method per operation\n"
+            "//! of the model. A method that ecsbox does not implement keeps its default,\n"
+            "//! which answers an `InvalidInput` naming the operation. Cloud Map is\n"
+            "//! spoken in Smithy RPC v2 CBOR and AWS JSON 1.1; this trait sees neither.\n\n",
+    not_supported="crate::services::servicediscovery::not_supported(Operation::{op}.name())",
+    owns_validate=False,
+    name="servicediscovery",
+    # Cloud Map answers a request that breaks the model's constraints with
+    # its modeled InvalidInput (every operation lists it).
+    validation_error="InvalidInput",
+    constraints=True,
+    gen_mod=True,
+)
+
+SERVICES = [ECS, LOGS, STS, EC2, SECRETS_MANAGER, SSM, CLOUDWATCH, EFS, ECR, ELBV2, APPLICATION_AUTOSCALING, EVENTS,
+            SERVICEDISCOVERY]
 
 # Model patterns the regex crate cannot compile (it has no lookaround), each
 # with an equivalent it can (tests/generated_fresh.rs compiles them all).
@@ -428,6 +451,17 @@ PATTERN_REWRITES = {
     # letter by letter with class intersections (`[C&&[^aA]]`).
     '^(?![aA]{1}[wW]{1}[sS]{1}:)([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)$':
         '^(?:[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^aA]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*|[aA](?:|[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^wW]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*|[wW](?:|[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^sS]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*|[sS](?:|[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@&&[^:]][\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*))))$',
+    # Cloud Map's HTTP and private namespace names: not starting with
+    # `arn:`, spelled out letter by letter as for EFS's tag keys.
+    "^(?!arn:)[!-~]{1,1024}$":
+        "^(?:[!-~&&[^a]][!-~]{0,1023}|a(?:|[!-~&&[^r]][!-~]{0,1022}|r(?:|[!-~&&[^n]][!-~]{0,1021}|n(?:|[!-~&&[^:]][!-~]{0,1020}))))$",
+    "^(?!arn:)[!-~]{1,253}$":
+        "^(?:[!-~&&[^a]][!-~]{0,252}|a(?:|[!-~&&[^r]][!-~]{0,251}|r(?:|[!-~&&[^n]][!-~]{0,250}|n(?:|[!-~&&[^:]][!-~]{0,249}))))$",
+    # Cloud Map's service names: DNS labels. The lookahead bounding the
+    # whole name to 127 characters has no equivalent here;
+    # src/services/servicediscovery/catalog.rs checks that length itself.
+    "((?=^.{1,127}$)^([a-zA-Z0-9_][a-zA-Z0-9-_]{0,61}[a-zA-Z0-9_]|[a-zA-Z0-9])(\\.([a-zA-Z0-9_][a-zA-Z0-9-_]{0,61}[a-zA-Z0-9_]|[a-zA-Z0-9]))*$)|(^\\.$)":
+        "(^([a-zA-Z0-9_][a-zA-Z0-9\\-_]{0,61}[a-zA-Z0-9_]|[a-zA-Z0-9])(\\.([a-zA-Z0-9_][a-zA-Z0-9\\-_]{0,61}[a-zA-Z0-9_]|[a-zA-Z0-9]))*$)|(^\\.$)",
 }
 
 # The model's member `location`s (REST protocols) as `schema::Location`.

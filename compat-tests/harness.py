@@ -213,11 +213,14 @@ class CliResult(NamedTuple):
 
 
 def run_cli(endpoint: str, *args: str, akid: str = DEFAULT_AKID, secret: str = DEFAULT_SECRET,
-            region: str = DEFAULT_REGION, timeout: float = 120) -> CliResult:
-    """Runs the aws CLI (v1, from the venv's awscli package) against `endpoint`."""
+            region: str = DEFAULT_REGION, timeout: float = 120,
+            extra_env: dict[str, str] | None = None) -> CliResult:
+    """Runs the aws CLI (v1, from the venv's awscli package) against `endpoint`;
+    `extra_env` adds settings a user would export (AWS_DISABLE_HOST_PREFIX_INJECTION)."""
     env = isolated_environ()
     env.update(AWS_ACCESS_KEY_ID=akid, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION=region,
                AWS_MAX_ATTEMPTS="1", AWS_RETRY_MODE="standard")
+    env.update(extra_env or {})
     cmd = [sys.executable, "-m", "awscli", "--endpoint-url", endpoint, "--output", "json", *args]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     out: Any = p.stdout

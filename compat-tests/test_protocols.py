@@ -264,7 +264,7 @@ def test_health_lists_every_service_served(endpoint):
     assert resp.status == 200
     health = resp.json()
     assert sorted(health["services"]) == sorted(["ecs", "logs", "secretsmanager", "ssm", "sts", "ec2", "cloudwatch", "efs", "ecr",
-                                                 "elbv2", "application-autoscaling", "events"])
+                                                 "elbv2", "application-autoscaling", "events", "servicediscovery"])
     assert set(health["services"].values()) == {"running"}
     # LocalStack's path answers the same.
     assert json.loads(harness.http_request(endpoint, "GET", "/_localstack/health").body)["services"] == health["services"]
@@ -284,6 +284,7 @@ def test_health_lists_every_service_served(endpoint):
     ("elbv2", lambda c: c.describe_load_balancers()),
     ("application-autoscaling", lambda c: c.describe_scalable_targets(ServiceNamespace="ecs")),
     ("events", lambda c: c.list_rules()),
+    ("servicediscovery", lambda c: c.list_namespaces()),
 ])
 def test_every_service_in_health_answers_its_sdk(endpoint, service, call):
     out = call(harness.aws_client(endpoint, service))

@@ -19,6 +19,8 @@
 //! state                          ECS's per-(account, region) records and effects
 //! store                          the generic per-(account, region) store, page tokens
 //! runtime                        the only code that talks to Docker
+//! cloudmap                       Cloud Map's registry: namespaces, services, instances;
+//!                                its API (services), ECS's controllers and DNS share it
 //! lb                             the load balancers' data plane: listeners that forward,
 //!                                target groups, health checks (ELBv2's API is a service)
 //! http_accept                    the one HTTP accept loop (the API's and the task endpoints')
@@ -35,6 +37,7 @@ pub mod api;
 pub mod auth;
 pub mod civil;
 pub mod clock;
+pub mod cloudmap;
 pub mod config;
 pub mod controllers;
 pub mod domain;

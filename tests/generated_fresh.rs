@@ -54,6 +54,10 @@ fn every_checked_pattern_compiles() {
             &ecsbox::model::application_autoscaling::validate::PATTERNS,
         ),
         ("events", &ecsbox::model::events::validate::PATTERNS),
+        (
+            "servicediscovery",
+            &ecsbox::model::servicediscovery::validate::PATTERNS,
+        ),
     ];
     for (service, patterns) in tables {
         for p in patterns {

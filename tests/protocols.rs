@@ -301,6 +301,7 @@ async fn health_lists_every_service() {
         "elbv2",
         "application-autoscaling",
         "events",
+        "servicediscovery",
     ] {
         assert_eq!(j["services"][name], "running", "{name}: {j}");
     }

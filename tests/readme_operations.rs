@@ -20,7 +20,7 @@ const PARTIAL: &[(&str, &str)] = &[
     ("UpdateCapacityProvider", "as CreateCapacityProvider: the settings are kept, nothing scales"),
     ("RunTask", "tasks run as containers on the local Docker engine; enableExecuteCommand (ECS Exec) and EBS volumeConfigurations are accepted and recorded, not acted on"),
     ("StartTask", "as RunTask"),
-    ("CreateService", "the ECS and EXTERNAL deployment controllers (CODE_DEPLOY answers UnsupportedFeatureException: it needs AWS CodeDeploy, which ecsbox does not serve); loadBalancers register the tasks in ELBv2 target groups (ROLLING deployments; the BLUE_GREEN, LINEAR and CANARY strategies and Classic Load Balancers answer UnsupportedFeatureException); serviceRegistries are validated and stored, not wired to anything"),
+    ("CreateService", "the ECS and EXTERNAL deployment controllers (CODE_DEPLOY answers UnsupportedFeatureException: it needs AWS CodeDeploy, which ecsbox does not serve); loadBalancers register the tasks in ELBv2 target groups (ROLLING deployments; the BLUE_GREEN, LINEAR and CANARY strategies and Classic Load Balancers answer UnsupportedFeatureException); serviceRegistries register the tasks in Cloud Map (servicediscovery) as they run and deregister them as they stop; serviceConnectConfiguration (Service Connect) answers UnsupportedFeatureException"),
     ("UpdateService", "as CreateService"),
     ("DiscoverPollEndpoint", "answers ecsbox's own address for all three endpoints; the agent's ACS and TCS websockets are not served there"),
     ("CreateTaskSet", "a task set's loadBalancers answer UnsupportedFeatureException (its tasks are not registered); its serviceRegistries are validated and stored, not wired to anything"),

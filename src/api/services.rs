@@ -6,6 +6,7 @@
 
 use super::pagination::{decode_token, page_size, take_page};
 use super::WithNetwork;
+use crate::cloudmap::CloudMap;
 use crate::domain::messages::{aws, ecsbox};
 use crate::domain::{launch, validation};
 use crate::lb::{LoadBalancing, TargetType};
@@ -141,11 +142,17 @@ pub(super) fn deployment_configuration(
 /// Checks a service's loadBalancers (against the target groups the load
 /// balancers' plane knows, as ECS checks them with ELB) and its
 /// serviceRegistries (stored; they take effect when service discovery exists).
+/// Where a service's registries are looked up: Cloud Map's registry and
+/// the caller's account and region (None: not checked, as unit tests and
+/// task sets call it).
+pub(super) type RegistryLookup<'a> = Option<(&'a CloudMap, &'a str, &'a str)>;
+
 pub(super) fn check_attachments(
     td: &TaskDefinition,
     lbs: &[LoadBalancer],
     registries: &[ServiceRegistry],
     plane: Option<&LoadBalancing>,
+    cloud_map: RegistryLookup,
 ) -> Result<(), ApiError> {
     let container = |name: Option<&str>| {
         td.container_definitions
@@ -202,8 +209,74 @@ pub(super) fn check_attachments(
                 ecsbox::SERVICE_REGISTRY_CONTAINER,
             ));
         }
+        check_registry(td, r, cloud_map)?;
     }
     Ok(())
+}
+
+/// ECS's rules for one `serviceRegistries` entry ("Service discovery" in
+/// the ECS developer guide): the Cloud Map service exists; bridge and host
+/// tasks are published as SRV records, so they name the container and
+/// port; `port` and `containerName`/`containerPort` exclude each other; a
+/// port is given only where an SRV record needs it.
+fn check_registry(
+    td: &TaskDefinition,
+    r: &ServiceRegistry,
+    cloud_map: RegistryLookup,
+) -> Result<(), ApiError> {
+    let arn = r.registry_arn.as_deref().unwrap_or_default();
+    let by_container = r.container_name.is_some() || r.container_port.is_some();
+    if r.port.is_some() && by_container {
+        return Err(ApiError::invalid_parameter(
+            aws::REGISTRY_PORT_AND_CONTAINER,
+        ));
+    }
+    let mode = td.network_mode.as_deref().unwrap_or("bridge");
+    if mode != "awsvpc" && (r.container_name.is_none() || r.container_port.is_none()) {
+        return Err(ApiError::invalid_parameter(
+            aws::registry_needs_container_port(arn),
+        ));
+    }
+    let Some((cloud_map, account, region)) = cloud_map else {
+        return Ok(());
+    };
+    if !cloud_map.service_exists(account, region, arn) {
+        return Err(ApiError::invalid_parameter(
+            ecsbox::service_registry_unknown(arn),
+        ));
+    }
+    let kinds = cloud_map.record_kinds(account, region, arn);
+    let srv = kinds.iter().any(|k| k == "SRV");
+    if !kinds.is_empty() && !srv && (r.port.is_some() || r.container_port.is_some()) {
+        return Err(ApiError::invalid_parameter(aws::REGISTRY_PORT_NOT_NEEDED));
+    }
+    if srv && r.port.is_none() && r.container_port.is_none() {
+        return Err(ApiError::invalid_parameter(
+            ecsbox::service_registry_needs_port(arn),
+        ));
+    }
+    if mode != "awsvpc" && !kinds.is_empty() && kinds.iter().any(|k| k != "SRV") {
+        return Err(ApiError::invalid_parameter(
+            ecsbox::service_registry_needs_srv(arn, mode),
+        ));
+    }
+    Ok(())
+}
+
+/// Service Connect is not built: a configuration that asks for it is
+/// refused by name (one that only says `enabled: false` asks for nothing).
+pub(super) fn refuse_service_connect(
+    config: Option<&ServiceConnectConfiguration>,
+) -> Result<(), ApiError> {
+    match config {
+        Some(c) if c.enabled != Some(false) || c.namespace.is_some() || c.services.is_some() => {
+            Err(ApiError::ecs(
+                ErrorCode::UnsupportedFeatureException,
+                ecsbox::SERVICE_CONNECT_UNSUPPORTED,
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn new_deployment(
@@ -267,6 +340,7 @@ pub fn create(
     request: WithNetwork<CreateServiceRequest>,
 ) -> Result<CreateServiceResponse, ApiError> {
     let WithNetwork { input, network } = request;
+    refuse_service_connect(input.service_connect_configuration.as_ref())?;
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let name = input.service_name.clone().unwrap_or_default();
     validation::resource_name("Service", &name)?;
@@ -345,6 +419,11 @@ pub fn create(
         input.load_balancers.as_deref().unwrap_or(&[]),
         input.service_registries.as_deref().unwrap_or(&[]),
         state.settings.load_balancing.as_deref(),
+        state
+            .settings
+            .cloud_map
+            .as_deref()
+            .map(|c| (c, state.account.as_str(), state.region.as_str())),
     )?;
     let tags = validation::tags(input.tags.as_deref().unwrap_or_default())?;
     if let Some(grace) = input.health_check_grace_period_seconds {
@@ -620,6 +699,7 @@ pub fn update(
         input,
         network: new_network,
     } = request;
+    refuse_service_connect(input.service_connect_configuration.as_ref())?;
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let key = service_key(state, &cluster, input.service.as_deref().unwrap_or(""));
     let record = state
@@ -685,6 +765,11 @@ pub fn update(
         input.load_balancers.as_deref().unwrap_or(&[]),
         input.service_registries.as_deref().unwrap_or(&[]),
         state.settings.load_balancing.as_deref(),
+        state
+            .settings
+            .cloud_map
+            .as_deref()
+            .map(|c| (c, state.account.as_str(), state.region.as_str())),
     )?;
 
     let changes_revision = new_td

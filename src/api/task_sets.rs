@@ -430,7 +430,7 @@ pub fn create(
         ));
     }
     let registries = input.service_registries.clone().unwrap_or_default();
-    check_attachments(&td, &load_balancers, &registries, None)?;
+    check_attachments(&td, &load_balancers, &registries, None, None)?;
     let scale = scale_of(input.scale.clone())?;
     let tags = validation::tags(input.tags.as_deref().unwrap_or_default())?;
 

@@ -8,6 +8,7 @@ pub mod namespace_pool;
 pub mod naming;
 pub mod service_load_balancers;
 pub mod service_planner;
+pub mod service_registries;
 pub mod service_tasks;
 pub mod services;
 pub mod task_set_scheduler;

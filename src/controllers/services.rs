@@ -240,6 +240,8 @@ fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
     // that their health below is the load balancers' too.
     let mut record = record;
     balancers::register_running_tasks(state, &mut record);
+    // And their Cloud Map registries (their DNS names) follow them.
+    super::service_registries::sync(state, &record);
     let balanced = record
         .service
         .load_balancers

@@ -198,6 +198,25 @@ Scaling group ARN and try again.";
     /// A targetGroupArn ECS cannot find. Quoted in aws/amazon-ecs-cli#21.
     pub const TARGET_GROUP_UNVERIFIABLE: &str = "Unable to assume role and validate the specified targetGroupArn. Please verify that the ECS service role being passed has the proper permissions.";
 
+    // A service's Cloud Map registries (CreateService, UpdateService).
+
+    /// A bridge or host service's registry without containerName and
+    /// containerPort. Quoted in
+    /// techservicesillinois/terraform-aws-ecs-service#16.
+    pub fn registry_needs_container_port(arn: &str) -> String {
+        format!(
+            "When specifying 'host' or 'bridge' for networkMode, values for 'containerName' and 'containerPort' must be specified from the task definition. Registry: {arn}"
+        )
+    }
+
+    /// A containerPort given for a registry whose Cloud Map service has no
+    /// SRV record. Quoted in umotif-public/terraform-aws-ecs-fargate#25.
+    pub const REGISTRY_PORT_NOT_NEEDED: &str = "The values specified for serviceRegistries do not require a value for 'containerPort'. Remove the value and retry.";
+
+    /// Both `port` and containerName/containerPort in one registry. Quoted
+    /// in cloudposse/terraform-aws-ecs-web-app#208.
+    pub const REGISTRY_PORT_AND_CONTAINER: &str = "Specify a value for either 'port' or the 'containerName' and 'containerPort' combination, but not both. Remove one and retry.";
+
     /// A target group whose target type does not fit the network mode (ip
     /// for awsvpc; instance for bridge and host). Quoted in
     /// riboseinc/terraform-aws-ecs-gitlab#5 and hashicorp/terraform#24266.
@@ -276,6 +295,30 @@ pub mod ecsbox {
     /// ecsbox's wording, AWS's not confirmed.
     pub const SERVICE_REGISTRY_ARN: &str =
         "A service registry needs the registryArn of a Cloud Map service.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn service_registry_unknown(arn: &str) -> String {
+        format!("The service registry {arn} does not exist in Cloud Map.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn service_registry_needs_port(arn: &str) -> String {
+        format!(
+            "The Cloud Map service {arn} has an SRV record: specify 'port' or 'containerName' and 'containerPort' in serviceRegistries."
+        )
+    }
+
+    /// ecsbox's wording ("If the task definition that your service task
+    /// specifies uses the bridge or host network mode, an SRV record is the
+    /// only supported record type", ECS developer guide).
+    pub fn service_registry_needs_srv(arn: &str, mode: &str) -> String {
+        format!(
+            "The Cloud Map service {arn} has records other than SRV: tasks in the {mode} network mode can only be registered as SRV records."
+        )
+    }
+
+    /// ecsbox does not build Service Connect; refused, never dropped.
+    pub const SERVICE_CONNECT_UNSUPPORTED: &str = "ecsbox does not support Service Connect (serviceConnectConfiguration) yet: use serviceRegistries (Cloud Map service discovery) instead.";
 
     /// ecsbox's wording, AWS's not confirmed.
     pub const SERVICE_REGISTRY_CONTAINER: &str =

@@ -26,6 +26,8 @@ pub mod schema;
 /// The Secrets Manager model (the operations ecsbox types: codegen's
 /// `SECRETS_MANAGER_OPS`).
 pub mod secretsmanager;
+/// The Cloud Map model (every operation typed).
+pub mod servicediscovery;
 /// The SSM model (the operations ecsbox types: codegen's `SSM_OPS`).
 pub mod ssm;
 /// The STS model.

@@ -20,6 +20,7 @@
 
 use crate::api::Ecs;
 use crate::auth::{Authenticator, SignedRequest};
+use crate::cloudmap::CloudMap;
 use crate::config::Config;
 use crate::controllers::services::ServiceScheduler;
 use crate::controllers::tasks::{TaskController, TaskSettings};
@@ -40,6 +41,7 @@ use crate::services::ecr::Ecr;
 use crate::services::efs::Efs;
 use crate::services::elbv2::Elbv2;
 use crate::services::events::Events;
+use crate::services::servicediscovery::ServiceDiscovery;
 use crate::services::sts::Sts;
 use crate::services::AwsService;
 use crate::state::{RegionSettings, Store};
@@ -88,6 +90,8 @@ pub struct App {
     pub ecr: Arc<Ecr>,
     /// EventBridge: buses, rules, schedules; ECS's own events arrive here.
     pub events: Arc<Events>,
+    /// Cloud Map's registry: its API serves it, ECS registers tasks in it.
+    pub cloud_map: Arc<CloudMap>,
     /// The container registry, on its own port.
     pub registry: Arc<Registry>,
     /// Secrets Manager secrets and SSM parameters (`secrets` says why a
@@ -116,9 +120,11 @@ impl App {
             listen_host: config.lb_listen_host,
             fallback_ports: config.lb_ports.clone(),
         });
+        let cloud_map = Arc::new(CloudMap::new());
         let store = Arc::new(Store::with_settings(RegionSettings {
             container_instances: config.container_instances,
             load_balancing: Some(load_balancing.clone()),
+            cloud_map: Some(cloud_map.clone()),
         }));
         let (effects_tx, effects_rx) = tokio::sync::mpsc::unbounded_channel();
         let settings = TaskSettings {
@@ -192,6 +198,7 @@ impl App {
             elbv2.clone(),
             application_autoscaling.clone(),
             events.clone(),
+            Arc::new(ServiceDiscovery::new(cloud_map.clone())),
         ];
         Ok(Arc::new(App {
             auth,
@@ -203,6 +210,7 @@ impl App {
             elbv2,
             application_autoscaling,
             events,
+            cloud_map,
             load_balancing,
             ecr,
             registry,
@@ -226,6 +234,7 @@ impl App {
         self.elbv2.reset();
         self.application_autoscaling.reset();
         self.events.reset();
+        self.cloud_map.reset();
         self.load_balancing.reset();
         self.ecr.reset();
         self.auth.temporary().clear();

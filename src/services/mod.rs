@@ -16,6 +16,8 @@
 //!   scheduled actions for ECS services' desired count (AWS JSON 1.1); it
 //!   scales through ECS's own UpdateService (`crate::api`).
 //! - `events`: EventBridge buses, rules, schedules and targets.
+//! - `servicediscovery`: Cloud Map's API over `crate::cloudmap` (Smithy RPC
+//!   v2 CBOR and AWS JSON 1.1).
 //! - ECS (`crate::api`), CloudWatch Logs (`crate::logs`), Secrets Manager
 //!   and SSM (`crate::secrets`) implement the trait here too.
 
@@ -26,6 +28,7 @@ pub mod ecr;
 pub mod efs;
 pub mod elbv2;
 pub mod events;
+pub mod servicediscovery;
 pub mod sts;
 
 use crate::model::schema::{OpWire, ServiceMeta};

@@ -72,6 +72,9 @@ pub struct RegionSettings {
     /// find their target groups and register their tasks (None: a state
     /// made without a server, as unit tests make it).
     pub load_balancing: Option<Arc<LoadBalancing>>,
+    /// Cloud Map's registry, where services with `serviceRegistries` find
+    /// their registry and register their tasks (None: no server).
+    pub cloud_map: Option<Arc<crate::cloudmap::CloudMap>>,
 }
 
 impl std::fmt::Debug for RegionSettings {
@@ -79,6 +82,7 @@ impl std::fmt::Debug for RegionSettings {
         f.debug_struct("RegionSettings")
             .field("container_instances", &self.container_instances)
             .field("load_balancing", &self.load_balancing.is_some())
+            .field("cloud_map", &self.cloud_map.is_some())
             .finish()
     }
 }
