@@ -572,6 +572,201 @@ async fn a_stopped_task_is_an_event_a_rule_delivers_to_a_log_group() {
     assert!(d["version"].is_number());
 }
 
+/// A resource of an event's `registeredResources` or `remainingResources`.
+fn resource(detail: &Value, list: &str, name: &str) -> i64 {
+    detail[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {list}: {detail}"))["integerValue"]
+        .as_i64()
+        .unwrap()
+}
+
+/// "ECS Container Instance State Change", as the ECS developer guide lists
+/// its causes: an instance registers (a cluster's virtual instance, and one
+/// registered through the API), a task placed on it and stopped changes its
+/// remaining resources, it is set DRAINING, and it is deregistered. Each
+/// event's detail is the instance as DescribeContainerInstances shows it,
+/// with its cluster and `updatedAt`; `version` grows with each event.
+#[tokio::test]
+async fn container_instance_changes_are_events_on_the_default_bus() {
+    let s = with_an_instance().await;
+    let ecs = s.client();
+    logs(
+        &s,
+        "CreateLogGroup",
+        json!({"logGroupName": "/events/instances"}),
+    )
+    .await;
+    ok(
+        &s,
+        "PutRule",
+        json!({"Name": "instances", "EventPattern": r#"{"source": ["aws.ecs"], "detail-type": ["ECS Container Instance State Change"]}"#}),
+    )
+    .await;
+    ok(
+        &s,
+        "PutTargets",
+        json!({"Rule": "instances", "Targets": [{"Id": "l", "Arn": group_arn("/events/instances")}]}),
+    )
+    .await;
+    let of = |messages: &[Value], arn: &str| -> Vec<Value> {
+        let mut mine: Vec<Value> = messages
+            .iter()
+            .filter(|m| m["detail"]["containerInstanceArn"] == arn)
+            .cloned()
+            .collect();
+        mine.sort_by_key(|m| m["detail"]["version"].as_i64().unwrap());
+        mine
+    };
+
+    // The cluster's virtual instance registers.
+    ecs.create_cluster().cluster_name("c").send().await.unwrap();
+    let arn = ecs
+        .list_container_instances()
+        .cluster("c")
+        .send()
+        .await
+        .unwrap()
+        .container_instance_arns()[0]
+        .clone();
+    let messages = wait_for_messages(&s, "/events/instances", |m| of(m, &arn).len() == 1).await;
+    let e = &of(&messages, &arn)[0];
+    assert_eq!(e["source"], "aws.ecs");
+    assert_eq!(e["account"], ACCOUNT);
+    assert_eq!(e["region"], "us-east-1");
+    assert_eq!(e["resources"], json!([arn]));
+    let d = &e["detail"];
+    assert_eq!(d["status"], "ACTIVE");
+    assert_eq!(d["agentConnected"], true);
+    assert_eq!(
+        d["clusterArn"],
+        format!("arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/c")
+    );
+    assert!(d["ec2InstanceId"].as_str().unwrap().starts_with("i-"));
+    assert!(d["updatedAt"].as_str().unwrap().ends_with('Z'));
+    assert!(d["registeredAt"].as_str().unwrap().ends_with('Z'));
+    assert!(d["versionInfo"]["agentVersion"].is_string());
+    assert!(d["attributes"].as_array().unwrap().len() > 5);
+    let memory = resource(d, "registeredResources", "MEMORY");
+    assert_eq!(resource(d, "remainingResources", "MEMORY"), memory);
+
+    // A task placed on it takes 64 MiB; stopped, gives them back.
+    ecs.register_task_definition()
+        .family("job")
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("app")
+                .image("app:1")
+                .memory(64)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let task = ecs
+        .run_task()
+        .cluster("c")
+        .task_definition("job")
+        .send()
+        .await
+        .unwrap()
+        .tasks
+        .unwrap()
+        .remove(0)
+        .task_arn
+        .unwrap();
+    let messages = wait_for_messages(&s, "/events/instances", |m| {
+        of(m, &arn)
+            .iter()
+            .any(|e| resource(&e["detail"], "remainingResources", "MEMORY") == memory - 64)
+    })
+    .await;
+    let placed = of(&messages, &arn)
+        .into_iter()
+        .find(|e| resource(&e["detail"], "remainingResources", "MEMORY") == memory - 64)
+        .unwrap();
+    ecs.stop_task()
+        .cluster("c")
+        .task(&task)
+        .send()
+        .await
+        .unwrap();
+    let messages = wait_for_messages(&s, "/events/instances", |m| {
+        of(m, &arn).last().is_some_and(|e| {
+            e["detail"]["version"].as_i64() > placed["detail"]["version"].as_i64()
+                && resource(&e["detail"], "remainingResources", "MEMORY") == memory
+        })
+    })
+    .await;
+
+    // DRAINING, and the version the API answers is the last event's.
+    let drained = ecs
+        .update_container_instances_state()
+        .cluster("c")
+        .container_instances(&arn)
+        .status(aws_sdk_ecs::types::ContainerInstanceStatus::Draining)
+        .send()
+        .await
+        .unwrap();
+    let before = of(&messages, &arn).len();
+    let messages = wait_for_messages(&s, "/events/instances", |m| {
+        of(m, &arn)
+            .last()
+            .is_some_and(|e| e["detail"]["status"] == "DRAINING")
+    })
+    .await;
+    let mine = of(&messages, &arn);
+    assert_eq!(mine.len(), before + 1, "one event per change: {mine:?}");
+    let versions: Vec<i64> = mine
+        .iter()
+        .map(|e| e["detail"]["version"].as_i64().unwrap())
+        .collect();
+    assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+    let described = ecs
+        .describe_container_instances()
+        .cluster("c")
+        .container_instances(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.container_instances()[0].version(),
+        *versions.last().unwrap()
+    );
+    assert!(drained.container_instances()[0].version() <= *versions.last().unwrap());
+
+    // One registered through the API, then deregistered.
+    let registered = ecs
+        .register_container_instance()
+        .cluster("c")
+        .instance_identity_document(r#"{"instanceId": "i-0abc", "instanceType": "t3.small"}"#)
+        .send()
+        .await
+        .unwrap()
+        .container_instance
+        .unwrap()
+        .container_instance_arn
+        .unwrap();
+    ecs.deregister_container_instance()
+        .cluster("c")
+        .container_instance(&registered)
+        .send()
+        .await
+        .unwrap();
+    let messages = wait_for_messages(&s, "/events/instances", |m| {
+        of(m, &registered)
+            .last()
+            .is_some_and(|e| e["detail"]["status"] == "INACTIVE")
+    })
+    .await;
+    let last = of(&messages, &registered).pop().unwrap();
+    assert_eq!(last["detail"]["agentConnected"], false);
+    assert_eq!(last["detail"]["ec2InstanceId"], "i-0abc");
+}
+
 #[tokio::test]
 async fn the_clock_endpoint_refuses_bad_input() {
     // Only refusals here: moving the clock belongs to tests/events_clock.rs.

@@ -170,6 +170,9 @@ pub fn put(
     }
     let answer = checked.iter().map(|(_, a)| a.clone()).collect();
     store(state, &cluster, checked)?;
+    // A container instance's attributes changed: the scheduler's pass
+    // tells EventBridge (and placement constraints may now be met).
+    state.effects.push(crate::state::tasks::Effect::Reconcile);
     Ok(PutAttributesResponse {
         attributes: Some(answer),
     })
@@ -198,6 +201,7 @@ pub fn delete(
             held.remove(&(id.clone(), attribute.name.clone().unwrap_or_default()));
         }
     }
+    state.effects.push(crate::state::tasks::Effect::Reconcile);
     Ok(DeleteAttributesResponse {
         attributes: Some(keys.into_iter().map(|(_, a)| a).collect()),
     })

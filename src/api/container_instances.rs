@@ -5,7 +5,8 @@
 //! (`domain::capacity`), as is placing tasks on them (`domain::slots`).
 
 use super::pagination::{decode_token, page_size, take_page};
-use crate::domain::capacity::{attributes_of, candidate, usages, Usage};
+use crate::domain::capacity::{candidate, usages};
+use crate::domain::instance_view::{view, view_of, Include};
 use crate::domain::messages::ecsbox;
 use crate::domain::placement::query;
 use crate::domain::slots::instance_arn;
@@ -30,116 +31,6 @@ fn active_cluster(state: &RegionState, reference: Option<&str>) -> Result<String
     state
         .active_cluster_name(reference)
         .ok_or_else(ApiError::cluster_not_found)
-}
-
-// ---- views ----
-
-fn integer_resource(name: &str, value: i64) -> Resource {
-    Resource {
-        name: Some(name.into()),
-        r#type: Some("INTEGER".into()),
-        double_value: Some(0.0),
-        long_value: Some(0),
-        integer_value: Some(value as i32),
-        string_set_value: None,
-    }
-}
-
-fn ports_resource(name: &str, ports: &BTreeSet<u16>) -> Resource {
-    Resource {
-        name: Some(name.into()),
-        r#type: Some("STRINGSET".into()),
-        double_value: Some(0.0),
-        long_value: Some(0),
-        integer_value: Some(0),
-        string_set_value: Some(ports.iter().map(|p| p.to_string()).collect()),
-    }
-}
-
-fn resources(
-    cpu: i64,
-    memory: i64,
-    tcp: &BTreeSet<u16>,
-    udp: &BTreeSet<u16>,
-    other: &[Resource],
-) -> Vec<Resource> {
-    let mut list = vec![
-        integer_resource("CPU", cpu),
-        integer_resource("MEMORY", memory),
-        ports_resource("PORTS", tcp),
-        ports_resource("PORTS_UDP", udp),
-    ];
-    list.extend(other.iter().cloned());
-    list
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Include {
-    tags: bool,
-    health: bool,
-}
-
-/// The instance as the API shows it, with live resources and counts.
-fn view(
-    state: &RegionState,
-    record: &ContainerInstanceRecord,
-    usage: Option<&Usage>,
-    include: Include,
-) -> ContainerInstance {
-    let c = candidate(state, record, usage);
-    let cap = &record.capacity;
-    let (running, pending) = usage.map(|u| (u.running, u.pending)).unwrap_or((0, 0));
-    ContainerInstance {
-        container_instance_arn: Some(record.arn.clone()),
-        ec2_instance_id: Some(record.ec2_instance_id.clone()),
-        version: Some(record.version),
-        version_info: Some(record.version_info.clone()),
-        registered_resources: Some(resources(
-            cap.cpu,
-            cap.memory,
-            &cap.reserved_tcp_ports,
-            &cap.reserved_udp_ports,
-            &record.other_resources,
-        )),
-        remaining_resources: Some(resources(
-            c.remaining_cpu,
-            c.remaining_memory,
-            &c.taken_tcp_ports,
-            &c.taken_udp_ports,
-            &record.other_resources,
-        )),
-        status: Some(record.status.as_str().into()),
-        agent_connected: Some(record.status.is_registered()),
-        running_tasks_count: Some(running),
-        pending_tasks_count: Some(pending),
-        attributes: Some(attributes_of(state, record)),
-        registered_at: Some(record.registered_at),
-        attachments: Some(vec![]),
-        tags: include.tags.then(|| state.tags_of(&record.arn)),
-        health_status: include.health.then(|| health(record)),
-        ..Default::default()
-    }
-}
-
-/// A virtual instance's runtime is the local engine, which answered the
-/// call that is being served: OK.
-fn health(record: &ContainerInstanceRecord) -> ContainerInstanceHealthStatus {
-    ContainerInstanceHealthStatus {
-        overall_status: Some("OK".into()),
-        details: Some(vec![InstanceHealthCheckResult {
-            r#type: Some("CONTAINER_RUNTIME".into()),
-            status: Some("OK".into()),
-            status_reason: None,
-            last_updated: Some(epoch_now()),
-            last_status_change: Some(record.registered_at),
-        }]),
-    }
-}
-
-fn view_of(state: &RegionState, arn: &str, include: Include) -> ContainerInstance {
-    let record = &state.container_instances[arn];
-    let usages = usages(state, &record.cluster);
-    view(state, record, usages.get(arn), include)
 }
 
 // ---- RegisterContainerInstance ----
@@ -337,6 +228,9 @@ pub fn register(
     if !tags.is_empty() {
         state.tags.insert(arn.clone(), tags);
     }
+    // The scheduler's pass tells EventBridge of the new instance (and
+    // services may now place tasks on it).
+    state.effects.push(Effect::Reconcile);
     let include = Include {
         tags: true,
         health: false,
@@ -387,6 +281,8 @@ pub fn deregister(
     if let Some(held) = state.attributes.get_mut(&cluster) {
         held.retain(|(target, _), _| *target != id);
     }
+    // The scheduler's pass tells EventBridge the instance is INACTIVE.
+    state.effects.push(Effect::Reconcile);
     Ok(DeregisterContainerInstanceResponse {
         container_instance: Some(view_of(
             state,
@@ -670,6 +566,10 @@ pub(super) fn add_virtual_instances(state: &mut RegionState, cluster: &str, plan
         };
         state.container_instances.insert(record.arn.clone(), record);
     }
+    if plan.count > 0 {
+        // The scheduler's pass tells EventBridge of the new instances.
+        state.effects.push(Effect::Reconcile);
+    }
 }
 
 /// Registered instances that keep a cluster from being deleted: those an
@@ -692,6 +592,9 @@ pub(super) fn retire_virtual_instances(state: &mut RegionState, cluster: &str) {
     for arn in arns {
         if let Some(r) = state.container_instances.get_mut(&arn) {
             r.status = InstanceStatus::Inactive;
+            r.version += 1;
+            // The scheduler's pass tells EventBridge they are INACTIVE.
+            state.effects.push(Effect::Reconcile);
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod awslogs;
 pub mod container_spec;
 pub mod image_source;
+pub mod instance_events;
 pub mod namespace_pool;
 pub mod naming;
 pub mod service_load_balancers;

@@ -33,8 +33,12 @@ pub struct ServiceScheduler {
     store: Arc<Store>,
     changes: Arc<Notify>,
     effects: EffectSender,
-    /// "ECS Service Action" and "ECS Deployment State Change" go out here.
+    /// "ECS Service Action", "ECS Deployment State Change" and "ECS
+    /// Container Instance State Change" go out here.
     events: crate::events_out::Outbox,
+    /// What the container instances looked like at the last pass. Only
+    /// this scheduler's loop takes the lock, never across an `.await`.
+    instances: parking_lot::Mutex<super::instance_events::InstanceWatch>,
 }
 
 impl ServiceScheduler {
@@ -44,6 +48,7 @@ impl ServiceScheduler {
             changes,
             effects,
             events: Default::default(),
+            instances: Default::default(),
         })
     }
 
@@ -89,6 +94,14 @@ impl ServiceScheduler {
                         for event in service_events(&account, &region, &before, &after) {
                             self.events.emit(event);
                         }
+                    }
+                }
+                // After the services' passes, which may have placed or
+                // stopped tasks on instances.
+                if self.events.is_connected() {
+                    let changed = self.instances.lock().events(&account, &region, &mut state);
+                    for event in changed {
+                        self.events.emit(event);
                     }
                 }
                 std::mem::take(&mut state.effects)

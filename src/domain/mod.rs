@@ -7,6 +7,7 @@
 mod error;
 
 pub mod capacity;
+pub mod instance_view;
 pub mod launch;
 pub mod messages;
 pub mod network;

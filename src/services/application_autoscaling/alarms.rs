@@ -46,8 +46,8 @@ pub trait AlarmStore: Send + Sync {
     fn alarms_naming(&self, account: &str, region: &str, policy_arn: &str) -> Vec<String>;
 }
 
-/// An `AlarmStore` that only remembers: for tests, and until CloudWatch's
-/// alarms are connected.
+/// An `AlarmStore` that only remembers, for tests (the server gives
+/// Application Auto Scaling CloudWatch's alarms instead).
 #[derive(Default)]
 pub struct InMemoryAlarms {
     alarms: Mutex<BTreeMap<(String, String, String), AlarmSpec>>,
