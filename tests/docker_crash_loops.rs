@@ -212,7 +212,7 @@ async fn sigterm_during_a_crash_loop_leaves_nothing_of_the_instance() {
         .cluster(CLUSTER)
         .service_name("crash")
         .task_definition("crash")
-        .desired_count(4)
+        .desired_count(8)
         .launch_type(LaunchType::Fargate)
         .network_configuration(awsvpc())
         .send()
@@ -222,7 +222,7 @@ async fn sigterm_during_a_crash_loop_leaves_nothing_of_the_instance() {
     let docker = engine().await;
     let mine = [LabelFilter::equals(OWNER_LABEL, owner.clone())];
     let start = Instant::now();
-    while launched(&ecs, "crash").await < 12 {
+    while launched(&ecs, "crash").await < 20 {
         assert!(start.elapsed() < DEADLINE, "the service never crash-looped");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

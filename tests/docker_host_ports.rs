@@ -109,6 +109,10 @@ async fn a_task_publishes_host_port_80_while_tasks_reach_the_endpoints_at_169_25
     // The port-80 task still serves: nothing took its port.
     let body = http_get_eventually("127.0.0.1", 80, "/index.html", Duration::from_secs(10)).await;
     assert!(body.contains("port-80-task"), "{body}");
+    // Now, not when the server's last task is dropped after the test (and
+    // after `PORT_80` is released): the next test wants the address.
+    s.server.app.metadata.remove_redirect();
+    assert_eq!(redirect_rules(&s.owner), Vec::<String>::new());
 }
 
 async fn start_binary(owner: &str) -> Ecsbox {

@@ -101,10 +101,12 @@ async fn launched(ecs: &aws_sdk_ecs::Client) -> usize {
 async fn wait_failed(ecs: &aws_sdk_ecs::Client, count: usize, events: usize) {
     for _ in 0..500 {
         let s = describe(ecs).await;
-        if launched(ecs).await == count && s.running_count() == 0 && s.pending_count() == 0 {
-            if unable_events(&s) == events {
-                return;
-            }
+        if launched(ecs).await == count
+            && s.running_count() == 0
+            && s.pending_count() == 0
+            && unable_events(&s) == events
+        {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

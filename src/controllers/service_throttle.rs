@@ -104,7 +104,7 @@ pub fn standing(tasks: &[&TaskRecord], task_definition: &str, now: f64) -> Stand
     }
     let delay = delay_after(failures);
     let hold_until = (!delay.is_zero())
-        .then(|| last_failure + delay.as_secs_f64())
+        .then_some(last_failure + delay.as_secs_f64())
         .filter(|until| *until > now);
     Standing {
         failures,
