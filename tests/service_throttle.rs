@@ -2,7 +2,8 @@
 //! cannot start (their image does not exist) is relaunched at once three
 //! times, then only after 10, 20, 40, 80 s of ecsbox's clock, saying it "is
 //! unable to consistently start tasks successfully" after each failure; a
-//! new task definition launches at once.
+//! new task definition launches at once; EventBridge hears
+//! `SERVICE_TASK_START_IMPAIRED`.
 //!
 //! Time moves with `clock::advance`, never by sleeping: after each advance
 //! the test waits for a scheduler pass that saw the new time
@@ -18,6 +19,7 @@ use aws_sdk_ecs::types::{
 use common::TestServer;
 use ecsbox::config::Config;
 use ecsbox::runtime::fake::FakeRuntime;
+use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -221,4 +223,82 @@ async fn a_new_task_definition_ends_the_throttle_at_once() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the new revision never ran: {:#?}", describe(&ecs).await);
+}
+
+async fn aws(s: &TestServer, service: &str, target: &str, body: Value) -> Value {
+    let r = s.aws_json(service, target, body).await;
+    assert_eq!(r.status, 200, "{target}: {}", r.body);
+    if r.body.is_empty() {
+        Value::Null
+    } else {
+        r.json()
+    }
+}
+
+/// The "ECS Service Action" event of the developer guide's "Amazon ECS
+/// service action events": WARN, `SERVICE_TASK_START_IMPAIRED`.
+#[tokio::test]
+async fn eventbridge_hears_that_the_service_cannot_start_tasks() {
+    let _clock = CLOCK.lock().await;
+    let fake = Arc::new(FakeRuntime::new());
+    let server = TestServer::start_on(Config::for_tests(), fake).await;
+    let s = &server;
+    aws(
+        s,
+        "logs",
+        "Logs_20140328.CreateLogGroup",
+        json!({"logGroupName": "/events/impaired"}),
+    )
+    .await;
+    aws(
+        s,
+        "events",
+        "AWSEvents.PutRule",
+        json!({"Name": "impaired", "EventPattern": r#"{"source": ["aws.ecs"], "detail-type": ["ECS Service Action"], "detail": {"eventName": ["SERVICE_TASK_START_IMPAIRED"]}}"#}),
+    )
+    .await;
+    aws(
+        s,
+        "events",
+        "AWSEvents.PutTargets",
+        json!({"Rule": "impaired", "Targets": [{"Id": "l", "Arn": "arn:aws:logs:us-east-1:000000000000:log-group:/events/impaired"}]}),
+    )
+    .await;
+    let ecs = server.client();
+    ecs.create_cluster().cluster_name("c").send().await.unwrap();
+    register(&ecs, "missing:1").await;
+    ecs.create_service()
+        .cluster("c")
+        .service_name("web")
+        .task_definition("web")
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc())
+        .send()
+        .await
+        .unwrap();
+    wait_failed(&ecs, 3, 1).await;
+    for _ in 0..500 {
+        let v = aws(
+            s,
+            "logs",
+            "Logs_20140328.FilterLogEvents",
+            json!({"logGroupName": "/events/impaired"}),
+        )
+        .await;
+        if let Some(e) = v["events"].as_array().and_then(|a| a.first()) {
+            let e: Value = serde_json::from_str(e["message"].as_str().unwrap()).unwrap();
+            assert_eq!(e["source"], "aws.ecs");
+            assert_eq!(e["detail-type"], "ECS Service Action");
+            assert_eq!(e["detail"]["eventType"], "WARN");
+            assert_eq!(e["detail"]["eventName"], "SERVICE_TASK_START_IMPAIRED");
+            assert!(e["resources"][0]
+                .as_str()
+                .unwrap()
+                .ends_with(":service/c/web"));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no SERVICE_TASK_START_IMPAIRED event reached the log group");
 }
