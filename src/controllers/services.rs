@@ -4,10 +4,12 @@
 //!
 //! It is woken by the task controller's `changes` signal (a task changed
 //! status or health, or an API call changed a service) and by deadlines it
-//! sets itself (a health check grace period ending, a placement retry);
-//! it never sleep-polls. Each pass works on one region's state under its
-//! lock, synchronously; the effects it records (start or stop a task) go to
-//! the task controller afterwards.
+//! sets itself (a health check grace period ending, a placement retry, a
+//! launch the throttle holds back: `service_throttle`), which are on
+//! ecsbox's clock, so `clock::advance` wakes it too; it never sleep-polls.
+//! Each pass works on one region's state under its lock, synchronously;
+//! the effects it records (start or stop a task) go to the task controller
+//! afterwards.
 
 use super::service_load_balancers::{self as balancers, LbHealth};
 use super::service_planner::{self, Bounds, Plan, StopReason, TaskView, Threshold};

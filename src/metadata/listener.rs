@@ -85,12 +85,13 @@ pub fn bind_redirect_target(ip: Ipv4Addr) -> Result<TcpListener, String> {
     Ok(listener)
 }
 
-/// Err when something already listens on `addr` (an ecsbox of an older
-/// version, an ECS agent): a redirect would take its traffic.
-pub fn port_is_free(addr: SocketAddrV4) -> Result<(), String> {
+/// False when something already listens on `addr` (an ecsbox of an older
+/// version, an ECS agent): a redirect would take its traffic. Err when the
+/// probe itself fails otherwise.
+pub fn port_is_free(addr: SocketAddrV4) -> Result<bool, String> {
     match TcpListener::bind(addr) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == ErrorKind::AddrInUse => Err(format!("{addr} is in use ({e})")),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::AddrInUse => Ok(false),
         Err(e) => Err(cannot_listen(SocketAddr::V4(addr), &e)),
     }
 }

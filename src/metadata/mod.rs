@@ -607,13 +607,17 @@ fn redirected(config: &Config) -> Option<Redirected> {
 }
 
 fn redirect_to_listener(instance_id: &str, wanted: SocketAddrV4) -> Redirected {
-    if let Err(why) = listener::port_is_free(wanted) {
-        return Redirected::Taken(why);
-    }
+    // First, as it puts the address on the loopback interface if need be:
+    // only then does probing its port 80 mean anything.
     let listener = match listener::bind_redirect_target(*wanted.ip()) {
         Ok(l) => l,
         Err(why) => return Redirected::Unavailable(why),
     };
+    match listener::port_is_free(wanted) {
+        Ok(true) => {}
+        Ok(false) => return Redirected::Taken(format!("something listens on {wanted}")),
+        Err(why) => return Redirected::Unavailable(why),
+    }
     let target = match listener.local_addr() {
         Ok(SocketAddr::V4(a)) => a,
         _ => return Redirected::Unavailable("the listener has no IPv4 address".into()),
