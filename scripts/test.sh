@@ -6,7 +6,9 @@
 #   1. generated code is fresh     python3 codegen/generate.py --check
 #   2. the house rules             cargo fmt --check; cargo clippy --all-targets -- -D warnings
 #   3. the binary builds           cargo build --locked
-#   4. the Rust tests              cargo test --locked --no-fail-fast
+#   4. the Rust tests              cargo test --locked --no-fail-fast (first: iptables
+#                                  from Debian when missing, for the Docker tests of
+#                                  the task endpoints' netfilter redirect)
 #   5. the test images             scripts/build-test-images.sh (local, no registry)
 #   6. the compat tests            boto3, aws CLI, awslocal against the built binary
 #   7. the image                   scripts/build-image.sh (offline, FROM scratch), then
@@ -108,6 +110,21 @@ binary_path() {
     echo "$target/debug/ecsbox"
 }
 
+# The Docker tests of the task endpoints' redirect (tests/docker_host_ports.rs)
+# read and change the nat table with iptables, as ecsbox does as root.
+host_tools() {
+    if command -v iptables >/dev/null 2>&1; then
+        echo "iptables present: $(iptables --version)"
+        return 0
+    fi
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "iptables is missing and installing it needs root: apt-get install iptables"
+        return 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq iptables >/dev/null
+}
+
 rust_tests() {
     cargo test --locked --no-fail-fast 2>&1 | tee "$LOGS/rust.log"
     return "${PIPESTATUS[0]}"
@@ -140,6 +157,7 @@ if ! step "build (cargo build --locked)" cargo build --locked; then
     summary
     exit 1
 fi
+step "host tools for the Docker tests (iptables, from Debian when missing)" host_tools
 step "Rust tests (cargo test --locked --no-fail-fast)" rust_tests
 # The compat tests that run tasks need the local busybox image; the others
 # do not, so a failed image build does not keep them from running.

@@ -498,6 +498,7 @@ pub fn create(
         events: vec![],
         client_token: input.client_token.clone(),
         steady: false,
+        start_impaired_at: 0,
         task_sets: vec![],
     };
     if tags.is_empty() {

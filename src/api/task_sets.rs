@@ -153,6 +153,7 @@ pub fn create_external(
         events: vec![],
         client_token: input.client_token.clone(),
         steady: false,
+        start_impaired_at: 0,
         task_sets: vec![],
     };
     if tags.is_empty() {

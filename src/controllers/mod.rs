@@ -11,6 +11,7 @@ pub mod service_load_balancers;
 pub mod service_planner;
 pub mod service_registries;
 pub mod service_tasks;
+pub mod service_throttle;
 pub mod services;
 pub mod task_set_scheduler;
 pub mod tasks;

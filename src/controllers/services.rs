@@ -4,14 +4,17 @@
 //!
 //! It is woken by the task controller's `changes` signal (a task changed
 //! status or health, or an API call changed a service) and by deadlines it
-//! sets itself (a health check grace period ending, a placement retry);
-//! it never sleep-polls. Each pass works on one region's state under its
-//! lock, synchronously; the effects it records (start or stop a task) go to
-//! the task controller afterwards.
+//! sets itself (a health check grace period ending, a placement retry, a
+//! launch the throttle holds back: `service_throttle`), which are on
+//! ecsbox's clock, so `clock::advance` wakes it too; it never sleep-polls.
+//! Each pass works on one region's state under its lock, synchronously;
+//! the effects it records (start or stop a task) go to the task controller
+//! afterwards.
 
 use super::service_load_balancers::{self as balancers, LbHealth};
 use super::service_planner::{self, Bounds, Plan, StopReason, TaskView, Threshold};
 use super::service_tasks::{short_id, tally, task_view, PLACEMENT_RETRY, UNHEALTHY_REASON};
+use super::service_throttle;
 use super::tasks::{EffectSender, RegionEffect};
 use crate::domain::launch::{launch, Origin, Target};
 use crate::model::shapes::{RunTaskRequest, ThresholdConfiguration};
@@ -19,6 +22,7 @@ use crate::state::lifecycle::TaskStatus;
 use crate::state::services::{new_deployment_id, ServiceDeploymentStatus, ServiceRecord};
 use crate::state::tasks::{epoch_now, Effect, StopCode, TaskRecord};
 use crate::state::{RegionState, Store};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -39,6 +43,13 @@ pub struct ServiceScheduler {
     /// What the container instances looked like at the last pass. Only
     /// this scheduler's loop takes the lock, never across an `.await`.
     instances: parking_lot::Mutex<super::instance_events::InstanceWatch>,
+    /// Set by `stop`: no pass runs after it (shutdown stops the scheduler
+    /// before it removes the containers, so nothing relaunches meanwhile).
+    stopped: tokio::sync::watch::Sender<bool>,
+    /// Epoch milliseconds of ecsbox's clock at the start of the last pass
+    /// that finished: see `wait_for_pass_after`.
+    last_pass_started: AtomicU64,
+    passed: Notify,
 }
 
 impl ServiceScheduler {
@@ -49,6 +60,9 @@ impl ServiceScheduler {
             effects,
             events: Default::default(),
             instances: Default::default(),
+            stopped: tokio::sync::watch::channel(false).0,
+            last_pass_started: AtomicU64::new(0),
+            passed: Notify::new(),
         })
     }
 
@@ -57,27 +71,73 @@ impl ServiceScheduler {
         &self.events
     }
 
+    /// Passes whenever a task or service changes, a deadline it set comes
+    /// (on ecsbox's clock: `clock::advance` wakes it too), until `stop`.
     pub fn spawn(self: &Arc<Self>) {
         let me = self.clone();
+        let mut stopped = self.stopped.subscribe();
         tokio::spawn(async move {
             loop {
+                // Armed before the pass reads the clock (see `clock::advanced`).
+                let advanced = crate::clock::advanced().notified();
+                tokio::pin!(advanced);
+                advanced.as_mut().enable();
+                if *stopped.borrow_and_update() {
+                    return;
+                }
                 let next = me.pass();
-                match next {
-                    Some(deadline) => {
-                        tokio::select! {
-                            _ = me.changes.notified() => {}
-                            _ = tokio::time::sleep_until(deadline) => {}
-                        }
+                let deadline = async {
+                    match next {
+                        Some(deadline) => tokio::time::sleep_until(deadline).await,
+                        None => std::future::pending().await,
                     }
-                    None => me.changes.notified().await,
+                };
+                tokio::select! {
+                    _ = me.changes.notified() => {}
+                    _ = deadline => {}
+                    _ = advanced => {}
+                    _ = stopped.changed() => {}
                 }
             }
         });
     }
 
+    /// Stops the scheduler: the pass under way finishes, no other starts.
+    /// Shutdown calls it first, so no service launches a task while the
+    /// instance's containers are being removed.
+    pub fn stop(&self) {
+        self.stopped.send_replace(true);
+    }
+
+    /// Waits until a pass that started at or after `at` (ecsbox's clock)
+    /// has finished: after `clock::advance`, a test knows the scheduler has
+    /// looked at the new time, and whatever it launched is in the store.
+    pub async fn wait_for_pass_after(&self, at: std::time::SystemTime) {
+        let at_millis = crate::clock::epoch_secs(at) * 1000.0;
+        loop {
+            let passed = self.passed.notified();
+            tokio::pin!(passed);
+            passed.as_mut().enable();
+            if self.last_pass_started.load(Ordering::Acquire) as f64 >= at_millis {
+                return;
+            }
+            // A pass may not be due: ask for one.
+            self.changes.notify_one();
+            passed.await;
+        }
+    }
+
     /// One pass over every service of every region. Returns the earliest
     /// deadline a service asked to be looked at again.
     pub fn pass(&self) -> Option<Instant> {
+        let started = crate::clock::now_millis().max(0) as u64;
+        let next = self.pass_regions();
+        self.last_pass_started.fetch_max(started, Ordering::AcqRel);
+        self.passed.notify_waiters();
+        next
+    }
+
+    fn pass_regions(&self) -> Option<Instant> {
         let mut next: Option<Instant> = None;
         for (account, region) in self.store.keys() {
             let shared = self.store.region(&account, &region);
@@ -126,6 +186,8 @@ struct Marks {
     steady: bool,
     /// The primary deployment's id and rolloutState.
     primary: Option<(String, String)>,
+    /// The failures the throttle last announced (see `service_throttle`).
+    start_impaired_at: u32,
 }
 
 fn marks(state: &RegionState, key: &str) -> Option<Marks> {
@@ -134,13 +196,15 @@ fn marks(state: &RegionState, key: &str) -> Option<Marks> {
         service_arn: r.service.service_arn.clone().unwrap_or_default(),
         cluster_arn: r.service.cluster_arn.clone().unwrap_or_default(),
         steady: r.steady,
+        start_impaired_at: r.start_impaired_at,
         primary: r
             .primary()
             .map(|d| (d.id().to_string(), d.rollout_state().to_string())),
     })
 }
 
-/// "ECS Service Action" (SERVICE_STEADY_STATE) and "ECS Deployment State
+/// "ECS Service Action" (SERVICE_STEADY_STATE, SERVICE_TASK_START_IMPAIRED)
+/// and "ECS Deployment State
 /// Change" (SERVICE_DEPLOYMENT_IN_PROGRESS / COMPLETED / FAILED), with the
 /// detail shapes of the ECS developer guide's "Amazon ECS events".
 fn service_events(
@@ -168,6 +232,18 @@ fn service_events(
             serde_json::json!({
                 "eventType": "INFO",
                 "eventName": "SERVICE_STEADY_STATE",
+                "clusterArn": after.cluster_arn,
+                "createdAt": iso_time(now),
+            }),
+        ));
+    }
+    let announced = before.as_ref().map_or(0, |b| b.start_impaired_at);
+    if after.start_impaired_at > 0 && after.start_impaired_at != announced {
+        out.push(event(
+            "ECS Service Action",
+            serde_json::json!({
+                "eventType": "WARN",
+                "eventName": "SERVICE_TASK_START_IMPAIRED",
                 "clusterArn": after.cluster_arn,
                 "createdAt": iso_time(now),
             }),
@@ -347,6 +423,25 @@ fn reconcile(state: &mut RegionState, key: &str) -> Option<Instant> {
     let mut plan: Plan = service_planner::plan(&primary, &bounds, &views);
     if primary_failed {
         plan.start = 0;
+    }
+    // ECS's service throttle logic: after repeated failures to start, the
+    // next launch waits (`service_throttle`).
+    let primary_definition = record
+        .primary()
+        .and_then(|d| d.definition.task_definition_arn.clone())
+        .unwrap_or_default();
+    let throttle = service_throttle::standing(&tasks, &primary_definition, now);
+    if throttle.failures == 0 {
+        record.start_impaired_at = 0;
+    }
+    if let Some(until) = throttle.hold_until.filter(|_| plan.start > 0) {
+        plan.start = 0;
+        wake_at = Some(wake_at.map_or(until, |x: f64| x.min(until)));
+        // Once per failure, as ECS repeats it between its attempts.
+        if record.start_impaired_at != throttle.failures {
+            record.start_impaired_at = throttle.failures;
+            record.event(service_throttle::unable_event(&record.name));
+        }
     }
 
     // The primary's newest RUNNING task must have settled (see SETTLE).

@@ -28,6 +28,7 @@ use crate::state::{arn, Store};
 use dashmap::DashMap;
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -138,6 +139,12 @@ pub struct TaskController {
     metadata: crate::metadata::Endpoints,
     /// "ECS Task State Change" events go out here (to EventBridge).
     events: crate::events_out::Outbox,
+    /// Set by `close` at shutdown: nothing launches any more.
+    closing: AtomicBool,
+    /// Drivers between PROVISIONING and RUNNING (creating Docker objects):
+    /// `close` waits for them.
+    in_start: AtomicUsize,
+    start_done: tokio::sync::Notify,
 }
 
 /// What ecsbox learns from the engine before it runs anything.
@@ -182,6 +189,9 @@ impl TaskController {
             logs,
             metadata,
             events: Default::default(),
+            closing: AtomicBool::new(false),
+            in_start: AtomicUsize::new(0),
+            start_done: tokio::sync::Notify::new(),
         })
     }
 
@@ -242,6 +252,8 @@ impl TaskController {
 
     fn apply(self: &Arc<Self>, e: RegionEffect) {
         match e.effect {
+            // Shutting down: the task would be removed as soon as it ran.
+            Effect::Launch { .. } if self.closing.load(Ordering::SeqCst) => {}
             Effect::Launch { task_arn } => {
                 let (tx, rx) = mpsc::unbounded_channel();
                 self.drivers.insert(task_arn.clone(), tx);
@@ -342,15 +354,51 @@ impl TaskController {
         &self.events
     }
 
+    /// Whether the task should stop (or not start): its desired status says
+    /// so, it is gone, or ecsbox is shutting down.
     fn wants_stop(&self, key: &TaskKey) -> bool {
-        self.with_task(key, |r| r.desired == TaskStatus::Stopped)
-            .unwrap_or(true)
+        self.closing.load(Ordering::SeqCst)
+            || self
+                .with_task(key, |r| r.desired == TaskStatus::Stopped)
+                .unwrap_or(true)
+    }
+
+    /// Shutdown, before the instance's containers are removed: no task
+    /// launches any more, tasks still starting give up at their next step,
+    /// and this returns once none is creating Docker objects (or after
+    /// `limit`), so the removal that follows sees every container.
+    pub async fn close(&self, limit: Duration) {
+        self.closing.store(true, Ordering::SeqCst);
+        let idle = async {
+            loop {
+                let done = self.start_done.notified();
+                tokio::pin!(done);
+                done.as_mut().enable();
+                if self.in_start.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                done.await;
+            }
+        };
+        if tokio::time::timeout(limit, idle).await.is_err() {
+            tracing::warn!(
+                "{} tasks were still starting after {limit:?}; removing the containers anyway",
+                self.in_start.load(Ordering::SeqCst)
+            );
+        }
     }
 
     async fn drive(self: Arc<Self>, key: TaskKey, mut wake: mpsc::UnboundedReceiver<Wake>) {
         self.ready().await;
         let starting = self.pool.starting();
-        let started = self.start(&key, &mut wake).await;
+        let started = {
+            let _in_start = InStart::new(&self.in_start, &self.start_done);
+            if self.closing.load(Ordering::SeqCst) {
+                Err(StartFailure("Task stopped before it started".into()))
+            } else {
+                self.start(&key, &mut wake).await
+            }
+        };
         drop(starting);
         match started {
             Ok(()) => self.watch(&key, &mut wake).await,
@@ -1249,6 +1297,26 @@ impl TaskController {
     /// Forget every driver (after a reset removed the state they drive).
     pub fn forget_tasks(&self) {
         self.drivers.clear();
+    }
+}
+
+/// Counts a driver in `TaskController::in_start` while it lives.
+struct InStart<'a> {
+    count: &'a AtomicUsize,
+    done: &'a tokio::sync::Notify,
+}
+
+impl<'a> InStart<'a> {
+    fn new(count: &'a AtomicUsize, done: &'a tokio::sync::Notify) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        InStart { count, done }
+    }
+}
+
+impl Drop for InStart<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::SeqCst);
+        self.done.notify_waiters();
     }
 }
 

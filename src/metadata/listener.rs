@@ -10,16 +10,21 @@
 //! interface, and a task container's packets to it leave through its
 //! default route (the Docker bridge gateway, the host) and are delivered
 //! locally. Bridge, awsvpc (the ecsbox network is a bridge too) and host
-//! tasks reach it alike; no iptables rule, no sysctl. It needs root or
+//! tasks reach it alike; no sysctl. It needs root or
 //! CAP_NET_ADMIN once; the address stays after ecsbox exits (remove it with
 //! `ip addr del 169.254.170.2/32 dev lo`).
+//!
+//! Where it can (root and `iptables`), ecsbox listens on another port of
+//! that address and a netfilter rule redirects port 80 to it (`redirect`),
+//! so that host port 80 stays free for tasks; `bind` below, listening on
+//! port 80 itself, is the way when it cannot.
 //!
 //! When port 80 there is taken (another ecsbox, an ECS agent) or not
 //! allowed, ecsbox listens on a free port of the same address and tasks get
 //! `AWS_CONTAINER_CREDENTIALS_FULL_URI`, which the SDKs accept for that host.
 
 use std::io::ErrorKind;
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener};
 use std::process::Command;
 
 /// Binds `wanted`, putting its address on the loopback interface first if
@@ -59,6 +64,36 @@ pub fn bind(wanted: SocketAddr) -> Result<TcpListener, String> {
         .set_nonblocking(true)
         .map_err(|e| cannot_listen(wanted, &e))?;
     Ok(listener)
+}
+
+/// The port the endpoints listen on behind the netfilter redirect: the ECS
+/// agent's (51679), or any free one when that is taken.
+pub const REDIRECT_TARGET_PORT: u16 = 51679;
+
+/// The listener behind the redirect of `ip`:80 (see `redirect`): on `ip`
+/// itself, put on the loopback interface first if the host lacks it.
+pub fn bind_redirect_target(ip: Ipv4Addr) -> Result<TcpListener, String> {
+    if !is_local(IpAddr::V4(ip)) {
+        add_to_loopback(IpAddr::V4(ip))?;
+    }
+    let listener = TcpListener::bind(SocketAddr::from((ip, REDIRECT_TARGET_PORT)))
+        .or_else(|_| TcpListener::bind(SocketAddr::from((ip, 0))))
+        .map_err(|e| cannot_listen(SocketAddr::from((ip, 0)), &e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| cannot_listen(SocketAddr::from((ip, 0)), &e))?;
+    Ok(listener)
+}
+
+/// False when something already listens on `addr` (an ecsbox of an older
+/// version, an ECS agent): a redirect would take its traffic. Err when the
+/// probe itself fails otherwise.
+pub fn port_is_free(addr: SocketAddrV4) -> Result<bool, String> {
+    match TcpListener::bind(addr) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::AddrInUse => Ok(false),
+        Err(e) => Err(cannot_listen(SocketAddr::V4(addr), &e)),
+    }
 }
 
 fn cannot_listen(wanted: SocketAddr, e: &std::io::Error) -> String {

@@ -15,6 +15,7 @@
 
 mod credentials;
 mod listener;
+mod redirect;
 mod registry;
 mod responses;
 mod routes;
@@ -40,7 +41,7 @@ use responses::{EngineView, TaskView};
 use routes::{Route, Version};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 
 /// Answers what is not a metadata or credentials request: the server's own
@@ -72,6 +73,9 @@ struct Inner {
     /// Whether tasks get `AWS_ENDPOINT_URL` pointing here.
     endpoint_url_in_tasks: bool,
     stop: tokio::sync::watch::Sender<bool>,
+    /// The netfilter rules that send 169.254.170.2:80 to the listener, when
+    /// ecsbox could install them (see `redirect`).
+    redirect: parking_lot::Mutex<Option<redirect::Redirect>>,
 }
 
 impl Endpoints {
@@ -82,17 +86,46 @@ impl Endpoints {
         store: Arc<Store>,
         runtime: Arc<dyn ContainerRuntime>,
     ) -> Endpoints {
-        let listener = match config.task_endpoints {
-            TaskEndpoints::Off => None,
-            TaskEndpoints::On => listener::bind(config.task_endpoint_listen)
-                .map_err(|why| {
-                    tracing::warn!("task containers get no metadata or credentials endpoint: {why}")
-                })
-                .ok(),
+        let (listener, redirect) = match config.task_endpoints {
+            TaskEndpoints::Off => (None, None),
+            TaskEndpoints::On => {
+                let (wanted, redirect) = match redirected(config) {
+                    Some(Redirected::Yes(listener, redirect)) => (Ok(listener), Some(redirect)),
+                    // Port 80 there is someone else's: a port of our own.
+                    Some(Redirected::Taken(_)) => {
+                        let own = SocketAddr::new(config.task_endpoint_listen.ip(), 0);
+                        (listener::bind(own), None)
+                    }
+                    Some(Redirected::Unavailable(_)) | None => {
+                        (listener::bind(config.task_endpoint_listen), None)
+                    }
+                };
+                let listener = wanted
+                    .map_err(|why| {
+                        tracing::warn!(
+                            "task containers get no metadata or credentials endpoint: {why}"
+                        )
+                    })
+                    .ok();
+                (listener, redirect)
+            }
         };
-        let address = listener.as_ref().and_then(|l| l.local_addr().ok());
+        // Where tasks reach the endpoints: the redirected address, else the listener's.
+        let address = match &redirect {
+            Some(_) => Some(config.task_endpoint_listen),
+            None => listener.as_ref().and_then(|l| l.local_addr().ok()),
+        };
         if let Some(address) = address {
-            tracing::info!("task metadata and credentials endpoints on http://{address}");
+            match &redirect {
+                Some(r) => tracing::info!(
+                    "task metadata and credentials endpoints on http://{address} (redirected to {} by a netfilter rule, so host port {} stays free for tasks)",
+                    r.target(),
+                    address.port()
+                ),
+                None => {
+                    tracing::info!("task metadata and credentials endpoints on http://{address}")
+                }
+            }
         }
         Endpoints {
             inner: Arc::new(Inner {
@@ -104,6 +137,7 @@ impl Endpoints {
                 listener: parking_lot::Mutex::new(listener),
                 endpoint_url_in_tasks: !config.no_task_endpoint_url,
                 stop: tokio::sync::watch::channel(false).0,
+                redirect: parking_lot::Mutex::new(redirect),
             }),
         }
     }
@@ -256,6 +290,15 @@ impl Endpoints {
     /// Stops accepting connections.
     pub fn shutdown(&self) {
         self.inner.stop.send_replace(true);
+    }
+
+    /// Removes the netfilter redirect of 169.254.170.2:80, if ecsbox
+    /// installed one: at the very end of a shutdown, after the tasks'
+    /// containers (which may use the endpoints while they stop).
+    pub fn remove_redirect(&self) {
+        if let Some(mut r) = self.inner.redirect.lock().take() {
+            r.remove();
+        }
     }
 
     async fn handle(
@@ -521,4 +564,67 @@ fn page_not_found() -> HttpResponse {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     resp
+}
+
+/// How the endpoints came to serve ECS's address.
+enum Redirected {
+    /// Listening on another port, with 169.254.170.2:80 redirected to it.
+    Yes(std::net::TcpListener, redirect::Redirect),
+    /// Another rule or listener already serves 169.254.170.2:80 (an ECS
+    /// agent, another ecsbox): these endpoints need a port of their own.
+    Taken(String),
+    /// ecsbox cannot install the rule here (not root, no `iptables`).
+    Unavailable(String),
+}
+
+/// The ECS agent's way to serve 169.254.170.2:80 (see `redirect`): listen
+/// on another port of that address and redirect port 80 to it, so host port
+/// 80 stays free for tasks. Only for ECS's own address (the default), and
+/// only where ecsbox can set it up (root, `iptables`, no other rule or
+/// listener there). The reason is logged when it cannot; None for any
+/// other address.
+fn redirected(config: &Config) -> Option<Redirected> {
+    let SocketAddr::V4(wanted) = config.task_endpoint_listen else {
+        return None;
+    };
+    if config.task_endpoint_listen != ECS_ENDPOINT_ADDRESS.parse().ok()? {
+        return None;
+    }
+    let outcome = redirect_to_listener(&config.instance_id, wanted);
+    match &outcome {
+        Redirected::Yes(..) => {}
+        Redirected::Taken(why) => tracing::warn!(
+            "the task endpoints cannot have {wanted} ({why}); they listen on a port of their own \
+             and tasks get AWS_CONTAINER_CREDENTIALS_FULL_URI in place of the RELATIVE_URI ECS sets"
+        ),
+        Redirected::Unavailable(why) => tracing::info!(
+            "no netfilter redirect of {wanted} to the task endpoints ({why}): they listen on the address itself, \
+             where a task cannot publish host port {} while they do",
+            wanted.port()
+        ),
+    }
+    Some(outcome)
+}
+
+fn redirect_to_listener(instance_id: &str, wanted: SocketAddrV4) -> Redirected {
+    // First, as it puts the address on the loopback interface if need be:
+    // only then does probing its port 80 mean anything.
+    let listener = match listener::bind_redirect_target(*wanted.ip()) {
+        Ok(l) => l,
+        Err(why) => return Redirected::Unavailable(why),
+    };
+    match listener::port_is_free(wanted) {
+        Ok(true) => {}
+        Ok(false) => return Redirected::Taken(format!("something listens on {wanted}")),
+        Err(why) => return Redirected::Unavailable(why),
+    }
+    let target = match listener.local_addr() {
+        Ok(SocketAddr::V4(a)) => a,
+        _ => return Redirected::Unavailable("the listener has no IPv4 address".into()),
+    };
+    match redirect::Redirect::install(instance_id, wanted, target) {
+        Ok(redirect) => Redirected::Yes(listener, redirect),
+        Err(redirect::Refused::Taken(why)) => Redirected::Taken(why),
+        Err(redirect::Refused::Cannot(why)) => Redirected::Unavailable(why),
+    }
 }

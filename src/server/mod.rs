@@ -63,6 +63,9 @@ use router::{route, unknown_operation};
 
 /// Largest request body read; AWS's own limit for ECS requests is far lower.
 const MAX_BODY: usize = 8 * 1024 * 1024;
+/// How long shutting down waits for tasks mid-start to give up before it
+/// removes the containers anyway.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// How long shutting down waits for the API's open connections.
 const OPEN_CONNECTIONS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -98,6 +101,8 @@ pub struct App {
     /// store of their own); tasks read them for their containers' `secrets`.
     pub secrets: Arc<SecretsStore>,
     pub tasks: Arc<TaskController>,
+    /// The service scheduler (shutdown stops it first).
+    pub scheduler: Arc<ServiceScheduler>,
     /// The task metadata and credentials endpoints (and the API again, for
     /// SDKs inside tasks).
     pub metadata: crate::metadata::Endpoints,
@@ -217,6 +222,7 @@ impl App {
             secrets,
             store,
             tasks,
+            scheduler,
             metadata,
             config,
         }))
@@ -306,7 +312,17 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
             up_to: OPEN_CONNECTIONS_WAIT,
         },
     };
+    // The schedulers stop as soon as the signal comes: a crash-looping
+    // service would otherwise relaunch while the containers are removed.
+    let stopping_app = app.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping_app.scheduler.stop();
+    };
     http_accept::accept_loop(listener, handler, shutdown, settings).await;
+    // Then no task launches (RunTask calls that were in flight included),
+    // and those mid-start finish, so the removal below sees every container.
+    app.tasks.close(CLOSE_WAIT).await;
     app.metadata.shutdown();
     app.registry.shutdown();
     if app.config.keep_containers {
@@ -317,6 +333,8 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     }
     // Pushed images live as long as the process (no state directory yet).
     app.ecr.blobs().discard();
+    // Last: the tasks may have used the endpoints while they stopped.
+    app.metadata.remove_redirect();
 }
 
 /// Binds 127.0.0.1:0 and serves in the background on `runtime`: for tests.

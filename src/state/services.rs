@@ -95,6 +95,11 @@ pub struct ServiceRecord {
     pub client_token: Option<String>,
     /// Whether "has reached a steady state" was said since the last change.
     pub steady: bool,
+    /// The count of consecutive failures to start for which the service
+    /// last said it "is unable to consistently start tasks successfully"
+    /// (0: it has not since its last task started); see
+    /// `controllers::service_throttle`.
+    pub start_impaired_at: u32,
     /// An EXTERNAL service's task sets, oldest first (none for the others).
     pub task_sets: Vec<TaskSetRecord>,
 }
@@ -181,6 +186,7 @@ mod tests {
             events: vec![],
             client_token: None,
             steady: false,
+            start_impaired_at: 0,
             task_sets: vec![],
         };
         for i in 0..(MAX_EVENTS + 5) {
