@@ -38,6 +38,8 @@ pub struct TargetRt {
     pub(super) draining: AtomicBool,
     /// Notified when a draining target has nothing in flight any more.
     pub(super) idle: Notify,
+    /// The HTTP proxy's idle keep-alive connections to this target.
+    pub(super) pool: super::upstream::IdlePool,
 }
 
 impl TargetRt {
@@ -49,6 +51,7 @@ impl TargetRt {
             connections: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             idle: Notify::new(),
+            pool: Default::default(),
         }
     }
 

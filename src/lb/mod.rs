@@ -15,8 +15,10 @@
 //!
 //! How it is built (each file says why it is so):
 //! - `listener`: binding (own port, else a fallback port), accept loops;
-//! - `http_proxy`: ALB's HTTP/1.1 reverse proxy (hyper, pooled keep-alive
-//!   client, streaming bodies, upgrades, X-Forwarded-*, ALB's error pages);
+//! - `http_proxy`: ALB's HTTP/1.1 reverse proxy (hyper, streaming bodies,
+//!   upgrades, X-Forwarded-*, ALB's error pages);
+//! - `upstream`: the proxy's keep-alive connections to targets, pooled per
+//!   target;
 //! - `tcp_proxy`: NLB's byte-for-byte proxy;
 //! - `tls`: the certificate ecsbox generates, TLS both ways;
 //! - `routing`: rules and conditions (pure, unit-tested);
@@ -51,6 +53,7 @@ mod listener;
 mod routing;
 mod tcp_proxy;
 mod tls;
+mod upstream;
 
 pub use http_proxy::trace_id;
 pub use routing::{wildcard, Cidr};
@@ -60,7 +63,7 @@ use health::Health;
 use listener::ListenerRt;
 use routing::Routes;
 
-/// Where listeners listen.
+/// Where listeners listen, and where they reach instance targets.
 #[derive(Debug, Clone)]
 pub struct LbSettings {
     /// The address every listener binds (127.0.0.1 unless told otherwise).
@@ -68,6 +71,12 @@ pub struct LbSettings {
     /// Ports a listener takes when its own port cannot be bound (taken, or
     /// privileged for a non-root user): the first free one of the range.
     pub fallback_ports: RangeInclusive<u16>,
+    /// Where an `instance` target's port is reached: the Docker engine's
+    /// host, where bridge tasks publish their host ports. Loopback when
+    /// ecsbox runs beside the engine; from inside a container, the host's
+    /// address as the container sees it. One setting for both who register
+    /// instance targets (ELBv2's RegisterTargets and ECS's services).
+    pub instance_address: IpAddr,
 }
 
 impl Default for LbSettings {
@@ -75,6 +84,7 @@ impl Default for LbSettings {
         LbSettings {
             listen_host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             fallback_ports: 4511..=4559,
+            instance_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
         }
     }
 }
@@ -281,10 +291,9 @@ pub struct LoadBalancing {
     me: Weak<LoadBalancing>,
 }
 
-/// The data side's view of the target groups, and the client to targets.
+/// The data side's view of the target groups.
 pub(crate) struct Shared {
     groups: ArcSwap<HashMap<String, Arc<GroupRt>>>,
-    client: http_proxy::Client,
 }
 
 #[derive(Default)]
@@ -367,7 +376,6 @@ impl LoadBalancing {
             inner: Mutex::new(Plane::default()),
             shared: Arc::new(Shared {
                 groups: ArcSwap::from_pointee(HashMap::new()),
-                client: http_proxy::client(),
             }),
             changes: Arc::new(Notify::new()),
             me: me.clone(),
