@@ -144,10 +144,13 @@ pub struct Config {
     pub lb_ports: std::ops::RangeInclusive<u16>,
 
     /// The address listeners connect to for an `instance` target (an ECS
-    /// container instance's ec2InstanceId): the Docker engine's host, where
-    /// bridge tasks publish their host ports.
-    #[arg(long, env = "ECSBOX_LB_INSTANCE_ADDRESS", default_value = "127.0.0.1")]
-    pub lb_instance_address: std::net::IpAddr,
+    /// container instance's ec2InstanceId, registered by RegisterTargets or
+    /// by a service's loadBalancers): the Docker engine's host, where bridge
+    /// tasks publish their host ports. Default: 127.0.0.1; inside a
+    /// container (the ecsbox image), the container's default gateway, which
+    /// is the engine's host on Linux and Docker Desktop's VM alike.
+    #[arg(long, env = "ECSBOX_LB_INSTANCE_ADDRESS")]
+    pub lb_instance_address: Option<std::net::IpAddr>,
 
     /// Seconds between two samples of the AWS/ECS metrics (CPUUtilization,
     /// MemoryUtilization) from the tasks' Docker stats. ECS publishes every
@@ -175,7 +178,29 @@ fn parse_port_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String>
     Ok(low..=high)
 }
 
+/// The default route's gateway in a `/proc/net/route` table (Linux's
+/// format: hex, in the host's byte order, which is little-endian on every
+/// platform Docker runs containers on).
+pub fn default_gateway(route_table: &str) -> Option<std::net::Ipv4Addr> {
+    route_table.lines().skip(1).find_map(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let (destination, gateway, mask) = (cols.get(1)?, cols.get(2)?, cols.get(7)?);
+        if *destination != "00000000" || *mask != "00000000" {
+            return None;
+        }
+        let gw = u32::from_str_radix(gateway, 16).ok().filter(|g| *g != 0)?;
+        Some(std::net::Ipv4Addr::from(gw.to_le_bytes()))
+    })
+}
+
 impl Config {
+    /// Where instance targets are reached (`--lb-instance-address`, or
+    /// loopback when neither it nor the container default was set).
+    pub fn lb_instance_address(&self) -> std::net::IpAddr {
+        self.lb_instance_address
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+    }
+
     /// The configuration a test server uses: free loopback ports (the task
     /// endpoints too, so tests change nothing on the host and never compete
     /// for 169.254.170.2:80), defaults otherwise. Tests whose containers must
@@ -240,7 +265,10 @@ mod tests {
         let c = Config::parse_from(["ecsbox"]);
         assert_eq!(c.lb_listen_host.to_string(), "127.0.0.1");
         assert_eq!(c.lb_ports, 4511..=4559);
-        assert_eq!(c.lb_instance_address.to_string(), "127.0.0.1");
+        assert_eq!(c.lb_instance_address, None);
+        assert_eq!(c.lb_instance_address().to_string(), "127.0.0.1");
+        let c = Config::parse_from(["ecsbox", "--lb-instance-address", "172.17.0.1"]);
+        assert_eq!(c.lb_instance_address().to_string(), "172.17.0.1");
         let c = Config::parse_from(["ecsbox", "--lb-ports", "5000-5002"]);
         assert_eq!(c.lb_ports, 5000..=5002);
         for bad in ["5002-5000", "x-1", "0-10", "70000"] {
@@ -249,6 +277,22 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn the_default_gateway_is_read_from_the_route_table() {
+        // A container's /proc/net/route on Docker's default bridge.
+        let table =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+                     eth0\t00000000\t010011AC\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+                     eth0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
+        assert_eq!(
+            default_gateway(table),
+            Some(std::net::Ipv4Addr::new(172, 17, 0, 1))
+        );
+        let no_default = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n\
+                          eth0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\n";
+        assert_eq!(default_gateway(no_default), None);
     }
 
     #[test]

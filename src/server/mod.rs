@@ -115,6 +115,7 @@ impl App {
         let load_balancing = LoadBalancing::new(LbSettings {
             listen_host: config.lb_listen_host,
             fallback_ports: config.lb_ports.clone(),
+            instance_address: config.lb_instance_address(),
         });
         let store = Arc::new(Store::with_settings(RegionSettings {
             container_instances: config.container_instances,
@@ -165,7 +166,6 @@ impl App {
             load_balancing.clone(),
             ec2.clone(),
             store.clone(),
-            config.lb_instance_address,
         ));
         let (ecr, registry) = container_registry(&config)?;
         tasks.set_private_registry(ecr.clone());
