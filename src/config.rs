@@ -143,6 +143,12 @@ pub struct Config {
     #[arg(long, env = "ECSBOX_LB_PORTS", default_value = "4511-4559", value_parser = parse_port_range)]
     pub lb_ports: std::ops::RangeInclusive<u16>,
 
+    /// Listeners take a port of `--lb-ports` even when their own port is
+    /// free (unless it lies in the range). ecsbox's image sets it: under
+    /// compose only that range is published to the host.
+    #[arg(long, env = "ECSBOX_LB_PORTS_ONLY")]
+    pub lb_ports_only: bool,
+
     /// The address listeners connect to for an `instance` target (an ECS
     /// container instance's ec2InstanceId, registered by RegisterTargets or
     /// by a service's loadBalancers): the Docker engine's host, where bridge
@@ -269,8 +275,10 @@ mod tests {
         assert_eq!(c.lb_instance_address().to_string(), "127.0.0.1");
         let c = Config::parse_from(["ecsbox", "--lb-instance-address", "172.17.0.1"]);
         assert_eq!(c.lb_instance_address().to_string(), "172.17.0.1");
-        let c = Config::parse_from(["ecsbox", "--lb-ports", "5000-5002"]);
+        assert!(!c.lb_ports_only);
+        let c = Config::parse_from(["ecsbox", "--lb-ports", "5000-5002", "--lb-ports-only"]);
         assert_eq!(c.lb_ports, 5000..=5002);
+        assert!(c.lb_ports_only);
         for bad in ["5002-5000", "x-1", "0-10", "70000"] {
             assert!(
                 Config::try_parse_from(["ecsbox", "--lb-ports", bad]).is_err(),

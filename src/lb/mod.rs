@@ -71,6 +71,11 @@ pub struct LbSettings {
     /// Ports a listener takes when its own port cannot be bound (taken, or
     /// privileged for a non-root user): the first free one of the range.
     pub fallback_ports: RangeInclusive<u16>,
+    /// Listeners take only ports of `fallback_ports`, even when their own
+    /// port is free: under compose only that range is published, so a
+    /// listener on its own port 80 inside the container would be
+    /// unreachable from the host.
+    pub ports_only_from_range: bool,
     /// Where an `instance` target's port is reached: the Docker engine's
     /// host, where bridge tasks publish their host ports. Loopback when
     /// ecsbox runs beside the engine; from inside a container, the host's
@@ -84,6 +89,7 @@ impl Default for LbSettings {
         LbSettings {
             listen_host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             fallback_ports: 4511..=4559,
+            ports_only_from_range: false,
             instance_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
         }
     }
@@ -346,6 +352,9 @@ struct Registered {
     target: Target,
     rt: Arc<TargetRt>,
     health: Health,
+    /// When the target entered slow start mode (see `balance`), on
+    /// ecsbox's clock; None when it is not ramping up.
+    slow_start_since: Option<std::time::SystemTime>,
 }
 
 impl Group {
@@ -354,12 +363,13 @@ impl Group {
         let targets: Vec<_> = self
             .targets
             .values()
-            .map(|r| (r.rt.clone(), r.health.state))
+            .map(|r| (r.rt.clone(), r.health.state, r.slow_start_since))
             .collect();
         self.rt.view.store(Arc::new(GroupView::build(
             self.spec.algorithm,
             self.spec.stickiness,
             self.spec.protocol,
+            self.spec.slow_start,
             &targets,
         )));
     }
@@ -573,6 +583,7 @@ impl LoadBalancing {
                     target: t,
                     rt,
                     health: Health::registered(in_use, enabled),
+                    slow_start_since: None,
                 },
             );
         }
@@ -743,7 +754,16 @@ impl LoadBalancing {
             return;
         };
         let mut changed = false;
+        let now = crate::clock::now_system();
         for (k, outcome, hc) in results {
+            // AWS ("Slow start mode"): a target enters it when it becomes
+            // healthy, but "only when there is at least one healthy target
+            // that is not in slow start mode".
+            let steady_other = g.targets.iter().any(|(other, r)| {
+                *other != k
+                    && r.health.state == TargetState::Healthy
+                    && !balance::ramping(r.slow_start_since, g.spec.slow_start, now)
+            });
             if let Some(r) = g.targets.get_mut(&k) {
                 if !matches!(
                     r.health.state,
@@ -751,7 +771,16 @@ impl LoadBalancing {
                 ) {
                     continue;
                 }
+                let was_healthy = r.health.state == TargetState::Healthy;
                 if r.health.apply(outcome, &hc) {
+                    let healthy = r.health.state == TargetState::Healthy;
+                    if healthy && !was_healthy && !g.spec.slow_start.is_zero() && steady_other {
+                        r.slow_start_since = Some(now);
+                    } else if !healthy {
+                        // An unhealthy target leaves slow start; it enters
+                        // it again when it is healthy again.
+                        r.slow_start_since = None;
+                    }
                     tracing::debug!(
                         "target group {group_arn}: target {}:{} is {} ({:?})",
                         k.id,

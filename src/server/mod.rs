@@ -115,6 +115,7 @@ impl App {
         let load_balancing = LoadBalancing::new(LbSettings {
             listen_host: config.lb_listen_host,
             fallback_ports: config.lb_ports.clone(),
+            ports_only_from_range: config.lb_ports_only,
             instance_address: config.lb_instance_address(),
         });
         let store = Arc::new(Store::with_settings(RegionSettings {
