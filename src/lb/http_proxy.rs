@@ -20,6 +20,7 @@
 
 use std::cell::Cell;
 use std::convert::Infallible;
+use std::io::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -306,11 +307,26 @@ fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, routes: &Routes) {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(client, IpAddr::V4),
         v4 => v4,
     };
-    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(prev) => format!("{prev}, {client}"),
-        None => client.to_string(),
+    // Written into a buffer on the stack: this runs for every request.
+    let mut buf = [0u8; 256];
+    let mut w = &mut buf[..];
+    let written = match headers.get("x-forwarded-for") {
+        Some(prev) => write!(w, "{}, {client}", prev.to_str().unwrap_or_default()),
+        None => write!(w, "{client}"),
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
+    let len = 256 - w.len();
+    let xff = match written {
+        Ok(()) => HeaderValue::from_bytes(&buf[..len]),
+        // A very long chain: the slow way.
+        Err(_) => {
+            let prev = headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            HeaderValue::from_str(&format!("{prev}, {client}"))
+        }
+    };
+    if let Ok(v) = xff {
         headers.insert("x-forwarded-for", v);
     }
     let proto = match routes.protocol {
@@ -320,7 +336,8 @@ fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, routes: &Routes) {
     headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
     headers.insert("x-forwarded-port", HeaderValue::from(routes.port));
     if !headers.contains_key("x-amzn-trace-id") {
-        if let Ok(v) = HeaderValue::from_str(&trace_id()) {
+        let id = trace_id_bytes();
+        if let Ok(v) = HeaderValue::from_bytes(&id) {
             headers.insert("x-amzn-trace-id", v);
         }
     }
@@ -328,11 +345,27 @@ fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, routes: &Routes) {
 
 /// `Root=1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>`, as ALB writes it.
 pub fn trace_id() -> String {
+    String::from_utf8_lossy(&trace_id_bytes()).into_owned()
+}
+
+/// The trace id, built on the stack (every forwarded request gets one).
+fn trace_id_bytes() -> [u8; 40] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let secs = crate::clock::now_system()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let (a, b) = (next_random(), next_random());
-    format!("Root=1-{:08x}-{:016x}{:08x}", secs as u32, a, b as u32)
+    let mut out = *b"Root=1-00000000-000000000000000000000000";
+    let mut put = |at: usize, value: u64, digits: usize| {
+        for i in 0..digits {
+            let nibble = (value >> (4 * (digits - 1 - i))) & 0xf;
+            out[at + i] = HEX[nibble as usize];
+        }
+    };
+    put(7, u64::from(secs as u32), 8);
+    put(16, a, 16);
+    put(32, u64::from(b as u32), 8);
+    out
 }
 
 /// A per-thread xorshift generator seeded once from the system's
