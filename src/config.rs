@@ -152,11 +152,13 @@ pub struct Config {
     /// The address listeners connect to for an `instance` target (an ECS
     /// container instance's ec2InstanceId, registered by RegisterTargets or
     /// by a service's loadBalancers): the Docker engine's host, where bridge
-    /// tasks publish their host ports. Default: 127.0.0.1; inside a
-    /// container (the ecsbox image), the container's default gateway, which
-    /// is the engine's host on Linux and Docker Desktop's VM alike.
-    #[arg(long, env = "ECSBOX_LB_INSTANCE_ADDRESS")]
-    pub lb_instance_address: Option<std::net::IpAddr>,
+    /// tasks publish their host ports. An address, or `gateway`: the
+    /// default route's gateway, which is the engine's host for a container
+    /// on it (Linux) and Docker Desktop's VM alike; the image sets that.
+    /// Not guessed from "running in a container": a container may run its
+    /// own engine, whose host ports are on its own loopback.
+    #[arg(long, env = "ECSBOX_LB_INSTANCE_ADDRESS", default_value = "127.0.0.1", value_parser = parse_instance_address)]
+    pub lb_instance_address: InstanceAddress,
 
     /// Seconds between two samples of the AWS/ECS metrics (CPUUtilization,
     /// MemoryUtilization) from the tasks' Docker stats. ECS publishes every
@@ -184,6 +186,23 @@ fn parse_port_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String>
     Ok(low..=high)
 }
 
+/// Where instance targets are reached (`--lb-instance-address`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceAddress {
+    Ip(std::net::IpAddr),
+    /// The default route's gateway, read when ecsbox starts.
+    DefaultGateway,
+}
+
+fn parse_instance_address(text: &str) -> Result<InstanceAddress, String> {
+    if text == "gateway" {
+        return Ok(InstanceAddress::DefaultGateway);
+    }
+    text.parse()
+        .map(InstanceAddress::Ip)
+        .map_err(|_| format!("'{text}' is neither an IP address nor `gateway`"))
+}
+
 /// The default route's gateway in a `/proc/net/route` table (Linux's
 /// format: hex, in the host's byte order, which is little-endian on every
 /// platform Docker runs containers on).
@@ -200,11 +219,27 @@ pub fn default_gateway(route_table: &str) -> Option<std::net::Ipv4Addr> {
 }
 
 impl Config {
-    /// Where instance targets are reached (`--lb-instance-address`, or
-    /// loopback when neither it nor the container default was set).
+    /// Where instance targets are reached (`--lb-instance-address`, the
+    /// gateway resolved; loopback, with a warning, when there is none).
     pub fn lb_instance_address(&self) -> std::net::IpAddr {
-        self.lb_instance_address
-            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+        match self.lb_instance_address {
+            InstanceAddress::Ip(ip) => ip,
+            InstanceAddress::DefaultGateway => {
+                let gateway = std::fs::read_to_string("/proc/net/route")
+                    .ok()
+                    .and_then(|t| default_gateway(&t));
+                match gateway {
+                    Some(gw) => std::net::IpAddr::V4(gw),
+                    None => {
+                        tracing::warn!(
+                            "--lb-instance-address gateway: no default route in /proc/net/route; \
+                             instance targets are reached on 127.0.0.1"
+                        );
+                        std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+                    }
+                }
+            }
+        }
     }
 
     /// The configuration a test server uses: free loopback ports (the task
@@ -271,10 +306,12 @@ mod tests {
         let c = Config::parse_from(["ecsbox"]);
         assert_eq!(c.lb_listen_host.to_string(), "127.0.0.1");
         assert_eq!(c.lb_ports, 4511..=4559);
-        assert_eq!(c.lb_instance_address, None);
         assert_eq!(c.lb_instance_address().to_string(), "127.0.0.1");
         let c = Config::parse_from(["ecsbox", "--lb-instance-address", "172.17.0.1"]);
         assert_eq!(c.lb_instance_address().to_string(), "172.17.0.1");
+        let c = Config::parse_from(["ecsbox", "--lb-instance-address", "gateway"]);
+        assert_eq!(c.lb_instance_address, InstanceAddress::DefaultGateway);
+        assert!(Config::try_parse_from(["ecsbox", "--lb-instance-address", "host"]).is_err());
         assert!(!c.lb_ports_only);
         let c = Config::parse_from(["ecsbox", "--lb-ports", "5000-5002", "--lb-ports-only"]);
         assert_eq!(c.lb_ports, 5000..=5002);

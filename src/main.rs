@@ -12,15 +12,6 @@ async fn main() {
         // Docker names a container's host after its short id.
         config.own_container = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty());
     }
-    if in_container() && config.lb_instance_address.is_none() {
-        // Bridge tasks publish their host ports on the engine's host, which
-        // a container reaches at its default gateway (127.0.0.1 is the
-        // container itself).
-        config.lb_instance_address = std::fs::read_to_string("/proc/net/route")
-            .ok()
-            .and_then(|t| ecsbox::config::default_gateway(&t))
-            .map(std::net::IpAddr::V4);
-    }
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_level));
     // Colours only for a person at a terminal, not in `docker logs` or CI logs.
