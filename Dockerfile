@@ -29,7 +29,16 @@ ENV ECSBOX_LISTEN=0.0.0.0:4566
 # The ECR registry (docker push/pull); publish it on the host's loopback at
 # the same port, so the engine pulls tasks' images from localhost:4510.
 ENV ECSBOX_REGISTRY_LISTEN=0.0.0.0:4510
-EXPOSE 4566 4510
+# Load balancer listeners (ELBv2): on every interface of the container, and
+# only on ports of ECSBOX_LB_PORTS (4511-4559), the range to publish
+# (`-p 127.0.0.1:4511-4559:4511-4559`): a listener created for port 80 gets
+# the first free port of the range, as GET /_ecsbox/elbv2/listeners tells.
+# Instance targets (bridge tasks' host ports) are reached at the container's
+# default gateway, the engine's host (an address here overrides it).
+ENV ECSBOX_LB_LISTEN_HOST=0.0.0.0
+ENV ECSBOX_LB_PORTS_ONLY=true
+ENV ECSBOX_LB_INSTANCE_ADDRESS=gateway
+EXPOSE 4566 4510 4511-4559
 # The non-root user of docker/prepare-rootfs.sh. Reaching the socket needs
 # its group: --group-add $(stat -c %g /var/run/docker.sock).
 USER 65532:65532

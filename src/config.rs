@@ -143,11 +143,22 @@ pub struct Config {
     #[arg(long, env = "ECSBOX_LB_PORTS", default_value = "4511-4559", value_parser = parse_port_range)]
     pub lb_ports: std::ops::RangeInclusive<u16>,
 
+    /// Listeners take a port of `--lb-ports` even when their own port is
+    /// free (unless it lies in the range). ecsbox's image sets it: under
+    /// compose only that range is published to the host.
+    #[arg(long, env = "ECSBOX_LB_PORTS_ONLY")]
+    pub lb_ports_only: bool,
+
     /// The address listeners connect to for an `instance` target (an ECS
-    /// container instance's ec2InstanceId): the Docker engine's host, where
-    /// bridge tasks publish their host ports.
-    #[arg(long, env = "ECSBOX_LB_INSTANCE_ADDRESS", default_value = "127.0.0.1")]
-    pub lb_instance_address: std::net::IpAddr,
+    /// container instance's ec2InstanceId, registered by RegisterTargets or
+    /// by a service's loadBalancers): the Docker engine's host, where bridge
+    /// tasks publish their host ports. An address, or `gateway`: the
+    /// default route's gateway, which is the engine's host for a container
+    /// on it (Linux) and Docker Desktop's VM alike; the image sets that.
+    /// Not guessed from "running in a container": a container may run its
+    /// own engine, whose host ports are on its own loopback.
+    #[arg(long, env = "ECSBOX_LB_INSTANCE_ADDRESS", default_value = "127.0.0.1", value_parser = parse_instance_address)]
+    pub lb_instance_address: InstanceAddress,
 
     /// Seconds between two samples of the AWS/ECS metrics (CPUUtilization,
     /// MemoryUtilization) from the tasks' Docker stats. ECS publishes every
@@ -175,7 +186,62 @@ fn parse_port_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String>
     Ok(low..=high)
 }
 
+/// Where instance targets are reached (`--lb-instance-address`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceAddress {
+    Ip(std::net::IpAddr),
+    /// The default route's gateway, read when ecsbox starts.
+    DefaultGateway,
+}
+
+fn parse_instance_address(text: &str) -> Result<InstanceAddress, String> {
+    if text == "gateway" {
+        return Ok(InstanceAddress::DefaultGateway);
+    }
+    text.parse()
+        .map(InstanceAddress::Ip)
+        .map_err(|_| format!("'{text}' is neither an IP address nor `gateway`"))
+}
+
+/// The default route's gateway in a `/proc/net/route` table (Linux's
+/// format: hex, in the host's byte order, which is little-endian on every
+/// platform Docker runs containers on).
+pub fn default_gateway(route_table: &str) -> Option<std::net::Ipv4Addr> {
+    route_table.lines().skip(1).find_map(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let (destination, gateway, mask) = (cols.get(1)?, cols.get(2)?, cols.get(7)?);
+        if *destination != "00000000" || *mask != "00000000" {
+            return None;
+        }
+        let gw = u32::from_str_radix(gateway, 16).ok().filter(|g| *g != 0)?;
+        Some(std::net::Ipv4Addr::from(gw.to_le_bytes()))
+    })
+}
+
 impl Config {
+    /// Where instance targets are reached (`--lb-instance-address`, the
+    /// gateway resolved; loopback, with a warning, when there is none).
+    pub fn lb_instance_address(&self) -> std::net::IpAddr {
+        match self.lb_instance_address {
+            InstanceAddress::Ip(ip) => ip,
+            InstanceAddress::DefaultGateway => {
+                let gateway = std::fs::read_to_string("/proc/net/route")
+                    .ok()
+                    .and_then(|t| default_gateway(&t));
+                match gateway {
+                    Some(gw) => std::net::IpAddr::V4(gw),
+                    None => {
+                        tracing::warn!(
+                            "--lb-instance-address gateway: no default route in /proc/net/route; \
+                             instance targets are reached on 127.0.0.1"
+                        );
+                        std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+                    }
+                }
+            }
+        }
+    }
+
     /// The configuration a test server uses: free loopback ports (the task
     /// endpoints too, so tests change nothing on the host and never compete
     /// for 169.254.170.2:80), defaults otherwise. Tests whose containers must
@@ -240,15 +306,38 @@ mod tests {
         let c = Config::parse_from(["ecsbox"]);
         assert_eq!(c.lb_listen_host.to_string(), "127.0.0.1");
         assert_eq!(c.lb_ports, 4511..=4559);
-        assert_eq!(c.lb_instance_address.to_string(), "127.0.0.1");
-        let c = Config::parse_from(["ecsbox", "--lb-ports", "5000-5002"]);
+        assert_eq!(c.lb_instance_address().to_string(), "127.0.0.1");
+        let c = Config::parse_from(["ecsbox", "--lb-instance-address", "172.17.0.1"]);
+        assert_eq!(c.lb_instance_address().to_string(), "172.17.0.1");
+        let c = Config::parse_from(["ecsbox", "--lb-instance-address", "gateway"]);
+        assert_eq!(c.lb_instance_address, InstanceAddress::DefaultGateway);
+        assert!(Config::try_parse_from(["ecsbox", "--lb-instance-address", "host"]).is_err());
+        assert!(!c.lb_ports_only);
+        let c = Config::parse_from(["ecsbox", "--lb-ports", "5000-5002", "--lb-ports-only"]);
         assert_eq!(c.lb_ports, 5000..=5002);
+        assert!(c.lb_ports_only);
         for bad in ["5002-5000", "x-1", "0-10", "70000"] {
             assert!(
                 Config::try_parse_from(["ecsbox", "--lb-ports", bad]).is_err(),
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn the_default_gateway_is_read_from_the_route_table() {
+        // A container's /proc/net/route on Docker's default bridge.
+        let table =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+                     eth0\t00000000\t010011AC\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+                     eth0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
+        assert_eq!(
+            default_gateway(table),
+            Some(std::net::Ipv4Addr::new(172, 17, 0, 1))
+        );
+        let no_default = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n\
+                          eth0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\n";
+        assert_eq!(default_gateway(no_default), None);
     }
 
     #[test]

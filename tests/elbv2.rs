@@ -439,8 +439,6 @@ async fn attributes_are_honoured_stored_or_refused_by_name() {
                 "stickiness.lb_cookie.duration_seconds",
             ),
             ("Attributes.member.4.Value", "60"),
-            ("Attributes.member.5.Key", "slow_start.duration_seconds"),
-            ("Attributes.member.5.Value", "30"),
         ],
     )
     .await;
@@ -451,7 +449,51 @@ async fn attributes_are_honoured_stored_or_refused_by_name() {
         ecsbox::lb::Algorithm::LeastOutstandingRequests
     );
     assert_eq!(spec.stickiness, Some(Duration::from_secs(60)));
+    // Slow start: not with least outstanding requests (AWS: "You can't
+    // enable slow start mode when using the least outstanding requests"
+    // algorithm), 30 to 900 seconds or 0, and honoured by the plane.
+    let slow_start = |secs: &'static str| {
+        [
+            ("Attributes.member.1.Key", "slow_start.duration_seconds"),
+            ("Attributes.member.1.Value", secs),
+        ]
+    };
+    fails(
+        &server,
+        "InvalidConfigurationRequest",
+        "ModifyTargetGroupAttributes",
+        &[
+            &[("TargetGroupArn", tg.as_str())][..],
+            &slow_start("30")[..],
+        ]
+        .concat(),
+    )
+    .await;
+    ok(
+        &server,
+        "ModifyTargetGroupAttributes",
+        &[
+            ("TargetGroupArn", &tg),
+            ("Attributes.member.1.Key", "load_balancing.algorithm.type"),
+            ("Attributes.member.1.Value", "round_robin"),
+            ("Attributes.member.2.Key", "slow_start.duration_seconds"),
+            ("Attributes.member.2.Value", "30"),
+        ],
+    )
+    .await;
+    let spec = server.app.load_balancing.target_group(&tg).unwrap();
     assert_eq!(spec.slow_start, Duration::from_secs(30));
+    fails(
+        &server,
+        "ValidationError",
+        "ModifyTargetGroupAttributes",
+        &[
+            &[("TargetGroupArn", tg.as_str())][..],
+            &slow_start("10")[..],
+        ]
+        .concat(),
+    )
+    .await;
     let m = fails(
         &server,
         "ValidationError",

@@ -1050,3 +1050,110 @@ async fn a_taken_port_falls_back_and_close_releases_the_port() {
     std::net::TcpListener::bind(addr).expect("the port is free once closed");
     assert!(lb.listeners().is_empty());
 }
+
+#[tokio::test]
+async fn with_ports_only_from_range_a_free_own_port_outside_the_range_is_not_taken() {
+    // ecsbox's image: only the range is published, so a listener must not
+    // sit on its own port even when that port is free.
+    let a = free_port();
+    let b = std::iter::repeat_with(free_port).find(|p| *p != a).unwrap();
+    let range = a.min(b)..=a.max(b);
+    let own = std::iter::repeat_with(free_port)
+        .find(|p| !range.contains(p))
+        .unwrap();
+    let lb = LoadBalancing::new(LbSettings {
+        fallback_ports: range.clone(),
+        ports_only_from_range: true,
+        ..LbSettings::default()
+    });
+    let addr = lb
+        .open_listener(listener(
+            "l-own",
+            Protocol::Http,
+            own,
+            vec![],
+            fixed(200, "ok"),
+        ))
+        .unwrap();
+    assert_ne!(addr.port(), own);
+    assert!(range.contains(&addr.port()), "{addr} in {range:?}");
+    assert_eq!(get(&client(), addr, "/").await.body, "ok");
+    // A listener whose own (free) port lies in the range keeps it.
+    let in_range = if addr.port() == *range.start() {
+        *range.end()
+    } else {
+        *range.start()
+    };
+    let addr = lb
+        .open_listener(listener(
+            "l-in",
+            Protocol::Http,
+            in_range,
+            vec![],
+            fixed(200, "ok"),
+        ))
+        .unwrap();
+    assert_eq!(addr.port(), in_range);
+}
+
+#[tokio::test]
+async fn a_target_healthy_beside_a_steady_one_ramps_up_in_slow_start() {
+    let (a, b) = (backend("a").await, backend("b").await);
+    let lb = plane();
+    let mut spec = group("tg-slow", Protocol::Http);
+    // The longest AWS allows: the ramp barely starts during the test, even
+    // if another test moves ecsbox's clock on by minutes meanwhile.
+    spec.slow_start = Duration::from_secs(900);
+    // The first target enters no slow start (no steady target beside it).
+    put_group(&lb, spec, &[a.addr]);
+    let addr = lb
+        .open_listener(listener(
+            "l-slow",
+            Protocol::Http,
+            0,
+            vec![],
+            forward(&[("tg-slow", 1)]),
+        ))
+        .unwrap();
+    wait_healthy(&lb, "tg-slow", &[&a]).await;
+    let c = client();
+    for _ in 0..4 {
+        assert_eq!(get(&c, addr, "/").await.body, "a");
+    }
+    lb.register_targets("tg-slow", vec![target(b.addr)]);
+    wait_healthy(&lb, "tg-slow", &[&b]).await;
+    let mut to_b = 0;
+    for _ in 0..40 {
+        if get(&c, addr, "/").await.body == "b" {
+            to_b += 1;
+        }
+    }
+    // Without slow start b would get its full share, 20 of 40.
+    assert!(to_b < 16, "the new target got {to_b} of 40 requests");
+}
+
+#[tokio::test]
+async fn an_explicit_health_check_port_is_probed_on_the_targets_ip() {
+    let (traffic, checked) = (backend("traffic").await, backend("checked").await);
+    let lb = plane();
+    let mut spec = group("tg-hcport", Protocol::Http);
+    spec.health_check.port = Some(checked.addr.port());
+    put_group(&lb, spec, &[traffic.addr]);
+    lb.open_listener(listener(
+        "l-hcport",
+        Protocol::Http,
+        0,
+        vec![],
+        forward(&[("tg-hcport", 1)]),
+    ))
+    .unwrap();
+    wait_healthy(&lb, "tg-hcport", &[&traffic]).await;
+    assert!(checked.checks.load(Ordering::SeqCst) > 0);
+    assert_eq!(traffic.checks.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        state_of(&lb, "tg-hcport", traffic.addr)
+            .unwrap()
+            .health_check_port,
+        checked.addr.port().to_string()
+    );
+}

@@ -23,11 +23,7 @@ use crate::state::services::ServiceRecord;
 use crate::state::tasks::{TargetRegistration, TaskRecord};
 use crate::state::RegionState;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
-/// Where an instance target's host port is reached: the engine's host, on
-/// loopback when ecsbox runs beside the engine.
-const INSTANCE_HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+use std::net::{IpAddr, SocketAddr};
 
 /// How the load balancers see one task of a service.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,7 +181,7 @@ fn target_of(
             (
                 instance_id?.to_string(),
                 host_port,
-                SocketAddr::new(INSTANCE_HOST, host_port),
+                SocketAddr::new(plane.settings().instance_address, host_port),
             )
         }
     };

@@ -9,6 +9,14 @@
 //! on the chosen target (outstanding requests, open connections) and the
 //! group's round-robin cursor.
 //!
+//! Slow start (`slow_start.duration_seconds`, AWS's "Slow start mode"): a
+//! target that became healthy while another healthy target was not ramping
+//! gets a linearly growing share of requests, from none to its full share
+//! over the duration. When the round robin (or least outstanding requests)
+//! offers it a request, it takes it with the credit its ramp has earned so
+//! far (elapsed / duration, accumulated per offer, deterministic rather
+//! than random), and otherwise the request goes to the next target.
+//!
 //! Eligibility follows AWS ("Health checks for your target groups"):
 //! healthy targets receive new requests; targets whose health check is
 //! disabled (`unavailable`) do too; `initial`, `unhealthy` and `draining`
@@ -16,9 +24,9 @@
 //! targets the load balancer "fails open" and routes to all of them.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 use tokio::sync::Notify;
@@ -38,6 +46,10 @@ pub struct TargetRt {
     pub(super) draining: AtomicBool,
     /// Notified when a draining target has nothing in flight any more.
     pub(super) idle: Notify,
+    /// The HTTP proxy's idle keep-alive connections to this target.
+    pub(super) pool: super::upstream::IdlePool,
+    /// Slow start's earned share of offers, in thousandths of a request.
+    ramp_credit: AtomicU32,
 }
 
 impl TargetRt {
@@ -49,6 +61,8 @@ impl TargetRt {
             connections: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             idle: Notify::new(),
+            pool: Default::default(),
+            ramp_credit: AtomicU32::new(0),
         }
     }
 
@@ -113,38 +127,88 @@ pub struct GroupView {
     /// Targets reached over TLS (target group protocol HTTPS/TLS).
     pub tls: bool,
     pub eligible: Vec<Arc<TargetRt>>,
+    /// Per eligible target (same order): since when it is in slow start.
+    /// Empty when no target is.
+    ramps: Vec<Option<SystemTime>>,
+    slow_start: Duration,
 }
 
 impl GroupView {
+    /// `targets`: each with its state and since when it is in slow start.
     pub fn build(
         algorithm: Algorithm,
         stickiness: Option<Duration>,
         protocol: Protocol,
-        targets: &[(Arc<TargetRt>, TargetState)],
+        slow_start: Duration,
+        targets: &[(Arc<TargetRt>, TargetState, Option<SystemTime>)],
     ) -> GroupView {
         let live: Vec<_> = targets
             .iter()
-            .filter(|(_, s)| *s != TargetState::Draining)
+            .filter(|(_, s, _)| *s != TargetState::Draining)
             .collect();
-        let mut eligible: Vec<Arc<TargetRt>> = live
+        let mut chosen: Vec<_> = live
             .iter()
-            .filter(|(_, s)| matches!(s, TargetState::Healthy | TargetState::Unavailable))
-            .map(|(t, _)| t.clone())
+            .filter(|(_, s, _)| matches!(s, TargetState::Healthy | TargetState::Unavailable))
+            .map(|(t, _, since)| (t.clone(), *since))
             .collect();
-        if eligible.is_empty()
+        if chosen.is_empty()
             && !live.is_empty()
-            && live.iter().all(|(_, s)| *s == TargetState::Unhealthy)
+            && live.iter().all(|(_, s, _)| *s == TargetState::Unhealthy)
         {
-            // Fail open: only unhealthy registered targets, so all of them.
-            eligible = live.iter().map(|(t, _)| t.clone()).collect();
+            // Fail open: only unhealthy registered targets, so all of them
+            // (none is in slow start: an unhealthy target leaves it).
+            chosen = live.iter().map(|(t, _, _)| (t.clone(), None)).collect();
         }
+        let ramps: Vec<Option<SystemTime>> = if slow_start.is_zero() {
+            Vec::new()
+        } else {
+            chosen.iter().map(|(_, since)| *since).collect()
+        };
+        let ramps = if ramps.iter().any(Option::is_some) {
+            ramps
+        } else {
+            Vec::new()
+        };
         GroupView {
             algorithm: Some(algorithm),
             stickiness,
             tls: matches!(protocol, Protocol::Https | Protocol::Tls),
-            eligible,
+            eligible: chosen.into_iter().map(|(t, _)| t).collect(),
+            ramps,
+            slow_start,
         }
     }
+
+    /// Whether the target at `index` takes a request offered to it now:
+    /// always, unless it is ramping up and has not earned one yet.
+    fn takes(&self, index: usize, now: SystemTime) -> bool {
+        let Some(Some(since)) = self.ramps.get(index) else {
+            return true;
+        };
+        let Some(share) = ramp_share(*since, self.slow_start, now) else {
+            return true;
+        };
+        let credit = &self.eligible[index].ramp_credit;
+        let earned =
+            credit.fetch_add((share * 1000.0) as u32, Ordering::Relaxed) + (share * 1000.0) as u32;
+        if earned >= 1000 {
+            credit.fetch_sub(1000, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+}
+
+/// The fraction of its full share a target in slow start gets at `now`
+/// (elapsed / duration); None once the ramp is over.
+fn ramp_share(since: SystemTime, duration: Duration, now: SystemTime) -> Option<f64> {
+    let elapsed = now.duration_since(since).unwrap_or_default();
+    (elapsed < duration).then(|| elapsed.as_secs_f64() / duration.as_secs_f64())
+}
+
+/// Whether a target that entered slow start at `since` is still in it.
+pub fn ramping(since: Option<SystemTime>, duration: Duration, now: SystemTime) -> bool {
+    since.is_some_and(|s| ramp_share(s, duration, now).is_some())
 }
 
 /// A group's runtime: its current view and its round-robin cursor.
@@ -158,6 +222,21 @@ impl GroupRt {
     /// Picks a target among the eligible ones; `sticky`: the target the
     /// client's AWSALB cookie names, honoured while it is eligible.
     pub fn pick(&self, view: &GroupView, sticky: Option<&str>) -> Option<Arc<TargetRt>> {
+        let now = if view.ramps.is_empty() {
+            SystemTime::UNIX_EPOCH // not read
+        } else {
+            crate::clock::now_system()
+        };
+        self.pick_at(view, sticky, now)
+    }
+
+    /// `pick` at a given time (slow start's ramps depend on it).
+    pub fn pick_at(
+        &self,
+        view: &GroupView,
+        sticky: Option<&str>,
+        now: SystemTime,
+    ) -> Option<Arc<TargetRt>> {
         let eligible = &view.eligible;
         if eligible.is_empty() {
             return None;
@@ -171,12 +250,21 @@ impl GroupRt {
         let n = eligible.len();
         let chosen = match view.algorithm {
             Some(Algorithm::LeastOutstandingRequests) => (0..n)
-                .map(|i| &eligible[(start + i) % n])
-                .min_by_key(|t| t.outstanding())
+                .map(|i| (start + i) % n)
+                .min_by_key(|i| eligible[*i].outstanding())
                 .expect("not empty"),
-            _ => &eligible[start % n],
+            _ => start % n,
         };
-        Some(chosen.clone())
+        if view.ramps.is_empty() {
+            return Some(eligible[chosen].clone());
+        }
+        // Offered to the chosen target first, then on round the ring; a
+        // target not ramping always takes it.
+        let index = (0..n)
+            .map(|i| (chosen + i) % n)
+            .find(|i| view.takes(*i, now))
+            .unwrap_or(chosen);
+        Some(eligible[index].clone())
     }
 }
 
@@ -237,9 +325,41 @@ mod tests {
         let targets: Vec<_> = states
             .iter()
             .enumerate()
-            .map(|(i, s)| (target(1000 + i as u16), *s))
+            .map(|(i, s)| (target(1000 + i as u16), *s, None))
             .collect();
-        GroupView::build(algorithm, None, Protocol::Http, &targets)
+        GroupView::build(algorithm, None, Protocol::Http, Duration::ZERO, &targets)
+    }
+
+    #[test]
+    fn a_target_in_slow_start_gets_a_linearly_growing_share() {
+        let since = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let targets = vec![
+            (target(1000), TargetState::Healthy, None),
+            (target(1001), TargetState::Healthy, Some(since)),
+        ];
+        let v = GroupView::build(
+            Algorithm::RoundRobin,
+            None,
+            Protocol::Http,
+            Duration::from_secs(100),
+            &targets,
+        );
+        let rt = GroupRt::default();
+        let share_of_new = |at_secs: u64| {
+            let now = since + Duration::from_secs(at_secs);
+            (0..400)
+                .filter(|_| rt.pick_at(&v, None, now).unwrap().address.port() == 1001)
+                .count()
+        };
+        // Round robin offers the new target every other request (200 of
+        // 400); it takes elapsed/duration of its offers.
+        assert_eq!(share_of_new(0), 0);
+        let quarter = share_of_new(25);
+        assert!((48..=52).contains(&quarter), "{quarter}");
+        let three_quarters = share_of_new(75);
+        assert!((148..=152).contains(&three_quarters), "{three_quarters}");
+        // The ramp is over: its full share.
+        assert_eq!(share_of_new(100), 200);
     }
 
     #[test]

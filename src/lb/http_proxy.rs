@@ -1,6 +1,6 @@
 //! The Application Load Balancer's HTTP/1.1 reverse proxy: one hyper server
-//! connection per client connection, one pooled keep-alive client towards
-//! all targets (hyper-util's legacy client, pools keyed by target address).
+//! connection per client connection; towards targets, keep-alive
+//! connections pooled per target (`upstream`).
 //!
 //! Per request: read the listener's routes snapshot (no lock), pick the
 //! action, and answer it — forward (a target group by weight, a target by
@@ -20,6 +20,7 @@
 
 use std::cell::Cell;
 use std::convert::Infallible;
+use std::io::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,41 +31,17 @@ use http::{Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
 use super::balance::{fnv, pick_weighted, Busy};
 use super::listener::ConnCtx;
 use super::routing::{redirect_location, RequestView, Routes};
+use super::upstream::{self, Failure, Lease};
 use super::{Action, Protocol, WeightedGroup};
 
 pub type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
-
-/// The pooled client towards targets (HTTP, and HTTPS without verification).
-pub type Client =
-    hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Incoming>;
-
-/// How long connecting to a target may take before the answer is a 504
-/// (ALB's connection timeout to targets is 10 s).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-pub fn client() -> Client {
-    let mut http = HttpConnector::new();
-    http.set_nodelay(true);
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config((*super::tls::insecure_client()).clone())
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(Duration::from_secs(55))
-        .build(https)
-}
 
 /// Serves one client connection until it closes or the listener closes.
 pub async fn serve<I>(io: I, ctx: Arc<ConnCtx>, mut closed: watch::Receiver<()>)
@@ -202,22 +179,35 @@ async fn forward(
     let (mut parts, body) = req.into_parts();
     strip_hop_by_hop(&mut parts.headers, upgrade);
     add_forwarded(&mut parts.headers, ctx.peer.ip(), routes);
-    let scheme = if view.tls { "https" } else { "http" };
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    parts.uri = match format!("{scheme}://{}{path}", target.address).parse() {
-        Ok(uri) => uri,
-        Err(_) => return elb_error(StatusCode::BAD_REQUEST),
-    };
+    if !parts.headers.contains_key(header::HOST) {
+        // HTTP/1.0 without Host: the request line's authority (absolute
+        // form), else the target's address, as an HTTP/1.1 request needs one.
+        let host = match parts.uri.authority() {
+            Some(a) => HeaderValue::from_str(a.as_str()),
+            None => HeaderValue::from_str(&target.address.to_string()),
+        };
+        if let Ok(h) = host {
+            parts.headers.insert(header::HOST, h);
+        }
+    }
+    if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
+        // Targets get origin form (`/path?query`), as from any load balancer.
+        let pq = parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+        parts.uri = http::Uri::from(pq);
+    }
     parts.version = http::Version::HTTP_11;
     let out = Request::from_parts(parts, body);
 
-    let mut resp =
-        match tokio::time::timeout(routes.idle_timeout, ctx.shared.client.request(out)).await {
-            Err(_) => return elb_error(StatusCode::GATEWAY_TIMEOUT),
-            Ok(Err(e)) if is_connect_timeout(&e) => return elb_error(StatusCode::GATEWAY_TIMEOUT),
-            Ok(Err(_)) => return elb_error(StatusCode::BAD_GATEWAY),
-            Ok(Ok(resp)) => resp,
-        };
+    let sent = tokio::time::timeout(routes.idle_timeout, upstream::send(&target, view.tls, out));
+    let (mut resp, lease) = match sent.await {
+        Err(_) | Ok(Err(Failure::ConnectTimeout)) => return elb_error(StatusCode::GATEWAY_TIMEOUT),
+        Ok(Err(Failure::Failed)) => return elb_error(StatusCode::BAD_GATEWAY),
+        Ok(Ok(r)) => r,
+    };
 
     if let Some(stickiness) = view.stickiness {
         set_cookie(resp.headers_mut(), "AWSALB", &target.cookie, stickiness);
@@ -233,6 +223,7 @@ async fn forward(
 
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
         if let Some(client_upgrade) = client_upgrade {
+            lease.upgraded();
             let target_upgrade = hyper::upgrade::on(&mut resp);
             tokio::spawn(join_upgraded(client_upgrade, target_upgrade, busy));
             let (parts, _) = resp.into_parts();
@@ -240,10 +231,12 @@ async fn forward(
         }
     }
     strip_hop_by_hop(resp.headers_mut(), false);
-    // The target counts as busy until the whole response body went out.
+    // The target counts as busy, and its connection as taken, until the
+    // whole response body went out.
+    let guards: (Busy, Lease) = (busy, lease);
     resp.map(|b| {
         b.map_frame(move |f| {
-            let _ = &busy;
+            let _ = &guards;
             f
         })
         .boxed_unsync()
@@ -264,18 +257,6 @@ async fn join_upgraded(
     let mut target = TokioIo::new(target);
     let _ = tokio::io::copy_bidirectional(&mut client, &mut target).await;
     drop(busy);
-}
-
-fn is_connect_timeout(e: &hyper_util::client::legacy::Error) -> bool {
-    use std::error::Error;
-    let mut source = e.source();
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return io.kind() == std::io::ErrorKind::TimedOut;
-        }
-        source = s.source();
-    }
-    false
 }
 
 fn is_upgrade(headers: &HeaderMap) -> bool {
@@ -326,11 +307,26 @@ fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, routes: &Routes) {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(client, IpAddr::V4),
         v4 => v4,
     };
-    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(prev) => format!("{prev}, {client}"),
-        None => client.to_string(),
+    // Written into a buffer on the stack: this runs for every request.
+    let mut buf = [0u8; 256];
+    let mut w = &mut buf[..];
+    let written = match headers.get("x-forwarded-for") {
+        Some(prev) => write!(w, "{}, {client}", prev.to_str().unwrap_or_default()),
+        None => write!(w, "{client}"),
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
+    let len = 256 - w.len();
+    let xff = match written {
+        Ok(()) => HeaderValue::from_bytes(&buf[..len]),
+        // A very long chain: the slow way.
+        Err(_) => {
+            let prev = headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            HeaderValue::from_str(&format!("{prev}, {client}"))
+        }
+    };
+    if let Ok(v) = xff {
         headers.insert("x-forwarded-for", v);
     }
     let proto = match routes.protocol {
@@ -340,7 +336,8 @@ fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, routes: &Routes) {
     headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
     headers.insert("x-forwarded-port", HeaderValue::from(routes.port));
     if !headers.contains_key("x-amzn-trace-id") {
-        if let Ok(v) = HeaderValue::from_str(&trace_id()) {
+        let id = trace_id_bytes();
+        if let Ok(v) = HeaderValue::from_bytes(&id) {
             headers.insert("x-amzn-trace-id", v);
         }
     }
@@ -348,11 +345,27 @@ fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, routes: &Routes) {
 
 /// `Root=1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>`, as ALB writes it.
 pub fn trace_id() -> String {
+    String::from_utf8_lossy(&trace_id_bytes()).into_owned()
+}
+
+/// The trace id, built on the stack (every forwarded request gets one).
+fn trace_id_bytes() -> [u8; 40] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let secs = crate::clock::now_system()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let (a, b) = (next_random(), next_random());
-    format!("Root=1-{:08x}-{:016x}{:08x}", secs as u32, a, b as u32)
+    let mut out = *b"Root=1-00000000-000000000000000000000000";
+    let mut put = |at: usize, value: u64, digits: usize| {
+        for i in 0..digits {
+            let nibble = (value >> (4 * (digits - 1 - i))) & 0xf;
+            out[at + i] = HEX[nibble as usize];
+        }
+    };
+    put(7, u64::from(secs as u32), 8);
+    put(16, a, 16);
+    put(32, u64::from(b as u32), 8);
+    out
 }
 
 /// A per-thread xorshift generator seeded once from the system's

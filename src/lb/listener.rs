@@ -9,7 +9,9 @@
 //!
 //! Binding: the listener's own port on `settings.listen_host` where it can
 //! (a port taken, or privileged for a non-root user, fails), else the
-//! first free port of `settings.fallback_ports`. Closing drops the socket
+//! first free port of `settings.fallback_ports`; with
+//! `ports_only_from_range` (ecsbox's image, whose published ports are that
+//! range), the own port only when it lies in the range. Closing drops the socket
 //! at once (the accept task is aborted), so the port is free again when
 //! `close_listener` returns.
 
@@ -48,7 +50,11 @@ pub fn bind(settings: &LbSettings, port: u16) -> Result<StdListener, ListenerErr
         l.set_nonblocking(true).ok()?;
         Some(l)
     };
-    try_bind(port)
+    let own_port_allowed =
+        !settings.ports_only_from_range || settings.fallback_ports.contains(&port);
+    own_port_allowed
+        .then(|| try_bind(port))
+        .flatten()
         .or_else(|| settings.fallback_ports.clone().find_map(try_bind))
         .ok_or(ListenerError::NoFreePort { port })
 }

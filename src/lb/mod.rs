@@ -15,8 +15,10 @@
 //!
 //! How it is built (each file says why it is so):
 //! - `listener`: binding (own port, else a fallback port), accept loops;
-//! - `http_proxy`: ALB's HTTP/1.1 reverse proxy (hyper, pooled keep-alive
-//!   client, streaming bodies, upgrades, X-Forwarded-*, ALB's error pages);
+//! - `http_proxy`: ALB's HTTP/1.1 reverse proxy (hyper, streaming bodies,
+//!   upgrades, X-Forwarded-*, ALB's error pages);
+//! - `upstream`: the proxy's keep-alive connections to targets, pooled per
+//!   target;
 //! - `tcp_proxy`: NLB's byte-for-byte proxy;
 //! - `tls`: the certificate ecsbox generates, TLS both ways;
 //! - `routing`: rules and conditions (pure, unit-tested);
@@ -51,6 +53,7 @@ mod listener;
 mod routing;
 mod tcp_proxy;
 mod tls;
+mod upstream;
 
 pub use http_proxy::trace_id;
 pub use routing::{wildcard, Cidr};
@@ -60,7 +63,7 @@ use health::Health;
 use listener::ListenerRt;
 use routing::Routes;
 
-/// Where listeners listen.
+/// Where listeners listen, and where they reach instance targets.
 #[derive(Debug, Clone)]
 pub struct LbSettings {
     /// The address every listener binds (127.0.0.1 unless told otherwise).
@@ -68,6 +71,17 @@ pub struct LbSettings {
     /// Ports a listener takes when its own port cannot be bound (taken, or
     /// privileged for a non-root user): the first free one of the range.
     pub fallback_ports: RangeInclusive<u16>,
+    /// Listeners take only ports of `fallback_ports`, even when their own
+    /// port is free: under compose only that range is published, so a
+    /// listener on its own port 80 inside the container would be
+    /// unreachable from the host.
+    pub ports_only_from_range: bool,
+    /// Where an `instance` target's port is reached: the Docker engine's
+    /// host, where bridge tasks publish their host ports. Loopback when
+    /// ecsbox runs beside the engine; from inside a container, the host's
+    /// address as the container sees it. One setting for both who register
+    /// instance targets (ELBv2's RegisterTargets and ECS's services).
+    pub instance_address: IpAddr,
 }
 
 impl Default for LbSettings {
@@ -75,6 +89,8 @@ impl Default for LbSettings {
         LbSettings {
             listen_host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             fallback_ports: 4511..=4559,
+            ports_only_from_range: false,
+            instance_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
         }
     }
 }
@@ -281,10 +297,9 @@ pub struct LoadBalancing {
     me: Weak<LoadBalancing>,
 }
 
-/// The data side's view of the target groups, and the client to targets.
+/// The data side's view of the target groups.
 pub(crate) struct Shared {
     groups: ArcSwap<HashMap<String, Arc<GroupRt>>>,
-    client: http_proxy::Client,
 }
 
 #[derive(Default)]
@@ -337,6 +352,9 @@ struct Registered {
     target: Target,
     rt: Arc<TargetRt>,
     health: Health,
+    /// When the target entered slow start mode (see `balance`), on
+    /// ecsbox's clock; None when it is not ramping up.
+    slow_start_since: Option<std::time::SystemTime>,
 }
 
 impl Group {
@@ -345,12 +363,13 @@ impl Group {
         let targets: Vec<_> = self
             .targets
             .values()
-            .map(|r| (r.rt.clone(), r.health.state))
+            .map(|r| (r.rt.clone(), r.health.state, r.slow_start_since))
             .collect();
         self.rt.view.store(Arc::new(GroupView::build(
             self.spec.algorithm,
             self.spec.stickiness,
             self.spec.protocol,
+            self.spec.slow_start,
             &targets,
         )));
     }
@@ -367,7 +386,6 @@ impl LoadBalancing {
             inner: Mutex::new(Plane::default()),
             shared: Arc::new(Shared {
                 groups: ArcSwap::from_pointee(HashMap::new()),
-                client: http_proxy::client(),
             }),
             changes: Arc::new(Notify::new()),
             me: me.clone(),
@@ -565,6 +583,7 @@ impl LoadBalancing {
                     target: t,
                     rt,
                     health: Health::registered(in_use, enabled),
+                    slow_start_since: None,
                 },
             );
         }
@@ -735,7 +754,16 @@ impl LoadBalancing {
             return;
         };
         let mut changed = false;
+        let now = crate::clock::now_system();
         for (k, outcome, hc) in results {
+            // AWS ("Slow start mode"): a target enters it when it becomes
+            // healthy, but "only when there is at least one healthy target
+            // that is not in slow start mode".
+            let steady_other = g.targets.iter().any(|(other, r)| {
+                *other != k
+                    && r.health.state == TargetState::Healthy
+                    && !balance::ramping(r.slow_start_since, g.spec.slow_start, now)
+            });
             if let Some(r) = g.targets.get_mut(&k) {
                 if !matches!(
                     r.health.state,
@@ -743,7 +771,16 @@ impl LoadBalancing {
                 ) {
                     continue;
                 }
+                let was_healthy = r.health.state == TargetState::Healthy;
                 if r.health.apply(outcome, &hc) {
+                    let healthy = r.health.state == TargetState::Healthy;
+                    if healthy && !was_healthy && !g.spec.slow_start.is_zero() && steady_other {
+                        r.slow_start_since = Some(now);
+                    } else if !healthy {
+                        // An unhealthy target leaves slow start; it enters
+                        // it again when it is healthy again.
+                        r.slow_start_since = None;
+                    }
                     tracing::debug!(
                         "target group {group_arn}: target {}:{} is {} ({:?})",
                         k.id,

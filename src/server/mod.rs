@@ -124,6 +124,8 @@ impl App {
         let load_balancing = LoadBalancing::new(LbSettings {
             listen_host: config.lb_listen_host,
             fallback_ports: config.lb_ports.clone(),
+            ports_only_from_range: config.lb_ports_only,
+            instance_address: config.lb_instance_address(),
         });
         let cloud_map = Arc::new(CloudMap::new());
         let store = Arc::new(Store::with_settings(RegionSettings {
@@ -176,7 +178,6 @@ impl App {
             load_balancing.clone(),
             ec2.clone(),
             store.clone(),
-            config.lb_instance_address,
         ));
         let (ecr, registry) = container_registry(&config)?;
         tasks.set_private_registry(ecr.clone());

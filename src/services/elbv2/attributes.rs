@@ -32,6 +32,8 @@ enum Kind {
     Int(i64, i64),
     /// `off`, or an integer in the range.
     OffOr(i64, i64),
+    /// `0` (off), or an integer in the range.
+    ZeroOr(i64, i64),
     OneOf(&'static [&'static str]),
     Text,
 }
@@ -228,7 +230,8 @@ const TARGET_GROUP: &[Attr] = &[
         "slow_start.duration_seconds",
         For::Alb,
         "0",
-        Kind::Int(0, 900),
+        // AWS: "The range is 30-900 seconds (15 minutes)", 0 disables it.
+        Kind::ZeroOr(30, 900),
     ),
     attr(
         "stickiness.app_cookie.cookie_name",
@@ -355,6 +358,9 @@ fn check(
         Kind::OffOr(lo, hi) => {
             value == "off" || value.parse::<i64>().is_ok_and(|n| (lo..=hi).contains(&n))
         }
+        Kind::ZeroOr(lo, hi) => value
+            .parse::<i64>()
+            .is_ok_and(|n| n == 0 || (lo..=hi).contains(&n)),
         Kind::OneOf(values) => values.contains(&value),
         Kind::Text => true,
     };
@@ -363,6 +369,7 @@ fn check(
             Kind::Bool => "true or false".to_string(),
             Kind::Int(lo, hi) => format!("an integer from {lo} to {hi}"),
             Kind::OffOr(lo, hi) => format!("off or an integer from {lo} to {hi}"),
+            Kind::ZeroOr(lo, hi) => format!("0 or an integer from {lo} to {hi}"),
             Kind::OneOf(values) => format!("one of {}", values.join(", ")),
             Kind::Text => unreachable!("any text is valid"),
         };
@@ -504,14 +511,26 @@ fn check_stickiness(attrs: &BTreeMap<String, String>) -> Result<(), ApiError> {
 }
 
 fn check_algorithm(attrs: &BTreeMap<String, String>) -> Result<(), ApiError> {
-    if attrs
+    let algorithm = attrs
         .get("load_balancing.algorithm.type")
-        .map(String::as_str)
-        == Some("weighted_random")
-    {
+        .map(String::as_str);
+    if algorithm == Some("weighted_random") {
         return Err(refused(
             "load_balancing.algorithm.type weighted_random",
             "listeners balance round_robin or least_outstanding_requests",
+        ));
+    }
+    let slow_start = attrs
+        .get("slow_start.duration_seconds")
+        .is_some_and(|v| v != "0");
+    if slow_start && algorithm == Some("least_outstanding_requests") {
+        // AWS ("Slow start mode"): "You can't enable slow start mode when
+        // using the least outstanding requests ... routing algorithm".
+        // The message is ecsbox's.
+        return Err(super::error(
+            crate::model::elbv2::operations::ErrorCode::InvalidConfigurationRequestException,
+            "Slow start mode (slow_start.duration_seconds) cannot be combined with the \
+             least_outstanding_requests load balancing algorithm",
         ));
     }
     Ok(())

@@ -67,7 +67,6 @@ use crate::store::{page_token, RegionStore};
 use crate::tags::TagSet;
 use generated::Elbv2Api;
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 pub struct Elbv2 {
@@ -78,8 +77,6 @@ pub struct Elbv2 {
     ec2: Arc<Ec2>,
     /// ECS's state: instance targets are its container instances.
     ecs: Arc<Store>,
-    /// Where listeners connect for an instance target (`--lb-instance-address`).
-    instance_address: IpAddr,
 }
 
 crate::aws_service!(Elbv2, crate::model::elbv2::operations, generated::dispatch);
@@ -129,18 +126,12 @@ struct RuleRecord {
 }
 
 impl Elbv2 {
-    pub fn new(
-        plane: Arc<LoadBalancing>,
-        ec2: Arc<Ec2>,
-        ecs: Arc<Store>,
-        instance_address: IpAddr,
-    ) -> Self {
+    pub fn new(plane: Arc<LoadBalancing>, ec2: Arc<Ec2>, ecs: Arc<Store>) -> Self {
         Elbv2 {
             regions: RegionStore::creating(|_, _| Elbv2Region::default()),
             plane,
             ec2,
             ecs,
-            instance_address,
         }
     }
 

@@ -116,7 +116,7 @@ fn instance_target(
     };
     Ok(Target {
         key: TargetKey { id, port },
-        address: SocketAddr::new(svc.instance_address, port),
+        address: SocketAddr::new(svc.plane.settings().instance_address, port),
         availability_zone: Some(zone),
     })
 }
