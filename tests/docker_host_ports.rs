@@ -171,6 +171,121 @@ async fn the_redirect_is_removed_on_sigterm_and_reconciled_after_a_crash() {
     );
 }
 
+/// Several ecsbox instances on one host (the tests' parallel servers, two
+/// developers' runs): exactly one holds the redirect of 169.254.170.2:80,
+/// however close together they start, and the others serve on ports of
+/// their own, which their tasks get as AWS_CONTAINER_CREDENTIALS_FULL_URI.
+/// Each instance's task reads its own credentials and metadata.
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn instances_starting_together_share_169_254_170_2_without_taking_each_others_traffic() {
+    let _port_80 = PORT_80.lock().await;
+    let starts: Vec<_> = (0..3)
+        .map(|_| tokio::spawn(DockerServer::start()))
+        .collect();
+    let mut servers = vec![];
+    for start in starts {
+        servers.push(start.await.unwrap());
+    }
+    let holders: Vec<&DockerServer> = servers
+        .iter()
+        .filter(|s| !redirect_rules(&s.owner).is_empty())
+        .collect();
+    assert_eq!(holders.len(), 1, "one instance holds the redirect");
+    assert_eq!(redirect_rules(&holders[0].owner).len(), 2);
+    let addresses: std::collections::HashSet<String> = servers
+        .iter()
+        .map(|s| s.server.app.metadata.address().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        addresses.len(),
+        3,
+        "each serves its own address: {addresses:?}"
+    );
+
+    for s in &servers {
+        s.ecs
+            .register_task_definition()
+            .family("who")
+            .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+            .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .task_role_arn(format!("arn:aws:iam::000000000000:role/{}", s.owner))
+            .container_definitions(
+                sh(
+                    "read",
+                    "wget -qO- ${AWS_CONTAINER_CREDENTIALS_FULL_URI:-http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI} && echo && \
+                     wget -qO- $ECS_CONTAINER_METADATA_URI_V4/task && echo",
+                )
+                .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut tasks = vec![];
+    for s in &servers {
+        tasks.push(s.run_one("who").await);
+    }
+    for (s, arn) in servers.iter().zip(&tasks) {
+        let done = s.wait_status(arn, "STOPPED").await;
+        let read = container(&done, "read");
+        let lines = s.log_lines(read.runtime_id().unwrap()).await.join("\n");
+        assert_eq!(read.exit_code(), Some(0), "{lines}\n{done:#?}");
+        assert!(
+            lines.contains(&format!("role/{}", s.owner)),
+            "its own role's credentials: {lines}"
+        );
+        assert!(lines.contains(arn.as_str()), "its own metadata: {lines}");
+    }
+    for s in &servers {
+        s.server.app.metadata.remove_redirect();
+    }
+}
+
+/// The race behind the test above, made tight: instances installing at
+/// the same instant (a barrier) still end with one holder, the rest told
+/// the address is taken. Without the install lock two would both insert,
+/// and the one whose rule came second would get none of its traffic. (An
+/// address no task uses, so nothing else is disturbed.)
+#[test]
+fn installs_at_the_same_instant_leave_one_holder() {
+    use ecsbox::metadata::redirect::{Redirect, Refused};
+    let _port_80 = PORT_80.blocking_lock();
+    let from: std::net::SocketAddrV4 = "169.254.170.99:80".parse().unwrap();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+    let owners: Vec<String> = (0..4).map(|_| new_instance_id()).collect();
+    let _rules: Vec<RuleGuard> = owners.iter().cloned().map(RuleGuard).collect();
+    let installs: Vec<_> = owners
+        .iter()
+        .cloned()
+        .map(|owner| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                // A live target: a rule to a closed port is reaped as stale.
+                let target = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                let std::net::SocketAddr::V4(to) = target.local_addr().unwrap() else {
+                    unreachable!()
+                };
+                barrier.wait();
+                (Redirect::install(&owner, from, to), target)
+            })
+        })
+        .collect();
+    let outcomes: Vec<_> = installs.into_iter().map(|t| t.join().unwrap()).collect();
+    let held = outcomes.iter().filter(|(r, _)| r.is_ok()).count();
+    let taken = outcomes
+        .iter()
+        .filter(|(r, _)| matches!(r, Err(Refused::Taken(_))))
+        .count();
+    assert_eq!((held, taken), (1, 3), "{outcomes:?}");
+    let installed: usize = owners.iter().map(|o| redirect_rules(o).len()).sum();
+    assert_eq!(installed, 2, "one instance's PREROUTING and OUTPUT rules");
+    drop(outcomes);
+    let left: usize = owners.iter().map(|o| redirect_rules(o).len()).sum();
+    assert_eq!(left, 0, "dropping the holder removes its rules");
+}
+
 /// A container over its hard memory limit is OOM-killed by the kernel;
 /// ECS reports it as "OutOfMemoryError: Container killed due to memory
 /// usage" (AWS re:Post, "How do I troubleshoot OutOfMemory errors in

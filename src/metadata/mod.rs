@@ -15,7 +15,7 @@
 
 mod credentials;
 mod listener;
-mod redirect;
+pub mod redirect;
 mod registry;
 mod responses;
 mod routes;

@@ -19,7 +19,15 @@
 //! network tasks). Both carry the comment `ecsbox instance=<id> pid=<pid>`:
 //! the next start with the same instance id removes what a crashed run
 //! left, and any start removes the rules of an instance whose process is
-//! gone (a killed test server); a clean shutdown removes them itself. (An
+//! gone (a killed test server) or whose listener is (an instance dropped
+//! inside a process that goes on); a clean shutdown removes them itself.
+//!
+//! Only one instance on a host holds the redirect: the others find its rule
+//! and serve on a port of their own (`Refused::Taken`). Looking for another
+//! rule and inserting one's own happen under a lock file, as two instances
+//! starting together would otherwise both insert, and the one whose rule
+//! ended up second would get the other's traffic (or none, once the other
+//! stopped listening). (An
 //! ecsbox in a container sharing the host's network but not its process
 //! namespace would look gone to one outside: such a pair is not
 //! supported.)
@@ -74,6 +82,49 @@ fn pid_of(rule: &str) -> Option<u32> {
     pid.split('"').next()?.parse().ok()
 }
 
+/// Where a rule sends its traffic (`--to-destination ADDR:PORT`).
+fn target_of(rule: &str) -> Option<SocketAddrV4> {
+    rule.split("--to-destination ")
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Whether a connection to `addr` is refused: the instance that installed
+/// a rule sending traffic there no longer listens. (Any other outcome,
+/// a timeout included, counts as someone listening: the rule stays.)
+fn nobody_listens(addr: SocketAddrV4) -> bool {
+    let probe =
+        std::net::TcpStream::connect_timeout(&addr.into(), std::time::Duration::from_millis(500));
+    matches!(probe, Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused)
+}
+
+/// An exclusive lock on a file shared by every ecsbox on the host, held
+/// while an instance looks for other instances' rules and inserts its own.
+/// `flock` locks belong to the open file, so two instances in one process
+/// (the tests' servers) exclude each other too. Released on drop.
+struct InstallLock {
+    /// Held for its lock, which closing it on drop releases.
+    _file: std::fs::File,
+}
+
+impl InstallLock {
+    fn take() -> Result<Self, String> {
+        let path = std::env::temp_dir().join("ecsbox-metadata-redirect.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
+        file.lock()
+            .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+        Ok(InstallLock { _file: file })
+    }
+}
+
 /// Whether a process of this pid runs (in ecsbox's pid namespace).
 fn alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
@@ -89,14 +140,17 @@ impl Redirect {
         to: SocketAddrV4,
     ) -> Result<Self, Refused> {
         let prefix = comment_for(instance_id);
+        let _turn = InstallLock::take().map_err(Refused::Cannot)?;
         let removed = remove_marked(|rule| {
-            marked(rule, &prefix) || pid_of(rule).is_some_and(|pid| !alive(pid))
+            marked(rule, &prefix)
+                || pid_of(rule).is_some_and(|pid| !alive(pid))
+                || (pid_of(rule).is_some() && target_of(rule).is_some_and(nobody_listens))
         })
         .map_err(Refused::Cannot)?;
         if removed > 0 {
             tracing::info!(
                 "removed {removed} netfilter rules of ecsbox runs that ended without removing them \
-                 (instance id {instance_id}, or a process that is gone)"
+                 (instance id {instance_id}, or a process or listener that is gone)"
             );
         }
         let comment = format!("{prefix} pid={}", std::process::id());
@@ -276,6 +330,40 @@ mod tests {
         assert_eq!(pid_of(rule), Some(42));
         assert_eq!(pid_of("-A OUTPUT -d 10.0.0.1/32 -j DNAT"), None);
         assert_eq!(comment_for("we ird\"id"), "ecsbox instance=weirdid");
+    }
+
+    #[test]
+    fn a_rule_names_where_it_sends_traffic() {
+        let rule = r#"-A OUTPUT -d 169.254.170.2/32 -p tcp -m comment --comment "ecsbox instance=a-1 pid=7" -j DNAT --to-destination 169.254.170.2:51679"#;
+        assert_eq!(
+            target_of(rule),
+            Some("169.254.170.2:51679".parse().unwrap())
+        );
+        assert_eq!(target_of("-A OUTPUT -j ACCEPT"), None);
+    }
+
+    #[test]
+    fn a_closed_port_is_one_nobody_listens_on() {
+        let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let std::net::SocketAddr::V4(addr) = open.local_addr().unwrap() else {
+            unreachable!()
+        };
+        assert!(!nobody_listens(addr));
+        drop(open);
+        assert!(nobody_listens(addr));
+    }
+
+    #[test]
+    fn the_install_lock_excludes_a_second_holder_in_the_same_process() {
+        let first = InstallLock::take().unwrap();
+        let path = std::env::temp_dir().join("ecsbox-metadata-redirect.lock");
+        let second = std::fs::File::open(&path).unwrap();
+        assert!(matches!(
+            second.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
+        drop(first);
+        second.try_lock().unwrap();
     }
 
     #[test]
