@@ -123,14 +123,32 @@ def test_target_tracking_answers_the_two_alarms_aws_creates(scaling, web):
     assert policy["PolicyType"] == "TargetTrackingScaling"
     assert policy["TargetTrackingScalingPolicyConfiguration"]["ScaleInCooldown"] == 120
     assert [a["AlarmName"] for a in policy["Alarms"]] == names
-    with raises_aws("ValidationException") as e:
-        scaling.put_scaling_policy(PolicyName="alb", PolicyType="TargetTrackingScaling", **target(web),
-                                   TargetTrackingScalingPolicyConfiguration={
-                                       "TargetValue": 100.0, "PredefinedMetricSpecification": {
-                                           "PredefinedMetricType": "ALBRequestCountPerTarget",
-                                           "ResourceLabel": "app/lb/1/targetgroup/tg/2"}})
-    assert "ALBRequestCountPerTarget" in message(e)
     scaling.delete_scaling_policy(PolicyName="cpu50", **target(web))
+    assert scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"] == []
+
+
+def test_alb_request_count_per_target_tracks_the_target_group_of_its_resource_label(endpoint, scaling, web):
+    scaling.register_scalable_target(**target(web, MinCapacity=1, MaxCapacity=4))
+
+    def alb_policy(**spec):
+        return scaling.put_scaling_policy(PolicyName="alb", PolicyType="TargetTrackingScaling", **target(web),
+                                          TargetTrackingScalingPolicyConfiguration={
+                                              "TargetValue": 100.0, "PredefinedMetricSpecification": {
+                                                  "PredefinedMetricType": "ALBRequestCountPerTarget", **spec}})
+
+    for spec in ({}, {"ResourceLabel": "targetgroup/tg/2"}, {"ResourceLabel": "app/lb/1/tg/tg/2"}):
+        with raises_aws("ValidationException") as e:
+            alb_policy(**spec)
+        assert "ResourceLabel" in message(e)
+    out = alb_policy(ResourceLabel="app/lb/1/targetgroup/tg/2")
+    cloudwatch = harness.aws_client(endpoint, "cloudwatch")
+    alarms = cloudwatch.describe_alarms(AlarmNames=[a["AlarmName"] for a in out["Alarms"]])["MetricAlarms"]
+    assert len(alarms) == 2
+    for alarm in alarms:
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == \
+            ("AWS/ApplicationELB", "RequestCountPerTarget", "Sum")
+        assert alarm["Dimensions"] == [{"Name": "TargetGroup", "Value": "targetgroup/tg/2"}]
+    scaling.delete_scaling_policy(PolicyName="alb", **target(web))
     assert scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"] == []
 
 

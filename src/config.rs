@@ -161,8 +161,10 @@ pub struct Config {
     pub lb_instance_address: InstanceAddress,
 
     /// Seconds between two samples of the AWS/ECS metrics (CPUUtilization,
-    /// MemoryUtilization) from the tasks' Docker stats. ECS publishes every
-    /// 60 s; shorter periods are for development.
+    /// MemoryUtilization) from the tasks' Docker stats, and between two
+    /// publications of the load balancers' AWS/ApplicationELB request
+    /// metrics. ECS and ELB publish every 60 s; shorter periods are for
+    /// development.
     #[arg(long, env = "ECSBOX_METRICS_PERIOD", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub metrics_period: u64,
 

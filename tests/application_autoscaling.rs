@@ -465,7 +465,8 @@ async fn target_tracking_creates_its_alarms_and_scales_proportionally_with_coold
     s.fire(&policy_arn, &alarms[1], Some(1.0), 45.0);
     assert_eq!(s.desired("web").await, 10);
 
-    // Refused by name.
+    // ALBRequestCountPerTarget names its target group in a ResourceLabel
+    // (tests/alb_request_scaling.rs scales on it).
     let r = s
         .call(
             "PutScalingPolicy",
@@ -473,7 +474,7 @@ async fn target_tracking_creates_its_alarms_and_scales_proportionally_with_coold
         )
         .await;
     assert_eq!(r.error_type(), "ValidationException");
-    assert!(r.body.contains("ALBRequestCountPerTarget"), "{}", r.body);
+    assert!(r.body.contains("ResourceLabel is required"), "{}", r.body);
 
     // Deleting the policy deletes its alarms.
     s.ok(

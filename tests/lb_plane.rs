@@ -1157,3 +1157,46 @@ async fn an_explicit_health_check_port_is_probed_on_the_targets_ip() {
         checked.addr.port().to_string()
     );
 }
+
+#[tokio::test]
+async fn requests_are_counted_per_group_when_a_target_was_chosen() {
+    let (a, b) = (backend("a").await, backend("b").await);
+    let (lb, addr) = alb("tg-count", &[&a, &b]).await;
+    lb.put_target_group(group("tg-none", Protocol::Http));
+    let rules = vec![
+        rule(
+            1,
+            vec![Condition::PathPattern(vec!["/none".into()])],
+            forward(&[("tg-none", 1)]),
+        ),
+        rule(
+            2,
+            vec![Condition::PathPattern(vec!["/fixed".into()])],
+            fixed(200, "fixed"),
+        ),
+    ];
+    lb.update_listener(listener(
+        "l-1",
+        Protocol::Http,
+        0,
+        rules,
+        forward(&[("tg-count", 1)]),
+    ));
+    let c = client();
+    for _ in 0..6 {
+        assert_eq!(get(&c, addr, "/").await.status, 200);
+    }
+    // No target to choose (503) and the listener's own answers: not counted.
+    assert_eq!(get(&c, addr, "/none").await.status, 503);
+    assert_eq!(get(&c, addr, "/fixed").await.status, 200);
+    let mut counts = lb.take_request_counts();
+    counts.sort_by(|x, y| x.target_group_arn.cmp(&y.target_group_arn));
+    let seen: Vec<(&str, u64, usize)> = counts
+        .iter()
+        .map(|g| (g.target_group_arn.as_str(), g.requests, g.healthy_targets))
+        .collect();
+    assert_eq!(seen, [("tg-count", 6, 2), ("tg-none", 0, 0)]);
+    assert_eq!(counts[0].load_balancer_arns, [LB]);
+    // Taken: the next take starts from zero.
+    assert!(lb.take_request_counts().iter().all(|g| g.requests == 0));
+}

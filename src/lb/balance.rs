@@ -24,7 +24,7 @@
 //! targets the load balancer "fails open" and routes to all of them.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -211,14 +211,30 @@ pub fn ramping(since: Option<SystemTime>, duration: Duration, now: SystemTime) -
     since.is_some_and(|s| ramp_share(s, duration, now).is_some())
 }
 
-/// A group's runtime: its current view and its round-robin cursor.
+/// A group's runtime: its current view, its round-robin cursor and the
+/// requests it was sent since CloudWatch last took them (`requests`).
 #[derive(Debug, Default)]
 pub struct GroupRt {
     pub view: ArcSwap<GroupView>,
     cursor: AtomicUsize,
+    /// Requests for which a target of the group was chosen (ALB's
+    /// RequestCount counts those); one relaxed add per request, taken and
+    /// reset by `take_requests`.
+    requests: AtomicU64,
 }
 
 impl GroupRt {
+    /// One more request was routed to a target of the group.
+    pub fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The requests counted since the last call (swapped, so none is lost
+    /// or counted twice while requests keep arriving).
+    pub fn take_requests(&self) -> u64 {
+        self.requests.swap(0, Ordering::Relaxed)
+    }
+
     /// Picks a target among the eligible ones; `sticky`: the target the
     /// client's AWSALB cookie names, honoured while it is eligible.
     pub fn pick(&self, view: &GroupView, sticky: Option<&str>) -> Option<Arc<TargetRt>> {

@@ -172,6 +172,9 @@ async fn forward(
     let Some(target) = group.pick(&view, sticky.as_deref()) else {
         return elb_error(StatusCode::SERVICE_UNAVAILABLE);
     };
+    // ALB's RequestCount counts "only requests where the load balancer node
+    // was able to choose a target": here, whatever the target answers.
+    group.count_request();
     let busy = target.request();
 
     let upgrade = is_upgrade(req.headers());

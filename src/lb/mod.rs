@@ -25,7 +25,9 @@
 //! - `balance`: eligible targets, round robin, least outstanding requests,
 //!   weights, stickiness;
 //! - `health`: probes and the target state machine;
-//! - `draining`: deregistration delay on ecsbox's clock.
+//! - `draining`: deregistration delay on ecsbox's clock;
+//! - `request_counts`: the requests each target group was sent, for
+//!   CloudWatch's `AWS/ApplicationELB` metrics.
 //!
 //! Two sides, two kinds of state. The control side (this file's methods,
 //! called by the API and ECS) keeps everything under one mutex, never held
@@ -50,12 +52,14 @@ mod draining;
 mod health;
 mod http_proxy;
 mod listener;
+mod request_counts;
 mod routing;
 mod tcp_proxy;
 mod tls;
 mod upstream;
 
 pub use http_proxy::trace_id;
+pub use request_counts::GroupRequests;
 pub use routing::{wildcard, Cidr};
 
 use balance::{GroupRt, GroupView, TargetRt};

@@ -168,6 +168,7 @@ impl App {
         let logs = Arc::new(Logs::new(log_store));
         let cloudwatch = Arc::new(CloudWatch::new());
         cloudwatch.spawn_alarm_evaluator();
+        cloudwatch.publish_elb_metrics(load_balancing.clone());
         cloudwatch.publish_ecs_metrics(
             store.clone(),
             metrics_runtime,
@@ -404,8 +405,9 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
             )
         }
         (&Method::POST, "/_ecsbox/cloudwatch/publish-ecs-metrics") => {
-            // Samples the tasks' stats now: for tests that move the clock.
-            let published = app.cloudwatch.publish_ecs_metrics_now().await;
+            // Samples the tasks' stats and takes the load balancers' request
+            // counts now: for tests that move the clock.
+            let published = app.cloudwatch.publish_metrics_now().await;
             json_response(
                 StatusCode::OK,
                 serde_json::json!({ "published": published })

@@ -2,12 +2,14 @@
 //! what a policy decides when its alarm fires.
 //!
 //! Target tracking (ECSServiceAverageCPUUtilization,
-//! ECSServiceAverageMemoryUtilization or a customized metric) creates the
-//! two alarms AWS creates, as AWS names and sets them (seen in exported
-//! accounts): `TargetTracking-service/C/S-AlarmHigh-<uuid>`, metric > target
-//! for 3 of 3 one-minute datapoints, and `...-AlarmLow-<uuid>`, metric <
-//! 90% of the target for 15 of 15; Average of `AWS/ECS` CPUUtilization (or
-//! MemoryUtilization) by ClusterName and ServiceName, unit Percent, missing
+//! ECSServiceAverageMemoryUtilization, ALBRequestCountPerTarget or a
+//! customized metric) creates the two alarms AWS creates, as AWS names and
+//! sets them (seen in exported accounts):
+//! `TargetTracking-service/C/S-AlarmHigh-<uuid>`, metric > target for 3 of
+//! 3 one-minute datapoints, and `...-AlarmLow-<uuid>`, metric < 90% of the
+//! target for 15 of 15; Average of `AWS/ECS` CPUUtilization (or
+//! MemoryUtilization) by ClusterName and ServiceName, unit Percent, or Sum
+//! of `AWS/ApplicationELB` RequestCountPerTarget by TargetGroup; missing
 //! data treated as missing. Their action is the policy's ARN with a
 //! `:createdBy/<uuid>` suffix.
 //!
@@ -268,21 +270,18 @@ fn check_target_tracking(
     match (&config.predefined_metric_specification, &config.customized_metric_specification) {
         (Some(predefined), None) => {
             let kind = predefined.predefined_metric_type.as_deref().unwrap_or_default();
+            let label = predefined.resource_label.as_deref();
             let metric_name = match kind {
                 "ECSServiceAverageCPUUtilization" => "CPUUtilization",
                 "ECSServiceAverageMemoryUtilization" => "MemoryUtilization",
-                "ALBRequestCountPerTarget" => {
-                    return Err(validation(
-                        "ecsbox does not support the predefined metric ALBRequestCountPerTarget yet: its CloudWatch does not publish the load balancers' RequestCountPerTarget; track ECSServiceAverageCPUUtilization, ECSServiceAverageMemoryUtilization or a CustomizedMetricSpecification.",
-                    ))
-                }
+                "ALBRequestCountPerTarget" => return alb_request_count(label),
                 other => {
                     return Err(validation(format!(
-                        "The predefined metric type {other} is not valid for an ECS service: use ECSServiceAverageCPUUtilization or ECSServiceAverageMemoryUtilization."
+                        "The predefined metric type {other} is not valid for an ECS service: use ECSServiceAverageCPUUtilization, ECSServiceAverageMemoryUtilization or ALBRequestCountPerTarget."
                     )))
                 }
             };
-            if predefined.resource_label.is_some() {
+            if label.is_some() {
                 return Err(validation(format!(
                     "ResourceLabel is only for ALBRequestCountPerTarget, not for {kind}."
                 )));
@@ -329,6 +328,38 @@ fn check_target_tracking(
             "A target tracking policy needs exactly one of PredefinedMetricSpecification and CustomizedMetricSpecification.",
         )),
     }
+}
+
+/// ALBRequestCountPerTarget tracks the Sum of `AWS/ApplicationELB`
+/// RequestCountPerTarget of the target group the ResourceLabel names
+/// (dimension TargetGroup, the label's `targetgroup/NAME/ID` half; the Sum
+/// is the average per target, AWS's only valid statistic for it), as the
+/// alarms AWS creates for it do. The label is
+/// `app/LB-NAME/LB-ID/targetgroup/TG-NAME/TG-ID` (API reference,
+/// PredefinedMetricSpecification). The messages are ecsbox's words.
+fn alb_request_count(label: Option<&str>) -> Result<Tracked, ApiError> {
+    let label = label.filter(|l| !l.is_empty()).ok_or_else(|| {
+        validation(
+            "ResourceLabel is required for the predefined metric type ALBRequestCountPerTarget: app/<load-balancer-name>/<load-balancer-id>/targetgroup/<target-group-name>/<target-group-id>.",
+        )
+    })?;
+    let parts: Vec<&str> = label.split('/').collect();
+    let valid = parts.len() == 6
+        && parts[0] == "app"
+        && parts[3] == "targetgroup"
+        && parts.iter().all(|p| !p.is_empty());
+    if !valid {
+        return Err(validation(format!(
+            "The ResourceLabel {label} is not valid for ALBRequestCountPerTarget: it must be app/<load-balancer-name>/<load-balancer-id>/targetgroup/<target-group-name>/<target-group-id>, the final portions of an Application Load Balancer's ARN and its target group's ARN."
+        )));
+    }
+    Ok(Tracked {
+        namespace: "AWS/ApplicationELB".into(),
+        metric_name: "RequestCountPerTarget".into(),
+        dimensions: vec![("TargetGroup".into(), parts[3..].join("/"))],
+        statistic: "Sum".into(),
+        unit: None,
+    })
 }
 
 /// The step adjustments must cover one range without gaps or overlaps

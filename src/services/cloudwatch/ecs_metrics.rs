@@ -195,7 +195,8 @@ impl Set {
 
 impl CloudWatch {
     /// Starts publishing the `AWS/ECS` metrics of `store`'s tasks every
-    /// `period` (set once; later calls are ignored).
+    /// `period`, and with them the `AWS/ApplicationELB` ones when
+    /// `publish_elb_metrics` was called (set once; later calls are ignored).
     pub fn publish_ecs_metrics(
         self: &Arc<Self>,
         store: Arc<Store>,
@@ -220,14 +221,33 @@ impl CloudWatch {
                 // The next whole period on ecsbox's clock, waited for on real time.
                 let p = period.as_secs_f64();
                 let now = clock::now_secs();
-                let wait = ((now / p).floor() * p + p - now).max(0.0);
-                tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+                let next = (now / p).floor() * p + p;
+                tokio::time::sleep(Duration::from_secs_f64((next - now).max(0.0))).await;
                 let Some(cw) = me.upgrade() else {
                     return;
                 };
+                // The requests counted while this loop slept were sent in
+                // the period that just ended: their datapoint is that
+                // period's, complete now, as ELB's own are.
+                cw.publish_elb_metrics_at(next - p);
                 cw.publish_ecs_metrics_now().await;
             }
         });
+    }
+
+    /// Publishes every metric ecsbox publishes itself now, each datapoint
+    /// stamped with the start of the current period: the AWS/ECS metrics
+    /// sampled now and the AWS/ApplicationELB ones counted since the last
+    /// publication (for tests that move the clock; POST
+    /// /_ecsbox/cloudwatch/publish-ecs-metrics). Answers how many
+    /// datapoints were put.
+    pub async fn publish_metrics_now(&self) -> usize {
+        let p = self
+            .ecs
+            .get()
+            .map_or(60.0, |source| source.period.as_secs_f64());
+        let at = (clock::now_secs() / p).floor() * p;
+        self.publish_elb_metrics_at(at) + self.publish_ecs_metrics_now().await
     }
 
     /// Samples every RUNNING service task now and puts one datapoint per

@@ -8,12 +8,15 @@
 //!   DeleteAlarms, SetAlarmState, DescribeAlarmHistory, Enable/Disable
 //!   AlarmActions, tags; evaluated by a background task on ecsbox's clock,
 //!   their Auto Scaling actions run through an `AlarmActionSink`;
-//! - the `AWS/ECS` metrics of the tasks' real Docker stats (`ecs_metrics`).
+//! - the `AWS/ECS` metrics of the tasks' real Docker stats (`ecs_metrics`);
+//! - the `AWS/ApplicationELB` request metrics of the load balancers'
+//!   target groups (`elb_metrics`), on the same schedule.
 //!
 //! Every other operation answers an error naming it.
 
 pub mod alarms;
 pub mod ecs_metrics;
+pub mod elb_metrics;
 #[rustfmt::skip]
 pub mod generated;
 mod metric_data;
@@ -45,6 +48,8 @@ pub struct CloudWatch {
     sink: parking_lot::RwLock<Option<Arc<dyn AlarmActionSink>>>,
     /// Where the AWS/ECS metrics come from (set once, by the server).
     ecs: OnceLock<ecs_metrics::EcsSource>,
+    /// Where the AWS/ApplicationELB metrics come from (set once, by the server).
+    elb: OnceLock<elb_metrics::ElbSource>,
     /// Fired when an alarm is put, so the evaluator looks at its deadline.
     alarms_changed: Arc<tokio::sync::Notify>,
 }
@@ -159,6 +164,7 @@ impl CloudWatch {
             regions: RegionStore::creating(|_, _| Metrics::default()),
             sink: parking_lot::RwLock::new(None),
             ecs: OnceLock::new(),
+            elb: OnceLock::new(),
             alarms_changed: Arc::new(tokio::sync::Notify::new()),
         }
     }
