@@ -112,6 +112,16 @@ pub struct Config {
     #[arg(long, env = "ECSBOX_TASK_ENDPOINT_LISTEN", default_value = ECS_ENDPOINT_ADDRESS)]
     pub task_endpoint_listen: SocketAddr,
 
+    /// The DNS server task containers use, standing in for the VPC resolver
+    /// AWS serves at 169.254.169.253: ecsbox answers Cloud Map's DNS
+    /// namespaces there (port 53, UDP and TCP) and passes every other name
+    /// to the resolvers of its own /etc/resolv.conf. The address goes on
+    /// the loopback interface (root or CAP_NET_ADMIN); when another ecsbox
+    /// holds it, the first free one of 169.254.171.1-254 is used. `off`:
+    /// tasks keep Docker's resolver. A container's own dnsServers win.
+    #[arg(long, env = "ECSBOX_TASK_DNS", default_value = "169.254.169.253")]
+    pub task_dns: crate::dns::TaskDnsSetting,
+
     /// Do not set AWS_ENDPOINT_URL in task containers. By default it points
     /// at the task endpoints' listener, which also serves the ecsbox API, so
     /// the AWS SDKs inside a task talk to ecsbox.
@@ -263,6 +273,9 @@ impl Config {
             "127.0.0.1:0",
             "--warm-task-namespaces",
             "0",
+            // No port 53 for servers that run no containers.
+            "--task-dns",
+            "off",
         ])
     }
 

@@ -3,7 +3,10 @@
 //! service in a private DNS namespace shows its running tasks' IPs in
 //! DiscoverInstances (raw JSON 1.1, as a client would call it), follows a
 //! scale-up, and scaling to 0 removes them; a bridge-mode service registers
-//! SRV records with the host port Docker published. The test's
+//! SRV records with the host port Docker published. Inside tasks, the
+//! names resolve through ecsbox's DNS server: a client task reaches the
+//! service at `api.app.local`, and the answers (asked from the host too)
+//! are the registered tasks at every step of the scaling. The test's
 //! `EngineGuard` removes every container and network when it ends; the
 //! server is reset first, while the runtime still runs.
 mod common;
@@ -12,6 +15,8 @@ mod docker_common;
 
 use aws_sdk_ecs::types::{LaunchType, PortMapping, ServiceRegistry, Task};
 use docker_common::*;
+use hickory_proto::op::{Message, Query};
+use hickory_proto::rr::{Name, RData, RecordType};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -144,6 +149,44 @@ async fn scale(s: &DockerServer, service: &str, count: i32) {
         .unwrap();
 }
 
+/// Asks ecsbox's DNS server (as a task would, over UDP) from the host.
+async fn dns(s: &DockerServer, name: &str, qtype: RecordType) -> Message {
+    let server = s
+        .server
+        .app
+        .dns
+        .address()
+        .expect("ecsbox's DNS server is on");
+    let socket = tokio::net::UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    socket.connect((server, 53)).await.unwrap();
+    let mut q = Message::query();
+    q.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
+    socket.send(&q.to_vec().unwrap()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buf))
+        .await
+        .expect("an answer within 5 s")
+        .unwrap();
+    let answer = Message::from_vec(&buf[..n]).unwrap();
+    assert_eq!(answer.metadata.id, q.metadata.id);
+    answer
+}
+
+/// The addresses of an answer's A records.
+fn a_records(m: &Message) -> BTreeSet<String> {
+    m.answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(a.0.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ips(registered: &BTreeSet<(String, String, String)>) -> BTreeSet<String> {
+    registered.iter().map(|(_, ip, _)| ip.clone()).collect()
+}
+
 /// A web server that exits at once on SIGTERM.
 fn web() -> aws_sdk_ecs::types::builders::ContainerDefinitionBuilder {
     sh(
@@ -172,14 +215,48 @@ async fn an_awsvpc_service_shows_its_task_ips_in_discover_instances() {
         .await
         .unwrap();
     let as_instance = |t: &Task| (task_id(t), eni_ip(t), String::new());
-    wait_registered(&s, "api", 1, as_instance).await;
+    let one = wait_registered(&s, "api", 1, as_instance).await;
     // The registered IP answers: it is the task's own.
-    let (_, ip, _) = discovered(&s, "api").await.into_iter().next().unwrap();
-    http_get_eventually(&ip, 8080, "/", Duration::from_secs(10)).await;
+    let (_, ip, _) = one.iter().next().unwrap().clone();
+    let page = http_get_eventually(&ip, 8080, "/", Duration::from_secs(10)).await;
+
+    // A task finds it by name, through Docker's resolver on the awsvpc
+    // network and ecsbox's behind it, as through the VPC resolver on AWS.
+    s.register(
+        "client",
+        vec![sh(
+            "client",
+            "nslookup api.app.local; wget -qO- http://api.app.local:8080/; echo done",
+        )
+        .build()],
+    )
+    .await;
+    let client = s.run_one("client").await;
+    let done = s.wait_status(&client, "STOPPED").await;
+    let c = &done.containers()[0];
+    let lines = s.log_lines(c.runtime_id().unwrap()).await.join("\n");
+    assert_eq!(c.exit_code(), Some(0), "{lines}");
+    assert!(lines.contains(&format!("Address: {ip}")), "{lines}");
+    let served = page.rsplit("\r\n\r\n").next().unwrap_or(&page).trim();
+    assert!(
+        !served.is_empty() && lines.contains(served),
+        "the page {served:?} through the name: {lines}"
+    );
+    let answer = dns(&s, "api.app.local", RecordType::A).await;
+    assert_eq!(a_records(&answer), ips(&one));
+    assert!(
+        answer.answers.iter().all(|r| r.ttl == 1),
+        "the service's TTL"
+    );
 
     scale(&s, "api", 3).await;
     let three = wait_registered(&s, "api", 3, as_instance).await;
     assert_eq!(three.len(), 3);
+    // No lag behind the registry: the next answer has all three.
+    assert_eq!(
+        a_records(&dns(&s, "api.app.local", RecordType::A).await),
+        ips(&three)
+    );
 
     scale(&s, "api", 0).await;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -190,6 +267,13 @@ async fn an_awsvpc_service_shows_its_task_ips_in_discover_instances() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let none = dns(&s, "api.app.local", RecordType::A).await;
+    assert!(none.answers.is_empty(), "{none:?}");
+    assert_eq!(
+        none.metadata.response_code,
+        hickory_proto::op::ResponseCode::NoError,
+        "the service still exists: no data, not NXDOMAIN"
+    );
     finish(s).await;
 }
 
@@ -241,6 +325,15 @@ async fn a_bridge_service_registers_srv_records_with_its_host_ports() {
         Duration::from_secs(10),
     )
     .await;
+    // DNS: SRV with the host port, its target's A record alongside.
+    let srv = dns(&s, "api.app.local", RecordType::SRV).await;
+    let records: Vec<String> = srv.answers.iter().map(|r| r.data.to_string()).collect();
+    assert_eq!(records.len(), 1, "{srv:?}");
+    assert!(
+        records[0].starts_with(&format!("1 1 {port} ")),
+        "{records:?}"
+    );
+    assert_eq!(srv.additionals.len(), 1, "{srv:?}");
     finish(s).await;
 }
 

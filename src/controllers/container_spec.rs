@@ -67,6 +67,9 @@ pub struct SpecContext {
     /// CPUs of the engine's host, when known: Docker refuses a NanoCpus
     /// limit above the host's CPU count, so the task cpu cap is clamped.
     pub host_cpus: Option<i64>,
+    /// The DNS servers a bridge container gets when its definition sets no
+    /// `dnsServers`: ecsbox's resolver, or none for Docker's default.
+    pub dns_servers: Vec<String>,
 }
 
 /// The Docker container for `container` of task definition `td`.
@@ -119,7 +122,7 @@ pub fn container_spec(
         sysctls: sysctls(container),
         ..Default::default()
     };
-    name_resolution(&mut spec, td, container);
+    name_resolution(&mut spec, ctx, td, container);
     if let Some(linux) = &container.linux_parameters {
         apply_linux_parameters(&mut spec, linux)?;
     }
@@ -300,15 +303,30 @@ fn port_range(range: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
 /// each of hostname, dns and extra hosts on a container that joins another
 /// one's network namespace ("conflicting options: ... and the network
 /// mode"), and AWS does not accept them in awsvpc mode at all; so an awsvpc
-/// container (or any `container:` mode) gets none of them.
-fn name_resolution(spec: &mut ContainerSpec, td: &TaskDefinition, container: &ContainerDefinition) {
-    let shared_namespace = matches!(spec.network_mode, NetworkMode::Container(_))
-        || td.network_mode.as_deref() == Some("awsvpc");
-    if shared_namespace {
+/// container (or any `container:` mode) gets none of them. It gets
+/// ecsbox's resolver: from its namespace holder, or, the one container of
+/// an awsvpc task that joins the network itself, here. A host mode
+/// container shares the host's resolver unless its definition names
+/// servers.
+fn name_resolution(
+    spec: &mut ContainerSpec,
+    ctx: &SpecContext,
+    td: &TaskDefinition,
+    container: &ContainerDefinition,
+) {
+    if matches!(spec.network_mode, NetworkMode::Container(_)) {
         return;
     }
+    if td.network_mode.as_deref() == Some("awsvpc") {
+        spec.dns_servers = ctx.dns_servers.clone();
+        return;
+    }
+    let ours = match spec.network_mode {
+        NetworkMode::Host => vec![],
+        _ => ctx.dns_servers.clone(),
+    };
     spec.hostname = container.hostname.clone();
-    spec.dns_servers = container.dns_servers.clone().unwrap_or_default();
+    spec.dns_servers = container.dns_servers.clone().unwrap_or(ours);
     spec.dns_search_domains = container.dns_search_domains.clone().unwrap_or_default();
     spec.extra_hosts = container
         .extra_hosts
@@ -814,6 +832,51 @@ mod tests {
         assert!(spec_in("host", NetworkMode::Host, c)
             .port_bindings
             .is_empty());
+    }
+
+    #[test]
+    fn bridge_containers_get_ecsbox_resolver_unless_they_name_their_own() {
+        let with_dns = |mode: NetworkMode, c: ContainerDefinition| {
+            let t = td(
+                match mode {
+                    NetworkMode::Host => "host",
+                    NetworkMode::Network { .. } | NetworkMode::Container(_) => "awsvpc",
+                    _ => "bridge",
+                },
+                vec![c.clone()],
+            );
+            let mut context = ctx(mode);
+            context.dns_servers = vec!["169.254.169.253".into()];
+            container_spec(&context, &t, &c).unwrap().dns_servers
+        };
+        assert_eq!(
+            with_dns(NetworkMode::Bridge, container("web")),
+            vec!["169.254.169.253".to_string()]
+        );
+        let mut own = container("web");
+        own.dns_servers = Some(vec!["10.0.0.2".into()]);
+        assert_eq!(
+            with_dns(NetworkMode::Bridge, own.clone()),
+            vec!["10.0.0.2".to_string()]
+        );
+        // awsvpc: the one container on the network gets it; containers in
+        // a holder's namespace have the holder's.
+        let on_network = NetworkMode::Network {
+            name: "ecsbox-awsvpc".into(),
+            ipv4_address: None,
+            aliases: vec![],
+        };
+        assert_eq!(
+            with_dns(on_network, container("web")),
+            vec!["169.254.169.253".to_string()]
+        );
+        assert!(with_dns(NetworkMode::Container("holder".into()), container("web")).is_empty());
+        // Host mode: the host's resolver, or the definition's servers.
+        assert!(with_dns(NetworkMode::Host, container("web")).is_empty());
+        assert_eq!(
+            with_dns(NetworkMode::Host, own),
+            vec!["10.0.0.2".to_string()]
+        );
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub const WARM_NAME_PREFIX: &str = "ecsbox-warm-";
 pub struct NamespacePool {
     runtime: Arc<dyn ContainerRuntime>,
     owner: String,
+    /// The DNS servers of the holders (and so of their tasks' containers).
+    dns_servers: Vec<String>,
     /// How many started holders the pool keeps (0 turns it off).
     target: usize,
     state: Mutex<PoolState>,
@@ -75,10 +77,16 @@ impl Drop for StartingGuard {
 }
 
 impl NamespacePool {
-    pub fn new(runtime: Arc<dyn ContainerRuntime>, owner: String, target: usize) -> Arc<Self> {
+    pub fn new(
+        runtime: Arc<dyn ContainerRuntime>,
+        owner: String,
+        dns_servers: Vec<String>,
+        target: usize,
+    ) -> Arc<Self> {
         Arc::new(NamespacePool {
             runtime,
             owner,
+            dns_servers,
             target,
             state: Mutex::new(PoolState::default()),
             starting: AtomicUsize::new(0),
@@ -201,6 +209,7 @@ impl NamespacePool {
         let id = create_holder(
             self.runtime.as_ref(),
             &self.owner,
+            &self.dns_servers,
             network,
             name,
             HashMap::new(),
@@ -235,10 +244,13 @@ async fn wait_until(signal: &Notify, done: impl Fn() -> bool) {
 /// Creates (does not start) a namespace holder on `network`: the pause
 /// image and nothing else, labeled as owned by `owner` with the holder role
 /// plus `labels`. Warm holders and the holders made for one task (which add
-/// the agent's task labels) both come from here.
+/// the agent's task labels) both come from here. `dns_servers` become the
+/// namespace's resolvers (on a user-defined network, the ones Docker's
+/// embedded resolver asks for names that are not containers').
 pub async fn create_holder(
     runtime: &dyn ContainerRuntime,
     owner: &str,
+    dns_servers: &[String],
     network: &str,
     name: String,
     mut labels: HashMap<String, String>,
@@ -257,6 +269,7 @@ pub async fn create_holder(
             ipv4_address: None,
             aliases: vec![],
         },
+        dns_servers: dns_servers.to_vec(),
         ..Default::default()
     };
     runtime

@@ -74,6 +74,10 @@ pub struct TaskSettings {
     /// listeners and their health checks) gets to their IPs as it does
     /// from the host (Docker isolates one bridge network from another).
     pub own_container: Option<String>,
+    /// The DNS servers task containers get when their definition names
+    /// none: ecsbox's resolver for Cloud Map names (`crate::dns`), or
+    /// empty for Docker's default.
+    pub dns_servers: Vec<String>,
 }
 
 impl Default for TaskSettings {
@@ -83,6 +87,7 @@ impl Default for TaskSettings {
             default_stop_timeout: container_spec::DEFAULT_STOP_TIMEOUT,
             warm_namespaces: 0,
             own_container: None,
+            dns_servers: vec![],
         }
     }
 }
@@ -172,7 +177,12 @@ impl TaskController {
         logs: Arc<LogStore>,
         metadata: crate::metadata::Endpoints,
     ) -> Arc<Self> {
-        let pool = NamespacePool::new(runtime.clone(), owner.clone(), settings.warm_namespaces);
+        let pool = NamespacePool::new(
+            runtime.clone(),
+            owner.clone(),
+            settings.dns_servers.clone(),
+            settings.warm_namespaces,
+        );
         Arc::new(TaskController {
             store,
             runtime,
@@ -719,6 +729,7 @@ impl TaskController {
                 extra_env: env,
                 fargate: record_view.is_fargate(),
                 host_cpus: self.ready().await.host_cpus,
+                dns_servers: self.settings.dns_servers.clone(),
             };
             let spec = container_spec::container_spec(&ctx, definition, c)
                 .map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?;
@@ -1006,6 +1017,7 @@ impl TaskController {
         namespace_pool::create_holder(
             self.runtime.as_ref(),
             &self.owner,
+            &self.settings.dns_servers,
             network,
             pause_container_name(record),
             labels,

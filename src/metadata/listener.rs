@@ -23,9 +23,9 @@
 //! allowed, ecsbox listens on a free port of the same address and tasks get
 //! `AWS_CONTAINER_CREDENTIALS_FULL_URI`, which the SDKs accept for that host.
 
+use crate::loopback::ensure_local;
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener};
-use std::process::Command;
 
 /// Binds `wanted`, putting its address on the loopback interface first if
 /// the host does not have it. Err says why task containers cannot reach the
@@ -33,12 +33,7 @@ use std::process::Command;
 pub fn bind(wanted: SocketAddr) -> Result<TcpListener, String> {
     let listener = match TcpListener::bind(wanted) {
         Err(e) if e.kind() == ErrorKind::AddrNotAvailable => {
-            if let Err(why) = add_to_loopback(wanted.ip()) {
-                // Another process (a second ecsbox) may have added it meanwhile.
-                if !is_local(wanted.ip()) {
-                    return Err(why);
-                }
-            }
+            ensure_local(wanted.ip())?;
             TcpListener::bind(wanted)
         }
         other => other,
@@ -73,9 +68,7 @@ pub const REDIRECT_TARGET_PORT: u16 = 51679;
 /// The listener behind the redirect of `ip`:80 (see `redirect`): on `ip`
 /// itself, put on the loopback interface first if the host lacks it.
 pub fn bind_redirect_target(ip: Ipv4Addr) -> Result<TcpListener, String> {
-    if !is_local(IpAddr::V4(ip)) {
-        add_to_loopback(IpAddr::V4(ip))?;
-    }
+    ensure_local(IpAddr::V4(ip))?;
     let listener = TcpListener::bind(SocketAddr::from((ip, REDIRECT_TARGET_PORT)))
         .or_else(|_| TcpListener::bind(SocketAddr::from((ip, 0))))
         .map_err(|e| cannot_listen(SocketAddr::from((ip, 0)), &e))?;
@@ -98,39 +91,6 @@ pub fn port_is_free(addr: SocketAddrV4) -> Result<bool, String> {
 
 fn cannot_listen(wanted: SocketAddr, e: &std::io::Error) -> String {
     format!("cannot listen on {wanted}: {e}")
-}
-
-/// `ip addr add <ip>/32 dev lo`: the host then answers for the address on
-/// every interface, the Docker bridges included.
-fn add_to_loopback(ip: IpAddr) -> Result<(), String> {
-    if ip.is_loopback() || ip.is_unspecified() {
-        return Ok(());
-    }
-    let prefix = if ip.is_ipv4() { 32 } else { 128 };
-    let cidr = format!("{ip}/{prefix}");
-    let how_to_fix = format!(
-        "run ecsbox as root (or with CAP_NET_ADMIN), or add the address once yourself: sudo ip addr add {cidr} dev lo"
-    );
-    let output = Command::new("ip")
-        .args(["addr", "add", &cidr, "dev", "lo"])
-        .output()
-        .map_err(|e| {
-            format!("cannot add {cidr} to the loopback interface (running `ip`: {e}); {how_to_fix}")
-        })?;
-    if output.status.success() {
-        tracing::info!("added {cidr} to the loopback interface for the task metadata and credentials endpoints");
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    Err(format!(
-        "cannot add {cidr} to the loopback interface ({}); {how_to_fix}",
-        stderr.trim()
-    ))
-}
-
-/// Whether the host has `ip` as one of its addresses.
-fn is_local(ip: IpAddr) -> bool {
-    !matches!(TcpListener::bind(SocketAddr::new(ip, 0)), Err(e) if e.kind() == ErrorKind::AddrNotAvailable)
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use crate::cloudmap::CloudMap;
 use crate::config::Config;
 use crate::controllers::services::ServiceScheduler;
 use crate::controllers::tasks::{TaskController, TaskSettings};
+use crate::dns::TaskDns;
 use crate::http_accept;
 use crate::lb::{LbSettings, LoadBalancing};
 use crate::logs::{LogStore, Logs};
@@ -95,6 +96,8 @@ pub struct App {
     pub events: Arc<Events>,
     /// Cloud Map's registry: its API serves it, ECS registers tasks in it.
     pub cloud_map: Arc<CloudMap>,
+    /// The DNS server task containers use (Cloud Map's names, then the host's).
+    pub dns: TaskDns,
     /// The container registry, on its own port.
     pub registry: Arc<Registry>,
     /// Secrets Manager secrets and SSM parameters (`secrets` says why a
@@ -134,10 +137,12 @@ impl App {
             cloud_map: Some(cloud_map.clone()),
         }));
         let (effects_tx, effects_rx) = tokio::sync::mpsc::unbounded_channel();
+        let dns = TaskDns::start(config.task_dns, cloud_map.clone());
         let settings = TaskSettings {
             cleanup_delay: std::time::Duration::from_secs(config.task_cleanup_delay),
             warm_namespaces: config.warm_task_namespaces,
             own_container: config.own_container.clone(),
+            dns_servers: dns.address().map(|a| a.to_string()).into_iter().collect(),
             ..TaskSettings::default()
         };
         let secrets = Arc::new(SecretsStore::new());
@@ -218,6 +223,7 @@ impl App {
             application_autoscaling,
             events,
             cloud_map,
+            dns,
             load_balancing,
             ecr,
             registry,
@@ -337,6 +343,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     app.ecr.blobs().discard();
     // Last: the tasks may have used the endpoints while they stopped.
     app.metadata.remove_redirect();
+    app.dns.shutdown();
 }
 
 /// Binds 127.0.0.1:0 and serves in the background on `runtime`: for tests.
@@ -457,6 +464,17 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
             crate::services::elbv2::listener_addresses(&app.load_balancing)
                 .to_string()
                 .into(),
+            &request_id,
+            "application/json",
+        ),
+        // Where tasks' DNS server answers (null when it is off).
+        (&Method::GET, "/_ecsbox/dns") => json_response(
+            StatusCode::OK,
+            serde_json::json!({
+                "address": app.dns.address().map(|a| format!("{a}:53")),
+            })
+            .to_string()
+            .into(),
             &request_id,
             "application/json",
         ),
