@@ -305,12 +305,25 @@ async fn a_bridge_service_registers_srv_records_with_its_host_ports() {
         .send()
         .await
         .unwrap();
+    // The engine's host as containers reach it: the default bridge
+    // network's gateway, where the published port answers.
+    let gateway = docker_cli(&[
+        "run",
+        "--rm",
+        BUSYBOX,
+        "sh",
+        "-c",
+        "ip route | awk '/default/ {print $3}'",
+    ])
+    .await;
+    let gateway = String::from_utf8_lossy(&gateway.stdout).trim().to_string();
+    assert!(gateway.parse::<std::net::Ipv4Addr>().is_ok(), "{gateway:?}");
     let as_srv = |t: &Task| {
         let port = t.containers()[0].network_bindings()[0]
             .host_port()
             .unwrap()
             .to_string();
-        (task_id(t), "127.0.0.1".to_string(), port)
+        (task_id(t), gateway.clone(), port)
     };
     let got = wait_registered(&s, "api", 1, as_srv).await;
     let (_, _, port) = got.into_iter().next().unwrap();
@@ -318,13 +331,15 @@ async fn a_bridge_service_registers_srv_records_with_its_host_ports() {
         port, "8080",
         "the dynamic host port, not the container port"
     );
-    http_get_eventually(
-        "127.0.0.1",
+    let page = http_get_eventually(
+        &gateway,
         port.parse().unwrap(),
         "/",
         Duration::from_secs(10),
     )
     .await;
+    let page = page.trim().to_string();
+    assert!(!page.is_empty());
     // DNS: SRV with the host port, its target's A record alongside.
     let srv = dns(&s, "api.app.local", RecordType::SRV).await;
     let records: Vec<String> = srv.answers.iter().map(|r| r.data.to_string()).collect();
@@ -334,6 +349,27 @@ async fn a_bridge_service_registers_srv_records_with_its_host_ports() {
         "{records:?}"
     );
     assert_eq!(srv.additionals.len(), 1, "{srv:?}");
+    assert_eq!(srv.additionals[0].data.to_string(), gateway);
+    // From inside a bridge task: the SRV target's name, at the SRV port,
+    // reaches the service's task.
+    let (id, _, _) = discovered(&s, "api").await.into_iter().next().unwrap();
+    let mut client = sh(
+        "client",
+        &format!("nslookup -type=SRV api.app.local; wget -qO- http://{id}.api.app.local:{port}/; echo done"),
+    )
+    .build();
+    client.memory = Some(32);
+    s.register_bridge("client", vec![client]).await;
+    let arn = s.run_ec2("client", 1).await.remove(0);
+    let done = s.wait_status(&arn, "STOPPED").await;
+    let c = &done.containers()[0];
+    let lines = s.log_lines(c.runtime_id().unwrap()).await.join("\n");
+    assert_eq!(c.exit_code(), Some(0), "{lines}");
+    assert!(lines.contains(&port), "the SRV answer: {lines}");
+    assert!(
+        lines.lines().any(|l| l.trim() == page),
+        "the page {page:?} through the SRV target's name: {lines}"
+    );
     finish(s).await;
 }
 

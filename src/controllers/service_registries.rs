@@ -5,7 +5,9 @@
 //! - A task is registered in each of the service's registries once it is
 //!   RUNNING, with the task id as instance id and ECS's attributes:
 //!   `AWS_INSTANCE_IPV4` (awsvpc: the task's IP; bridge and host: the
-//!   host's, loopback here, as load balancer targets are reached),
+//!   engine host's address as containers reach it, the default bridge
+//!   network's gateway, so that a task resolving the name reaches the
+//!   published port; 127.0.0.1 when the engine has no such network),
 //!   `AWS_INSTANCE_PORT` (the registry's `port` or container port; bridge
 //!   and host: the host port Docker published), `AVAILABILITY_ZONE`,
 //!   `REGION`, `ECS_CLUSTER_NAME`, `ECS_SERVICE_NAME`,
@@ -30,9 +32,8 @@ use crate::state::tasks::TaskRecord;
 use crate::state::RegionState;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Where bridge and host tasks' published ports are reached: the engine's
-/// host, on loopback when ecsbox runs beside the engine (as the load
-/// balancers reach instance targets).
+/// Where bridge and host tasks' published ports are reached when the
+/// engine has not told its bridge gateway (`RegionSettings::published_ports_host`).
 const HOST_IP: &str = "127.0.0.1";
 
 /// What the registry says of one Cloud Map service.
@@ -222,8 +223,9 @@ fn attributes_of(
     } else {
         let name = registry.container_name.as_deref()?;
         let container_port = u16::try_from(registry.container_port?).ok()?;
+        let host = state.settings.published_ports_host.get();
         (
-            HOST_IP.to_string(),
+            host.map_or(HOST_IP, String::as_str).to_string(),
             Some(host_port(task, name, container_port)?),
         )
     };

@@ -78,6 +78,9 @@ pub struct TaskSettings {
     /// none: ecsbox's resolver for Cloud Map names (`crate::dns`), or
     /// empty for Docker's default.
     pub dns_servers: Vec<String>,
+    /// Where the handshake records the engine's host as containers reach
+    /// it (see `RegionSettings::published_ports_host`).
+    pub published_ports_host: Arc<std::sync::OnceLock<String>>,
 }
 
 impl Default for TaskSettings {
@@ -88,6 +91,7 @@ impl Default for TaskSettings {
             warm_namespaces: 0,
             own_container: None,
             dns_servers: vec![],
+            published_ports_host: Arc::default(),
         }
     }
 }
@@ -228,6 +232,9 @@ impl TaskController {
                     Ok(info) => (format!("Docker {}", info.version), Some(info.cpus)),
                     Err(e) => (format!("no Docker engine ({e})"), None),
                 };
+                if let Some(gateway) = self.bridge_gateway().await {
+                    let _ = self.settings.published_ports_host.set(gateway);
+                }
                 let leftovers = self.remove_leftovers().await;
                 if leftovers > 0 {
                     tracing::info!("removed {leftovers} containers an earlier run with instance id {} left behind", self.owner);
@@ -239,6 +246,21 @@ impl TaskController {
 
     pub fn owner(&self) -> &str {
         &self.owner
+    }
+
+    /// The default bridge network's gateway: the engine's host as every
+    /// container reaches it (it is one of the host's addresses, so from a
+    /// container on any network too), where published ports answer.
+    async fn bridge_gateway(&self) -> Option<String> {
+        let networks = self.runtime.list_networks(&[]).await.ok()?;
+        let bridge = networks
+            .into_iter()
+            .find(|n| n.name == "bridge" && n.driver == "bridge")?;
+        // The default bridge often lists its subnet only: Docker then gives
+        // the gateway the subnet's first address.
+        bridge
+            .gateway
+            .or_else(|| first_address(bridge.subnet.as_deref()?))
     }
 
     /// Starts the controller's loops: effects from the API and runtime events.
@@ -1333,6 +1355,18 @@ impl Drop for InStart<'_> {
 }
 
 /// The name the agent gives a task's pause container.
+/// The first host address of an IPv4 subnet (`172.17.0.0/16` -> 172.17.0.1).
+fn first_address(cidr: &str) -> Option<String> {
+    let (net, len) = cidr.split_once('/')?;
+    let net: std::net::Ipv4Addr = net.parse().ok()?;
+    let len: u32 = len.parse().ok()?;
+    if len >= 31 {
+        return None;
+    }
+    let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+    Some(std::net::Ipv4Addr::from((u32::from(net) & mask) + 1).to_string())
+}
+
 fn pause_container_name(record: &TaskRecord) -> String {
     format!(
         "ecs-{}-{}-internalecspause-{}",
@@ -1416,5 +1450,25 @@ fn task_health(r: &TaskRecord) -> String {
         "HEALTHY".into()
     } else {
         "UNKNOWN".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_address;
+
+    #[test]
+    fn a_subnet_first_address_is_docker_default_gateway() {
+        assert_eq!(
+            first_address("172.17.0.0/16").as_deref(),
+            Some("172.17.0.1")
+        );
+        assert_eq!(
+            first_address("10.250.7.9/24").as_deref(),
+            Some("10.250.7.1")
+        );
+        assert_eq!(first_address("10.0.0.0/32"), None);
+        assert_eq!(first_address("fd00::/64"), None);
+        assert_eq!(first_address("garbage"), None);
     }
 }

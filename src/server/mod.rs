@@ -131,10 +131,12 @@ impl App {
             instance_address: config.lb_instance_address(),
         });
         let cloud_map = Arc::new(CloudMap::new());
+        let published_ports_host = Arc::new(std::sync::OnceLock::new());
         let store = Arc::new(Store::with_settings(RegionSettings {
             container_instances: config.container_instances,
             load_balancing: Some(load_balancing.clone()),
             cloud_map: Some(cloud_map.clone()),
+            published_ports_host: published_ports_host.clone(),
         }));
         let (effects_tx, effects_rx) = tokio::sync::mpsc::unbounded_channel();
         let dns = TaskDns::start(config.task_dns, cloud_map.clone());
@@ -143,6 +145,7 @@ impl App {
             warm_namespaces: config.warm_task_namespaces,
             own_container: config.own_container.clone(),
             dns_servers: dns.address().map(|a| a.to_string()).into_iter().collect(),
+            published_ports_host,
             ..TaskSettings::default()
         };
         let secrets = Arc::new(SecretsStore::new());

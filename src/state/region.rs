@@ -75,6 +75,11 @@ pub struct RegionSettings {
     /// Cloud Map's registry, where services with `serviceRegistries` find
     /// their registry and register their tasks (None: no server).
     pub cloud_map: Option<Arc<crate::cloudmap::CloudMap>>,
+    /// The engine's host as containers reach it (the default bridge
+    /// network's gateway), where bridge and host tasks publish their ports:
+    /// the address their Cloud Map instances get. Set by the task
+    /// controller once the engine has said it; unset, 127.0.0.1.
+    pub published_ports_host: Arc<std::sync::OnceLock<String>>,
 }
 
 impl std::fmt::Debug for RegionSettings {
@@ -83,6 +88,7 @@ impl std::fmt::Debug for RegionSettings {
             .field("container_instances", &self.container_instances)
             .field("load_balancing", &self.load_balancing.is_some())
             .field("cloud_map", &self.cloud_map.is_some())
+            .field("published_ports_host", &self.published_ports_host.get())
             .finish()
     }
 }
