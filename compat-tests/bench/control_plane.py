@@ -118,7 +118,8 @@ def ensure_venv():
         run_checked([str(venv_python), "-m", "pip", "install", "-q", "--upgrade", "pip"])
         run_checked([str(venv_python), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)])
         stamp.write_text(wanted)
-    os.execv(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
+    # The script being run (this module's importers share this function).
+    os.execv(str(venv_python), [str(venv_python), str(Path(sys.argv[0]).resolve()), *sys.argv[1:]])
 
 
 def ensure_wrk():

@@ -217,7 +217,7 @@ def running_all(ecs):
 
 
 def main():
-    scaling.ensure_venv()
+    cp.ensure_venv()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     binary = cp.ensure_ecsbox()
     scaling.ensure_image()
