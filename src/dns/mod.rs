@@ -193,7 +193,8 @@ enum Reply {
 }
 
 impl Resolver {
-    /// The reply to `packet`; `udp_limit` is None over TCP.
+    /// The reply to `packet`; `udp`: over UDP, where an answer longer than
+    /// the client takes is sent truncated (TC set), for it to ask over TCP.
     fn respond(&self, packet: &[u8], udp: bool) -> Reply {
         let request = match Message::from_vec(packet) {
             Ok(m) => m,

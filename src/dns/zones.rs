@@ -220,7 +220,8 @@ fn routed(s: &Service) -> Vec<&Instance> {
 fn service_records(s: &Service, qname: &Name, qtype: RecordType, m: &mut Message) -> Vec<Record> {
     let instances = routed(s);
     let mut records = vec![];
-    // A CNAME answers every type but its own owner's other records.
+    // A name with a CNAME has no other records: every question about it
+    // gets the CNAME (RFC 1034 3.6.2).
     if let Some(ttl) = record_ttl(s, "CNAME") {
         if let Some(target) = instances
             .first()
