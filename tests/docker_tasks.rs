@@ -1339,3 +1339,33 @@ async fn a_none_mode_task_has_only_loopback() {
         "interfaces besides loopback: {lines:?}"
     );
 }
+
+/// ecsbox in a container joins its awsvpc network (so its listeners reach
+/// awsvpc tasks); removing everything must take it off that network first,
+/// or Docker refuses to remove the network ("has active endpoints") and it
+/// is left behind, as it was after the image's tests and `compose down`.
+#[tokio::test]
+async fn the_awsvpc_network_goes_even_with_ecsbox_own_container_on_it() {
+    let owner = new_instance_id();
+    let guard = EngineGuard::new(vec![owner.clone()]);
+    let docker = engine().await;
+    // Stands in for ecsbox's own container.
+    let me = hand_made_container(&docker, guard.labels()).await;
+    let s = DockerServer::start_as(&owner, &["--own-container", &me], guard).await;
+    s.register("net", vec![sh("main", "exec sleep 300").build()])
+        .await;
+    let arn = s.run_one("net").await;
+    s.wait_running(&arn).await;
+    let mine = [LabelFilter::equals(OWNER_LABEL, owner.clone())];
+    let networks = s.docker.list_networks(&mine).await.unwrap();
+    assert_eq!(networks.len(), 1, "the awsvpc network: {networks:?}");
+    let joined = docker_inspect(&me).await;
+    assert!(
+        joined["NetworkSettings"]["Networks"]
+            .get(&networks[0].name)
+            .is_some(),
+        "the stand-in joined it: {joined}"
+    );
+    s.server.app.reset().await;
+    assert_eq!(s.docker.list_networks(&mine).await.unwrap(), vec![]);
+}

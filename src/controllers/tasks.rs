@@ -1303,6 +1303,12 @@ impl TaskController {
         }
         if let Ok(networks) = self.runtime.list_networks(filters).await {
             for n in networks {
+                // ecsbox's own container joined the awsvpc network (see
+                // `ensure_awsvpc_network`): Docker refuses to remove a
+                // network with an endpoint, so it leaves first.
+                if let Some(me) = &self.settings.own_container {
+                    let _ = self.runtime.disconnect_network(&n.id, me).await;
+                }
                 if let Err(e) = self.runtime.remove_network(&n.id).await {
                     tracing::warn!("could not remove network {}: {e}", n.name);
                 }

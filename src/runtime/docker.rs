@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use bollard::auth::DockerCredentials;
 use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
-use bollard::models::NetworkConnectRequest;
+use bollard::models::{NetworkConnectRequest, NetworkDisconnectRequest};
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, KillContainerOptions, ListContainersOptions,
     ListNetworksOptions, ListVolumesOptions, LogsOptions, RemoveContainerOptions,
@@ -429,6 +429,17 @@ impl ContainerRuntime for DockerRuntime {
         };
         self.docker
             .connect_network(network, request)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    async fn disconnect_network(&self, network: &str, container: &str) -> Result<()> {
+        let request = NetworkDisconnectRequest {
+            container: container.to_string(),
+            force: Some(true),
+        };
+        self.docker
+            .disconnect_network(network, request)
             .await
             .map_err(|e| self.error(e))
     }

@@ -829,6 +829,24 @@ impl ContainerRuntime for FakeRuntime {
         Ok(())
     }
 
+    async fn disconnect_network(&self, network: &str, container: &str) -> Result<()> {
+        let mut st = self.state.lock();
+        let net_id = find_network(&st, network)
+            .ok_or_else(|| RuntimeError::NotFound(format!("network {network} not found")))?;
+        let id = find_or_404(&st, container)?;
+        let name = st.networks[&net_id].info.name.clone();
+        let c = st.containers.get_mut(&id).unwrap();
+        let attached = c.info.networks.remove(&name).is_some();
+        let before = c.extra_networks.len();
+        c.extra_networks.retain(|(n, _)| *n != name);
+        if !attached && c.extra_networks.len() == before {
+            return Err(RuntimeError::Conflict(format!(
+                "container {container} is not connected to network {network}"
+            )));
+        }
+        Ok(())
+    }
+
     async fn list_networks(&self, filters: &[LabelFilter]) -> Result<Vec<NetworkInfo>> {
         let st = self.state.lock();
         Ok(st

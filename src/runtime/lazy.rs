@@ -87,6 +87,12 @@ impl ContainerRuntime for LazyDocker {
             .connect_network(network, container, ipv4_address)
             .await
     }
+    async fn disconnect_network(&self, network: &str, container: &str) -> Result<()> {
+        self.get()
+            .await
+            .disconnect_network(network, container)
+            .await
+    }
     async fn list_networks(&self, filters: &[LabelFilter]) -> Result<Vec<NetworkInfo>> {
         self.get().await.list_networks(filters).await
     }

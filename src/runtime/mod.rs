@@ -123,6 +123,8 @@ pub trait ContainerRuntime: Send + Sync {
         container: &str,
         ipv4_address: Option<&str>,
     ) -> Result<()>;
+    /// Detaches a container (forcibly, as `docker network disconnect -f`).
+    async fn disconnect_network(&self, network: &str, container: &str) -> Result<()>;
     async fn list_networks(&self, filters: &[LabelFilter]) -> Result<Vec<NetworkInfo>>;
 
     /// Creates a named volume. As Docker does, a volume of that name that

@@ -60,6 +60,9 @@ impl ContainerRuntime for Unavailable {
     ) -> Result<()> {
         self.fail()
     }
+    async fn disconnect_network(&self, _network: &str, _container: &str) -> Result<()> {
+        self.fail()
+    }
     async fn list_networks(&self, _filters: &[LabelFilter]) -> Result<Vec<NetworkInfo>> {
         self.fail()
     }
