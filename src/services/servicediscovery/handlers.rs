@@ -8,8 +8,22 @@ use crate::model::servicediscovery::shapes::*;
 use crate::protocol::{ApiError, RequestContext};
 use namespaces::NewNamespace;
 
-fn soa_ttl(soa: Option<&SOA>) -> Option<i64> {
-    soa.and_then(|s| s.ttl)
+impl ServiceDiscovery {
+    /// The three UpdateXNamespace operations differ only in their input
+    /// shapes: each unpacks its change, then this runs it.
+    fn update_namespace(
+        &self,
+        ctx: &RequestContext,
+        id: Option<String>,
+        kind: NamespaceKind,
+        description: Option<String>,
+        soa_ttl: Option<i64>,
+    ) -> Result<String, ApiError> {
+        let id = id.unwrap_or_default();
+        self.in_region(ctx, |r| {
+            namespaces::update(r, &id, kind, description, soa_ttl)
+        })
+    }
 }
 
 impl ServiceDiscoveryApi for ServiceDiscovery {
@@ -38,19 +52,17 @@ impl ServiceDiscoveryApi for ServiceDiscovery {
         ctx: &RequestContext,
         input: CreatePrivateDnsNamespaceRequest,
     ) -> Result<CreatePrivateDnsNamespaceResponse, ApiError> {
+        let soa = input
+            .properties
+            .and_then(|p| p.dns_properties)
+            .and_then(|d| d.soa);
         let new = NewNamespace {
             name: input.name.unwrap_or_default(),
             kind: NamespaceKind::DnsPrivate,
             creator_request_id: input.creator_request_id,
             description: input.description,
             vpc: input.vpc,
-            soa_ttl: soa_ttl(
-                input
-                    .properties
-                    .as_ref()
-                    .and_then(|p| p.dns_properties.as_ref())
-                    .and_then(|d| d.soa.as_ref()),
-            ),
+            soa_ttl: soa.and_then(|s| s.ttl),
             tags: input.tags,
         };
         let id = self.in_region(ctx, |r| namespaces::create(r, new))?;
@@ -64,19 +76,17 @@ impl ServiceDiscoveryApi for ServiceDiscovery {
         ctx: &RequestContext,
         input: CreatePublicDnsNamespaceRequest,
     ) -> Result<CreatePublicDnsNamespaceResponse, ApiError> {
+        let soa = input
+            .properties
+            .and_then(|p| p.dns_properties)
+            .and_then(|d| d.soa);
         let new = NewNamespace {
             name: input.name.unwrap_or_default(),
             kind: NamespaceKind::DnsPublic,
             creator_request_id: input.creator_request_id,
             description: input.description,
             vpc: None,
-            soa_ttl: soa_ttl(
-                input
-                    .properties
-                    .as_ref()
-                    .and_then(|p| p.dns_properties.as_ref())
-                    .and_then(|d| d.soa.as_ref()),
-            ),
+            soa_ttl: soa.and_then(|s| s.ttl),
             tags: input.tags,
         };
         let id = self.in_region(ctx, |r| namespaces::create(r, new))?;
@@ -122,11 +132,8 @@ impl ServiceDiscoveryApi for ServiceDiscovery {
         ctx: &RequestContext,
         input: UpdateHttpNamespaceRequest,
     ) -> Result<UpdateHttpNamespaceResponse, ApiError> {
-        let id = input.id.unwrap_or_default();
         let description = input.namespace.and_then(|n| n.description);
-        let op = self.in_region(ctx, |r| {
-            namespaces::update(r, &id, NamespaceKind::Http, description, None)
-        })?;
+        let op = self.update_namespace(ctx, input.id, NamespaceKind::Http, description, None)?;
         Ok(UpdateHttpNamespaceResponse {
             operation_id: Some(op),
         })
@@ -137,16 +144,19 @@ impl ServiceDiscoveryApi for ServiceDiscovery {
         ctx: &RequestContext,
         input: UpdatePrivateDnsNamespaceRequest,
     ) -> Result<UpdatePrivateDnsNamespaceResponse, ApiError> {
-        let id = input.id.unwrap_or_default();
         let change = input.namespace.unwrap_or_default();
         let ttl = change
             .properties
             .and_then(|p| p.dns_properties)
             .and_then(|d| d.soa)
             .and_then(|s| s.ttl);
-        let op = self.in_region(ctx, |r| {
-            namespaces::update(r, &id, NamespaceKind::DnsPrivate, change.description, ttl)
-        })?;
+        let op = self.update_namespace(
+            ctx,
+            input.id,
+            NamespaceKind::DnsPrivate,
+            change.description,
+            ttl,
+        )?;
         Ok(UpdatePrivateDnsNamespaceResponse {
             operation_id: Some(op),
         })
@@ -157,16 +167,19 @@ impl ServiceDiscoveryApi for ServiceDiscovery {
         ctx: &RequestContext,
         input: UpdatePublicDnsNamespaceRequest,
     ) -> Result<UpdatePublicDnsNamespaceResponse, ApiError> {
-        let id = input.id.unwrap_or_default();
         let change = input.namespace.unwrap_or_default();
         let ttl = change
             .properties
             .and_then(|p| p.dns_properties)
             .and_then(|d| d.soa)
             .and_then(|s| s.ttl);
-        let op = self.in_region(ctx, |r| {
-            namespaces::update(r, &id, NamespaceKind::DnsPublic, change.description, ttl)
-        })?;
+        let op = self.update_namespace(
+            ctx,
+            input.id,
+            NamespaceKind::DnsPublic,
+            change.description,
+            ttl,
+        )?;
         Ok(UpdatePublicDnsNamespaceResponse {
             operation_id: Some(op),
         })
