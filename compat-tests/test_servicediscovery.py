@@ -176,7 +176,44 @@ def test_an_ecs_service_registers_its_tasks(ecs, sd):
                              launchType="FARGATE", networkConfiguration=net,
                              serviceRegistries=[{"registryArn": svc["Arn"]}])["service"]
     assert out["serviceRegistries"] == [{"registryArn": svc["Arn"]}]
-    with raises_aws("UnsupportedFeatureException") as e:
-        ecs.update_service(cluster="c", service="api",
-                           serviceConnectConfiguration={"enabled": True, "namespace": "app.local"})
-    assert "Service Connect" in e.value.response["Error"]["Message"]
+
+
+def test_a_service_connect_service_through_boto3_and_the_cli(ecs, sd, aws):
+    """serviceConnectConfiguration is checked, completed with ECS's defaults
+    and shown on the deployment; its Cloud Map service is created; the
+    namespace lists the service (tests/service_connect.rs has the rest)."""
+    ns_id = private_namespace(sd, "sc.local")
+    ns_arn = sd.get_namespace(Id=ns_id)["Namespace"]["Arn"]
+    ecs.create_cluster(clusterName="sc")
+    ecs.register_task_definition(family="api", networkMode="awsvpc", cpu="256", memory="512",
+                                 requiresCompatibilities=["FARGATE"],
+                                 containerDefinitions=[{"name": "app", "image": "app:1",
+                                                        "portMappings": [{"name": "http", "containerPort": 80}]}])
+    net = {"awsvpcConfiguration": {"subnets": ["subnet-0123abcd"]}}
+    with raises_aws("InvalidParameterException") as e:
+        ecs.create_service(cluster="sc", serviceName="api", taskDefinition="api", desiredCount=0,
+                           launchType="FARGATE", networkConfiguration=net,
+                           serviceConnectConfiguration={"enabled": True, "namespace": "sc.local",
+                                                        "services": [{"portName": "web"}]})
+    assert "'web'" in e.value.response["Error"]["Message"]
+    with raises_aws("NamespaceNotFoundException"):
+        ecs.create_service(cluster="sc", serviceName="api", taskDefinition="api", desiredCount=0,
+                           launchType="FARGATE", networkConfiguration=net,
+                           serviceConnectConfiguration={"enabled": True, "namespace": "nope.local"})
+    out = ecs.create_service(
+        cluster="sc", serviceName="api", taskDefinition="api", desiredCount=0,
+        launchType="FARGATE", networkConfiguration=net,
+        serviceConnectConfiguration={"enabled": True, "namespace": "sc.local",
+                                     "services": [{"portName": "http",
+                                                   "clientAliases": [{"port": 8080, "dnsName": "api"}]}]})["service"]
+    deployment = out["deployments"][0]
+    assert deployment["serviceConnectConfiguration"] == {
+        "enabled": True, "namespace": ns_arn,
+        "services": [{"portName": "http", "discoveryName": "http",
+                      "clientAliases": [{"port": 8080, "dnsName": "api"}]}]}
+    [resource] = deployment["serviceConnectResources"]
+    assert resource["discoveryName"] == "http"
+    created = sd.get_service(Id=resource["discoveryArn"].rsplit("/", 1)[1])["Service"]
+    assert created["Name"] == "http" and created["NamespaceId"] == ns_id
+    listed = assert_cli_ok(aws("ecs", "list-services-by-namespace", "--namespace", "sc.local"))
+    assert [a.rsplit("/", 1)[1] for a in listed["serviceArns"]] == ["api"]

@@ -23,6 +23,8 @@
 //!                                its API (services), ECS's controllers and DNS share it
 //! lb                             the load balancers' data plane: listeners that forward,
 //!                                target groups, health checks (ELBv2's API is a service)
+//! service_connect                Service Connect's endpoints: an address per client
+//!                                alias, proxied to the Cloud Map instances behind it
 //! http_accept                    the one HTTP accept loop (the API's and the task endpoints')
 //! model, config, civil, clock    generated shapes; settings; calendar helpers; the clock
 //! events_out                     ECS's own events on their way to EventBridge (an outbox)
@@ -54,6 +56,7 @@ pub mod registry;
 pub mod runtime;
 pub mod secrets;
 pub mod server;
+pub mod service_connect;
 pub mod services;
 pub mod state;
 pub mod store;

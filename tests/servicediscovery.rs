@@ -8,7 +8,7 @@ mod common;
 
 use aws_sdk_ecs::types::{
     AwsVpcConfiguration, ContainerDefinition, NetworkConfiguration, NetworkMode, PortMapping,
-    ServiceConnectConfiguration, ServiceRegistry,
+    ServiceRegistry,
 };
 use common::{code, message, RawResponse, TestServer};
 use serde_json::{json, Value};
@@ -620,7 +620,7 @@ async fn a_service_registers_its_running_tasks_and_deregisters_them_when_they_st
 }
 
 #[tokio::test]
-async fn create_service_checks_its_registries_and_refuses_service_connect() {
+async fn create_service_checks_its_registries() {
     let (s, ecs) = ecs_setup().await;
     let ns = private_namespace(&s, "app.local").await;
     let a_only = dns_service(&s, &ns, "api", json!([{"Type": "A", "TTL": 1}]), false).await;
@@ -682,46 +682,4 @@ async fn create_service_checks_its_registries_and_refuses_service_connect() {
         message(&err),
         format!("When specifying 'host' or 'bridge' for networkMode, values for 'containerName' and 'containerPort' must be specified from the task definition. Registry: {a_only}")
     );
-
-    // Service Connect is refused by name, never dropped.
-    let err = ecs
-        .create_service()
-        .cluster("c")
-        .service_name("sc")
-        .task_definition(&awsvpc_td)
-        .desired_count(0)
-        .network_configuration(awsvpc())
-        .service_connect_configuration(
-            ServiceConnectConfiguration::builder()
-                .enabled(true)
-                .namespace("app.local")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&err), "UnsupportedFeatureException");
-    assert!(
-        message(&err).contains("Service Connect"),
-        "{}",
-        message(&err)
-    );
-    ecs.create_service()
-        .cluster("c")
-        .service_name("ok")
-        .task_definition(&awsvpc_td)
-        .desired_count(0)
-        .network_configuration(awsvpc())
-        .send()
-        .await
-        .unwrap();
-    let err = ecs
-        .update_service()
-        .cluster("c")
-        .service("ok")
-        .service_connect_configuration(ServiceConnectConfiguration::builder().enabled(true).build())
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&err), "UnsupportedFeatureException");
 }

@@ -15,6 +15,7 @@ mod container_instances;
 #[rustfmt::skip]
 pub mod generated;
 mod pagination;
+mod service_connect;
 mod services;
 mod tags;
 mod task_definition_rules;

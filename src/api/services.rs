@@ -263,22 +263,6 @@ fn check_registry(
     Ok(())
 }
 
-/// Service Connect is not built: a configuration that asks for it is
-/// refused by name (one that only says `enabled: false` asks for nothing).
-pub(super) fn refuse_service_connect(
-    config: Option<&ServiceConnectConfiguration>,
-) -> Result<(), ApiError> {
-    match config {
-        Some(c) if c.enabled != Some(false) || c.namespace.is_some() || c.services.is_some() => {
-            Err(ApiError::ecs(
-                ErrorCode::UnsupportedFeatureException,
-                ecsbox::SERVICE_CONNECT_UNSUPPORTED,
-            ))
-        }
-        _ => Ok(()),
-    }
-}
-
 fn new_deployment(
     state: &RegionState,
     cluster: &str,
@@ -340,7 +324,6 @@ pub fn create(
     request: WithNetwork<CreateServiceRequest>,
 ) -> Result<CreateServiceResponse, ApiError> {
     let WithNetwork { input, network } = request;
-    refuse_service_connect(input.service_connect_configuration.as_ref())?;
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let name = input.service_name.clone().unwrap_or_default();
     validation::resource_name("Service", &name)?;
@@ -432,6 +415,15 @@ pub fn create(
         }
     }
 
+    // Last of the checks: it creates the Cloud Map services it names.
+    let service_connect = super::service_connect::resolve(
+        state,
+        &cluster,
+        &name,
+        input.service_connect_configuration.as_ref(),
+        &td,
+    )?;
+
     let fargate = chosen.launch_type == "FARGATE";
     let service = Service {
         service_arn: Some(arn.clone()),
@@ -485,10 +477,13 @@ pub fn create(
         ),
         ..Default::default()
     };
-    let deployment = DeploymentRecord {
+    let mut deployment = DeploymentRecord {
         network,
         ..new_deployment(state, &cluster, &name, td, desired, &service, None)
     };
+    if let Some(sc) = service_connect {
+        deployment.set_service_connect(sc.configuration, sc.resources);
+    }
     let record = ServiceRecord {
         service,
         name,
@@ -646,6 +641,8 @@ pub fn list(
     })
 }
 
+/// The services whose Service Connect configuration is in a namespace
+/// (its name or ARN), across clusters, as ECS lists them.
 pub fn list_by_namespace(
     state: &mut RegionState,
     input: ListServicesByNamespaceRequest,
@@ -653,32 +650,30 @@ pub fn list_by_namespace(
     let namespace = input.namespace.unwrap_or_default();
     let size = page_size(input.max_results, 10, 100)?;
     let after = decode_token(input.next_token.as_deref())?;
-    let known = state.clusters.values().any(|c| {
-        c.service_connect_defaults
-            .as_ref()
-            .and_then(|d| d.namespace.as_deref())
-            .is_some_and(|n| n == namespace || n.ends_with(&format!("/{namespace}")))
+    let arn = state.settings.cloud_map.as_ref().and_then(|c| {
+        c.with(&state.account, &state.region, |r| {
+            r.namespaces
+                .get(crate::cloudmap::id_of(&namespace))
+                .or_else(|| r.namespaces.values().find(|n| n.name == namespace))
+                .map(|n| n.arn.clone())
+        })
     });
-    if !known {
+    let Some(arn) = arn else {
         return Err(ApiError::ecs(
             ErrorCode::NamespaceNotFoundException,
             ecsbox::namespace_not_found(&namespace),
         ));
-    }
-    let in_namespace = |s: &ServiceRecord| {
-        state
-            .clusters
-            .get(&s.cluster)
-            .and_then(|c| c.service_connect_defaults.as_ref())
-            .and_then(|d| d.namespace.as_deref())
-            .is_some_and(|n| n == namespace || n.ends_with(&format!("/{namespace}")))
     };
     let matching = state
         .services
         .iter()
-        .filter(|(arn, _)| after.as_ref().is_none_or(|a| *arn > a))
+        .filter(|(key, _)| after.as_ref().is_none_or(|a| *key > a))
         .map(|(_, s)| s)
-        .filter(|s| s.status() == "ACTIVE" && in_namespace(s));
+        .filter(|s| {
+            s.status() == "ACTIVE"
+                && s.service_connect()
+                    .is_some_and(|c| c.namespace.as_deref() == Some(arn.as_str()))
+        });
     let (page, next_token) = take_page(matching, size, |s| {
         s.service.service_arn.clone().unwrap_or_default()
     });
@@ -700,7 +695,6 @@ pub fn update(
         input,
         network: new_network,
     } = request;
-    refuse_service_connect(input.service_connect_configuration.as_ref())?;
     let cluster = active_cluster(state, input.cluster.as_deref())?;
     let key = service_key(state, &cluster, input.service.as_deref().unwrap_or(""));
     let record = state
@@ -773,10 +767,33 @@ pub fn update(
             .map(|c| (c, state.account.as_str(), state.region.as_str())),
     )?;
 
+    // Last of the checks: it creates the Cloud Map services it names.
+    let service_connect = super::service_connect::resolve(
+        state,
+        &cluster,
+        &record.name,
+        input.service_connect_configuration.as_ref(),
+        &effective_td,
+    )?;
+    // Without a new configuration the new deployment keeps the primary's.
+    let (sc_configuration, sc_resources) = match service_connect {
+        Some(sc) => (Some(sc.configuration), Some(sc.resources)),
+        None => record
+            .primary()
+            .map(|d| {
+                (
+                    d.deployment.service_connect_configuration.clone(),
+                    d.deployment.service_connect_resources.clone(),
+                )
+            })
+            .unwrap_or_default(),
+    };
+
     let changes_revision = new_td
         .as_ref()
         .is_some_and(|td| td.task_definition_arn != primary_td.task_definition_arn)
         || input.network_configuration.is_some()
+        || input.service_connect_configuration.is_some()
         || input.force_new_deployment == Some(true);
     let mut record = state.services.remove(&key).expect("found above");
     if let Some(d) = input.desired_count {
@@ -842,7 +859,7 @@ pub fn update(
         for dep in record.deployments.iter_mut() {
             dep.deployment.status = Some("ACTIVE".into());
         }
-        let deployment = DeploymentRecord {
+        let mut deployment = DeploymentRecord {
             network,
             ..new_deployment(
                 state,
@@ -854,6 +871,8 @@ pub fn update(
                 source,
             )
         };
+        deployment.deployment.service_connect_configuration = sc_configuration;
+        deployment.deployment.service_connect_resources = sc_resources;
         record.deployments.insert(0, deployment);
     }
     record.steady = false;
@@ -1104,6 +1123,7 @@ pub fn describe_revisions(
                 load_balancers: s.service.load_balancers.clone(),
                 service_registries: s.service.service_registries.clone(),
                 network_configuration: d.deployment.network_configuration.clone(),
+                service_connect_configuration: d.deployment.service_connect_configuration.clone(),
                 container_images: Some(
                     d.definition
                         .container_definitions

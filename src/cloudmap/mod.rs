@@ -251,6 +251,37 @@ impl CloudMapRegion {
     }
 }
 
+/// The Cloud Map service named `name` in a namespace, created (API
+/// discovery only, as ECS creates Service Connect's) when there is none;
+/// answers its ARN. ECS makes one per `discoveryName` of a Service
+/// Connect service.
+pub fn ensure_api_service(r: &mut CloudMapRegion, namespace_id: &str, name: &str) -> String {
+    if let Some(existing) = r.service_in(namespace_id, name) {
+        return existing.arn.clone();
+    }
+    let id = new_id("srv");
+    let arn = r.service_arn(&id);
+    r.services.insert(
+        id.clone(),
+        Service {
+            id,
+            arn: arn.clone(),
+            name: name.to_string(),
+            namespace_id: namespace_id.to_string(),
+            description: None,
+            dns: None,
+            custom_health: false,
+            kind: "HTTP".into(),
+            created: crate::clock::now_secs(),
+            creator_request_id: None,
+            attributes: BTreeMap::new(),
+            instances: BTreeMap::new(),
+            revision: 1,
+        },
+    );
+    arn
+}
+
 /// The id in an id or a Cloud Map ARN (`...:service/srv-x` -> `srv-x`).
 pub fn id_of(id_or_arn: &str) -> &str {
     if id_or_arn.starts_with("arn:") {

@@ -70,6 +70,10 @@ pub struct SpecContext {
     /// The DNS servers a bridge container gets when its definition sets no
     /// `dnsServers`: ecsbox's resolver, or none for Docker's default.
     pub dns_servers: Vec<String>,
+    /// Service Connect's endpoints (`dnsName` -> address), for the
+    /// /etc/hosts of a task of a Service Connect service; a container in
+    /// its namespace holder's network gets them from the holder.
+    pub service_connect_hosts: Vec<ExtraHost>,
 }
 
 /// The Docker container for `container` of task definition `td`.
@@ -319,6 +323,7 @@ fn name_resolution(
     }
     if td.network_mode.as_deref() == Some("awsvpc") {
         spec.dns_servers = ctx.dns_servers.clone();
+        spec.extra_hosts = ctx.service_connect_hosts.clone();
         return;
     }
     let ours = match spec.network_mode {
@@ -338,6 +343,7 @@ fn name_resolution(
                 ip: h.ip_address.clone()?,
             })
         })
+        .chain(ctx.service_connect_hosts.iter().cloned())
         .collect();
 }
 

@@ -27,7 +27,9 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use crate::runtime::{ContainerRuntime, ContainerSpec, NetworkMode, RemoveOptions, OWNER_LABEL};
+use crate::runtime::{
+    ContainerRuntime, ContainerSpec, ExtraHost, NetworkMode, RemoveOptions, OWNER_LABEL,
+};
 
 /// The label that marks an ecsbox task's namespace holder container.
 pub const ROLE_LABEL: &str = "ecsbox.role";
@@ -210,6 +212,7 @@ impl NamespacePool {
             self.runtime.as_ref(),
             &self.owner,
             &self.dns_servers,
+            &[],
             network,
             name,
             HashMap::new(),
@@ -251,6 +254,7 @@ pub async fn create_holder(
     runtime: &dyn ContainerRuntime,
     owner: &str,
     dns_servers: &[String],
+    extra_hosts: &[ExtraHost],
     network: &str,
     name: String,
     mut labels: HashMap<String, String>,
@@ -270,6 +274,7 @@ pub async fn create_holder(
             aliases: vec![],
         },
         dns_servers: dns_servers.to_vec(),
+        extra_hosts: extra_hosts.to_vec(),
         ..Default::default()
     };
     runtime

@@ -25,12 +25,14 @@
 //! Cloud Map's lock inside it (the order `crate::cloudmap` documents).
 
 use crate::cloudmap::{CloudMap, Registration, RegistryError, INIT_HEALTH_ATTRIBUTE};
-use crate::model::shapes::ServiceRegistry;
+use crate::model::shapes::{ServiceConnectService, ServiceRegistry, TaskDefinition};
+use crate::service_connect::{wanted_endpoints, EndpointConfig, Route};
 use crate::state::lifecycle::TaskStatus;
 use crate::state::services::ServiceRecord;
 use crate::state::tasks::TaskRecord;
 use crate::state::RegionState;
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 /// Where bridge and host tasks' published ports are reached when the
 /// engine has not told its bridge gateway (`RegionSettings::published_ports_host`).
@@ -45,7 +47,11 @@ struct RegistryView {
 }
 
 /// Registers the service's running tasks and deregisters the ones that
-/// stopped, in every registry of the service.
+/// stopped, in every registry of the service: its `serviceRegistries` and
+/// the Cloud Map services of its deployments' Service Connect
+/// configurations (each task in those of the deployment that started it,
+/// at the container port its `portName` names in that deployment's task
+/// definition).
 pub fn sync(state: &RegionState, record: &ServiceRecord) {
     let Some(cloud_map) = state.settings.cloud_map.clone() else {
         return;
@@ -55,10 +61,6 @@ pub fn sync(state: &RegionState, record: &ServiceRecord) {
         .service_registries
         .clone()
         .unwrap_or_default();
-    forget_dropped_registries(state, &cloud_map, record, &registries);
-    if registries.is_empty() {
-        return;
-    }
     let group = record.group();
     let prefix = format!(
         "arn:aws:ecs:{}:{}:task/{}/",
@@ -71,23 +73,107 @@ pub fn sync(state: &RegionState, record: &ServiceRecord) {
         .map(|(_, t)| t)
         .filter(|t| t.task.group.as_deref() == Some(group.as_str()))
         .collect();
+    // Cloud Map service ARN -> (task, where it is registered from).
+    let mut wanted: BTreeMap<String, Vec<(&TaskRecord, ServiceRegistry)>> = BTreeMap::new();
     for registry in &registries {
-        sync_registry(state, &cloud_map, record, registry, &tasks);
+        if let Some(arn) = &registry.registry_arn {
+            let entries = wanted.entry(arn.clone()).or_default();
+            entries.extend(tasks.iter().map(|t| (*t, registry.clone())));
+        }
     }
+    for (arn, port) in service_connect_registries(record) {
+        let entries = wanted.entry(arn).or_default();
+        for task in &tasks {
+            if task.task.started_by.as_deref() != Some(port.deployment.as_str()) {
+                continue;
+            }
+            if let Some(registry) = port.registry_for(task) {
+                entries.push((*task, registry));
+            }
+        }
+    }
+    forget_dropped_registries(state, &cloud_map, record, &wanted);
+    for (arn, entries) in &wanted {
+        sync_registry(state, &cloud_map, record, arn, entries);
+    }
+}
+
+/// A Service Connect service of one deployment: the port it names.
+struct ServiceConnectPort {
+    deployment: String,
+    port_name: String,
+}
+
+impl ServiceConnectPort {
+    /// The container and port of the task's definition the port name names.
+    fn registry_for(&self, task: &TaskRecord) -> Option<ServiceRegistry> {
+        task.definition
+            .container_definitions
+            .iter()
+            .flatten()
+            .find_map(|c| {
+                let m = c
+                    .port_mappings
+                    .iter()
+                    .flatten()
+                    .find(|m| m.name.as_deref() == Some(self.port_name.as_str()))?;
+                Some(ServiceRegistry {
+                    container_name: c.name.clone(),
+                    container_port: m.container_port,
+                    ..Default::default()
+                })
+            })
+    }
+}
+
+/// (Cloud Map service ARN, port) of every Service Connect service of the
+/// service's deployments.
+fn service_connect_registries(record: &ServiceRecord) -> Vec<(String, ServiceConnectPort)> {
+    let mut out = Vec::new();
+    for d in &record.deployments {
+        let Some(config) = d
+            .deployment
+            .service_connect_configuration
+            .as_ref()
+            .filter(|c| c.enabled == Some(true))
+        else {
+            continue;
+        };
+        let resources = d
+            .deployment
+            .service_connect_resources
+            .as_deref()
+            .unwrap_or(&[]);
+        for s in config.services.iter().flatten() {
+            let arn = resources
+                .iter()
+                .find(|r| r.discovery_name == s.discovery_name)
+                .and_then(|r| r.discovery_arn.clone());
+            if let (Some(arn), Some(port_name)) = (arn, s.port_name.clone()) {
+                out.push((
+                    arn,
+                    ServiceConnectPort {
+                        deployment: d.id().to_string(),
+                        port_name,
+                    },
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Deregisters this service's tasks from every Cloud Map service that is no
 /// longer among its registries (UpdateService changed or removed them).
-fn forget_dropped_registries(
+fn forget_dropped_registries<T>(
     state: &RegionState,
     cloud_map: &CloudMap,
     record: &ServiceRecord,
-    registries: &[ServiceRegistry],
+    registries: &BTreeMap<String, T>,
 ) {
     let current: BTreeSet<&str> = registries
-        .iter()
-        .filter_map(|r| r.registry_arn.as_deref())
-        .map(crate::cloudmap::id_of)
+        .keys()
+        .map(|arn| crate::cloudmap::id_of(arn))
         .collect();
     cloud_map.with(&state.account, &state.region, |r| {
         let stale: Vec<(String, String)> = r
@@ -142,19 +228,16 @@ fn sync_registry(
     state: &RegionState,
     cloud_map: &CloudMap,
     record: &ServiceRecord,
-    registry: &ServiceRegistry,
-    tasks: &[&TaskRecord],
+    arn: &str,
+    entries: &[(&TaskRecord, ServiceRegistry)],
 ) {
-    let Some(arn) = registry.registry_arn.as_deref() else {
-        return;
-    };
     // A registry deleted from Cloud Map meanwhile: nothing to keep in step.
     let Some(view) = view(cloud_map, state, record, arn) else {
         return;
     };
     let (account, region) = (state.account.as_str(), state.region.as_str());
     let mut wanted: BTreeSet<String> = BTreeSet::new();
-    for task in tasks {
+    for (task, registry) in entries {
         if task.status != TaskStatus::Running || task.desired != TaskStatus::Running {
             continue;
         }
@@ -285,4 +368,89 @@ fn host_port(task: &TaskRecord, container: &str, container_port: u16) -> Option<
         .flat_map(|c| c.network_bindings.iter().flatten())
         .find(|b| b.container_port == Some(i32::from(container_port)))
         .and_then(|b| u16::try_from(b.host_port?).ok())
+}
+
+/// Hands Service Connect the endpoints (client aliases) that the region's
+/// services declare, in every deployment still running tasks, so that
+/// each is served while any of them declares it.
+pub fn sync_endpoints(state: &RegionState) {
+    let Some(service_connect) = state.settings.service_connect.as_deref() else {
+        return;
+    };
+    let mut configs = Vec::new();
+    for record in state.services.values().filter(|s| s.status() != "INACTIVE") {
+        for d in &record.deployments {
+            let Some(config) = d
+                .deployment
+                .service_connect_configuration
+                .as_ref()
+                .filter(|c| c.enabled == Some(true))
+            else {
+                continue;
+            };
+            let namespace_id = crate::cloudmap::id_of(config.namespace.as_deref().unwrap_or(""));
+            let resources = d
+                .deployment
+                .service_connect_resources
+                .as_deref()
+                .unwrap_or(&[]);
+            for s in config.services.iter().flatten() {
+                let Some(discovery) = resources
+                    .iter()
+                    .find(|r| r.discovery_name == s.discovery_name)
+                    .and_then(|r| r.discovery_arn.as_deref())
+                else {
+                    continue;
+                };
+                let route = Route {
+                    discovery_service_id: crate::cloudmap::id_of(discovery).to_string(),
+                    idle_timeout: idle_timeout(s, &d.definition),
+                };
+                for alias in s.client_aliases.iter().flatten() {
+                    let (Some(dns_name), Some(port)) = (
+                        alias.dns_name.clone(),
+                        alias.port.and_then(|p| u16::try_from(p).ok()),
+                    ) else {
+                        continue;
+                    };
+                    configs.push(EndpointConfig {
+                        namespace_id: namespace_id.to_string(),
+                        dns_name,
+                        port,
+                        route: route.clone(),
+                    });
+                }
+            }
+        }
+    }
+    let wanted = wanted_endpoints(&state.account, &state.region, configs.into_iter());
+    service_connect.reconcile(&state.account, &state.region, wanted);
+}
+
+/// `timeout.idleTimeoutSeconds` (0: none), else ECS's defaults: 5 minutes
+/// for a port whose appProtocol is HTTP, HTTP/2 or gRPC, an hour for TCP
+/// (TimeoutConfiguration in the ECS API reference).
+fn idle_timeout(service: &ServiceConnectService, td: &TaskDefinition) -> Option<Duration> {
+    match service
+        .timeout
+        .as_ref()
+        .and_then(|t| t.idle_timeout_seconds)
+    {
+        Some(0) => None,
+        Some(n) => Some(Duration::from_secs(n.max(0) as u64)),
+        None => {
+            let app_protocol = td
+                .container_definitions
+                .iter()
+                .flatten()
+                .flat_map(|c| c.port_mappings.iter().flatten())
+                .find(|m| m.name == service.port_name)
+                .and_then(|m| m.app_protocol.clone());
+            Some(Duration::from_secs(if app_protocol.is_some() {
+                300
+            } else {
+                3600
+            }))
+        }
+    }
 }

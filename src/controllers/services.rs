@@ -156,6 +156,10 @@ impl ServiceScheduler {
                         }
                     }
                 }
+                // Service Connect's endpoints follow every service's
+                // deployments as these passes left them (a service that
+                // went INACTIVE takes its endpoints away).
+                super::service_registries::sync_endpoints(&state);
                 // After the services' passes, which may have placed or
                 // stopped tasks on instances.
                 if self.events.is_connected() {

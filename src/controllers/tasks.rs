@@ -18,8 +18,8 @@ use crate::model::shapes::{
     Container, ContainerDefinition, KeyValuePair, NetworkBinding, NetworkInterface,
 };
 use crate::runtime::{
-    ContainerEventKind, ContainerInfo, ContainerRuntime, HealthStatus, LabelFilter, NetworkMode,
-    NetworkSpec, RegistryCredentials, RemoveOptions, RuntimeEvent, OWNER_LABEL,
+    ContainerEventKind, ContainerInfo, ContainerRuntime, ExtraHost, HealthStatus, LabelFilter,
+    NetworkMode, NetworkSpec, RegistryCredentials, RemoveOptions, RuntimeEvent, OWNER_LABEL,
 };
 use crate::secrets::SecretsStore;
 use crate::state::lifecycle::TaskStatus;
@@ -32,6 +32,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// The longest a stopping task waits for Service Connect's connections to
+/// it to close (ecsbox's choice: ECS's default container stop timeout).
+const SERVICE_CONNECT_DRAIN: Duration = Duration::from_secs(30);
+/// How often it looks.
+const SERVICE_CONNECT_DRAIN_CHECK: Duration = Duration::from_millis(20);
 
 /// The Docker network awsvpc tasks of an ecsbox instance get their own IP
 /// on. One per instance id, so instances sharing an engine never remove
@@ -482,7 +488,13 @@ impl TaskController {
         } else {
             None
         };
+        // A task of a Service Connect service starts knowing the
+        // namespace's endpoints, in its /etc/hosts: on its holder, made
+        // for it (warm holders were made knowing none), or on its one
+        // container.
+        let service_connect_hosts = self.service_connect_hosts(key, &record_view);
         let warm = match &network {
+            Some(_) if !service_connect_hosts.is_empty() => None,
             Some(network) => {
                 let warm = self.pool.take();
                 // Refills once no task is starting, this one included.
@@ -495,7 +507,7 @@ impl TaskController {
         let holder = match (&network, warm) {
             (_, Some(warm)) => Some(warm),
             (Some(network), None) if containers.len() > 1 => Some(
-                self.create_namespace_holder(&record_view, network)
+                self.create_namespace_holder(&record_view, network, &service_connect_hosts)
                     .await
                     .map_err(init_failed)?,
             ),
@@ -559,7 +571,14 @@ impl TaskController {
         };
         let (started, created) = tokio::join!(
             holder_started,
-            self.create_containers(key, &record_view, &definition, &containers, mode)
+            self.create_containers(
+                key,
+                &record_view,
+                &definition,
+                &containers,
+                mode,
+                &service_connect_hosts
+            )
         );
         let ids = created?;
         started?;
@@ -644,6 +663,7 @@ impl TaskController {
         definition: &crate::model::shapes::TaskDefinition,
         containers: &[ContainerDefinition],
         mode: NetworkMode,
+        service_connect_hosts: &[ExtraHost],
     ) -> Result<BTreeMap<String, String>, StartFailure> {
         // Secrets and environment files first: a missing secret fails the
         // task before anything is pulled, as ECS's ResourceInitializationError.
@@ -752,6 +772,10 @@ impl TaskController {
                 fargate: record_view.is_fargate(),
                 host_cpus: self.ready().await.host_cpus,
                 dns_servers: self.settings.dns_servers.clone(),
+                service_connect_hosts: match &mode {
+                    NetworkMode::Container(_) => vec![],
+                    _ => service_connect_hosts.to_vec(),
+                },
             };
             let spec = container_spec::container_spec(&ctx, definition, c)
                 .map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?;
@@ -1008,12 +1032,53 @@ impl TaskController {
         });
     }
 
+    /// The Service Connect endpoints of the namespace of the deployment
+    /// that started `task` (none for a task of no Service Connect service).
+    fn service_connect_hosts(&self, key: &TaskKey, task: &TaskRecord) -> Vec<ExtraHost> {
+        let (Some(group), Some(deployment)) =
+            (task.task.group.as_deref(), task.task.started_by.as_deref())
+        else {
+            return vec![];
+        };
+        let region = self.store.region(&key.account, &key.region);
+        let state = region.lock();
+        let Some(service_connect) = state.settings.service_connect.clone() else {
+            return vec![];
+        };
+        let namespace = state
+            .services
+            .values()
+            .filter(|s| s.cluster == task.cluster && s.group() == group)
+            .flat_map(|s| s.deployments.iter())
+            .find(|d| d.id() == deployment)
+            .and_then(|d| d.deployment.service_connect_configuration.as_ref())
+            .filter(|c| c.enabled == Some(true))
+            .and_then(|c| c.namespace.clone());
+        drop(state);
+        let Some(namespace) = namespace else {
+            return vec![];
+        };
+        service_connect
+            .hosts_for(
+                &key.account,
+                &key.region,
+                crate::cloudmap::id_of(&namespace),
+            )
+            .into_iter()
+            .map(|(hostname, ip)| ExtraHost {
+                hostname,
+                ip: ip.to_string(),
+            })
+            .collect()
+    }
+
     /// Creates (does not start) the container that holds the task's network
     /// namespace on the awsvpc network.
     async fn create_namespace_holder(
         &self,
         record: &TaskRecord,
         network: &str,
+        extra_hosts: &[ExtraHost],
     ) -> Result<String, String> {
         // The agent's pause container carries the same labels as the task's
         // own containers, under this reserved container name.
@@ -1040,6 +1105,7 @@ impl TaskController {
             self.runtime.as_ref(),
             &self.owner,
             &self.settings.dns_servers,
+            extra_hosts,
             network,
             pause_container_name(record),
             labels,
@@ -1126,6 +1192,7 @@ impl TaskController {
             }
         });
         self.drain_load_balancers(key).await;
+        self.drain_service_connect(key).await;
         self.advance(key, TaskStatus::Stopping);
         let stops = containers.iter().map(|(name, id)| {
             let timeout = timeouts
@@ -1234,6 +1301,52 @@ impl TaskController {
                     keys.len()
                 ));
             }
+        }
+    }
+
+    /// A task its service registered in Cloud Map leaves it before its
+    /// containers stop (its names stop resolving, Service Connect sends it
+    /// no new connection), and a task Service Connect's proxy has
+    /// connections open to stops once they have closed, as the proxy
+    /// drains it: for at most `SERVICE_CONNECT_DRAIN`.
+    async fn drain_service_connect(&self, key: &TaskKey) {
+        let region = self.store.region(&key.account, &key.region);
+        let (cloud_map, service_connect, task) = {
+            let state = region.lock();
+            (
+                state.settings.cloud_map.clone(),
+                state.settings.service_connect.clone(),
+                state
+                    .tasks
+                    .get(&key.task_arn)
+                    .map(|t| (t.id.clone(), t.cluster.clone())),
+            )
+        };
+        let (Some(cloud_map), Some((task_id, cluster))) = (cloud_map, task) else {
+            return;
+        };
+        cloud_map.with(&key.account, &key.region, |r| {
+            let holding: Vec<String> = r
+                .services
+                .values()
+                .filter(|s| {
+                    s.instances.get(&task_id).is_some_and(|i| {
+                        i.attributes.get("ECS_CLUSTER_NAME") == Some(&cluster)
+                            && i.attributes.contains_key("ECS_SERVICE_NAME")
+                    })
+                })
+                .map(|s| s.id.clone())
+                .collect();
+            for service in holding {
+                let _ = crate::cloudmap::deregister(r, &service, &task_id);
+            }
+        });
+        let Some(service_connect) = service_connect else {
+            return;
+        };
+        let deadline = tokio::time::Instant::now() + SERVICE_CONNECT_DRAIN;
+        while service_connect.in_flight(&task_id) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(SERVICE_CONNECT_DRAIN_CHECK).await;
         }
     }
 

@@ -317,8 +317,76 @@ pub mod ecsbox {
         )
     }
 
-    /// ecsbox does not build Service Connect; refused, never dropped.
-    pub const SERVICE_CONNECT_UNSUPPORTED: &str = "ecsbox does not support Service Connect (serviceConnectConfiguration) yet: use serviceRegistries (Cloud Map service discovery) instead.";
+    // ---- Service Connect (serviceConnectConfiguration) ----
+
+    /// A part of Service Connect ecsbox does not build: refused by name.
+    pub fn service_connect_part_unsupported(part: &str, why: &str) -> String {
+        format!("ecsbox does not support {part} in serviceConnectConfiguration: {why}")
+    }
+
+    /// ecsbox cannot serve Service Connect's endpoints on this host.
+    pub fn service_connect_unavailable(why: &str) -> String {
+        format!("ecsbox cannot serve Service Connect here: {why}")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed ("Service Connect ... is
+    /// supported with the awsvpc and bridge network modes", ECS developer
+    /// guide, "Service Connect considerations").
+    pub fn service_connect_network_mode(mode: &str) -> String {
+        format!("Service Connect does not support the {mode} network mode: use awsvpc or bridge.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const SERVICE_CONNECT_NO_NAMESPACE: &str = "Service Connect needs a namespace: set serviceConnectConfiguration.namespace, or a default namespace on the cluster (serviceConnectDefaults).";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn service_connect_port_name(port_name: &str) -> String {
+        format!(
+            "The portName '{port_name}' does not match the name of any portMapping in the task definition's containers."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed (the model's rules for
+    /// discoveryName and dnsName).
+    pub fn service_connect_name_invalid(
+        field: &str,
+        value: &str,
+        limit: usize,
+        allowed: &str,
+    ) -> String {
+        format!(
+            "{field} '{value}' is not valid: up to {limit} characters, {allowed}, not starting with a hyphen."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub const SERVICE_CONNECT_ALIAS_COUNT: &str =
+        "A Service Connect service can have at most 1 client alias.";
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn service_connect_port_invalid(port: i32) -> String {
+        format!("The client alias port {port} is not a port number (1-65535).")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed ("Each name and port mapping
+    /// must be unique within the namespace", clientAliases in the API
+    /// reference).
+    pub fn service_connect_alias_taken(dns_name: &str, port: u16, by: &str) -> String {
+        format!(
+            "The client alias {dns_name}:{port} is already used in this namespace by the service {by}."
+        )
+    }
+
+    /// ecsbox's wording, AWS's not confirmed ("This must be unique within
+    /// the Cloud Map namespace", discoveryName in the API reference).
+    pub fn service_connect_discovery_taken(name: &str, by: &str) -> String {
+        format!("The discovery name {name} is already used in this namespace by the service {by}.")
+    }
+
+    /// ecsbox's wording, AWS's not confirmed.
+    pub fn service_connect_discovery_repeated(name: &str) -> String {
+        format!("The discovery name {name} is given to more than one Service Connect service.")
+    }
 
     /// ecsbox's wording, AWS's not confirmed.
     pub const SERVICE_REGISTRY_CONTAINER: &str =

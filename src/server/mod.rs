@@ -33,6 +33,7 @@ use crate::protocol::{ApiError, RequestContext, Wire};
 use crate::registry::Registry;
 use crate::runtime::ContainerRuntime;
 use crate::secrets::{SecretsManager, SecretsStore, Ssm};
+use crate::service_connect::ServiceConnect;
 use crate::services::application_autoscaling::cloudwatch_link::{CloudWatchAlarms, ScalingActions};
 use crate::services::application_autoscaling::ApplicationAutoScaling;
 use crate::services::cloudwatch::CloudWatch;
@@ -98,6 +99,8 @@ pub struct App {
     pub cloud_map: Arc<CloudMap>,
     /// The DNS server task containers use (Cloud Map's names, then the host's).
     pub dns: TaskDns,
+    /// Service Connect's endpoints (the proxies behind client aliases).
+    pub service_connect: Arc<ServiceConnect>,
     /// The container registry, on its own port.
     pub registry: Arc<Registry>,
     /// Secrets Manager secrets and SSM parameters (`secrets` says why a
@@ -132,11 +135,16 @@ impl App {
         });
         let cloud_map = Arc::new(CloudMap::new());
         let published_ports_host = Arc::new(std::sync::OnceLock::new());
+        let service_connect = Arc::new(ServiceConnect::new(
+            cloud_map.clone(),
+            config.own_container.is_some(),
+        ));
         let store = Arc::new(Store::with_settings(RegionSettings {
             container_instances: config.container_instances,
             load_balancing: Some(load_balancing.clone()),
             cloud_map: Some(cloud_map.clone()),
             published_ports_host: published_ports_host.clone(),
+            service_connect: Some(service_connect.clone()),
         }));
         let (effects_tx, effects_rx) = tokio::sync::mpsc::unbounded_channel();
         let dns = TaskDns::start(config.task_dns, cloud_map.clone());
@@ -227,6 +235,7 @@ impl App {
             events,
             cloud_map,
             dns,
+            service_connect,
             load_balancing,
             ecr,
             registry,
@@ -252,6 +261,7 @@ impl App {
         self.application_autoscaling.reset();
         self.events.reset();
         self.cloud_map.reset();
+        self.service_connect.reset();
         self.load_balancing.reset();
         self.ecr.reset();
         self.auth.temporary().clear();
@@ -347,6 +357,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     // Last: the tasks may have used the endpoints while they stopped.
     app.metadata.remove_redirect();
     app.dns.shutdown();
+    app.service_connect.reset();
 }
 
 /// Binds 127.0.0.1:0 and serves in the background on `runtime`: for tests.
@@ -467,6 +478,19 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
             crate::services::elbv2::listener_addresses(&app.load_balancing)
                 .to_string()
                 .into(),
+            &request_id,
+            "application/json",
+        ),
+        // Where each Service Connect endpoint is served.
+        (&Method::GET, "/_ecsbox/service-connect") => json_response(
+            StatusCode::OK,
+            serde_json::json!({
+                "available": app.service_connect.available().is_ok(),
+                "unavailableBecause": app.service_connect.available().err(),
+                "endpoints": app.service_connect.describe(),
+            })
+            .to_string()
+            .into(),
             &request_id,
             "application/json",
         ),

@@ -80,6 +80,9 @@ pub struct RegionSettings {
     /// the address their Cloud Map instances get. Set by the task
     /// controller once the engine has said it; unset, 127.0.0.1.
     pub published_ports_host: Arc<std::sync::OnceLock<String>>,
+    /// Service Connect's endpoints, which services with a
+    /// `serviceConnectConfiguration` declare (None: no server).
+    pub service_connect: Option<Arc<crate::service_connect::ServiceConnect>>,
 }
 
 impl std::fmt::Debug for RegionSettings {
@@ -89,6 +92,7 @@ impl std::fmt::Debug for RegionSettings {
             .field("load_balancing", &self.load_balancing.is_some())
             .field("cloud_map", &self.cloud_map.is_some())
             .field("published_ports_host", &self.published_ports_host.get())
+            .field("service_connect", &self.service_connect.is_some())
             .finish()
     }
 }

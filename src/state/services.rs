@@ -70,6 +70,17 @@ impl DeploymentRecord {
         self.deployment.id.as_deref().unwrap_or("")
     }
 
+    /// Sets the Service Connect configuration this deployment runs and
+    /// the Cloud Map services it registers its tasks in.
+    pub fn set_service_connect(
+        &mut self,
+        configuration: crate::model::shapes::ServiceConnectConfiguration,
+        resources: Vec<crate::model::shapes::ServiceConnectServiceResource>,
+    ) {
+        self.deployment.service_connect_configuration = Some(configuration);
+        self.deployment.service_connect_resources = Some(resources);
+    }
+
     pub fn is_primary(&self) -> bool {
         self.deployment.status.as_deref() == Some("PRIMARY")
     }
@@ -107,6 +118,14 @@ pub struct ServiceRecord {
 impl ServiceRecord {
     pub fn status(&self) -> &str {
         self.service.status.as_deref().unwrap_or("")
+    }
+
+    /// The Service Connect configuration the service runs (its primary
+    /// deployment's), when enabled.
+    pub fn service_connect(&self) -> Option<&crate::model::shapes::ServiceConnectConfiguration> {
+        self.primary()
+            .and_then(|d| d.deployment.service_connect_configuration.as_ref())
+            .filter(|c| c.enabled == Some(true))
     }
 
     pub fn group(&self) -> String {
