@@ -110,7 +110,7 @@ fn create_body(name: &str, td: &str, desired: i32, sc: Value) -> Value {
 
 async fn service_exists(s: &TestServer, name: &str) -> bool {
     let v = ecs(
-        &s,
+        s,
         "DescribeServices",
         json!({"cluster": "c", "services": [name]}),
     )
