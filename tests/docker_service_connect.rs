@@ -9,7 +9,6 @@ mod common;
 #[path = "common/docker.rs"]
 mod docker_common;
 
-use aws_sdk_ecs::types::LaunchType;
 use docker_common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
