@@ -1,9 +1,11 @@
 //! Service Connect end to end on the real Docker engine: an `api` service
 //! with a client alias `api:8080`, and a client-only `web` service in the
 //! same namespace whose task calls `http://api:8080/` (busybox wget, a new
-//! connection each time) in a loop. The calls reach both api tasks, and a
-//! rolling deployment of api under them fails none: new tasks join, old
-//! ones leave Cloud Map and drain before their containers stop. The
+//! connection each time) in a loop. The calls reach both api tasks (through
+//! the kernel's fast path, DNAT rules ecsbox keeps), and a rolling
+//! deployment of api under them fails none: new tasks join once they
+//! accept connections, old ones leave Cloud Map and the rules and drain
+//! before their containers stop. The
 //! test's `EngineGuard` removes every container and network when it ends.
 mod common;
 #[path = "common/docker.rs"]
@@ -128,6 +130,22 @@ async fn a_client_reaches_the_alias_through_a_rolling_deployment_without_a_faile
         async || {
             let r = registered(&s).await;
             (r.len() == 2).then_some(r)
+        },
+    )
+    .await;
+
+    // The kernel's fast path carries the alias to both (ecsbox's proxy
+    // stands behind it).
+    wait_until(
+        "the fast path to both api tasks",
+        Duration::from_secs(30),
+        async || {
+            let r = s
+                .server
+                .raw("GET", "/_ecsbox/service-connect", &[], b"")
+                .await;
+            let v: Value = r.json();
+            (v["endpoints"][0]["fastPath"].as_array().map(Vec::len) == Some(2)).then_some(())
         },
     )
     .await;

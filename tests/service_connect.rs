@@ -370,53 +370,86 @@ async fn named_server(name: &'static str) -> SocketAddr {
     addr
 }
 
-#[tokio::test]
-async fn the_endpoint_spreads_connections_over_the_instances_and_skips_one_that_refuses() {
-    let (s, _fake, _) = setup().await;
+/// Registers an instance in Cloud Map service `service` as ECS would a task.
+async fn register(s: &TestServer, service: &str, id: &str, addr: SocketAddr) {
+    sd(
+        s,
+        "RegisterInstance",
+        json!({"ServiceId": service, "InstanceId": id, "Attributes": {
+            "AWS_INSTANCE_IPV4": addr.ip().to_string(),
+            "AWS_INSTANCE_PORT": addr.port().to_string()}}),
+    )
+    .await;
+}
+
+/// Creates service `name` with the client alias `alias:port` (and a
+/// timeout configuration); answers its Cloud Map service's id.
+async fn alias_service(s: &TestServer, name: &str, port: u16, timeout: Option<Value>) -> String {
+    let mut service = json!({"portName": "http", "discoveryName": name,
+                             "clientAliases": [{"port": port, "dnsName": name}]});
+    if let Some(t) = timeout {
+        service["timeout"] = t;
+    }
     let out = ecs(
-        &s,
+        s,
         "CreateService",
         create_body(
-            "api",
+            name,
             "api",
             0,
-            json!({"enabled": true, "namespace": "app.local",
-                   "services": [{"portName": "http", "clientAliases": [{"port": 18080, "dnsName": "api"}],
-                                 "timeout": {"idleTimeoutSeconds": 1}}]}),
+            json!({"enabled": true, "namespace": "app.local", "services": [service]}),
         ),
     )
     .await
     .unwrap();
-    let discovery = out["service"]["deployments"][0]["serviceConnectResources"][0]["discoveryArn"]
+    out["service"]["deployments"][0]["serviceConnectResources"][0]["discoveryArn"]
         .as_str()
         .unwrap()
         .rsplit('/')
         .next()
         .unwrap()
-        .to_string();
+        .to_string()
+}
+
+/// Removes Service Connect's rules and listeners when a test ends, passed
+/// or failed (a test server's App outlives the test).
+struct Reset(std::sync::Arc<ecsbox::server::App>);
+
+impl Drop for Reset {
+    fn drop(&mut self) {
+        self.0.service_connect.reset();
+    }
+}
+
+fn endpoint<'a>(list: &'a [Value], name: &str) -> Option<&'a Value> {
+    list.iter().find(|e| e["dnsName"] == name)
+}
+
+#[tokio::test]
+async fn the_endpoint_spreads_connections_over_the_ready_instances() {
+    let (s, _fake, _) = setup().await;
+    let _reset = Reset(s.app.clone());
+    let discovery = alias_service(&s, "api", 18080, None).await;
     // Instances as ECS registers tasks: two that answer, one that refuses.
     let refused = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    for (id, addr) in [
-        ("one", named_server("one").await),
-        ("two", named_server("two").await),
-        ("gone", refused),
-    ] {
-        sd(
-            &s,
-            "RegisterInstance",
-            json!({"ServiceId": discovery, "InstanceId": id, "Attributes": {
-                "AWS_INSTANCE_IPV4": addr.ip().to_string(),
-                "AWS_INSTANCE_PORT": addr.port().to_string()}}),
-        )
-        .await;
-    }
-    let endpoints = endpoints_when(&s, |l| !l.is_empty()).await;
-    assert_eq!(endpoints.len(), 1, "{endpoints:?}");
-    assert_eq!(endpoints[0]["dnsName"], "api");
-    let address: SocketAddr = endpoints[0]["address"].as_str().unwrap().parse().unwrap();
+    let (one, two) = (named_server("one").await, named_server("two").await);
+    register(&s, &discovery, "one", one).await;
+    register(&s, &discovery, "two", two).await;
+    register(&s, &discovery, "gone", refused).await;
+    // The kernel's fast path sends connections to the two that accept
+    // one (it cannot retry a refusal): ready once they do.
+    let mut ready = vec![one.to_string(), two.to_string()];
+    ready.sort();
+    let endpoints = endpoints_when(&s, |l| {
+        endpoint(l, "api").is_some_and(|e| e["fastPath"] == json!(ready))
+    })
+    .await;
+    let e = endpoint(&endpoints, "api").unwrap();
+    assert_eq!(e["fastPath"], json!(ready), "{endpoints:?}");
+    let address: SocketAddr = e["address"].as_str().unwrap().parse().unwrap();
     assert!(
         address.ip().to_string().starts_with("169.254.17"),
         "{address}"
@@ -424,7 +457,7 @@ async fn the_endpoint_spreads_connections_over_the_instances_and_skips_one_that_
     assert_eq!(address.port(), 18080);
 
     let mut seen = std::collections::BTreeMap::new();
-    for _ in 0..9 {
+    for _ in 0..30 {
         let mut c = tokio::net::TcpStream::connect(address).await.unwrap();
         let mut answer = String::new();
         tokio::time::timeout(Duration::from_secs(10), c.read_to_string(&mut answer))
@@ -433,14 +466,73 @@ async fn the_endpoint_spreads_connections_over_the_instances_and_skips_one_that_
             .unwrap();
         *seen.entry(answer).or_insert(0) += 1;
     }
-    // Every connection reached a task that answers; round robin gave each
-    // a share (the refusing one's turns went to the one after it).
+    // Every connection reached a task that answers, each task a share.
     assert_eq!(
         seen.keys().cloned().collect::<Vec<_>>(),
         ["one", "two"],
         "{seen:?}"
     );
-    assert!(seen.values().all(|n| *n >= 2), "{seen:?}");
+    assert!(seen.values().all(|n| *n >= 5), "{seen:?}");
+
+    // A task that leaves Cloud Map leaves the fast path.
+    sd(
+        &s,
+        "DeregisterInstance",
+        json!({"ServiceId": discovery, "InstanceId": "one"}),
+    )
+    .await;
+    let only_two = json!([two.to_string()]);
+    let endpoints = endpoints_when(&s, |l| {
+        endpoint(l, "api").is_some_and(|e| e["fastPath"] == only_two)
+    })
+    .await;
+    assert_eq!(endpoint(&endpoints, "api").unwrap()["fastPath"], only_two);
+    for _ in 0..5 {
+        let mut c = tokio::net::TcpStream::connect(address).await.unwrap();
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).await.unwrap();
+        assert_eq!(answer, "two");
+    }
+
+    // Deleting the service takes the endpoint and its rules away.
+    ecs(
+        &s,
+        "DeleteService",
+        json!({"cluster": "c", "service": "api", "force": true}),
+    )
+    .await
+    .unwrap();
+    let endpoints = endpoints_when(&s, |l| l.is_empty()).await;
+    assert!(endpoints.is_empty(), "{endpoints:?}");
+}
+
+#[tokio::test]
+async fn the_proxy_keeps_the_idle_timeout_and_retries_a_refusal() {
+    let (s, _fake, _) = setup().await;
+    let _reset = Reset(s.app.clone());
+    // An idle timeout asked for: only ecsbox's proxy can keep it, so this
+    // endpoint has no fast path.
+    let discovery = alias_service(&s, "quiet", 18082, Some(json!({"idleTimeoutSeconds": 1}))).await;
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    register(&s, &discovery, "gone", refused).await;
+    register(&s, &discovery, "one", named_server("one").await).await;
+    let endpoints = endpoints_when(&s, |l| endpoint(l, "quiet").is_some()).await;
+    let e = endpoint(&endpoints, "quiet").unwrap();
+    assert_eq!(e["fastPath"], json!([]), "{e}");
+    let address: SocketAddr = e["address"].as_str().unwrap().parse().unwrap();
+    // The proxy skips the instance that refuses for the next one.
+    for _ in 0..4 {
+        let mut c = tokio::net::TcpStream::connect(address).await.unwrap();
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(10), c.read_to_string(&mut answer))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(answer, "one");
+    }
 
     // idleTimeoutSeconds 1: a connection that goes quiet is closed.
     let quiet = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -451,7 +543,7 @@ async fn the_endpoint_spreads_connections_over_the_instances_and_skips_one_that_
             held.push(c);
         }
     });
-    for id in ["one", "two", "gone"] {
+    for id in ["one", "gone"] {
         sd(
             &s,
             "DeregisterInstance",
@@ -459,13 +551,7 @@ async fn the_endpoint_spreads_connections_over_the_instances_and_skips_one_that_
         )
         .await;
     }
-    sd(
-        &s,
-        "RegisterInstance",
-        json!({"ServiceId": discovery, "InstanceId": "quiet", "Attributes": {
-            "AWS_INSTANCE_IPV4": "127.0.0.1", "AWS_INSTANCE_PORT": quiet_addr.port().to_string()}}),
-    )
-    .await;
+    register(&s, &discovery, "held", quiet_addr).await;
     let mut c = tokio::net::TcpStream::connect(address).await.unwrap();
     let started = Instant::now();
     let mut buf = [0u8; 8];
@@ -484,7 +570,7 @@ async fn the_endpoint_spreads_connections_over_the_instances_and_skips_one_that_
     sd(
         &s,
         "DeregisterInstance",
-        json!({"ServiceId": discovery, "InstanceId": "quiet"}),
+        json!({"ServiceId": discovery, "InstanceId": "held"}),
     )
     .await;
     let mut c = tokio::net::TcpStream::connect(address).await.unwrap();
@@ -493,17 +579,6 @@ async fn the_endpoint_spreads_connections_over_the_instances_and_skips_one_that_
         .unwrap()
         .unwrap_or(0);
     assert_eq!(n, 0);
-
-    // Deleting the service takes the endpoint away.
-    ecs(
-        &s,
-        "DeleteService",
-        json!({"cluster": "c", "service": "api", "force": true}),
-    )
-    .await
-    .unwrap();
-    let endpoints = endpoints_when(&s, |l| l.is_empty()).await;
-    assert!(endpoints.is_empty(), "{endpoints:?}");
 }
 
 /// The extra hosts of the first container created for a task of `service`.

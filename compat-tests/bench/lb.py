@@ -149,7 +149,8 @@ def ensure_venv():
         cp.run_checked([str(venv_python), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)],
                        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
         stamp.write_text(wanted + "\n")
-    os.execv(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
+    # The script being run (service_connect.py uses this function too).
+    os.execv(str(venv_python), [str(venv_python), str(Path(sys.argv[0]).resolve()), *sys.argv[1:]])
 
 
 def ensure_haproxy():

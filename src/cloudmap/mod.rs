@@ -282,6 +282,14 @@ pub fn ensure_api_service(r: &mut CloudMapRegion, namespace_id: &str, name: &str
     arn
 }
 
+/// Where an instance ECS registered is reached (`AWS_INSTANCE_IPV4` and
+/// `AWS_INSTANCE_PORT`), when it says.
+pub fn instance_address(i: &Instance) -> Option<std::net::SocketAddr> {
+    let ip: std::net::IpAddr = i.attributes.get("AWS_INSTANCE_IPV4")?.parse().ok()?;
+    let port: u16 = i.attributes.get("AWS_INSTANCE_PORT")?.parse().ok()?;
+    Some(std::net::SocketAddr::new(ip, port))
+}
+
 /// The id in an id or a Cloud Map ARN (`...:service/srv-x` -> `srv-x`).
 pub fn id_of(id_or_arn: &str) -> &str {
     if id_or_arn.starts_with("arn:") {

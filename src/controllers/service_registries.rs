@@ -405,6 +405,10 @@ pub fn sync_endpoints(state: &RegionState) {
                 let route = Route {
                     discovery_service_id: crate::cloudmap::id_of(discovery).to_string(),
                     idle_timeout: idle_timeout(s, &d.definition),
+                    idle_timeout_asked: s
+                        .timeout
+                        .as_ref()
+                        .is_some_and(|t| t.idle_timeout_seconds.is_some()),
                 };
                 for alias in s.client_aliases.iter().flatten() {
                     let (Some(dns_name), Some(port)) = (

@@ -36,8 +36,6 @@ use tokio::sync::mpsc;
 /// The longest a stopping task waits for Service Connect's connections to
 /// it to close (ecsbox's choice: ECS's default container stop timeout).
 const SERVICE_CONNECT_DRAIN: Duration = Duration::from_secs(30);
-/// How often it looks.
-const SERVICE_CONNECT_DRAIN_CHECK: Duration = Duration::from_millis(20);
 
 /// The Docker network awsvpc tasks of an ecsbox instance get their own IP
 /// on. One per instance id, so instances sharing an engine never remove
@@ -1325,28 +1323,29 @@ impl TaskController {
         let (Some(cloud_map), Some((task_id, cluster))) = (cloud_map, task) else {
             return;
         };
-        cloud_map.with(&key.account, &key.region, |r| {
-            let holding: Vec<String> = r
+        let addresses = cloud_map.with(&key.account, &key.region, |r| {
+            let holding: Vec<(String, Option<std::net::SocketAddr>)> = r
                 .services
                 .values()
-                .filter(|s| {
-                    s.instances.get(&task_id).is_some_and(|i| {
-                        i.attributes.get("ECS_CLUSTER_NAME") == Some(&cluster)
-                            && i.attributes.contains_key("ECS_SERVICE_NAME")
-                    })
+                .filter_map(|s| {
+                    let i = s.instances.get(&task_id)?;
+                    let ours = i.attributes.get("ECS_CLUSTER_NAME") == Some(&cluster)
+                        && i.attributes.contains_key("ECS_SERVICE_NAME");
+                    ours.then(|| (s.id.clone(), crate::cloudmap::instance_address(i)))
                 })
-                .map(|s| s.id.clone())
                 .collect();
-            for service in holding {
-                let _ = crate::cloudmap::deregister(r, &service, &task_id);
+            for (service, _) in &holding {
+                let _ = crate::cloudmap::deregister(r, service, &task_id);
             }
+            holding
+                .into_iter()
+                .filter_map(|(_, a)| a)
+                .collect::<Vec<_>>()
         });
-        let Some(service_connect) = service_connect else {
-            return;
-        };
-        let deadline = tokio::time::Instant::now() + SERVICE_CONNECT_DRAIN;
-        while service_connect.in_flight(&task_id) > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(SERVICE_CONNECT_DRAIN_CHECK).await;
+        if let Some(service_connect) = service_connect {
+            service_connect
+                .drain(&task_id, &addresses, SERVICE_CONNECT_DRAIN)
+                .await;
         }
     }
 

@@ -135,10 +135,8 @@ impl App {
         });
         let cloud_map = Arc::new(CloudMap::new());
         let published_ports_host = Arc::new(std::sync::OnceLock::new());
-        let service_connect = Arc::new(ServiceConnect::new(
-            cloud_map.clone(),
-            config.own_container.is_some(),
-        ));
+        let service_connect =
+            ServiceConnect::new(cloud_map.clone(), config.own_container.is_some());
         let store = Arc::new(Store::with_settings(RegionSettings {
             container_instances: config.container_instances,
             load_balancing: Some(load_balancing.clone()),

@@ -26,6 +26,7 @@
 //! Which endpoints exist follows the services' deployments: the service
 //! scheduler hands every region's wanted set to `reconcile` on each pass.
 
+mod nat;
 mod proxy;
 
 use crate::cloudmap::CloudMap;
@@ -57,6 +58,9 @@ pub struct Route {
     pub discovery_service_id: String,
     /// Closes a connection idle this long (None: never).
     pub idle_timeout: Option<Duration>,
+    /// The idle timeout was asked for (`timeout.idleTimeoutSeconds`): only
+    /// the proxy can keep it, so the kernel's fast path leaves it alone.
+    pub idle_timeout_asked: bool,
 }
 
 /// An endpoint a service's deployment declares.
@@ -113,13 +117,34 @@ pub struct ServiceConnect {
     can_add_addresses: std::sync::OnceLock<Result<(), String>>,
     served: Mutex<BTreeMap<AliasKey, Served>>,
     in_flight: Arc<InFlight>,
+    /// The kernel's fast path (`nat`), made when the first endpoint has a
+    /// ready task; Err once ecsbox found it cannot change the rules.
+    fast_path: Mutex<FastPath>,
 }
+
+/// What the fast path's rules say and what they were made from.
+#[derive(Default)]
+struct FastPath {
+    nat: Option<Result<nat::Nat, String>>,
+    applied: Vec<nat::EndpointRule>,
+    /// Task addresses that accepted a connection (a task is only sent
+    /// connections once it does: the kernel cannot retry a refusal, as the
+    /// proxy does).
+    ready: std::collections::HashSet<SocketAddr>,
+}
+
+/// How often the fast path is brought in line with Cloud Map.
+const FAST_PATH_REFRESH: Duration = Duration::from_millis(50);
+/// How long a task address may take to accept the readiness probe.
+const READY_PROBE_TIMEOUT: Duration = Duration::from_millis(300);
 
 impl ServiceConnect {
     /// `in_container`: ecsbox runs in a container (its image), where the
     /// addresses it could listen on are not reachable from the tasks.
-    pub fn new(cloud_map: Arc<CloudMap>, in_container: bool) -> Self {
-        ServiceConnect {
+    /// Also starts keeping the fast path in line (needs a tokio runtime;
+    /// the loop ends when the instance is dropped).
+    pub fn new(cloud_map: Arc<CloudMap>, in_container: bool) -> Arc<Self> {
+        let sc = Arc::new(ServiceConnect {
             cloud_map,
             refused: in_container.then(|| {
                 "ecsbox runs in a container here, and Service Connect's endpoints need addresses on the Docker host: run ecsbox on the host for Service Connect, or use serviceRegistries (Cloud Map DNS names)".to_string()
@@ -127,6 +152,107 @@ impl ServiceConnect {
             can_add_addresses: std::sync::OnceLock::new(),
             served: Mutex::new(BTreeMap::new()),
             in_flight: Arc::new(InFlight::default()),
+            fast_path: Mutex::new(FastPath::default()),
+        });
+        if !in_container {
+            let weak = Arc::downgrade(&sc);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(FAST_PATH_REFRESH).await;
+                    let Some(sc) = weak.upgrade() else { return };
+                    sc.refresh_fast_path().await;
+                }
+            });
+        }
+        sc
+    }
+
+    /// Each endpoint's ready tasks, as the fast path's rules should say.
+    async fn refresh_fast_path(&self) {
+        let endpoints: Vec<(AliasKey, Ipv4Addr, Route)> = self
+            .served
+            .lock()
+            .iter()
+            .map(|(k, s)| (k.clone(), s.address, s.route.read().clone()))
+            .collect();
+        let mut wanted = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (key, address, route) in endpoints {
+            if route.idle_timeout_asked {
+                continue;
+            }
+            let mut to = proxy::instance_addresses(
+                &self.cloud_map,
+                &key.account,
+                &key.region,
+                &route.discovery_service_id,
+            );
+            to.sort();
+            let mut ready = Vec::new();
+            for addr in to {
+                seen.insert(addr);
+                let known = self.fast_path.lock().ready.contains(&addr);
+                if known || probe(addr).await {
+                    self.fast_path.lock().ready.insert(addr);
+                    ready.push(addr);
+                }
+            }
+            if !ready.is_empty() {
+                wanted.push(nat::EndpointRule {
+                    address,
+                    port: key.port,
+                    to: ready,
+                });
+            }
+        }
+        let mut fp = self.fast_path.lock();
+        fp.ready.retain(|a| seen.contains(a));
+        if fp.applied == wanted {
+            return;
+        }
+        if fp.nat.is_none() {
+            if wanted.is_empty() {
+                return;
+            }
+            let made = nat::Nat::install();
+            if let Err(why) = &made {
+                tracing::warn!("Service Connect: no kernel fast path ({why}); ecsbox's proxy carries every connection");
+            }
+            fp.nat = Some(made);
+        }
+        let Some(Ok(nat)) = &fp.nat else {
+            return;
+        };
+        match nat.apply(&wanted) {
+            Ok(()) => fp.applied = wanted,
+            Err(why) => tracing::warn!("Service Connect: fast path rules not applied: {why}"),
+        }
+    }
+
+    /// Whether the fast path still sends new connections to `task`.
+    fn routes_to(&self, task: SocketAddr) -> bool {
+        self.fast_path
+            .lock()
+            .applied
+            .iter()
+            .any(|e| e.to.contains(&task))
+    }
+
+    /// Waits, for at most `limit`, until no new connection goes to the
+    /// task that Cloud Map listed at `addresses` (already deregistered)
+    /// and the connections open to it have closed: through the proxy
+    /// (counted by instance `instance_id`) and through the fast path (the
+    /// host's connection tracking).
+    pub async fn drain(&self, instance_id: &str, addresses: &[SocketAddr], limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        let busy = |sc: &Self| {
+            sc.in_flight(instance_id) > 0
+                || addresses
+                    .iter()
+                    .any(|a| sc.routes_to(*a) || nat::has_established_to(*a).unwrap_or(false))
+        };
+        while busy(self) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(DRAIN_CHECK).await;
         }
     }
 
@@ -272,11 +398,18 @@ impl ServiceConnect {
 
     /// The served endpoints, for `GET /_ecsbox/service-connect`.
     pub fn describe(&self) -> Vec<serde_json::Value> {
+        let applied = self.fast_path.lock().applied.clone();
         self.served
             .lock()
             .iter()
             .map(|(k, s)| {
+                let fast: Vec<String> = applied
+                    .iter()
+                    .filter(|e| e.address == s.address && e.port == k.port)
+                    .flat_map(|e| e.to.iter().map(|a| a.to_string()))
+                    .collect();
                 serde_json::json!({
+                    "fastPath": fast,
                     "account": k.account,
                     "region": k.region,
                     "namespaceId": k.namespace_id,
@@ -289,11 +422,14 @@ impl ServiceConnect {
             .collect()
     }
 
-    /// Stops serving every endpoint (a reset, shutdown).
+    /// Stops serving every endpoint and removes the fast path's rules (a
+    /// reset, shutdown).
     pub fn reset(&self) {
         for (_, s) in std::mem::take(&mut *self.served.lock()) {
             s.stop.send_replace(());
         }
+        let mut fp = self.fast_path.lock();
+        *fp = FastPath::default();
     }
 }
 
@@ -301,6 +437,17 @@ impl Drop for ServiceConnect {
     fn drop(&mut self) {
         self.reset();
     }
+}
+
+/// How often a drain looks whether the task is done.
+const DRAIN_CHECK: Duration = Duration::from_millis(20);
+
+/// Whether `addr` accepts a TCP connection now.
+async fn probe(addr: SocketAddr) -> bool {
+    matches!(
+        tokio::time::timeout(READY_PROBE_TIMEOUT, tokio::net::TcpStream::connect(addr)).await,
+        Ok(Ok(_))
+    )
 }
 
 /// The `n`th endpoint address (0-based).

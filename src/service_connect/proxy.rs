@@ -6,7 +6,7 @@
 
 use super::{InFlight, Route};
 use crate::cloudmap::{CloudMap, Health};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +55,26 @@ pub(super) async fn serve(
     }
 }
 
+/// The addresses of `service_id`'s instances that are not unhealthy.
+pub(super) fn instance_addresses(
+    cloud_map: &CloudMap,
+    account: &str,
+    region: &str,
+    service_id: &str,
+) -> Vec<SocketAddr> {
+    cloud_map.with(account, region, |r| {
+        r.service(service_id)
+            .map(|s| {
+                s.instances
+                    .values()
+                    .filter(|i| i.health != Health::Unhealthy)
+                    .filter_map(crate::cloudmap::instance_address)
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
 /// A connection counted as open on an instance until dropped.
 struct Open {
     instance: String,
@@ -87,11 +107,7 @@ fn pick(
             .instances
             .values()
             .filter(|i| i.health != Health::Unhealthy)
-            .filter_map(|i| {
-                let ip: IpAddr = i.attributes.get("AWS_INSTANCE_IPV4")?.parse().ok()?;
-                let port: u16 = i.attributes.get("AWS_INSTANCE_PORT")?.parse().ok()?;
-                Some((&i.id, SocketAddr::new(ip, port)))
-            })
+            .filter_map(|i| Some((&i.id, crate::cloudmap::instance_address(i)?)))
             .collect();
         let n = ready.len();
         let (id, address) = (0..n)
