@@ -96,48 +96,56 @@ const CALLER: &str = "trap 'exit 0' TERM; \
       usleep 20000; \
     done";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_reaches_the_alias_through_a_rolling_deployment_without_a_failed_call() {
-    let s = DockerServer::start().await;
-    sd(&s, "CreateHttpNamespace", json!({"Name": "app.local"})).await;
-    // api: a web server answering its hostname, the port named `http`.
-    let api = json!({
-        "family": "api", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
-        "requiresCompatibilities": ["FARGATE"],
-        "containerDefinitions": [{
-            "name": "web", "image": BUSYBOX, "stopTimeout": 2,
-            "command": ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"],
-            "portMappings": [{"name": "http", "containerPort": 8080, "appProtocol": "http"}],
-        }],
+const NET: &str = r#"{"awsvpcConfiguration": {"subnets": ["subnet-0e2a7bcd"]}}"#;
+
+/// The api service: `tasks` web servers answering their hostname, the
+/// port named `http` (8080) behind the client alias `api:8080`; awsvpc on
+/// Fargate, or bridge on a container instance with a dynamic host port.
+async fn create_api(s: &DockerServer, bridge: bool, tasks: i32) {
+    let mut container = json!({
+        "name": "web", "image": BUSYBOX, "stopTimeout": 2, "memory": 64,
+        "command": ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"],
+        "portMappings": [{"name": "http", "containerPort": 8080, "appProtocol": "http"}],
     });
-    ecs(&s, "RegisterTaskDefinition", api).await;
-    let net = json!({"awsvpcConfiguration": {"subnets": ["subnet-0e2a7bcd"]}});
-    ecs(
-        &s,
-        "CreateService",
-        json!({
-            "cluster": "c", "serviceName": "api", "taskDefinition": "api", "desiredCount": 2,
-            "launchType": "FARGATE", "networkConfiguration": net,
-            "serviceConnectConfiguration": {"enabled": true, "namespace": "app.local",
-                "services": [{"portName": "http", "discoveryName": "api",
-                              "clientAliases": [{"port": 8080, "dnsName": "api"}]}]},
-        }),
-    )
-    .await;
-    let first = wait_until(
-        "two api tasks registered",
+    let mut td = json!({"family": "api", "containerDefinitions": []});
+    let mut service = json!({
+        "cluster": "c", "serviceName": "api", "taskDefinition": "api", "desiredCount": tasks,
+        "serviceConnectConfiguration": {"enabled": true, "namespace": "app.local",
+            "services": [{"portName": "http", "discoveryName": "api",
+                          "clientAliases": [{"port": 8080, "dnsName": "api"}]}]},
+    });
+    if bridge {
+        container["portMappings"][0]["hostPort"] = json!(0);
+        td["networkMode"] = json!("bridge");
+        service["launchType"] = json!("EC2");
+    } else {
+        td["networkMode"] = json!("awsvpc");
+        td["cpu"] = json!("256");
+        td["memory"] = json!("512");
+        td["requiresCompatibilities"] = json!(["FARGATE"]);
+        service["launchType"] = json!("FARGATE");
+        service["networkConfiguration"] = serde_json::from_str(NET).unwrap();
+    }
+    td["containerDefinitions"] = json!([container]);
+    ecs(s, "RegisterTaskDefinition", td).await;
+    ecs(s, "CreateService", service).await;
+}
+
+/// Waits until `count` api tasks are registered and the kernel's fast path
+/// carries the alias to them (ecsbox's proxy stands behind it); answers
+/// their instance ids.
+async fn wait_api(s: &DockerServer, count: usize) -> BTreeSet<String> {
+    let registered = wait_until(
+        "api tasks registered",
         Duration::from_secs(60),
         async || {
-            let r = registered(&s).await;
-            (r.len() == 2).then_some(r)
+            let r = registered(s).await;
+            (r.len() == count).then_some(r)
         },
     )
     .await;
-
-    // The kernel's fast path carries the alias to both (ecsbox's proxy
-    // stands behind it).
     wait_until(
-        "the fast path to both api tasks",
+        "the fast path to the api tasks",
         Duration::from_secs(30),
         async || {
             let r = s
@@ -145,12 +153,17 @@ async fn a_client_reaches_the_alias_through_a_rolling_deployment_without_a_faile
                 .raw("GET", "/_ecsbox/service-connect", &[], b"")
                 .await;
             let v: Value = r.json();
-            (v["endpoints"][0]["fastPath"].as_array().map(Vec::len) == Some(2)).then_some(())
+            (v["endpoints"][0]["fastPath"].as_array().map(Vec::len) == Some(count)).then_some(())
         },
     )
     .await;
+    registered
+}
 
-    // web: calls the alias about fifty times a second, a new connection each time.
+/// The client-only web service (awsvpc) whose task calls the alias about
+/// fifty times a second, a new connection each time; answers its
+/// container's id.
+async fn start_caller(s: &DockerServer) -> String {
     let web = json!({
         "family": "web", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
         "requiresCompatibilities": ["FARGATE"],
@@ -159,9 +172,10 @@ async fn a_client_reaches_the_alias_through_a_rolling_deployment_without_a_faile
             "command": ["sh", "-c", CALLER],
         }],
     });
-    ecs(&s, "RegisterTaskDefinition", web).await;
+    ecs(s, "RegisterTaskDefinition", web).await;
+    let net: Value = serde_json::from_str(NET).unwrap();
     ecs(
-        &s,
+        s,
         "CreateService",
         json!({
             "cluster": "c", "serviceName": "web", "taskDefinition": "web", "desiredCount": 1,
@@ -170,7 +184,7 @@ async fn a_client_reaches_the_alias_through_a_rolling_deployment_without_a_faile
         }),
     )
     .await;
-    let caller = wait_until(
+    wait_until(
         "the web task running",
         Duration::from_secs(60),
         async || {
@@ -189,22 +203,50 @@ async fn a_client_reaches_the_alias_through_a_rolling_deployment_without_a_faile
             (t.last_status() == Some("RUNNING")).then(|| runtime_id(&t, "caller"))
         },
     )
-    .await;
-    // Both api tasks answer through the alias (round robin).
-    let before = wait_until(
-        "calls reaching both api tasks",
+    .await
+}
+
+/// The api hostnames the caller's calls reached, once there are `count`.
+async fn hosts_reached(s: &DockerServer, caller: &str, count: usize) -> BTreeSet<String> {
+    wait_until(
+        "calls reaching the api tasks",
         Duration::from_secs(30),
         async || {
-            let c = calls(&s, &caller).await;
+            let c = calls(s, caller).await;
             let hosts: BTreeSet<String> = c
                 .iter()
                 .filter_map(|l| l.strip_prefix("ok "))
                 .map(String::from)
                 .collect();
-            (hosts.len() == 2).then_some(hosts)
+            (hosts.len() >= count).then_some(hosts)
         },
     )
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridge_service_is_reached_through_its_alias_from_an_awsvpc_client() {
+    let s = DockerServer::start_with(&["--container-instances", "1"]).await;
+    sd(&s, "CreateHttpNamespace", json!({"Name": "app.local"})).await;
+    create_api(&s, true, 2).await;
+    wait_api(&s, 2).await;
+    let caller = start_caller(&s).await;
+    // Both bridge tasks answer, through their published host ports.
+    assert_eq!(hosts_reached(&s, &caller, 2).await.len(), 2);
+    let c = calls(&s, &caller).await;
+    assert!(!c.iter().any(|l| l.starts_with("FAIL")), "{c:?}");
+    finish(s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_reaches_the_alias_through_a_rolling_deployment_without_a_failed_call() {
+    let s = DockerServer::start().await;
+    sd(&s, "CreateHttpNamespace", json!({"Name": "app.local"})).await;
+    create_api(&s, false, 2).await;
+    let first = wait_api(&s, 2).await;
+    let caller = start_caller(&s).await;
+    // Both api tasks answer through the alias.
+    let before = hosts_reached(&s, &caller, 2).await;
 
     // A rolling deployment of api under the calls.
     s.ecs
