@@ -145,15 +145,9 @@ impl Nat {
         for e in endpoints {
             let n = e.to.len();
             for (i, to) in e.to.iter().enumerate() {
-                // The i-th of n rules takes 1/(n-i) of what reaches it:
-                // each task gets 1/n in all.
-                let pick = if i + 1 < n {
-                    format!(
-                        "-m statistic --mode random --probability {:.6} ",
-                        1.0 / (n - i) as f64
-                    )
-                } else {
-                    String::new()
+                let pick = match probability(i, n) {
+                    Some(p) => format!("-m statistic --mode random --probability {p:.6} "),
+                    None => String::new(),
                 };
                 input.push_str(&format!(
                     "-A {} -d {}/32 -p tcp --dport {} {pick}-j DNAT --to-destination {to}\n",
@@ -188,6 +182,13 @@ impl Nat {
     }
 }
 
+/// The share of the connections reaching the i-th of n rules that it
+/// takes, 1/(n-i), so that each task gets 1/n in all; the last takes the
+/// rest (None: no statistic match).
+fn probability(i: usize, n: usize) -> Option<f64> {
+    (i + 1 < n).then(|| 1.0 / (n - i) as f64)
+}
+
 impl Drop for Nat {
     fn drop(&mut self) {
         remove_chain(&self.chain);
@@ -199,18 +200,62 @@ impl Drop for Nat {
 /// None when the table cannot be read.
 pub fn has_established_to(task: SocketAddr) -> Option<bool> {
     let table = std::fs::read_to_string("/proc/net/nf_conntrack").ok()?;
+    Some(established_to(&table, task))
+}
+
+/// `has_established_to` on the text of /proc/net/nf_conntrack: a line per
+/// connection, the original tuple's `src= dst= sport= dport=` then the
+/// reply tuple's, whose `src`/`sport` are the task after a DNAT.
+fn established_to(table: &str, task: SocketAddr) -> bool {
     let (src, sport) = (
         format!("src={}", task.ip()),
         format!("sport={}", task.port()),
     );
-    Some(table.lines().any(|l| {
+    table.lines().any(|l| {
         if !l.contains(" ESTABLISHED ") {
             return false;
         }
-        // The reply tuple is the second src=/sport= pair.
         let fields: Vec<&str> = l.split_whitespace().collect();
-        let srcs: Vec<&&str> = fields.iter().filter(|f| f.starts_with("src=")).collect();
-        let sports: Vec<&&str> = fields.iter().filter(|f| f.starts_with("sport=")).collect();
-        srcs.get(1).is_some_and(|s| **s == src) && sports.get(1).is_some_and(|s| **s == sport)
-    }))
+        let reply_src = fields.iter().filter(|f| f.starts_with("src=")).nth(1);
+        let reply_sport = fields.iter().filter(|f| f.starts_with("sport=")).nth(1);
+        reply_src == Some(&src.as_str()) && reply_sport == Some(&sport.as_str())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &str = "\
+ipv4     2 tcp      6 431999 ESTABLISHED src=172.18.0.5 dst=169.254.172.1 sport=40112 dport=8080 src=172.18.0.3 dst=172.18.0.1 sport=8080 dport=40112 [ASSURED] mark=0 zone=0 use=2
+ipv4     2 tcp      6 119 TIME_WAIT src=172.18.0.5 dst=169.254.172.1 sport=40110 dport=8080 src=172.18.0.4 dst=172.18.0.1 sport=8080 dport=40110 [ASSURED] mark=0 zone=0 use=2
+ipv4     2 tcp      6 431999 ESTABLISHED src=172.18.0.4 dst=10.0.0.9 sport=8080 dport=5000 src=10.0.0.9 dst=172.18.0.4 sport=5000 dport=8080 [ASSURED] mark=0 zone=0 use=2
+";
+
+    #[test]
+    fn only_established_connections_answered_by_the_task_count() {
+        let task = |s: &str| s.parse::<SocketAddr>().unwrap();
+        // DNATed to .3 and still open.
+        assert!(established_to(TABLE, task("172.18.0.3:8080")));
+        // .4's DNATed connection is closing; its own outgoing one from
+        // port 8080 is answered by someone else.
+        assert!(!established_to(TABLE, task("172.18.0.4:8080")));
+        assert!(!established_to(TABLE, task("172.18.0.3:9090")));
+    }
+
+    #[test]
+    fn each_task_gets_an_even_share_of_the_rules() {
+        for n in 1..=5 {
+            let mut left = 1.0;
+            for i in 0..n {
+                let share = left * probability(i, n).unwrap_or(1.0);
+                assert!(
+                    (share - 1.0 / n as f64).abs() < 1e-9,
+                    "rule {i} of {n}: {share}"
+                );
+                left -= share;
+            }
+            assert_eq!(probability(n - 1, n), None, "the last rule takes the rest");
+        }
+    }
 }
