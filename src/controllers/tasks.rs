@@ -1304,9 +1304,9 @@ impl TaskController {
 
     /// A task its service registered in Cloud Map leaves it before its
     /// containers stop (its names stop resolving, Service Connect sends it
-    /// no new connection), and a task Service Connect's proxy has
-    /// connections open to stops once they have closed, as the proxy
-    /// drains it: for at most `SERVICE_CONNECT_DRAIN`.
+    /// no new connection), and a task behind a Service Connect endpoint
+    /// stops once the connections to it through the endpoint have closed,
+    /// as the proxy drains it: for at most `SERVICE_CONNECT_DRAIN`.
     async fn drain_service_connect(&self, key: &TaskKey) {
         let region = self.store.region(&key.account, &key.region);
         let (cloud_map, service_connect, task) = {
@@ -1323,7 +1323,7 @@ impl TaskController {
         let (Some(cloud_map), Some((task_id, cluster))) = (cloud_map, task) else {
             return;
         };
-        let addresses = cloud_map.with(&key.account, &key.region, |r| {
+        let registrations = cloud_map.with(&key.account, &key.region, |r| {
             let holding: Vec<(String, Option<std::net::SocketAddr>)> = r
                 .services
                 .values()
@@ -1339,12 +1339,12 @@ impl TaskController {
             }
             holding
                 .into_iter()
-                .filter_map(|(_, a)| a)
+                .filter_map(|(service, a)| Some((service, a?)))
                 .collect::<Vec<_>>()
         });
         if let Some(service_connect) = service_connect {
             service_connect
-                .drain(&task_id, &addresses, SERVICE_CONNECT_DRAIN)
+                .drain(&task_id, &registrations, SERVICE_CONNECT_DRAIN)
                 .await;
         }
     }

@@ -168,6 +168,9 @@ impl ServiceConnect {
     }
 
     /// Each endpoint's ready tasks, as the fast path's rules should say.
+    /// The iptables commands run on the refresher's own task, holding the
+    /// fast path's lock for their few milliseconds, and only when the rules
+    /// change (a task came or went).
     async fn refresh_fast_path(&self) {
         let endpoints: Vec<(AliasKey, Ipv4Addr, Route)> = self
             .served
@@ -238,12 +241,30 @@ impl ServiceConnect {
             .any(|e| e.to.contains(&task))
     }
 
-    /// Waits, for at most `limit`, until no new connection goes to the
-    /// task that Cloud Map listed at `addresses` (already deregistered)
-    /// and the connections open to it have closed: through the proxy
-    /// (counted by instance `instance_id`) and through the fast path (the
-    /// host's connection tracking).
-    pub async fn drain(&self, instance_id: &str, addresses: &[SocketAddr], limit: Duration) {
+    /// Waits, for at most `limit`, until no new connection goes to a task
+    /// that was just deregistered from Cloud Map (`registrations`: the
+    /// Cloud Map service and the address it listed the task at) and the
+    /// connections to it through an endpoint have closed: through the
+    /// proxy (counted by instance `instance_id`) and through the fast path
+    /// (the host's connection tracking). Only the registrations behind an
+    /// endpoint count: a name in a DNS namespace is not drained.
+    pub async fn drain(
+        &self,
+        instance_id: &str,
+        registrations: &[(String, SocketAddr)],
+        limit: Duration,
+    ) {
+        let behind_endpoints: std::collections::HashSet<String> = self
+            .served
+            .lock()
+            .values()
+            .map(|s| s.route.read().discovery_service_id.clone())
+            .collect();
+        let addresses: Vec<SocketAddr> = registrations
+            .iter()
+            .filter(|(service, _)| behind_endpoints.contains(service))
+            .map(|(_, a)| *a)
+            .collect();
         let deadline = tokio::time::Instant::now() + limit;
         let busy = |sc: &Self| {
             sc.in_flight(instance_id) > 0
