@@ -26,7 +26,7 @@
 
 use crate::cloudmap::{CloudMap, Registration, RegistryError, INIT_HEALTH_ATTRIBUTE};
 use crate::model::shapes::{ServiceConnectService, ServiceRegistry, TaskDefinition};
-use crate::service_connect::{wanted_endpoints, EndpointConfig, Route};
+use crate::service_connect::{AliasKey, Route, WantedAlias};
 use crate::state::lifecycle::TaskStatus;
 use crate::state::services::ServiceRecord;
 use crate::state::tasks::TaskRecord;
@@ -129,38 +129,21 @@ impl ServiceConnectPort {
 /// (Cloud Map service ARN, port) of every Service Connect service of the
 /// service's deployments.
 fn service_connect_registries(record: &ServiceRecord) -> Vec<(String, ServiceConnectPort)> {
-    let mut out = Vec::new();
-    for d in &record.deployments {
-        let Some(config) = d
-            .deployment
-            .service_connect_configuration
-            .as_ref()
-            .filter(|c| c.enabled == Some(true))
-        else {
-            continue;
-        };
-        let resources = d
-            .deployment
-            .service_connect_resources
-            .as_deref()
-            .unwrap_or(&[]);
-        for s in config.services.iter().flatten() {
-            let arn = resources
-                .iter()
-                .find(|r| r.discovery_name == s.discovery_name)
-                .and_then(|r| r.discovery_arn.clone());
-            if let (Some(arn), Some(port_name)) = (arn, s.port_name.clone()) {
-                out.push((
-                    arn,
-                    ServiceConnectPort {
+    record
+        .deployments
+        .iter()
+        .flat_map(|d| {
+            d.service_connect_services()
+                .into_iter()
+                .filter_map(move |(s, arn)| {
+                    let port = ServiceConnectPort {
                         deployment: d.id().to_string(),
-                        port_name,
-                    },
-                ));
-            }
-        }
-    }
-    out
+                        port_name: s.port_name.clone()?,
+                    };
+                    Some((arn.to_string(), port))
+                })
+        })
+        .collect()
 }
 
 /// Deregisters this service's tasks from every Cloud Map service that is no
@@ -372,36 +355,20 @@ fn host_port(task: &TaskRecord, container: &str, container_port: u16) -> Option<
 
 /// Hands Service Connect the endpoints (client aliases) that the region's
 /// services declare, in every deployment still running tasks, so that
-/// each is served while any of them declares it.
+/// each is served while any of them declares it (newest deployments
+/// first: theirs is the route an alias takes).
 pub fn sync_endpoints(state: &RegionState) {
     let Some(service_connect) = state.settings.service_connect.as_deref() else {
         return;
     };
-    let mut configs = Vec::new();
+    let mut wanted = Vec::new();
     for record in state.services.values().filter(|s| s.status() != "INACTIVE") {
         for d in &record.deployments {
-            let Some(config) = d
-                .deployment
-                .service_connect_configuration
-                .as_ref()
-                .filter(|c| c.enabled == Some(true))
-            else {
+            let Some(config) = d.service_connect() else {
                 continue;
             };
             let namespace_id = crate::cloudmap::id_of(config.namespace.as_deref().unwrap_or(""));
-            let resources = d
-                .deployment
-                .service_connect_resources
-                .as_deref()
-                .unwrap_or(&[]);
-            for s in config.services.iter().flatten() {
-                let Some(discovery) = resources
-                    .iter()
-                    .find(|r| r.discovery_name == s.discovery_name)
-                    .and_then(|r| r.discovery_arn.as_deref())
-                else {
-                    continue;
-                };
+            for (s, discovery) in d.service_connect_services() {
                 let route = Route {
                     discovery_service_id: crate::cloudmap::id_of(discovery).to_string(),
                     idle_timeout: idle_timeout(s, &d.definition),
@@ -417,17 +384,21 @@ pub fn sync_endpoints(state: &RegionState) {
                     ) else {
                         continue;
                     };
-                    configs.push(EndpointConfig {
+                    let key = AliasKey {
+                        account: state.account.clone(),
+                        region: state.region.clone(),
                         namespace_id: namespace_id.to_string(),
                         dns_name,
                         port,
+                    };
+                    wanted.push(WantedAlias {
+                        key,
                         route: route.clone(),
                     });
                 }
             }
         }
     }
-    let wanted = wanted_endpoints(&state.account, &state.region, configs.into_iter());
     service_connect.reconcile(&state.account, &state.region, wanted);
 }
 

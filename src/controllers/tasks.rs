@@ -1049,8 +1049,7 @@ impl TaskController {
             .filter(|s| s.cluster == task.cluster && s.group() == group)
             .flat_map(|s| s.deployments.iter())
             .find(|d| d.id() == deployment)
-            .and_then(|d| d.deployment.service_connect_configuration.as_ref())
-            .filter(|c| c.enabled == Some(true))
+            .and_then(|d| d.service_connect())
             .and_then(|c| c.namespace.clone());
         drop(state);
         let Some(namespace) = namespace else {

@@ -31,7 +31,7 @@ mod proxy;
 
 use crate::cloudmap::CloudMap;
 use parking_lot::Mutex;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -289,16 +289,21 @@ impl ServiceConnect {
     }
 
     /// Makes the served endpoints of (`account`, `region`) the `wanted`
-    /// ones: starts listening for new ones, points changed ones at their
-    /// new route, stops the ones no deployment declares any more (their
-    /// open connections go on until they close). Needs a tokio runtime.
+    /// ones (the first route given for a key wins): starts listening for
+    /// new ones, points changed ones at their new route, stops the ones no
+    /// deployment declares any more (their open connections go on until
+    /// they close). Needs a tokio runtime.
     pub fn reconcile(&self, account: &str, region: &str, wanted: Vec<WantedAlias>) {
         if self.available().is_err() {
             return;
         }
         let mut served = self.served.lock();
-        let wanted: BTreeMap<AliasKey, Route> =
-            wanted.into_iter().map(|w| (w.key, w.route)).collect();
+        // An alias several deployments declare takes the first one's route.
+        let mut routes: BTreeMap<AliasKey, Route> = BTreeMap::new();
+        for w in wanted {
+            routes.entry(w.key).or_insert(w.route);
+        }
+        let wanted = routes;
         served.retain(|key, s| {
             let keep = key.account != account || key.region != region || wanted.contains_key(key);
             if !keep {
@@ -481,41 +486,6 @@ fn address(n: u16) -> Ipv4Addr {
         FIRST_ADDRESS[2] + block,
         host,
     )
-}
-
-/// The endpoints every deployment of every service of a region declares
-/// (the endpoints a region's state wants), for `reconcile`.
-pub fn wanted_endpoints(
-    account: &str,
-    region: &str,
-    configs: impl Iterator<Item = EndpointConfig>,
-) -> Vec<WantedAlias> {
-    let mut wanted: HashMap<AliasKey, Route> = HashMap::new();
-    for c in configs {
-        wanted
-            .entry(AliasKey {
-                account: account.to_string(),
-                region: region.to_string(),
-                namespace_id: c.namespace_id,
-                dns_name: c.dns_name,
-                port: c.port,
-            })
-            .or_insert(c.route);
-    }
-    let mut list: Vec<WantedAlias> = wanted
-        .into_iter()
-        .map(|(key, route)| WantedAlias { key, route })
-        .collect();
-    list.sort_by(|a, b| a.key.cmp(&b.key));
-    list
-}
-
-/// One client alias as a deployment declares it.
-pub struct EndpointConfig {
-    pub namespace_id: String,
-    pub dns_name: String,
-    pub port: u16,
-    pub route: Route,
 }
 
 #[cfg(test)]

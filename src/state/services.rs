@@ -70,6 +70,38 @@ impl DeploymentRecord {
         self.deployment.id.as_deref().unwrap_or("")
     }
 
+    /// The Service Connect configuration this deployment runs, when enabled.
+    pub fn service_connect(&self) -> Option<&crate::model::shapes::ServiceConnectConfiguration> {
+        self.deployment
+            .service_connect_configuration
+            .as_ref()
+            .filter(|c| c.enabled == Some(true))
+    }
+
+    /// Each Service Connect service of the deployment with the ARN of the
+    /// Cloud Map service ECS made for it (`serviceConnectResources`).
+    pub fn service_connect_services(
+        &self,
+    ) -> Vec<(&crate::model::shapes::ServiceConnectService, &str)> {
+        let resources = self
+            .deployment
+            .service_connect_resources
+            .as_deref()
+            .unwrap_or(&[]);
+        self.service_connect()
+            .into_iter()
+            .flat_map(|c| c.services.iter().flatten())
+            .filter_map(|s| {
+                let arn = resources
+                    .iter()
+                    .find(|r| r.discovery_name == s.discovery_name)?
+                    .discovery_arn
+                    .as_deref()?;
+                Some((s, arn))
+            })
+            .collect()
+    }
+
     /// Sets the Service Connect configuration this deployment runs and
     /// the Cloud Map services it registers its tasks in.
     pub fn set_service_connect(
@@ -123,9 +155,7 @@ impl ServiceRecord {
     /// The Service Connect configuration the service runs (its primary
     /// deployment's), when enabled.
     pub fn service_connect(&self) -> Option<&crate::model::shapes::ServiceConnectConfiguration> {
-        self.primary()
-            .and_then(|d| d.deployment.service_connect_configuration.as_ref())
-            .filter(|c| c.enabled == Some(true))
+        self.primary().and_then(DeploymentRecord::service_connect)
     }
 
     pub fn group(&self) -> String {
