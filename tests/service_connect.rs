@@ -356,6 +356,39 @@ async fn bad_service_connect_configurations_are_refused_and_change_nothing() {
         .unwrap_err();
     assert!(message.contains("api:8080"), "{message}");
     assert!(!service_exists(&s, "api2").await);
+
+    // A new task definition without the named port, the configuration
+    // kept: refused, the service left on its deployment.
+    ecs(
+        &s,
+        "RegisterTaskDefinition",
+        json!({"family": "bare", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+               "requiresCompatibilities": ["FARGATE"],
+               "containerDefinitions": [{"name": "app", "image": "app:1"}]}),
+    )
+    .await
+    .unwrap();
+    let (code, message) = ecs(
+        &s,
+        "UpdateService",
+        json!({"cluster": "c", "service": "api", "taskDefinition": "bare"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(code, "InvalidParameterException");
+    assert!(message.contains("'http'"), "{message}");
+    let v = ecs(
+        &s,
+        "DescribeServices",
+        json!({"cluster": "c", "services": ["api"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(v["services"][0]["deployments"].as_array().unwrap().len(), 1);
+    assert!(v["services"][0]["taskDefinition"]
+        .as_str()
+        .unwrap()
+        .contains("/api:"));
 }
 
 /// A TCP server that answers every connection with `name` and closes.

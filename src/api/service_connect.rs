@@ -172,17 +172,7 @@ pub(super) fn resolve(
     let mut services = Vec::new();
     for s in input.services.iter().flatten() {
         let port_name = s.port_name.clone().unwrap_or_default();
-        let has_port = td
-            .container_definitions
-            .iter()
-            .flatten()
-            .flat_map(|c| c.port_mappings.iter().flatten())
-            .any(|m| m.name.as_deref() == Some(port_name.as_str()));
-        if !has_port {
-            return Err(ApiError::invalid_parameter(
-                ecsbox::service_connect_port_name(&port_name),
-            ));
-        }
+        check_port_name(&port_name, td)?;
         let discovery_name = s
             .discovery_name
             .clone()
@@ -244,6 +234,39 @@ pub(super) fn resolve(
         },
         resources,
     }))
+}
+
+/// `portName` must name a port mapping of the task definition.
+fn check_port_name(port_name: &str, td: &TaskDefinition) -> Result<(), ApiError> {
+    let has_port = td
+        .container_definitions
+        .iter()
+        .flatten()
+        .flat_map(|c| c.port_mappings.iter().flatten())
+        .any(|m| m.name.as_deref() == Some(port_name));
+    if has_port {
+        return Ok(());
+    }
+    Err(ApiError::invalid_parameter(
+        ecsbox::service_connect_port_name(port_name),
+    ))
+}
+
+/// A configuration a service keeps while its task definition changes
+/// (UpdateService without `serviceConnectConfiguration`): its port names
+/// must still be in the new definition, or the tasks could not register.
+pub(super) fn check_kept(
+    config: Option<&ServiceConnectConfiguration>,
+    td: &TaskDefinition,
+) -> Result<(), ApiError> {
+    let services = config
+        .filter(|c| c.enabled == Some(true))
+        .and_then(|c| c.services.as_deref())
+        .unwrap_or(&[]);
+    for s in services {
+        check_port_name(s.port_name.as_deref().unwrap_or_default(), td)?;
+    }
+    Ok(())
 }
 
 /// The model's rules: lowercase letters, digits, underscores and hyphens

@@ -776,6 +776,14 @@ pub fn update(
         &effective_td,
     )?;
     // Without a new configuration the new deployment keeps the primary's.
+    if service_connect.is_none() {
+        super::service_connect::check_kept(
+            record
+                .primary()
+                .and_then(|d| d.deployment.service_connect_configuration.as_ref()),
+            &effective_td,
+        )?;
+    }
     let (sc_configuration, sc_resources) = match service_connect {
         Some(sc) => (Some(sc.configuration), Some(sc.resources)),
         None => record
