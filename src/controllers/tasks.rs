@@ -1322,29 +1322,26 @@ impl TaskController {
         let (Some(cloud_map), Some((task_id, cluster))) = (cloud_map, task) else {
             return;
         };
-        let registrations = cloud_map.with(&key.account, &key.region, |r| {
-            let holding: Vec<(String, Option<std::net::SocketAddr>)> = r
+        // Usually the service scheduler has deregistered the task already,
+        // as its desired status went STOPPED; a task stopped otherwise
+        // leaves here.
+        cloud_map.with(&key.account, &key.region, |r| {
+            let holding: Vec<String> = r
                 .services
                 .values()
                 .filter_map(|s| {
                     let i = s.instances.get(&task_id)?;
                     let ours = i.attributes.get("ECS_CLUSTER_NAME") == Some(&cluster)
                         && i.attributes.contains_key("ECS_SERVICE_NAME");
-                    ours.then(|| (s.id.clone(), crate::cloudmap::instance_address(i)))
+                    ours.then(|| s.id.clone())
                 })
                 .collect();
-            for (service, _) in &holding {
+            for service in &holding {
                 let _ = crate::cloudmap::deregister(r, service, &task_id);
             }
-            holding
-                .into_iter()
-                .filter_map(|(service, a)| Some((service, a?)))
-                .collect::<Vec<_>>()
         });
         if let Some(service_connect) = service_connect {
-            service_connect
-                .drain(&task_id, &registrations, SERVICE_CONNECT_DRAIN)
-                .await;
+            service_connect.drain(&task_id, SERVICE_CONNECT_DRAIN).await;
         }
     }
 

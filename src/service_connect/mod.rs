@@ -131,12 +131,28 @@ struct FastPath {
     /// connections once it does: the kernel cannot retry a refusal, as the
     /// proxy does).
     ready: std::collections::HashSet<SocketAddr>,
+    /// The addresses each Cloud Map instance behind an endpoint was listed
+    /// at, and when it last was: what a drain waits on once the instance
+    /// has left Cloud Map (the service scheduler deregisters a task as soon
+    /// as it is to stop, before the task's own stop drains it). Forgotten
+    /// when drained, or `FORGET_UNLISTED` after the instance left.
+    listed: std::collections::HashMap<String, Listed>,
+}
+
+/// Where an instance was listed, and when last.
+struct Listed {
+    addresses: std::collections::HashSet<SocketAddr>,
+    at: std::time::Instant,
 }
 
 /// How often the fast path is brought in line with Cloud Map.
 const FAST_PATH_REFRESH: Duration = Duration::from_millis(50);
 /// How long a task address may take to accept the readiness probe.
 const READY_PROBE_TIMEOUT: Duration = Duration::from_millis(300);
+/// How long an instance that left Cloud Map is remembered for a drain
+/// that has not come (a task that stopped on its own is never drained):
+/// longer than any drain waits.
+const FORGET_UNLISTED: Duration = Duration::from_secs(120);
 
 impl ServiceConnect {
     /// `in_container`: ecsbox runs in a container (its image), where the
@@ -180,6 +196,7 @@ impl ServiceConnect {
             .collect();
         let mut wanted = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        let now = std::time::Instant::now();
         for (key, address, route) in endpoints {
             if route.idle_timeout_asked {
                 continue;
@@ -190,10 +207,19 @@ impl ServiceConnect {
                 &key.region,
                 &route.discovery_service_id,
             );
-            to.sort();
+            to.sort_by_key(|(_, addr)| *addr);
             let mut ready = Vec::new();
-            for addr in to {
+            for (instance, addr) in to {
                 seen.insert(addr);
+                {
+                    let mut fp = self.fast_path.lock();
+                    let listed = fp.listed.entry(instance).or_insert_with(|| Listed {
+                        addresses: Default::default(),
+                        at: now,
+                    });
+                    listed.addresses.insert(addr);
+                    listed.at = now;
+                }
                 let known = self.fast_path.lock().ready.contains(&addr);
                 if known || probe(addr).await {
                     self.fast_path.lock().ready.insert(addr);
@@ -210,6 +236,8 @@ impl ServiceConnect {
         }
         let mut fp = self.fast_path.lock();
         fp.ready.retain(|a| seen.contains(a));
+        fp.listed
+            .retain(|_, l| now.duration_since(l.at) < FORGET_UNLISTED);
         if fp.applied == wanted {
             return;
         }
@@ -241,32 +269,25 @@ impl ServiceConnect {
             .any(|e| e.to.contains(&task))
     }
 
-    /// Waits, for at most `limit`, until no new connection goes to a task
-    /// that was just deregistered from Cloud Map (`registrations`: the
-    /// Cloud Map service and the address it listed the task at) and the
+    /// Waits, for at most `limit`, until no new connection goes to the
+    /// task registered as `instance_id`, which has left Cloud Map, and the
     /// connections to it through an endpoint have closed: through the
-    /// proxy (counted by instance `instance_id`) and through the fast path
-    /// (the host's connection tracking). Only the registrations behind an
-    /// endpoint count: a name in a DNS namespace is not drained.
-    pub async fn drain(
-        &self,
-        instance_id: &str,
-        registrations: &[(String, SocketAddr)],
-        limit: Duration,
-    ) {
-        let behind_endpoints: std::collections::HashSet<String> = self
-            .served
-            .lock()
-            .values()
-            .map(|s| s.route.read().discovery_service_id.clone())
-            .collect();
-        let addresses: Vec<SocketAddr> = registrations
-            .iter()
-            .filter(|(service, _)| behind_endpoints.contains(service))
-            .map(|(_, a)| *a)
-            .collect();
+    /// proxy (counted by instance) and through the fast path (the host's
+    /// connection tracking, at the addresses the endpoints listed it at).
+    /// A task no endpoint listed (a name in a DNS namespace only) is not
+    /// drained.
+    pub async fn drain(&self, instance_id: &str, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
+        // Read on each check: a pass of the fast path that read Cloud Map
+        // just before the task left may list it (and route to it) late.
         let busy = |sc: &Self| {
+            let addresses: Vec<SocketAddr> = sc
+                .fast_path
+                .lock()
+                .listed
+                .get(instance_id)
+                .map(|l| l.addresses.iter().copied().collect())
+                .unwrap_or_default();
             sc.in_flight(instance_id) > 0
                 || addresses
                     .iter()
@@ -275,6 +296,7 @@ impl ServiceConnect {
         while busy(self) && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(DRAIN_CHECK).await;
         }
+        self.fast_path.lock().listed.remove(instance_id);
     }
 
     /// Ok when ecsbox can serve endpoints; else why not, for the error

@@ -55,20 +55,21 @@ pub(super) async fn serve(
     }
 }
 
-/// The addresses of `service_id`'s instances that are not unhealthy.
+/// The instances of `service_id` that are not unhealthy: (instance id,
+/// address).
 pub(super) fn instance_addresses(
     cloud_map: &CloudMap,
     account: &str,
     region: &str,
     service_id: &str,
-) -> Vec<SocketAddr> {
+) -> Vec<(String, SocketAddr)> {
     cloud_map.with(account, region, |r| {
         r.service(service_id)
             .map(|s| {
                 s.instances
                     .values()
                     .filter(|i| i.health != Health::Unhealthy)
-                    .filter_map(crate::cloudmap::instance_address)
+                    .filter_map(|i| Some((i.id.clone(), crate::cloudmap::instance_address(i)?)))
                     .collect()
             })
             .unwrap_or_default()
