@@ -9,7 +9,9 @@ Measures, for both servers, on 127.0.0.1 only:
   3. wrk -t2 -c16 -d10s --latency on DescribeClusters and RegisterTaskDefinition:
      requests/s, p50, p99, and the CPU time of wrk and of the server
   4. ListTaskDefinitions over 5,000 revisions (50 families), paged by 100:
-     per-page latency measured by a keep-alive Python client
+     per-page latency measured by a keep-alive Python client; and the RSS
+     those 5,000 revisions took (RSS after registering them minus before,
+     over 5,000: KiB per task definition)
 
 It prints numbers and ratios; it never fails on timing. Exit status is 0
 unless something is broken (build, install, a server that does not start or
@@ -88,6 +90,7 @@ TARGETS = {
     "register_p99_ms": ("<= 5 ms", lambda e, m, r: e <= 5),
     "list_page_max_ms": ("< 1 ms each", lambda e, m, r: e < 1),
     "list_server_max_ms": ("< 1 ms each", lambda e, m, r: e < 1),
+    "td_rss_kib": ("<= 2 KiB", lambda e, m, r: e <= 2),
 }
 
 
@@ -582,9 +585,12 @@ def list_phase(server):
     server.start()
     try:
         client = Client(server.port)
+        client_floor(client)  # both servers past their first requests' allocations
+        rss_before = server.rss_mib()
         started = time.perf_counter()
         register_revisions(client)
         register_s = time.perf_counter() - started
+        rss_after = server.rss_mib()
         list_all_pages(client)  # warm-up pass
         passes = [list_all_pages(client) for _ in range(LIST_PASSES)]
         pages = [t for times, _ in passes for t in times]
@@ -597,6 +603,7 @@ def list_phase(server):
             "page_max_ms": max(pages) * 1000,
             "pass_ms": statistics.median(sum(times) for times, _ in passes) * 1000,
             "floor_ms": client_floor(client) * 1000,
+            "td_rss_kib": (rss_after - rss_before) * 1024 / (FAMILIES * REVISIONS_PER_FAMILY),
         }
         client.close()
     finally:
@@ -606,7 +613,8 @@ def list_phase(server):
     result["server_side"] = {"median": statistics.median(inside), "p90": quantile(inside, 0.9), "max": max(inside),
                              "count": len(inside)} if inside else None
     log(f"  {server.name}: registered {FAMILIES * REVISIONS_PER_FAMILY} revisions in {result['register_s']:.1f} s; "
-        f"a pass = {result['pages_per_pass']} pages, {result['arns']} ARNs")
+        f"a pass = {result['pages_per_pass']} pages, {result['arns']} ARNs; "
+        f"RSS {rss_before:.1f} -> {rss_after:.1f} MiB ({result['td_rss_kib']:.2f} KiB per task definition)")
     log(f"      client-side page: median {result['page_median_ms']:.3f} ms, p90 {result['page_p90_ms']:.3f} ms, "
         f"max {result['page_max_ms']:.3f} ms; whole listing {result['pass_ms']:.1f} ms; "
         f"client floor (empty ListClusters) {result['floor_ms']:.3f} ms")
@@ -645,6 +653,7 @@ def rows(results):
         ("list_page_median_ms", "ListTaskDefinitions page, median", "ms", e["list"]["page_median_ms"], m["list"]["page_median_ms"]),
         ("list_page_max_ms", "ListTaskDefinitions page, max", "ms", e["list"]["page_max_ms"], m["list"]["page_max_ms"]),
         ("list_pass_ms", "ListTaskDefinitions, all 5,000", "ms", e["list"]["pass_ms"], m["list"]["pass_ms"]),
+        ("td_rss_kib", "RSS per registered task definition (5,000)", "KiB", e["list"]["td_rss_kib"], m["list"]["td_rss_kib"]),
     ] + [
         (f"list_server_{k}_ms", f"ListTaskDefinitions page, {k}, server-side", "ms",
          e["list"]["server_side"][k], (m["list"]["server_side"] or {}).get(k))

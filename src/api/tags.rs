@@ -252,7 +252,10 @@ mod tests {
             status: Some("INACTIVE".into()),
             ..Default::default()
         };
-        state.task_definitions.insert(("app".into(), 1), td);
+        state.task_definitions.insert(
+            ("app".into(), 1),
+            crate::state::task_definitions::StoredTaskDefinition::new(&td),
+        );
         let td_arn = arn::task_definition("us-east-1", "000000000000", "app", 1);
         tag(
             &mut state,

@@ -14,6 +14,7 @@ use crate::domain::task_definitions::{parse_reference, resolve, Reference};
 use crate::domain::validation;
 use crate::model::shapes::*;
 use crate::protocol::ApiError;
+use crate::state::task_definitions::{RevisionStatus, StoredTaskDefinition};
 use crate::state::{arn, RegionState};
 use std::ops::Bound;
 
@@ -46,7 +47,7 @@ pub fn register(
     state.last_revision.insert(family.clone(), revision);
     state
         .task_definitions
-        .insert((family, revision), definition.clone());
+        .insert((family, revision), StoredTaskDefinition::new(&definition));
     if !tag_set.is_empty() {
         state.tags.insert(definition_arn, tag_set);
     }
@@ -385,37 +386,33 @@ pub fn list(
         .map(|f| Bound::Included((f.clone(), i32::MAX)))
         .unwrap_or(Bound::Unbounded);
     let after = after.map(Bound::Excluded);
-    let matching = |td: &&TaskDefinition| td.status.as_deref() == Some(status.as_str());
-    fn definition<'a>((_, td): (&'a (String, i32), &'a TaskDefinition)) -> &'a TaskDefinition {
-        td
-    }
+    let matching =
+        |(_, td): &(&(String, i32), &StoredTaskDefinition)| td.status().as_str() == status;
     let (page, next_token) = if descending {
         let range = state
             .task_definitions
             .range((family_start, after.unwrap_or(family_end)));
-        take_page(range.rev().map(definition).filter(matching), size, key_of)
+        take_page(range.rev().filter(matching), size, key_of)
     } else {
         let range = state
             .task_definitions
             .range((after.unwrap_or(family_start), family_end));
-        take_page(range.map(definition).filter(matching), size, key_of)
+        take_page(range.filter(matching), size, key_of)
     };
     Ok(ListTaskDefinitionsResponse {
         task_definition_arns: Some(
             page.into_iter()
-                .map(|td| td.task_definition_arn.clone().unwrap_or_default())
+                .map(|((family, revision), _)| {
+                    arn::task_definition(&state.region, &state.account, family, *revision)
+                })
                 .collect(),
         ),
         next_token,
     })
 }
 
-fn key_of(td: &&TaskDefinition) -> String {
-    format!(
-        "{}:{}",
-        td.family.as_deref().unwrap_or(""),
-        td.revision.unwrap_or(0)
-    )
+fn key_of((key, _): &(&(String, i32), &StoredTaskDefinition)) -> String {
+    format!("{}:{}", key.0, key.1)
 }
 
 // ---- ListTaskDefinitionFamilies ----
@@ -426,15 +423,16 @@ struct Families<I: Iterator> {
     entries: std::iter::Peekable<I>,
 }
 
-impl<'a, I: Iterator<Item = (&'a (String, i32), &'a TaskDefinition)>> Iterator for Families<I> {
+impl<'a, I: Iterator<Item = (&'a (String, i32), &'a StoredTaskDefinition)>> Iterator
+    for Families<I>
+{
     type Item = (&'a str, bool);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let is_active = |td: &TaskDefinition| td.status.as_deref() == Some(ACTIVE);
         let ((family, _), first) = self.entries.next()?;
-        let mut active = is_active(first);
+        let mut active = first.is_active();
         while let Some((_, td)) = self.entries.next_if(|((f, _), _)| f == family) {
-            active |= is_active(td);
+            active |= td.is_active();
         }
         Some((family.as_str(), active))
     }
@@ -501,12 +499,16 @@ pub fn deregister(
         .and_then(|k| state.task_definitions.get_mut(&k))
         .ok_or_else(|| ApiError::client(ecsbox::deregister_revision_not_found(&reference)))?;
     // Deregistering an INACTIVE revision again answers it as it is.
-    if definition.status.as_deref() == Some(ACTIVE) {
-        definition.status = Some(INACTIVE.into());
-        definition.deregistered_at = Some(now());
-    }
+    let answer = if definition.is_active() {
+        definition.update(|td| {
+            td.status = Some(INACTIVE.into());
+            td.deregistered_at = Some(now());
+        })
+    } else {
+        definition.get()
+    };
     Ok(DeregisterTaskDefinitionResponse {
-        task_definition: Some(definition.clone()),
+        task_definition: Some(answer),
     })
 }
 
@@ -547,14 +549,15 @@ fn delete_one(state: &mut RegionState, reference: &str) -> Result<TaskDefinition
         .task_definitions
         .get_mut(&key)
         .ok_or_else(|| ecsbox::NO_SUCH_REVISION.to_string())?;
-    match definition.status.as_deref() {
-        Some(ACTIVE) => return Err(ecsbox::DELETE_ACTIVE_TASK_DEFINITION.into()),
-        Some(DELETE_IN_PROGRESS) => return Ok(definition.clone()),
-        _ => {}
+    match definition.status() {
+        RevisionStatus::Active => return Err(ecsbox::DELETE_ACTIVE_TASK_DEFINITION.into()),
+        RevisionStatus::DeleteInProgress => return Ok(definition.get()),
+        RevisionStatus::Inactive => {}
     }
-    definition.status = Some(DELETE_IN_PROGRESS.into());
-    definition.delete_requested_at = Some(now());
-    let answer = definition.clone();
+    let answer = definition.update(|td| {
+        td.status = Some(DELETE_IN_PROGRESS.into());
+        td.delete_requested_at = Some(now());
+    });
     let definition_arn = answer.task_definition_arn.clone().unwrap_or_default();
     if !state.task_definition_in_use(&definition_arn) {
         state.task_definitions.remove(&key);

@@ -8,8 +8,6 @@ use super::DomainError;
 use crate::model::shapes::TaskDefinition;
 use crate::state::{arn, RegionState};
 
-const ACTIVE: &str = "ACTIVE";
-
 // ---- finding a revision ----
 
 /// What a task definition reference names: a family (its latest ACTIVE
@@ -59,7 +57,7 @@ fn latest_active(state: &RegionState, family: &str) -> Option<(String, i32)> {
         .task_definitions
         .range(range)
         .rev()
-        .find(|(_, td)| td.status.as_deref() == Some(ACTIVE))
+        .find(|(_, td)| td.is_active())
         .map(|(key, _)| key.clone())
 }
 
@@ -81,7 +79,9 @@ pub fn find(state: &RegionState, reference: &str) -> Result<Option<TaskDefinitio
         Some(Reference::Revision(family, revision)) => Some((family, revision)),
         None => None,
     };
-    Ok(key.and_then(|k| state.task_definitions.get(&k)).cloned())
+    Ok(key
+        .and_then(|k| state.task_definitions.get(&k))
+        .map(|td| td.get()))
 }
 
 // ---- task cpu and memory ----

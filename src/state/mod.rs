@@ -7,6 +7,7 @@ pub mod lifecycle;
 pub mod network;
 mod region;
 pub mod services;
+pub mod task_definitions;
 pub mod task_sets;
 pub mod tasks;
 

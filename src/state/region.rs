@@ -6,7 +6,7 @@ use super::services::ServiceRecord;
 use super::task_sets::TaskSetRecord;
 use super::tasks::{Effect, TaskRecord};
 use crate::lb::LoadBalancing;
-use crate::model::shapes::{Attribute, CapacityProvider, Cluster, Tag, TaskDefinition};
+use crate::model::shapes::{Attribute, CapacityProvider, Cluster, Tag};
 use crate::tags::TagSet;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -20,7 +20,8 @@ pub struct RegionState {
     pub clusters: BTreeMap<String, Cluster>,
     /// Task definitions by (family, revision): the map's order is the order
     /// ListTaskDefinitions answers in (family, then revision numerically).
-    pub task_definitions: BTreeMap<(String, i32), TaskDefinition>,
+    /// Kept encoded (`StoredTaskDefinition` says why).
+    pub task_definitions: BTreeMap<(String, i32), super::task_definitions::StoredTaskDefinition>,
     /// The last revision ever given per family: revisions never repeat, even
     /// after DeleteTaskDefinitions.
     pub last_revision: HashMap<String, i32>,
