@@ -68,6 +68,13 @@ pub struct Config {
     #[arg(long, env = "ECSBOX_INSTANCE_ID", default_value = "default")]
     pub instance_id: String,
 
+    /// MiB of CloudWatch Logs events kept per account and region, at most:
+    /// past it the oldest events are removed (AWS keeps them all; in memory
+    /// something must give).
+    #[arg(long, env = "ECSBOX_LOG_MEMORY_LIMIT_MIB", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub log_memory_limit_mib: u64,
+
     /// Seconds a STOPPED task's containers are kept (for `docker logs`)
     /// before they are removed.
     #[arg(long, env = "ECSBOX_TASK_CLEANUP_DELAY", default_value_t = 300)]

@@ -71,13 +71,15 @@ pub fn append(
     events: Vec<(i64, String)>,
 ) -> Result<(), ApiError> {
     let region = store.region(account, region);
-    let mut state = region.lock();
+    let mut guard = region.lock();
+    let state = &mut *guard;
     let group = state.groups.get_mut(group).ok_or_else(group_not_found)?;
     let stream = group.streams.get_mut(stream).ok_or_else(stream_not_found)?;
     let now = clock::now_millis();
     for (timestamp, message) in events.into_iter().filter(|(_, m)| !m.is_empty()) {
-        stream.insert(timestamp.max(0), now, message);
+        state.memory += stream.insert(timestamp.max(0), now, message);
     }
+    super::retention::enforce_limit(state);
     Ok(())
 }
 

@@ -51,11 +51,13 @@ pub fn put(
     let accepted = Accepted::classify(&events, now, retention);
     accepted.check_span(&events)?;
     for (timestamp, message) in events.into_iter().take(accepted.end).skip(accepted.start) {
-        stream.insert(timestamp, now, message);
+        state.memory += stream.insert(timestamp, now, message);
     }
     stream.uploads += 1;
+    let next_sequence_token = stream.sequence_token();
+    super::retention::enforce_limit(state);
     Ok(PutLogEventsResponse {
-        next_sequence_token: Some(stream.sequence_token()),
+        next_sequence_token: Some(next_sequence_token),
         rejected_log_events_info: accepted.rejected(),
         rejected_entity_info: None,
     })

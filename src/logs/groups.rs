@@ -41,7 +41,9 @@ pub fn delete(state: &mut LogsRegion, input: DeleteLogGroupRequest) -> Result<()
             format!("Log group {name} has deletion protection enabled; turn it off with PutLogGroupDeletionProtection first."),
         ));
     }
-    state.groups.remove(&name);
+    if let Some(group) = state.groups.remove(&name) {
+        state.memory -= group.memory();
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ mod filter;
 pub mod generated;
 mod groups;
 mod pattern;
+pub mod retention;
 pub mod store;
 mod streams;
 mod tags;

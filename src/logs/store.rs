@@ -10,6 +10,10 @@
 //! Events of a stream are kept in a `Vec` sorted by (timestamp, sequence):
 //! appends are almost always in order (a push), reads of a time range
 //! binary-search it instead of scanning every event.
+//!
+//! What the events take in memory is counted per stream and per region
+//! (`memory`): `retention` keeps each region under its limit and removes
+//! events past their group's retention.
 
 use crate::clock;
 use crate::store::RegionStore;
@@ -21,8 +25,26 @@ pub type LogStore = RegionStore<LogsRegion>;
 
 impl RegionStore<LogsRegion> {
     pub fn new() -> Self {
-        RegionStore::creating(LogsRegion::new)
+        Self::with_memory_limit(DEFAULT_MEMORY_LIMIT)
     }
+
+    /// A store whose every region keeps at most `limit` bytes of events.
+    pub fn with_memory_limit(limit: usize) -> Self {
+        RegionStore::creating(move |account, region| {
+            let mut r = LogsRegion::new(account, region);
+            r.memory_limit = limit;
+            r
+        })
+    }
+}
+
+/// The events one (account, region) keeps at most, by default: 256 MiB
+/// (`--log-memory-limit-mib`).
+pub const DEFAULT_MEMORY_LIMIT: usize = 256 << 20;
+
+/// What an event is counted as in memory: its record and its message.
+pub fn event_memory(message: &str) -> usize {
+    std::mem::size_of::<StoredEvent>() + message.len()
 }
 
 impl Default for RegionStore<LogsRegion> {
@@ -38,6 +60,12 @@ pub struct LogsRegion {
     pub groups: BTreeMap<String, GroupRecord>,
     /// Numbers streams uniquely within the region, so event ids never collide.
     next_stream_id: u64,
+    /// What the events of every stream take (`event_memory`), and the most
+    /// they may: past it the oldest events go (`retention::enforce_limit`).
+    pub memory: usize,
+    pub memory_limit: usize,
+    /// The limit was reached once (it is logged once).
+    pub limit_reached: bool,
 }
 
 impl LogsRegion {
@@ -47,6 +75,9 @@ impl LogsRegion {
             region: region.to_string(),
             groups: BTreeMap::new(),
             next_stream_id: 1,
+            memory: 0,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            limit_reached: false,
         }
     }
 
@@ -87,6 +118,7 @@ impl LogsRegion {
             stored_bytes: 0,
             uploads: 0,
             events: Vec::new(),
+            memory: 0,
             next_seq: 0,
         }
     }
@@ -107,6 +139,11 @@ pub struct GroupRecord {
 impl GroupRecord {
     pub fn stored_bytes(&self) -> i64 {
         self.streams.values().map(|s| s.stored_bytes).sum()
+    }
+
+    /// What its streams' events take (`event_memory`).
+    pub fn memory(&self) -> usize {
+        self.streams.values().map(|s| s.memory).sum()
     }
 }
 
@@ -137,15 +174,19 @@ pub struct StreamRecord {
     pub uploads: u64,
     /// Sorted by (timestamp, seq).
     pub events: Vec<StoredEvent>,
+    /// What `events` take (`event_memory`).
+    pub memory: usize,
     next_seq: u64,
 }
 
 impl StreamRecord {
     /// Adds one event where its timestamp puts it, after every event of the
-    /// same timestamp already there.
-    pub fn insert(&mut self, timestamp: i64, ingestion_time: i64, message: String) {
+    /// same timestamp already there; answers what it takes in memory.
+    pub fn insert(&mut self, timestamp: i64, ingestion_time: i64, message: String) -> usize {
         let seq = self.next_seq;
         self.next_seq += 1;
+        let memory = event_memory(&message);
+        self.memory += memory;
         self.stored_bytes += message.len() as i64;
         self.last_ingestion_time = Some(ingestion_time);
         let event = StoredEvent {
@@ -164,6 +205,19 @@ impl StreamRecord {
             let at = self.events.partition_point(|e| e.timestamp <= timestamp);
             self.events.insert(at, event);
         }
+        memory
+    }
+
+    /// Removes the first (oldest) `n` events; answers what they took in
+    /// memory.
+    pub fn remove_oldest(&mut self, n: usize) -> usize {
+        let mut freed = 0;
+        for e in self.events.drain(..n.min(self.events.len())) {
+            freed += event_memory(&e.message);
+            self.stored_bytes -= e.message.len() as i64;
+        }
+        self.memory -= freed;
+        freed
     }
 
     /// The index of the first event at or after `timestamp`.

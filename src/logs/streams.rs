@@ -28,11 +28,9 @@ pub fn delete(state: &mut LogsRegion, input: DeleteLogStreamRequest) -> Result<(
     let group = input.log_group_name.unwrap_or_default();
     let name = input.log_stream_name.unwrap_or_default();
     let group = state.groups.get_mut(&group).ok_or_else(group_not_found)?;
-    group
-        .streams
-        .remove(&name)
-        .map(|_| ())
-        .ok_or_else(stream_not_found)
+    let stream = group.streams.remove(&name).ok_or_else(stream_not_found)?;
+    state.memory -= stream.memory;
+    Ok(())
 }
 
 pub fn describe(

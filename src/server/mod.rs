@@ -155,7 +155,10 @@ impl App {
             ..TaskSettings::default()
         };
         let secrets = Arc::new(SecretsStore::new());
-        let log_store = Arc::new(LogStore::new());
+        let log_store = Arc::new(LogStore::with_memory_limit(
+            usize::try_from(config.log_memory_limit_mib << 20).unwrap_or(usize::MAX),
+        ));
+        crate::logs::retention::spawn_sweeper(&log_store);
         let metadata = crate::metadata::Endpoints::new(&config, store.clone(), runtime.clone());
         let metrics_runtime = runtime.clone();
         let tasks = TaskController::new(
