@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 async fn logs(s: &TestServer, op: &str, body: Value) -> Value {
-    let r = s.aws_json("logs", &format!("Logs_20140328.{op}"), body).await;
+    let r = s
+        .aws_json("logs", &format!("Logs_20140328.{op}"), body)
+        .await;
     assert_eq!(r.status, 200, "{op}: {}", r.body);
     if r.body.is_empty() {
         return Value::Null;
@@ -148,7 +150,10 @@ async fn past_the_memory_limit_the_oldest_events_go_and_the_newest_stay() {
         kept <= 1 << 20,
         "{kept} bytes of messages kept, over the 1 MiB limit"
     );
-    assert!(kept > 1 << 19, "only {kept} bytes kept: far too many removed");
+    assert!(
+        kept > 1 << 19,
+        "only {kept} bytes kept: far too many removed"
+    );
     // The newest event stays, the oldest went.
     let last = batches * per_batch - 1;
     let two = messages(&s, "/big", "two").await;

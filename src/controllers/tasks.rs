@@ -132,8 +132,9 @@ pub struct TaskController {
     drivers: DashMap<String, mpsc::UnboundedSender<Wake>>,
     /// Docker container id -> the task it belongs to, to route events.
     containers: DashMap<String, String>,
-    /// The engine handshake, done once before any Docker work: see `ready`.
-    handshake: tokio::sync::OnceCell<Handshake>,
+    /// The engine handshake, done before any Docker work until it reaches
+    /// the engine: see `ready`.
+    handshake: tokio::sync::Mutex<Option<Arc<Handshake>>>,
     /// Signalled whenever a task changes status or a service asks to be
     /// looked at: the service scheduler waits on it.
     changes: Arc<tokio::sync::Notify>,
@@ -167,6 +168,8 @@ pub struct Handshake {
     pub engine: String,
     /// The engine host's CPU count: Docker refuses a cpu cap above it.
     pub host_cpus: Option<i64>,
+    /// The engine answered; else the handshake is made again next time.
+    reached: bool,
 }
 
 /// Why a task could not be started: the stoppedReason AWS would give.
@@ -199,7 +202,7 @@ impl TaskController {
             pool,
             drivers: DashMap::new(),
             containers: DashMap::new(),
-            handshake: tokio::sync::OnceCell::new(),
+            handshake: tokio::sync::Mutex::new(None),
             changes: Arc::new(tokio::sync::Notify::new()),
             awsvpc_network: tokio::sync::Mutex::new(None),
             secrets,
@@ -224,18 +227,20 @@ impl TaskController {
         self.changes.clone()
     }
 
-    /// The engine handshake, run once: ask the engine who it is and remove
-    /// what an earlier run with this instance id left behind. Every driver
-    /// waits for it before touching Docker, so the cleanup can never remove a
-    /// new task's containers; the server does not wait for it to answer API
-    /// calls.
-    pub async fn ready(&self) -> &Handshake {
-        self.handshake
-            .get_or_init(|| async {
-                let (engine, host_cpus) = match self.runtime.engine_info().await {
-                    Ok(info) => (format!("Docker {}", info.version), Some(info.cpus)),
-                    Err(e) => (format!("no Docker engine ({e})"), None),
-                };
+    /// The engine handshake: ask the engine who it is and remove what an
+    /// earlier run with this instance id left behind. Every driver waits
+    /// for it before touching Docker, so the cleanup can never remove a new
+    /// task's containers; the server does not wait for it to answer API
+    /// calls. Made once the engine answers; until then (no engine at start)
+    /// each call tries again, so an engine that comes later is set up the
+    /// same way.
+    pub async fn ready(&self) -> Arc<Handshake> {
+        let mut handshake = self.handshake.lock().await;
+        if let Some(done) = handshake.as_ref().filter(|h| h.reached) {
+            return done.clone();
+        }
+        let made = Arc::new(match self.runtime.engine_info().await {
+            Ok(info) => {
                 if let Some(gateway) = self.bridge_gateway().await {
                     let _ = self.settings.published_ports_host.set(gateway);
                 }
@@ -243,9 +248,20 @@ impl TaskController {
                 if leftovers > 0 {
                     tracing::info!("removed {leftovers} containers an earlier run with instance id {} left behind", self.owner);
                 }
-                Handshake { engine, host_cpus }
-            })
-            .await
+                Handshake {
+                    engine: format!("Docker {}", info.version),
+                    host_cpus: Some(info.cpus),
+                    reached: true,
+                }
+            }
+            Err(e) => Handshake {
+                engine: format!("no Docker engine ({e})"),
+                host_cpus: None,
+                reached: false,
+            },
+        });
+        *handshake = Some(made.clone());
+        made
     }
 
     pub fn owner(&self) -> &str {
@@ -310,7 +326,7 @@ impl TaskController {
         }
     }
 
-    fn route(&self, event: RuntimeEvent) {
+    fn route(self: &Arc<Self>, event: RuntimeEvent) {
         match event {
             RuntimeEvent::Container(ev) => {
                 let Some(task_arn) = self.containers.get(&ev.container_id).map(|t| t.clone())
@@ -335,6 +351,12 @@ impl TaskController {
                 for d in self.drivers.iter() {
                     let _ = d.value().send(Wake::Recheck);
                 }
+                // An engine reached only now gets its handshake (and its
+                // leftovers removed) without waiting for a task to start.
+                let me = self.clone();
+                tokio::spawn(async move {
+                    me.ready().await;
+                });
             }
         }
     }

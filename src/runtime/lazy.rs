@@ -1,24 +1,48 @@
 //! A runtime that connects to the Docker engine on first use. ecsbox
 //! answers its first request within milliseconds of starting; the engine
 //! handshake (version negotiation, a few round trips) happens beside it, not
-//! before it. An engine that cannot be reached becomes `Unavailable`, whose
-//! every call fails with the actionable reason.
+//! before it.
+//!
+//! An engine that cannot be reached is tried again, at most every
+//! `RETRY_EVERY`, by the next call that needs it (and by the event stream,
+//! which waits for it): meanwhile every call fails at once with the
+//! actionable reason (`Unavailable`), so the control plane keeps answering
+//! and a task that cannot start says why. Once reached, the connection is
+//! kept: bollard reconnects each request, and the event stream reopens
+//! itself, when the engine goes away and comes back later.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures_util::stream::{self, BoxStream, StreamExt};
-use tokio::sync::OnceCell;
 
 use super::docker::DockerRuntime;
 use super::types::*;
 use super::unavailable::Unavailable;
 use super::{ContainerRuntime, Result};
 
-#[derive(Clone, Default)]
+/// How often an engine that could not be reached is tried again.
+pub const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+#[derive(Clone)]
 pub struct LazyDocker {
-    engine: Arc<OnceCell<Arc<dyn ContainerRuntime>>>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The engine's address; None: DOCKER_HOST or the default socket.
+    host: Option<String>,
+    /// The engine, once reached.
+    connected: OnceLock<Arc<dyn ContainerRuntime>>,
+    /// The last failed attempt: when, and what calls answer until the next.
+    failed: tokio::sync::Mutex<Option<(Instant, Arc<dyn ContainerRuntime>)>>,
+}
+
+impl Default for LazyDocker {
+    fn default() -> Self {
+        LazyDocker::at(None)
+    }
 }
 
 impl LazyDocker {
@@ -26,18 +50,79 @@ impl LazyDocker {
         Self::default()
     }
 
-    async fn get(&self) -> &Arc<dyn ContainerRuntime> {
-        self.engine
-            .get_or_init(|| async {
-                match DockerRuntime::connect().await {
-                    Ok(docker) => Arc::new(docker) as Arc<dyn ContainerRuntime>,
-                    Err(e) => {
-                        tracing::warn!("{e}; tasks cannot run until ecsbox is restarted with access to a Docker engine");
-                        Arc::new(Unavailable::new(e))
-                    }
+    /// The engine at `host` (`unix:///path`, `tcp://host:port`) rather
+    /// than DOCKER_HOST's.
+    pub fn for_host(host: &str) -> Self {
+        LazyDocker::at(Some(host.to_string()))
+    }
+
+    fn at(host: Option<String>) -> Self {
+        LazyDocker {
+            inner: Arc::new(Inner {
+                host,
+                connected: OnceLock::new(),
+                failed: tokio::sync::Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The engine if it was reached (now or before); else an `Unavailable`
+    /// saying why not.
+    async fn get(&self) -> Arc<dyn ContainerRuntime> {
+        if let Some(engine) = self.inner.connected.get() {
+            return engine.clone();
+        }
+        // One attempt at a time; the others wait for its outcome.
+        let mut failed = self.inner.failed.lock().await;
+        if let Some(engine) = self.inner.connected.get() {
+            return engine.clone();
+        }
+        if let Some((at, unavailable)) = failed.as_ref() {
+            if at.elapsed() < RETRY_EVERY {
+                return unavailable.clone();
+            }
+        }
+        let attempt = match &self.inner.host {
+            Some(host) => DockerRuntime::connect_to(host).await,
+            None => DockerRuntime::connect().await,
+        };
+        match attempt {
+            Ok(docker) => {
+                if failed.is_some() {
+                    tracing::info!(
+                        "reached the Docker engine at {}; tasks can run",
+                        docker.endpoint()
+                    );
                 }
-            })
-            .await
+                *failed = None;
+                self.inner
+                    .connected
+                    .get_or_init(|| Arc::new(docker))
+                    .clone()
+            }
+            Err(e) => {
+                if failed.is_none() {
+                    tracing::warn!("{e}; tasks cannot run until it can be reached (ecsbox tries again every {RETRY_EVERY:?})");
+                }
+                let unavailable: Arc<dyn ContainerRuntime> = Arc::new(Unavailable::new(e));
+                *failed = Some((Instant::now(), unavailable.clone()));
+                unavailable
+            }
+        }
+    }
+
+    /// Waits until the engine is reached, trying every `RETRY_EVERY`;
+    /// answers it and whether it had to wait.
+    async fn reached(&self) -> (Arc<dyn ContainerRuntime>, bool) {
+        let mut waited = false;
+        loop {
+            let engine = self.get().await;
+            if self.inner.connected.get().is_some() {
+                return (engine, waited);
+            }
+            waited = true;
+            tokio::time::sleep(RETRY_EVERY).await;
+        }
     }
 }
 
@@ -148,8 +233,20 @@ impl ContainerRuntime for LazyDocker {
     fn events(&self, filters: &[LabelFilter]) -> BoxStream<'static, RuntimeEvent> {
         let this = self.clone();
         let filters = filters.to_vec();
-        stream::once(async move { this.get().await.events(&filters) })
-            .flatten()
-            .boxed()
+        // An engine reached late is one the consumer never saw: it is told
+        // `Reconnected`, as after the engine came back, to look again.
+        stream::once(async move {
+            let (engine, waited) = this.reached().await;
+            let events = engine.events(&filters);
+            if waited {
+                stream::once(async { RuntimeEvent::Reconnected })
+                    .chain(events)
+                    .boxed()
+            } else {
+                events
+            }
+        })
+        .flatten()
+        .boxed()
     }
 }

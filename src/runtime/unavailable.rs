@@ -1,6 +1,6 @@
-//! A runtime for when no Docker engine could be reached at start: the
-//! control plane keeps working and every container operation fails with the
-//! original, actionable reason (e.g. "cannot reach the Docker engine at
+//! A runtime for when the Docker engine cannot be reached (`lazy` tries it
+//! again now and then): the control plane keeps working and every container
+//! operation fails with the original, actionable reason (e.g. "cannot reach the Docker engine at
 //! unix:///var/run/docker.sock: permission denied — ...").
 
 use std::time::Duration;

@@ -311,7 +311,8 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     app.registry.serve();
     let announce = app.clone();
     tokio::spawn(async move {
-        let engine = &announce.tasks.ready().await.engine;
+        let handshake = announce.tasks.ready().await;
+        let engine = &handshake.engine;
         println!(
             "ecsbox {} listening on http://{addr} (sigv4: {:?}, default account {}, engine: {engine}, instance id {}, state: in memory, registry: {})",
             env!("CARGO_PKG_VERSION"),

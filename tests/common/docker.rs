@@ -187,9 +187,21 @@ impl DockerServer {
 
     /// A server with a given instance id, cleaned up by `guard`.
     pub async fn start_as(owner: &str, flags: &[&str], guard: EngineGuard) -> Self {
+        let docker = engine().await;
+        Self::start_on_runtime(owner, flags, guard, docker).await
+    }
+
+    /// A server whose engine is `runtime` (the test still reaches the
+    /// engine itself through `docker`).
+    pub async fn start_on_runtime(
+        owner: &str,
+        flags: &[&str],
+        guard: EngineGuard,
+        runtime: Arc<dyn ecsbox::runtime::ContainerRuntime>,
+    ) -> Self {
         ensure_test_image();
         let docker = engine().await;
-        let server = TestServer::start_on(config(owner, flags), docker.clone()).await;
+        let server = TestServer::start_on(config(owner, flags), runtime).await;
         let ecs = server.client();
         ecs.create_cluster()
             .cluster_name(CLUSTER)
