@@ -124,6 +124,8 @@ impl Ecs {
             // Deleted clusters and capacity providers stay describable for
             // a while only; every call sees them gone once that is over.
             guard.forget_expired_inactive(crate::clock::now_secs());
+            // So are STOPPED tasks.
+            guard.forget_expired_tasks(crate::clock::now_system());
             let out = f(&mut guard);
             (out, std::mem::take(&mut guard.effects))
         };

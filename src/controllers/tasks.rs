@@ -1400,6 +1400,7 @@ impl TaskController {
         volumes::release_task_volumes(self.runtime.as_ref(), &volumes::TaskVolumes { task_scoped })
             .await;
         self.metadata.forget_task(&key.task_arn);
+        self.with_task(key, |r| r.runtime.removed = true);
     }
 
     /// Removes everything this instance owns: containers, then networks.

@@ -32,6 +32,8 @@ pub struct RegionState {
     /// seconds of ecsbox's clock: INACTIVE ones are forgotten
     /// `INACTIVE_RETENTION_SECS` later (`forget_expired_inactive`).
     pub inactive_since: HashMap<String, f64>,
+    /// When `forget_expired_tasks` looks over the tasks next.
+    pub next_task_sweep: Option<std::time::SystemTime>,
     /// Tags by resource ARN, for every taggable resource.
     pub tags: HashMap<String, TagSet>,
     /// Account settings: the account default per setting name, and the
@@ -63,6 +65,14 @@ pub struct RegionState {
 /// same words for capacity providers in "Deleting an Amazon ECS capacity
 /// provider"). It names no period; ecsbox keeps them an hour.
 pub const INACTIVE_RETENTION_SECS: f64 = 3600.0;
+
+/// How long a STOPPED task stays describable: "Stopped tasks ... appear in
+/// the returned results for at least one hour" (ECS API reference,
+/// DescribeTasks, ListTasks); then it is forgotten (`forget_expired_tasks`).
+pub const STOPPED_TASK_RETENTION: std::time::Duration = std::time::Duration::from_secs(3600);
+/// When a task past its hour still has containers (a cleanup delay longer
+/// than the hour), how much later it is looked at again.
+const STOPPED_TASK_RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Settings from ecsbox's configuration that every region's state uses.
 #[derive(Clone, Default)]
@@ -112,6 +122,7 @@ impl RegionState {
             last_revision: HashMap::new(),
             capacity_providers: BTreeMap::new(),
             inactive_since: HashMap::new(),
+            next_task_sweep: None,
             tags: HashMap::new(),
             account_setting_defaults: BTreeMap::new(),
             account_settings: BTreeMap::new(),
@@ -121,6 +132,43 @@ impl RegionState {
             effects: Vec::new(),
             container_instances: BTreeMap::new(),
             settings,
+        }
+    }
+
+    /// Forgets the tasks STOPPED at least `STOPPED_TASK_RETENTION` before
+    /// `now` whose containers are gone (with their tags), so that a
+    /// crash-looping service or a day of RunTask does not grow the state
+    /// without end. Looks over the tasks only when one can have expired
+    /// (`next_task_sweep`).
+    pub fn forget_expired_tasks(&mut self, now: std::time::SystemTime) {
+        if self.next_task_sweep.is_some_and(|next| now < next) {
+            return;
+        }
+        // A task that stops from now on expires an hour from now at the
+        // earliest; one expired but whose containers are still there is
+        // looked at again a minute later.
+        let mut next = now + STOPPED_TASK_RETENTION;
+        let mut expired = Vec::new();
+        for (arn, t) in &self.tasks {
+            let Some(at) = t
+                .stopped_at
+                .filter(|_| t.status == crate::state::lifecycle::TaskStatus::Stopped)
+            else {
+                continue;
+            };
+            let expiry = at + STOPPED_TASK_RETENTION;
+            if expiry > now {
+                next = next.min(expiry);
+            } else if t.runtime.removed {
+                expired.push(arn.clone());
+            } else {
+                next = next.min(now + STOPPED_TASK_RECHECK);
+            }
+        }
+        self.next_task_sweep = Some(next);
+        for arn in expired {
+            self.tasks.remove(&arn);
+            self.tags.remove(&arn);
         }
     }
 

@@ -52,6 +52,9 @@ pub struct TaskRuntime {
     pub namespace_holder: Option<String>,
     /// Docker volumes made for this task alone, removed with its containers.
     pub volumes: Vec<String>,
+    /// The containers and volumes were removed (the cleanup after the task
+    /// stopped): the record may be forgotten once it expires.
+    pub removed: bool,
 }
 
 #[derive(Debug, Clone)]
