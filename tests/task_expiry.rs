@@ -41,6 +41,17 @@ async fn describe(
         .unwrap()
 }
 
+/// Whether ecsbox keeps tags for the task (ECS keeps them by ARN).
+fn tagged(s: &TestServer, arn: &str) -> bool {
+    let account = arn.split(':').nth(4).unwrap();
+    s.app
+        .store
+        .region(account, "us-east-1")
+        .lock()
+        .tags
+        .contains_key(arn)
+}
+
 async fn stopped_listed(ecs: &aws_sdk_ecs::Client) -> Vec<String> {
     ecs.list_tasks()
         .cluster("c")
@@ -114,15 +125,7 @@ async fn a_stopped_task_is_forgotten_an_hour_after_it_stopped() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let account = arn.split(':').nth(4).unwrap();
-    let tagged = s
-        .app
-        .store
-        .region(account, "us-east-1")
-        .lock()
-        .tags
-        .contains_key(&arn);
-    assert!(tagged, "RunTask's tags are kept by task ARN");
+    assert!(tagged(&s, &arn), "RunTask's tags are kept by task ARN");
 
     // Within the hour: still there.
     advance(&s, 3590).await;
@@ -136,12 +139,5 @@ async fn a_stopped_task_is_forgotten_an_hour_after_it_stopped() {
     assert!(d.tasks().is_empty(), "{d:#?}");
     assert_eq!(d.failures()[0].reason(), Some("MISSING"));
     assert!(stopped_listed(&ecs).await.is_empty());
-    let tags = s
-        .app
-        .store
-        .region(account, "us-east-1")
-        .lock()
-        .tags
-        .contains_key(&arn);
-    assert!(!tags, "the task's tags stayed");
+    assert!(!tagged(&s, &arn), "the task's tags stayed");
 }
