@@ -194,7 +194,10 @@ def running_seen(client, arns):
 
 
 def owned_containers():
-    return tb.docker("ps", "-aq", "--filter", f"label={tb.OWNER_LABEL}={RUN_ID}", check=False).split()
+    """The run's task containers (the warm namespace holders stay, as they
+    would between tasks)."""
+    return tb.docker("ps", "-aq", "--filter", f"label={tb.OWNER_LABEL}={RUN_ID}",
+                     "--filter", f"label={tb.TASK_ARN_LABEL}", check=False).split()
 
 
 def wait_containers_gone(limit_s=60):
