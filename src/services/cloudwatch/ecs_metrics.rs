@@ -222,7 +222,15 @@ impl CloudWatch {
                 let p = period.as_secs_f64();
                 let now = clock::now_secs();
                 let next = (now / p).floor() * p + p;
-                tokio::time::sleep(Duration::from_secs_f64((next - now).max(0.0))).await;
+                // Until the clock has reached `next`: the sleep runs on the
+                // monotonic clock, which can end a few milliseconds before
+                // the system clock gets there (NTP slewing), and a sample
+                // taken then would be stamped into the period that ends.
+                let mut now = now;
+                while now < next {
+                    tokio::time::sleep(Duration::from_secs_f64(next - now)).await;
+                    now = clock::now_secs();
+                }
                 let Some(cw) = me.upgrade() else {
                     return;
                 };
