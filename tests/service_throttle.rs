@@ -225,6 +225,66 @@ async fn a_new_task_definition_ends_the_throttle_at_once() {
     panic!("the new revision never ran: {:#?}", describe(&ecs).await);
 }
 
+/// A command that exits at once ran: its tasks reached RUNNING, so the
+/// throttle never holds them back (the developer guide: it applies to tasks
+/// "progressing directly from a PENDING to a STOPPED status") — even when
+/// the engine reports the exit before the start call has answered.
+#[tokio::test]
+async fn a_command_that_exits_at_once_is_relaunched_without_delay() {
+    let _clock = CLOCK.lock().await;
+    let fake = Arc::new(FakeRuntime::new());
+    fake.add_image("exits:1");
+    fake.exit_at_start("exits:1", 3);
+    let server = TestServer::start_on(Config::for_tests(), fake).await;
+    let ecs = server.client();
+    ecs.create_cluster().cluster_name("c").send().await.unwrap();
+    register(&ecs, "exits:1").await;
+    ecs.create_service()
+        .cluster("c")
+        .service_name("web")
+        .task_definition("web")
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc())
+        .send()
+        .await
+        .unwrap();
+    // No clock advance: past the throttle's three, launches go on.
+    for _ in 0..500 {
+        if launched(&ecs).await >= 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let service = describe(&ecs).await;
+    assert!(
+        launched(&ecs).await >= 6,
+        "the service stopped relaunching: {service:#?}"
+    );
+    assert_eq!(unable_events(&service), 0, "{service:#?}");
+    let stopped = ecs
+        .list_tasks()
+        .cluster("c")
+        .desired_status(DesiredStatus::Stopped)
+        .send()
+        .await
+        .unwrap();
+    let tasks = ecs
+        .describe_tasks()
+        .cluster("c")
+        .set_tasks(Some(stopped.task_arns().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    for task in tasks.tasks() {
+        assert!(task.started_at().is_some(), "{task:#?}");
+        assert_eq!(
+            task.stop_code().map(|c| c.as_str()),
+            Some("EssentialContainerExited")
+        );
+    }
+}
+
 async fn aws(s: &TestServer, service: &str, target: &str, body: Value) -> Value {
     let r = s.aws_json(service, target, body).await;
     assert_eq!(r.status, 200, "{target}: {}", r.body);

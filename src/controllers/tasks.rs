@@ -660,16 +660,24 @@ impl TaskController {
                 self.refresh_container(key, name, id).await;
             }
         }
-        if self.wants_stop(key) {
-            return Ok(());
-        }
-        self.refresh_network(key, namespace_owner.as_deref()).await;
+        // Every container started: the task did start, even when one has
+        // exited already (its die event can beat this line on a busy
+        // engine). A command that exits at once is a task that ran and
+        // stopped, not one that failed to start, for the service throttle
+        // (`service_throttle::failed_to_start`) as for ECS.
         self.with_task(key, |r| {
+            if r.status == TaskStatus::Stopped {
+                return;
+            }
             let now = epoch_now();
             r.task.started_at = Some(now);
             r.task.connectivity = Some("CONNECTED".into());
             r.task.connectivity_at = Some(now);
         });
+        if self.wants_stop(key) {
+            return Ok(());
+        }
+        self.refresh_network(key, namespace_owner.as_deref()).await;
         self.advance(key, TaskStatus::Running);
         Ok(())
     }

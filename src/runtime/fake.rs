@@ -63,6 +63,8 @@ struct FakeState {
     volumes: HashMap<String, VolumeInfo>,
     next_dynamic_port: u16,
     next_bridge_host: u32,
+    /// Images whose containers exit with this code as they start.
+    exit_at_start: HashMap<String, i64>,
 }
 
 pub struct FakeRuntime {
@@ -135,6 +137,16 @@ impl FakeRuntime {
 
     pub fn set_engine_info(&self, info: EngineInfo) {
         *self.engine.lock() = info;
+    }
+
+    /// Containers of `image` exit with `code` the moment they start, and
+    /// the start call answers only after their die event went out: a busy
+    /// engine, where a command that exits at once beats the start's answer.
+    pub fn exit_at_start(&self, image: &str, code: i64) {
+        self.state
+            .lock()
+            .exit_at_start
+            .insert(image.to_string(), code);
     }
 
     /// The container's process exits with `code`.
@@ -958,9 +970,25 @@ impl ContainerRuntime for FakeRuntime {
     }
 
     async fn start_container(&self, container: &str) -> Result<()> {
-        let mut st = self.state.lock();
-        let id = find_or_404(&st, container)?;
-        self.start_locked(&mut st, &id)
+        let exited = {
+            let mut st = self.state.lock();
+            let id = find_or_404(&st, container)?;
+            self.start_locked(&mut st, &id)?;
+            let code = st
+                .exit_at_start
+                .get(&st.containers[&id].spec.image)
+                .copied();
+            if let Some(code) = code {
+                self.terminate(&mut st, &id, code, false);
+            }
+            code.is_some()
+        };
+        if exited {
+            // The answer comes late: whoever watches the events sees the
+            // container die before its start returns.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
     }
 
     async fn stop_container(&self, container: &str, timeout: Duration) -> Result<()> {
