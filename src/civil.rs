@@ -63,7 +63,13 @@ fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
     let y = it.next()?.parse().ok()?;
     let m = it.next()?.parse().ok()?;
     let d = it.next()?.parse().ok()?;
-    (it.next().is_none() && (1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
+    // RFC 3339's years have four digits (and larger ones would overflow
+    // the seconds).
+    (it.next().is_none()
+        && (0..=9999).contains(&y)
+        && (1..=12).contains(&m)
+        && (1..=31).contains(&d))
+    .then_some((y, m, d))
 }
 
 /// `12:00:00.5Z` -> (`12:00:00.5`, 0); `12:00:00+02:00` -> (`12:00:00`, 7200).
@@ -77,11 +83,19 @@ fn split_offset(s: &str) -> Option<(&str, i64)> {
     let (clock, offset) = s.split_at(pos);
     let sign = if offset.starts_with('-') { -1 } else { 1 };
     let digits = &offset[1..];
+    // Only digits and a colon (so the byte slicing below is on characters).
+    if !digits.bytes().all(|b| b.is_ascii_digit() || b == b':') {
+        return None;
+    }
     let (h, m) = digits.split_once(':').unwrap_or((
         &digits[..2.min(digits.len())],
         digits.get(2..).filter(|m| !m.is_empty()).unwrap_or("0"),
     ));
-    let secs = h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60;
+    let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
+    if !(0..=23).contains(&h) || !(0..=59).contains(&m) {
+        return None;
+    }
+    let secs = h * 3600 + m * 60;
     Some((clock, sign * secs))
 }
 
@@ -112,6 +126,19 @@ fn parse_fraction(f: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_date_times_are_none_not_a_panic() {
+        // Found by fuzzing: a year that overflows the seconds, an offset
+        // that is not digits (sliced inside a character), a huge offset.
+        assert_eq!(parse_rfc3339("99999999999999-01-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2026-01-01T00:00:00-\u{a0}0"), None);
+        assert_eq!(parse_rfc3339("2026-01-01T00:00:00+99999999999999:00"), None);
+        assert_eq!(
+            parse_rfc3339("2026-01-01T00:00:00+02:00"),
+            Some((1_767_218_400, 0))
+        );
+    }
 
     #[test]
     fn round_trips_and_known_dates() {

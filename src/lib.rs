@@ -28,6 +28,7 @@
 //! http_accept                    the one HTTP accept loop (the API's and the task endpoints')
 //! model, config, civil, clock    generated shapes; settings; calendar helpers; the clock
 //! events_out                     ECS's own events on their way to EventBridge (an outbox)
+//! fuzzing                        fuzz targets: each user-input decoder as a function of bytes
 //! tags                           the tag set a resource holds and AWS's tag rules, for
 //!                                every service (each words its own errors)
 //! ```
@@ -45,6 +46,7 @@ pub mod controllers;
 pub mod dns;
 pub mod domain;
 pub mod events_out;
+pub mod fuzzing;
 pub mod http_accept;
 pub mod lb;
 pub mod logs;

@@ -247,6 +247,20 @@ impl Resolver {
     }
 }
 
+/// The reply ecsbox's resolver gives `packet` when it answers it itself
+/// (None: a name it forwards, or a message it ignores): for the fuzz
+/// targets, without sockets.
+pub fn respond_to(cloud_map: Arc<CloudMap>, packet: &[u8], udp: bool) -> Option<Vec<u8>> {
+    let resolver = Resolver {
+        cloud_map,
+        upstream: Arc::new(Upstream::from_resolv_conf("", None)),
+    };
+    match resolver.respond(packet, udp) {
+        Reply::Send(bytes) => Some(bytes),
+        Reply::Forward | Reply::Ignore => None,
+    }
+}
+
 fn encode(m: Message) -> Reply {
     m.to_vec().map(Reply::Send).unwrap_or(Reply::Ignore)
 }

@@ -16,7 +16,7 @@ mod filter;
 #[rustfmt::skip]
 pub mod generated;
 mod groups;
-mod pattern;
+pub mod pattern;
 pub mod retention;
 pub mod store;
 mod streams;

@@ -618,6 +618,12 @@ fn advance_by(body: &[u8]) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from_secs_f64(seconds).map_err(|_| USAGE.to_string())
 }
 
+/// One AWS API call answered without a connection (the body already
+/// read and decoded): for the fuzz targets.
+pub fn answer(app: &App, parts: &http::request::Parts, body: &Bytes) -> Response<Full<Bytes>> {
+    aws_call(app, parts, body, &new_request_id(), &mut CallLog::default())
+}
+
 /// What the debug log says of one call.
 struct CallLog {
     service: &'static str,

@@ -37,6 +37,7 @@ impl Pattern {
         let mut parser = Parser {
             chars: text.chars().collect(),
             pos: 0,
+            nesting: 0,
         };
         parser.eat('^');
         let alternatives = parser.alternatives()?;
@@ -100,9 +101,14 @@ fn match_node(node: &Node, text: &[char], pos: usize, next: Next) -> bool {
 
 // ---- parsing ----
 
+/// How deep groups may nest: parsing and matching recurse once per level.
+const MAX_GROUP_NESTING: usize = 32;
+
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    /// Groups open around the current position.
+    nesting: usize,
 }
 
 const DIGITS: &[(char, char)] = &[('0', '9')];
@@ -161,7 +167,14 @@ impl Parser {
                 if self.eat('?') && !self.eat(':') {
                     return Err("only (?:...) groups are supported".into());
                 }
+                if self.nesting >= MAX_GROUP_NESTING {
+                    return Err(format!(
+                        "groups nest more than {MAX_GROUP_NESTING} levels deep"
+                    ));
+                }
+                self.nesting += 1;
                 let alternatives = self.alternatives()?;
+                self.nesting -= 1;
                 if !self.eat(')') {
                     return Err("a group is not closed with ')'".into());
                 }

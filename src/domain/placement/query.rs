@@ -16,8 +16,11 @@ use std::cmp::Ordering;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    Or(Box<Expr>, Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
+    /// Two or more alternatives (a chain is a list, not a nesting, so a
+    /// long expression does not grow the stack).
+    Or(Vec<Expr>),
+    /// Two or more conditions.
+    And(Vec<Expr>),
     Not(Box<Expr>),
     Test(Test),
 }
@@ -72,6 +75,7 @@ pub fn parse(text: &str) -> Result<Expr, String> {
             pos: 0,
         },
         peeked: None,
+        nesting: 0,
     };
     let expr = p.or_expr()?;
     match p.next()? {
@@ -87,8 +91,8 @@ impl Expr {
     /// Whether a container instance is selected by the expression.
     pub fn matches(&self, c: &Candidate) -> bool {
         match self {
-            Expr::Or(a, b) => a.matches(c) || b.matches(c),
-            Expr::And(a, b) => a.matches(c) && b.matches(c),
+            Expr::Or(all) => all.iter().any(|e| e.matches(c)),
+            Expr::And(all) => all.iter().all(|e| e.matches(c)),
             Expr::Not(e) => !e.matches(c),
             Expr::Test(t) => t.holds(c),
         }
@@ -346,9 +350,24 @@ impl Lexer {
 
 // ---- parsing ----
 
+/// The one expression, or the list of them combined by `combine`.
+fn one_or(mut all: Vec<Expr>, combine: fn(Vec<Expr>) -> Expr) -> Expr {
+    if all.len() == 1 {
+        all.pop().expect("one")
+    } else {
+        combine(all)
+    }
+}
+
+/// How deep parentheses and negations may nest: parsing and evaluating
+/// recurse once per level, and a request must not exhaust a thread's stack.
+const MAX_NESTING: usize = 100;
+
 struct Parser {
     lexer: Lexer,
     peeked: Option<Token>,
+    /// Open parentheses and negations around the current position.
+    nesting: usize,
 }
 
 impl Parser {
@@ -371,34 +390,51 @@ impl Parser {
     }
 
     fn or_expr(&mut self) -> Result<Expr, String> {
-        let mut left = self.and_expr()?;
+        let mut all = vec![self.and_expr()?];
         while self.peek_is(|t| matches!(t, Token::Symbol("||")) || is_word(t, "or"))? {
             self.next()?;
-            left = Expr::Or(Box::new(left), Box::new(self.and_expr()?));
+            all.push(self.and_expr()?);
         }
-        Ok(left)
+        Ok(one_or(all, Expr::Or))
     }
 
     fn and_expr(&mut self) -> Result<Expr, String> {
-        let mut left = self.unary()?;
+        let mut all = vec![self.unary()?];
         while self.peek_is(|t| matches!(t, Token::Symbol("&&")) || is_word(t, "and"))? {
             self.next()?;
-            left = Expr::And(Box::new(left), Box::new(self.unary()?));
+            all.push(self.unary()?);
         }
-        Ok(left)
+        Ok(one_or(all, Expr::And))
+    }
+
+    /// One level deeper (a parenthesis, a negation), refused past
+    /// `MAX_NESTING`.
+    fn nested(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<Expr, String>,
+    ) -> Result<Expr, String> {
+        if self.nesting >= MAX_NESTING {
+            return Err(format!(
+                "the expression nests parentheses and negations more than {MAX_NESTING} levels deep"
+            ));
+        }
+        self.nesting += 1;
+        let expr = parse(self);
+        self.nesting -= 1;
+        expr
     }
 
     fn unary(&mut self) -> Result<Expr, String> {
         match self.next()? {
-            Some(Token::Bang) => Ok(Expr::Not(Box::new(self.unary()?))),
-            Some(t) if is_word(&t, "not") => Ok(Expr::Not(Box::new(self.unary()?))),
-            Some(Token::Open) => {
-                let inner = self.or_expr()?;
-                match self.next()? {
+            Some(Token::Bang) => self.nested(|p| Ok(Expr::Not(Box::new(p.unary()?)))),
+            Some(t) if is_word(&t, "not") => self.nested(|p| Ok(Expr::Not(Box::new(p.unary()?)))),
+            Some(Token::Open) => self.nested(|p| {
+                let inner = p.or_expr()?;
+                match p.next()? {
                     Some(Token::Close) => Ok(inner),
                     _ => Err("a '(' is not closed with ')'".into()),
                 }
-            }
+            }),
             Some(Token::Word(w)) => self.test(&w).map(Expr::Test),
             Some(t) => Err(format!(
                 "expected a subject such as attribute:NAME, found {}",
@@ -549,6 +585,29 @@ fn check_operator(subject: &Subject, op: Op, word: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn nesting_is_bounded_and_long_chains_are_flat() {
+        let deep = format!(
+            "{}agentConnected == true{}",
+            "(".repeat(101),
+            ")".repeat(101)
+        );
+        assert!(parse(&deep).unwrap_err().contains("more than 100 levels"));
+        let ok = format!(
+            "{}agentConnected == true{}",
+            "(".repeat(100),
+            ")".repeat(100)
+        );
+        assert!(parse(&ok).is_ok());
+        assert!(parse(&format!("{}agentConnected == true", "!".repeat(101))).is_err());
+        // 10,000 conditions: one list, evaluated without recursion.
+        let chain = vec!["runningTasksCount >= 0"; 10_000].join(" and ");
+        let Expr::And(all) = parse(&chain).unwrap() else {
+            panic!("an and-chain is one And");
+        };
+        assert_eq!(all.len(), 10_000);
+    }
 
     fn instance(instance_type: &str, az: &str) -> Candidate {
         let mut attributes = BTreeMap::new();

@@ -122,6 +122,12 @@ struct Parsed {
     subject: Option<String>,
 }
 
+/// Whether a manifest would be accepted as `content_type`: for the fuzz
+/// targets.
+pub fn check_manifest(bytes: &[u8], content_type: Option<&str>) -> Result<(), ManifestError> {
+    parse_manifest(bytes, content_type).map(|_| ())
+}
+
 fn parse_manifest(bytes: &[u8], content_type: Option<&str>) -> Result<Parsed, ManifestError> {
     let invalid = |why: &str| ManifestError::Invalid(why.to_string());
     let doc: serde_json::Value =
