@@ -125,7 +125,7 @@ fn call(method: &str, uri: &str, headers: &[(&str, &str)], body: &[u8]) {
     let h = harness();
     let mut calls = h.calls.lock().unwrap_or_else(|e| e.into_inner());
     *calls += 1;
-    if *calls % RESET_EVERY == 0 {
+    if calls.is_multiple_of(RESET_EVERY) {
         h.runtime.block_on(h.app.reset());
     }
     let mut request = http::Request::builder().method(method).uri(uri);

@@ -8,6 +8,8 @@
 //! and `{n}`, `{n,}`, `{n,m}`, and `^`/`$` at the ends. Anything else is
 //! refused as malformed rather than matched wrongly.
 
+use std::cell::Cell;
+
 #[derive(Debug, Clone, PartialEq)]
 enum Node {
     Char(char),
@@ -48,54 +50,83 @@ impl Pattern {
     }
 
     /// Whether the whole of `text` matches (Java's `String.matches`).
+    /// A match that needs more than `MAX_STEPS` steps of backtracking is
+    /// abandoned as no match, so a pathological pattern (`(a*)*b`) cannot
+    /// hold a thread: values are short (attributes, instance ids), and no
+    /// reasonable pattern comes near it.
     pub fn is_match(&self, text: &str) -> bool {
         let chars: Vec<char> = text.chars().collect();
         let end = chars.len();
+        let steps = Cell::new(MAX_STEPS);
+        let m = Matcher {
+            text: &chars,
+            steps: &steps,
+        };
         self.alternatives
             .iter()
-            .any(|seq| match_seq(seq, &chars, 0, &|p| p == end))
+            .any(|seq| m.seq(seq, 0, &|p| p == end))
     }
 }
 
 // ---- matching: backtracking with continuations ----
 
+/// The backtracking steps one match may take.
+const MAX_STEPS: usize = 1_000_000;
+
 type Next<'a> = &'a dyn Fn(usize) -> bool;
 
-fn match_seq(seq: &[Piece], text: &[char], pos: usize, next: Next) -> bool {
-    match seq.split_first() {
-        None => next(pos),
-        Some((first, rest)) => {
-            match_repeat(first, 0, text, pos, &|p| match_seq(rest, text, p, next))
-        }
-    }
+struct Matcher<'a> {
+    text: &'a [char],
+    /// Steps left; at 0 every branch fails.
+    steps: &'a Cell<usize>,
 }
 
-/// Greedy: one more repetition first, then stop once the minimum is met.
-fn match_repeat(piece: &Piece, count: usize, text: &[char], pos: usize, next: Next) -> bool {
-    let may_repeat = piece.max.is_none_or(|max| count < max);
-    // A repetition that consumed nothing would repeat forever.
-    if may_repeat
-        && match_node(&piece.node, text, pos, &|p| {
-            p != pos && match_repeat(piece, count + 1, text, p, next)
-        })
-    {
-        return true;
+impl Matcher<'_> {
+    fn step(&self) -> bool {
+        let left = self.steps.get();
+        self.steps.set(left.saturating_sub(1));
+        left > 0
     }
-    count >= piece.min && next(pos)
-}
 
-fn match_node(node: &Node, text: &[char], pos: usize, next: Next) -> bool {
-    match node {
-        Node::Char(c) => text.get(pos) == Some(c) && next(pos + 1),
-        Node::Any => pos < text.len() && next(pos + 1),
-        Node::Class { ranges, negated } => {
-            text.get(pos)
-                .is_some_and(|ch| ranges.iter().any(|(lo, hi)| lo <= ch && ch <= hi) != *negated)
-                && next(pos + 1)
+    fn seq(&self, seq: &[Piece], pos: usize, next: Next) -> bool {
+        if !self.step() {
+            return false;
         }
-        Node::Group(alternatives) => alternatives
-            .iter()
-            .any(|seq| match_seq(seq, text, pos, next)),
+        match seq.split_first() {
+            None => next(pos),
+            Some((first, rest)) => self.repeat(first, 0, pos, &|p| self.seq(rest, p, next)),
+        }
+    }
+
+    /// Greedy: one more repetition first, then stop once the minimum is met.
+    fn repeat(&self, piece: &Piece, count: usize, pos: usize, next: Next) -> bool {
+        if !self.step() {
+            return false;
+        }
+        let may_repeat = piece.max.is_none_or(|max| count < max);
+        // A repetition that consumed nothing would repeat forever.
+        if may_repeat
+            && self.node(&piece.node, pos, &|p| {
+                p != pos && self.repeat(piece, count + 1, p, next)
+            })
+        {
+            return true;
+        }
+        count >= piece.min && next(pos)
+    }
+
+    fn node(&self, node: &Node, pos: usize, next: Next) -> bool {
+        let text = self.text;
+        match node {
+            Node::Char(c) => text.get(pos) == Some(c) && next(pos + 1),
+            Node::Any => pos < text.len() && next(pos + 1),
+            Node::Class { ranges, negated } => {
+                text.get(pos).is_some_and(|ch| {
+                    ranges.iter().any(|(lo, hi)| lo <= ch && ch <= hi) != *negated
+                }) && next(pos + 1)
+            }
+            Node::Group(alternatives) => alternatives.iter().any(|seq| self.seq(seq, pos, next)),
+        }
     }
 }
 
@@ -284,6 +315,17 @@ mod tests {
 
     fn matches(pattern: &str, text: &str) -> bool {
         Pattern::parse(pattern).unwrap().is_match(text)
+    }
+
+    #[test]
+    fn a_pathological_pattern_gives_up_and_deep_groups_are_refused() {
+        // Exponential backtracking, cut at MAX_STEPS: no match, no hang.
+        let evil = "(.*)*".repeat(8) + "x";
+        assert!(!matches(&evil, &"a".repeat(128)));
+        assert!(matches("(.*)*a", "aaa"));
+        let deep = format!("{}a{}", "(".repeat(33), ")".repeat(33));
+        assert!(Pattern::parse(&deep).unwrap_err().contains("32 levels"));
+        assert!(Pattern::parse(&format!("{}a{}", "(".repeat(32), ")".repeat(32))).is_ok());
     }
 
     #[test]

@@ -334,12 +334,13 @@ impl Lexer {
                     self.pos += 1;
                 }
                 let mut word: Vec<char> = self.chars[start..self.pos].to_vec();
-                let unbalanced = |w: &[char]| {
-                    w.iter().filter(|c| **c == ')').count()
-                        > w.iter().filter(|c| **c == '(').count()
-                };
-                while word.last() == Some(&')') && unbalanced(&word) {
+                // Counted once (a count per dropped parenthesis was
+                // quadratic: seconds for a long word, found by fuzzing).
+                let opens = word.iter().filter(|c| **c == '(').count();
+                let mut closes = word.iter().filter(|c| **c == ')').count();
+                while word.last() == Some(&')') && closes > opens {
                     word.pop();
+                    closes -= 1;
                     self.pos -= 1;
                 }
                 Ok(word.into_iter().collect())
