@@ -26,6 +26,7 @@
 //! service_connect                Service Connect's endpoints: an address per client
 //!                                alias, proxied to the Cloud Map instances behind it
 //! http_accept                    the one HTTP accept loop (the API's and the task endpoints')
+//! memory                         freed heap memory back to the system when quiet
 //! model, config, civil, clock    generated shapes; settings; calendar helpers; the clock
 //! events_out                     ECS's own events on their way to EventBridge (an outbox)
 //! fuzzing                        fuzz targets: each user-input decoder as a function of bytes
@@ -51,6 +52,7 @@ pub mod http_accept;
 pub mod lb;
 pub mod logs;
 pub mod loopback;
+pub mod memory;
 pub mod metadata;
 pub mod model;
 pub mod protocol;

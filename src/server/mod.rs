@@ -112,6 +112,8 @@ pub struct App {
     /// The task metadata and credentials endpoints (and the API again, for
     /// SDKs inside tasks).
     pub metadata: crate::metadata::Endpoints,
+    /// Returns freed memory to the system after bursts of requests.
+    pub memory: Arc<crate::memory::Trimmer>,
 }
 
 impl App {
@@ -224,6 +226,8 @@ impl App {
             events.clone(),
             Arc::new(ServiceDiscovery::new(cloud_map.clone())),
         ];
+        let memory = Arc::new(crate::memory::Trimmer::default());
+        memory.spawn();
         Ok(Arc::new(App {
             auth,
             services,
@@ -246,6 +250,7 @@ impl App {
             scheduler,
             metadata,
             config,
+            memory,
         }))
     }
 
@@ -385,6 +390,7 @@ fn new_request_id() -> String {
 }
 
 async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Response<Full<Bytes>> {
+    app.memory.touch();
     let request_id = new_request_id();
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {

@@ -8,7 +8,7 @@ use super::tasks::{Effect, TaskRecord};
 use crate::lb::LoadBalancing;
 use crate::model::shapes::{Attribute, CapacityProvider, Cluster, Tag};
 use crate::tags::TagSet;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 pub struct RegionState {
@@ -56,6 +56,15 @@ pub struct RegionState {
     pub container_instances: BTreeMap<String, ContainerInstanceRecord>,
     /// What ecsbox was started with that shapes new resources.
     pub settings: RegionSettings,
+}
+
+/// Gives back a hash map's room once most of it is empty: a map keeps the
+/// capacity of its largest size, so after a burst (thousands of clusters
+/// deleted, then forgotten) it would hold that memory for good.
+fn shrink<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 64 && map.capacity() > 4 * map.len() {
+        map.shrink_to_fit();
+    }
 }
 
 /// How long a deleted (INACTIVE) cluster or capacity provider stays
@@ -170,6 +179,7 @@ impl RegionState {
             self.tasks.remove(&arn);
             self.tags.remove(&arn);
         }
+        shrink(&mut self.tags);
     }
 
     /// Marks a cluster or capacity provider (by ARN) deleted now.
@@ -185,21 +195,27 @@ impl RegionState {
         if self.inactive_since.is_empty() {
             return;
         }
-        let expired: Vec<String> = self
+        let expired: HashSet<String> = self
             .inactive_since
             .iter()
             .filter(|(_, since)| now - **since >= INACTIVE_RETENTION_SECS)
             .map(|(arn, _)| arn.clone())
             .collect();
-        for arn in expired {
-            self.inactive_since.remove(&arn);
-            let inactive = |status: &Option<String>| status.as_deref() == Some("INACTIVE");
-            self.clusters
-                .retain(|_, c| !(c.cluster_arn.as_deref() == Some(&arn) && inactive(&c.status)));
-            self.capacity_providers.retain(|_, cp| {
-                !(cp.capacity_provider_arn.as_deref() == Some(&arn) && inactive(&cp.status))
-            });
+        if expired.is_empty() {
+            return;
         }
+        // One pass over each map, however many expired at once (a pass per
+        // ARN took seconds under the lock after a burst of deletions).
+        self.inactive_since.retain(|arn, _| !expired.contains(arn));
+        let gone = |arn: &Option<String>, status: &Option<String>| {
+            status.as_deref() == Some("INACTIVE")
+                && arn.as_ref().is_some_and(|a| expired.contains(a))
+        };
+        self.clusters
+            .retain(|_, c| !gone(&c.cluster_arn, &c.status));
+        self.capacity_providers
+            .retain(|_, cp| !gone(&cp.capacity_provider_arn, &cp.status));
+        shrink(&mut self.inactive_since);
     }
 
     /// The ACTIVE cluster a reference (name or ARN; none means `default`)
