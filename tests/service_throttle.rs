@@ -134,11 +134,16 @@ async fn advance(server: &TestServer, by: Duration) {
 async fn crash_looping_service() -> (TestServer, aws_sdk_ecs::Client) {
     let fake = Arc::new(FakeRuntime::new());
     fake.add_image("app:1");
+    // Its image does not exist: every task stops with CannotPullContainerError.
+    service_of(fake, "missing:1").await
+}
+
+/// Cluster `c` with a one-task FARGATE service `web` of `image`.
+async fn service_of(fake: Arc<FakeRuntime>, image: &str) -> (TestServer, aws_sdk_ecs::Client) {
     let server = TestServer::start_on(Config::for_tests(), fake).await;
     let ecs = server.client();
     ecs.create_cluster().cluster_name("c").send().await.unwrap();
-    // Its image does not exist: every task stops with CannotPullContainerError.
-    register(&ecs, "missing:1").await;
+    register(&ecs, image).await;
     ecs.create_service()
         .cluster("c")
         .service_name("web")
@@ -235,20 +240,7 @@ async fn a_command_that_exits_at_once_is_relaunched_without_delay() {
     let fake = Arc::new(FakeRuntime::new());
     fake.add_image("exits:1");
     fake.exit_at_start("exits:1", 3);
-    let server = TestServer::start_on(Config::for_tests(), fake).await;
-    let ecs = server.client();
-    ecs.create_cluster().cluster_name("c").send().await.unwrap();
-    register(&ecs, "exits:1").await;
-    ecs.create_service()
-        .cluster("c")
-        .service_name("web")
-        .task_definition("web")
-        .desired_count(1)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc())
-        .send()
-        .await
-        .unwrap();
+    let (_server, ecs) = service_of(fake, "exits:1").await;
     // No clock advance: past the throttle's three, launches go on.
     for _ in 0..500 {
         if launched(&ecs).await >= 6 {
