@@ -75,37 +75,19 @@ fn harness() -> &'static Harness {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        let id = format!("fuzz-{}", uuid::Uuid::new_v4().simple());
-        // Nothing reaches outside the process but loopback listeners: no
-        // task endpoints (they add an address and a netfilter rule), no
-        // DNS server, Service Connect refused (its fast path writes
-        // netfilter rules), load balancer listeners only in a high range.
-        let config = Config::parse_from([
-            "ecsbox",
-            "--listen",
-            "127.0.0.1:0",
-            "--instance-id",
-            &id,
-            "--sigv4",
-            "off",
-            "--task-endpoints",
-            "off",
-            "--task-endpoint-listen",
-            "127.0.0.1:0",
-            "--registry-listen",
-            "127.0.0.1:0",
-            "--warm-task-namespaces",
-            "0",
-            "--task-dns",
-            "off",
-            "--own-container",
-            "ecsbox-fuzz",
-            "--lb-ports",
-            "47100-47109",
-            "--lb-ports-only",
-            "--container-instances",
-            "2",
-        ]);
+        // The tests' configuration (loopback on free ports, its own
+        // instance id, no DNS server, no warm namespaces), confined further:
+        // nothing reaches outside the process but loopback listeners: no
+        // task endpoints (they add an address and a netfilter rule),
+        // Service Connect refused (its fast path writes netfilter rules),
+        // load balancer listeners only in a high range.
+        let mut config = Config::for_tests();
+        config.sigv4 = crate::config::SigV4Mode::Off;
+        config.task_endpoints = crate::config::TaskEndpoints::Off;
+        config.own_container = Some("ecsbox-fuzz".into());
+        config.lb_ports = 47100..=47109;
+        config.lb_ports_only = true;
+        config.container_instances = 2;
         let fake = Arc::new(FakeRuntime::new());
         fake.add_image("app:1");
         let app = {

@@ -119,6 +119,25 @@ async fn wait_failed(ecs: &aws_sdk_ecs::Client, count: usize, events: usize) {
     );
 }
 
+/// The service's STOPPED tasks, described.
+async fn stopped_tasks(ecs: &aws_sdk_ecs::Client) -> Vec<aws_sdk_ecs::types::Task> {
+    let stopped = ecs
+        .list_tasks()
+        .cluster("c")
+        .desired_status(DesiredStatus::Stopped)
+        .send()
+        .await
+        .unwrap();
+    ecs.describe_tasks()
+        .cluster("c")
+        .set_tasks(Some(stopped.task_arns().to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .tasks()
+        .to_vec()
+}
+
 /// Moves ecsbox's clock and waits for a scheduler pass that saw it.
 async fn advance(server: &TestServer, by: Duration) {
     ecsbox::clock::advance(by);
@@ -163,22 +182,8 @@ async fn a_service_whose_tasks_cannot_start_is_relaunched_ever_more_slowly() {
     let (server, ecs) = crash_looping_service().await;
     // Three at once, then the throttle holds the fourth and says so.
     wait_failed(&ecs, 3, 1).await;
-    let stopped = ecs
-        .list_tasks()
-        .cluster("c")
-        .desired_status(DesiredStatus::Stopped)
-        .send()
-        .await
-        .unwrap();
-    let task = ecs
-        .describe_tasks()
-        .cluster("c")
-        .tasks(&stopped.task_arns()[0])
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        task.tasks()[0].stop_code().map(|c| c.as_str()),
+        stopped_tasks(&ecs).await[0].stop_code().map(|c| c.as_str()),
         Some("TaskFailedToStart")
     );
 
@@ -254,21 +259,7 @@ async fn a_command_that_exits_at_once_is_relaunched_without_delay() {
         "the service stopped relaunching: {service:#?}"
     );
     assert_eq!(unable_events(&service), 0, "{service:#?}");
-    let stopped = ecs
-        .list_tasks()
-        .cluster("c")
-        .desired_status(DesiredStatus::Stopped)
-        .send()
-        .await
-        .unwrap();
-    let tasks = ecs
-        .describe_tasks()
-        .cluster("c")
-        .set_tasks(Some(stopped.task_arns().to_vec()))
-        .send()
-        .await
-        .unwrap();
-    for task in tasks.tasks() {
+    for task in stopped_tasks(&ecs).await {
         assert!(task.started_at().is_some(), "{task:#?}");
         assert_eq!(
             task.stop_code().map(|c| c.as_str()),
