@@ -38,10 +38,9 @@ ENV ECSBOX_REGISTRY_LISTEN=0.0.0.0:4510
 ENV ECSBOX_LB_LISTEN_HOST=0.0.0.0
 ENV ECSBOX_LB_PORTS_ONLY=true
 ENV ECSBOX_LB_INSTANCE_ADDRESS=gateway
-# Task containers cannot reach an address on this container's loopback
-# interface, where the DNS server for Cloud Map names would listen: tasks
-# keep Docker's resolver.
-ENV ECSBOX_TASK_DNS=off
+# The DNS server for Cloud Map names listens on this container's own
+# addresses (port 53): each task gets ecsbox's address on the task's network.
+ENV ECSBOX_TASK_DNS=container
 EXPOSE 4566 4510 4511-4559
 # The non-root user of docker/prepare-rootfs.sh. Reaching the socket needs
 # its group: --group-add $(stat -c %g /var/run/docker.sock).

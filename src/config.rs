@@ -124,8 +124,11 @@ pub struct Config {
     /// namespaces there (port 53, UDP and TCP) and passes every other name
     /// to the resolvers of its own /etc/resolv.conf. The address goes on
     /// the loopback interface (root or CAP_NET_ADMIN); when another ecsbox
-    /// holds it, the first free one of 169.254.171.1-254 is used. `off`:
-    /// tasks keep Docker's resolver. A container's own dnsServers win.
+    /// holds it, the first free one of 169.254.171.1-254 is used.
+    /// `container` (the image's setting): served on every address of
+    /// ecsbox's own container, each task given ecsbox's address on the
+    /// task's network. `off`: tasks keep Docker's resolver. A container's
+    /// own dnsServers win.
     #[arg(long, env = "ECSBOX_TASK_DNS", default_value = "169.254.169.253")]
     pub task_dns: crate::dns::TaskDnsSetting,
 

@@ -13,6 +13,7 @@ pub mod service_registries;
 pub mod service_tasks;
 pub mod service_throttle;
 pub mod services;
+pub mod task_dns;
 pub mod task_set_scheduler;
 pub mod tasks;
 pub mod volumes;

@@ -20,6 +20,7 @@
 //! cannot carry its task's agent labels (Docker fixes labels at creation);
 //! once taken it is renamed the way the agent names a task's pause container.
 
+use super::task_dns::TaskDnsServers;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -42,7 +43,7 @@ pub struct NamespacePool {
     runtime: Arc<dyn ContainerRuntime>,
     owner: String,
     /// The DNS servers of the holders (and so of their tasks' containers).
-    dns_servers: Vec<String>,
+    dns: Arc<TaskDnsServers>,
     /// How many started holders the pool keeps (0 turns it off).
     target: usize,
     state: Mutex<PoolState>,
@@ -82,13 +83,13 @@ impl NamespacePool {
     pub fn new(
         runtime: Arc<dyn ContainerRuntime>,
         owner: String,
-        dns_servers: Vec<String>,
+        dns: Arc<TaskDnsServers>,
         target: usize,
     ) -> Arc<Self> {
         Arc::new(NamespacePool {
             runtime,
             owner,
-            dns_servers,
+            dns,
             target,
             state: Mutex::new(PoolState::default()),
             starting: AtomicUsize::new(0),
@@ -208,10 +209,14 @@ impl NamespacePool {
     async fn make_holder(&self, network: &str) -> Result<String, String> {
         let suffix = uuid::Uuid::new_v4().simple().to_string();
         let name = format!("{WARM_NAME_PREFIX}{}", &suffix[..12]);
+        let dns_servers = self
+            .dns
+            .for_mode(self.runtime.as_ref(), &NetworkMode::network(network))
+            .await;
         let id = create_holder(
             self.runtime.as_ref(),
             &self.owner,
-            &self.dns_servers,
+            &dns_servers,
             &[],
             network,
             name,

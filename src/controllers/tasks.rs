@@ -11,6 +11,7 @@ use super::container_spec::{self, SpecContext};
 use super::image_source::{self, PrivateRegistry};
 use super::namespace_pool::{self, NamespacePool};
 use super::naming;
+use super::task_dns::TaskDnsServers;
 use super::volumes;
 use crate::lb::TargetKey;
 use crate::logs::LogStore;
@@ -80,8 +81,8 @@ pub struct TaskSettings {
     pub own_container: Option<String>,
     /// The DNS servers task containers get when their definition names
     /// none: ecsbox's resolver for Cloud Map names (`crate::dns`), or
-    /// empty for Docker's default.
-    pub dns_servers: Vec<String>,
+    /// Docker's default.
+    pub dns: Arc<TaskDnsServers>,
     /// Where the handshake records the engine's host as containers reach
     /// it (see `RegionSettings::published_ports_host`).
     pub published_ports_host: Arc<std::sync::OnceLock<String>>,
@@ -94,7 +95,7 @@ impl Default for TaskSettings {
             default_stop_timeout: container_spec::DEFAULT_STOP_TIMEOUT,
             warm_namespaces: 0,
             own_container: None,
-            dns_servers: vec![],
+            dns: Arc::new(TaskDnsServers::Docker),
             published_ports_host: Arc::default(),
         }
     }
@@ -191,7 +192,7 @@ impl TaskController {
         let pool = NamespacePool::new(
             runtime.clone(),
             owner.clone(),
-            settings.dns_servers.clone(),
+            settings.dns.clone(),
             settings.warm_namespaces,
         );
         Arc::new(TaskController {
@@ -776,6 +777,11 @@ impl TaskController {
         let order: Vec<String> = container_spec::start_order(definition)
             .map_err(|e| StartFailure(format!("CannotCreateContainerError: {e}")))?
             .concat();
+        let dns_servers = self
+            .settings
+            .dns
+            .for_mode(self.runtime.as_ref(), &mode)
+            .await;
         let mut ids = BTreeMap::new();
         for c in order
             .iter()
@@ -799,7 +805,7 @@ impl TaskController {
                 extra_env: env,
                 fargate: record_view.is_fargate(),
                 host_cpus: self.ready().await.host_cpus,
-                dns_servers: self.settings.dns_servers.clone(),
+                dns_servers: dns_servers.clone(),
                 service_connect_hosts: match &mode {
                     NetworkMode::Container(_) => vec![],
                     _ => service_connect_hosts.to_vec(),
@@ -1128,10 +1134,15 @@ impl TaskController {
                 record.definition.revision.unwrap_or(0).to_string(),
             ),
         ]);
+        let dns_servers = self
+            .settings
+            .dns
+            .for_mode(self.runtime.as_ref(), &NetworkMode::network(network))
+            .await;
         namespace_pool::create_holder(
             self.runtime.as_ref(),
             &self.owner,
-            &self.settings.dns_servers,
+            &dns_servers,
             extra_hosts,
             network,
             pause_container_name(record),

@@ -44,11 +44,13 @@ const UDP_STOP_CHECK: Duration = Duration::from_millis(500);
 /// How long a TCP client may sit idle between queries.
 const TCP_IDLE: Duration = Duration::from_secs(10);
 
-/// `--task-dns`: an IPv4 address, or off.
+/// `--task-dns`: an IPv4 address, `container` (ecsbox in a container:
+/// served on it, on every address it has), or off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskDnsSetting {
     Off,
     On(Ipv4Addr),
+    OwnContainer,
 }
 
 impl std::str::FromStr for TaskDnsSetting {
@@ -57,15 +59,21 @@ impl std::str::FromStr for TaskDnsSetting {
         if s.eq_ignore_ascii_case("off") {
             return Ok(TaskDnsSetting::Off);
         }
+        if s.eq_ignore_ascii_case("container") {
+            return Ok(TaskDnsSetting::OwnContainer);
+        }
         s.parse()
             .map(TaskDnsSetting::On)
-            .map_err(|_| format!("'{s}' is neither an IPv4 address nor 'off'"))
+            .map_err(|_| format!("'{s}' is neither an IPv4 address, 'container' nor 'off'"))
     }
 }
 
 /// The running resolver (or none).
 pub struct TaskDns {
     address: Option<Ipv4Addr>,
+    /// Served on ecsbox's own container (`TaskDnsSetting::OwnContainer`),
+    /// where `address` is the unspecified one.
+    in_own_container: bool,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -73,17 +81,24 @@ impl TaskDns {
     pub fn off() -> Self {
         TaskDns {
             address: None,
+            in_own_container: false,
             stop: tokio::sync::watch::channel(false).0,
         }
     }
 
     /// Binds the resolver's sockets and starts serving (needs a tokio
-    /// runtime). When it cannot, says why in the log and is off.
-    pub fn start(setting: TaskDnsSetting, cloud_map: Arc<CloudMap>) -> Self {
-        let TaskDnsSetting::On(wanted) = setting else {
-            return Self::off();
+    /// runtime); `in_container`: ecsbox runs in a container of the engine
+    /// (`--own-container`). When it cannot, says why in the log and is off.
+    pub fn start(setting: TaskDnsSetting, cloud_map: Arc<CloudMap>, in_container: bool) -> Self {
+        let bound = match setting {
+            TaskDnsSetting::Off => return Self::off(),
+            TaskDnsSetting::On(wanted) => bind(wanted),
+            TaskDnsSetting::OwnContainer if in_container => bind_in_own_container(),
+            TaskDnsSetting::OwnContainer => Err(
+                "--task-dns container needs ecsbox to run in a container (--own-container)".into(),
+            ),
         };
-        let (udp, tcp, address) = match bind(wanted) {
+        let (udp, tcp, address) = match bound {
             Ok(bound) => bound,
             Err(why) => {
                 tracing::warn!(
@@ -99,6 +114,7 @@ impl TaskDns {
         );
         let dns = TaskDns {
             address: Some(address),
+            in_own_container: setting == TaskDnsSetting::OwnContainer,
             stop: tokio::sync::watch::channel(false).0,
         };
         let resolver = Arc::new(Resolver {
@@ -121,9 +137,16 @@ impl TaskDns {
         dns
     }
 
-    /// The address task containers use as their DNS server (port 53).
+    /// The address task containers use as their DNS server (port 53); the
+    /// unspecified address when served on ecsbox's own container.
     pub fn address(&self) -> Option<Ipv4Addr> {
         self.address
+    }
+
+    /// Served on ecsbox's own container: a task gets ecsbox's address on
+    /// its network (`controllers::task_dns`).
+    pub fn in_own_container(&self) -> bool {
+        self.in_own_container
     }
 
     /// Stops answering.
@@ -176,6 +199,27 @@ fn bind(wanted: Ipv4Addr) -> Result<(std::net::UdpSocket, TcpListener, Ipv4Addr)
         return Ok((udp, TcpListener::from_std(tcp).map_err(cannot)?, ip));
     }
     Err(format!("no free address for it: {last}"))
+}
+
+/// Port 53 on every address of ecsbox's own container: the networks it
+/// joins for tasks come later, each with an address of its own. Docker
+/// lets a container's processes bind low ports (it sets
+/// `net.ipv4.ip_unprivileged_port_start` to 0), so the image's non-root
+/// user may.
+fn bind_in_own_container() -> Result<(std::net::UdpSocket, TcpListener, Ipv4Addr), String> {
+    let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, PORT));
+    let udp = std::net::UdpSocket::bind(addr)
+        .map_err(|e| format!("cannot listen on {addr} (UDP): {e}"))?;
+    let tcp = std::net::TcpListener::bind(addr)
+        .map_err(|e| format!("cannot listen on {addr} (TCP): {e}"))?;
+    let cannot = |e: std::io::Error| format!("cannot serve {addr}: {e}");
+    udp.set_read_timeout(Some(UDP_STOP_CHECK)).map_err(cannot)?;
+    tcp.set_nonblocking(true).map_err(cannot)?;
+    Ok((
+        udp,
+        TcpListener::from_std(tcp).map_err(cannot)?,
+        Ipv4Addr::UNSPECIFIED,
+    ))
 }
 
 struct Resolver {

@@ -819,11 +819,22 @@ impl ContainerRuntime for FakeRuntime {
         ipv4_address: Option<&str>,
     ) -> Result<()> {
         let mut st = self.state.lock();
-        let net_id = find_network(&st, network)
-            .ok_or_else(|| RuntimeError::NotFound(format!("network {network} not found")))?;
         let id = find_or_404(&st, container)?;
         let ip = ipv4_address.map(str::to_string);
-        let name = st.networks[&net_id].info.name.clone();
+        // Docker's default bridge is not among the fake's made networks.
+        let (net_id, name) = if network == "bridge" {
+            (network.to_string(), network.to_string())
+        } else {
+            let net_id = find_network(&st, network)
+                .ok_or_else(|| RuntimeError::NotFound(format!("network {network} not found")))?;
+            let name = st.networks[&net_id].info.name.clone();
+            (net_id, name)
+        };
+        if st.containers[&id].info.networks.contains_key(&name) {
+            return Err(RuntimeError::Engine(format!(
+                "endpoint with name {container} already exists in network {name}"
+            )));
+        }
         if st.containers[&id].info.status == ContainerStatus::Running {
             let endpoint = endpoint_on(&mut st, &net_id, ip.clone())?;
             st.containers

@@ -138,6 +138,15 @@ pub enum NetworkMode {
 }
 
 impl NetworkMode {
+    /// A user-defined network (name or id), Docker's choice of address.
+    pub fn network(name: &str) -> Self {
+        NetworkMode::Network {
+            name: name.to_string(),
+            ipv4_address: None,
+            aliases: vec![],
+        }
+    }
+
     /// Docker's `HostConfig.NetworkMode` string.
     pub fn to_docker(&self) -> String {
         match self {

@@ -23,6 +23,7 @@ use crate::auth::{Authenticator, SignedRequest};
 use crate::cloudmap::CloudMap;
 use crate::config::Config;
 use crate::controllers::services::ServiceScheduler;
+use crate::controllers::task_dns::TaskDnsServers;
 use crate::controllers::tasks::{TaskController, TaskSettings};
 use crate::dns::TaskDns;
 use crate::http_accept;
@@ -147,12 +148,23 @@ impl App {
             service_connect: Some(service_connect.clone()),
         }));
         let (effects_tx, effects_rx) = tokio::sync::mpsc::unbounded_channel();
-        let dns = TaskDns::start(config.task_dns, cloud_map.clone());
+        let dns = TaskDns::start(
+            config.task_dns,
+            cloud_map.clone(),
+            config.own_container.is_some(),
+        );
+        let task_dns_servers = match (dns.address(), &config.own_container) {
+            (Some(_), Some(me)) if dns.in_own_container() => {
+                TaskDnsServers::own_container(me.clone())
+            }
+            (Some(address), _) => TaskDnsServers::At(address.to_string()),
+            (None, _) => TaskDnsServers::Docker,
+        };
         let settings = TaskSettings {
             cleanup_delay: std::time::Duration::from_secs(config.task_cleanup_delay),
             warm_namespaces: config.warm_task_namespaces,
             own_container: config.own_container.clone(),
-            dns_servers: dns.address().map(|a| a.to_string()).into_iter().collect(),
+            dns: Arc::new(task_dns_servers),
             published_ports_host,
             ..TaskSettings::default()
         };
@@ -502,11 +514,14 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
             &request_id,
             "application/json",
         ),
-        // Where tasks' DNS server answers (null when it is off).
+        // Where tasks' DNS server answers (null when it is off; 0.0.0.0
+        // when on ecsbox's own container, whose address on its network
+        // each task gets).
         (&Method::GET, "/_ecsbox/dns") => json_response(
             StatusCode::OK,
             serde_json::json!({
                 "address": app.dns.address().map(|a| format!("{a}:53")),
+                "inOwnContainer": app.dns.in_own_container(),
             })
             .to_string()
             .into(),
