@@ -191,14 +191,24 @@ fn bind(wanted: Ipv4Addr) -> Result<(std::net::UdpSocket, TcpListener, Ipv4Addr)
             }
             Err(e) => return Err(format!("cannot listen on {addr} (TCP): {e}")),
         };
-        let cannot = |e: std::io::Error| format!("cannot serve {addr}: {e}");
-        // The UDP loop blocks in recv on a thread of its own, waking now
-        // and then to see whether to stop.
-        udp.set_read_timeout(Some(UDP_STOP_CHECK)).map_err(cannot)?;
-        tcp.set_nonblocking(true).map_err(cannot)?;
-        return Ok((udp, TcpListener::from_std(tcp).map_err(cannot)?, ip));
+        let (udp, tcp) = ready_to_serve(udp, tcp, addr)?;
+        return Ok((udp, tcp, ip));
     }
     Err(format!("no free address for it: {last}"))
+}
+
+/// The bound sockets, set up for the serving loops.
+fn ready_to_serve(
+    udp: std::net::UdpSocket,
+    tcp: std::net::TcpListener,
+    addr: SocketAddr,
+) -> Result<(std::net::UdpSocket, TcpListener), String> {
+    let cannot = |e: std::io::Error| format!("cannot serve {addr}: {e}");
+    // The UDP loop blocks in recv on a thread of its own, waking now and
+    // then to see whether to stop.
+    udp.set_read_timeout(Some(UDP_STOP_CHECK)).map_err(cannot)?;
+    tcp.set_nonblocking(true).map_err(cannot)?;
+    Ok((udp, TcpListener::from_std(tcp).map_err(cannot)?))
 }
 
 /// Port 53 on every address of ecsbox's own container: the networks it
@@ -212,14 +222,8 @@ fn bind_in_own_container() -> Result<(std::net::UdpSocket, TcpListener, Ipv4Addr
         .map_err(|e| format!("cannot listen on {addr} (UDP): {e}"))?;
     let tcp = std::net::TcpListener::bind(addr)
         .map_err(|e| format!("cannot listen on {addr} (TCP): {e}"))?;
-    let cannot = |e: std::io::Error| format!("cannot serve {addr}: {e}");
-    udp.set_read_timeout(Some(UDP_STOP_CHECK)).map_err(cannot)?;
-    tcp.set_nonblocking(true).map_err(cannot)?;
-    Ok((
-        udp,
-        TcpListener::from_std(tcp).map_err(cannot)?,
-        Ipv4Addr::UNSPECIFIED,
-    ))
+    let (udp, tcp) = ready_to_serve(udp, tcp, addr)?;
+    Ok((udp, tcp, Ipv4Addr::UNSPECIFIED))
 }
 
 struct Resolver {
