@@ -55,6 +55,7 @@ pub mod loopback;
 pub mod memory;
 pub mod metadata;
 pub mod model;
+pub mod persistence;
 pub mod protocol;
 pub mod registry;
 pub mod runtime;

@@ -26,7 +26,7 @@ pub const RESERVED_PREFIX: &str = "aws:";
 /// the keys were first given. Insertion order (not key order) because that
 /// is the order the list-shaped answers (ECS, EC2, Secrets Manager) have
 /// always come back in; a map-shaped answer (Logs) sorts by itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TagSet {
     pairs: Vec<(String, String)>,
 }

@@ -33,7 +33,6 @@ use crate::model::operations::Operation;
 use crate::model::shapes::*;
 use crate::protocol::{ApiError, RequestContext, Wire};
 use crate::state::{RegionState, Store};
-use parking_lot::MutexGuard;
 use std::sync::Arc;
 
 /// The one place a domain refusal becomes a wire error: same exception,
@@ -120,7 +119,7 @@ impl Ecs {
     fn with_region<T>(&self, ctx: &RequestContext, f: impl FnOnce(&mut RegionState) -> T) -> T {
         let region = self.store.region(&ctx.account, &ctx.region);
         let (out, effects) = {
-            let mut guard: MutexGuard<'_, RegionState> = region.lock();
+            let mut guard = region.lock();
             // Deleted clusters and capacity providers stay describable for
             // a while only; every call sees them gone once that is over.
             guard.forget_expired_inactive(crate::clock::now_secs());

@@ -11,7 +11,7 @@
 use crate::model::shapes::{Attribute, VersionInfo};
 use std::collections::BTreeSet;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum InstanceStatus {
     Active,
     Draining,
@@ -35,7 +35,7 @@ impl InstanceStatus {
 }
 
 /// The resources an instance registered that placement accounts for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Capacity {
     /// CPU units (1024 per vCPU) and MiB.
     pub cpu: i64,
@@ -45,7 +45,7 @@ pub struct Capacity {
     pub reserved_udp_ports: BTreeSet<u16>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ContainerInstanceRecord {
     pub arn: String,
     pub id: String,

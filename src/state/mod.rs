@@ -6,6 +6,7 @@ pub mod container_instances;
 pub mod lifecycle;
 pub mod network;
 mod region;
+mod saved;
 pub mod services;
 pub mod task_definitions;
 pub mod task_sets;

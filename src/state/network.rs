@@ -5,14 +5,14 @@
 //! under ECS's).
 
 /// What EC2 knows of a subnet.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SubnetInfo {
     pub vpc_id: String,
     pub availability_zone: String,
 }
 
 /// One subnet of an awsvpc configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TaskSubnet {
     pub id: String,
     /// None for a well-formed id ecsbox's EC2 does not know: users point
@@ -22,7 +22,7 @@ pub struct TaskSubnet {
 }
 
 /// The subnets and security groups of an awsvpc task, looked up.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TaskNetwork {
     /// In the order the configuration names them.
     pub subnets: Vec<TaskSubnet>,

@@ -13,7 +13,7 @@ use crate::state::tasks::epoch_now;
 /// How many events a service keeps (AWS shows the latest 100).
 pub const MAX_EVENTS: usize = 100;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ServiceDeploymentStatus {
     Pending,
     InProgress,
@@ -42,7 +42,7 @@ impl ServiceDeploymentStatus {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DeploymentRecord {
     /// The ECS view: id (`ecs-svc/...`), status PRIMARY / ACTIVE / INACTIVE,
     /// rolloutState, counts (filled in when described).
@@ -122,7 +122,7 @@ impl DeploymentRecord {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ServiceRecord {
     /// What DescribeServices shows, but for the derived parts (counts,
     /// deployments, events) filled in from the fields below.

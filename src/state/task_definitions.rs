@@ -12,7 +12,7 @@
 use crate::model::shapes::TaskDefinition;
 
 /// A revision's lifecycle status, as ECS names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RevisionStatus {
     Active,
     Inactive,
@@ -67,12 +67,33 @@ impl StoredTaskDefinition {
         self.status == RevisionStatus::Active
     }
 
+    /// (family, revision): where the region keeps it.
+    pub fn key(&self) -> (String, i32) {
+        let td = self.get();
+        (td.family.unwrap_or_default(), td.revision.unwrap_or(0))
+    }
+
     /// Changes the revision with `f` and answers it as changed.
     pub fn update(&mut self, f: impl FnOnce(&mut TaskDefinition)) -> TaskDefinition {
         let mut td = self.get();
         f(&mut td);
         *self = StoredTaskDefinition::new(&td);
         td
+    }
+}
+
+/// Kept on disk (`crate::persistence`) as the revision's own JSON.
+impl serde::Serialize for StoredTaskDefinition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let json: serde_json::Value = serde_json::from_slice(&self.encoded)
+            .map_err(|e| serde::ser::Error::custom(e.to_string()))?;
+        json.serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StoredTaskDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        TaskDefinition::deserialize(deserializer).map(|td| StoredTaskDefinition::new(&td))
     }
 }
 
@@ -117,6 +138,20 @@ mod tests {
         assert_eq!(stored.status(), RevisionStatus::Inactive);
         assert_eq!(stored.get(), answer);
         assert_eq!(answer.deregistered_at, Some(1_765_000_100.0));
+    }
+
+    #[test]
+    fn on_disk_a_revision_is_its_own_json_and_reads_back_with_its_status() {
+        let mut td = revision();
+        td.status = Some("INACTIVE".into());
+        let stored = StoredTaskDefinition::new(&td);
+        let saved = serde_json::to_value(&stored).unwrap();
+        assert_eq!(saved["family"], "web");
+        assert_eq!(saved["revision"], 3);
+        let back: StoredTaskDefinition = serde_json::from_value(saved).unwrap();
+        assert_eq!(back.get(), td);
+        assert_eq!(back.status(), RevisionStatus::Inactive);
+        assert_eq!(back.key(), ("web".to_string(), 3));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::model::shapes::{TaskDefinition, TaskSet};
 /// TaskSet since this exceeds the maximum limit.").
 pub const MAX_TASK_SETS: usize = 5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TaskSetStatus {
     /// The task set the service's own fields (task definition, launch type,
     /// network, load balancers) are described from.
@@ -40,7 +40,7 @@ impl TaskSetStatus {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TaskSetRecord {
     /// What DescribeTaskSets shows, but for the derived parts (status,
     /// counts, computedDesiredCount) filled in when described.

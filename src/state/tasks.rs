@@ -24,7 +24,7 @@ pub enum Effect {
 }
 
 /// Why a task stopped, as ECS's `stopCode` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StopCode {
     TaskFailedToStart,
     EssentialContainerExited,
@@ -44,7 +44,7 @@ impl StopCode {
 }
 
 /// The Docker objects behind a task.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TaskRuntime {
     /// Container name (from the task definition) -> Docker container id.
     pub containers: BTreeMap<String, String>,
@@ -57,7 +57,7 @@ pub struct TaskRuntime {
     pub removed: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TaskRecord {
     /// What DescribeTasks shows. `last_status`/`desired_status` mirror the
     /// typed fields below; use `set_status`/`set_desired` to change them.
@@ -87,7 +87,7 @@ pub struct TaskRecord {
 /// One target a task is registered as: in which target group, under which
 /// (Id, Port) — the task's IP and container port (awsvpc), or its container
 /// instance's EC2 id and host port (bridge, host).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TargetRegistration {
     pub target_group_arn: String,
     pub id: String,

@@ -20,7 +20,10 @@
 pub mod page_token;
 
 use dashmap::DashMap;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
+use std::collections::BTreeSet;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Makes the empty value of a region the first time it is used.
@@ -28,8 +31,64 @@ type Create<T> = Box<dyn Fn(&str, &str) -> T + Send + Sync>;
 
 /// The values of type `T`, one per (account, region), each behind its own lock.
 pub struct RegionStore<T> {
-    regions: DashMap<(String, String), Arc<Mutex<T>>>,
+    regions: DashMap<(String, String), Arc<Region<T>>>,
     create: Create<T>,
+    touched: Arc<Touched>,
+}
+
+/// Which regions were locked (so possibly changed) since someone last
+/// asked: what `crate::persistence` writes. Off, it costs nothing.
+#[derive(Default)]
+struct Touched {
+    on: AtomicBool,
+    keys: Mutex<BTreeSet<(String, String)>>,
+}
+
+/// One (account, region)'s value and its lock.
+pub struct Region<T> {
+    value: Mutex<T>,
+    key: (String, String),
+    touched: Arc<Touched>,
+}
+
+impl<T> Region<T> {
+    /// Locks the value (a plain mutex: never hold it across an `.await`).
+    pub fn lock(&self) -> RegionGuard<'_, T> {
+        RegionGuard {
+            guard: self.value.lock(),
+            region: self,
+        }
+    }
+}
+
+/// The locked value. Its release marks the region touched, while the lock
+/// is still held: whoever takes the mark and then locks the region sees
+/// every change made under this guard.
+pub struct RegionGuard<'a, T> {
+    guard: MutexGuard<'a, T>,
+    region: &'a Region<T>,
+}
+
+impl<T> Deref for RegionGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> DerefMut for RegionGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T> Drop for RegionGuard<'_, T> {
+    fn drop(&mut self) {
+        let touched = &self.region.touched;
+        if touched.on.load(Ordering::Relaxed) {
+            touched.keys.lock().insert(self.region.key.clone());
+        }
+    }
 }
 
 impl<T> RegionStore<T> {
@@ -38,19 +97,26 @@ impl<T> RegionStore<T> {
         RegionStore {
             regions: DashMap::new(),
             create: Box::new(create),
+            touched: Arc::default(),
         }
     }
 
     /// The value of one (account, region), created on first use.
-    pub fn region(&self, account: &str, region: &str) -> Arc<Mutex<T>> {
+    pub fn region(&self, account: &str, region: &str) -> Arc<Region<T>> {
         let key = (account.to_string(), region.to_string());
         // The common case takes only a shard's read lock.
         if let Some(existing) = self.regions.get(&key) {
             return existing.clone();
         }
         self.regions
-            .entry(key)
-            .or_insert_with(|| Arc::new(Mutex::new((self.create)(account, region))))
+            .entry(key.clone())
+            .or_insert_with(|| {
+                Arc::new(Region {
+                    value: Mutex::new((self.create)(account, region)),
+                    key,
+                    touched: self.touched.clone(),
+                })
+            })
             .clone()
     }
 
@@ -64,7 +130,7 @@ impl<T> RegionStore<T> {
 
     /// The value of one (account, region) if it was ever used: for readers
     /// that must not create a region by looking at it.
-    pub fn existing(&self, account: &str, region: &str) -> Option<Arc<Mutex<T>>> {
+    pub fn existing(&self, account: &str, region: &str) -> Option<Arc<Region<T>>> {
         self.regions
             .get(&(account.to_string(), region.to_string()))
             .map(|r| r.clone())
@@ -81,6 +147,27 @@ impl<T> RegionStore<T> {
     /// region's `Arc` keeps a detached copy that no one else sees.
     pub fn reset(&self) {
         self.regions.clear();
+    }
+
+    /// From now on, remembers which regions are locked (`take_touched`).
+    pub fn track_touches(&self) {
+        self.touched.on.store(true, Ordering::SeqCst);
+    }
+
+    /// The regions locked since the last call (that still exist), and
+    /// forgets the marks.
+    pub fn take_touched(&self) -> Vec<Arc<Region<T>>> {
+        let keys = std::mem::take(&mut *self.touched.keys.lock());
+        keys.iter()
+            .filter_map(|k| self.regions.get(k).map(|r| r.clone()))
+            .collect()
+    }
+}
+
+impl<T> Region<T> {
+    /// (account, region).
+    pub fn key(&self) -> &(String, String) {
+        &self.key
     }
 }
 
@@ -114,6 +201,47 @@ mod tests {
             .collect();
         assert_eq!(keys, ["1/eu-west-1", "1/us-east-1", "2/us-east-1"]);
         assert_eq!(*store.region("2", "us-east-1").lock(), ["2/us-east-1"]);
+    }
+
+    #[test]
+    fn locked_regions_are_marked_once_tracking_is_on_and_the_marks_are_taken_once() {
+        let store = store();
+        store.region("1", "a").lock().push("before".into());
+        store.track_touches();
+        assert!(
+            store.take_touched().is_empty(),
+            "nothing marked before tracking"
+        );
+        store.region("1", "a").lock().push("x".into());
+        store.with("2", "b", |v| v.push("y".into()));
+        store.region("1", "a").lock();
+        let marked: Vec<_> = store
+            .take_touched()
+            .iter()
+            .map(|r| r.key().clone())
+            .collect();
+        assert_eq!(
+            marked,
+            [("1".to_string(), "a".to_string()), ("2".into(), "b".into())]
+        );
+        assert!(store.take_touched().is_empty());
+    }
+
+    #[test]
+    fn a_region_is_marked_before_its_lock_is_released() {
+        let store = store();
+        store.track_touches();
+        let region = store.region("1", "a");
+        let mut guard = region.lock();
+        guard.push("x".into());
+        assert!(
+            store.take_touched().is_empty(),
+            "not while it is being changed"
+        );
+        drop(guard);
+        // The mark is taken, then the region locked: the change is seen.
+        let taken = store.take_touched();
+        assert_eq!(*taken[0].lock(), ["1/a", "x"]);
     }
 
     #[test]
