@@ -24,7 +24,7 @@ use crate::store::RegionStore;
 use std::collections::BTreeMap;
 
 /// How a namespace is discovered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NamespaceKind {
     Http,
     DnsPrivate,
@@ -45,7 +45,7 @@ impl NamespaceKind {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Namespace {
     pub id: String,
     pub arn: String,
@@ -66,21 +66,21 @@ pub struct Namespace {
 }
 
 /// One DNS record type a service's instances get, with its TTL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DnsRecord {
     /// A, AAAA, SRV or CNAME.
     pub kind: String,
     pub ttl: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DnsSettings {
     /// MULTIVALUE or WEIGHTED.
     pub routing_policy: String,
     pub records: Vec<DnsRecord>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Service {
     pub id: String,
     pub arn: String,
@@ -104,7 +104,7 @@ pub struct Service {
 }
 
 /// Health as Cloud Map reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Health {
     Healthy,
     Unhealthy,
@@ -122,7 +122,7 @@ impl Health {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Instance {
     pub id: String,
     pub attributes: BTreeMap<String, String>,
@@ -136,12 +136,12 @@ pub struct Instance {
 /// HEALTHY", RegisterInstance in the Cloud Map API reference).
 pub const INIT_HEALTH_ATTRIBUTE: &str = "AWS_INIT_HEALTH_STATUS";
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct OperationRecord {
     pub id: String,
     /// CREATE_NAMESPACE, DELETE_NAMESPACE, UPDATE_NAMESPACE,
     /// UPDATE_SERVICE, REGISTER_INSTANCE or DEREGISTER_INSTANCE.
-    pub kind: &'static str,
+    pub kind: String,
     /// NAMESPACE / SERVICE / INSTANCE -> id.
     pub targets: BTreeMap<String, String>,
     pub created: f64,
@@ -174,6 +174,12 @@ pub struct CloudMapRegion {
     /// Resource ARN -> tags, in the order the keys were first given.
     pub tags: BTreeMap<String, Vec<(String, String)>>,
 }
+
+crate::persistent_fields!(
+    CloudMapRegion,
+    "servicediscovery",
+    [namespaces, services, operations, tags]
+);
 
 impl CloudMapRegion {
     fn new(account: &str, region: &str) -> Self {
@@ -214,7 +220,7 @@ impl CloudMapRegion {
             id.clone(),
             OperationRecord {
                 id: id.clone(),
-                kind,
+                kind: kind.to_string(),
                 targets: targets
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -30,7 +30,7 @@ pub trait Persistent {
     const SERVICE: &'static str;
 
     /// The value as kept on disk.
-    fn save(&self) -> serde_json::Value;
+    fn save(&self) -> Result<serde_json::Value, String>;
 
     /// Puts a saved value back into a fresh region value (made by the
     /// store's `create`, which supplies what is not saved: settings,
@@ -43,7 +43,8 @@ pub trait PersistedStore: Send + Sync {
     fn service(&self) -> &'static str;
     /// (account, region, saved value) of each region touched since the
     /// last call (`all`: of every region).
-    fn take_touched(&self, all: bool) -> Vec<(String, String, serde_json::Value)>;
+    #[allow(clippy::type_complexity)]
+    fn take_touched(&self, all: bool) -> Vec<(String, String, Result<serde_json::Value, String>)>;
     /// Puts one region's saved value back.
     fn restore_region(
         &self,
@@ -58,7 +59,7 @@ impl<T: Persistent + Send + 'static> PersistedStore for RegionStore<T> {
         T::SERVICE
     }
 
-    fn take_touched(&self, all: bool) -> Vec<(String, String, serde_json::Value)> {
+    fn take_touched(&self, all: bool) -> Vec<(String, String, Result<serde_json::Value, String>)> {
         let regions = if all {
             self.keys()
                 .iter()
@@ -154,7 +155,9 @@ impl Persistence {
         for store in &self.stores {
             for (account, region, saved) in store.take_touched(false) {
                 let key = row_key(store.service(), &account, &region);
-                let bytes = serde_json::to_vec(&saved).map_err(|e| e.to_string())?;
+                let bytes = saved
+                    .and_then(|v| serde_json::to_vec(&v).map_err(|e| e.to_string()))
+                    .map_err(|e| format!("{key}: {e}"))?;
                 if written.get(&key) != Some(&bytes) {
                     rows.push((key, bytes));
                 }
@@ -170,4 +173,40 @@ impl Persistence {
         }
         Ok(count)
     }
+}
+
+/// `Persistent` for a region type kept as some of its fields, each with its
+/// serde form: `persistent_fields!(Type, "service", [field, ...])`. The
+/// other fields are what the store's `create` makes.
+#[macro_export]
+macro_rules! persistent_fields {
+    ($ty:ty, $service:literal, [$($field:ident),* $(,)?]) => {
+        impl $crate::persistence::Persistent for $ty {
+            const SERVICE: &'static str = $service;
+
+            fn save(&self) -> Result<serde_json::Value, String> {
+                let mut map = serde_json::Map::new();
+                $(
+                    let value = serde_json::to_value(&self.$field)
+                        .map_err(|e| format!("{}: {e}", stringify!($field)))?;
+                    map.insert(stringify!($field).to_string(), value);
+                )*
+                Ok(serde_json::Value::Object(map))
+            }
+
+            fn restore(&mut self, saved: serde_json::Value) -> Result<(), String> {
+                let serde_json::Value::Object(mut map) = saved else {
+                    return Err("the saved form is not an object".into());
+                };
+                $(
+                    let value = map
+                        .remove(stringify!($field))
+                        .ok_or_else(|| format!("{} is missing", stringify!($field)))?;
+                    self.$field = serde_json::from_value(value)
+                        .map_err(|e| format!("{}: {e}", stringify!($field)))?;
+                )*
+                Ok(())
+            }
+        }
+    };
 }

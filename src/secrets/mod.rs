@@ -73,6 +73,8 @@ pub struct RegionSecrets {
     pub parameters: ssm::Parameters,
 }
 
+crate::persistent_fields!(RegionSecrets, "secrets", [secrets, parameters]);
+
 impl RegionSecrets {
     pub fn new(account: &str, region: &str) -> Self {
         RegionSecrets {

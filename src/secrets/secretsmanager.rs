@@ -156,12 +156,12 @@ pub fn not_supported(op: Operation) -> ApiError {
 // ---- state -----------------------------------------------------------------
 
 /// The secrets of one (account, region), by name.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Secrets {
     by_name: BTreeMap<String, Secret>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Secret {
     pub name: String,
     pub arn: String,
@@ -179,13 +179,13 @@ pub struct Secret {
 
 /// A secret scheduled for deletion: readable by DescribeSecret only, until
 /// `purge_at`, when it is gone.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Deletion {
     pub deleted_at: f64,
     pub purge_at: f64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SecretVersion {
     pub id: String,
     pub value: SecretValue,
@@ -193,7 +193,7 @@ pub struct SecretVersion {
     pub created: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SecretValue {
     String(String),
     /// Base64, as it travels in JSON 1.1; ecsbox never needs the bytes.

@@ -145,12 +145,12 @@ pub fn not_supported(op: Operation) -> ApiError {
 // ---- state -------------------------------------------------------------------
 
 /// The parameters of one (account, region), by name.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Parameters {
     by_name: BTreeMap<String, Parameter>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Parameter {
     pub name: String,
     /// What PutParameter gave; no operation ecsbox serves reads them yet.
@@ -162,7 +162,7 @@ pub struct Parameter {
 // The shared TagSet reads and writes this service's `Tag` shape.
 crate::tag_shape!(Tag);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ParameterVersion {
     pub version: i64,
     pub value: String,

@@ -57,7 +57,7 @@ struct Saved {
 impl Persistent for RegionState {
     const SERVICE: &'static str = "ecs";
 
-    fn save(&self) -> serde_json::Value {
+    fn save(&self) -> Result<serde_json::Value, String> {
         let saving = Saving {
             clusters: &self.clusters,
             task_definitions: self.task_definitions.values().collect(),
@@ -86,7 +86,7 @@ impl Persistent for RegionState {
             services: &self.services,
             container_instances: &self.container_instances,
         };
-        serde_json::to_value(saving).expect("ECS's state always encodes")
+        serde_json::to_value(saving).map_err(|e| e.to_string())
     }
 
     fn restore(&mut self, saved: serde_json::Value) -> Result<(), String> {
@@ -171,7 +171,7 @@ mod tests {
         tags.insert("team".into(), "a".into());
         state.tags.insert("arn:cluster/web".into(), tags.clone());
 
-        let saved = state.save();
+        let saved = state.save().unwrap();
         // Through bytes, as the database keeps it.
         let saved: serde_json::Value =
             serde_json::from_slice(&serde_json::to_vec(&saved).unwrap()).unwrap();
@@ -188,7 +188,7 @@ mod tests {
         );
         assert_eq!(back.tags["arn:cluster/web"], tags);
         // The same saved form again: nothing was lost or added.
-        assert_eq!(back.save(), state.save());
+        assert_eq!(back.save().unwrap(), state.save().unwrap());
     }
 
     #[test]

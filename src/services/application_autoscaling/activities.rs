@@ -19,6 +19,7 @@ use crate::store::page_token;
 
 const KEPT: usize = 1000;
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct Activity {
     shape: ScalingActivity,
 }

@@ -77,6 +77,13 @@ pub struct ScalingRegion {
     activities: Vec<activities::Activity>,
 }
 
+crate::persistent_fields!(
+    ScalingRegion,
+    "application-autoscaling",
+    [targets, activities]
+);
+
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Target {
     shape: ScalableTarget,
     tags: BTreeMap<String, String>,
@@ -86,7 +93,7 @@ struct Target {
 }
 
 /// The last scale-out and scale-in, which the cooldowns count from.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 struct Cooldowns {
     /// When the last scale-out was, and the capacity before the scale-out
     /// that started its cooldown (what a scale-out during the cooldown

@@ -39,6 +39,7 @@ const DEFAULT_COOLDOWN: i32 = 300;
 /// Policies per scalable target (Application Auto Scaling's quota).
 const MAX_POLICIES: usize = 50;
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct Policy {
     pub shape: ScalingPolicy,
     /// The suffix of the action ARN its alarms carry.

@@ -26,6 +26,40 @@ pub(super) struct Scheduled {
     next: Option<i64>,
 }
 
+/// On disk (`crate::persistence`): the action as the client gave it and
+/// when it fires next; its schedule and time zone are parsed again from it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedScheduled {
+    shape: ScheduledAction,
+    next: Option<i64>,
+}
+
+impl serde::Serialize for Scheduled {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SavedScheduled {
+            shape: self.shape.clone(),
+            next: self.next,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Scheduled {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let saved = SavedScheduled::deserialize(deserializer)?;
+        let expression = saved.shape.schedule.as_deref().unwrap_or_default();
+        let schedule = schedule::parse(expression).map_err(serde::de::Error::custom)?;
+        let tz = schedule::time_zone(saved.shape.timezone.as_deref())
+            .map_err(serde::de::Error::custom)?;
+        Ok(Scheduled {
+            shape: saved.shape,
+            schedule,
+            tz,
+            next: saved.next,
+        })
+    }
+}
+
 impl Scheduled {
     fn name(&self) -> &str {
         self.shape

@@ -81,7 +81,7 @@ pub fn is_autoscaling_action(arn: &str) -> bool {
 }
 
 /// One alarm as a region holds it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct StoredAlarm {
     pub alarm: MetricAlarm,
     pub tags: TagSet,
@@ -90,7 +90,7 @@ pub(super) struct StoredAlarm {
 }
 
 /// One history item, numbered in the order recorded (page tokens name it).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct HistoryEntry {
     pub seq: u64,
     pub item: AlarmHistoryItem,

@@ -71,6 +71,48 @@ struct Metrics {
     history_seq: u64,
 }
 
+/// On disk (`crate::persistence`): every metric's datapoints, the alarms
+/// and their history. A series is a (key, datapoints) pair: its key is not
+/// a string, as JSON's map keys must be.
+#[derive(serde::Serialize)]
+struct SavingMetrics<'a> {
+    series: Vec<(&'a MetricKey, &'a Vec<Sample>)>,
+    alarms: &'a BTreeMap<String, alarms::StoredAlarm>,
+    history: &'a Vec<alarms::HistoryEntry>,
+    history_seq: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct SavedMetrics {
+    series: Vec<(MetricKey, Vec<Sample>)>,
+    alarms: BTreeMap<String, alarms::StoredAlarm>,
+    history: Vec<alarms::HistoryEntry>,
+    history_seq: u64,
+}
+
+impl crate::persistence::Persistent for Metrics {
+    const SERVICE: &'static str = "cloudwatch";
+
+    fn save(&self) -> Result<serde_json::Value, String> {
+        serde_json::to_value(SavingMetrics {
+            series: self.series.iter().collect(),
+            alarms: &self.alarms,
+            history: &self.history,
+            history_seq: self.history_seq,
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    fn restore(&mut self, saved: serde_json::Value) -> Result<(), String> {
+        let saved: SavedMetrics = serde_json::from_value(saved).map_err(|e| e.to_string())?;
+        self.series = saved.series.into_iter().collect();
+        self.alarms = saved.alarms;
+        self.history = saved.history;
+        self.history_seq = saved.history_seq;
+        Ok(())
+    }
+}
+
 impl Metrics {
     /// The samples of `key` in [start, end) (with `unit`, when given), by
     /// their period's index from `start`.
@@ -99,7 +141,7 @@ impl Metrics {
 
 /// A metric is its namespace, name and exact set of dimensions (sorted by
 /// name, as CloudWatch treats them as a set).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 struct MetricKey {
     namespace: String,
     name: String,

@@ -8,7 +8,7 @@ use crate::model::cloudwatch::shapes::{Datapoint, MetricDatum};
 use crate::protocol::ApiError;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Sample {
     /// Epoch seconds.
     pub at: f64,

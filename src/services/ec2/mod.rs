@@ -44,6 +44,8 @@ struct Ec2Region {
     groups: BTreeMap<String, SecurityGroup>,
 }
 
+crate::persistent_fields!(Ec2Region, "ec2", [vpcs, subnets, groups]);
+
 impl Ec2 {
     pub fn new(ecs: Arc<Store>) -> Self {
         Ec2 {

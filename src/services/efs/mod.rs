@@ -39,6 +39,9 @@ struct EfsRegion {
     access_points: BTreeMap<String, AccessPoint>,
 }
 
+crate::persistent_fields!(EfsRegion, "efs", [file_systems, access_points]);
+
+#[derive(serde::Serialize, serde::Deserialize)]
 struct FileSystem {
     /// The request that created it, to tell a retry (same token, same
     /// request) from a conflict (same token, another request).
@@ -46,6 +49,7 @@ struct FileSystem {
     description: FileSystemDescription,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct AccessPoint {
     request: CreateAccessPointRequest,
     description: AccessPointDescription,

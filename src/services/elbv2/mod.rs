@@ -92,6 +92,13 @@ struct Elbv2Region {
     rules: BTreeMap<String, RuleRecord>,
 }
 
+crate::persistent_fields!(
+    Elbv2Region,
+    "elbv2",
+    [load_balancers, target_groups, listeners, rules]
+);
+
+#[derive(serde::Serialize, serde::Deserialize)]
 struct LoadBalancerRecord {
     /// As DescribeLoadBalancers answers it (State `active`).
     description: LoadBalancer,
@@ -102,6 +109,7 @@ struct LoadBalancerRecord {
     tags: TagSet,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct TargetGroupRecord {
     /// As DescribeTargetGroups answers it, `LoadBalancerArns` left empty
     /// (computed from the listeners and rules that forward to it).
@@ -111,6 +119,7 @@ struct TargetGroupRecord {
     tags: TagSet,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct ListenerRecord {
     description: Listener,
     /// The ARN of its default rule (DescribeRules shows it, IsDefault).
@@ -118,6 +127,7 @@ struct ListenerRecord {
     tags: TagSet,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct RuleRecord {
     description: Rule,
     listener_arn: String,

@@ -69,6 +69,7 @@ pub struct EventsRegion {
     pub invocations: VecDeque<Invocation>,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Bus {
     pub name: String,
     pub arn: String,
@@ -79,11 +80,14 @@ pub struct Bus {
     pub tags: BTreeMap<String, String>,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     pub name: String,
     pub arn: String,
     pub bus: String,
+    #[serde(with = "saved_pattern")]
     pub event_pattern: Option<(String, Pattern)>,
+    #[serde(with = "saved_schedule")]
     pub schedule: Option<(String, Schedule)>,
     pub enabled: bool,
     pub description: Option<String>,
@@ -100,13 +104,48 @@ pub struct Rule {
 }
 
 /// What CloudWatch's AWS/Events metrics would count, per rule.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RuleMetrics {
     pub triggered_rules: u64,
     pub invocations: u64,
     pub failed_invocations: u64,
 }
+
+// Buses with their rules are kept on disk (`crate::persistence`); the
+// invocations log is not: it tells what happened in this run.
+crate::persistent_fields!(EventsRegion, "events", [buses]);
+
+/// A rule's pattern and schedule are kept as the text the client gave and
+/// parsed again when read back.
+macro_rules! saved_as_text {
+    ($module:ident, $parsed:ty) => {
+        mod $module {
+            use super::*;
+
+            pub fn serialize<S: serde::Serializer>(
+                value: &Option<(String, $parsed)>,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serde::Serialize::serialize(&value.as_ref().map(|(text, _)| text), serializer)
+            }
+
+            pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Option<(String, $parsed)>, D::Error> {
+                let text: Option<String> = serde::Deserialize::deserialize(deserializer)?;
+                text.map(|text| {
+                    let parsed = <$parsed>::parse(&text)
+                        .map_err(|e| serde::de::Error::custom(format!("{text}: {}", e.0)))?;
+                    Ok((text, parsed))
+                })
+                .transpose()
+            }
+        }
+    };
+}
+saved_as_text!(saved_pattern, Pattern);
+saved_as_text!(saved_schedule, Schedule);
 
 impl EventsRegion {
     fn new(account: &str, region: &str) -> Self {

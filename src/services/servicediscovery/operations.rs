@@ -33,7 +33,7 @@ fn operation_shape(op: &mut OperationRecord, owner: &str, now: f64) -> sh::Opera
     sh::Operation {
         id: Some(op.id.clone()),
         owner_account: Some(owner.to_string()),
-        r#type: Some(op.kind.into()),
+        r#type: Some(op.kind.clone()),
         status: Some(status.into()),
         error_message: None,
         error_code: None,
