@@ -700,7 +700,7 @@ mod tests {
     fn an_operation_is_submitted_when_first_seen_then_succeeds() {
         let mut op = OperationRecord {
             id: "x".into(),
-            kind: "CREATE_NAMESPACE",
+            kind: "CREATE_NAMESPACE".into(),
             targets: BTreeMap::new(),
             created: 1.0,
             first_seen: None,

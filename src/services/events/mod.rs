@@ -448,3 +448,43 @@ pub(crate) fn bus_not_found(bus: &str) -> ApiError {
         format!("Event bus {bus} does not exist."),
     )
 }
+
+#[cfg(test)]
+mod saved_tests {
+    use super::*;
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Kept {
+        #[serde(with = "saved_pattern")]
+        pattern: Option<(String, Pattern)>,
+        #[serde(with = "saved_schedule")]
+        schedule: Option<(String, Schedule)>,
+    }
+
+    #[test]
+    fn a_rule_pattern_and_schedule_are_kept_as_text_and_parsed_again() {
+        let text = r#"{"source":["aws.ecs"]}"#;
+        let kept = Kept {
+            pattern: Some((text.into(), Pattern::parse(text).unwrap())),
+            schedule: Some((
+                "rate(5 minutes)".into(),
+                Schedule::parse("rate(5 minutes)").unwrap(),
+            )),
+        };
+        let saved = serde_json::to_value(&kept).unwrap();
+        assert_eq!(saved["pattern"], text);
+        assert_eq!(saved["schedule"], "rate(5 minutes)");
+        let back: Kept = serde_json::from_value(saved).unwrap();
+        let (_, pattern) = back.pattern.unwrap();
+        assert!(pattern.matches(&serde_json::json!({"source": "aws.ecs"})));
+        assert!(!pattern.matches(&serde_json::json!({"source": "aws.s3"})));
+        let (_, schedule) = back.schedule.unwrap();
+        assert_eq!(schedule.next_after(0.0, 0.0), Some(300.0));
+    }
+
+    #[test]
+    fn a_kept_pattern_that_no_longer_parses_is_an_error() {
+        let bad = serde_json::json!({"pattern": "{not json", "schedule": null});
+        assert!(serde_json::from_value::<Kept>(bad).is_err());
+    }
+}
