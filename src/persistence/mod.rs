@@ -11,9 +11,15 @@
 //!
 //! When: `Persistence::commit` writes the rows of the regions touched since
 //! the last commit whose saved form changed, in one transaction. The server
-//! calls it after a request's handler and before the answer is sent, so a
-//! write a client saw acknowledged is durable; a periodic pass commits what
-//! background work (tasks changing state, log lines) changed.
+//! is to call it after a request's handler and before the answer is sent,
+//! so that a write a client saw acknowledged is durable, and on a periodic
+//! pass for what background work (tasks changing state) changed.
+//!
+//! Not wired yet (there is no `--state-dir` so far): the server does not
+//! open a database or commit, CloudWatch Logs (its events want rows of
+//! their own, not one value per region), ECR (its blobs live in files) and
+//! the load balancers' data plane are not kept, and tasks that ran before a
+//! restart are neither re-adopted nor marked stopped.
 
 pub mod db;
 
