@@ -373,30 +373,30 @@ async fn cloud_map(endpoint: &str, op: &str, body: serde_json::Value) -> serde_j
 
 /// Polls DescribeTasks until the task is STOPPED; its container's exit code.
 async fn wait_for_exit_code(ecs: &aws_sdk_ecs::Client, task_arn: &str) -> Option<i32> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    loop {
-        let described = ecs
-            .describe_tasks()
-            .cluster("web")
-            .tasks(task_arn)
-            .send()
-            .await
-            .unwrap();
-        let task = &described.tasks()[0];
-        if task.last_status() == Some("STOPPED") {
-            return task.containers()[0].exit_code();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the task has not stopped after 90s: {task:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    let task = wait_for_status(ecs, task_arn, "STOPPED", 90).await;
+    task.containers()[0].exit_code()
 }
 
 /// Polls DescribeTasks until the task is RUNNING; its awsvpc address.
 async fn wait_for_running_task_ip(ecs: &aws_sdk_ecs::Client, task_arn: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let task = wait_for_status(ecs, task_arn, "RUNNING", 60).await;
+    let details = task.attachments()[0].details();
+    let ip = details
+        .iter()
+        .find(|d| d.name() == Some("privateIPv4Address"))
+        .and_then(|d| d.value());
+    ip.expect("an awsvpc task has an address").to_string()
+}
+
+/// Polls DescribeTasks (cluster `web`) until the task's lastStatus is
+/// `status`, for at most `seconds`; a task that stops first fails the test.
+async fn wait_for_status(
+    ecs: &aws_sdk_ecs::Client,
+    task_arn: &str,
+    status: &str,
+    seconds: u64,
+) -> aws_sdk_ecs::types::Task {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
     loop {
         let described = ecs
             .describe_tasks()
@@ -405,20 +405,13 @@ async fn wait_for_running_task_ip(ecs: &aws_sdk_ecs::Client, task_arn: &str) -> 
             .send()
             .await
             .unwrap();
-        let task = &described.tasks()[0];
+        let task = described.tasks()[0].clone();
         match task.last_status() {
-            Some("RUNNING") => {
-                let details = task.attachments()[0].details();
-                let ip = details
-                    .iter()
-                    .find(|d| d.name() == Some("privateIPv4Address"))
-                    .and_then(|d| d.value());
-                return ip.expect("an awsvpc task has an address").to_string();
-            }
+            Some(s) if s == status => return task,
             Some("STOPPED") => panic!("the task stopped: {:?}", task.stopped_reason()),
             _ => assert!(
                 std::time::Instant::now() < deadline,
-                "the task is not RUNNING after 60s: {task:?}"
+                "the task is not {status} after {seconds}s: {task:?}"
             ),
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
