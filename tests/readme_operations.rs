@@ -114,3 +114,26 @@ fn every_operation_has_one_row() {
         assert_eq!(rows, 1, "{}", op.name());
     }
 }
+
+/// The image is built from `Dockerfile` (compiling inside it, `--pull`) or
+/// from `docker/Dockerfile.local` (the offline build CI uses): both must
+/// give ecsbox the same settings, ports, user and entry point.
+#[test]
+fn both_dockerfiles_configure_the_image_alike() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let settings = |path: &str| -> Vec<String> {
+        std::fs::read_to_string(root.join(path))
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .lines()
+            .filter(|l| {
+                ["ENV ", "EXPOSE ", "USER ", "ENTRYPOINT "]
+                    .iter()
+                    .any(|k| l.starts_with(k))
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    let top = settings("Dockerfile");
+    assert!(top.iter().any(|l| l.starts_with("ENV ECSBOX_TASK_DNS=")), "{top:?}");
+    assert_eq!(top, settings("docker/Dockerfile.local"));
+}
