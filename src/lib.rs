@@ -17,6 +17,7 @@
 //! protocol                       the wire: JSON 1.0/1.1, query and ec2 forms, XML
 //!                                answers and errors, ApiError
 //! state                          ECS's per-(account, region) records and effects
+//! persistence                    the regions' state kept on disk (groundwork, not wired yet)
 //! store                          the generic per-(account, region) store, page tokens
 //! runtime                        the only code that talks to Docker
 //! cloudmap                       Cloud Map's registry: namespaces, services, instances;
