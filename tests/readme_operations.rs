@@ -134,6 +134,9 @@ fn both_dockerfiles_configure_the_image_alike() {
             .collect()
     };
     let top = settings("Dockerfile");
-    assert!(top.iter().any(|l| l.starts_with("ENV ECSBOX_TASK_DNS=")), "{top:?}");
+    assert!(
+        top.iter().any(|l| l.starts_with("ENV ECSBOX_TASK_DNS=")),
+        "{top:?}"
+    );
     assert_eq!(top, settings("docker/Dockerfile.local"));
 }
