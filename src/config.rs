@@ -93,6 +93,13 @@ pub struct Config {
     #[arg(long, env = "ECSBOX_WARM_TASK_NAMESPACES", default_value_t = 2)]
     pub warm_task_namespaces: usize,
 
+    /// Keep every resource of every service in this directory (an embedded
+    /// database, `ecsbox.redb`), so that a restart, clean or after a crash,
+    /// finds them again, and the tasks still running are adopted. Without
+    /// it state is in memory and lost when ecsbox exits.
+    #[arg(long, env = "ECSBOX_STATE_DIR")]
+    pub state_dir: Option<std::path::PathBuf>,
+
     /// Leave task containers running when ecsbox shuts down (by default it
     /// stops and removes everything it owns).
     #[arg(long, env = "ECSBOX_KEEP_CONTAINERS")]

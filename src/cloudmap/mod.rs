@@ -484,6 +484,9 @@ pub struct CloudMap {
     regions: RegionStore<CloudMapRegion>,
 }
 
+// `--state-dir` keeps its regions.
+crate::keeps_state_in_regions!(CloudMap);
+
 impl Default for CloudMap {
     fn default() -> Self {
         Self::new()

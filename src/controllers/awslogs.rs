@@ -81,39 +81,151 @@ pub fn follow(
     stream: String,
     container_id: String,
 ) {
-    tokio::spawn(async move {
-        if let Err(e) =
-            logs::ensure_stream(&store, &account, &target.region, &target.group, &stream)
-        {
-            tracing::warn!(group = %target.group, stream = %stream, "awslogs: {}", e.message);
+    tokio::spawn(copy_lines(
+        runtime,
+        store,
+        account,
+        target,
+        stream,
+        container_id,
+        AlreadyThere::default(),
+    ));
+}
+
+/// `follow` for a container of a task adopted after a restart: the engine
+/// replays the container's output from its start, and the lines the
+/// stream already holds (kept in the state directory) are skipped, so
+/// the stream goes on where it stopped.
+pub fn follow_after_restart(
+    runtime: Arc<dyn ContainerRuntime>,
+    store: Arc<LogStore>,
+    account: String,
+    target: Target,
+    stream: String,
+    container_id: String,
+) {
+    let there = AlreadyThere::of(&store, &account, &target, &stream);
+    tokio::spawn(copy_lines(
+        runtime,
+        store,
+        account,
+        target,
+        stream,
+        container_id,
+        there,
+    ));
+}
+
+/// What a stream already holds of a container's output: its events up to
+/// the latest timestamp, and those of that millisecond (lines of the same
+/// millisecond are told apart by their text).
+#[derive(Default)]
+struct AlreadyThere {
+    last_ms: Option<i64>,
+    at_last_ms: Vec<String>,
+}
+
+impl AlreadyThere {
+    fn of(store: &LogStore, account: &str, target: &Target, stream: &str) -> Self {
+        let Some(region) = store.existing(account, &target.region) else {
+            return Self::default();
+        };
+        let r = region.lock();
+        let Some(s) = r
+            .groups
+            .get(&target.group)
+            .and_then(|g| g.streams.get(stream))
+        else {
+            return Self::default();
+        };
+        let Some(last_ms) = s.last_event_timestamp() else {
+            return Self::default();
+        };
+        let at_last_ms = s.events[s.index_at_time(last_ms)..]
+            .iter()
+            .map(|e| e.message.clone())
+            .collect();
+        AlreadyThere {
+            last_ms: Some(last_ms),
+            at_last_ms,
+        }
+    }
+
+    /// Whether a replayed line is one the stream holds (then forgotten, so
+    /// that a second line of the same text and millisecond is kept).
+    fn holds(&mut self, ms: i64, message: &str) -> bool {
+        match self.last_ms {
+            Some(last) if ms < last => true,
+            Some(last) if ms == last => match self.at_last_ms.iter().position(|m| m == message) {
+                Some(i) => {
+                    self.at_last_ms.swap_remove(i);
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+async fn copy_lines(
+    runtime: Arc<dyn ContainerRuntime>,
+    store: Arc<LogStore>,
+    account: String,
+    target: Target,
+    stream: String,
+    container_id: String,
+    mut there: AlreadyThere,
+) {
+    if let Err(e) = logs::ensure_stream(&store, &account, &target.region, &target.group, &stream) {
+        tracing::warn!(group = %target.group, stream = %stream, "awslogs: {}", e.message);
+        return;
+    }
+    let mut lines = runtime.follow_logs(&container_id);
+    while let Some(line) = lines.next().await {
+        let ms = line
+            .timestamp
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        if there.holds(ms, &line.message) {
+            continue;
+        }
+        if let Err(e) = logs::append(
+            &store,
+            &account,
+            &target.region,
+            &target.group,
+            &stream,
+            vec![(ms, line.message)],
+        ) {
+            // The group was deleted meanwhile: as the driver, stop writing.
+            tracing::warn!(group = %target.group, "awslogs: {}", e.message);
             return;
         }
-        let mut lines = runtime.follow_logs(&container_id);
-        while let Some(line) = lines.next().await {
-            let ms = line
-                .timestamp
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0);
-            if let Err(e) = logs::append(
-                &store,
-                &account,
-                &target.region,
-                &target.group,
-                &stream,
-                vec![(ms, line.message)],
-            ) {
-                // The group was deleted meanwhile: as the driver, stop writing.
-                tracing::warn!(group = %target.group, "awslogs: {}", e.message);
-                return;
-            }
-        }
-    });
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replayed_lines_the_stream_holds_are_skipped_once() {
+        let mut there = AlreadyThere {
+            last_ms: Some(100),
+            at_last_ms: vec!["b".into(), "b".into()],
+        };
+        assert!(there.holds(50, "a"));
+        assert!(there.holds(100, "b"));
+        assert!(there.holds(100, "b"));
+        // A third "b" of that millisecond is new, as is anything later.
+        assert!(!there.holds(100, "b"));
+        assert!(!there.holds(100, "c"));
+        assert!(!there.holds(101, "a"));
+        // An empty stream holds nothing.
+        assert!(!AlreadyThere::default().holds(0, "a"));
+    }
     use crate::model::shapes::LogConfiguration;
     use std::collections::BTreeMap;
 

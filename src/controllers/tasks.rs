@@ -156,6 +156,13 @@ pub struct TaskController {
     events: crate::events_out::Outbox,
     /// Set by `close` at shutdown: nothing launches any more.
     closing: AtomicBool,
+    /// Set at a shutdown that leaves the tasks running (a state directory
+    /// or --keep-containers): drivers let go of running tasks instead of
+    /// stopping them.
+    leave_running: AtomicBool,
+    /// Set when tasks of an earlier run were adopted (`adopt_restored`):
+    /// the handshake keeps their containers, network and volumes.
+    adopted: AtomicBool,
     /// Drivers between PROVISIONING and RUNNING (creating Docker objects):
     /// `close` waits for them.
     in_start: AtomicUsize,
@@ -212,6 +219,8 @@ impl TaskController {
             metadata,
             events: Default::default(),
             closing: AtomicBool::new(false),
+            leave_running: AtomicBool::new(false),
+            adopted: AtomicBool::new(false),
             in_start: AtomicUsize::new(0),
             start_done: tokio::sync::Notify::new(),
         })
@@ -467,9 +476,137 @@ impl TaskController {
                 });
             }
         }
+        self.finish(key).await;
+    }
+
+    /// After `watch`: stops the task and removes its containers later,
+    /// unless ecsbox is shutting down and leaves running tasks running.
+    async fn finish(self: Arc<Self>, key: TaskKey) {
+        let running = self.with_task(&key, |r| {
+            r.status == TaskStatus::Running && r.desired == TaskStatus::Running
+        });
+        if self.closing.load(Ordering::SeqCst)
+            && self.leave_running.load(Ordering::SeqCst)
+            && running == Some(true)
+        {
+            self.drivers.remove(&key.task_arn);
+            return;
+        }
         self.stop(&key).await;
         self.drivers.remove(&key.task_arn);
         self.cleanup_later(key);
+    }
+
+    /// At a shutdown that keeps the tasks (`--state-dir`,
+    /// `--keep-containers`): running tasks are left as they are, not stopped.
+    pub fn leave_running(&self) {
+        self.leave_running.store(true, Ordering::SeqCst);
+    }
+
+    /// After a restart with a state directory: every task the restored
+    /// state holds that had not stopped gets a driver again. Its containers
+    /// are kept (the handshake removes only what no task claims); a task
+    /// that was RUNNING is watched again, with its containers' metadata
+    /// tokens, its awslogs streams and (through its service) its load
+    /// balancer targets back, and stops as usual if a container died while
+    /// ecsbox was down; a task caught starting is stopped, with the reason.
+    /// STOPPED tasks whose containers were not removed yet are removed
+    /// after the cleanup delay.
+    pub fn adopt_restored(self: &Arc<Self>) {
+        let mut adopted = 0;
+        for (account, region) in self.store.keys() {
+            let Some(state) = self.store.existing(&account, &region) else {
+                continue;
+            };
+            let tasks: Vec<(String, TaskRecord)> = {
+                let mut state = state.lock();
+                state
+                    .tasks
+                    .iter_mut()
+                    .filter(|(_, r)| r.status != TaskStatus::Stopped || !r.runtime.removed)
+                    .map(|(arn, r)| {
+                        // The load balancers' targets are registered again
+                        // by the service scheduler (the data plane is new).
+                        r.lb_targets.clear();
+                        (arn.clone(), r.clone())
+                    })
+                    .collect()
+            };
+            for (task_arn, record) in tasks {
+                let key = TaskKey {
+                    account: account.clone(),
+                    region: region.clone(),
+                    task_arn,
+                };
+                for id in record
+                    .runtime
+                    .containers
+                    .values()
+                    .chain(record.runtime.namespace_holder.iter())
+                {
+                    self.containers.insert(id.clone(), key.task_arn.clone());
+                }
+                if record.status == TaskStatus::Stopped {
+                    self.clone().cleanup_later(key);
+                    continue;
+                }
+                adopted += 1;
+                let (tx, rx) = mpsc::unbounded_channel();
+                self.drivers.insert(key.task_arn.clone(), tx);
+                let me = self.clone();
+                tokio::spawn(async move { me.drive_adopted(key, record, rx).await });
+            }
+        }
+        self.adopted.store(true, Ordering::SeqCst);
+        if adopted > 0 {
+            tracing::info!("adopting {adopted} tasks of the state directory");
+        }
+        self.changes.notify_one();
+    }
+
+    /// The driver of a task adopted after a restart (`adopt_restored`).
+    async fn drive_adopted(
+        self: Arc<Self>,
+        key: TaskKey,
+        record: TaskRecord,
+        mut wake: mpsc::UnboundedReceiver<Wake>,
+    ) {
+        self.ready().await;
+        if record.status == TaskStatus::Running {
+            self.metadata
+                .adopt_task(&key.account, &key.region, &key.task_arn, &record);
+            for c in record.definition.container_definitions.iter().flatten() {
+                let name = c.name.clone().unwrap_or_default();
+                let (Some(target), Some(id)) = (
+                    awslogs::target(c, &key.region),
+                    record.runtime.containers.get(&name),
+                ) else {
+                    continue;
+                };
+                let stream = target.stream(&name, &record.id, id);
+                awslogs::follow_after_restart(
+                    self.runtime.clone(),
+                    self.logs.clone(),
+                    key.account.clone(),
+                    target,
+                    stream,
+                    id.clone(),
+                );
+            }
+            // A container that died while ecsbox was down stops the task
+            // here (watch looks at every container first).
+            self.watch(&key, &mut wake).await;
+        } else {
+            self.with_task(&key, |r| {
+                if r.desired != TaskStatus::Stopped {
+                    r.want_stopped(
+                        StopCode::TaskFailedToStart,
+                        "Task stopped: ecsbox restarted while the task was starting",
+                    );
+                }
+            });
+        }
+        self.finish(key).await;
     }
 
     /// PROVISIONING -> PENDING -> ACTIVATING -> RUNNING: network, images,
@@ -825,8 +962,13 @@ impl TaskController {
                 .clone()
                 .map(|d| d.rsplit('@').next().unwrap_or(&d).to_string())
                 .unwrap_or_else(|| info.id.clone());
+            let credentials_id = self.metadata.credentials_id(&key.task_arn);
             let recorded = self.with_task(key, |r| {
                 r.runtime.containers.insert(name.clone(), id.clone());
+                r.runtime
+                    .metadata_tokens
+                    .insert(name.clone(), token.to_string());
+                r.runtime.credentials_id = credentials_id;
                 if let Some(view) = r.container_mut(&name) {
                     view.runtime_id = Some(id.clone());
                     view.image_digest = Some(digest);
@@ -1474,6 +1616,28 @@ impl TaskController {
     /// nobody can describe. Other instances' objects are never touched.
     async fn remove_leftovers(&self) -> usize {
         let mine = [LabelFilter::equals(OWNER_LABEL, self.owner.clone())];
+        if self.adopted.load(Ordering::SeqCst) {
+            // Tasks of the state directory were adopted: only containers
+            // no task claims go (warm namespace holders, a container made
+            // for a task the state never recorded); the network and the
+            // volumes stay with the tasks.
+            let unclaimed: Vec<String> = self
+                .runtime
+                .list_containers(&mine)
+                .await
+                .map(|l| l.into_iter().map(|c| c.id).collect::<Vec<_>>())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|id| !self.containers.contains_key(id))
+                .collect();
+            for id in &unclaimed {
+                let _ = self
+                    .runtime
+                    .remove_container(id, RemoveOptions::FORCE)
+                    .await;
+            }
+            return unclaimed.len();
+        }
         let count = self
             .runtime
             .list_containers(&mine)

@@ -228,13 +228,15 @@ pub struct TargetGroupSpec {
 }
 
 /// A target's identity in its group: AWS's (Id, Port).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct TargetKey {
     pub id: String,
     pub port: u16,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Target {
     pub key: TargetKey,
     /// Where the plane connects (the task's IP, or the host port of an

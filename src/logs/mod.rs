@@ -18,6 +18,7 @@ pub mod generated;
 mod groups;
 pub mod pattern;
 pub mod retention;
+mod saved;
 pub mod store;
 mod streams;
 mod tags;

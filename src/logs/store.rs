@@ -59,7 +59,7 @@ pub struct LogsRegion {
     /// Log groups by name; the map's order is the ASCII order AWS lists them in.
     pub groups: BTreeMap<String, GroupRecord>,
     /// Numbers streams uniquely within the region, so event ids never collide.
-    next_stream_id: u64,
+    pub(super) next_stream_id: u64,
     /// What the events of every stream take (`event_memory`), and the most
     /// they may: past it the oldest events go (`retention::enforce_limit`).
     pub memory: usize,
@@ -176,7 +176,7 @@ pub struct StreamRecord {
     pub events: Vec<StoredEvent>,
     /// What `events` take (`event_memory`).
     pub memory: usize,
-    next_seq: u64,
+    pub(super) next_seq: u64,
 }
 
 impl StreamRecord {

@@ -246,6 +246,34 @@ impl Endpoints {
         env
     }
 
+    /// The id of the task's role credentials, once its containers have it.
+    pub fn credentials_id(&self, task_arn: &str) -> Option<String> {
+        self.inner.registry.credentials_id(task_arn)
+    }
+
+    /// A task adopted after a restart (`--state-dir`): its containers'
+    /// tokens and its credentials id, which their environment holds,
+    /// answer again (the credentials themselves are issued anew).
+    pub fn adopt_task(&self, account: &str, region: &str, task_arn: &str, record: &TaskRecord) {
+        for (name, token) in &record.runtime.metadata_tokens {
+            self.inner.registry.register_container_as(
+                token,
+                RegisteredContainer {
+                    account: account.to_string(),
+                    region: region.to_string(),
+                    task_arn: task_arn.to_string(),
+                    container_name: name.clone(),
+                },
+            );
+        }
+        if let (Some(id), Some(role)) = (&record.runtime.credentials_id, task_role_arn(record)) {
+            self.inner.registry.adopt_credentials_id(task_arn, id);
+            self.inner.registry.task_credentials(task_arn, |id| {
+                self.inner.keys.issue(id, account, task_arn, &role)
+            });
+        }
+    }
+
     /// Forgets a task's tokens and credentials: they answer 404/400 from now on.
     pub fn forget_task(&self, task_arn: &str) {
         self.inner.registry.forget_task(task_arn);

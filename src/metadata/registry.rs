@@ -82,6 +82,26 @@ impl Registry {
         token
     }
 
+    /// Registers a container under the token it was given before a
+    /// restart (its environment holds it): a task adopted again.
+    pub fn register_container_as(&self, token: &str, container: RegisteredContainer) {
+        let mut inner = self.inner.lock();
+        let task = inner.by_task.entry(container.task_arn.clone()).or_default();
+        if !task.tokens.iter().any(|t| t == token) {
+            task.tokens.push(token.to_string());
+        }
+        inner.containers.insert(token.to_string(), container);
+    }
+
+    /// The id of the task's credentials, if they were made.
+    pub fn credentials_id(&self, task_arn: &str) -> Option<String> {
+        self.inner
+            .lock()
+            .by_task
+            .get(task_arn)
+            .and_then(|t| t.credentials_id.clone())
+    }
+
     pub fn container(&self, token: &str) -> Option<RegisteredContainer> {
         self.inner.lock().containers.get(token).cloned()
     }
@@ -97,10 +117,15 @@ impl Registry {
             .by_task
             .get(task_arn)
             .and_then(|t| t.credentials_id.clone());
-        if let Some(found) = existing.and_then(|id| inner.credentials.get(&id).cloned()) {
+        if let Some(found) = existing
+            .as_ref()
+            .and_then(|id| inner.credentials.get(id).cloned())
+        {
             return found;
         }
-        let made = issue(uuid::Uuid::new_v4().to_string());
+        // An id set without credentials (`adopt_credentials_id`) is kept: the
+        // containers' environment names it.
+        let made = issue(existing.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()));
         inner
             .by_task
             .entry(task_arn.to_string())
@@ -108,6 +133,17 @@ impl Registry {
             .credentials_id = Some(made.id.clone());
         inner.credentials.insert(made.id.clone(), made.clone());
         made
+    }
+
+    /// The id the task's credentials had before a restart: they are made
+    /// again under it when first asked for.
+    pub fn adopt_credentials_id(&self, task_arn: &str, id: &str) {
+        self.inner
+            .lock()
+            .by_task
+            .entry(task_arn.to_string())
+            .or_default()
+            .credentials_id = Some(id.to_string());
     }
 
     pub fn credentials(&self, id: &str) -> Option<TaskCredentials> {
@@ -169,6 +205,21 @@ mod tests {
         assert!(r
             .container("00000000-0000-4000-8000-000000000000")
             .is_none());
+    }
+
+    #[test]
+    fn an_adopted_task_keeps_its_tokens_and_credentials_id() {
+        let r = Registry::default();
+        r.register_container_as("tok-1", container("arn:t/1", "web"));
+        assert_eq!(r.container("tok-1").unwrap().container_name, "web");
+        r.adopt_credentials_id("arn:t/1", "cred-1");
+        // Not made yet: the endpoint answers once the task asks.
+        assert!(r.credentials("cred-1").is_none());
+        let made = r.task_credentials("arn:t/1", creds("arn:t/1"));
+        assert_eq!(made.id, "cred-1");
+        assert_eq!(r.credentials("cred-1").unwrap().task_arn, "arn:t/1");
+        r.forget_task("arn:t/1");
+        assert!(r.container("tok-1").is_none());
     }
 
     #[test]

@@ -45,8 +45,9 @@ impl StateDb {
         Ok(out)
     }
 
-    /// Writes `rows` in one transaction, on disk when this returns.
-    pub fn write(&self, rows: &[(String, Vec<u8>)]) -> Result<(), String> {
+    /// Writes `rows` and removes the rows `deletes` names, in one
+    /// transaction, on disk when this returns.
+    pub fn write(&self, rows: &[(String, Vec<u8>)], deletes: &[String]) -> Result<(), String> {
         let failed = |e: &dyn std::fmt::Display| format!("writing {}: {e}", self.path.display());
         let txn = self.db.begin_write().map_err(|e| failed(&e))?;
         {
@@ -55,6 +56,9 @@ impl StateDb {
                 table
                     .insert(key.as_str(), bytes.as_slice())
                     .map_err(|e| failed(&e))?;
+            }
+            for key in deletes {
+                table.remove(key.as_str()).map_err(|e| failed(&e))?;
             }
         }
         txn.commit().map_err(|e| failed(&e))
@@ -71,12 +75,21 @@ mod tests {
         {
             let db = StateDb::open(&dir).unwrap();
             assert!(db.rows().unwrap().is_empty());
-            db.write(&[("ecs/1/r".into(), b"{\"a\":1}".to_vec())])
-                .unwrap();
-            db.write(&[
-                ("ecs/1/r".into(), b"{\"a\":2}".to_vec()),
-                ("logs/1/r".into(), b"{}".to_vec()),
-            ])
+            db.write(
+                &[
+                    ("ecs/1/r".into(), b"{\"a\":1}".to_vec()),
+                    ("ecs/1/x".into(), b"{}".to_vec()),
+                ],
+                &[],
+            )
+            .unwrap();
+            db.write(
+                &[
+                    ("ecs/1/r".into(), b"{\"a\":2}".to_vec()),
+                    ("logs/1/r".into(), b"{}".to_vec()),
+                ],
+                &["ecs/1/x".into()],
+            )
             .unwrap();
         }
         let db = StateDb::open(&dir).unwrap();

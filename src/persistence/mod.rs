@@ -21,13 +21,16 @@
 //! the load balancers' data plane are not kept, and tasks that ran before a
 //! restart are neither re-adopted nor marked stopped.
 
+pub mod clock_offset;
 pub mod db;
 
+pub use clock_offset::ClockOffset;
 pub use db::StateDb;
 
 use crate::store::RegionStore;
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// A region value that can be written out and read back.
@@ -58,6 +61,49 @@ pub trait PersistedStore: Send + Sync {
         region: &str,
         saved: serde_json::Value,
     ) -> Result<(), String>;
+    /// From now on, remembers which regions are touched.
+    fn track_touches(&self);
+}
+
+/// A service that keeps its state in a store of its own: `Arc<Service>`
+/// is then that store, for `Persistence`.
+pub trait KeepsState: Send + Sync {
+    fn kept_store(&self) -> &dyn PersistedStore;
+}
+
+impl<S: KeepsState> PersistedStore for Arc<S> {
+    fn service(&self) -> &'static str {
+        self.kept_store().service()
+    }
+
+    fn take_touched(&self, all: bool) -> Vec<(String, String, Result<serde_json::Value, String>)> {
+        self.kept_store().take_touched(all)
+    }
+
+    fn restore_region(
+        &self,
+        account: &str,
+        region: &str,
+        saved: serde_json::Value,
+    ) -> Result<(), String> {
+        self.kept_store().restore_region(account, region, saved)
+    }
+
+    fn track_touches(&self) {
+        self.kept_store().track_touches()
+    }
+}
+
+/// `KeepsState` for a service whose store is its field `regions`.
+#[macro_export]
+macro_rules! keeps_state_in_regions {
+    ($ty:ty) => {
+        impl $crate::persistence::KeepsState for $ty {
+            fn kept_store(&self) -> &dyn $crate::persistence::PersistedStore {
+                &self.regions
+            }
+        }
+    };
 }
 
 impl<T: Persistent + Send + 'static> PersistedStore for RegionStore<T> {
@@ -94,19 +140,85 @@ impl<T: Persistent + Send + 'static> PersistedStore for RegionStore<T> {
         let mut guard = value.lock();
         guard.restore(saved)
     }
+
+    fn track_touches(&self) {
+        RegionStore::track_touches(self)
+    }
 }
 
 /// The state directory's database and the stores it keeps.
 pub struct Persistence {
     db: StateDb,
     stores: Vec<Arc<dyn PersistedStore>>,
-    /// What each row holds now (its key -> the bytes), so that an
-    /// unchanged region is not written again. One commit at a time.
-    written: Mutex<HashMap<String, Vec<u8>>>,
+    /// The rows each region has in the database now (region prefix -> row
+    /// key -> bytes), so that a commit writes only the rows that changed
+    /// and deletes those whose resource is gone. One commit at a time.
+    written: Mutex<HashMap<String, BTreeMap<String, Vec<u8>>>>,
 }
 
-fn row_key(service: &str, account: &str, region: &str) -> String {
+/// `service/account/region`: the prefix of a region's rows.
+fn region_prefix(service: &str, account: &str, region: &str) -> String {
     format!("{service}/{account}/{region}")
+}
+
+/// A region's saved value as rows, so that a change to one resource
+/// rewrites one row and not the region: an object's fields are rows of
+/// their own (`prefix/field`), and a field that is itself an object (a map
+/// of resources by name or ARN) is the row `prefix/field` holding `{}` plus
+/// one row per entry (`prefix/field/key`; the key may hold `/`, it is the
+/// rest of the row key). Anything else is one row, `prefix`.
+fn rows_of(prefix: &str, saved: &Value) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let bytes = |v: &Value| serde_json::to_vec(v).map_err(|e| format!("{prefix}: {e}"));
+    let mut rows = BTreeMap::new();
+    let Value::Object(fields) = saved else {
+        rows.insert(prefix.to_string(), bytes(saved)?);
+        return Ok(rows);
+    };
+    for (field, value) in fields {
+        let field_key = format!("{prefix}/{field}");
+        match value {
+            Value::Object(entries) => {
+                rows.insert(field_key.clone(), b"{}".to_vec());
+                for (key, entry) in entries {
+                    rows.insert(format!("{field_key}/{key}"), bytes(entry)?);
+                }
+            }
+            other => {
+                rows.insert(field_key, bytes(other)?);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The saved value `rows_of` made, from its rows (row keys without the
+/// region prefix and its `/`: `field` or `field/key`; `""` for a whole
+/// value).
+fn value_of(rows: &[(String, Vec<u8>)]) -> Result<Value, String> {
+    let parse = |key: &str, bytes: &[u8]| {
+        serde_json::from_slice::<Value>(bytes).map_err(|e| format!("row {key:?}: {e}"))
+    };
+    if let [(key, bytes)] = rows {
+        if key.is_empty() {
+            return parse(key, bytes);
+        }
+    }
+    let mut fields = serde_json::Map::new();
+    // Sorted by key: a field's own row comes before its entries' rows.
+    for (key, bytes) in rows {
+        match key.split_once('/') {
+            None => {
+                fields.insert(key.clone(), parse(key, bytes)?);
+            }
+            Some((field, entry)) => match fields.get_mut(field) {
+                Some(Value::Object(entries)) => {
+                    entries.insert(entry.to_string(), parse(key, bytes)?);
+                }
+                _ => return Err(format!("row {key:?} has no field row {field:?}")),
+            },
+        }
+    }
+    Ok(Value::Object(fields))
 }
 
 impl Persistence {
@@ -118,32 +230,54 @@ impl Persistence {
         }
     }
 
-    /// Puts every kept region back into its store; says which rows could
+    /// Puts every kept region back into its store; says which regions could
     /// not be read (they are left out, the rest is restored).
     pub fn restore(&self) -> Result<Vec<String>, String> {
-        let rows = self.db.rows()?;
-        let mut problems = vec![];
-        let mut written = self.written.lock();
-        for (key, bytes) in rows {
-            let mut parts = key.splitn(3, '/');
+        let mut by_region: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+        for (key, bytes) in self.db.rows()? {
+            let mut parts = key.splitn(4, '/');
             let (Some(service), Some(account), Some(region)) =
                 (parts.next(), parts.next(), parts.next())
             else {
-                problems.push(format!("{key}: not a row key"));
+                by_region.entry(key.clone()).or_default();
+                continue;
+            };
+            let rest = parts.next().unwrap_or("").to_string();
+            by_region
+                .entry(region_prefix(service, account, region))
+                .or_default()
+                .push((rest, bytes));
+        }
+        let mut problems = vec![];
+        let mut written = self.written.lock();
+        for (prefix, rows) in by_region {
+            let mut parts = prefix.splitn(3, '/');
+            let (Some(service), Some(account), Some(region)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                problems.push(format!("{prefix}: not a row key"));
                 continue;
             };
             let Some(store) = self.stores.iter().find(|s| s.service() == service) else {
-                problems.push(format!("{key}: no such service"));
+                problems.push(format!("{prefix}: no such service"));
                 continue;
             };
-            let restored = serde_json::from_slice(&bytes)
-                .map_err(|e| e.to_string())
-                .and_then(|saved| store.restore_region(account, region, saved));
-            match restored {
+            match value_of(&rows).and_then(|saved| store.restore_region(account, region, saved)) {
                 Ok(()) => {
-                    written.insert(key, bytes);
+                    let rows = rows
+                        .into_iter()
+                        .map(|(rest, bytes)| {
+                            let key = if rest.is_empty() {
+                                prefix.clone()
+                            } else {
+                                format!("{prefix}/{rest}")
+                            };
+                            (key, bytes)
+                        })
+                        .collect();
+                    written.insert(prefix, rows);
                 }
-                Err(e) => problems.push(format!("{key}: {e}")),
+                Err(e) => problems.push(format!("{prefix}: {e}")),
             }
         }
         // Restoring touched every region it filled: nothing to write back.
@@ -153,31 +287,56 @@ impl Persistence {
         Ok(problems)
     }
 
-    /// Writes the regions touched since the last commit whose saved form
-    /// changed, in one durable transaction.
+    /// Deletes every kept row but the clock's (the reset endpoints: what
+    /// was reset must not come back at the next start).
+    pub fn forget_all(&self) -> Result<(), String> {
+        let mut written = self.written.lock();
+        let deletes: Vec<String> = written
+            .iter()
+            .filter(|(prefix, _)| !prefix.starts_with("clock/"))
+            .flat_map(|(_, rows)| rows.keys().cloned())
+            .collect();
+        self.db.write(&[], &deletes)?;
+        written.retain(|prefix, _| prefix.starts_with("clock/"));
+        for store in &self.stores {
+            store.take_touched(false);
+        }
+        Ok(())
+    }
+
+    /// Writes the rows of the regions touched since the last commit that
+    /// changed (and deletes those of resources that are gone), in one
+    /// durable transaction. Answers how many rows it wrote or deleted.
     pub fn commit(&self) -> Result<usize, String> {
         let mut written = self.written.lock();
-        let mut rows = vec![];
+        let mut puts = vec![];
+        let mut deletes = vec![];
+        let mut now = vec![];
         for store in &self.stores {
             for (account, region, saved) in store.take_touched(false) {
-                let key = row_key(store.service(), &account, &region);
-                let bytes = saved
-                    .and_then(|v| serde_json::to_vec(&v).map_err(|e| e.to_string()))
-                    .map_err(|e| format!("{key}: {e}"))?;
-                if written.get(&key) != Some(&bytes) {
-                    rows.push((key, bytes));
+                let prefix = region_prefix(store.service(), &account, &region);
+                let saved = saved.map_err(|e| format!("{prefix}: {e}"))?;
+                let rows = rows_of(&prefix, &saved)?;
+                let before = written.get(&prefix);
+                for (key, bytes) in &rows {
+                    if before.and_then(|b| b.get(key)) != Some(bytes) {
+                        puts.push((key.clone(), bytes.clone()));
+                    }
                 }
+                if let Some(before) = before {
+                    deletes.extend(before.keys().filter(|k| !rows.contains_key(*k)).cloned());
+                }
+                now.push((prefix, rows));
             }
         }
-        if rows.is_empty() {
+        if puts.is_empty() && deletes.is_empty() {
             return Ok(0);
         }
-        self.db.write(&rows)?;
-        let count = rows.len();
-        for (key, bytes) in rows {
-            written.insert(key, bytes);
+        self.db.write(&puts, &deletes)?;
+        for (prefix, rows) in now {
+            written.insert(prefix, rows);
         }
-        Ok(count)
+        Ok(puts.len() + deletes.len())
     }
 }
 
@@ -215,4 +374,129 @@ macro_rules! persistent_fields {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::RegionStore;
+
+    #[derive(Default)]
+    struct Things {
+        by_name: BTreeMap<String, Vec<u32>>,
+        count: u32,
+    }
+    persistent_fields!(Things, "things", [by_name, count]);
+
+    fn temp_dir() -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("ecsbox-persistence-{}", uuid::Uuid::new_v4()))
+    }
+
+    fn opened(dir: &std::path::Path) -> (Arc<RegionStore<Things>>, Persistence) {
+        let store = Arc::new(RegionStore::creating(|_, _| Things::default()));
+        store.track_touches();
+        let persistence = Persistence::new(StateDb::open(dir).unwrap(), vec![store.clone()]);
+        assert!(persistence.restore().unwrap().is_empty());
+        (store, persistence)
+    }
+
+    #[test]
+    fn a_saved_value_split_into_rows_is_put_back_together() {
+        let saved = serde_json::json!({
+            "by_name": {"a": [1], "arn:aws:x:1:y/z": [2, 3]},
+            "count": 2,
+            "list": [{"k": 1}],
+        });
+        let rows = rows_of("s/1/r", &saved).unwrap();
+        let keys: Vec<_> = rows.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "s/1/r/by_name",
+                "s/1/r/by_name/a",
+                "s/1/r/by_name/arn:aws:x:1:y/z",
+                "s/1/r/count",
+                "s/1/r/list"
+            ]
+        );
+        let relative: Vec<_> = rows
+            .into_iter()
+            .map(|(k, v)| (k["s/1/r/".len()..].to_string(), v))
+            .collect();
+        assert_eq!(value_of(&relative).unwrap(), saved);
+        // A value that is not an object is one row.
+        let rows = rows_of("s/1/r", &serde_json::json!([1, 2])).unwrap();
+        assert_eq!(rows.keys().collect::<Vec<_>>(), ["s/1/r"]);
+        assert_eq!(
+            value_of(&[(String::new(), b"[1,2]".to_vec())]).unwrap(),
+            serde_json::json!([1, 2])
+        );
+    }
+
+    #[test]
+    fn commits_write_only_changed_rows_and_a_reopened_store_holds_the_last_commit() {
+        let dir = temp_dir();
+        {
+            let (store, persistence) = opened(&dir);
+            store.with("1", "r", |t| {
+                t.by_name.insert("a".into(), vec![1]);
+                t.by_name.insert("b".into(), vec![2]);
+                t.count = 2;
+            });
+            store.with("2", "r", |t| t.count = 9);
+            // Two regions: each its by_name and count rows, plus two entries.
+            assert_eq!(persistence.commit().unwrap(), 6);
+            // Nothing touched, nothing written; touched but unchanged, too.
+            assert_eq!(persistence.commit().unwrap(), 0);
+            store.with("1", "r", |_| ());
+            assert_eq!(persistence.commit().unwrap(), 0);
+            // One entry changed, one removed, the count changed: 3 rows.
+            store.with("1", "r", |t| {
+                t.by_name.insert("a".into(), vec![1, 1]);
+                t.by_name.remove("b");
+                t.count = 1;
+            });
+            assert_eq!(persistence.commit().unwrap(), 3);
+            // Not committed: lost, as a change no answer acknowledged.
+            store.with("1", "r", |t| t.count = 100);
+        }
+        let (store, persistence) = opened(&dir);
+        store.with("1", "r", |t| {
+            assert_eq!(t.by_name, BTreeMap::from([("a".to_string(), vec![1, 1])]));
+            assert_eq!(t.count, 1);
+        });
+        assert_eq!(store.with("2", "r", |t| t.count), 9);
+        // Restoring wrote nothing back; the removed row is gone for good.
+        assert_eq!(persistence.commit().unwrap(), 0);
+        drop((store, persistence));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_row_that_cannot_be_read_is_reported_and_the_others_restored() {
+        let dir = temp_dir();
+        {
+            let db = StateDb::open(&dir).unwrap();
+            db.write(
+                &[
+                    ("things/1/r/by_name".into(), b"{}".to_vec()),
+                    ("things/1/r/count".into(), b"\"many\"".to_vec()),
+                    ("things/2/r/by_name".into(), b"{}".to_vec()),
+                    ("things/2/r/count".into(), b"4".to_vec()),
+                    ("nothing/1/r/x".into(), b"1".to_vec()),
+                ],
+                &[],
+            )
+            .unwrap();
+        }
+        let store = Arc::new(RegionStore::creating(|_, _| Things::default()));
+        let persistence = Persistence::new(StateDb::open(&dir).unwrap(), vec![store.clone()]);
+        let problems = persistence.restore().unwrap();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("nothing/1/r: no such service"));
+        assert!(problems[1].starts_with("things/1/r: count"), "{problems:?}");
+        assert_eq!(store.with("2", "r", |t| t.count), 4);
+        drop((store, persistence));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

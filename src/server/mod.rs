@@ -30,6 +30,7 @@ use crate::http_accept;
 use crate::lb::{LbSettings, LoadBalancing};
 use crate::logs::{LogStore, Logs};
 use crate::model::schema::Protocol;
+use crate::persistence::{ClockOffset, PersistedStore, Persistence, StateDb};
 use crate::protocol::{ApiError, RequestContext, Wire};
 use crate::registry::Registry;
 use crate::runtime::ContainerRuntime;
@@ -69,6 +70,9 @@ const MAX_BODY: usize = 8 * 1024 * 1024;
 /// How long shutting down waits for tasks mid-start to give up before it
 /// removes the containers anyway.
 const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+/// How often what changed without a request (tasks, schedules) is written
+/// to the state directory.
+const STATE_COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 /// How long shutting down waits for the API's open connections.
 const OPEN_CONNECTIONS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -115,6 +119,8 @@ pub struct App {
     pub metadata: crate::metadata::Endpoints,
     /// Returns freed memory to the system after bursts of requests.
     pub memory: Arc<crate::memory::Trimmer>,
+    /// The state directory's database (`--state-dir`); None: state in memory.
+    pub persistence: Option<Arc<Persistence>>,
 }
 
 impl App {
@@ -240,6 +246,32 @@ impl App {
         ];
         let memory = Arc::new(crate::memory::Trimmer::default());
         memory.spawn();
+        let persistence = match &config.state_dir {
+            Some(dir) => {
+                let kept: Vec<Arc<dyn PersistedStore>> = vec![
+                    Arc::new(ClockOffset::default()),
+                    store.clone(),
+                    logs.store().clone(),
+                    secrets.clone(),
+                    Arc::new(ec2.clone()),
+                    Arc::new(cloudwatch.clone()),
+                    Arc::new(efs.clone()),
+                    Arc::new(elbv2.clone()),
+                    Arc::new(application_autoscaling.clone()),
+                    Arc::new(events.clone()),
+                    Arc::new(cloud_map.clone()),
+                ];
+                let persistence = restore_state(dir, kept)?;
+                for problem in elbv2.rebuild_data_plane() {
+                    tracing::warn!(
+                        "a kept load balancer listener could not be opened again: {problem}"
+                    );
+                }
+                tasks.adopt_restored();
+                Some(persistence)
+            }
+            None => None,
+        };
         Ok(Arc::new(App {
             auth,
             services,
@@ -263,7 +295,20 @@ impl App {
             metadata,
             config,
             memory,
+            persistence,
         }))
+    }
+
+    /// Makes what the last answer changed durable (`--state-dir`), before
+    /// the answer goes out. An error: the change may be lost on a restart.
+    async fn commit_state(&self) -> Result<(), String> {
+        let Some(persistence) = self.persistence.clone() else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || persistence.commit())
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|_| ())
     }
 
     /// Forgets all state and removes every container and network this
@@ -283,10 +328,53 @@ impl App {
         self.load_balancing.reset();
         self.ecr.reset();
         self.auth.temporary().clear();
+        // At once, so that what a request makes after the reset is not
+        // deleted with what came before.
+        if let Some(persistence) = &self.persistence {
+            if let Err(e) = persistence.forget_all() {
+                tracing::error!("could not empty the state directory on reset: {e}");
+            }
+        }
         self.tasks.forget_tasks();
         self.metadata.forget_all();
         self.tasks.remove_everything().await;
     }
+}
+
+/// Opens the state directory's database and puts what it keeps back into
+/// the stores, which from then on remember what they change; the state is
+/// then committed every `STATE_COMMIT_INTERVAL` for what background work
+/// (tasks starting and stopping, schedules) changes between requests.
+fn restore_state(
+    dir: &std::path::Path,
+    kept: Vec<Arc<dyn PersistedStore>>,
+) -> Result<Arc<Persistence>, String> {
+    let db = StateDb::open(dir)?;
+    let path = db.path().display().to_string();
+    let persistence = Arc::new(Persistence::new(db, kept.clone()));
+    let problems = persistence.restore()?;
+    for problem in &problems {
+        tracing::warn!("state directory {path}: left out what could not be read: {problem}");
+    }
+    for store in &kept {
+        store.track_touches();
+    }
+    let committing = Arc::downgrade(&persistence);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(STATE_COMMIT_INTERVAL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let Some(persistence) = committing.upgrade() else {
+                return;
+            };
+            let committed = tokio::task::spawn_blocking(move || persistence.commit()).await;
+            if let Ok(Err(e)) = committed {
+                tracing::error!("could not write the state directory: {e}");
+            }
+        }
+    });
+    Ok(persistence)
 }
 
 /// ECR and its registry, on the listener `--registry-listen` names (bound
@@ -331,11 +419,16 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         let handshake = announce.tasks.ready().await;
         let engine = &handshake.engine;
         println!(
-            "ecsbox {} listening on http://{addr} (sigv4: {:?}, default account {}, engine: {engine}, instance id {}, state: in memory, registry: {})",
+            "ecsbox {} listening on http://{addr} (sigv4: {:?}, default account {}, engine: {engine}, instance id {}, state: {}, registry: {})",
             env!("CARGO_PKG_VERSION"),
             announce.config.sigv4,
             announce.config.default_account,
             announce.config.instance_id,
+            announce
+                .config
+                .state_dir
+                .as_ref()
+                .map_or("in memory".to_string(), |d| d.display().to_string()),
             announce.ecr.registry_host(),
         );
     });
@@ -362,10 +455,19 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     http_accept::accept_loop(listener, handler, shutdown, settings).await;
     // Then no task launches (RunTask calls that were in flight included),
     // and those mid-start finish, so the removal below sees every container.
+    // With a state directory the running tasks stay as they are.
+    if app.persistence.is_some() || app.config.keep_containers {
+        app.tasks.leave_running();
+    }
     app.tasks.close(CLOSE_WAIT).await;
     app.metadata.shutdown();
     app.registry.shutdown();
-    if app.config.keep_containers {
+    if app.persistence.is_some() {
+        // The state directory keeps the tasks, and the next start adopts
+        // their containers: they keep running.
+        tracing::info!("leaving task containers running for the next start (--state-dir)");
+        app.tasks.remove_warm_namespaces().await;
+    } else if app.config.keep_containers {
         tracing::info!("leaving task containers in place (--keep-containers)");
         app.tasks.remove_warm_namespaces().await;
     } else {
@@ -377,6 +479,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     app.metadata.remove_redirect();
     app.dns.shutdown();
     app.service_connect.reset();
+    if let Err(e) = app.commit_state().await {
+        tracing::error!("could not write the state directory at shutdown: {e}");
+    }
 }
 
 /// Binds 127.0.0.1:0 and serves in the background on `runtime`: for tests.
@@ -595,7 +700,14 @@ async fn handle(app: &App, req: Request<Incoming>, _peer: SocketAddr) -> Respons
         _ => {
             let started = Instant::now();
             let mut log = CallLog::default();
-            let response = aws_call(app, &parts, &body, &request_id, &mut log);
+            let mut response = aws_call(app, &parts, &body, &request_id, &mut log);
+            if let Err(e) = app.commit_state().await {
+                tracing::error!("could not write the state directory: {e}");
+                let err = ApiError::internal(format!(
+                    "ecsbox could not write its state directory, so this change may not survive a restart: {e}"
+                ));
+                response = error_response(&err, &request_id);
+            }
             // A call refused before authentication has no account or region: "-".
             tracing::debug!(
                 service = log.service,

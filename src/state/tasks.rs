@@ -52,6 +52,13 @@ pub struct TaskRuntime {
     pub namespace_holder: Option<String>,
     /// Docker volumes made for this task alone, removed with its containers.
     pub volumes: Vec<String>,
+    /// Container name -> its token of the task metadata endpoints, and the
+    /// id of the task's role credentials: the containers' environment
+    /// holds them, so a restart with a state directory gives them back.
+    #[serde(default)]
+    pub metadata_tokens: BTreeMap<String, String>,
+    #[serde(default)]
+    pub credentials_id: Option<String>,
     /// The containers and volumes were removed (the cleanup after the task
     /// stopped): the record may be forgotten once it expires.
     pub removed: bool,

@@ -62,6 +62,9 @@ pub struct ApplicationAutoScaling {
     schedule_changed: Arc<Notify>,
 }
 
+// `--state-dir` keeps its regions.
+crate::keeps_state_in_regions!(ApplicationAutoScaling);
+
 crate::aws_service!(
     ApplicationAutoScaling,
     crate::model::application_autoscaling::operations,

@@ -54,6 +54,9 @@ pub struct CloudWatch {
     alarms_changed: Arc<tokio::sync::Notify>,
 }
 
+// `--state-dir` keeps its regions.
+crate::keeps_state_in_regions!(CloudWatch);
+
 crate::aws_service!(
     CloudWatch,
     crate::model::cloudwatch::operations,

@@ -34,6 +34,9 @@ pub struct Ec2 {
     ecs: Arc<Store>,
 }
 
+// `--state-dir` keeps its regions.
+crate::keeps_state_in_regions!(Ec2);
+
 crate::aws_service!(Ec2, crate::model::ec2::operations, generated::dispatch);
 
 /// One account's network in one region.

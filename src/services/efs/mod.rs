@@ -29,6 +29,9 @@ pub struct Efs {
     regions: RegionStore<EfsRegion>,
 }
 
+// `--state-dir` keeps its regions.
+crate::keeps_state_in_regions!(Efs);
+
 crate::aws_service!(Efs, crate::model::efs::operations, generated::dispatch);
 
 /// One account's file systems and access points in one region, by id (the

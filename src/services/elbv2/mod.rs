@@ -79,6 +79,9 @@ pub struct Elbv2 {
     ecs: Arc<Store>,
 }
 
+// `--state-dir` keeps its regions.
+crate::keeps_state_in_regions!(Elbv2);
+
 crate::aws_service!(Elbv2, crate::model::elbv2::operations, generated::dispatch);
 
 /// One account's load balancing resources in one region, each kind by ARN
@@ -117,6 +120,11 @@ struct TargetGroupRecord {
     request: CreateTargetGroupInput,
     attributes: BTreeMap<String, String>,
     tags: TagSet,
+    /// The targets RegisterTargets put in it (those of ECS services are
+    /// the tasks' own records'): what a restart with a state directory
+    /// registers again. Their health lives in the data plane only.
+    #[serde(default)]
+    registered: Vec<crate::lb::Target>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -145,6 +153,35 @@ impl Elbv2 {
         }
     }
 
+    /// After a restart with a state directory: the data plane gets every
+    /// kept target group, with the targets RegisterTargets put in it, and
+    /// opens every kept listener again (on the port it had where it is
+    /// free). Answers what could not be opened, for the log.
+    pub fn rebuild_data_plane(&self) -> Vec<String> {
+        let mut problems = vec![];
+        for (account, region) in self.regions.keys() {
+            let Some(region) = self.regions.existing(&account, &region) else {
+                continue;
+            };
+            let r = region.lock();
+            for (arn, tg) in &r.target_groups {
+                self.plane.put_target_group(compile::target_group_spec(tg));
+                if !tg.registered.is_empty() {
+                    self.plane.register_targets(arn, tg.registered.clone());
+                }
+            }
+            for (arn, listener) in &r.listeners {
+                if let Err(e) = self
+                    .plane
+                    .open_listener(compile::listener_spec(&r, listener))
+                {
+                    problems.push(format!("listener {arn}: {e:?}"));
+                }
+            }
+        }
+        problems
+    }
+
     /// Forgets every resource. The plane is reset by its owner (the server).
     pub fn reset(&self) {
         self.regions.reset();
@@ -169,6 +206,12 @@ impl Elbv2Region {
     fn target_group(&self, arn: &str) -> Result<&TargetGroupRecord, ApiError> {
         self.target_groups
             .get(arn)
+            .ok_or_else(target_groups_not_found)
+    }
+
+    fn target_group_mut(&mut self, arn: &str) -> Result<&mut TargetGroupRecord, ApiError> {
+        self.target_groups
+            .get_mut(arn)
             .ok_or_else(target_groups_not_found)
     }
 

@@ -266,6 +266,7 @@ pub(super) fn create(
             request,
             attributes: attributes::target_group_defaults(network, target_type == "ip"),
             tags: new_tags,
+            registered: vec![],
         };
         svc.plane.put_target_group(compile::target_group_spec(&record));
         let answer = record.description.clone();

@@ -169,6 +169,11 @@ pub(super) fn register(
                 format!("A target group can have at most {MAX_TARGETS} targets"),
             ));
         }
+        let record = r.target_group_mut(&tg_arn)?;
+        for t in &targets {
+            record.registered.retain(|kept| kept.key != t.key);
+            record.registered.push(t.clone());
+        }
         svc.plane.register_targets(&tg_arn, targets);
         Ok(RegisterTargetsOutput {})
     })
@@ -204,6 +209,9 @@ pub(super) fn deregister(
         }
         keys.push(key);
     }
+    r.target_group_mut(&tg_arn)?
+        .registered
+        .retain(|kept| !keys.contains(&kept.key));
     plane.deregister_targets(&tg_arn, &keys);
     Ok(DeregisterTargetsOutput {})
 }

@@ -55,6 +55,9 @@ pub struct Events {
     incoming_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<OutEvent>>>,
 }
 
+// `--state-dir` keeps its regions.
+crate::keeps_state_in_regions!(Events);
+
 crate::aws_service!(
     Events,
     crate::model::events::operations,
