@@ -148,7 +148,8 @@ impl<T: Persistent + Send + 'static> PersistedStore for RegionStore<T> {
 
 /// The state directory's database and the stores it keeps.
 pub struct Persistence {
-    db: StateDb,
+    /// None once closed (`close`).
+    db: Mutex<Option<StateDb>>,
     stores: Vec<Arc<dyn PersistedStore>>,
     /// The rows each region has in the database now (region prefix -> row
     /// key -> bytes), so that a commit writes only the rows that changed
@@ -224,7 +225,7 @@ fn value_of(rows: &[(String, Vec<u8>)]) -> Result<Value, String> {
 impl Persistence {
     pub fn new(db: StateDb, stores: Vec<Arc<dyn PersistedStore>>) -> Self {
         Persistence {
-            db,
+            db: Mutex::new(Some(db)),
             stores,
             written: Mutex::new(HashMap::new()),
         }
@@ -234,7 +235,7 @@ impl Persistence {
     /// not be read (they are left out, the rest is restored).
     pub fn restore(&self) -> Result<Vec<String>, String> {
         let mut by_region: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
-        for (key, bytes) in self.db.rows()? {
+        for (key, bytes) in self.with_db(StateDb::rows)? {
             let mut parts = key.splitn(4, '/');
             let (Some(service), Some(account), Some(region)) =
                 (parts.next(), parts.next(), parts.next())
@@ -287,6 +288,24 @@ impl Persistence {
         Ok(problems)
     }
 
+    fn with_db<T>(&self, f: impl FnOnce(&StateDb) -> Result<T, String>) -> Result<T, String> {
+        match self.db.lock().as_ref() {
+            Some(db) => f(db),
+            None => Err("the state directory was closed (ecsbox is shutting down)".into()),
+        }
+    }
+
+    /// Closes the database (after the last commit, at shutdown): the file
+    /// can be opened again, by a server of this process too.
+    pub fn close(&self) {
+        let _no_commit_in_flight = self.written.lock();
+        self.db.lock().take();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.db.lock().is_none()
+    }
+
     /// Deletes every kept row but the clock's (the reset endpoints: what
     /// was reset must not come back at the next start).
     pub fn forget_all(&self) -> Result<(), String> {
@@ -296,7 +315,7 @@ impl Persistence {
             .filter(|(prefix, _)| !prefix.starts_with("clock/"))
             .flat_map(|(_, rows)| rows.keys().cloned())
             .collect();
-        self.db.write(&[], &deletes)?;
+        self.with_db(|db| db.write(&[], &deletes))?;
         written.retain(|prefix, _| prefix.starts_with("clock/"));
         for store in &self.stores {
             store.take_touched(false);
@@ -332,7 +351,7 @@ impl Persistence {
         if puts.is_empty() && deletes.is_empty() {
             return Ok(0);
         }
-        self.db.write(&puts, &deletes)?;
+        self.with_db(|db| db.write(&puts, &deletes))?;
         for (prefix, rows) in now {
             written.insert(prefix, rows);
         }

@@ -365,7 +365,7 @@ fn restore_state(
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            let Some(persistence) = committing.upgrade() else {
+            let Some(persistence) = committing.upgrade().filter(|p| !p.is_closed()) else {
                 return;
             };
             let committed = tokio::task::spawn_blocking(move || persistence.commit()).await;
@@ -481,6 +481,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     app.service_connect.reset();
     if let Err(e) = app.commit_state().await {
         tracing::error!("could not write the state directory at shutdown: {e}");
+    }
+    if let Some(persistence) = &app.persistence {
+        persistence.close();
     }
 }
 

@@ -40,6 +40,24 @@ impl TestServer {
         }
     }
 
+    /// Stops the server as SIGTERM would and waits until it has finished:
+    /// its state directory, when it has one, is closed.
+    pub async fn stop(self) {
+        let TestServer { app, _shutdown, .. } = self;
+        let _ = _shutdown.send(());
+        let Some(persistence) = app.persistence.clone() else {
+            return;
+        };
+        let start = std::time::Instant::now();
+        while !persistence.is_closed() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "the server did not close its state directory"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
