@@ -118,6 +118,11 @@ fn reads() -> Vec<(&'static str, &'static str, Value)> {
         ),
         ("events", "AWSEvents.ListRules", json!({})),
         (
+            "ecr",
+            "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories",
+            json!({}),
+        ),
+        (
             "application-autoscaling",
             "AnyScaleFrontendService.DescribeScalableTargets",
             json!({"ServiceNamespace": "ecs"}),

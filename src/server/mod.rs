@@ -41,6 +41,7 @@ use crate::services::application_autoscaling::ApplicationAutoScaling;
 use crate::services::cloudwatch::CloudWatch;
 use crate::services::ec2::Ec2;
 use crate::services::ecr::blobs::BlobStore;
+use crate::services::ecr::token::TokenIssuer;
 use crate::services::ecr::Ecr;
 use crate::services::efs::Efs;
 use crate::services::elbv2::Elbv2;
@@ -260,6 +261,7 @@ impl App {
                     Arc::new(application_autoscaling.clone()),
                     Arc::new(events.clone()),
                     Arc::new(cloud_map.clone()),
+                    Arc::new(ecr.clone()),
                 ];
                 let persistence = restore_state(dir, kept)?;
                 for problem in elbv2.rebuild_data_plane() {
@@ -393,9 +395,32 @@ fn container_registry(config: &Config) -> Result<(Arc<Ecr>, Arc<Registry>), Stri
         .registry_host
         .clone()
         .unwrap_or_else(|| format!("localhost:{port}"));
-    let blobs = BlobStore::temporary()
-        .map_err(|e| format!("cannot make the container registry's blob directory: {e}"))?;
-    let ecr = Arc::new(Ecr::new(Arc::new(blobs), host));
+    let ecr = match &config.state_dir {
+        // Pushed images and `docker login` outlive a restart.
+        Some(dir) => {
+            let blobs = BlobStore::at(dir.join("registry")).map_err(|e| {
+                format!(
+                    "cannot open the container registry's blobs in {}: {e}",
+                    dir.display()
+                )
+            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create the state directory {}: {e}", dir.display()))?;
+            let tokens = TokenIssuer::kept_in(&dir.join("registry-token.key")).map_err(|e| {
+                format!(
+                    "cannot keep the registry's login secret in {}: {e}",
+                    dir.display()
+                )
+            })?;
+            Ecr::with_tokens(Arc::new(blobs), host, tokens)
+        }
+        None => {
+            let blobs = BlobStore::temporary()
+                .map_err(|e| format!("cannot make the container registry's blob directory: {e}"))?;
+            Ecr::new(Arc::new(blobs), host)
+        }
+    };
+    let ecr = Arc::new(ecr);
     let registry = Arc::new(Registry::new(listener, ecr.clone()));
     Ok((ecr, registry))
 }
@@ -473,7 +498,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     } else {
         app.tasks.remove_everything().await;
     }
-    // Pushed images live as long as the process (no state directory yet).
+    // Pushed images live as long as the process without a state directory.
     app.ecr.blobs().discard();
     // Last: the tasks may have used the endpoints while they stopped.
     app.metadata.remove_redirect();

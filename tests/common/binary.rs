@@ -91,6 +91,69 @@ impl Ecsbox {
     }
 }
 
+impl Ecsbox {
+    /// One raw AWS JSON 1.1 call (`target` is the X-Amz-Target), signed as
+    /// lenient SigV4 accepts it: (status, body).
+    pub async fn aws_json(
+        &self,
+        service: &str,
+        target: &str,
+        body: &serde_json::Value,
+    ) -> (u16, String) {
+        let date = ecsbox::auth::sigv4::format_amz_date(std::time::SystemTime::now());
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDTEST/{}/us-east-1/{service}/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature={}",
+            &date[..8],
+            "0".repeat(64)
+        );
+        self.raw(
+            "POST",
+            "/",
+            &[
+                ("x-amz-target", target),
+                ("content-type", "application/x-amz-json-1.1"),
+                ("x-amz-date", &date),
+                ("authorization", &auth),
+            ],
+            body.to_string().as_bytes(),
+        )
+        .await
+    }
+
+    /// One raw HTTP/1.1 request: (status, body).
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(&self.address).await.unwrap();
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
+            self.address,
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        stream.write_all(req.as_bytes()).await.unwrap();
+        stream.write_all(body).await.unwrap();
+        let mut buf = Vec::new();
+        stream.read_to_end(&mut buf).await.unwrap();
+        let text = String::from_utf8_lossy(&buf);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, body.to_string())
+    }
+}
+
 impl Drop for Ecsbox {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {

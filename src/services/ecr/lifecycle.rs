@@ -16,11 +16,13 @@ use crate::protocol::ApiError;
 use crate::store::page_token;
 
 /// The last preview started on a repository.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Preview {
     pub policy_text: String,
     pub results: Vec<PreviewResult>,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct PreviewResult {
     pub digest: String,
     pub tags: Vec<String>,

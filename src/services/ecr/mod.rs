@@ -63,6 +63,11 @@ pub struct Ecr {
 
 crate::aws_service!(Ecr, crate::model::ecr::operations, generated::dispatch);
 
+// `--state-dir` keeps its regions (uploads in progress are not kept: a
+// client restarts an upload it cannot resume); the blobs are files of
+// the state directory's (`BlobStore::at`).
+crate::keeps_state_in_regions!(Ecr);
+
 /// One account's repositories in one region, by name (the order
 /// DescribeRepositories pages in).
 #[derive(Default)]
@@ -74,6 +79,8 @@ pub struct EcrRegion {
     /// The last StartLifecyclePolicyPreview of each repository, by name.
     pub lifecycle_previews: BTreeMap<String, lifecycle::Preview>,
 }
+
+crate::persistent_fields!(EcrRegion, "ecr", [repositories, lifecycle_previews]);
 
 /// What a handler needs besides the region's repositories.
 pub struct Env<'a> {
@@ -113,10 +120,16 @@ impl Call<'_> {
 
 impl Ecr {
     pub fn new(blobs: Arc<BlobStore>, registry_host: String) -> Self {
+        Self::with_tokens(blobs, registry_host, TokenIssuer::new())
+    }
+
+    /// With a token issuer of the caller's (a state directory's secret, so
+    /// that `docker login` outlives a restart).
+    pub fn with_tokens(blobs: Arc<BlobStore>, registry_host: String, tokens: TokenIssuer) -> Self {
         Ecr {
             regions: RegionStore::creating(|_, _| EcrRegion::default()),
             blobs,
-            tokens: TokenIssuer::new(),
+            tokens,
             registry_host,
         }
     }

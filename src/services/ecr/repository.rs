@@ -20,6 +20,7 @@ pub const MANIFEST_TYPES: [&str; 4] = [
     OCI_INDEX,
 ];
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Repository {
     pub name: String,
     pub arn: String,
@@ -46,12 +47,13 @@ pub struct Repository {
     pub resource_tags: TagSet,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct LifecyclePolicy {
     pub text: String,
     pub last_evaluated_at: Option<f64>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Image {
     pub digest: String,
     pub manifest: String,

@@ -30,6 +30,25 @@ impl TokenIssuer {
         TokenIssuer { secret }
     }
 
+    /// The issuer whose secret is kept in `path` (made there, readable by
+    /// its owner only, the first time): tokens stay valid across restarts.
+    pub fn kept_in(path: &std::path::Path) -> std::io::Result<TokenIssuer> {
+        if let Ok(bytes) = std::fs::read(path) {
+            if let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice()) {
+                return Ok(TokenIssuer { secret });
+            }
+        }
+        let made = TokenIssuer::new();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path)?;
+        std::io::Write::write_all(&mut file, &made.secret)?;
+        file.sync_all()?;
+        Ok(made)
+    }
+
     /// A password for `account` in `region`, valid until `expires` (epoch
     /// seconds).
     pub fn issue(&self, account: &str, region: &str, expires: i64) -> String {
@@ -98,6 +117,21 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kept_secret_verifies_tokens_of_an_earlier_run() {
+        let dir = std::env::temp_dir().join(format!("ecsbox-token-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("registry-token.key");
+        let token = TokenIssuer::kept_in(&path)
+            .unwrap()
+            .issue("1", "r", 2_000_000_000);
+        let again = TokenIssuer::kept_in(&path).unwrap();
+        assert_eq!(again.verify(&token, 0).unwrap().account, "1");
+        // Another process's secret does not.
+        assert!(TokenIssuer::new().verify(&token, 0).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_token_names_its_account_and_region_until_it_expires() {
