@@ -9,7 +9,7 @@ use super::store::{GroupRecord, LogsRegion, StoredEvent, StreamRecord};
 use crate::persistence::Persistent;
 use crate::tags::TagSet;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Events per chunk (by arrival: `seq / CHUNK`).
 const CHUNK: u64 = 1024;
@@ -37,7 +37,22 @@ struct SavedStream {
 /// (timestamp, seq, ingestion time, message).
 type SavedEvent = (i64, u64, i64, String);
 
-#[derive(Serialize, Deserialize)]
+/// A chunk in the saved form: its events, or unchanged since the last
+/// commit (`Persistent::save_changes`).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum SavedChunk {
+    Events(Vec<SavedEvent>),
+    Unchanged(&'static str),
+}
+
+/// What tells a chunk's content apart from its earlier ones: events only
+/// come (with a new, higher seq) and go (the oldest, by retention), so
+/// (how many, the sum of their seqs, the sum of their lengths) changes
+/// whenever the chunk does.
+type Fingerprint = (u64, u64, u64);
+
+#[derive(Deserialize)]
 struct Saved {
     next_stream_id: u64,
     groups: BTreeMap<String, SavedGroup>,
@@ -50,12 +65,22 @@ fn chunk_key(group: &str, stream: &str, chunk: u64) -> String {
     format!("{group}:{stream}:{chunk:012}")
 }
 
-impl Persistent for LogsRegion {
-    const SERVICE: &'static str = "logs";
+#[derive(Serialize)]
+struct Saving {
+    next_stream_id: u64,
+    groups: BTreeMap<String, SavedGroup>,
+    events: BTreeMap<String, SavedChunk>,
+}
 
-    fn save(&self) -> Result<serde_json::Value, String> {
+impl LogsRegion {
+    /// The saved form, and each chunk's fingerprint; a chunk whose
+    /// fingerprint `unchanged` holds is saved as unchanged.
+    fn saved_form(
+        &self,
+        unchanged: Option<&HashMap<String, Fingerprint>>,
+    ) -> Result<(serde_json::Value, HashMap<String, Fingerprint>), String> {
         let mut groups = BTreeMap::new();
-        let mut events: BTreeMap<String, Vec<SavedEvent>> = BTreeMap::new();
+        let mut fingerprints: HashMap<String, Fingerprint> = HashMap::new();
         for (name, g) in &self.groups {
             let mut streams = BTreeMap::new();
             for (stream_name, s) in &g.streams {
@@ -70,10 +95,12 @@ impl Persistent for LogsRegion {
                     },
                 );
                 for e in &s.events {
-                    events
+                    let f = fingerprints
                         .entry(chunk_key(name, stream_name, e.seq / CHUNK))
-                        .or_default()
-                        .push((e.timestamp, e.seq, e.ingestion_time, e.message.clone()));
+                        .or_default();
+                    f.0 += 1;
+                    f.1 = f.1.wrapping_add(e.seq);
+                    f.2 = f.2.wrapping_add(e.message.len() as u64);
                 }
             }
             groups.insert(
@@ -89,16 +116,57 @@ impl Persistent for LogsRegion {
                 },
             );
         }
-        for chunk in events.values_mut() {
-            // Stable in the saved form whatever order timestamps put them in.
-            chunk.sort_by_key(|e| e.1);
+        let mut events: BTreeMap<String, SavedChunk> = BTreeMap::new();
+        for (name, g) in &self.groups {
+            for (stream_name, s) in &g.streams {
+                for e in &s.events {
+                    let key = chunk_key(name, stream_name, e.seq / CHUNK);
+                    if unchanged.and_then(|u| u.get(&key)) == fingerprints.get(&key) {
+                        events.insert(key, SavedChunk::Unchanged(crate::persistence::UNCHANGED));
+                        continue;
+                    }
+                    let chunk = events
+                        .entry(key)
+                        .or_insert_with(|| SavedChunk::Events(vec![]));
+                    if let SavedChunk::Events(list) = chunk {
+                        list.push((e.timestamp, e.seq, e.ingestion_time, e.message.clone()));
+                    }
+                }
+            }
         }
-        serde_json::to_value(Saved {
+        for chunk in events.values_mut() {
+            if let SavedChunk::Events(list) = chunk {
+                // Stable in the saved form whatever order timestamps put them in.
+                list.sort_by_key(|e| e.1);
+            }
+        }
+        let saved = serde_json::to_value(Saving {
             next_stream_id: self.next_stream_id,
             groups,
             events,
         })
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+        Ok((saved, fingerprints))
+    }
+}
+
+impl Persistent for LogsRegion {
+    const SERVICE: &'static str = "logs";
+
+    fn save(&self) -> Result<serde_json::Value, String> {
+        self.saved_form(None).map(|(saved, _)| saved)
+    }
+
+    /// Only the chunks that changed since the last commit are encoded: a
+    /// line appended rewrites its stream's last chunk.
+    fn save_changes(&mut self) -> Result<serde_json::Value, String> {
+        let (saved, fingerprints) = self.saved_form(Some(&self.saved_chunks))?;
+        self.saved_chunks = fingerprints;
+        Ok(saved)
+    }
+
+    fn forget_saved(&mut self) {
+        self.saved_chunks.clear();
     }
 
     fn restore(&mut self, saved: serde_json::Value) -> Result<(), String> {
@@ -214,6 +282,21 @@ mod tests {
         assert_eq!(s.stored_bytes, 3);
         assert_eq!(back.memory, r.memory);
         assert_eq!(back.next_stream_id, r.next_stream_id);
+        // A commit after another encodes only the chunk that changed.
+        let mut r = back;
+        let first = r.save_changes().unwrap();
+        assert!(first["events"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|c| c.is_array()));
+        assert_eq!(
+            r.save_changes().unwrap()["events"],
+            serde_json::json!({
+                "/ecs/app:web/app/abc:000000000000": crate::persistence::UNCHANGED,
+            })
+        );
+        let mut back = r;
         // The sequence of arrival goes on after the restored events.
         let mut s = back
             .groups

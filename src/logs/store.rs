@@ -66,6 +66,10 @@ pub struct LogsRegion {
     pub memory_limit: usize,
     /// The limit was reached once (it is logged once).
     pub limit_reached: bool,
+    /// A fingerprint of each chunk of events the last saved form held
+    /// (`saved`): an unchanged chunk is saved as unchanged, not encoded
+    /// again. Only a state directory fills it.
+    pub(super) saved_chunks: std::collections::HashMap<String, (u64, u64, u64)>,
 }
 
 impl LogsRegion {
@@ -78,6 +82,7 @@ impl LogsRegion {
             memory: 0,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             limit_reached: false,
+            saved_chunks: Default::default(),
         }
     }
 

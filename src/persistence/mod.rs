@@ -45,7 +45,21 @@ pub trait Persistent {
     /// store's `create`, which supplies what is not saved: settings,
     /// handles to the data planes).
     fn restore(&mut self, saved: serde_json::Value) -> Result<(), String>;
+
+    /// The value for a commit: like `save`, but an entry of a map field
+    /// that the type knows unchanged since its last `save_changes` may be
+    /// `UNCHANGED` (its row stays as written), so that a region of many
+    /// resources is not encoded whole at every commit.
+    fn save_changes(&mut self) -> Result<serde_json::Value, String> {
+        self.save()
+    }
+
+    /// A commit failed: the next `save_changes` answers everything again.
+    fn forget_saved(&mut self) {}
 }
+
+/// What `Persistent::save_changes` puts for an entry that is unchanged.
+pub const UNCHANGED: &str = "\u{0}ecsbox:unchanged";
 
 /// A store whose regions `Persistence` writes and restores.
 pub trait PersistedStore: Send + Sync {
@@ -63,6 +77,9 @@ pub trait PersistedStore: Send + Sync {
     ) -> Result<(), String>;
     /// From now on, remembers which regions are touched.
     fn track_touches(&self);
+    /// A commit failed: every region is saved whole, and touched, for the
+    /// next one.
+    fn forget_saved(&self);
 }
 
 /// A service that keeps its state in a store of its own: `Arc<Service>`
@@ -91,6 +108,10 @@ impl<S: KeepsState> PersistedStore for Arc<S> {
 
     fn track_touches(&self) {
         self.kept_store().track_touches()
+    }
+
+    fn forget_saved(&self) {
+        self.kept_store().forget_saved()
     }
 }
 
@@ -123,7 +144,11 @@ impl<T: Persistent + Send + 'static> PersistedStore for RegionStore<T> {
         regions
             .into_iter()
             .map(|region| {
-                let saved = region.lock().save();
+                let saved = if all {
+                    region.lock().save()
+                } else {
+                    region.lock().save_changes()
+                };
                 let (account, name) = region.key().clone();
                 (account, name, saved)
             })
@@ -143,6 +168,15 @@ impl<T: Persistent + Send + 'static> PersistedStore for RegionStore<T> {
 
     fn track_touches(&self) {
         RegionStore::track_touches(self)
+    }
+
+    fn forget_saved(&self) {
+        for (account, region) in self.keys() {
+            if let Some(region) = self.existing(&account, &region) {
+                // Locking marks it touched.
+                region.lock().forget_saved();
+            }
+        }
     }
 }
 
@@ -168,7 +202,12 @@ fn region_prefix(service: &str, account: &str, region: &str) -> String {
 /// of resources by name or ARN) is the row `prefix/field` holding `{}` plus
 /// one row per entry (`prefix/field/key`; the key may hold `/`, it is the
 /// rest of the row key). Anything else is one row, `prefix`.
-fn rows_of(prefix: &str, saved: &Value) -> Result<BTreeMap<String, Vec<u8>>, String> {
+/// An entry that is `UNCHANGED` keeps its row of `before`.
+fn rows_of(
+    prefix: &str,
+    saved: &Value,
+    before: Option<&BTreeMap<String, Vec<u8>>>,
+) -> Result<BTreeMap<String, Vec<u8>>, String> {
     let bytes = |v: &Value| serde_json::to_vec(v).map_err(|e| format!("{prefix}: {e}"));
     let mut rows = BTreeMap::new();
     let Value::Object(fields) = saved else {
@@ -181,7 +220,16 @@ fn rows_of(prefix: &str, saved: &Value) -> Result<BTreeMap<String, Vec<u8>>, Str
             Value::Object(entries) => {
                 rows.insert(field_key.clone(), b"{}".to_vec());
                 for (key, entry) in entries {
-                    rows.insert(format!("{field_key}/{key}"), bytes(entry)?);
+                    let row_key = format!("{field_key}/{key}");
+                    let row = if entry.as_str() == Some(UNCHANGED) {
+                        before
+                            .and_then(|b| b.get(&row_key))
+                            .cloned()
+                            .ok_or_else(|| format!("{row_key}: unchanged, but never written"))?
+                    } else {
+                        bytes(entry)?
+                    };
+                    rows.insert(row_key, row);
                 }
             }
             other => {
@@ -328,6 +376,19 @@ impl Persistence {
     /// durable transaction. Answers how many rows it wrote or deleted.
     pub fn commit(&self) -> Result<usize, String> {
         let mut written = self.written.lock();
+        let committed = self.commit_locked(&mut written);
+        if committed.is_err() {
+            for store in &self.stores {
+                store.forget_saved();
+            }
+        }
+        committed
+    }
+
+    fn commit_locked(
+        &self,
+        written: &mut HashMap<String, BTreeMap<String, Vec<u8>>>,
+    ) -> Result<usize, String> {
         let mut puts = vec![];
         let mut deletes = vec![];
         let mut now = vec![];
@@ -335,8 +396,8 @@ impl Persistence {
             for (account, region, saved) in store.take_touched(false) {
                 let prefix = region_prefix(store.service(), &account, &region);
                 let saved = saved.map_err(|e| format!("{prefix}: {e}"))?;
-                let rows = rows_of(&prefix, &saved)?;
                 let before = written.get(&prefix);
+                let rows = rows_of(&prefix, &saved, before)?;
                 for (key, bytes) in &rows {
                     if before.and_then(|b| b.get(key)) != Some(bytes) {
                         puts.push((key.clone(), bytes.clone()));
@@ -426,7 +487,7 @@ mod tests {
             "count": 2,
             "list": [{"k": 1}],
         });
-        let rows = rows_of("s/1/r", &saved).unwrap();
+        let rows = rows_of("s/1/r", &saved, None).unwrap();
         let keys: Vec<_> = rows.keys().map(String::as_str).collect();
         assert_eq!(
             keys,
@@ -444,12 +505,59 @@ mod tests {
             .collect();
         assert_eq!(value_of(&relative).unwrap(), saved);
         // A value that is not an object is one row.
-        let rows = rows_of("s/1/r", &serde_json::json!([1, 2])).unwrap();
+        let rows = rows_of("s/1/r", &serde_json::json!([1, 2]), None).unwrap();
         assert_eq!(rows.keys().collect::<Vec<_>>(), ["s/1/r"]);
         assert_eq!(
             value_of(&[(String::new(), b"[1,2]".to_vec())]).unwrap(),
             serde_json::json!([1, 2])
         );
+    }
+
+    /// Claims its entry unchanged until told to forget (a type whose
+    /// memory of what was written is wrong, as after a failed commit).
+    #[derive(Default)]
+    struct Claims {
+        forgot: bool,
+    }
+
+    impl Persistent for Claims {
+        const SERVICE: &'static str = "claims";
+        fn save(&self) -> Result<Value, String> {
+            Ok(serde_json::json!({"by_name": {"a": 1}}))
+        }
+        fn restore(&mut self, _: Value) -> Result<(), String> {
+            Ok(())
+        }
+        fn save_changes(&mut self) -> Result<Value, String> {
+            if self.forgot {
+                return self.save();
+            }
+            Ok(serde_json::json!({"by_name": {"a": UNCHANGED}}))
+        }
+        fn forget_saved(&mut self) {
+            self.forgot = true;
+        }
+    }
+
+    #[test]
+    fn an_unchanged_entry_keeps_its_row_and_a_wrong_claim_heals_at_the_next_commit() {
+        let before = BTreeMap::from([("p/by_name/a".to_string(), b"7".to_vec())]);
+        let saved = serde_json::json!({"by_name": {"a": UNCHANGED}});
+        let rows = rows_of("p", &saved, Some(&before)).unwrap();
+        assert_eq!(rows["p/by_name/a"], b"7");
+        assert!(rows_of("p", &saved, None).is_err());
+
+        let dir = temp_dir();
+        let store = Arc::new(RegionStore::creating(|_, _| Claims::default()));
+        store.track_touches();
+        let persistence = Persistence::new(StateDb::open(&dir).unwrap(), vec![store.clone()]);
+        store.with("1", "r", |_| ());
+        // "Unchanged", but never written: the commit fails, and the store
+        // is told to save everything next time.
+        assert!(persistence.commit().is_err());
+        assert_eq!(persistence.commit().unwrap(), 2);
+        drop((store, persistence));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

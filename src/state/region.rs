@@ -56,6 +56,10 @@ pub struct RegionState {
     pub container_instances: BTreeMap<String, ContainerInstanceRecord>,
     /// What ecsbox was started with that shapes new resources.
     pub settings: RegionSettings,
+    /// The version of each task definition the last saved form held
+    /// (`state::saved`): a revision at that version is saved as unchanged,
+    /// without encoding it again. Only a state directory fills it.
+    pub saved_task_definitions: HashMap<(String, i32), u64>,
 }
 
 /// Gives back a hash map's room once most of it is empty: a map keeps the
@@ -132,6 +136,7 @@ impl RegionState {
             capacity_providers: BTreeMap::new(),
             inactive_since: HashMap::new(),
             next_task_sweep: None,
+            saved_task_definitions: HashMap::new(),
             tags: HashMap::new(),
             account_setting_defaults: BTreeMap::new(),
             account_settings: BTreeMap::new(),

@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Serialize)]
 struct Saving<'a> {
     clusters: &'a BTreeMap<String, Cluster>,
-    /// Each revision carries its family and number (the map's key).
-    task_definitions: Vec<&'a StoredTaskDefinition>,
+    /// `family:revision` -> the revision (a row each).
+    task_definitions: BTreeMap<String, SavedRevision<'a>>,
     last_revision: &'a HashMap<String, i32>,
     capacity_providers: &'a BTreeMap<String, CapacityProvider>,
     inactive_since: &'a HashMap<String, f64>,
@@ -37,11 +37,20 @@ struct Saving<'a> {
     container_instances: &'a BTreeMap<String, ContainerInstanceRecord>,
 }
 
+/// A task definition revision in the saved form: whole, or unchanged
+/// since the last commit (`Persistent::save_changes`).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum SavedRevision<'a> {
+    Whole(&'a StoredTaskDefinition),
+    Unchanged(&'static str),
+}
+
 /// The saved form, read back.
 #[derive(Deserialize)]
 struct Saved {
     clusters: BTreeMap<String, Cluster>,
-    task_definitions: Vec<StoredTaskDefinition>,
+    task_definitions: BTreeMap<String, StoredTaskDefinition>,
     last_revision: HashMap<String, i32>,
     capacity_providers: BTreeMap<String, CapacityProvider>,
     inactive_since: HashMap<String, f64>,
@@ -54,13 +63,30 @@ struct Saved {
     container_instances: BTreeMap<String, ContainerInstanceRecord>,
 }
 
-impl Persistent for RegionState {
-    const SERVICE: &'static str = "ecs";
-
-    fn save(&self) -> Result<serde_json::Value, String> {
+impl RegionState {
+    /// The saved form; revisions at the version `unchanged` holds for them
+    /// are saved as unchanged.
+    fn saved_form(
+        &self,
+        unchanged: Option<&HashMap<(String, i32), u64>>,
+    ) -> Result<serde_json::Value, String> {
+        let task_definitions = self
+            .task_definitions
+            .iter()
+            .map(|((family, revision), td)| {
+                let same = unchanged.and_then(|u| u.get(&(family.clone(), *revision)))
+                    == Some(&td.version());
+                let entry = if same {
+                    SavedRevision::Unchanged(crate::persistence::UNCHANGED)
+                } else {
+                    SavedRevision::Whole(td)
+                };
+                (format!("{family}:{revision}"), entry)
+            })
+            .collect();
         let saving = Saving {
             clusters: &self.clusters,
-            task_definitions: self.task_definitions.values().collect(),
+            task_definitions,
             last_revision: &self.last_revision,
             capacity_providers: &self.capacity_providers,
             inactive_since: &self.inactive_since,
@@ -88,13 +114,37 @@ impl Persistent for RegionState {
         };
         serde_json::to_value(saving).map_err(|e| e.to_string())
     }
+}
+
+impl Persistent for RegionState {
+    const SERVICE: &'static str = "ecs";
+
+    fn save(&self) -> Result<serde_json::Value, String> {
+        self.saved_form(None)
+    }
+
+    /// Task definitions are most of a region that has many: only the
+    /// revisions that changed since the last commit are encoded.
+    fn save_changes(&mut self) -> Result<serde_json::Value, String> {
+        let saved = self.saved_form(Some(&self.saved_task_definitions))?;
+        self.saved_task_definitions = self
+            .task_definitions
+            .iter()
+            .map(|(key, td)| (key.clone(), td.version()))
+            .collect();
+        Ok(saved)
+    }
+
+    fn forget_saved(&mut self) {
+        self.saved_task_definitions.clear();
+    }
 
     fn restore(&mut self, saved: serde_json::Value) -> Result<(), String> {
         let saved: Saved = serde_json::from_value(saved).map_err(|e| e.to_string())?;
         self.clusters = saved.clusters;
         self.task_definitions = saved
             .task_definitions
-            .into_iter()
+            .into_values()
             .map(|td| (td.key(), td))
             .collect();
         self.last_revision = saved.last_revision;
@@ -189,6 +239,42 @@ mod tests {
         assert_eq!(back.tags["arn:cluster/web"], tags);
         // The same saved form again: nothing was lost or added.
         assert_eq!(back.save().unwrap(), state.save().unwrap());
+    }
+
+    #[test]
+    fn only_revisions_changed_since_the_last_commit_are_encoded() {
+        let mut state = RegionState::new("1", "r");
+        for revision in [1, 2] {
+            let td = TaskDefinition {
+                family: Some("app".into()),
+                revision: Some(revision),
+                status: Some("ACTIVE".into()),
+                ..Default::default()
+            };
+            state
+                .task_definitions
+                .insert(("app".into(), revision), StoredTaskDefinition::new(&td));
+        }
+        let first = state.save_changes().unwrap();
+        assert_eq!(first["task_definitions"]["app:1"]["revision"], 1);
+        state
+            .task_definitions
+            .get_mut(&("app".to_string(), 2))
+            .unwrap()
+            .update(|td| td.status = Some("INACTIVE".into()));
+        let next = state.save_changes().unwrap();
+        let unchanged = serde_json::json!(crate::persistence::UNCHANGED);
+        assert_eq!(next["task_definitions"]["app:1"], unchanged);
+        assert_eq!(next["task_definitions"]["app:2"]["status"], "INACTIVE");
+        // After a failed commit, everything again.
+        state.forget_saved();
+        let again = state.save_changes().unwrap();
+        assert_eq!(again["task_definitions"]["app:1"]["revision"], 1);
+        // `save` is always whole.
+        assert_eq!(
+            state.save().unwrap()["task_definitions"]["app:1"]["revision"],
+            1
+        );
     }
 
     #[test]

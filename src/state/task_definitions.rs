@@ -42,7 +42,13 @@ impl RevisionStatus {
 pub struct StoredTaskDefinition {
     status: RevisionStatus,
     encoded: Box<[u8]>,
+    /// Unique to this content (a new one at every change): what the state
+    /// directory's commit compares to know the revision unchanged.
+    version: u64,
 }
+
+/// The next `StoredTaskDefinition::version`.
+static NEXT_VERSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl StoredTaskDefinition {
     pub fn new(td: &TaskDefinition) -> StoredTaskDefinition {
@@ -51,7 +57,13 @@ impl StoredTaskDefinition {
             encoded: serde_json::to_vec(td)
                 .expect("a task definition always encodes")
                 .into_boxed_slice(),
+            version: NEXT_VERSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    /// Changes with every change of the revision (see the field).
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// The whole revision.
