@@ -188,7 +188,7 @@ pub struct Persistence {
     /// The rows each region has in the database now (region prefix -> row
     /// key -> bytes), so that a commit writes only the rows that changed
     /// and deletes those whose resource is gone. One commit at a time.
-    written: Mutex<HashMap<String, BTreeMap<String, Vec<u8>>>>,
+    written: Mutex<Written>,
 }
 
 /// `service/account/region`: the prefix of a region's rows.
@@ -201,44 +201,45 @@ fn region_prefix(service: &str, account: &str, region: &str) -> String {
 /// their own (`prefix/field`), and a field that is itself an object (a map
 /// of resources by name or ARN) is the row `prefix/field` holding `{}` plus
 /// one row per entry (`prefix/field/key`; the key may hold `/`, it is the
-/// rest of the row key). Anything else is one row, `prefix`.
-/// An entry that is `UNCHANGED` keeps its row of `before`.
-fn rows_of(
-    prefix: &str,
-    saved: &Value,
-    before: Option<&BTreeMap<String, Vec<u8>>>,
-) -> Result<BTreeMap<String, Vec<u8>>, String> {
+/// rest of the row key). Anything else is one row, `prefix`. An entry that
+/// is `UNCHANGED` has no bytes (None): its row stays as written.
+fn rows_of(prefix: &str, saved: &Value) -> Result<Vec<(String, Option<Vec<u8>>)>, String> {
     let bytes = |v: &Value| serde_json::to_vec(v).map_err(|e| format!("{prefix}: {e}"));
-    let mut rows = BTreeMap::new();
+    let mut rows = vec![];
     let Value::Object(fields) = saved else {
-        rows.insert(prefix.to_string(), bytes(saved)?);
+        rows.push((prefix.to_string(), Some(bytes(saved)?)));
         return Ok(rows);
     };
     for (field, value) in fields {
         let field_key = format!("{prefix}/{field}");
         match value {
             Value::Object(entries) => {
-                rows.insert(field_key.clone(), b"{}".to_vec());
+                rows.push((field_key.clone(), Some(b"{}".to_vec())));
                 for (key, entry) in entries {
-                    let row_key = format!("{field_key}/{key}");
-                    let row = if entry.as_str() == Some(UNCHANGED) {
-                        before
-                            .and_then(|b| b.get(&row_key))
-                            .cloned()
-                            .ok_or_else(|| format!("{row_key}: unchanged, but never written"))?
-                    } else {
-                        bytes(entry)?
+                    let row = match entry.as_str() {
+                        Some(UNCHANGED) => None,
+                        _ => Some(bytes(entry)?),
                     };
-                    rows.insert(row_key, row);
+                    rows.push((format!("{field_key}/{key}"), row));
                 }
             }
-            other => {
-                rows.insert(field_key, bytes(other)?);
-            }
+            other => rows.push((field_key, Some(bytes(other)?))),
         }
     }
     Ok(rows)
 }
+
+/// What the database holds of a row: a hash of its bytes (enough to know
+/// a row unchanged, without keeping a second copy of the state).
+fn row_hash(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Each region's rows in the database: region prefix -> row key -> hash.
+type Written = HashMap<String, HashMap<String, u64>>;
 
 /// The saved value `rows_of` made, from its rows (row keys without the
 /// region prefix and its `/`: `field` or `field/key`; `""` for a whole
@@ -321,7 +322,7 @@ impl Persistence {
                             } else {
                                 format!("{prefix}/{rest}")
                             };
-                            (key, bytes)
+                            (key, row_hash(&bytes))
                         })
                         .collect();
                     written.insert(prefix, rows);
@@ -385,10 +386,7 @@ impl Persistence {
         committed
     }
 
-    fn commit_locked(
-        &self,
-        written: &mut HashMap<String, BTreeMap<String, Vec<u8>>>,
-    ) -> Result<usize, String> {
+    fn commit_locked(&self, written: &mut Written) -> Result<usize, String> {
         let mut puts = vec![];
         let mut deletes = vec![];
         let mut now = vec![];
@@ -396,17 +394,26 @@ impl Persistence {
             for (account, region, saved) in store.take_touched(false) {
                 let prefix = region_prefix(store.service(), &account, &region);
                 let saved = saved.map_err(|e| format!("{prefix}: {e}"))?;
-                let before = written.get(&prefix);
-                let rows = rows_of(&prefix, &saved, before)?;
-                for (key, bytes) in &rows {
-                    if before.and_then(|b| b.get(key)) != Some(bytes) {
-                        puts.push((key.clone(), bytes.clone()));
-                    }
+                let empty = HashMap::new();
+                let before = written.get(&prefix).unwrap_or(&empty);
+                let mut hashes = HashMap::with_capacity(before.len());
+                for (key, row) in rows_of(&prefix, &saved)? {
+                    let hash = match row {
+                        None => *before
+                            .get(&key)
+                            .ok_or_else(|| format!("{key}: unchanged, but never written"))?,
+                        Some(bytes) => {
+                            let hash = row_hash(&bytes);
+                            if before.get(&key) != Some(&hash) {
+                                puts.push((key.clone(), bytes));
+                            }
+                            hash
+                        }
+                    };
+                    hashes.insert(key, hash);
                 }
-                if let Some(before) = before {
-                    deletes.extend(before.keys().filter(|k| !rows.contains_key(*k)).cloned());
-                }
-                now.push((prefix, rows));
+                deletes.extend(before.keys().filter(|k| !hashes.contains_key(*k)).cloned());
+                now.push((prefix, hashes));
             }
         }
         if puts.is_empty() && deletes.is_empty() {
@@ -487,8 +494,8 @@ mod tests {
             "count": 2,
             "list": [{"k": 1}],
         });
-        let rows = rows_of("s/1/r", &saved, None).unwrap();
-        let keys: Vec<_> = rows.keys().map(String::as_str).collect();
+        let rows = rows_of("s/1/r", &saved).unwrap();
+        let keys: Vec<_> = rows.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             keys,
             [
@@ -501,12 +508,12 @@ mod tests {
         );
         let relative: Vec<_> = rows
             .into_iter()
-            .map(|(k, v)| (k["s/1/r/".len()..].to_string(), v))
+            .map(|(k, v)| (k["s/1/r/".len()..].to_string(), v.unwrap()))
             .collect();
         assert_eq!(value_of(&relative).unwrap(), saved);
         // A value that is not an object is one row.
-        let rows = rows_of("s/1/r", &serde_json::json!([1, 2]), None).unwrap();
-        assert_eq!(rows.keys().collect::<Vec<_>>(), ["s/1/r"]);
+        let rows = rows_of("s/1/r", &serde_json::json!([1, 2])).unwrap();
+        assert_eq!(rows, [("s/1/r".to_string(), Some(b"[1,2]".to_vec()))]);
         assert_eq!(
             value_of(&[(String::new(), b"[1,2]".to_vec())]).unwrap(),
             serde_json::json!([1, 2])
@@ -541,11 +548,9 @@ mod tests {
 
     #[test]
     fn an_unchanged_entry_keeps_its_row_and_a_wrong_claim_heals_at_the_next_commit() {
-        let before = BTreeMap::from([("p/by_name/a".to_string(), b"7".to_vec())]);
         let saved = serde_json::json!({"by_name": {"a": UNCHANGED}});
-        let rows = rows_of("p", &saved, Some(&before)).unwrap();
-        assert_eq!(rows["p/by_name/a"], b"7");
-        assert!(rows_of("p", &saved, None).is_err());
+        let rows = rows_of("p", &saved).unwrap();
+        assert_eq!(rows[1], ("p/by_name/a".to_string(), None));
 
         let dir = temp_dir();
         let store = Arc::new(RegionStore::creating(|_, _| Claims::default()));
