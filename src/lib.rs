@@ -17,7 +17,7 @@
 //! protocol                       the wire: JSON 1.0/1.1, query and ec2 forms, XML
 //!                                answers and errors, ApiError
 //! state                          ECS's per-(account, region) records and effects
-//! persistence                    the regions' state kept on disk (groundwork, not wired yet)
+//! persistence                    --state-dir: the services' state as rows of a database file
 //! store                          the generic per-(account, region) store, page tokens
 //! runtime                        the only code that talks to Docker
 //! cloudmap                       Cloud Map's registry: namespaces, services, instances;

@@ -2,24 +2,29 @@
 //! a clean one or after `kill -9`, finds every resource a client created.
 //!
 //! What is kept: every (service, account, region) value of a
-//! `crate::store::RegionStore` whose type is `Persistent`, as one row of an
+//! `crate::store::RegionStore` whose type is `Persistent`, as rows of an
 //! embedded transactional database (redb: ACID, copy-on-write B-trees, a
 //! commit is on disk before it returns with its default `Immediate`
 //! durability, and after a crash the last committed state is what opens).
-//! A row holds the value's `Persistent::save` (JSON) under the key
-//! `service/account/region`.
+//! A region's saved value (JSON) is split into rows by `rows_of`: one per
+//! field, and one per entry of a field that is a map (a resource), so a
+//! change rewrites the rows of what changed. Plus the clock's offset
+//! (`ClockOffset`).
 //!
-//! When: `Persistence::commit` writes the rows of the regions touched since
-//! the last commit whose saved form changed, in one transaction. The server
-//! is to call it after a request's handler and before the answer is sent,
-//! so that a write a client saw acknowledged is durable, and on a periodic
-//! pass for what background work (tasks changing state) changed.
+//! When: `Persistence::commit` writes the changed rows of the regions
+//! touched since the last commit (a region is touched when its lock is
+//! released: `crate::store::RegionGuard`), in one transaction. The server
+//! commits after a request's handler and before the answer is sent, so
+//! that a write a client saw acknowledged is durable, and every 250 ms for
+//! what background work (tasks changing state) changed. A type that knows
+//! which of its many entries are unchanged since its last commit says so
+//! (`Persistent::save_changes`, `UNCHANGED`), so that a commit does not
+//! encode a region of 5,000 task definitions whole.
 //!
-//! Not wired yet (there is no `--state-dir` so far): the server does not
-//! open a database or commit, CloudWatch Logs (its events want rows of
-//! their own, not one value per region), ECR (its blobs live in files) and
-//! the load balancers' data plane are not kept, and tasks that ran before a
-//! restart are neither re-adopted nor marked stopped.
+//! What is done elsewhere at start: the load balancers' data plane is
+//! rebuilt from ELBv2's records (`Elbv2::rebuild_data_plane`), the tasks
+//! that had not stopped are adopted (`TaskController::adopt_restored`),
+//! ECR's blobs are files of the state directory (`BlobStore::at`).
 
 pub mod clock_offset;
 pub mod db;
@@ -203,7 +208,7 @@ fn region_prefix(service: &str, account: &str, region: &str) -> String {
 /// one row per entry (`prefix/field/key`; the key may hold `/`, it is the
 /// rest of the row key). Anything else is one row, `prefix`. An entry that
 /// is `UNCHANGED` has no bytes (None): its row stays as written.
-fn rows_of(prefix: &str, saved: &Value) -> Result<Vec<(String, Option<Vec<u8>>)>, String> {
+fn rows_of(prefix: &str, saved: &Value) -> Result<Vec<Row>, String> {
     let bytes = |v: &Value| serde_json::to_vec(v).map_err(|e| format!("{prefix}: {e}"));
     let mut rows = vec![];
     let Value::Object(fields) = saved else {
@@ -228,6 +233,9 @@ fn rows_of(prefix: &str, saved: &Value) -> Result<Vec<(String, Option<Vec<u8>>)>
     }
     Ok(rows)
 }
+
+/// A row's key and bytes (None: unchanged).
+type Row = (String, Option<Vec<u8>>);
 
 /// What the database holds of a row: a hash of its bytes (enough to know
 /// a row unchanged, without keeping a second copy of the state).
@@ -335,6 +343,14 @@ impl Persistence {
             store.take_touched(false);
         }
         Ok(problems)
+    }
+
+    /// `commit` on tokio's blocking pool (it waits for the disk).
+    pub async fn commit_off_thread(self: Arc<Self>) -> Result<(), String> {
+        tokio::task::spawn_blocking(move || self.commit())
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|_| ())
     }
 
     fn with_db<T>(&self, f: impl FnOnce(&StateDb) -> Result<T, String>) -> Result<T, String> {

@@ -45,7 +45,17 @@ pub struct Registry {
     uploads: blobs::Uploads,
     listener: parking_lot::Mutex<Option<std::net::TcpListener>>,
     stop: tokio::sync::watch::Sender<bool>,
+    /// Makes what an answer changed durable before it is sent (the state
+    /// directory's commit, `--state-dir`); none without one.
+    commit: std::sync::OnceLock<CommitHook>,
 }
+
+/// The server's commit (see `Registry::commit`).
+pub type CommitHook = Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// What every handler works with: the store and who is calling.
 pub(crate) struct Ctx<'a> {
@@ -81,7 +91,14 @@ impl Registry {
             uploads: blobs::Uploads::default(),
             listener: parking_lot::Mutex::new(Some(listener)),
             stop: tokio::sync::watch::channel(false).0,
+            commit: std::sync::OnceLock::new(),
         }
+    }
+
+    /// With a state directory: each answer waits for `commit`, so a push
+    /// the client saw succeed survives a crash.
+    pub fn commit_with(&self, commit: CommitHook) {
+        let _ = self.commit.set(commit);
     }
 
     pub fn ecr(&self) -> &Arc<Ecr> {
@@ -127,7 +144,15 @@ impl Registry {
         _peer: std::net::SocketAddr,
     ) -> Response<ResponseBody> {
         let (method, path) = (req.method().clone(), req.uri().path().to_string());
-        let mut response = match self.answer(req).await {
+        let mut answered = self.answer(req).await;
+        if let Some(commit) = self.commit.get() {
+            if let Err(e) = commit().await {
+                answered = Err(RegistryError::internal(format!(
+                    "ecsbox could not write its state directory: {e}"
+                )));
+            }
+        }
+        let mut response = match answered {
             Ok(response) => response,
             Err(e) => {
                 tracing::debug!("registry: {method} {path}: {} {}", e.code, e.message);

@@ -270,6 +270,10 @@ impl App {
                     );
                 }
                 tasks.adopt_restored();
+                let committing = persistence.clone();
+                registry.commit_with(Arc::new(move || {
+                    Box::pin(committing.clone().commit_off_thread())
+                }));
                 Some(persistence)
             }
             None => None,
@@ -304,13 +308,10 @@ impl App {
     /// Makes what the last answer changed durable (`--state-dir`), before
     /// the answer goes out. An error: the change may be lost on a restart.
     async fn commit_state(&self) -> Result<(), String> {
-        let Some(persistence) = self.persistence.clone() else {
-            return Ok(());
-        };
-        tokio::task::spawn_blocking(move || persistence.commit())
-            .await
-            .map_err(|e| e.to_string())?
-            .map(|_| ())
+        match self.persistence.clone() {
+            Some(persistence) => persistence.commit_off_thread().await,
+            None => Ok(()),
+        }
     }
 
     /// Forgets all state and removes every container and network this
@@ -370,8 +371,7 @@ fn restore_state(
             let Some(persistence) = committing.upgrade().filter(|p| !p.is_closed()) else {
                 return;
             };
-            let committed = tokio::task::spawn_blocking(move || persistence.commit()).await;
-            if let Ok(Err(e)) = committed {
+            if let Err(e) = persistence.commit_off_thread().await {
                 tracing::error!("could not write the state directory: {e}");
             }
         }
