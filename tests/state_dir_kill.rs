@@ -32,6 +32,36 @@ async fn start(state_dir: &str) -> Ecsbox {
     .await
 }
 
+/// Registers a revision of `family`; its ARN.
+async fn register(
+    ecs: &aws_sdk_ecs::Client,
+    family: &str,
+) -> Result<
+    String,
+    aws_sdk_ecs::error::SdkError<
+        aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionError,
+    >,
+> {
+    let out = ecs
+        .register_task_definition()
+        .family(family)
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("app")
+                .image("busybox")
+                .memory(64)
+                .build(),
+        )
+        .send()
+        .await?;
+    Ok(out
+        .task_definition()
+        .unwrap()
+        .task_definition_arn()
+        .unwrap()
+        .to_string())
+}
+
 #[tokio::test]
 async fn no_acknowledged_write_is_lost_to_kill_9() {
     let dir = std::env::temp_dir().join(format!("ecsbox-kill-{}", uuid::Uuid::new_v4()));
@@ -47,30 +77,9 @@ async fn no_acknowledged_write_is_lost_to_kill_9() {
         let ecs = ecs.clone();
         let acknowledged = acknowledged.clone();
         writers.push(tokio::spawn(async move {
-            loop {
-                let answer = ecs
-                    .register_task_definition()
-                    .family(format!("w{writer}"))
-                    .container_definitions(
-                        aws_sdk_ecs::types::ContainerDefinition::builder()
-                            .name("app")
-                            .image("busybox")
-                            .memory(64)
-                            .build(),
-                    )
-                    .send()
-                    .await;
-                match answer {
-                    Ok(out) => {
-                        let arn = out
-                            .task_definition()
-                            .unwrap()
-                            .task_definition_arn()
-                            .unwrap();
-                        acknowledged.lock().unwrap().insert(arn.to_string());
-                    }
-                    Err(_) => return,
-                }
+            // Until the process is gone and the call fails.
+            while let Ok(arn) = register(&ecs, &format!("w{writer}")).await {
+                acknowledged.lock().unwrap().insert(arn);
             }
         }));
     }
@@ -108,24 +117,18 @@ async fn no_acknowledged_write_is_lost_to_kill_9() {
         acknowledged.len()
     );
     // Revisions go on after the last one kept.
-    let next = ecs
-        .register_task_definition()
-        .family("w0")
-        .container_definitions(
-            aws_sdk_ecs::types::ContainerDefinition::builder()
-                .name("app")
-                .image("busybox")
-                .memory(64)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let revisions_w0 = kept
+    let next = register(&ecs, "w0").await.unwrap();
+    let revision = |arn: &str| arn.rsplit(':').next().unwrap().parse::<i32>().unwrap();
+    let last_kept = kept
         .iter()
         .filter(|a| a.contains(":task-definition/w0:"))
-        .count() as i32;
-    assert!(next.task_definition().unwrap().revision() > revisions_w0);
+        .map(|a| revision(a))
+        .max()
+        .unwrap();
+    assert!(
+        revision(&next) > last_kept,
+        "{next} after revision {last_kept}"
+    );
 }
 
 /// Removes the state directory when the test ends, failed or not.

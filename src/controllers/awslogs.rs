@@ -71,6 +71,18 @@ pub fn prepare_group(store: &LogStore, account: &str, target: &Target) -> Result
     }
 }
 
+/// Where `follow` starts copying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum From {
+    /// A container just started: every line.
+    Start,
+    /// A container of a task adopted after a restart: the engine replays
+    /// its output from its start, and the lines the stream already holds
+    /// (kept in the state directory) are skipped, so the stream goes on
+    /// where it stopped.
+    WhereTheStreamStopped,
+}
+
 /// Copies a container's output into its stream until the container stops
 /// (the follow stream ends then, after its last line).
 pub fn follow(
@@ -80,31 +92,12 @@ pub fn follow(
     target: Target,
     stream: String,
     container_id: String,
+    from: From,
 ) {
-    tokio::spawn(copy_lines(
-        runtime,
-        store,
-        account,
-        target,
-        stream,
-        container_id,
-        AlreadyThere::default(),
-    ));
-}
-
-/// `follow` for a container of a task adopted after a restart: the engine
-/// replays the container's output from its start, and the lines the
-/// stream already holds (kept in the state directory) are skipped, so
-/// the stream goes on where it stopped.
-pub fn follow_after_restart(
-    runtime: Arc<dyn ContainerRuntime>,
-    store: Arc<LogStore>,
-    account: String,
-    target: Target,
-    stream: String,
-    container_id: String,
-) {
-    let there = AlreadyThere::of(&store, &account, &target, &stream);
+    let there = match from {
+        From::Start => AlreadyThere::default(),
+        From::WhereTheStreamStopped => AlreadyThere::of(&store, &account, &target, &stream),
+    };
     tokio::spawn(copy_lines(
         runtime,
         store,

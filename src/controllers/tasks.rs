@@ -584,13 +584,14 @@ impl TaskController {
                     continue;
                 };
                 let stream = target.stream(&name, &record.id, id);
-                awslogs::follow_after_restart(
+                awslogs::follow(
                     self.runtime.clone(),
                     self.logs.clone(),
                     key.account.clone(),
                     target,
                     stream,
                     id.clone(),
+                    awslogs::From::WhereTheStreamStopped,
                 );
             }
             // A container that died while ecsbox was down stops the task
@@ -793,6 +794,7 @@ impl TaskController {
                         target,
                         stream,
                         id.clone(),
+                        awslogs::From::Start,
                     );
                 }
                 self.refresh_container(key, name, id).await;
