@@ -137,6 +137,9 @@ impl App {
         runtime: Arc<dyn ContainerRuntime>,
     ) -> Result<Arc<App>, String> {
         let auth = Authenticator::new(&config)?;
+        // The state directory first: an ecsbox started on one that another
+        // holds stops here, before it has bound or changed anything.
+        let state_db = config.state_dir.as_deref().map(StateDb::open).transpose()?;
         let load_balancing = LoadBalancing::new(LbSettings {
             listen_host: config.lb_listen_host,
             fallback_ports: config.lb_ports.clone(),
@@ -247,8 +250,8 @@ impl App {
         ];
         let memory = Arc::new(crate::memory::Trimmer::default());
         memory.spawn();
-        let persistence = match &config.state_dir {
-            Some(dir) => {
+        let persistence = match state_db {
+            Some(db) => {
                 let kept: Vec<Arc<dyn PersistedStore>> = vec![
                     Arc::new(ClockOffset::default()),
                     store.clone(),
@@ -263,7 +266,7 @@ impl App {
                     Arc::new(cloud_map.clone()),
                     Arc::new(ecr.clone()),
                 ];
-                let persistence = restore_state(dir, kept)?;
+                let persistence = restore_state(db, kept)?;
                 for problem in elbv2.rebuild_data_plane() {
                     tracing::warn!(
                         "a kept load balancer listener could not be opened again: {problem}"
@@ -344,15 +347,14 @@ impl App {
     }
 }
 
-/// Opens the state directory's database and puts what it keeps back into
+/// Puts what the state directory's database keeps back into
 /// the stores, which from then on remember what they change; the state is
 /// then committed every `STATE_COMMIT_INTERVAL` for what background work
 /// (tasks starting and stopping, schedules) changes between requests.
 fn restore_state(
-    dir: &std::path::Path,
+    db: StateDb,
     kept: Vec<Arc<dyn PersistedStore>>,
 ) -> Result<Arc<Persistence>, String> {
-    let db = StateDb::open(dir)?;
     let path = db.path().display().to_string();
     let persistence = Arc::new(Persistence::new(db, kept.clone()));
     let problems = persistence.restore()?;
