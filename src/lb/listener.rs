@@ -24,6 +24,7 @@ use arc_swap::ArcSwap;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use super::data_plane::DataPlane;
 use super::routing::Routes;
 use super::{http_proxy, tcp_proxy, LbSettings, ListenerError, Protocol, Shared};
 
@@ -59,13 +60,14 @@ pub fn bind(settings: &LbSettings, port: u16) -> Result<StdListener, ListenerErr
         .ok_or(ListenerError::NoFreePort { port })
 }
 
-/// Accepts until aborted; each connection runs in its own task until it
-/// ends or `closed`'s sender is dropped.
+/// Accepts until aborted; each connection runs in its own task on one of
+/// the data plane's threads until it ends or `closed`'s sender is dropped.
 pub async fn accept_loop(
     listener: StdListener,
     protocol: Protocol,
     shared: Arc<Shared>,
     rt: Arc<ListenerRt>,
+    threads: Arc<DataPlane>,
     closed: watch::Receiver<()>,
 ) {
     let Ok(listener) = TcpListener::from_std(listener) else {
@@ -86,7 +88,16 @@ pub async fn accept_loop(
             listener: rt.clone(),
             peer,
         });
-        tokio::spawn(connection(stream, protocol, ctx, closed.clone()));
+        // Out of this runtime's reactor, into the data plane thread's.
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        let closed = closed.clone();
+        threads.spawn(async move {
+            if let Ok(stream) = TcpStream::from_std(stream) {
+                connection(stream, protocol, ctx, closed).await;
+            }
+        });
     }
 }
 

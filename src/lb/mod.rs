@@ -15,6 +15,8 @@
 //!
 //! How it is built (each file says why it is so):
 //! - `listener`: binding (own port, else a fallback port), accept loops;
+//! - `data_plane`: the threads that carry the connections (one
+//!   single-threaded runtime per core);
 //! - `http_proxy`: ALB's HTTP/1.1 reverse proxy (hyper, streaming bodies,
 //!   upgrades, X-Forwarded-*, ALB's error pages);
 //! - `upstream`: the proxy's keep-alive connections to targets, pooled per
@@ -48,6 +50,7 @@ use parking_lot::Mutex;
 use tokio::sync::{watch, Notify};
 
 mod balance;
+mod data_plane;
 mod draining;
 mod health;
 mod http_proxy;
@@ -301,6 +304,8 @@ pub struct LoadBalancing {
     changes: Arc<Notify>,
     /// The plane itself, for the tasks it spawns (health checks, drains).
     me: Weak<LoadBalancing>,
+    /// The threads the listeners' connections run on.
+    threads: Arc<data_plane::DataPlane>,
 }
 
 /// The data side's view of the target groups.
@@ -395,6 +400,10 @@ impl LoadBalancing {
             }),
             changes: Arc::new(Notify::new()),
             me: me.clone(),
+            threads: Arc::new(
+                data_plane::DataPlane::start()
+                    .expect("cannot start the load balancers' data plane threads"),
+            ),
         })
     }
 
@@ -437,6 +446,7 @@ impl LoadBalancing {
             spec.protocol,
             self.shared.clone(),
             rt.clone(),
+            self.threads.clone(),
             closed_rx,
         ))
         .abort_handle();

@@ -10,6 +10,10 @@
 //! request keeps its origin-form URI; the only task spawned is one per new
 //! connection (hyper's connection driver).
 //!
+//! The pool is kept per data plane thread (`data_plane`): a connection's
+//! driver task runs on the thread that opened it, and a request sent on it
+//! from another thread would wake that thread for every response.
+//!
 //! A connection goes back to the pool when its response's body has gone
 //! out to the client (the `Lease` is dropped with the body), never
 //! earlier: handed out while a long body still streams, it would hold the
@@ -32,6 +36,7 @@ use parking_lot::Mutex;
 use tokio::net::TcpStream;
 
 use super::balance::TargetRt;
+use super::data_plane;
 
 /// How long connecting to a target may take before the answer is a 504
 /// (ALB's connection timeout to targets is 10 s).
@@ -47,25 +52,43 @@ const MAX_IDLE: usize = 256;
 
 type Sender = SendRequest<Incoming>;
 
+/// One thread's idle connections to a target, with when each went idle.
+type IdleList = Mutex<Vec<(Sender, Instant)>>;
+
 /// Idle keep-alive connections to one target.
-#[derive(Default)]
 pub struct IdlePool {
-    /// Most recently used last (LIFO: a warm connection is reused first and
-    /// the cold ones age out).
-    conns: Mutex<Vec<(Sender, Instant)>>,
+    /// One list per data plane thread, and one (the first) for any other
+    /// thread. Most recently used last (LIFO: a warm connection is reused
+    /// first and the cold ones age out).
+    per_thread: Box<[IdleList]>,
+}
+
+impl Default for IdlePool {
+    fn default() -> Self {
+        IdlePool {
+            per_thread: (0..=data_plane::thread_count())
+                .map(|_| Mutex::default())
+                .collect(),
+        }
+    }
 }
 
 impl std::fmt::Debug for IdlePool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdlePool")
-            .field("idle", &self.conns.lock().len())
-            .finish()
+        let idle: usize = self.per_thread.iter().map(|c| c.lock().len()).sum();
+        f.debug_struct("IdlePool").field("idle", &idle).finish()
     }
 }
 
 impl IdlePool {
+    /// This thread's list.
+    fn here(&self) -> &IdleList {
+        let slot = data_plane::current_index().map_or(0, |i| i + 1);
+        &self.per_thread[slot.min(self.per_thread.len() - 1)]
+    }
+
     fn take(&self) -> Option<Sender> {
-        let mut conns = self.conns.lock();
+        let mut conns = self.here().lock();
         while let Some((s, since)) = conns.pop() {
             if !s.is_closed() && since.elapsed() < IDLE_TIMEOUT {
                 return Some(s);
@@ -79,7 +102,7 @@ impl IdlePool {
         if s.is_closed() {
             return;
         }
-        let mut conns = self.conns.lock();
+        let mut conns = self.here().lock();
         if conns.len() < MAX_IDLE {
             conns.push((s, Instant::now()));
         }
