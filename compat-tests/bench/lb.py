@@ -116,7 +116,7 @@ PACED = "paced"  # results key of 2b
 PACED_RANDOM = "paced_random"  # results key of 2c
 WARMUP_S = 2
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-HAPROXY_THREADS = 2  # as many as ecsbox's tokio runtime has workers: one per core
+HAPROXY_THREADS = 2  # as many as ecsbox's listeners have threads: one per core (src/lb/data_plane.rs)
 PARTS = [p.strip() for p in os.environ.get("BENCH_ONLY", "throughput,rolling,bluegreen").split(",") if p.strip()]
 
 STEADY_CONNECTIONS = 8
@@ -996,7 +996,11 @@ def report(tp, rolling, bluegreen):
             f"median over rounds.")
         log(f"- The target 'added p99 <= 1 ms' is the issue's, at {WRK_CONNECTIONS} connections: there the p99 "
             f"includes queueing for the {cp.CORES} cores that wrk, the proxy and the 3 backends share (a proxy "
-            f"doubles the work per request on the same cores), so it measures CPU cost as much as path latency. "
+            f"doubles the work per request on the same cores), so it measures CPU cost as much as path latency: "
+            f"with all {WRK_CONNECTIONS} connections always waiting, the mean latency is {WRK_CONNECTIONS} / req/s "
+            f"(Little's law), so the mean a proxy adds is {WRK_CONNECTIONS}/proxy req/s - {WRK_CONNECTIONS}/direct "
+            f"req/s: ecsbox {little_ms(e64, d64):.2f} ms, HAProxy {little_ms(h64, d64):.2f} ms in this run, before "
+            f"any tail (p99 >= mean). "
             f"The 'paced' rows measure the same 64 connections at a fixed rate below saturation "
             f"({PACED_DELAY_MS} ms between a connection's requests): the latency the proxy adds when the cores "
             f"are not the bottleneck, but wrk starts the 64 connections together and they stay in step, so "
@@ -1005,7 +1009,7 @@ def report(tp, rolling, bluegreen):
             f"clients' do. The 1-connection rows show it with a single client.")
         log(f"- Direct runs hit one task with all {WRK_CONNECTIONS} connections; the proxies spread them "
             f"round-robin over the {TASKS} tasks.")
-        log(f"- HAProxy {haproxy_version()}: nbthread {HAPROXY_THREADS} (ecsbox's tokio runtime has one worker per "
+        log(f"- HAProxy {haproxy_version()}: nbthread {HAPROXY_THREADS} (ecsbox's listeners have one thread per "
             f"core, {cp.CORES}), mode http, keep-alive both sides, roundrobin, X-Forwarded-For/-Proto/-Port set as an "
             f"ALB does, health checks GET /health every 5 s.")
         log(f"- Machine during the {WRK_CONNECTIONS}-connection runs (median): ecsbox {e64['busy_cores']:.2f} cores "
@@ -1023,6 +1027,12 @@ def report(tp, rolling, bluegreen):
             f"check every {HEALTH_CHECK['HealthCheckIntervalSeconds']} s, healthy after "
             f"{HEALTH_CHECK['HealthyThresholdCount']}, deregistration delay {DEREGISTRATION_DELAY_S} s (a target "
             f"with nothing in flight leaves at once, as AWS documents, so 'draining' is seldom seen by the poll).")
+
+
+def little_ms(proxied, direct):
+    """The mean latency a proxy adds with every connection always waiting
+    (Little's law: mean latency = connections / throughput)."""
+    return (WRK_CONNECTIONS / proxied["rps"] - WRK_CONNECTIONS / direct["rps"]) * 1000
 
 
 def haproxy_version():
