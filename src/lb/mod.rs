@@ -287,6 +287,9 @@ pub struct TargetHealth {
 pub enum ListenerError {
     /// Neither the listener's port nor any fallback port could be bound.
     NoFreePort { port: u16 },
+    /// The data plane's threads could not be started (the system's limit
+    /// on threads).
+    NoThreads(String),
 }
 
 /// An ALB's default idle timeout (attribute `idle_timeout.timeout_seconds`).
@@ -304,8 +307,6 @@ pub struct LoadBalancing {
     changes: Arc<Notify>,
     /// The plane itself, for the tasks it spawns (health checks, drains).
     me: Weak<LoadBalancing>,
-    /// The threads the listeners' connections run on.
-    threads: Arc<data_plane::DataPlane>,
 }
 
 /// The data side's view of the target groups.
@@ -319,6 +320,9 @@ struct Plane {
     groups: HashMap<String, Group>,
     /// Load balancer ARN -> its idle timeout, where set.
     idle_timeouts: HashMap<String, Duration>,
+    /// The threads the listeners' connections run on, started with the
+    /// first listener (an ecsbox without listeners has no such threads).
+    threads: Option<Arc<data_plane::DataPlane>>,
 }
 
 struct OpenListener {
@@ -400,10 +404,6 @@ impl LoadBalancing {
             }),
             changes: Arc::new(Notify::new()),
             me: me.clone(),
-            threads: Arc::new(
-                data_plane::DataPlane::start()
-                    .expect("cannot start the load balancers' data plane threads"),
-            ),
         })
     }
 
@@ -428,6 +428,16 @@ impl LoadBalancing {
         let mut plane = self.inner.lock();
         // Opening an ARN again replaces it (its port is released first).
         plane.listeners.remove(&spec.listener_arn);
+        let threads = match &plane.threads {
+            Some(t) => t.clone(),
+            None => {
+                let t = Arc::new(
+                    data_plane::DataPlane::start()
+                        .map_err(|e| ListenerError::NoThreads(e.to_string()))?,
+                );
+                plane.threads.insert(t).clone()
+            }
+        };
         let socket = listener::bind(&self.settings, spec.port)?;
         let addr = socket
             .local_addr()
@@ -446,7 +456,7 @@ impl LoadBalancing {
             spec.protocol,
             self.shared.clone(),
             rt.clone(),
-            self.threads.clone(),
+            threads,
             closed_rx,
         ))
         .abort_handle();
@@ -838,4 +848,36 @@ fn idle_timeout(plane: &Plane, load_balancer_arn: &str) -> Duration {
         .get(load_balancer_arn)
         .copied()
         .unwrap_or(DEFAULT_IDLE_TIMEOUT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn has_threads(plane: &LoadBalancing) -> bool {
+        plane.inner.lock().threads.is_some()
+    }
+
+    /// The data plane's threads cost memory (a runtime and a malloc arena
+    /// each): an ecsbox that serves no listener has none.
+    #[tokio::test]
+    async fn data_plane_threads_start_with_the_first_listener_and_end_with_reset() {
+        let plane = LoadBalancing::new(LbSettings::default());
+        assert!(!has_threads(&plane));
+        plane
+            .open_listener(ListenerSpec {
+                listener_arn: "l".into(),
+                load_balancer_arn: "lb".into(),
+                lb_type: LbType::Application,
+                protocol: Protocol::Http,
+                // Any free port (the system picks one).
+                port: 0,
+                rules: vec![],
+                default_actions: vec![],
+            })
+            .unwrap();
+        assert!(has_threads(&plane));
+        plane.reset();
+        assert!(!has_threads(&plane));
+    }
 }

@@ -149,10 +149,18 @@ fn duplicate_port(r: &Elbv2Region, lb_arn: &str, port: i32, except: &str) -> Res
     Ok(())
 }
 
-/// The answer when the plane could bind neither the port nor a fallback
+/// The answer when the plane could not open a listener: it could bind
+/// neither the port nor a fallback, or start no thread to serve it
 /// (ecsbox's words: AWS has no such case).
-fn no_free_port(plane: &LoadBalancing, e: ListenerError) -> ApiError {
-    let ListenerError::NoFreePort { port } = e;
+fn listener_error(plane: &LoadBalancing, e: ListenerError) -> ApiError {
+    let port = match e {
+        ListenerError::NoFreePort { port } => port,
+        ListenerError::NoThreads(why) => {
+            return ApiError::internal(format!(
+                "ecsbox could not start the threads that serve load balancer listeners: {why}"
+            ))
+        }
+    };
     let s = plane.settings();
     error(
         ErrorCode::InvalidConfigurationRequestException,
@@ -215,7 +223,7 @@ pub(super) fn create(
     };
     plane
         .open_listener(compile::listener_spec(r, &record))
-        .map_err(|e| no_free_port(plane, e))?;
+        .map_err(|e| listener_error(plane, e))?;
     let answer = record.description.clone();
     r.listeners.insert(listener_arn, record);
     Ok(CreateListenerOutput {
@@ -336,7 +344,7 @@ pub(super) fn modify(
             let l = r.listeners.get_mut(&arn).ok_or_else(listeners_not_found)?;
             l.description = previous;
             let _ = plane.open_listener(compile::listener_spec(r, r.listener(&arn)?));
-            return Err(no_free_port(plane, e));
+            return Err(listener_error(plane, e));
         }
     }
     Ok(ModifyListenerOutput {
